@@ -1,0 +1,104 @@
+# hawser: one static archive per folder; tests link only what their layer may use.
+PREFIX  ?= /usr/local
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libnl-3.0 libnl-route-3.0 libmnl libnftnl libcap libarchive json-c libseccomp libcrypto
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wswitch-enum -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN     ?=
+
+DEB_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
+            libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libyaml-dev \
+            libcmocka-dev bats busybox-static iproute2 nftables util-linux procps zstd xz-utils \
+            bzip2 gzip hyperfine clang-format
+
+BASE_SRC := $(wildcard core/base/*.c)
+NET_SRC  := $(wildcard net/*.c)
+DNS_SRC  := $(wildcard dns/*.c)
+CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIBBASE := $(BUILD)/libbase.a
+LIBNET  := $(BUILD)/libnet.a
+LIBDNS  := $(BUILD)/libdns.a
+LIBCORE := $(BUILD)/libcore.a
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all install check unit integration demo bench deps format format-check clean asan
+
+all: $(BUILD)/hawser
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
+
+$(LIBBASE): $(call obj,$(BASE_SRC))
+$(LIBNET): $(call obj,$(NET_SRC))
+$(LIBDNS): $(call obj,$(DNS_SRC))
+$(LIBCORE): $(call obj,$(CORE_SRC))
+$(BUILD)/lib%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/hawser: $(call obj,core/main.c) $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBASE)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+# Layering is enforced at link time: base_* tests see only libbase, net_* libnet+libbase,
+# dns_* libdns+libbase, core_* everything.
+$(BUILD)/tests/base_%: tests/unit/base_%.c $(LIBBASE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+$(BUILD)/tests/net_%: tests/unit/net_%.c $(LIBNET) $(LIBBASE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+$(BUILD)/tests/dns_%: tests/unit/dns_%.c $(LIBDNS) $(LIBBASE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+$(BUILD)/tests/core_%: tests/unit/core_%.c $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBASE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+
+install: $(BUILD)/hawser
+	install -D -m 0755 $(BUILD)/hawser $(DESTDIR)$(PREFIX)/bin/hawser
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+unit: $(UNIT_BIN)
+
+check: deps
+	$(MAKE) all unit
+	BUILD=$(BUILD) tests/run.sh
+
+asan: deps
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" unit
+	BUILD=build-asan tests/run.sh --unit-only
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	tests/bench/run.sh
+
+format:
+	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

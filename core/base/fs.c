@@ -1,0 +1,245 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fs.h"
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+ssize_t fs_read_all(int fd, void *buf, size_t len)
+{
+        size_t got = 0;
+
+        while (got < len) {
+                ssize_t n = read(fd, (char *)buf + got, len - got);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                got += (size_t)n;
+        }
+        return (ssize_t)got;
+}
+
+int fs_read_file(const char *path, char **ret, size_t *ret_len, struct err *err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *buf = NULL;
+        size_t cap = 4096, len = 0;
+
+        if (fd < 0)
+                return err_errno(err, "opening %s", path);
+        buf = malloc(cap);
+        if (!buf)
+                return err_set(err, -ENOMEM, "reading %s", path);
+        for (;;) {
+                ssize_t n;
+                if (len + 1 >= cap) {
+                        char *nb = realloc(buf, cap * 2);
+                        if (!nb)
+                                return err_set(err, -ENOMEM, "reading %s", path);
+                        buf = nb;
+                        cap *= 2;
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return err_errno(err, "reading %s", path);
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *err)
+{
+        char tmp[PATH_MAX];
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+        if (r < 0 || (size_t)r >= sizeof(tmp))
+                return err_set(err, -ENAMETOOLONG, "path too long: %s", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return err_errno(err, "creating %s", tmp);
+        r = fs_write_all(fd, data, len);
+        if (r < 0) {
+                unlink(tmp);
+                errno = -r;
+                return err_errno(err, "writing %s", tmp);
+        }
+        if (rename(tmp, path) < 0) {
+                r = err_errno(err, "renaming %s", tmp);
+                unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, struct err *err)
+{
+        char buf[PATH_MAX];
+        size_t n = strlen(path);
+
+        if (n >= sizeof(buf))
+                return err_set(err, -ENAMETOOLONG, "path too long: %s", path);
+        memcpy(buf, path, n + 1);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return err_errno(err, "creating directory %s", buf);
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return err_errno(err, "creating directory %s", buf);
+        return 0;
+}
+
+static int rm_rf_children(int dfd, dev_t dev, struct err *err)
+{
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d) {
+                close(dfd);
+                return err_errno(err, "reading directory");
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        int cfd;
+                        if (st.st_dev != dev)
+                                return err_set(err, -EBUSY, "%s is a mount point", de->d_name);
+                        cfd = openat(dirfd(d), de->d_name,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (cfd < 0)
+                                return err_errno(err, "opening %s", de->d_name);
+                        r = rm_rf_children(cfd, dev, err);
+                        if (r < 0)
+                                return r;
+                        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                                return err_errno(err, "removing %s", de->d_name);
+                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+                        return err_errno(err, "removing %s", de->d_name);
+                }
+        }
+        return 0;
+}
+
+int fs_rm_rf_at(int dirfd, const char *name, struct err *err)
+{
+        struct stat st;
+        int fd, r;
+
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : err_errno(err, "inspecting %s", name);
+        if (!S_ISDIR(st.st_mode)) {
+                if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+                        return err_errno(err, "removing %s", name);
+                return 0;
+        }
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return err_errno(err, "opening %s", name);
+        r = rm_rf_children(fd, st.st_dev, err);
+        if (r < 0)
+                return err_wrap(err, "removing %s", name);
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return err_errno(err, "removing %s", name);
+        return 0;
+}
+
+int fs_rm_rf(const char *path, struct err *err)
+{
+        return fs_rm_rf_at(AT_FDCWD, path, err);
+}
+
+static long long tree_size_at(int dfd)
+{
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        struct dirent *de;
+        long long sum = 0;
+
+        if (!d) {
+                close(dfd);
+                return 0;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        int cfd = openat(dirfd(d), de->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (cfd >= 0)
+                                sum += tree_size_at(cfd);
+                } else if (S_ISREG(st.st_mode) && st.st_nlink <= 1) {
+                        sum += st.st_size;
+                } else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+                        sum += S_ISLNK(st.st_mode) ? st.st_size : st.st_size / (off_t)st.st_nlink;
+                }
+        }
+        return sum;
+}
+
+long long fs_tree_size(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        return fd < 0 ? 0 : tree_size_at(fd);
+}
+
+int fs_write_string(const char *path, const char *s, struct err *err)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return err_errno(err, "opening %s", path);
+        r = fs_write_all(fd, s, strlen(s));
+        if (r < 0) {
+                errno = -r;
+                return err_errno(err, "writing '%s' to %s", s, path);
+        }
+        return 0;
+}

@@ -1,0 +1,32 @@
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* asprintf that returns NULL on failure instead of leaving the pointer undefined. */
+char *util_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+size_t util_strv_len(char *const *v);
+/* Appends a strdup of s; returns -ENOMEM on failure. *v may be NULL. */
+int util_strv_push(char ***v, const char *s);
+/* Deep copy of a NULL-terminated vector. */
+char **util_strv_dup(char *const *v);
+void util_strv_free(char **v);
+bool util_strv_contains(char *const *v, const char *s);
+/* 64 random lowercase hex digits (getrandom). */
+int util_random_hex(char out[65], struct err *err);
+/* Nanoseconds since the epoch (CLOCK_REALTIME). */
+int64_t util_now_ns(void);
+/* RFC 3339 with nanoseconds in UTC, as Docker prints it ("2026-11-27T19:22:32.123456789Z"). */
+void util_format_time(int64_t ns, char out[40]);
+/* Parses util_format_time's format (fraction optional); -EINVAL otherwise. */
+int util_parse_time(const char *s, int64_t *ret_ns);
+/* "3 seconds", "About a minute", "2 hours" as Docker's units.HumanDuration. */
+void util_human_duration(int64_t ns, char *out, size_t len);
+/* "4.3MB" as Docker's units.HumanSize (decimal, 4 significant digits). */
+void util_human_size(long long bytes, char *out, size_t len);
+/* Strict decimal parse of a whole string into [min,max]. */
+int util_parse_ll(const char *s, long long min, long long max, long long *ret);
+/* Parses a signal name ("TERM", "SIGTERM", "term") or number; -EINVAL if unknown. */
+int util_parse_signal(const char *s);

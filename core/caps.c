@@ -1,0 +1,129 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+
+#include <sys/capability.h>
+
+#include "caps.h"
+
+uint64_t caps_default(void)
+{
+        static const int def[] = {
+                CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,  CAP_FOWNER,           CAP_MKNOD,
+                CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,  CAP_SETFCAP,          CAP_SETPCAP,
+                CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+        };
+        uint64_t m = 0;
+
+        for (size_t i = 0; i < sizeof(def) / sizeof(def[0]); i++)
+                m |= 1ULL << def[i];
+        return m;
+}
+
+static int cap_last(void)
+{
+        int last = CAP_LAST_CAP;
+
+        while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+                last++;
+        return last;
+}
+
+uint64_t caps_all(void)
+{
+        int last = cap_last();
+
+        return last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+}
+
+int caps_from_name(const char *name)
+{
+        char buf[64];
+        cap_value_t v;
+
+        if (strncasecmp(name, "CAP_", 4) == 0)
+                name += 4;
+        if (strlen(name) + 5 > sizeof(buf))
+                return -EINVAL;
+        snprintf(buf, sizeof(buf), "cap_%s", name);
+        for (char *p = buf; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        if (cap_from_name(buf, &v) < 0 || v < 0 || v > 63)
+                return -EINVAL;
+        /* libcap accepts bare numbers; Docker does not. */
+        if (isdigit((unsigned char)name[0]))
+                return -EINVAL;
+        return v;
+}
+
+static int apply_list(char **names, uint64_t *set, bool add, struct err *err)
+{
+        for (; names && *names; names++) {
+                int c;
+                if (!strcasecmp(*names, "ALL")) {
+                        *set = add ? caps_all() : 0;
+                        continue;
+                }
+                c = caps_from_name(*names);
+                if (c < 0)
+                        return err_set(err, -EINVAL, "invalid capability: %s", *names);
+                if (add)
+                        *set |= 1ULL << c;
+                else
+                        *set &= ~(1ULL << c);
+        }
+        return 0;
+}
+
+int caps_resolve(uint64_t base, char **add, char **drop, uint64_t *ret, struct err *err)
+{
+        uint64_t set = base;
+        int r;
+
+        /* Docker applies drops first unless ALL is added; an explicit add wins over a drop. */
+        r = apply_list(drop, &set, false, err);
+        if (r < 0)
+                return r;
+        r = apply_list(add, &set, true, err);
+        if (r < 0)
+                return r;
+        *ret = set & caps_all();
+        return 0;
+}
+
+int caps_drop_bounding(uint64_t keep, struct err *err)
+{
+        int last = cap_last();
+
+        for (int c = 0; c <= last; c++) {
+                if (keep & (1ULL << c))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+                        return err_errno(err, "dropping capability %d", c);
+        }
+        return 0;
+}
+
+int caps_apply(uint64_t keep, bool root, struct err *err)
+{
+        cap_t caps = cap_init();
+        cap_value_t list[64];
+        int n = 0, r = 0;
+
+        if (!caps)
+                return err_errno(err, "allocating capability set");
+        for (int c = 0; c <= cap_last() && c < 64; c++)
+                if (keep & (1ULL << c))
+                        list[n++] = c;
+        if (root && n > 0) {
+                cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET);
+                cap_set_flag(caps, CAP_PERMITTED, n, list, CAP_SET);
+                cap_set_flag(caps, CAP_INHERITABLE, n, list, CAP_SET);
+        }
+        if (cap_set_proc(caps) < 0)
+                r = err_errno(err, "setting capabilities");
+        cap_free(caps);
+        return r;
+}

@@ -1,0 +1,21 @@
+#pragma once
+#include "cli.h"
+
+/* Container commands (contract in cli.h). */
+int cmd_create(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_run(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_start(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_stop(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_restart(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_pause(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_unpause(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_top(struct cli *cli, int argc, char **argv, struct err *err);

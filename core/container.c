@@ -1,0 +1,446 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "cgroup.h"
+#include "container.h"
+
+void container_free(struct container *c)
+{
+        if (!c)
+                return;
+        free(c->dir);
+        jv_put(c->doc);
+        free(c);
+}
+
+void container_list_free(struct container **v)
+{
+        for (struct container **p = v; p && *p; p++)
+                container_free(*p);
+        free(v);
+}
+
+int container_load(const struct cli *cli, const char *id, struct container **ret, struct err *err)
+{
+        struct container *c = calloc(1, sizeof(*c));
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!c)
+                return err_set(err, -ENOMEM, "loading container %s", id);
+        snprintf(c->id, sizeof(c->id), "%s", id);
+        c->dir = cli_root_path(cli, "containers/%s", id);
+        path = util_printf("%s/state.json", c->dir);
+        if (!c->dir || !path) {
+                container_free(c);
+                return err_set(err, -ENOMEM, "loading container %s", id);
+        }
+        r = jv_load(path, &c->doc, err);
+        if (r < 0) {
+                container_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+int container_reload(struct container *c, struct err *err)
+{
+        _cleanup_free_ char *path = util_printf("%s/state.json", c->dir);
+        struct jv *doc;
+        int r;
+
+        r = jv_load(path, &doc, err);
+        if (r < 0)
+                return r;
+        jv_put(c->doc);
+        c->doc = doc;
+        return 0;
+}
+
+int container_save(const struct container *c, struct err *err)
+{
+        _cleanup_free_ char *path = util_printf("%s/state.json", c->dir);
+
+        if (!path)
+                return err_set(err, -ENOMEM, "saving container %s", c->id);
+        return jv_save(path, c->doc, err);
+}
+
+int container_lock(const struct container *c, struct err *err)
+{
+        _cleanup_free_ char *path = util_printf("%s/lock", c->dir);
+        int fd;
+
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return err_errno(err, "locking container %.12s", c->id);
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno != EINTR) {
+                        close(fd);
+                        return err_errno(err, "locking container %.12s", c->id);
+                }
+        }
+        return fd;
+}
+
+const char *container_name(const struct container *c)
+{
+        const char *n = jv_get_str(c->doc, "Name");
+
+        if (!n)
+                return "";
+        return n[0] == '/' ? n + 1 : n;
+}
+
+const char *container_status(const struct container *c)
+{
+        const char *s = jv_str(jv_path(c->doc, "State.Status"));
+
+        return s ? s : "created";
+}
+
+bool container_is_running(const struct container *c)
+{
+        const char *s = container_status(c);
+
+        return !strcmp(s, "running") || !strcmp(s, "paused");
+}
+
+long long container_pid_start(pid_t pid)
+{
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        char *p;
+        long long start = 0;
+
+        if (pid <= 0)
+                return 0;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = fs_read_all(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        /* The command name may contain spaces and parentheses: fields start after the last ')'. */
+        p = strrchr(buf, ')');
+        if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+                return 0;
+        /* Field 22 (starttime) is the 20th after the name. */
+        for (int i = 0; i < 20 && p; i++)
+                p = strchr(p + 1, ' ');
+        if (p)
+                start = strtoll(p + 1, NULL, 10);
+        return start;
+}
+
+bool container_pid_alive(pid_t pid, long long start_ticks)
+{
+        long long now;
+
+        if (pid <= 0)
+                return false;
+        now = container_pid_start(pid);
+        return now != 0 && (start_ticks == 0 || now == start_ticks);
+}
+
+int container_mark_exited(struct container *c, int exit_code, const char *error, struct err *err)
+{
+        struct jv *st = jv_get(c->doc, "State");
+        char ts[40];
+
+        util_format_time(util_now_ns(), ts);
+        jv_set_str(st, "Status", "exited");
+        jv_set_bool(st, "Running", false);
+        jv_set_bool(st, "Paused", false);
+        jv_set_int(st, "Pid", 0);
+        jv_set_int(st, "ExitCode", exit_code);
+        jv_set_str(st, "Error", error ? error : "");
+        jv_set_str(st, "FinishedAt", ts);
+        jv_set_int(jv_get(c->doc, "Hawser"), "MonitorPid", 0);
+        return container_save(c, err);
+}
+
+/* A running state whose monitor is gone (killed, machine crash) is turned into "exited" so
+ * that ps, rm and the next run see the truth; the init, if it outlived the monitor, is
+ * killed because nothing would reap it or record its exit. */
+static void container_refresh(struct container *c)
+{
+        struct jv *h = jv_get(c->doc, "Hawser");
+        pid_t mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
+        pid_t init = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+
+        if (!container_is_running(c) ||
+            container_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
+                return;
+        lock = container_lock(c, &e);
+        if (lock < 0 || container_reload(c, &e) < 0 || !container_is_running(c))
+                return;
+        h = jv_get(c->doc, "Hawser");
+        mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
+        if (container_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
+                return;
+        if (container_pid_alive(init, jv_get_int(h, "InitStart", 0)))
+                kill(init, SIGKILL);
+        cgroup_remove(c->id);
+        container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
+}
+
+static bool is_hex_prefix(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 64)
+                return false;
+        for (; *s; s++)
+                if (!isxdigit((unsigned char)*s) || isupper((unsigned char)*s))
+                        return false;
+        return true;
+}
+
+static int find_by_name(const struct cli *cli, const char *name, char ret_id[65])
+{
+        _cleanup_free_ char *link = cli_root_path(cli, "containers/by-name/%s", name);
+        char buf[80];
+        ssize_t n;
+
+        if (!link)
+                return -ENOMEM;
+        n = readlink(link, buf, sizeof(buf) - 1);
+        if (n != 64)
+                return -ENOENT;
+        buf[n] = '\0';
+        memcpy(ret_id, buf, 65);
+        return 0;
+}
+
+static int find_by_prefix(const struct cli *cli, const char *prefix, char ret_id[65],
+                          struct err *err)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "containers");
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        int found = 0;
+
+        if (!d)
+                return -ENOENT;
+        while ((de = readdir(d))) {
+                if (strlen(de->d_name) != 64 || strncmp(de->d_name, prefix, strlen(prefix)))
+                        continue;
+                if (found++)
+                        return err_set(err, -EINVAL,
+                                       "multiple IDs found with provided prefix: %s", prefix);
+                memcpy(ret_id, de->d_name, 65);
+        }
+        return found ? 0 : -ENOENT;
+}
+
+int container_find(const struct cli *cli, const char *ref, struct container **ret,
+                   struct err *err)
+{
+        char id[65];
+        const char *name = ref[0] == '/' ? ref + 1 : ref;
+        int r;
+
+        r = find_by_name(cli, name, id);
+        if (r == -ENOENT && is_hex_prefix(ref)) {
+                r = find_by_prefix(cli, ref, id, err);
+                if (r == -EINVAL)
+                        return r;
+        }
+        if (r < 0 || container_load(cli, id, ret, err) < 0)
+                return err_set(err, -ENOENT, "No such container: %s", ref);
+        container_refresh(*ret);
+        return 0;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+        const struct container *x = *(struct container *const *)a;
+        const struct container *y = *(struct container *const *)b;
+        const char *cx = jv_get_str(x->doc, "Created"), *cy = jv_get_str(y->doc, "Created");
+
+        return strcmp(cy ? cy : "", cx ? cx : "");
+}
+
+int container_list(const struct cli *cli, struct container ***ret, struct err *err)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "containers");
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct container **v = calloc(1, sizeof(*v));
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!v)
+                return err_set(err, -ENOMEM, "listing containers");
+        while (d && (de = readdir(d))) {
+                struct container *c, **nv;
+                struct err e = {0};
+                if (strlen(de->d_name) != 64 || container_load(cli, de->d_name, &c, &e) < 0)
+                        continue;
+                container_refresh(c);
+                nv = realloc(v, (n + 2) * sizeof(*v));
+                if (!nv) {
+                        container_free(c);
+                        container_list_free(v);
+                        return err_set(err, -ENOMEM, "listing containers");
+                }
+                v = nv;
+                v[n++] = c;
+                v[n] = NULL;
+        }
+        qsort(v, n, sizeof(*v), cmp_created);
+        *ret = v;
+        return 0;
+}
+
+int container_image_users(const struct cli *cli, const char *image_id, char ***ret,
+                          struct err *err)
+{
+        struct container **all = NULL;
+        char **names = calloc(1, sizeof(char *));
+        char want[80];
+        int r;
+
+        if (!names)
+                return err_set(err, -ENOMEM, "listing containers");
+        r = container_list(cli, &all, err);
+        if (r < 0) {
+                free(names);
+                return r;
+        }
+        snprintf(want, sizeof(want), "sha256:%s", image_id);
+        for (struct container **p = all; *p; p++) {
+                const char *img = jv_get_str((*p)->doc, "Image");
+                if (img && !strcmp(img, want) && util_strv_push(&names, container_name(*p)) < 0) {
+                        container_list_free(all);
+                        util_strv_free(names);
+                        return err_set(err, -ENOMEM, "listing containers");
+                }
+        }
+        container_list_free(all);
+        *ret = names;
+        return 0;
+}
+
+int container_check_name(const char *name, struct err *err)
+{
+        const char *p = name[0] == '/' ? name + 1 : name;
+        size_t n = strlen(p);
+
+        if (n < 2 || n > 128 || !isalnum((unsigned char)p[0]))
+                goto bad;
+        for (size_t i = 1; i < n; i++)
+                if (!isalnum((unsigned char)p[i]) && !strchr("_.-", p[i]))
+                        goto bad;
+        return 0;
+bad:
+        return err_set(err, -EINVAL,
+                       "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                       name);
+}
+
+/* A by-name link whose container directory is gone was left by a killed hawser. */
+static bool name_is_stale(const struct cli *cli, const char *id)
+{
+        _cleanup_free_ char *p = cli_root_path(cli, "containers/%s/state.json", id);
+        struct stat st;
+
+        return p && stat(p, &st) < 0 && errno == ENOENT;
+}
+
+int container_reserve_name(const struct cli *cli, const char *name, const char *id,
+                           struct err *err)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "containers/by-name");
+        _cleanup_free_ char *link = cli_root_path(cli, "containers/by-name/%s", name);
+        char other[65];
+        int r;
+
+        if (!dir || !link)
+                return err_set(err, -ENOMEM, "reserving name %s", name);
+        r = fs_mkdir_p(dir, 0700, err);
+        if (r < 0)
+                return r;
+        for (int tries = 0; tries < 2; tries++) {
+                if (symlink(id, link) == 0)
+                        return 0;
+                if (errno != EEXIST)
+                        return err_errno(err, "reserving name %s", name);
+                if (find_by_name(cli, name, other) == 0 && name_is_stale(cli, other)) {
+                        container_release_name(cli, name, other);
+                        continue;
+                }
+                break;
+        }
+        if (find_by_name(cli, name, other) < 0)
+                snprintf(other, sizeof(other), "unknown");
+        return err_set(err, -EEXIST,
+                       "Conflict. The container name \"/%s\" is already in use by container "
+                       "\"%s\". You have to remove (or rename) that container to be able to "
+                       "reuse that name.",
+                       name, other);
+}
+
+void container_release_name(const struct cli *cli, const char *name, const char *id)
+{
+        _cleanup_free_ char *link = cli_root_path(cli, "containers/by-name/%s", name);
+        char cur[65];
+
+        if (link && find_by_name(cli, name, cur) == 0 && !strcmp(cur, id))
+                unlink(link);
+}
+
+int container_remove(const struct cli *cli, struct container *c, struct err *err)
+{
+        _cleanup_free_ char *run = cli_runroot_path(cli, "containers/%.12s", c->id);
+        int r;
+
+        container_release_name(cli, container_name(c), c->id);
+        cgroup_remove(c->id);
+        if (run)
+                fs_rm_rf(run, err);
+        r = fs_rm_rf(c->dir, err);
+        if (r < 0)
+                return err_wrap(err, "removing container %.12s", c->id);
+        return 0;
+}
+
+void container_random_name(char *out, size_t len)
+{
+        static const char *const left[] = {
+                "admiring", "bold",  "brave",   "clever", "eager",   "elegant", "focused",
+                "gallant",  "happy", "jolly",   "keen",   "lucid",   "modest",  "nifty",
+                "quirky",   "sharp", "stoic",   "trusty", "vibrant", "zealous",
+        };
+        static const char *const right[] = {
+                "babbage", "curie",  "darwin",   "euler",  "fermi",   "galileo", "hopper",
+                "kepler",  "lovelace", "mccarthy", "newton", "noether", "pascal",  "ritchie",
+                "shannon", "thompson", "turing",  "wozniak", "yalow",  "zhukovsky",
+        };
+        char hex[65];
+        struct err e = {0};
+        unsigned a = 0, b = 0;
+
+        if (util_random_hex(hex, &e) == 0) {
+                a = (unsigned)strtoul((char[]){hex[0], hex[1], hex[2], 0}, NULL, 16);
+                b = (unsigned)strtoul((char[]){hex[3], hex[4], hex[5], 0}, NULL, 16);
+        }
+        snprintf(out, len, "%s_%s", left[a % ARRAY_SIZE(left)], right[b % ARRAY_SIZE(right)]);
+}

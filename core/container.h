@@ -1,0 +1,63 @@
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "base/json.h"
+#include "cli.h"
+
+/* A container's state lives in --root/containers/<id>/state.json, a document shaped like
+ * Docker's `inspect` output (Id, Name "/name", Created, Path, Args, State{...}, Image
+ * "sha256:<id>", Config{...}, HostConfig{...}, ...) plus a "Hawser" object with private
+ * fields. Names are reserved atomically as symlinks --root/containers/by-name/NAME -> id. */
+struct container {
+        char id[65];
+        char *dir;       /* --root/containers/<id> */
+        struct jv *doc;  /* the state document */
+};
+
+/* Finds a container by full id, unique id prefix, or name. -ENOENT with Docker's
+ * "No such container: REF"; caller frees with container_free. Refreshes a stale running
+ * state (dead monitor) before returning. */
+int container_find(const struct cli *cli, const char *ref, struct container **ret,
+                   struct err *err);
+/* All containers (NULL-terminated array), newest first. */
+int container_list(const struct cli *cli, struct container ***ret, struct err *err);
+void container_free(struct container *c);
+void container_list_free(struct container **v);
+/* Names of containers (any state) that use the image id (strv; empty if none). */
+int container_image_users(const struct cli *cli, const char *image_id, char ***ret,
+                          struct err *err);
+
+/* Loads one container by full id (no name lookup, no refresh). */
+int container_load(const struct cli *cli, const char *id, struct container **ret, struct err *err);
+/* Writes the state document atomically. Callers that read-modify-write hold the lock. */
+int container_save(const struct container *c, struct err *err);
+/* Takes the container's flock (blocking); returns the lock fd to close. */
+int container_lock(const struct container *c, struct err *err);
+/* Re-reads the state document from disk (after taking the lock). */
+int container_reload(struct container *c, struct err *err);
+/* The name without the leading '/'. */
+const char *container_name(const struct container *c);
+/* State.Status: "created", "running", "paused", "exited", "dead", "removing". */
+const char *container_status(const struct container *c);
+/* True while the container's init process is alive (running or paused). */
+bool container_is_running(const struct container *c);
+/* Validates a name with Docker's rule [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
+int container_check_name(const char *name, struct err *err);
+/* Reserves NAME for id atomically (by-name symlink). -EEXIST with Docker's conflict message. */
+int container_reserve_name(const struct cli *cli, const char *name, const char *id,
+                           struct err *err);
+/* Releases NAME if it still points at id. */
+void container_release_name(const struct cli *cli, const char *name, const char *id);
+/* Marks the container exited with code (monitor gone or child reaped) and saves it. */
+int container_mark_exited(struct container *c, int exit_code, const char *error,
+                          struct err *err);
+/* Removes state, writable layer, cgroup and name; the container must not be running. */
+int container_remove(const struct cli *cli, struct container *c, struct err *err);
+/* A Docker-style random name ("eager_turing"). */
+void container_random_name(char *out, size_t len);
+/* Whether pid still runs the process started at start_ticks (guards against pid reuse). */
+bool container_pid_alive(pid_t pid, long long start_ticks);
+/* The process start time in clock ticks from /proc/PID/stat (0 if gone). */
+long long container_pid_start(pid_t pid);

@@ -1,0 +1,655 @@
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "commands.h"
+#include "create.h"
+#include "dns/files.h"
+#include "image.h"
+#include "monitor.h"
+#include "opt.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#define RO(f) offsetof(struct run_opts, f)
+static const struct opt_def run_defs[] = {
+        {"detach", 'd', OPT_BOOL, RO(detach)},
+        {"interactive", 'i', OPT_BOOL, RO(interactive)},
+        {"tty", 't', OPT_BOOL, RO(tty)},
+        {"rm", 0, OPT_BOOL, RO(rm)},
+        {"init", 0, OPT_BOOL, RO(init)},
+        {"read-only", 0, OPT_BOOL, RO(read_only)},
+        {"privileged", 0, OPT_BOOL, RO(privileged)},
+        {"help", 0, OPT_BOOL, RO(help)},
+        {"quiet", 'q', OPT_BOOL, RO(quiet)},
+        {"name", 0, OPT_STR, RO(name)},
+        {"workdir", 'w', OPT_STR, RO(workdir)},
+        {"user", 'u', OPT_STR, RO(user)},
+        {"hostname", 'h', OPT_STR, RO(hostname)},
+        {"domainname", 0, OPT_STR, RO(domainname)},
+        {"entrypoint", 0, OPT_STR, RO(entrypoint)},
+        {"network", 0, OPT_STR, RO(network)},
+        {"net", 0, OPT_STR, RO(network)},
+        {"stop-signal", 0, OPT_STR, RO(stop_signal)},
+        {"stop-timeout", 0, OPT_STR, RO(stop_timeout)},
+        {"detach-keys", 0, OPT_STR, RO(detach_keys)},
+        {"pull", 0, OPT_STR, RO(pull)},
+        {"env", 'e', OPT_LIST, RO(env)},
+        {"env-file", 0, OPT_LIST, RO(env_file)},
+        {"label", 'l', OPT_LIST, RO(labels)},
+        {"cap-add", 0, OPT_LIST, RO(cap_add)},
+        {"cap-drop", 0, OPT_LIST, RO(cap_drop)},
+        OPT_END,
+};
+
+/* ---- environment ---- */
+
+/* Sets KEY=VALUE in v, replacing an existing KEY. */
+static int env_put(char ***v, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+
+        for (char **p = *v; p && *p; p++) {
+                if (strncmp(*p, kv, klen) || ((*p)[klen] != '=' && (*p)[klen] != '\0'))
+                        continue;
+                char *n = strdup(kv);
+                if (!n)
+                        return -ENOMEM;
+                free(*p);
+                *p = n;
+                return 0;
+        }
+        return util_strv_push(v, kv);
+}
+
+/* "-e NAME" without a value takes NAME from our environment, or is dropped, as in Docker. */
+static int env_put_user(char ***v, const char *kv)
+{
+        _cleanup_free_ char *full = NULL;
+        const char *val;
+
+        if (strchr(kv, '='))
+                return env_put(v, kv);
+        val = getenv(kv);
+        if (!val)
+                return 0;
+        full = util_printf("%s=%s", kv, val);
+        return full ? env_put(v, full) : -ENOMEM;
+}
+
+static int env_file_load(const char *path, char ***v, struct err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+        int r;
+
+        r = fs_read_file(path, &text, NULL, err);
+        if (r < 0)
+                return err_wrap(err, "reading env file");
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                while (*l == ' ' || *l == '\t')
+                        l++;
+                l[strcspn(l, "\r")] = '\0';
+                if (!*l || *l == '#')
+                        continue;
+                if (*l == '=')
+                        return err_set(err, -EINVAL, "invalid environment variable: %s", l);
+                if (env_put_user(v, l) < 0)
+                        return err_set(err, -ENOMEM, "reading %s", path);
+        }
+        return 0;
+}
+
+static int build_env(const struct run_opts *o, const struct jv *image_cfg, struct jv **ret,
+                     struct err *err)
+{
+        _cleanup_strv_ char **v = jv_to_strv(jv_get(image_cfg, "Env"));
+        bool has_path = false;
+        int r;
+
+        if (!v)
+                return err_set(err, -ENOMEM, "building the environment");
+        for (char **p = v; *p; p++)
+                has_path |= !strncmp(*p, "PATH=", 5);
+        if (!has_path && util_strv_push(&v, DEFAULT_PATH) < 0)
+                return err_set(err, -ENOMEM, "building the environment");
+        for (char **f = o->env_file; f && *f; f++) {
+                r = env_file_load(*f, &v, err);
+                if (r < 0)
+                        return r;
+        }
+        for (char **e = o->env; e && *e; e++) {
+                if (**e == '=')
+                        return err_set(err, -EINVAL, "invalid environment variable: %s", *e);
+                if (env_put_user(&v, *e) < 0)
+                        return err_set(err, -ENOMEM, "building the environment");
+        }
+        *ret = jv_from_strv(v);
+        return 0;
+}
+
+/* ---- command and entrypoint (Docker's rules) ---- */
+
+static int build_command(const struct run_opts *o, const struct jv *image_cfg, char **cmd,
+                         struct jv *cfg, struct err *err)
+{
+        struct jv *ep = NULL, *c = NULL;
+
+        if (o->entrypoint) {
+                if (*o->entrypoint) {
+                        ep = jv_new_array();
+                        jv_append(ep, jv_new_string(o->entrypoint));
+                }
+        } else {
+                ep = jv_copy(jv_get(image_cfg, "Entrypoint"));
+        }
+        if (cmd && *cmd)
+                c = jv_from_strv(cmd);
+        else if (!o->entrypoint)
+                c = jv_copy(jv_get(image_cfg, "Cmd"));
+        if (jv_len(ep) == 0 && jv_len(c) == 0) {
+                jv_put(ep);
+                jv_put(c);
+                return err_set(err, -EINVAL, "No command specified");
+        }
+        jv_set(cfg, "Entrypoint", ep && jv_len(ep) ? ep : (jv_put(ep), NULL));
+        jv_set(cfg, "Cmd", c && jv_len(c) ? c : (jv_put(c), NULL));
+        return 0;
+}
+
+static struct jv *labels_obj(const struct run_opts *o, const struct jv *image_cfg)
+{
+        struct jv *l = jv_copy(jv_get(image_cfg, "Labels"));
+
+        if (!l || jv_type(l) != JV_OBJECT) {
+                jv_put(l);
+                l = jv_new_object();
+        }
+        for (char **p = o->labels; p && *p; p++) {
+                _cleanup_free_ char *k = strdup(*p);
+                char *eq = k ? strchr(k, '=') : NULL;
+                if (!k)
+                        continue;
+                if (eq)
+                        *eq = '\0';
+                jv_set_str(l, k, eq ? eq + 1 : "");
+        }
+        return l;
+}
+
+static struct jv *build_config(const struct run_opts *o, const char *image_ref,
+                               const struct jv *image_cfg, const char *id)
+{
+        struct jv *cfg = jv_new_object();
+        const char *user = o->user ? o->user : jv_get_str(image_cfg, "User");
+        const char *wd = o->workdir ? o->workdir : jv_get_str(image_cfg, "WorkingDir");
+        const char *sig = o->stop_signal ? o->stop_signal : jv_get_str(image_cfg, "StopSignal");
+        char host[13];
+
+        snprintf(host, sizeof(host), "%.12s", id);
+        jv_set_str(cfg, "Hostname", o->hostname ? o->hostname : host);
+        jv_set_str(cfg, "Domainname", o->domainname ? o->domainname : "");
+        jv_set_str(cfg, "User", user ? user : "");
+        jv_set_bool(cfg, "AttachStdin", !o->detach && o->interactive);
+        jv_set_bool(cfg, "AttachStdout", !o->detach);
+        jv_set_bool(cfg, "AttachStderr", !o->detach);
+        jv_set_bool(cfg, "Tty", o->tty);
+        jv_set_bool(cfg, "OpenStdin", o->interactive);
+        jv_set_bool(cfg, "StdinOnce", !o->detach && o->interactive);
+        jv_set_str(cfg, "Image", image_ref);
+        jv_set(cfg, "Volumes", jv_copy(jv_get(image_cfg, "Volumes")));
+        jv_set(cfg, "ExposedPorts", jv_copy(jv_get(image_cfg, "ExposedPorts")));
+        jv_set_str(cfg, "WorkingDir", wd ? wd : "");
+        jv_set(cfg, "OnBuild", NULL);
+        jv_set(cfg, "Labels", labels_obj(o, image_cfg));
+        if (sig)
+                jv_set_str(cfg, "StopSignal", sig);
+        if (o->stop_timeout)
+                jv_set_int(cfg, "StopTimeout", atoll(o->stop_timeout));
+        return cfg;
+}
+
+static struct jv *build_host_config(const struct run_opts *o)
+{
+        struct jv *hc = jv_new_object(), *rp = jv_new_object();
+
+        jv_set_str(hc, "NetworkMode", o->network ? o->network : "none");
+        jv_set_bool(hc, "Privileged", o->privileged);
+        jv_set_bool(hc, "ReadonlyRootfs", o->read_only);
+        jv_set_bool(hc, "AutoRemove", o->rm);
+        jv_set_bool(hc, "Init", o->init);
+        jv_set(hc, "CapAdd", o->cap_add ? jv_from_strv(o->cap_add) : NULL);
+        jv_set(hc, "CapDrop", o->cap_drop ? jv_from_strv(o->cap_drop) : NULL);
+        jv_set_str(rp, "Name", "no");
+        jv_set_int(rp, "MaximumRetryCount", 0);
+        jv_set(hc, "RestartPolicy", rp);
+        jv_set(hc, "Binds", NULL);
+        jv_set(hc, "PortBindings", jv_new_object());
+        return hc;
+}
+
+static struct jv *build_state(void)
+{
+        struct jv *st = jv_new_object();
+
+        jv_set_str(st, "Status", "created");
+        jv_set_bool(st, "Running", false);
+        jv_set_bool(st, "Paused", false);
+        jv_set_bool(st, "Restarting", false);
+        jv_set_bool(st, "OOMKilled", false);
+        jv_set_bool(st, "Dead", false);
+        jv_set_int(st, "Pid", 0);
+        jv_set_int(st, "ExitCode", 0);
+        jv_set_str(st, "Error", "");
+        jv_set_str(st, "StartedAt", "0001-01-01T00:00:00Z");
+        jv_set_str(st, "FinishedAt", "0001-01-01T00:00:00Z");
+        return st;
+}
+
+static int check_opts(const struct run_opts *o, struct err *err)
+{
+        const char *net = o->network;
+
+        if (net && strcmp(net, "none") && strcmp(net, "host"))
+                return err_set(err, -EINVAL,
+                               "network %s not found (this build supports --network none|host)",
+                               net);
+        if (o->stop_signal && util_parse_signal(o->stop_signal) < 0)
+                return err_set(err, -EINVAL, "Invalid signal: %s", o->stop_signal);
+        if (o->stop_timeout) {
+                long long t;
+                if (util_parse_ll(o->stop_timeout, -1, 1 << 30, &t) < 0)
+                        return err_set(err, -EINVAL, "invalid argument \"%s\" for "
+                                       "\"--stop-timeout\" flag", o->stop_timeout);
+        }
+        if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
+                return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
+        return 0;
+}
+
+int create_build_doc(const struct run_opts *o, const char *image_ref, const char *image_id,
+                     const struct jv *image_cfg, char **cmd, const char *id, struct jv **ret,
+                     struct err *err)
+{
+        _cleanup_jv_ struct jv *doc = jv_new_object();
+        struct jv *cfg, *env = NULL, *all, *args;
+        char ts[40], buf[80];
+        int r;
+
+        r = check_opts(o, err);
+        if (r < 0)
+                return r;
+        cfg = build_config(o, image_ref, image_cfg, id);
+        jv_set(doc, "Config", cfg);
+        r = build_command(o, image_cfg, cmd, cfg, err);
+        if (r >= 0)
+                r = build_env(o, image_cfg, &env, err);
+        if (r < 0)
+                return r;
+        if (o->tty)
+                jv_append(env, jv_new_string("TERM=xterm"));
+        jv_set(cfg, "Env", env);
+        all = jv_new_array();
+        for (size_t i = 0; i < jv_len(jv_get(cfg, "Entrypoint")); i++)
+                jv_append(all, jv_copy(jv_at(jv_get(cfg, "Entrypoint"), i)));
+        for (size_t i = 0; i < jv_len(jv_get(cfg, "Cmd")); i++)
+                jv_append(all, jv_copy(jv_at(jv_get(cfg, "Cmd"), i)));
+        jv_set_str(doc, "Id", id);
+        util_format_time(util_now_ns(), ts);
+        jv_set_str(doc, "Created", ts);
+        jv_set_str(doc, "Path", jv_str(jv_at(all, 0)));
+        args = jv_new_array();
+        for (size_t i = 1; i < jv_len(all); i++)
+                jv_append(args, jv_copy(jv_at(all, i)));
+        jv_put(all);
+        jv_set(doc, "Args", args);
+        jv_set(doc, "State", build_state());
+        snprintf(buf, sizeof(buf), "sha256:%s", image_id);
+        jv_set_str(doc, "Image", buf);
+        jv_set(doc, "HostConfig", build_host_config(o));
+        jv_set(doc, "Hawser", jv_new_object());
+        *ret = TAKE_PTR(doc);
+        return 0;
+}
+
+/* ---- creating ---- */
+
+static void set_paths(struct jv *doc, const char *dir, const char *id, const char *lower)
+{
+        struct jv *gd = jv_new_object(), *data = jv_new_object();
+        _cleanup_free_ char *rc = util_printf("%s/resolv.conf", dir);
+        _cleanup_free_ char *hn = util_printf("%s/hostname", dir);
+        _cleanup_free_ char *hs = util_printf("%s/hosts", dir);
+        _cleanup_free_ char *lp = util_printf("%s/%s-json.log", dir, id);
+        _cleanup_free_ char *up = util_printf("%s/upper", dir);
+        _cleanup_free_ char *wk = util_printf("%s/work", dir);
+        _cleanup_free_ char *mg = util_printf("%s/merged", dir);
+
+        jv_set_str(doc, "ResolvConfPath", rc);
+        jv_set_str(doc, "HostnamePath", hn);
+        jv_set_str(doc, "HostsPath", hs);
+        jv_set_str(doc, "LogPath", lp);
+        jv_set_int(doc, "RestartCount", 0);
+        jv_set_str(doc, "Driver", "overlay2");
+        jv_set_str(doc, "Platform", "linux");
+        jv_set_str(data, "LowerDir", lower);
+        jv_set_str(data, "UpperDir", up);
+        jv_set_str(data, "WorkDir", wk);
+        jv_set_str(data, "MergedDir", mg);
+        jv_set(gd, "Data", data);
+        jv_set_str(gd, "Name", "overlay2");
+        jv_set(doc, "GraphDriver", gd);
+        jv_set(doc, "Mounts", jv_new_array());
+}
+
+static int write_file(const char *dir, const char *name, const char *text, struct err *err)
+{
+        _cleanup_free_ char *p = util_printf("%s/%s", dir, name);
+
+        if (!p)
+                return err_set(err, -ENOMEM, "writing %s", name);
+        return fs_write_atomic(p, text, strlen(text), 0644, err);
+}
+
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf live in the state dir and are bound in. */
+static int render_files(const char *dir, const struct jv *doc, struct err *err)
+{
+        const struct jv *cfg = jv_get(doc, "Config");
+        const char *host = jv_get_str(cfg, "Hostname");
+        bool host_net = !strcmp(jv_get_str(jv_get(doc, "HostConfig"), "NetworkMode"), "host");
+        struct dns_hosts_spec hs = {.ipv6 = true};
+        _cleanup_free_ char *hosts = NULL, *hostname = NULL, *resolv = NULL, *host_rc = NULL;
+        struct err ignore = {0};
+        int r;
+
+        if (host_net)
+                fs_read_file("/etc/hosts", &hosts, NULL, &ignore);
+        fs_read_file("/etc/resolv.conf", &host_rc, NULL, &ignore);
+        r = hosts ? 0 : dns_hosts_render(&hs, &hosts, err);
+        if (r >= 0)
+                r = dns_hostname_render(host, &hostname, err);
+        if (r >= 0)
+                r = dns_resolv_render(host_rc, !host_net, NULL, NULL, NULL, &resolv, err);
+        if (r >= 0)
+                r = write_file(dir, "hosts", hosts, err);
+        if (r >= 0)
+                r = write_file(dir, "hostname", hostname, err);
+        if (r >= 0)
+                r = write_file(dir, "resolv.conf", resolv, err);
+        return r;
+}
+
+static int make_dirs(const char *dir, struct err *err)
+{
+        static const char *const sub[] = {"upper", "work", "merged"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+                _cleanup_free_ char *p = util_printf("%s/%s", dir, sub[i]);
+                int r = p ? fs_mkdir_p(p, 0755, err) : err_set(err, -ENOMEM, "creating %s", dir);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int reserve(struct cli *cli, const struct run_opts *o, struct jv *doc, const char *id,
+                   struct err *err)
+{
+        char name[160];
+        int r;
+
+        for (int i = 0;; i++) {
+                if (o->name)
+                        snprintf(name, sizeof(name), "%s", o->name[0] == '/' ? o->name + 1 : o->name);
+                else
+                        container_random_name(name, sizeof(name));
+                if (!o->name && i > 0)
+                        snprintf(name + strlen(name), sizeof(name) - strlen(name), "%d", i);
+                r = container_reserve_name(cli, name, id, err);
+                if (r != -EEXIST || o->name || i > 16)
+                        break;
+        }
+        if (r >= 0) {
+                char full[170];
+                snprintf(full, sizeof(full), "/%s", name);
+                jv_set_str(doc, "Name", full);
+        }
+        return r;
+}
+
+int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref,
+                     char **cmd, struct container **ret, struct err *err)
+{
+        _cleanup_jv_ struct jv *icfg = NULL, *doc = NULL;
+        _cleanup_free_ char *lower = NULL;
+        char image_id[65], id[65];
+        struct container *c;
+        int r;
+
+        if (o->name && container_check_name(o->name, err) < 0)
+                return -err->code;
+        if (image_resolve(cli, image_ref, image_id, err) < 0) {
+                if (err->code == ENOENT)
+                        return err_set(err, -ENOENT, "Unable to find image '%s%s' locally",
+                                       image_ref, strchr(image_ref, ':') ? "" : ":latest");
+                return -err->code;
+        }
+        r = image_load_config(cli, image_id, &icfg, err);
+        if (r >= 0)
+                r = image_lowerdir(cli, image_id, &lower, err);
+        if (r >= 0)
+                r = util_random_hex(id, err);
+        if (r >= 0)
+                r = create_build_doc(o, image_ref, image_id, jv_get(icfg, "config"), cmd, id,
+                                     &doc, err);
+        if (r < 0)
+                return r;
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->dir = cli_root_path(cli, "containers/%s", id))) {
+                free(c);
+                return err_set(err, -ENOMEM, "creating container");
+        }
+        memcpy(c->id, id, sizeof(id));
+        set_paths(doc, c->dir, id, lower);
+        c->doc = TAKE_PTR(doc);
+        jv_set_str(c->doc, "Name", "/");
+        r = make_dirs(c->dir, err);
+        if (r >= 0)
+                r = render_files(c->dir, c->doc, err);
+        if (r >= 0)
+                r = container_save(c, err);
+        if (r >= 0)
+                r = reserve(cli, o, c->doc, id, err);
+        if (r >= 0)
+                r = container_save(c, err);
+        if (r < 0) {
+                struct err ignore = {0};
+                container_release_name(cli, container_name(c), id);
+                fs_rm_rf(c->dir, &ignore);
+                container_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+/* ---- commands ---- */
+
+static int parse_run(struct cli *cli, const char *cmd, int argc, char **argv,
+                     struct run_opts *o, struct err *err)
+{
+        int n = opt_parse(run_defs, argc - 1, argv + 1, true, o, err);
+
+        if (n < 0)
+                return cli_usage_error(cli, cmd, err, "%s", err->msg);
+        if (n < 1)
+                return cli_usage_error(cli, cmd, err,
+                                       "\"hawser %s\" requires at least 1 argument.", cmd);
+        if (o->tty && o->interactive && !o->detach && !isatty(STDIN_FILENO))
+                return err_set(err, -EINVAL, "the input device is not a TTY");
+        return n;
+}
+
+int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct run_opts o = {0};
+        struct container *c = NULL;
+        int r;
+
+        r = parse_run(cli, "create", argc, argv, &o, err);
+        if (r >= 0)
+                r = create_container(cli, &o, argv[1], argv + 2, &c, err);
+        opt_free_lists(run_defs, &o);
+        if (r < 0)
+                return r;
+        printf("%s\n", c->id);
+        container_free(c);
+        return 0;
+}
+
+/* Starts c; with attach, relays its stdio until it exits and returns its exit code. */
+static int start_one(struct cli *cli, struct container *c, bool attach, bool with_stdin,
+                     struct err *err)
+{
+        const struct jv *cfg = jv_get(c->doc, "Config");
+        int sv[2] = {-1, -1}, code, r;
+        struct attach_opts ao = {.tty = jv_get_bool(cfg, "Tty")};
+
+        if (attach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return err_errno(err, "creating the attach socket");
+        r = monitor_start(cli, c, sv[1], &code, err);
+        if (r < 0) {
+                if (sv[0] >= 0)
+                        close(sv[0]);
+                cli->fail_code = code;
+                return r;
+        }
+        if (!attach)
+                return 0;
+        ao.send_stdin = with_stdin && jv_get_bool(cfg, "OpenStdin");
+        ao.detachable = ao.tty && ao.send_stdin;
+        ao.proxy_pid = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        r = attach_relay(sv[0], &ao, err);
+        close(sv[0]);
+        return r;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct run_opts o = {0};
+        struct container *c = NULL;
+        int r;
+
+        r = parse_run(cli, "run", argc, argv, &o, err);
+        if (r >= 0)
+                r = create_container(cli, &o, argv[1], argv + 2, &c, err);
+        if (r >= 0) {
+                r = start_one(cli, c, !o.detach, o.interactive, err);
+                if (r >= 0 && o.detach)
+                        printf("%s\n", c->id);
+        }
+        opt_free_lists(run_defs, &o);
+        container_free(c);
+        return r;
+}
+
+struct start_opts {
+        bool attach, interactive;
+        char *detach_keys;
+};
+
+static const struct opt_def start_defs[] = {
+        {"attach", 'a', OPT_BOOL, offsetof(struct start_opts, attach)},
+        {"interactive", 'i', OPT_BOOL, offsetof(struct start_opts, interactive)},
+        {"detach-keys", 0, OPT_STR, offsetof(struct start_opts, detach_keys)},
+        OPT_END,
+};
+
+int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct start_opts o = {0};
+        int n = opt_parse(start_defs, argc - 1, argv + 1, false, &o, err), r = 0;
+
+        if (n < 0)
+                return cli_usage_error(cli, "start", err, "%s", err->msg);
+        if (n < 1)
+                return cli_usage_error(cli, "start", err,
+                                       "\"hawser start\" requires at least 1 argument.");
+        if ((o.attach || o.interactive) && n > 1)
+                return err_set(err, -EINVAL, "you cannot start and attach multiple containers "
+                                             "at once");
+        for (int i = 1; i <= n; i++) {
+                struct container *c = NULL;
+                struct err e = {0};
+                int rr = container_find(cli, argv[i], &c, &e);
+                if (rr >= 0 && !container_is_running(c))
+                        rr = start_one(cli, c, o.attach || o.interactive, o.interactive, &e);
+                else if (rr >= 0 && (o.attach || o.interactive))
+                        rr = err_set(&e, -EBUSY, "container %s is already running", argv[i]);
+                container_free(c);
+                if (rr < 0) {
+                        *err = e;
+                        r = rr;
+                        if (n > 1)
+                                fprintf(stderr, "Error response from daemon: %s\n", e.msg);
+                        continue;
+                }
+                if (o.attach || o.interactive)
+                        return rr;
+                printf("%s\n", argv[i]);
+        }
+        if (r < 0 && n > 1)
+                return err_set(err, r, "failed to start containers: %s", argv[1]);
+        return r;
+}
+
+int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct {
+                bool no_stdin, sig_proxy;
+                char *detach_keys;
+        } o = {.sig_proxy = true};
+        static const struct opt_def defs[] = {
+                {"no-stdin", 0, OPT_BOOL, offsetof(__typeof__(o), no_stdin)},
+                {"sig-proxy", 0, OPT_BOOL, offsetof(__typeof__(o), sig_proxy)},
+                {"detach-keys", 0, OPT_STR, offsetof(__typeof__(o), detach_keys)},
+                OPT_END,
+        };
+        struct container *c = NULL;
+        struct attach_opts ao = {0};
+        _cleanup_free_ char *sock = NULL;
+        int n = opt_parse(defs, argc - 1, argv + 1, false, &o, err), fd, r;
+
+        if (n < 0)
+                return cli_usage_error(cli, "attach", err, "%s", err->msg);
+        if (n != 1)
+                return cli_usage_error(cli, "attach", err,
+                                       "\"hawser attach\" requires exactly 1 argument.");
+        r = container_find(cli, argv[1], &c, err);
+        if (r < 0)
+                return r;
+        if (!container_is_running(c)) {
+                container_free(c);
+                return err_set(err, -EINVAL, "You cannot attach to a stopped container, start "
+                                             "it first");
+        }
+        ao.tty = jv_get_bool(jv_get(c->doc, "Config"), "Tty");
+        ao.send_stdin = !o.no_stdin && jv_get_bool(jv_get(c->doc, "Config"), "OpenStdin");
+        ao.detachable = ao.send_stdin;
+        ao.proxy_pid = o.sig_proxy ? (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0) : 0;
+        sock = monitor_socket_path(cli, c->id);
+        container_free(c);
+        fd = sock ? attach_connect(sock, err) : err_set(err, -ENOMEM, "attaching");
+        if (fd < 0)
+                return fd;
+        r = attach_relay(fd, &ao, err);
+        close(fd);
+        return r;
+}

@@ -1,0 +1,24 @@
+#pragma once
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "base/json.h"
+#include "cli.h"
+#include "container.h"
+
+/* Flags shared by `create` and `run`. */
+struct run_opts {
+        bool detach, interactive, tty, rm, init, read_only, privileged, help, quiet;
+        char *name, *workdir, *user, *hostname, *entrypoint, *network, *stop_signal;
+        char *stop_timeout, *domainname, *detach_keys, *pull;
+        char **env, **env_file, **labels, **cap_add, **cap_drop;
+};
+
+/* Builds the container's Config/HostConfig from the image config and the flags. Pure
+ * apart from reading --env-file files and the host environment for bare "-e NAME". */
+int create_build_doc(const struct run_opts *o, const char *image_ref, const char *image_id,
+                     const struct jv *image_cfg, char **cmd, const char *id, struct jv **ret,
+                     struct err *err);
+/* Creates the container (state, layers dirs, rendered files, name). */
+int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref,
+                     char **cmd, struct container **ret, struct err *err);

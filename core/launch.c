@@ -1,0 +1,667 @@
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <grp.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "caps.h"
+#include "launch.h"
+#include "net/loopback.h"
+#include "user.h"
+
+/* On the wire from child to monitor: one message per failure. */
+struct launch_msg {
+        int32_t exit_code;
+        int32_t code;
+        char msg[ERR_MSG_MAX];
+};
+
+void launch_send_error(int fd, int exit_code, const struct err *err)
+{
+        struct launch_msg m = {.exit_code = exit_code, .code = err->code};
+
+        memcpy(m.msg, err->msg, sizeof(m.msg));
+        (void)!send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+static int send_fd(int sock, int fd)
+{
+        char c = 'F';
+        struct iovec iov = {.iov_base = &c, .iov_len = 1};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u = {0};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = sizeof(u.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int launch_recv_result(int fd, int *ret_exit_code, int *ret_fd, struct err *err)
+{
+        struct launch_msg m;
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = sizeof(u.buf)};
+        ssize_t n;
+
+        for (;;) {
+                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                break;
+        }
+        if (n < 0)
+                return err_errno(err, "waiting for the container to start");
+        if (n == 0)
+                return 0;
+        if (n == 1 && ret_fd) {
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                if (!cm || cm->cmsg_type != SCM_RIGHTS)
+                        return err_set(err, -EPROTO, "container init sent no terminal");
+                memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+                return 1;
+        }
+        if ((size_t)n != sizeof(m))
+                return err_set(err, -EPROTO, "short message from container init");
+        m.msg[sizeof(m.msg) - 1] = '\0';
+        *ret_exit_code = m.exit_code;
+        return err_set(err, m.code ? -m.code : -EIO, "%s", m.msg);
+}
+
+/* ---- paths inside the new root: never follow a symlink out of it ---- */
+
+static int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
+{
+        struct open_how how = {
+                .flags = (uint64_t)(flags | O_CLOEXEC),
+                .mode = (flags & O_CREAT) ? mode : 0,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd;
+
+        while (*path == '/')
+                path++;
+        do
+                fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+        while (fd < 0 && errno == EINTR);
+        return fd < 0 ? -errno : (int)fd;
+}
+
+/* mkdir -p of path within the root; returns an O_PATH fd of the final directory. */
+static int mkdir_in_root(int rootfd, const char *path, mode_t mode)
+{
+        char buf[PATH_MAX];
+        size_t n = strlen(path);
+
+        if (n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        for (char *p = buf + 1;; p++) {
+                bool end = *p == '\0';
+                if (*p != '/' && !end)
+                        continue;
+                *p = '\0';
+                {
+                        _cleanup_close_ int parent = -1;
+                        char *slash = strrchr(buf, '/');
+                        const char *leaf = slash ? slash + 1 : buf;
+                        int r;
+                        if (*leaf) {
+                                if (slash)
+                                        *slash = '\0';
+                                parent = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+                                if (slash)
+                                        *slash = '/';
+                                if (parent < 0)
+                                        return parent;
+                                r = mkdirat(parent, leaf, mode);
+                                if (r < 0 && errno != EEXIST)
+                                        return -errno;
+                        }
+                }
+                if (end)
+                        break;
+                *p = '/';
+        }
+        return open_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0);
+}
+
+/* Creates (if needed) a regular file to bind onto; returns an O_PATH fd to it. */
+static int mkfile_in_root(int rootfd, const char *path)
+{
+        char dir[PATH_MAX];
+        _cleanup_close_ int dfd = -1;
+        const char *slash = strrchr(path, '/');
+        int fd;
+
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+        dfd = mkdir_in_root(rootfd, dir, 0755);
+        if (dfd < 0)
+                return dfd;
+        fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+        if (fd >= 0)
+                return fd;
+        fd = open_in_root(rootfd, path, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return fd;
+        close(fd);
+        return open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+}
+
+static int fd_path(int fd, char out[64])
+{
+        snprintf(out, 64, "/proc/self/fd/%d", fd);
+        return 0;
+}
+
+/* ---- the mount table ---- */
+
+struct mount_step {
+        const char *source, *target, *fstype;
+        unsigned long flags;
+        const char *data;
+        bool skip_host_net; /* sysfs of the host netns cannot be mounted fresh */
+};
+
+static const struct mount_step mount_table[] = {
+        {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+        {"tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", false},
+        {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+         "newinstance,ptmxmode=0666,mode=0620,gid=5", false},
+        {"shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
+         false},
+        {"mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+        {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false},
+};
+
+struct dev_node {
+        const char *name;
+        unsigned maj, min;
+};
+
+static const struct dev_node dev_nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+static const char *const dev_links[][2] = {
+        {"/proc/self/fd", "fd"},      {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},        {"/proc/kcore", "core"},
+};
+
+static const char *const masked_paths[] = {
+        "/proc/asound",      "/proc/acpi",        "/proc/kcore",   "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap",
+};
+
+static const char *const readonly_paths[] = {
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static int mount_at(int rootfd, const struct mount_step *m, struct err *err)
+{
+        _cleanup_close_ int fd = mkdir_in_root(rootfd, m->target, 0755);
+        char p[64];
+
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "creating mount point %s", m->target);
+        }
+        fd_path(fd, p);
+        if (mount(m->source, p, m->fstype, m->flags, m->data) < 0)
+                return err_errno(err, "mounting %s on %s", m->fstype, m->target);
+        return 0;
+}
+
+static int setup_dev(int rootfd, struct err *err)
+{
+        _cleanup_close_ int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+
+        if (dev < 0) {
+                errno = -dev;
+                return err_errno(err, "opening /dev");
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+                const struct dev_node *d = &dev_nodes[i];
+                if (mknodat(dev, d->name, S_IFCHR | 0666, makedev(d->maj, d->min)) < 0)
+                        return err_errno(err, "creating /dev/%s", d->name);
+                if (fchmodat(dev, d->name, 0666, 0) < 0)
+                        return err_errno(err, "chmod /dev/%s", d->name);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
+                if (symlinkat(dev_links[i][0], dev, dev_links[i][1]) < 0 && errno != EEXIST)
+                        return err_errno(err, "creating /dev/%s", dev_links[i][1]);
+        return 0;
+}
+
+static int bind_file(int rootfd, const char *src, const char *target, struct err *err)
+{
+        _cleanup_close_ int fd = -1;
+        char p[64];
+
+        if (!src)
+                return 0;
+        fd = mkfile_in_root(rootfd, target);
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "creating %s", target);
+        }
+        fd_path(fd, p);
+        if (mount(src, p, NULL, MS_BIND, NULL) < 0)
+                return err_errno(err, "binding %s", target);
+        return 0;
+}
+
+static int bind_readonly(int rootfd, const char *path, struct err *err);
+
+static int mask_paths(int rootfd, struct err *err)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
+                _cleanup_close_ int fd = open_in_root(rootfd, masked_paths[i], O_PATH, 0);
+                struct stat st;
+                char p[64];
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        continue;
+                fd_path(fd, p);
+                if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0
+                                        : mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+                        return err_errno(err, "masking %s", masked_paths[i]);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
+                int r = bind_readonly(rootfd, readonly_paths[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The remount must name the new bind mount, so the path is opened again after binding. */
+static int bind_readonly(int rootfd, const char *path, struct err *err)
+{
+        _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH, 0), top = -1;
+        char p[64];
+
+        if (fd < 0)
+                return 0;
+        fd_path(fd, p);
+        if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return err_errno(err, "binding %s", path);
+        top = open_in_root(rootfd, path, O_PATH, 0);
+        if (top < 0) {
+                errno = -top;
+                return err_errno(err, "reopening %s", path);
+        }
+        fd_path(top, p);
+        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) < 0)
+                return err_errno(err, "making %s read-only", path);
+        return 0;
+}
+
+static int mount_rootfs(const struct launch_spec *s, struct err *err)
+{
+        _cleanup_free_ char *opts = NULL;
+
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return err_errno(err, "making mounts private");
+        opts = util_printf("lowerdir=%s,upperdir=%s,workdir=%s", s->lowerdir, s->upperdir,
+                           s->workdir);
+        if (!opts)
+                return err_set(err, -ENOMEM, "mounting rootfs");
+        if (mount("overlay", s->rootfs, "overlay", 0, opts) < 0)
+                return err_errno(err, "mounting overlay rootfs on %s", s->rootfs);
+        return 0;
+}
+
+static int setup_mounts(const struct launch_spec *s, struct err *err)
+{
+        _cleanup_close_ int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (rootfd < 0)
+                return err_errno(err, "opening rootfs");
+        for (size_t i = 0; i < ARRAY_SIZE(mount_table); i++) {
+                r = mount_at(rootfd, &mount_table[i], err);
+                if (r < 0)
+                        return r;
+        }
+        r = setup_dev(rootfd, err);
+        if (r >= 0)
+                r = bind_file(rootfd, s->hosts_path, "/etc/hosts", err);
+        if (r >= 0)
+                r = bind_file(rootfd, s->hostname_path, "/etc/hostname", err);
+        if (r >= 0)
+                r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", err);
+        if (r >= 0 && !s->privileged)
+                r = mask_paths(rootfd, err);
+        return r;
+}
+
+static int pivot(const struct launch_spec *s, struct err *err)
+{
+        if (chdir(s->rootfs) < 0)
+                return err_errno(err, "entering rootfs");
+        /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves
+         * only the new root, without needing a directory for the old one. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return err_errno(err, "pivot_root");
+        if (umount2(".", MNT_DETACH) < 0)
+                return err_errno(err, "detaching the old root");
+        if (chdir("/") < 0)
+                return err_errno(err, "chdir /");
+        if (s->read_only && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                return err_errno(err, "making the rootfs read-only");
+        return 0;
+}
+
+/* The pty lives in the container's own devpts instance so `tty` shows /dev/pts/0 inside. */
+static int setup_tty(int sync_fd, struct err *err)
+{
+        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        char name[64];
+        int slave, r;
+
+        if (master < 0)
+                return err_errno(err, "opening /dev/ptmx");
+        if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+                return err_errno(err, "setting up the terminal");
+        r = send_fd(sync_fd, master);
+        if (r < 0) {
+                errno = -r;
+                return err_errno(err, "sending the terminal");
+        }
+        slave = open(name, O_RDWR | O_NOCTTY);
+        if (slave < 0)
+                return err_errno(err, "opening %s", name);
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                return err_errno(err, "making %s the controlling terminal", name);
+        for (int i = 0; i < 3; i++)
+                if (dup2(slave, i) < 0)
+                        return err_errno(err, "dup2");
+        if (slave > 2)
+                close(slave);
+        return 0;
+}
+
+static int setup_stdio(const struct launch_spec *s, struct err *err)
+{
+        int null = open("/dev/null", O_RDWR);
+
+        if (null < 0)
+                return err_errno(err, "opening /dev/null");
+        for (int i = 0; i < 3; i++)
+                if (dup2(s->stdio[i] >= 0 ? s->stdio[i] : null, i) < 0)
+                        return err_errno(err, "dup2");
+        if (null > 2)
+                close(null);
+        if (setsid() < 0)
+                return err_errno(err, "setsid");
+        return 0;
+}
+
+/* ---- user, capabilities, exec ---- */
+
+static char *read_small(const char *path)
+{
+        char *s = NULL;
+        struct err e = {0};
+
+        fs_read_file(path, &s, NULL, &e);
+        return s;
+}
+
+static int switch_user(const char *spec, char ***env, bool *ret_root, struct err *err)
+{
+        _cleanup_free_ char *pw = read_small("/etc/passwd");
+        _cleanup_free_ char *gr = read_small("/etc/group");
+        struct user_ids ids;
+        bool has_home = false;
+        int r;
+
+        r = user_resolve(spec, pw, gr, &ids, err);
+        if (r < 0)
+                return r;
+        for (char **e = *env; e && *e; e++)
+                has_home |= strncmp(*e, "HOME=", 5) == 0;
+        if (!has_home) {
+                _cleanup_free_ char *h = util_printf("HOME=%s", ids.home);
+                if (!h || util_strv_push(env, h) < 0)
+                        return err_set(err, -ENOMEM, "setting HOME");
+        }
+        if (setgroups(ids.ngroups, ids.groups) < 0)
+                return err_errno(err, "setgroups");
+        if (setgid(ids.gid) < 0)
+                return err_errno(err, "setgid %u", (unsigned)ids.gid);
+        if (setuid(ids.uid) < 0)
+                return err_errno(err, "setuid %u", (unsigned)ids.uid);
+        *ret_root = ids.uid == 0;
+        return 0;
+}
+
+static const char *env_path(char **env)
+{
+        for (; env && *env; env++)
+                if (!strncmp(*env, "PATH=", 5))
+                        return *env + 5;
+        return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+/* Looks argv0 up in PATH as Docker (runc) does, to report Docker's messages and codes. */
+static int find_executable(const char *argv0, char **env, char out[PATH_MAX], int *ret_exit_code,
+                           struct err *err)
+{
+        _cleanup_free_ char *path = NULL;
+        char *save = NULL;
+        struct stat st;
+
+        *ret_exit_code = 127;
+        if (strchr(argv0, '/')) {
+                if (stat(argv0, &st) < 0)
+                        return err_set(err, -ENOENT, "exec: \"%s\": stat %s: %s", argv0, argv0,
+                                       strerror(errno));
+                snprintf(out, PATH_MAX, "%s", argv0);
+                return 0;
+        }
+        path = strdup(env_path(env));
+        if (!path)
+                return err_set(err, -ENOMEM, "exec %s", argv0);
+        for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                snprintf(out, PATH_MAX, "%s/%s", *dir ? dir : ".", argv0);
+                if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+                        return 0;
+        }
+        return err_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
+}
+
+int launch_exec_process(char **argv, char **env, const char *cwd, const char *user,
+                        bool privileged, char **cap_add, char **cap_drop, int *ret_exit_code,
+                        struct err *err)
+{
+        char exe[PATH_MAX];
+        uint64_t keep;
+        bool root = true;
+        int r;
+
+        *ret_exit_code = 125;
+        r = caps_resolve(privileged ? caps_all() : caps_default(), cap_add, cap_drop, &keep, err);
+        if (r >= 0 && cwd && *cwd && chdir(cwd) < 0)
+                r = err_errno(err, "chdir to cwd (\"%s\") set in config.json failed", cwd);
+        if (r >= 0)
+                r = caps_drop_bounding(keep, err);
+        if (r < 0)
+                return r;
+        *ret_exit_code = 126;
+        r = switch_user(user, &env, &root, err);
+        if (r >= 0)
+                r = caps_apply(keep, root, err);
+        if (r >= 0 && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = err_errno(err, "setting no_new_privs");
+        if (r < 0)
+                return r;
+        /* The parent-death signal is cleared by setuid(), so it is set again last. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        r = find_executable(argv[0], env, exe, ret_exit_code, err);
+        if (r < 0)
+                return r;
+        execve(exe, argv, env);
+        *ret_exit_code = errno == ENOENT ? 127 : 126;
+        return err_set(err, -errno, "exec: \"%s\": %s", argv[0], strerror(errno));
+}
+
+/* ---- --init: PID 1 that reaps zombies and forwards signals ---- */
+
+static volatile pid_t init_child;
+
+static void init_forward(int sig)
+{
+        if (init_child > 0)
+                kill(init_child, sig);
+}
+
+static void __attribute__((noreturn)) init_loop(pid_t child)
+{
+        struct sigaction sa = {.sa_handler = init_forward};
+        int status = 0;
+
+        init_child = child;
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP)
+                        sigaction(sig, &sa, NULL);
+        for (;;) {
+                pid_t p = waitpid(-1, &status, 0);
+                if (p < 0 && errno == EINTR)
+                        continue;
+                if (p < 0)
+                        _exit(1);
+                if (p == child)
+                        break;
+        }
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* ---- the child ---- */
+
+static void __attribute__((noreturn)) child_fail(int fd, int exit_code, struct err *err)
+{
+        launch_send_error(fd, exit_code, err);
+        _exit(exit_code);
+}
+
+static void __attribute__((noreturn)) child_main(const struct launch_spec *s, int fd)
+{
+        struct err err = {0};
+        char go;
+        int code = 125;
+        char **env;
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (read(fd, &go, 1) != 1)
+                _exit(125);
+        if (s->new_netns && net_loopback_up(&err) < 0)
+                child_fail(fd, 125, &err);
+        if (mount_rootfs(s, &err) < 0 || setup_mounts(s, &err) < 0 || pivot(s, &err) < 0)
+                child_fail(fd, 125, &err);
+        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+                err_errno(&err, "sethostname");
+                child_fail(fd, 125, &err);
+        }
+        if ((s->tty ? setup_tty(fd, &err) : setup_stdio(s, &err)) < 0)
+                child_fail(fd, 125, &err);
+        if (s->cwd && *s->cwd) {
+                _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
+                (void)d;
+        }
+        if (s->init) {
+                pid_t p = fork();
+                if (p < 0) {
+                        err_errno(&err, "forking init");
+                        child_fail(fd, 125, &err);
+                }
+                if (p > 0) {
+                        close(fd);
+                        init_loop(p);
+                }
+        }
+        env = util_strv_dup(s->env);
+        launch_exec_process(s->argv, env, s->cwd, s->user, s->privileged, s->cap_add,
+                            s->cap_drop, &code, &err);
+        child_fail(fd, code, &err);
+}
+
+int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err)
+{
+        unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+                              CLONE_NEWCGROUP | SIGCHLD;
+        int sv[2];
+        long pid;
+
+        if (spec->new_netns)
+                flags |= CLONE_NEWNET;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return err_errno(err, "creating the sync socket");
+        /* A raw clone without a stack behaves like fork() with namespace flags. */
+        pid = syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+        if (pid < 0) {
+                int r = err_errno(err, "clone");
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child_main(spec, sv[1]);
+        }
+        close(sv[1]);
+        *ret = (struct launch){.pid = (pid_t)pid, .sync_fd = sv[0], .pty_master = -1};
+        return 0;
+}
+
+int launch_go(struct launch *l, int *ret_exit_code, struct err *err)
+{
+        int r, fd = -1;
+
+        *ret_exit_code = 125;
+        if (write(l->sync_fd, "g", 1) != 1)
+                return err_errno(err, "starting the container");
+        for (;;) {
+                r = launch_recv_result(l->sync_fd, ret_exit_code, &fd, err);
+                if (r != 1)
+                        break;
+                if (l->pty_master >= 0)
+                        close(l->pty_master);
+                l->pty_master = fd;
+        }
+        close(l->sync_fd);
+        l->sync_fd = -1;
+        return r;
+}

@@ -1,0 +1,46 @@
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+/* What the container's init needs; all strings are borrowed from the caller. */
+struct launch_spec {
+        const char *id;
+        const char *lowerdir, *upperdir, *workdir; /* overlay layers */
+        const char *rootfs;                        /* mount point of the overlay (host path) */
+        const char *hostname;
+        char **argv;
+        char **env;
+        const char *cwd;  /* "" or NULL: "/" */
+        const char *user; /* "" or NULL: root; else user[:group] by name or number */
+        bool tty, read_only, privileged, init, new_netns;
+        char **cap_add, **cap_drop;
+        const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
+        int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
+};
+
+/* A cloned container init waiting for launch_go(). */
+struct launch {
+        pid_t pid;
+        int sync_fd;
+        int pty_master; /* -1 unless tty; set by launch_go */
+};
+
+/* Clones the init into new mount, UTS, IPC, PID, cgroup (and, with new_netns, network)
+ * namespaces. The child waits; the caller puts it into its cgroup and network first.
+ * Runs in the monitor. */
+int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err);
+/* Releases the child and waits until it has exec'd. On failure the child's own message is
+ * in err and *ret_exit_code is Docker's code (125 setup, 126 cannot invoke, 127 not found);
+ * the caller still reaps the child. */
+int launch_go(struct launch *l, int *ret_exit_code, struct err *err);
+/* Exec step shared with `exec`: switches to user, drops capabilities, execs argv with env
+ * in the current root. Only returns on failure, with *ret_exit_code set. */
+int launch_exec_process(char **argv, char **env, const char *cwd, const char *user,
+                        bool privileged, char **cap_add, char **cap_drop, int *ret_exit_code,
+                        struct err *err);
+/* Sends an error {code, message} over the sync socket (child side). */
+void launch_send_error(int fd, int exit_code, const struct err *err);
+/* Receives a child's error or EOF; 0 on EOF (success), < 0 with err/exit code set. */
+int launch_recv_result(int fd, int *ret_exit_code, int *ret_fd, struct err *err);

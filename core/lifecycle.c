@@ -1,0 +1,374 @@
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "cgroup.h"
+#include "commands.h"
+#include "lifecycle.h"
+#include "monitor.h"
+#include "opt.h"
+
+static pid_t monitor_pid(const struct container *c, long long *ret_start)
+{
+        const struct jv *h = jv_get(c->doc, "Hawser");
+
+        *ret_start = jv_get_int(h, "MonitorStart", 0);
+        return (pid_t)jv_get_int(h, "MonitorPid", 0);
+}
+
+int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err *err)
+{
+        long long start;
+        pid_t pid = monitor_pid(c, &start);
+        _cleanup_close_ int pfd = -1;
+        struct pollfd p;
+        int r;
+
+        if (!container_pid_alive(pid, start))
+                return 0;
+        pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pfd < 0)
+                return errno == ESRCH ? 0 : err_errno(err, "watching container %.12s", c->id);
+        /* The pid may have been reused between the check and pidfd_open. */
+        if (!container_pid_alive(pid, start))
+                return 0;
+        p = (struct pollfd){.fd = pfd, .events = POLLIN};
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        if (r == 0)
+                return err_set(err, -ETIMEDOUT, "container %.12s did not exit", c->id);
+        return r < 0 ? err_errno(err, "waiting for container %.12s", c->id) : 0;
+}
+
+static int signal_init(const struct container *c, int sig, struct err *err)
+{
+        pid_t pid = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        long long start = jv_get_int(jv_get(c->doc, "Hawser"), "InitStart", 0);
+
+        if (!container_pid_alive(pid, start))
+                return 0;
+        if (kill(pid, sig) < 0 && errno != ESRCH)
+                return err_errno(err, "signalling container %.12s", c->id);
+        return 0;
+}
+
+int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout,
+                   struct err *err)
+{
+        const struct jv *cfg = jv_get(c->doc, "Config");
+        const char *ss = jv_get_str(cfg, "StopSignal");
+        int sig = ss ? util_parse_signal(ss) : SIGTERM;
+        int r;
+
+        (void)cli;
+        if (!container_is_running(c))
+                return 0;
+        if (timeout < 0)
+                timeout = jv_get_int(cfg, "StopTimeout", 10);
+        /* A frozen container cannot act on the signal; thaw it first. */
+        if (!strcmp(container_status(c), "paused"))
+                cgroup_freeze(c->id, false, err);
+        r = signal_init(c, sig > 0 ? sig : SIGTERM, err);
+        if (r < 0)
+                return r;
+        if (timeout > 0 && lifecycle_wait_monitor(c, (int)(timeout * 1000), err) == 0)
+                return 0;
+        r = signal_init(c, SIGKILL, err);
+        if (r < 0)
+                return r;
+        return lifecycle_wait_monitor(c, 30000, err);
+}
+
+/* Runs fn on each named container, printing the name on success and Docker's per-container
+ * error otherwise; the command fails if any failed. */
+static int for_each(struct cli *cli, char **refs, int n, void *ud,
+                    int (*fn)(struct cli *, struct container *, void *, struct err *),
+                    struct err *err)
+{
+        int r = 0;
+
+        for (int i = 0; i < n; i++) {
+                struct container *c = NULL;
+                struct err e = {0};
+                int rr = container_find(cli, refs[i], &c, &e);
+                if (rr >= 0)
+                        rr = fn(cli, c, ud, &e);
+                container_free(c);
+                if (rr < 0) {
+                        fprintf(stderr, "Error: %s\n", e.msg);
+                        r = rr;
+                        continue;
+                }
+                printf("%s\n", refs[i]);
+        }
+        if (r < 0) {
+                cli->printed = true;
+                return err_set(err, r, "some containers failed");
+        }
+        return 0;
+}
+
+static int usage_n(struct cli *cli, const char *cmd, int n, int min, struct err *err)
+{
+        if (n < 0)
+                return cli_usage_error(cli, cmd, err, "%s", err->msg);
+        if (n < min)
+                return cli_usage_error(cli, cmd, err, "\"hawser %s\" requires at least %d %s.",
+                                       cmd, min, min == 1 ? "argument" : "arguments");
+        return n;
+}
+
+struct stop_opts {
+        long long time;
+        char *signal;
+        bool force, volumes, link;
+        bool follow, timestamps;
+        char *tail, *since, *until;
+        bool details;
+};
+
+static int do_stop(struct cli *cli, struct container *c, void *ud, struct err *err)
+{
+        const struct stop_opts *o = ud;
+
+        return lifecycle_stop(cli, c, o->time, err);
+}
+
+int cmd_stop(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {
+                {"time", 't', OPT_INT, offsetof(struct stop_opts, time)},
+                {"timeout", 0, OPT_INT, offsetof(struct stop_opts, time)},
+                {"signal", 's', OPT_STR, offsetof(struct stop_opts, signal)},
+                OPT_END,
+        };
+        struct stop_opts o = {.time = -1};
+        int n = usage_n(cli, "stop", opt_parse(defs, argc - 1, argv + 1, false, &o, err), 1, err);
+
+        if (n < 0)
+                return n;
+        return for_each(cli, argv + 1, n, &o, do_stop, err);
+}
+
+static int do_restart(struct cli *cli, struct container *c, void *ud, struct err *err)
+{
+        int code, r = do_stop(cli, c, ud, err);
+
+        if (r >= 0)
+                r = container_reload(c, err);
+        if (r >= 0)
+                r = monitor_start(cli, c, -1, &code, err);
+        return r;
+}
+
+int cmd_restart(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {
+                {"time", 't', OPT_INT, offsetof(struct stop_opts, time)},
+                {"timeout", 0, OPT_INT, offsetof(struct stop_opts, time)},
+                {"signal", 's', OPT_STR, offsetof(struct stop_opts, signal)},
+                OPT_END,
+        };
+        struct stop_opts o = {.time = -1};
+        int n = usage_n(cli, "restart", opt_parse(defs, argc - 1, argv + 1, false, &o, err), 1,
+                        err);
+
+        if (n < 0)
+                return n;
+        return for_each(cli, argv + 1, n, &o, do_restart, err);
+}
+
+static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *err)
+{
+        int sig = *(int *)ud;
+
+        (void)cli;
+        if (!container_is_running(c))
+                return err_set(err, -EINVAL, "cannot kill container: %s: container %s is not "
+                                             "running",
+                               container_name(c), c->id);
+        if (!strcmp(container_status(c), "paused") && sig != SIGKILL)
+                cgroup_freeze(c->id, false, err);
+        return signal_init(c, sig, err);
+}
+
+int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {
+                {"signal", 's', OPT_STR, offsetof(struct stop_opts, signal)},
+                OPT_END,
+        };
+        struct stop_opts o = {0};
+        int n = usage_n(cli, "kill", opt_parse(defs, argc - 1, argv + 1, false, &o, err), 1, err);
+        int sig = SIGKILL;
+
+        if (n < 0)
+                return n;
+        if (o.signal && (sig = util_parse_signal(o.signal)) < 0)
+                return err_set(err, -EINVAL, "invalid signal: %s", o.signal);
+        return for_each(cli, argv + 1, n, &sig, do_kill, err);
+}
+
+static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err)
+{
+        const struct stop_opts *o = ud;
+        int r;
+
+        if (container_is_running(c)) {
+                if (!o->force)
+                        return err_set(err, -EBUSY,
+                                       "cannot remove container \"/%s\": container is %s: stop "
+                                       "the container before removing or force remove",
+                                       container_name(c), container_status(c));
+                r = signal_init(c, SIGKILL, err);
+                if (r >= 0)
+                        r = lifecycle_wait_monitor(c, 30000, err);
+                if (r < 0)
+                        return r;
+        }
+        return container_remove(cli, c, err);
+}
+
+int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {
+                {"force", 'f', OPT_BOOL, offsetof(struct stop_opts, force)},
+                {"volumes", 'v', OPT_BOOL, offsetof(struct stop_opts, volumes)},
+                {"link", 'l', OPT_BOOL, offsetof(struct stop_opts, link)},
+                OPT_END,
+        };
+        struct stop_opts o = {0};
+        int n = usage_n(cli, "rm", opt_parse(defs, argc - 1, argv + 1, false, &o, err), 1, err);
+
+        if (n < 0)
+                return n;
+        return for_each(cli, argv + 1, n, &o, do_rm, err);
+}
+
+static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *err)
+{
+        bool pause = *(bool *)ud;
+        _cleanup_close_ int lock = -1;
+        struct jv *st;
+        int r;
+
+        (void)cli;
+        if (!container_is_running(c))
+                return err_set(err, -EINVAL, "Container %s is not running", c->id);
+        if (pause == !strcmp(container_status(c), "paused"))
+                return err_set(err, -EINVAL, pause ? "Container %s is already paused"
+                                                   : "Container %s is not paused",
+                               c->id);
+        r = cgroup_freeze(c->id, pause, err);
+        if (r < 0)
+                return r;
+        lock = container_lock(c, err);
+        if (lock < 0 || container_reload(c, err) < 0)
+                return -err->code;
+        st = jv_get(c->doc, "State");
+        jv_set_str(st, "Status", pause ? "paused" : "running");
+        jv_set_bool(st, "Paused", pause);
+        return container_save(c, err);
+}
+
+static int pause_cmd(struct cli *cli, const char *name, bool pause, int argc, char **argv,
+                     struct err *err)
+{
+        static const struct opt_def defs[] = {OPT_END};
+        int n = usage_n(cli, name, opt_parse(defs, argc - 1, argv + 1, false, NULL, err), 1, err);
+
+        if (n < 0)
+                return n;
+        return for_each(cli, argv + 1, n, &pause, do_pause, err);
+}
+
+int cmd_pause(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        return pause_cmd(cli, "pause", true, argc, argv, err);
+}
+
+int cmd_unpause(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        return pause_cmd(cli, "unpause", false, argc, argv, err);
+}
+
+int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {OPT_END};
+        int n = usage_n(cli, "wait", opt_parse(defs, argc - 1, argv + 1, false, NULL, err), 1,
+                        err);
+        int r = 0;
+
+        if (n < 0)
+                return n;
+        for (int i = 1; i <= n; i++) {
+                struct container *c = NULL;
+                struct err e = {0};
+                int rr = container_find(cli, argv[i], &c, &e);
+                if (rr >= 0)
+                        rr = lifecycle_wait_monitor(c, -1, &e);
+                if (rr >= 0 && container_reload(c, &e) >= 0)
+                        printf("%lld\n", jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0));
+                else if (rr >= 0)
+                        printf("%lld\n", jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0));
+                container_free(c);
+                if (rr < 0) {
+                        fprintf(stderr, "Error: %s\n", e.msg);
+                        cli->printed = true;
+                        r = err_set(err, rr, "%s", e.msg);
+                }
+                fflush(stdout);
+        }
+        return r;
+}
+
+int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {OPT_END};
+        int n = opt_parse(defs, argc - 1, argv + 1, false, NULL, err);
+        struct container *c = NULL;
+        _cleanup_close_ int lock = -1;
+        char old[160], full[170];
+        const char *to;
+        int r;
+
+        if (n < 0 || n != 2)
+                return cli_usage_error(cli, "rename", err,
+                                       "\"hawser rename\" requires exactly 2 arguments.");
+        to = argv[2][0] == '/' ? argv[2] + 1 : argv[2];
+        r = container_check_name(to, err);
+        if (r >= 0)
+                r = container_find(cli, argv[1], &c, err);
+        if (r < 0)
+                return r;
+        snprintf(old, sizeof(old), "%s", container_name(c));
+        if (!strcmp(old, to)) {
+                container_free(c);
+                return err_set(err, -EINVAL, "Renaming a container with the same name as its "
+                                             "current name");
+        }
+        r = container_reserve_name(cli, to, c->id, err);
+        if (r >= 0 && (lock = container_lock(c, err)) >= 0 && container_reload(c, err) >= 0) {
+                snprintf(full, sizeof(full), "/%s", to);
+                jv_set_str(c->doc, "Name", full);
+                r = container_save(c, err);
+                if (r >= 0)
+                        container_release_name(cli, old, c->id);
+                else
+                        container_release_name(cli, to, c->id);
+        } else if (r >= 0) {
+                container_release_name(cli, to, c->id);
+                r = -err->code;
+        }
+        container_free(c);
+        return r < 0 ? r : 0;
+}

@@ -1,0 +1,151 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "cgroup.h"
+#include "commands.h"
+#include "lifecycle.h"
+#include "logfile.h"
+#include "monitor.h"
+#include "opt.h"
+
+struct logs_opts {
+        bool follow, timestamps, details;
+        char *tail, *since, *until;
+};
+
+static void print_entry(const struct logfile_entry *e, bool timestamps)
+{
+        FILE *out = strcmp(e->stream, "stderr") ? stdout : stderr;
+
+        if (timestamps) {
+                char ts[40];
+                util_format_time(e->time_ns, ts);
+                fprintf(out, "%s ", ts);
+        }
+        fwrite(e->log, 1, e->len, out);
+        fflush(out);
+}
+
+/* Prints complete lines from buf; returns how many bytes were consumed. */
+static size_t print_lines(char *buf, size_t len, bool timestamps, long long skip)
+{
+        size_t used = 0;
+        long long idx = 0;
+
+        while (used < len) {
+                char *nl = memchr(buf + used, '\n', len - used);
+                struct logfile_entry e;
+                void *owner = NULL;
+                if (!nl)
+                        break;
+                *nl = '\0';
+                if (idx++ >= skip && logfile_parse_line(buf + used, &e, &owner) == 0) {
+                        print_entry(&e, timestamps);
+                        jv_put(owner);
+                }
+                used = (size_t)(nl - buf) + 1;
+        }
+        return used;
+}
+
+static long long count_lines(const char *buf, size_t len)
+{
+        long long n = 0;
+
+        for (size_t i = 0; i < len; i++)
+                n += buf[i] == '\n';
+        return n;
+}
+
+static int follow(int fd, const struct container *c, bool timestamps)
+{
+        char buf[65536];
+        size_t have = 0;
+
+        for (;;) {
+                ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+                if (n > 0) {
+                        size_t used;
+                        have += (size_t)n;
+                        used = print_lines(buf, have, timestamps, 0);
+                        memmove(buf, buf + used, have - used);
+                        have -= used;
+                        if (have == sizeof(buf))
+                                have = 0;
+                        continue;
+                }
+                {
+                        struct err e = {0};
+                        /* The monitor writes every byte before it exits, so one more read
+                         * after it is gone catches the tail. */
+                        if (lifecycle_wait_monitor(c, 100, &e) == 0) {
+                                while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+                                        have += (size_t)n;
+                                        have -= print_lines(buf, have, timestamps, 0);
+                                }
+                                return 0;
+                        }
+                }
+        }
+}
+
+int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {
+                {"follow", 'f', OPT_BOOL, offsetof(struct logs_opts, follow)},
+                {"timestamps", 't', OPT_BOOL, offsetof(struct logs_opts, timestamps)},
+                {"details", 0, OPT_BOOL, offsetof(struct logs_opts, details)},
+                {"tail", 'n', OPT_STR, offsetof(struct logs_opts, tail)},
+                {"since", 0, OPT_STR, offsetof(struct logs_opts, since)},
+                {"until", 0, OPT_STR, offsetof(struct logs_opts, until)},
+                OPT_END,
+        };
+        struct logs_opts o = {0};
+        int n = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1;
+        struct container *c = NULL;
+        long long tail = -1, total, skip = 0;
+        size_t len = 0;
+        int r;
+
+        if (n < 0)
+                return cli_usage_error(cli, "logs", err, "%s", err->msg);
+        if (n != 1)
+                return cli_usage_error(cli, "logs", err,
+                                       "\"hawser logs\" requires exactly 1 argument.");
+        if (o.tail && strcmp(o.tail, "all") && util_parse_ll(o.tail, 0, 1LL << 40, &tail) < 0)
+                return err_set(err, -EINVAL, "invalid value for \"tail\": %s", o.tail);
+        r = container_find(cli, argv[1], &c, err);
+        if (r < 0)
+                return r;
+        path = monitor_log_path(c);
+        fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+                struct stat st;
+                if (fstat(fd, &st) == 0 && st.st_size > 0) {
+                        text = malloc((size_t)st.st_size + 1);
+                        if (text && fs_read_all(fd, text, (size_t)st.st_size) == st.st_size)
+                                len = (size_t)st.st_size;
+                }
+        }
+        total = count_lines(text, len);
+        if (tail >= 0 && tail < total)
+                skip = total - tail;
+        if (len)
+                len = print_lines(text, len, o.timestamps, skip), (void)len;
+        if (o.follow && fd >= 0 && container_is_running(c))
+                follow(fd, c, o.timestamps);
+        container_free(c);
+        return 0;
+}

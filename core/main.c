@@ -1,0 +1,172 @@
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "cli.h"
+#include "commands.h"
+#include "image.h"
+#include "opt.h"
+
+#define HAWSER_VERSION "0.1.0"
+
+struct command {
+        const char *name;
+        cli_cmd_fn fn;
+        int fail_code; /* Docker exits 125 when run/create/start/exec fail before the command */
+};
+
+static int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        (void)cli, (void)argc, (void)argv, (void)err;
+        printf("hawser version %s\n", HAWSER_VERSION);
+        return 0;
+}
+
+static const struct command commands[] = {
+        {"attach", cmd_attach, 1},   {"create", cmd_create, 125}, {"exec", cmd_exec, 126},
+        {"images", image_cmd_images, 1}, {"import", image_cmd_import, 1},
+        {"inspect", cmd_inspect, 1}, {"kill", cmd_kill, 1},       {"logs", cmd_logs, 1},
+        {"pause", cmd_pause, 1},     {"ps", cmd_ps, 1},           {"rename", cmd_rename, 1},
+        {"restart", cmd_restart, 1}, {"rm", cmd_rm, 1},           {"rmi", image_cmd_rmi, 1},
+        {"run", cmd_run, 125},       {"start", cmd_start, 1},     {"stop", cmd_stop, 1},
+        {"tag", image_cmd_tag, 1},   {"top", cmd_top, 1},         {"unpause", cmd_unpause, 1},
+        {"version", cmd_version, 1}, {"wait", cmd_wait, 1},
+};
+
+static char *vpath(const char *base, const char *fmt, va_list ap)
+{
+        char rel[PATH_MAX];
+
+        vsnprintf(rel, sizeof(rel), fmt, ap);
+        return util_printf("%s/%s", base, rel);
+}
+
+char *cli_root_path(const struct cli *cli, const char *fmt, ...)
+{
+        va_list ap;
+        char *p;
+
+        va_start(ap, fmt);
+        p = vpath(cli->root, fmt, ap);
+        va_end(ap);
+        return p;
+}
+
+char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
+{
+        va_list ap;
+        char *p;
+
+        va_start(ap, fmt);
+        p = vpath(cli->runroot, fmt, ap);
+        va_end(ap);
+        return p;
+}
+
+int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const char *fmt, ...)
+{
+        char msg[ERR_MSG_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        cli->usage = true;
+        return err_set(err, -EINVAL, "%s\nSee 'hawser %s --help'.", msg, cmd);
+}
+
+struct global_opts {
+        char *root;
+        char *runroot;
+        bool version;
+        bool help;
+};
+
+static const struct opt_def global_defs[] = {
+        {"root", 0, OPT_STR, offsetof(struct global_opts, root)},
+        {"runroot", 0, OPT_STR, offsetof(struct global_opts, runroot)},
+        {"version", 'v', OPT_BOOL, offsetof(struct global_opts, version)},
+        {"help", 'h', OPT_BOOL, offsetof(struct global_opts, help)},
+        OPT_END,
+};
+
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage:  hawser [OPTIONS] COMMAND\n\nA daemonless container runtime "
+                     "with Docker's command line.\n\nOptions:\n"
+                     "      --root string      state directory (default /var/lib/hawser)\n"
+                     "      --runroot string   runtime directory (default /run/hawser)\n"
+                     "  -v, --version          print version information and quit\n\n"
+                     "Commands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                fprintf(out, "  %s\n", commands[i].name);
+}
+
+static const char *env_or(const char *opt, const char *env, const char *dflt)
+{
+        const char *e = getenv(env);
+
+        if (opt)
+                return opt;
+        return e && *e ? e : dflt;
+}
+
+static int dispatch(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                if (strcmp(commands[i].name, argv[0]))
+                        continue;
+                cli->fail_code = commands[i].fail_code;
+                return commands[i].fn(cli, argc, argv, err);
+        }
+        cli->fail_code = 1;
+        cli->usage = true;
+        return err_set(err, -EINVAL, "'%s' is not a hawser command.\nSee 'hawser --help'",
+                       argv[0]);
+}
+
+int main(int argc, char **argv)
+{
+        struct global_opts g = {0};
+        struct cli cli = {.fail_code = 1};
+        struct err err = {0};
+        char self[PATH_MAX];
+        ssize_t n;
+        int i, r;
+
+        /* Global flags stop at the command name; opt_parse would reorder, so find it first. */
+        for (i = 1; i < argc && argv[i][0] == '-'; i++)
+                if (!strcmp(argv[i], "--root") || !strcmp(argv[i], "--runroot"))
+                        i++;
+        r = opt_parse(global_defs, (i < argc ? i : argc) - 1, argv + 1, false, &g, &err);
+        if (r < 0) {
+                fprintf(stderr, "hawser: %s\nSee 'hawser --help'.\n", err.msg);
+                return 125;
+        }
+        if (g.version)
+                return cmd_version(&cli, 0, NULL, &err);
+        if (g.help || i >= argc) {
+                usage(g.help ? stdout : stderr);
+                return g.help ? 0 : 1;
+        }
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        self[n > 0 ? n : 0] = '\0';
+        cli.self = self;
+        cli.root = env_or(g.root, "HAWSER_ROOT", "/var/lib/hawser");
+        cli.runroot = env_or(g.runroot, "HAWSER_RUNROOT", "/run/hawser");
+        r = dispatch(&cli, argc - i, argv + i, &err);
+        if (r >= 0)
+                return r;
+        fflush(stdout);
+        if (cli.printed)
+                ;
+        else if (cli.usage)
+                fprintf(stderr, "hawser: %s\n", err.msg);
+        else
+                fprintf(stderr, "Error: %s\n", err.msg);
+        return cli.fail_code;
+}

@@ -1,0 +1,532 @@
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "cgroup.h"
+#include "image.h"
+#include "launch.h"
+#include "logfile.h"
+#include "monitor.h"
+
+#define MAX_CLIENTS 64
+
+struct monitor {
+        const struct cli *cli;
+        struct container *c;
+        struct launch l;
+        int epfd, sigfd, listen_fd;
+        int out_fd, err_fd; /* container output (pty master in out_fd when tty) */
+        int in_fd;          /* container input (pty master or pipe), -1 when closed */
+        int clients[MAX_CLIENTS];
+        bool tty, stdin_once;
+        int log_fd;
+};
+
+char *monitor_socket_path(const struct cli *cli, const char *id)
+{
+        return cli_runroot_path(cli, "containers/%.12s/attach.sock", id);
+}
+
+char *monitor_log_path(const struct container *c)
+{
+        return util_printf("%s/%s-json.log", c->dir, c->id);
+}
+
+/* ---- the launch spec, from the state document ---- */
+
+struct spec_buf {
+        struct launch_spec s;
+        char *lower, *upper, *work, *rootfs, *hosts, *hostname, *resolv;
+        char **argv, **env, **cap_add, **cap_drop;
+};
+
+static void spec_buf_free(struct spec_buf *b)
+{
+        free(b->lower), free(b->upper), free(b->work), free(b->rootfs);
+        free(b->hosts), free(b->hostname), free(b->resolv);
+        util_strv_free(b->argv), util_strv_free(b->env);
+        util_strv_free(b->cap_add), util_strv_free(b->cap_drop);
+}
+
+static int build_spec(const struct cli *cli, const struct container *c, struct spec_buf *b,
+                      struct err *err)
+{
+        const struct jv *cfg = jv_get(c->doc, "Config"), *hc = jv_get(c->doc, "HostConfig");
+        const char *img = jv_get_str(c->doc, "Image");
+        const char *net = jv_get_str(hc, "NetworkMode");
+        int r;
+
+        r = image_lowerdir(cli, img && !strncmp(img, "sha256:", 7) ? img + 7 : "", &b->lower, err);
+        if (r < 0)
+                return err_wrap(err, "container %.12s", c->id);
+        b->upper = util_printf("%s/upper", c->dir);
+        b->work = util_printf("%s/work", c->dir);
+        b->rootfs = util_printf("%s/merged", c->dir);
+        b->hosts = util_printf("%s/hosts", c->dir);
+        b->hostname = util_printf("%s/hostname", c->dir);
+        b->resolv = util_printf("%s/resolv.conf", c->dir);
+        b->argv = calloc(1, sizeof(char *));
+        if (b->argv)
+                util_strv_push(&b->argv, jv_get_str(c->doc, "Path"));
+        for (size_t i = 0; b->argv && i < jv_len(jv_get(c->doc, "Args")); i++)
+                util_strv_push(&b->argv, jv_str(jv_at(jv_get(c->doc, "Args"), i)));
+        b->env = jv_to_strv(jv_get(cfg, "Env"));
+        b->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
+        b->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
+        if (!b->upper || !b->work || !b->rootfs || !b->hosts || !b->hostname || !b->resolv ||
+            !b->argv || !b->env || !b->cap_add || !b->cap_drop)
+                return err_set(err, -ENOMEM, "preparing container %.12s", c->id);
+        b->s = (struct launch_spec){
+                .id = c->id, .lowerdir = b->lower, .upperdir = b->upper, .workdir = b->work,
+                .rootfs = b->rootfs, .hostname = jv_get_str(cfg, "Hostname"), .argv = b->argv,
+                .env = b->env, .cwd = jv_get_str(cfg, "WorkingDir"),
+                .user = jv_get_str(cfg, "User"), .tty = jv_get_bool(cfg, "Tty"),
+                .read_only = jv_get_bool(hc, "ReadonlyRootfs"),
+                .privileged = jv_get_bool(hc, "Privileged"), .init = jv_get_bool(hc, "Init"),
+                .new_netns = !net || strcmp(net, "host"), .cap_add = b->cap_add,
+                .cap_drop = b->cap_drop, .hosts_path = b->hosts, .hostname_path = b->hostname,
+                .resolv_path = b->resolv, .stdio = {-1, -1, -1},
+        };
+        return 0;
+}
+
+/* ---- output fan-out ---- */
+
+static void drop_client(struct monitor *m, int i)
+{
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->clients[i], NULL);
+        close(m->clients[i]);
+        m->clients[i] = -1;
+}
+
+static void broadcast(struct monitor *m, char type, const void *data, size_t len)
+{
+        char buf[MONITOR_CHUNK + 1];
+
+        buf[0] = type;
+        memcpy(buf + 1, data, len);
+        for (int i = 0; i < MAX_CLIENTS; i++)
+                if (m->clients[i] >= 0 && send(m->clients[i], buf, len + 1, MSG_NOSIGNAL) < 0)
+                        drop_client(m, i);
+}
+
+/* Reads once from an output fd; returns false at EOF (or EIO of a pty without slaves). */
+static bool pump_output(struct monitor *m, int fd, char type)
+{
+        char buf[MONITOR_CHUNK];
+        ssize_t n;
+
+        do
+                n = read(fd, buf, sizeof(buf));
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+                return true;
+        if (n <= 0)
+                return false;
+        logfile_append(m->log_fd, type == MONITOR_STDERR ? "stderr" : "stdout", buf, (size_t)n);
+        broadcast(m, type, buf, (size_t)n);
+        return true;
+}
+
+static void close_input(struct monitor *m)
+{
+        if (m->in_fd < 0 || m->tty)
+                return;
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->in_fd, NULL);
+        close(m->in_fd);
+        m->in_fd = -1;
+}
+
+static void client_input(struct monitor *m, int i)
+{
+        char buf[MONITOR_CHUNK + 1];
+        ssize_t n = recv(m->clients[i], buf, sizeof(buf), 0);
+
+        if (n <= 0) {
+                drop_client(m, i);
+                return;
+        }
+        switch (buf[0]) {
+        case MONITOR_STDIN:
+                if (m->in_fd >= 0 && fs_write_all(m->in_fd, buf + 1, (size_t)n - 1) < 0)
+                        close_input(m);
+                break;
+        case MONITOR_CLOSE:
+                if (m->stdin_once)
+                        close_input(m);
+                break;
+        case MONITOR_RESIZE:
+                if (m->tty && n == 5) {
+                        uint16_t rc[2];
+                        memcpy(rc, buf + 1, sizeof(rc));
+                        ioctl(m->out_fd, TIOCSWINSZ,
+                              &(struct winsize){.ws_row = rc[0], .ws_col = rc[1]});
+                }
+                break;
+        default:
+                break;
+        }
+}
+
+static int add_client(struct monitor *m, int fd)
+{
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+                if (m->clients[i] >= 0)
+                        continue;
+                m->clients[i] = fd;
+                epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd,
+                          &(struct epoll_event){.events = EPOLLIN, .data.u64 = 100 + (unsigned)i});
+                return 0;
+        }
+        close(fd);
+        return -ENOSPC;
+}
+
+enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR };
+
+static void watch(struct monitor *m, int fd, uint64_t tag)
+{
+        if (fd >= 0)
+                epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd,
+                          &(struct epoll_event){.events = EPOLLIN, .data.u64 = tag});
+}
+
+static int listen_socket(const struct cli *cli, const char *id, struct err *err)
+{
+        _cleanup_free_ char *path = monitor_socket_path(cli, id);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int fd = -1;
+        char *slash;
+
+        if (!path || strlen(path) >= sizeof(sa.sun_path))
+                return err_set(err, -ENAMETOOLONG, "attach socket path too long: %s", path);
+        slash = strrchr(path, '/');
+        *slash = '\0';
+        if (fs_mkdir_p(path, 0700, err) < 0)
+                return -err->code;
+        *slash = '/';
+        unlink(path);
+        memcpy(sa.sun_path, path, strlen(path));
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+                return err_errno(err, "creating attach socket %s", path);
+        return TAKE_FD(fd);
+}
+
+/* ---- state transitions ---- */
+
+static int record_running(struct monitor *m, struct err *err)
+{
+        _cleanup_close_ int lock = container_lock(m->c, err);
+        struct jv *st, *h;
+        char ts[40];
+        int r;
+
+        if (lock < 0)
+                return lock;
+        r = container_reload(m->c, err);
+        if (r < 0)
+                return r;
+        st = jv_get(m->c->doc, "State");
+        h = jv_get(m->c->doc, "Hawser");
+        util_format_time(util_now_ns(), ts);
+        jv_set_str(st, "Status", "running");
+        jv_set_bool(st, "Running", true);
+        jv_set_bool(st, "Paused", false);
+        jv_set_int(st, "Pid", m->l.pid);
+        jv_set_int(st, "ExitCode", 0);
+        jv_set_str(st, "Error", "");
+        jv_set_str(st, "StartedAt", ts);
+        jv_set_str(st, "FinishedAt", "0001-01-01T00:00:00Z");
+        jv_set_int(h, "MonitorPid", getpid());
+        jv_set_int(h, "MonitorStart", container_pid_start(getpid()));
+        jv_set_int(h, "InitStart", container_pid_start(m->l.pid));
+        return container_save(m->c, err);
+}
+
+/* A start that failed leaves Docker's "created" state with the exit code and message. */
+static void record_failed_start(struct monitor *m, int code, const struct err *why)
+{
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+        struct jv *st;
+
+        lock = container_lock(m->c, &e);
+        if (lock < 0 || container_reload(m->c, &e) < 0)
+                return;
+        st = jv_get(m->c->doc, "State");
+        jv_set_int(st, "ExitCode", code);
+        jv_set_str(st, "Error", why->msg);
+        jv_set_int(st, "Pid", 0);
+        container_save(m->c, &e);
+}
+
+static int exit_code_of(int status)
+{
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void finish(struct monitor *m, int code)
+{
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+        int32_t c32 = code;
+        bool autoremove;
+
+        lock = container_lock(m->c, &e);
+        if (container_reload(m->c, &e) == 0)
+                container_mark_exited(m->c, code, NULL, &e);
+        cgroup_remove(m->c->id);
+        autoremove = jv_get_bool(jv_get(m->c->doc, "HostConfig"), "AutoRemove");
+        if (autoremove)
+                container_remove(m->cli, m->c, &e);
+        broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
+}
+
+static void drain(struct monitor *m)
+{
+        while (m->out_fd >= 0 && pump_output(m, m->out_fd, MONITOR_STDOUT))
+                ;
+        while (m->err_fd >= 0 && pump_output(m, m->err_fd, MONITOR_STDERR))
+                ;
+}
+
+static int reap(struct monitor *m, bool *done)
+{
+        struct signalfd_siginfo si;
+        int status;
+        pid_t p;
+
+        while (read(m->sigfd, &si, sizeof(si)) > 0)
+                ;
+        while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p != m->l.pid)
+                        continue;
+                *done = true;
+                return exit_code_of(status);
+        }
+        return 0;
+}
+
+static void loop(struct monitor *m)
+{
+        bool done = false;
+        int code = 0;
+
+        while (!done) {
+                struct epoll_event ev[16];
+                int n = epoll_wait(m->epfd, ev, 16, -1);
+                for (int i = 0; i < n; i++) {
+                        uint64_t t = ev[i].data.u64;
+                        if (t == EV_SIGNAL) {
+                                code = reap(m, &done);
+                        } else if (t == EV_LISTEN) {
+                                int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                                if (fd >= 0)
+                                        add_client(m, fd);
+                        } else if (t == EV_OUT || t == EV_ERR) {
+                                int *fd = t == EV_OUT ? &m->out_fd : &m->err_fd;
+                                if (!pump_output(m, *fd, t == EV_OUT ? MONITOR_STDOUT
+                                                                     : MONITOR_STDERR)) {
+                                        epoll_ctl(m->epfd, EPOLL_CTL_DEL, *fd, NULL);
+                                        if (!m->tty)
+                                                close(*fd), *fd = -1;
+                                }
+                        } else if (t >= 100 && t < 100 + MAX_CLIENTS) {
+                                if (m->clients[t - 100] >= 0)
+                                        client_input(m, (int)(t - 100));
+                        }
+                }
+        }
+        drain(m);
+        finish(m, code);
+}
+
+/* ---- start ---- */
+
+static int make_pipes(struct monitor *m, struct launch_spec *s, bool open_stdin, int fds[6],
+                      struct err *err)
+{
+        if (m->tty)
+                return 0;
+        if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(fds + 2, O_CLOEXEC) < 0 ||
+            (open_stdin && pipe2(fds + 4, O_CLOEXEC) < 0))
+                return err_errno(err, "creating pipes");
+        s->stdio[1] = fds[1];
+        s->stdio[2] = fds[3];
+        m->out_fd = fds[0];
+        m->err_fd = fds[2];
+        if (open_stdin) {
+                s->stdio[0] = fds[4];
+                m->in_fd = fds[5];
+        }
+        return 0;
+}
+
+static int launch(struct monitor *m, int *ret_code, struct err *err)
+{
+        const struct jv *cfg = jv_get(m->c->doc, "Config");
+        struct spec_buf b = {0};
+        int fds[6] = {-1, -1, -1, -1, -1, -1};
+        int r;
+
+        *ret_code = 125;
+        m->tty = jv_get_bool(cfg, "Tty");
+        m->stdin_once = jv_get_bool(cfg, "StdinOnce");
+        r = build_spec(m->cli, m->c, &b, err);
+        if (r >= 0)
+                r = make_pipes(m, &b.s, jv_get_bool(cfg, "OpenStdin"), fds, err);
+        if (r >= 0)
+                r = launch_clone(&b.s, &m->l, err);
+        spec_buf_free(&b);
+        /* The child's ends of the pipes stay only in the child. */
+        for (int i = 1; i < 6; i += 2)
+                if (i != 5 && fds[i] >= 0)
+                        close(fds[i]);
+        if (fds[4] >= 0)
+                close(fds[4]);
+        if (r < 0)
+                return r;
+        r = cgroup_enter(m->c->id, m->l.pid, err);
+        if (r >= 0)
+                r = launch_go(&m->l, ret_code, err);
+        if (r >= 0 && m->tty) {
+                m->out_fd = m->in_fd = m->l.pty_master;
+        }
+        if (r < 0) {
+                kill(m->l.pid, SIGKILL);
+                waitpid(m->l.pid, NULL, 0);
+                cgroup_remove(m->c->id);
+        }
+        return r;
+}
+
+static void report(int fd, int exit_code, const struct err *err)
+{
+        launch_send_error(fd, exit_code, err);
+        close(fd);
+}
+
+/* The monitor outlives the CLI: it must not keep the CLI's descriptors (its end of the attach
+ * socket above all) open. */
+static void close_other_fds(int a, int b)
+{
+        int lo = a < b ? a : b, hi = a < b ? b : a;
+
+        if (lo < 0) {
+                close_range(3, (unsigned)hi - 1, 0);
+                close_range((unsigned)hi + 1, ~0U, 0);
+                return;
+        }
+        if (lo > 3)
+                close_range(3, (unsigned)lo - 1, 0);
+        if (hi > lo + 1)
+                close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+        close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+static void __attribute__((noreturn)) monitor_main(const struct cli *cli, struct container *c,
+                                                   int attach_fd, int ready_fd)
+{
+        struct monitor m = {.cli = cli, .c = c, .out_fd = -1, .err_fd = -1, .in_fd = -1};
+        _cleanup_free_ char *logp = monitor_log_path(c);
+        struct err err = {0};
+        sigset_t mask;
+        int code, null;
+
+        prctl(PR_SET_NAME, "hawser-monitor");
+        setsid();
+        close_other_fds(attach_fd, ready_fd);
+        null = open("/dev/null", O_RDWR);
+        for (int i = 0; i < 3; i++)
+                dup2(null, i);
+        if (null > 2)
+                close(null);
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        for (int i = 0; i < MAX_CLIENTS; i++)
+                m.clients[i] = -1;
+        m.epfd = epoll_create1(EPOLL_CLOEXEC);
+        m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        m.log_fd = logp ? open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
+        m.listen_fd = listen_socket(cli, c->id, &err);
+        if (m.epfd < 0 || m.sigfd < 0 || m.listen_fd < 0) {
+                if (!err.code)
+                        err_errno(&err, "setting up the container monitor");
+                report(ready_fd, 125, &err);
+                _exit(1);
+        }
+        if (launch(&m, &code, &err) < 0 || record_running(&m, &err) < 0) {
+                record_failed_start(&m, code, &err);
+                if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove"))
+                        container_remove(cli, c, &(struct err){0});
+                report(ready_fd, code, &err);
+                _exit(1);
+        }
+        if (attach_fd >= 0)
+                add_client(&m, attach_fd);
+        watch(&m, m.sigfd, EV_SIGNAL);
+        watch(&m, m.listen_fd, EV_LISTEN);
+        watch(&m, m.out_fd, EV_OUT);
+        watch(&m, m.err_fd, EV_ERR);
+        close(ready_fd);
+        loop(&m);
+        _exit(0);
+}
+
+int monitor_start(const struct cli *cli, struct container *c, int attach_fd, int *ret_exit_code,
+                  struct err *err)
+{
+        int ready[2];
+        pid_t pid;
+        int r;
+
+        *ret_exit_code = 125;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ready) < 0)
+                return err_errno(err, "creating the start socket");
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid < 0) {
+                close(ready[0]);
+                close(ready[1]);
+                return err_errno(err, "forking the container monitor");
+        }
+        if (pid == 0) {
+                close(ready[0]);
+                monitor_main(cli, c, attach_fd, ready[1]);
+        }
+        close(ready[1]);
+        if (attach_fd >= 0)
+                close(attach_fd);
+        r = launch_recv_result(ready[0], ret_exit_code, NULL, err);
+        close(ready[0]);
+        if (r < 0)
+                return r;
+        r = container_reload(c, err);
+        if (r < 0)
+                return r;
+        if (!strcmp(container_status(c), "created"))
+                return err_set(err, -EIO, "the monitor of container %.12s exited before the "
+                                          "container started", c->id);
+        return 0;
+}

@@ -1,0 +1,468 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "cgroup.h"
+#include "commands.h"
+#include "container.h"
+#include "image.h"
+#include "opt.h"
+#include "table.h"
+#include "template.h"
+
+struct ps_opts {
+        bool all, quiet, no_trunc, latest, size;
+        char *format, *last;
+        char **filters;
+};
+
+static char *command_string(const struct container *c, bool trunc)
+{
+        _cleanup_free_ char *cmd = strdup(jv_get_str(c->doc, "Path") ? jv_get_str(c->doc, "Path")
+                                                                    : "");
+        const struct jv *args = jv_get(c->doc, "Args");
+
+        for (size_t i = 0; cmd && i < jv_len(args); i++) {
+                char *n = util_printf("%s %s", cmd, jv_str(jv_at(args, i)));
+                free(cmd);
+                cmd = n;
+        }
+        if (!cmd)
+                return NULL;
+        /* Docker cuts at 20 characters with an ellipsis (counted in runes). */
+        if (trunc && strlen(cmd) > 20) {
+                size_t cut = 19;
+                while (cut > 0 && ((unsigned char)cmd[cut] & 0xC0) == 0x80)
+                        cut--;
+                cmd[cut] = '\0';
+                return util_printf("\"%s…\"", cmd);
+        }
+        return util_printf("\"%s\"", cmd);
+}
+
+static int64_t since_ns(const char *ts)
+{
+        int64_t t = 0;
+
+        if (!ts || util_parse_time(ts, &t) < 0)
+                return 0;
+        return util_now_ns() - t;
+}
+
+static void status_string(const struct container *c, char *out, size_t len)
+{
+        const struct jv *st = jv_get(c->doc, "State");
+        const char *s = container_status(c);
+        char d[64];
+
+        if (!strcmp(s, "running") || !strcmp(s, "paused")) {
+                util_human_duration(since_ns(jv_get_str(st, "StartedAt")), d, sizeof(d));
+                snprintf(out, len, "Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
+        } else if (!strcmp(s, "exited")) {
+                util_human_duration(since_ns(jv_get_str(st, "FinishedAt")), d, sizeof(d));
+                snprintf(out, len, "Exited (%lld) %s ago", jv_get_int(st, "ExitCode", 0), d);
+        } else {
+                snprintf(out, len, "%c%s", toupper((unsigned char)s[0]), s + 1);
+        }
+}
+
+static char *labels_string(const struct jv *labels)
+{
+        _cleanup_strv_ char **keys = jv_keys(labels);
+        char *s = strdup("");
+
+        for (char **k = keys; s && k && *k; k++) {
+                char *n = util_printf("%s%s%s=%s", s, *s ? "," : "", *k, jv_get_str(labels, *k));
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+/* The object `ps --format` templates see, with Docker's field names. */
+static struct jv *ps_row(const struct container *c, bool trunc)
+{
+        struct jv *o = jv_new_object();
+        _cleanup_free_ char *cmd = command_string(c, trunc), *labels = NULL;
+        const char *created = jv_get_str(c->doc, "Created");
+        char status[96], id[65], d[64], when[64] = "";
+        int64_t t = 0;
+
+        snprintf(id, sizeof(id), trunc ? "%.12s" : "%s", c->id);
+        status_string(c, status, sizeof(status));
+        util_human_duration(since_ns(created), d, sizeof(d));
+        if (created && util_parse_time(created, &t) == 0) {
+                time_t secs = (time_t)(t / 1000000000);
+                struct tm tm;
+                gmtime_r(&secs, &tm);
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+        }
+        labels = labels_string(jv_path(c->doc, "Config.Labels"));
+        jv_set_str(o, "ID", id);
+        jv_set_str(o, "Image", jv_str(jv_path(c->doc, "Config.Image")));
+        jv_set_str(o, "Command", cmd);
+        jv_set_str(o, "CreatedAt", when);
+        {
+                char *rf = util_printf("%s ago", d);
+                jv_set_str(o, "RunningFor", rf);
+                free(rf);
+        }
+        jv_set_str(o, "Ports", "");
+        jv_set_str(o, "State", container_status(c));
+        jv_set_str(o, "Status", status);
+        jv_set_str(o, "Size", "0B");
+        jv_set_str(o, "Names", container_name(c));
+        jv_set_str(o, "Labels", labels);
+        jv_set_str(o, "Mounts", "");
+        jv_set_str(o, "Networks", jv_str(jv_path(c->doc, "HostConfig.NetworkMode")));
+        return o;
+}
+
+static bool label_match(const struct container *c, const char *want)
+{
+        const struct jv *labels = jv_path(c->doc, "Config.Labels");
+        const char *eq = strchr(want, '=');
+        char key[256];
+        const char *v;
+
+        snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - want) : (int)strlen(want), want);
+        v = jv_get_str(labels, key);
+        return v && (!eq || !strcmp(v, eq + 1));
+}
+
+static bool ancestor_match(const struct cli *cli, const struct container *c, const char *want)
+{
+        char id[65];
+        struct err e = {0};
+        const char *img = jv_get_str(c->doc, "Image");
+
+        if (image_resolve(cli, want, id, &e) < 0)
+                return false;
+        return img && !strcmp(img + 7, id);
+}
+
+/* One --filter KEY=VALUE; filters with the same key OR, different keys AND (Docker). */
+static int filter_one(const struct cli *cli, const struct container *c, const char *f,
+                      bool *ret, struct err *err)
+{
+        const char *eq = strchr(f, '='), *v = eq ? eq + 1 : "";
+        size_t kl = eq ? (size_t)(eq - f) : strlen(f);
+
+        if (!eq)
+                return err_set(err, -EINVAL, "bad format of filter (expected name=value)");
+        if (kl == 4 && !strncmp(f, "name", 4))
+                *ret = strstr(container_name(c), v) != NULL;
+        else if (kl == 2 && !strncmp(f, "id", 2))
+                *ret = !strncmp(c->id, v, strlen(v));
+        else if (kl == 6 && !strncmp(f, "status", 6))
+                *ret = !strcmp(container_status(c), v);
+        else if (kl == 5 && !strncmp(f, "label", 5))
+                *ret = label_match(c, v);
+        else if (kl == 8 && !strncmp(f, "ancestor", 8))
+                *ret = ancestor_match(cli, c, v);
+        else
+                return err_set(err, -EINVAL, "invalid filter '%.*s'", (int)kl, f);
+        return 0;
+}
+
+static int filter_keep(const struct cli *cli, const struct container *c, char **filters,
+                       bool *ret, struct err *err)
+{
+        static const char *const keys[] = {"name", "id", "status", "label", "ancestor"};
+
+        for (char **f = filters; f && *f; f++) {
+                bool m;
+                int r = filter_one(cli, c, *f, &m, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = true;
+        for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+                bool seen = false, any = false;
+                for (char **f = filters; f && *f; f++) {
+                        bool m = false;
+                        if (strncmp(*f, keys[k], strlen(keys[k])) || (*f)[strlen(keys[k])] != '=')
+                                continue;
+                        seen = true;
+                        filter_one(cli, c, *f, &m, err);
+                        any |= m;
+                }
+                if (seen && !any)
+                        *ret = false;
+        }
+        return 0;
+}
+
+static struct jv *ps_headers(void)
+{
+        static const char *const h[][2] = {
+                {"ID", "CONTAINER ID"}, {"Image", "IMAGE"},       {"Command", "COMMAND"},
+                {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
+                {"State", "STATE"},     {"Status", "STATUS"},     {"Size", "SIZE"},
+                {"Names", "NAMES"},     {"Labels", "LABELS"},     {"Mounts", "MOUNTS"},
+                {"Networks", "NETWORKS"},
+        };
+        struct jv *o = jv_new_object();
+
+        for (size_t i = 0; i < ARRAY_SIZE(h); i++)
+                jv_set_str(o, h[i][0], h[i][1]);
+        return o;
+}
+
+/* Renders rows through a format: "table ..." goes through the tabwriter with a header made
+ * by rendering the same template over the header names, as Docker's formatter does. */
+static int print_formatted(const char *format, struct jv **rows, size_t n, struct jv *headers,
+                           struct err *err)
+{
+        _cleanup_template_ struct template *t = NULL;
+        const char *body = format;
+        bool table = template_is_table(format, &body);
+        struct table *tw = table ? table_new() : NULL;
+        int r;
+
+        r = template_parse(body, &t, err);
+        for (size_t i = 0; r >= 0 && i <= n; i++) {
+                _cleanup_free_ char *line = NULL;
+                if (i == 0 && !table)
+                        continue;
+                r = template_render(t, i == 0 ? headers : rows[i - 1], &line, err);
+                if (r < 0)
+                        break;
+                if (table)
+                        table_add_row(tw, line);
+                else
+                        printf("%s\n", line);
+        }
+        if (tw) {
+                if (r >= 0)
+                        table_print(tw, stdout);
+                table_free(tw);
+        }
+        return r;
+}
+
+int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct opt_def defs[] = {
+                {"all", 'a', OPT_BOOL, offsetof(struct ps_opts, all)},
+                {"quiet", 'q', OPT_BOOL, offsetof(struct ps_opts, quiet)},
+                {"no-trunc", 0, OPT_BOOL, offsetof(struct ps_opts, no_trunc)},
+                {"latest", 'l', OPT_BOOL, offsetof(struct ps_opts, latest)},
+                {"size", 's', OPT_BOOL, offsetof(struct ps_opts, size)},
+                {"format", 0, OPT_STR, offsetof(struct ps_opts, format)},
+                {"last", 'n', OPT_STR, offsetof(struct ps_opts, last)},
+                {"filter", 'f', OPT_LIST, offsetof(struct ps_opts, filters)},
+                OPT_END,
+        };
+        struct ps_opts o = {0};
+        struct container **all = NULL;
+        struct jv **rows = NULL;
+        _cleanup_jv_ struct jv *headers = ps_headers();
+        size_t n = 0;
+        int r = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
+        long long last = -1;
+
+        if (r != 0) {
+                opt_free_lists(defs, &o);
+                return cli_usage_error(cli, "ps", err, "%s",
+                                       r < 0 ? err->msg : "\"hawser ps\" accepts no arguments.");
+        }
+        if (o.latest)
+                last = 1;
+        if (o.last && util_parse_ll(o.last, -1, 1 << 30, &last) < 0)
+                r = err_set(err, -EINVAL, "invalid argument \"%s\" for \"-n\"", o.last);
+        if (r >= 0)
+                r = container_list(cli, &all, err);
+        for (struct container **c = all; r >= 0 && c && *c; c++) {
+                bool keep = true;
+                if (last >= 0 && (long long)n >= last)
+                        break;
+                if (!o.all && last < 0 && !o.filters && !container_is_running(*c))
+                        continue;
+                r = filter_keep(cli, *c, o.filters, &keep, err);
+                if (r < 0 || !keep)
+                        continue;
+                rows = realloc(rows, (n + 1) * sizeof(*rows));
+                rows[n++] = ps_row(*c, !o.no_trunc);
+        }
+        if (r >= 0) {
+                const char *fmt = o.quiet ? "{{.ID}}"
+                                  : o.format ? o.format
+                                             : "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t"
+                                               "{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t"
+                                               "{{.Names}}";
+                r = print_formatted(fmt, rows, n, headers, err);
+        }
+        for (size_t i = 0; i < n; i++)
+                jv_put(rows[i]);
+        free(rows);
+        container_list_free(all);
+        opt_free_lists(defs, &o);
+        return r < 0 ? r : 0;
+}
+
+/* ---- inspect ---- */
+
+static int inspect_one(const struct cli *cli, const char *ref, const char *type, struct jv **ret,
+                       struct err *err)
+{
+        struct container *c = NULL;
+        char id[65];
+
+        if (strcmp(type, "image") && container_find(cli, ref, &c, err) == 0) {
+                *ret = jv_copy(c->doc);
+                jv_del(*ret, "Hawser");
+                container_free(c);
+                return 0;
+        }
+        if (strcmp(type, "container") && image_resolve(cli, ref, id, err) == 0)
+                return image_inspect(cli, id, ret, err);
+        if (!strcmp(type, "container"))
+                return err_set(err, -ENOENT, "No such container: %s", ref);
+        if (!strcmp(type, "image"))
+                return err_set(err, -ENOENT, "No such image: %s", ref);
+        return err_set(err, -ENOENT, "No such object: %s", ref);
+}
+
+int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct {
+                char *format, *type;
+                bool size;
+        } o = {0};
+        static const struct opt_def defs[] = {
+                {"format", 'f', OPT_STR, offsetof(__typeof__(o), format)},
+                {"type", 0, OPT_STR, offsetof(__typeof__(o), type)},
+                {"size", 's', OPT_BOOL, offsetof(__typeof__(o), size)},
+                OPT_END,
+        };
+        _cleanup_jv_ struct jv *out = jv_new_array();
+        _cleanup_template_ struct template *t = NULL;
+        int n = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r = 0;
+
+        if (n < 0)
+                return cli_usage_error(cli, "inspect", err, "%s", err->msg);
+        if (n < 1)
+                return cli_usage_error(cli, "inspect", err,
+                                       "\"hawser inspect\" requires at least 1 argument.");
+        if (o.type && strcmp(o.type, "container") && strcmp(o.type, "image"))
+                return err_set(err, -EINVAL, "\"%s\" is not a valid value for --type", o.type);
+        if (o.format && template_parse(o.format, &t, err) < 0)
+                return -err->code;
+        for (int i = 1; i <= n; i++) {
+                struct jv *doc = NULL;
+                struct err e = {0};
+                _cleanup_free_ char *line = NULL;
+                if (inspect_one(cli, argv[i], o.type ? o.type : "", &doc, &e) < 0) {
+                        *err = e;
+                        r = -e.code;
+                        continue;
+                }
+                if (t && template_render(t, doc, &line, &e) == 0)
+                        printf("%s\n", line);
+                else if (t)
+                        *err = e, r = -e.code;
+                jv_append(out, doc);
+        }
+        if (!t)
+                printf("%s\n", jv_len(out) ? jv_to_string(out, true) : "[]");
+        return r;
+}
+
+/* ---- top ---- */
+
+static void proc_row(pid_t pid, struct table *t)
+{
+        char path[64], buf[4096], line[4600], tty[32] = "?", stime[16] = "00:00";
+        _cleanup_free_ char *cmd = NULL;
+        long long ppid = 0, utime = 0, stime_t = 0;
+        unsigned long long start = 0;
+        int tty_nr = 0;
+        struct stat st;
+        char *p;
+        int fd;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        n = fs_read_all(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0 || stat(path, &st) < 0)
+                return;
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 2, "%*c %lld %*d %*d %d %*d %*u %*u %*u %*u %*u %lld %lld %*d %*d "
+                                "%*d %*d %*d %*d %llu",
+                         &ppid, &tty_nr, &utime, &stime_t, &start) < 5)
+                return;
+        if (tty_nr)
+                snprintf(tty, sizeof(tty), "pts/%d", (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+        {
+                struct err e = {0};
+                size_t len = 0;
+                if (fs_read_file(path, &cmd, &len, &e) == 0)
+                        for (size_t i = 0; i + 1 < len; i++)
+                                if (cmd[i] == '\0')
+                                        cmd[i] = ' ';
+        }
+        {
+                long hz = sysconf(_SC_CLK_TCK);
+                long long cpu = (utime + stime_t) / (hz > 0 ? hz : 100);
+                struct timespec bt;
+                time_t started;
+                struct tm tm;
+                clock_gettime(CLOCK_BOOTTIME, &bt);
+                started = time(NULL) - bt.tv_sec + (time_t)(start / (unsigned long long)(hz > 0 ? hz : 100));
+                localtime_r(&started, &tm);
+                strftime(stime, sizeof(stime), "%H:%M", &tm);
+                snprintf(line, sizeof(line), "%u\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
+                         (unsigned)st.st_uid, (int)pid, ppid, stime, tty, cpu / 3600,
+                         cpu / 60 % 60, cpu % 60, cmd ? cmd : "");
+        }
+        table_add_row(t, line);
+}
+
+int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct container *c = NULL;
+        pid_t *pids = NULL;
+        size_t n = 0;
+        struct table *t;
+        int r;
+
+        if (argc < 2)
+                return cli_usage_error(cli, "top", err,
+                                       "\"hawser top\" requires at least 1 argument.");
+        r = container_find(cli, argv[1], &c, err);
+        if (r < 0)
+                return r;
+        if (!container_is_running(c)) {
+                r = err_set(err, -EINVAL, "container %s is not running", c->id);
+                container_free(c);
+                return r;
+        }
+        r = cgroup_pids(c->id, &pids, &n, err);
+        container_free(c);
+        if (r < 0)
+                return r;
+        t = table_new();
+        table_add_row(t, "UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD");
+        for (size_t i = 0; i < n; i++)
+                proc_row(pids[i], t);
+        table_print(t, stdout);
+        table_free(t);
+        free(pids);
+        return 0;
+}
