@@ -5,10 +5,10 @@
 #include "base/err.h"
 
 struct attach_opts {
-        bool tty;          /* the container has a terminal: raw mode, resize, no stderr */
-        bool send_stdin;   /* forward our stdin (-i) */
-        bool detachable;   /* ctrl-p ctrl-q detaches */
-        pid_t proxy_pid;   /* forward SIGINT/SIGTERM/... to this pid (non-tty sig-proxy), or 0 */
+        bool tty;        /* the container has a terminal: raw mode, resize, no stderr */
+        bool send_stdin; /* forward our stdin (-i) */
+        bool detachable; /* ctrl-p ctrl-q detaches */
+        pid_t proxy_pid; /* forward SIGINT/SIGTERM/... to this pid (non-tty sig-proxy), or 0 */
 };
 
 /* Relays between our stdio and a monitor attach socket until the container exits (returns

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,9 +12,10 @@
 uint64_t caps_default(void)
 {
         static const int def[] = {
-                CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,  CAP_FOWNER,           CAP_MKNOD,
-                CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,  CAP_SETFCAP,          CAP_SETPCAP,
-                CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+                CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+                CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+                CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+                CAP_KILL,    CAP_AUDIT_WRITE,
         };
         uint64_t m = 0;
 
@@ -33,39 +35,49 @@ static int cap_last(void)
 
 uint64_t caps_all(void)
 {
-        int last = cap_last();
+        uint64_t m = 0;
 
-        return last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+        /* Only what our own bounding set still holds can be given to a container. */
+        for (int c = 0; c <= cap_last() && c < 64; c++)
+                if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+                        m |= 1ULL << c;
+        return m;
 }
 
 int caps_from_name(const char *name)
 {
         char buf[64];
         cap_value_t v;
+        char *canon;
+        bool same;
 
         if (strncasecmp(name, "CAP_", 4) == 0)
                 name += 4;
-        if (strlen(name) + 5 > sizeof(buf))
+        if (!*name || strlen(name) + 5 > sizeof(buf))
                 return -EINVAL;
+        /* libcap stops at the first character it does not expect and accepts numbers;
+         * Docker takes only whole names. */
+        for (const char *p = name; *p; p++)
+                if (!isalpha((unsigned char)*p) && *p != '_')
+                        return -EINVAL;
         snprintf(buf, sizeof(buf), "cap_%s", name);
         for (char *p = buf; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
         if (cap_from_name(buf, &v) < 0 || v < 0 || v > 63)
                 return -EINVAL;
-        /* libcap accepts bare numbers; Docker does not. */
-        if (isdigit((unsigned char)name[0]))
-                return -EINVAL;
-        return v;
+        canon = cap_to_name(v);
+        same = canon && !strcmp(canon, buf);
+        cap_free(canon);
+        return same ? v : -EINVAL;
 }
 
+/* Adds (or removes) the named capabilities; "ALL" is handled by the caller. */
 static int apply_list(char **names, uint64_t *set, bool add, struct err *err)
 {
         for (; names && *names; names++) {
                 int c;
-                if (!strcasecmp(*names, "ALL")) {
-                        *set = add ? caps_all() : 0;
+                if (!strcasecmp(*names, "ALL"))
                         continue;
-                }
                 c = caps_from_name(*names);
                 if (c < 0)
                         return err_set(err, -EINVAL, "invalid capability: %s", *names);
@@ -77,18 +89,32 @@ static int apply_list(char **names, uint64_t *set, bool add, struct err *err)
         return 0;
 }
 
+static bool has_all(char **names)
+{
+        for (; names && *names; names++)
+                if (!strcasecmp(*names, "ALL"))
+                        return true;
+        return false;
+}
+
 int caps_resolve(uint64_t base, char **add, char **drop, uint64_t *ret, struct err *err)
 {
-        uint64_t set = base;
+        uint64_t set = base, added = 0, dropped = 0;
         int r;
 
-        /* Docker applies drops first unless ALL is added; an explicit add wins over a drop. */
-        r = apply_list(drop, &set, false, err);
+        /* As Docker's TweakCapabilities: "ALL" in adds starts from every capability and
+         * then drops apply; otherwise drops apply to the base and adds win. */
+        r = apply_list(add, &added, true, err);
+        if (r >= 0)
+                r = apply_list(drop, &dropped, true, err);
         if (r < 0)
                 return r;
-        r = apply_list(add, &set, true, err);
-        if (r < 0)
-                return r;
+        if (has_all(add))
+                set = caps_all() & ~dropped;
+        else if (has_all(drop))
+                set = added;
+        else
+                set = (base & ~dropped) | added;
         *ret = set & caps_all();
         return 0;
 }

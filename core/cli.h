@@ -23,5 +23,7 @@ typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv, struct err *er
 int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* Path under --root / --runroot; malloc'd. */
-char *cli_root_path(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *cli_runroot_path(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *cli_root_path(const struct cli *cli, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));

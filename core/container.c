@@ -186,8 +186,7 @@ static void container_refresh(struct container *c)
         _cleanup_close_ int lock = -1;
         struct err e = {0};
 
-        if (!container_is_running(c) ||
-            container_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
+        if (!container_is_running(c) || container_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
                 return;
         lock = container_lock(c, &e);
         if (lock < 0 || container_reload(c, &e) < 0 || !container_is_running(c))
@@ -244,15 +243,14 @@ static int find_by_prefix(const struct cli *cli, const char *prefix, char ret_id
                 if (strlen(de->d_name) != 64 || strncmp(de->d_name, prefix, strlen(prefix)))
                         continue;
                 if (found++)
-                        return err_set(err, -EINVAL,
-                                       "multiple IDs found with provided prefix: %s", prefix);
+                        return err_set(err, -EINVAL, "multiple IDs found with provided prefix: %s",
+                                       prefix);
                 memcpy(ret_id, de->d_name, 65);
         }
         return found ? 0 : -ENOENT;
 }
 
-int container_find(const struct cli *cli, const char *ref, struct container **ret,
-                   struct err *err)
+int container_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err)
 {
         char id[65];
         const char *name = ref[0] == '/' ? ref + 1 : ref;
@@ -310,8 +308,7 @@ int container_list(const struct cli *cli, struct container ***ret, struct err *e
         return 0;
 }
 
-int container_image_users(const struct cli *cli, const char *image_id, char ***ret,
-                          struct err *err)
+int container_image_users(const struct cli *cli, const char *image_id, char ***ret, struct err *err)
 {
         struct container **all = NULL;
         char **names = calloc(1, sizeof(char *));
@@ -365,8 +362,7 @@ static bool name_is_stale(const struct cli *cli, const char *id)
         return p && stat(p, &st) < 0 && errno == ENOENT;
 }
 
-int container_reserve_name(const struct cli *cli, const char *name, const char *id,
-                           struct err *err)
+int container_reserve_name(const struct cli *cli, const char *name, const char *id, struct err *err)
 {
         _cleanup_free_ char *dir = cli_root_path(cli, "containers/by-name");
         _cleanup_free_ char *link = cli_root_path(cli, "containers/by-name/%s", name);
@@ -425,14 +421,14 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
 void container_random_name(char *out, size_t len)
 {
         static const char *const left[] = {
-                "admiring", "bold",  "brave",   "clever", "eager",   "elegant", "focused",
-                "gallant",  "happy", "jolly",   "keen",   "lucid",   "modest",  "nifty",
-                "quirky",   "sharp", "stoic",   "trusty", "vibrant", "zealous",
+                "admiring", "bold",  "brave", "clever", "eager",   "elegant", "focused",
+                "gallant",  "happy", "jolly", "keen",   "lucid",   "modest",  "nifty",
+                "quirky",   "sharp", "stoic", "trusty", "vibrant", "zealous",
         };
         static const char *const right[] = {
-                "babbage", "curie",  "darwin",   "euler",  "fermi",   "galileo", "hopper",
-                "kepler",  "lovelace", "mccarthy", "newton", "noether", "pascal",  "ritchie",
-                "shannon", "thompson", "turing",  "wozniak", "yalow",  "zhukovsky",
+                "babbage", "curie",    "darwin",   "euler",   "fermi",   "galileo",   "hopper",
+                "kepler",  "lovelace", "mccarthy", "newton",  "noether", "pascal",    "ritchie",
+                "shannon", "thompson", "turing",   "wozniak", "yalow",   "zhukovsky",
         };
         char hex[65];
         struct err e = {0};

@@ -12,15 +12,14 @@
  * fields. Names are reserved atomically as symlinks --root/containers/by-name/NAME -> id. */
 struct container {
         char id[65];
-        char *dir;       /* --root/containers/<id> */
-        struct jv *doc;  /* the state document */
+        char *dir;      /* --root/containers/<id> */
+        struct jv *doc; /* the state document */
 };
 
 /* Finds a container by full id, unique id prefix, or name. -ENOENT with Docker's
  * "No such container: REF"; caller frees with container_free. Refreshes a stale running
  * state (dead monitor) before returning. */
-int container_find(const struct cli *cli, const char *ref, struct container **ret,
-                   struct err *err);
+int container_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err);
 /* All containers (NULL-terminated array), newest first. */
 int container_list(const struct cli *cli, struct container ***ret, struct err *err);
 void container_free(struct container *c);
@@ -51,8 +50,7 @@ int container_reserve_name(const struct cli *cli, const char *name, const char *
 /* Releases NAME if it still points at id. */
 void container_release_name(const struct cli *cli, const char *name, const char *id);
 /* Marks the container exited with code (monitor gone or child reaped) and saves it. */
-int container_mark_exited(struct container *c, int exit_code, const char *error,
-                          struct err *err);
+int container_mark_exited(struct container *c, int exit_code, const char *error, struct err *err);
 /* Removes state, writable layer, cgroup and name; the container must not be running. */
 int container_remove(const struct cli *cli, struct container *c, struct err *err);
 /* A Docker-style random name ("eager_turing"). */

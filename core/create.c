@@ -69,7 +69,23 @@ static int env_put(char ***v, const char *kv)
         return util_strv_push(v, kv);
 }
 
-/* "-e NAME" without a value takes NAME from our environment, or is dropped, as in Docker. */
+static void env_remove(char **v, const char *key)
+{
+        size_t klen = strlen(key), j = 0;
+
+        for (size_t i = 0; v && v[i]; i++) {
+                if (!strncmp(v[i], key, klen) && (v[i][klen] == '=' || v[i][klen] == '\0')) {
+                        free(v[i]);
+                        continue;
+                }
+                v[j++] = v[i];
+        }
+        if (v)
+                v[j] = NULL;
+}
+
+/* "-e NAME" without a value takes NAME from our environment; when we have none it unsets
+ * NAME, hiding an image value too, as in Docker. */
 static int env_put_user(char ***v, const char *kv)
 {
         _cleanup_free_ char *full = NULL;
@@ -78,8 +94,10 @@ static int env_put_user(char ***v, const char *kv)
         if (strchr(kv, '='))
                 return env_put(v, kv);
         val = getenv(kv);
-        if (!val)
+        if (!val) {
+                env_remove(*v, kv);
                 return 0;
+        }
         full = util_printf("%s=%s", kv, val);
         return full ? env_put(v, full) : -ENOMEM;
 }
@@ -119,6 +137,9 @@ static int build_env(const struct run_opts *o, const struct jv *image_cfg, struc
         for (char **p = v; *p; p++)
                 has_path |= !strncmp(*p, "PATH=", 5);
         if (!has_path && util_strv_push(&v, DEFAULT_PATH) < 0)
+                return err_set(err, -ENOMEM, "building the environment");
+        /* A terminal's TERM is a default that the image or -e may replace. */
+        if (o->tty && env_put(&v, "TERM=xterm") < 0)
                 return err_set(err, -ENOMEM, "building the environment");
         for (char **f = o->env_file; f && *f; f++) {
                 r = env_file_load(*f, &v, err);
@@ -266,8 +287,10 @@ static int check_opts(const struct run_opts *o, struct err *err)
         if (o->stop_timeout) {
                 long long t;
                 if (util_parse_ll(o->stop_timeout, -1, 1 << 30, &t) < 0)
-                        return err_set(err, -EINVAL, "invalid argument \"%s\" for "
-                                       "\"--stop-timeout\" flag", o->stop_timeout);
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for "
+                                       "\"--stop-timeout\" flag",
+                                       o->stop_timeout);
         }
         if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
                 return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
@@ -293,8 +316,6 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
                 r = build_env(o, image_cfg, &env, err);
         if (r < 0)
                 return r;
-        if (o->tty)
-                jv_append(env, jv_new_string("TERM=xterm"));
         jv_set(cfg, "Env", env);
         all = jv_new_array();
         for (size_t i = 0; i < jv_len(jv_get(cfg, "Entrypoint")); i++)
@@ -407,7 +428,8 @@ static int reserve(struct cli *cli, const struct run_opts *o, struct jv *doc, co
 
         for (int i = 0;; i++) {
                 if (o->name)
-                        snprintf(name, sizeof(name), "%s", o->name[0] == '/' ? o->name + 1 : o->name);
+                        snprintf(name, sizeof(name), "%s",
+                                 o->name[0] == '/' ? o->name + 1 : o->name);
                 else
                         container_random_name(name, sizeof(name));
                 if (!o->name && i > 0)
@@ -424,8 +446,8 @@ static int reserve(struct cli *cli, const struct run_opts *o, struct jv *doc, co
         return r;
 }
 
-int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref,
-                     char **cmd, struct container **ret, struct err *err)
+int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
+                     struct container **ret, struct err *err)
 {
         _cleanup_jv_ struct jv *icfg = NULL, *doc = NULL;
         _cleanup_free_ char *lower = NULL;
@@ -447,8 +469,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (r >= 0)
                 r = util_random_hex(id, err);
         if (r >= 0)
-                r = create_build_doc(o, image_ref, image_id, jv_get(icfg, "config"), cmd, id,
-                                     &doc, err);
+                r = create_build_doc(o, image_ref, image_id, jv_get(icfg, "config"), cmd, id, &doc,
+                                     err);
         if (r < 0)
                 return r;
         c = calloc(1, sizeof(*c));
@@ -482,16 +504,16 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
 
 /* ---- commands ---- */
 
-static int parse_run(struct cli *cli, const char *cmd, int argc, char **argv,
-                     struct run_opts *o, struct err *err)
+static int parse_run(struct cli *cli, const char *cmd, int argc, char **argv, struct run_opts *o,
+                     struct err *err)
 {
         int n = opt_parse(run_defs, argc - 1, argv + 1, true, o, err);
 
         if (n < 0)
                 return cli_usage_error(cli, cmd, err, "%s", err->msg);
         if (n < 1)
-                return cli_usage_error(cli, cmd, err,
-                                       "\"hawser %s\" requires at least 1 argument.", cmd);
+                return cli_usage_error(cli, cmd, err, "\"hawser %s\" requires at least 1 argument.",
+                                       cmd);
         if (o->tty && o->interactive && !o->detach && !isatty(STDIN_FILENO))
                 return err_set(err, -EINVAL, "the input device is not a TTY");
         return n;
@@ -518,9 +540,9 @@ int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
 static int start_one(struct cli *cli, struct container *c, bool attach, bool with_stdin,
                      struct err *err)
 {
-        const struct jv *cfg = jv_get(c->doc, "Config");
+        struct attach_opts ao = {0};
+        const struct jv *cfg;
         int sv[2] = {-1, -1}, code, r;
-        struct attach_opts ao = {.tty = jv_get_bool(cfg, "Tty")};
 
         if (attach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return err_errno(err, "creating the attach socket");
@@ -533,6 +555,9 @@ static int start_one(struct cli *cli, struct container *c, bool attach, bool wit
         }
         if (!attach)
                 return 0;
+        /* monitor_start reloaded the document: look the config up again. */
+        cfg = jv_get(c->doc, "Config");
+        ao.tty = jv_get_bool(cfg, "Tty");
         ao.send_stdin = with_stdin && jv_get_bool(cfg, "OpenStdin");
         ao.detachable = ao.tty && ao.send_stdin;
         ao.proxy_pid = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
@@ -583,8 +608,9 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 return cli_usage_error(cli, "start", err,
                                        "\"hawser start\" requires at least 1 argument.");
         if ((o.attach || o.interactive) && n > 1)
-                return err_set(err, -EINVAL, "you cannot start and attach multiple containers "
-                                             "at once");
+                return err_set(err, -EINVAL,
+                               "you cannot start and attach multiple containers "
+                               "at once");
         for (int i = 1; i <= n; i++) {
                 struct container *c = NULL;
                 struct err e = {0};
@@ -637,8 +663,9 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
                 return r;
         if (!container_is_running(c)) {
                 container_free(c);
-                return err_set(err, -EINVAL, "You cannot attach to a stopped container, start "
-                                             "it first");
+                return err_set(err, -EINVAL,
+                               "You cannot attach to a stopped container, start "
+                               "it first");
         }
         ao.tty = jv_get_bool(jv_get(c->doc, "Config"), "Tty");
         ao.send_stdin = !o.no_stdin && jv_get_bool(jv_get(c->doc, "Config"), "OpenStdin");

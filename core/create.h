@@ -20,5 +20,5 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
                      const struct jv *image_cfg, char **cmd, const char *id, struct jv **ret,
                      struct err *err);
 /* Creates the container (state, layers dirs, rendered files, name). */
-int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref,
-                     char **cmd, struct container **ret, struct err *err);
+int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
+                     struct container **ret, struct err *err);

@@ -61,7 +61,9 @@ static int tty_child(int sync, struct err *err)
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u = {0};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = u.buf,
                             .msg_controllen = sizeof(u.buf)};
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 

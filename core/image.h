@@ -9,12 +9,19 @@
  *   layers/<diffid-hex>/diff/      extracted layer (overlay-ready: whiteouts are 0/0 char
  *                                  devices, opaque dirs carry trusted.overlay.opaque=y)
  *   layers/<diffid-hex>/size       uncompressed tar size in bytes
+ *   layers/<diffid-hex>/content-size  apparent size of the extracted files (Docker's Size)
+ *   layers/<diffid-hex>/diff-id    the hex diff id again (written while staging)
  *   images/<id-hex>.json           OCI image config; id = sha256 of these exact bytes
+ *   images/<id-hex>.meta           {"LastTagTime": "..."}
  *   repositories.json              {"name:tag": "sha256:<id>"} changed under images.lock
+ *   tmp/                           staging and removal area (same filesystem, for rename)
+ * Layers are shared between images and removed when no image config lists them.
  */
 
 /* Resolves a reference (name, name:tag, full or short id, "sha256:..." id) to the 64-hex
- * image id. -ENOENT with Docker's "No such image: REF" message when unknown. */
+ * image id: names first, then unique id prefixes, as Docker. -ENOENT with Docker's
+ * "No such image: REF" message (REF normalised, "busybox" -> "busybox:latest") when unknown;
+ * -EINVAL for a malformed reference or an ambiguous id prefix. */
 int image_resolve(const struct cli *cli, const char *ref, char ret_id[65], struct err *err);
 /* Loads the image config JSON (caller owns *ret). */
 int image_load_config(const struct cli *cli, const char *id, struct jv **ret, struct err *err);
@@ -26,6 +33,21 @@ int image_tags(const struct cli *cli, const char *id, char ***ret, struct err *e
 /* Docker's inspect document for an image (Id, RepoTags, RepoDigests, Parent, Comment, Created,
  * Config, Architecture, Os, Size, GraphDriver, RootFS, Metadata); caller owns *ret. */
 int image_inspect(const struct cli *cli, const char *id, struct jv **ret, struct err *err);
+
+/* Extracts a layer tarball (plain, gzip, bzip2, xz, lzma or zstd) read from fd into a staging
+ * directory under --root/tmp; *ret_stage (malloc'd) goes to image_create, which consumes it.
+ * ret_diff_id (may be NULL) receives the 64-hex diff id. Nothing is left on failure. */
+int image_stage_layer(const struct cli *cli, int fd, char **ret_stage, char ret_diff_id[65],
+                      struct err *err);
+/* Stores an image under images.lock: moves the staged layers (NULL-terminated, may be NULL)
+ * into the layer store (a layer already stored is kept and the stage dropped), checks that
+ * every rootfs.diff_id of config is present, writes the config (canonical bytes; the id is
+ * their sha256) and, when ref is not NULL, tags it. Stages are consumed also on failure,
+ * and layers this call added are removed again. */
+int image_create(const struct cli *cli, const struct jv *config, char *const *stages,
+                 const char *ref, char ret_id[65], struct err *err);
+/* Points the reference ref (validated, normalised to "name:tag") at the stored image id. */
+int image_tag(const struct cli *cli, const char *id, const char *ref, struct err *err);
 
 /* Commands (see cli.h for the contract). */
 int image_cmd_import(struct cli *cli, int argc, char **argv, struct err *err);

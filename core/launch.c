@@ -50,7 +50,9 @@ static int send_fd(int sock, int fd)
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u = {0};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = u.buf,
                             .msg_controllen = sizeof(u.buf)};
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
@@ -69,7 +71,9 @@ int launch_recv_result(int fd, int *ret_exit_code, int *ret_fd, struct err *err)
                 struct cmsghdr align;
         } u;
         struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = u.buf,
                             .msg_controllen = sizeof(u.buf)};
         ssize_t n;
 
@@ -209,19 +213,27 @@ struct dev_node {
 };
 
 static const struct dev_node dev_nodes[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
         {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 static const char *const dev_links[][2] = {
-        {"/proc/self/fd", "fd"},      {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},        {"/proc/kcore", "core"},
+        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"},
 };
 
 static const char *const masked_paths[] = {
-        "/proc/asound",      "/proc/acpi",        "/proc/kcore",   "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-        "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap",
+        "/proc/asound",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
 };
 
 static const char *const readonly_paths[] = {
@@ -322,8 +334,8 @@ static int bind_readonly(int rootfd, const char *path, struct err *err)
                 return err_errno(err, "reopening %s", path);
         }
         fd_path(top, p);
-        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  NULL) < 0)
+        if (mount(NULL, p, NULL,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return err_errno(err, "making %s read-only", path);
         return 0;
 }
@@ -503,9 +515,8 @@ static int find_executable(const char *argv0, char **env, char out[PATH_MAX], in
         return err_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
 }
 
-int launch_exec_process(char **argv, char **env, const char *cwd, const char *user,
-                        bool privileged, char **cap_add, char **cap_drop, int *ret_exit_code,
-                        struct err *err)
+int launch_exec_process(char **argv, char **env, const char *cwd, const char *user, bool privileged,
+                        char **cap_add, char **cap_drop, int *ret_exit_code, struct err *err)
 {
         char exe[PATH_MAX];
         uint64_t keep;
@@ -613,8 +624,8 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                 }
         }
         env = util_strv_dup(s->env);
-        launch_exec_process(s->argv, env, s->cwd, s->user, s->privileged, s->cap_add,
-                            s->cap_drop, &code, &err);
+        launch_exec_process(s->argv, env, s->cwd, s->user, s->privileged, s->cap_add, s->cap_drop,
+                            &code, &err);
         child_fail(fd, code, &err);
 }
 

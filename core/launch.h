@@ -37,9 +37,8 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
 int launch_go(struct launch *l, int *ret_exit_code, struct err *err);
 /* Exec step shared with `exec`: switches to user, drops capabilities, execs argv with env
  * in the current root. Only returns on failure, with *ret_exit_code set. */
-int launch_exec_process(char **argv, char **env, const char *cwd, const char *user,
-                        bool privileged, char **cap_add, char **cap_drop, int *ret_exit_code,
-                        struct err *err);
+int launch_exec_process(char **argv, char **env, const char *cwd, const char *user, bool privileged,
+                        char **cap_add, char **cap_drop, int *ret_exit_code, struct err *err);
 /* Sends an error {code, message} over the sync socket (child side). */
 void launch_send_error(int fd, int exit_code, const struct err *err);
 /* Receives a child's error or EOF; 0 on EOF (success), < 0 with err/exit code set. */

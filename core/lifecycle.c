@@ -61,8 +61,7 @@ static int signal_init(const struct container *c, int sig, struct err *err)
         return 0;
 }
 
-int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout,
-                   struct err *err)
+int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config");
         const char *ss = jv_get_str(cfg, "StopSignal");
@@ -122,8 +121,8 @@ static int usage_n(struct cli *cli, const char *cmd, int n, int min, struct err 
         if (n < 0)
                 return cli_usage_error(cli, cmd, err, "%s", err->msg);
         if (n < min)
-                return cli_usage_error(cli, cmd, err, "\"hawser %s\" requires at least %d %s.",
-                                       cmd, min, min == 1 ? "argument" : "arguments");
+                return cli_usage_error(cli, cmd, err, "\"hawser %s\" requires at least %d %s.", cmd,
+                                       min, min == 1 ? "argument" : "arguments");
         return n;
 }
 
@@ -193,8 +192,9 @@ static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *e
 
         (void)cli;
         if (!container_is_running(c))
-                return err_set(err, -EINVAL, "cannot kill container: %s: container %s is not "
-                                             "running",
+                return err_set(err, -EINVAL,
+                               "cannot kill container: %s: container %s is not "
+                               "running",
                                container_name(c), c->id);
         if (!strcmp(container_status(c), "paused") && sig != SIGKILL)
                 cgroup_freeze(c->id, false, err);
@@ -265,8 +265,9 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
         if (!container_is_running(c))
                 return err_set(err, -EINVAL, "Container %s is not running", c->id);
         if (pause == !strcmp(container_status(c), "paused"))
-                return err_set(err, -EINVAL, pause ? "Container %s is already paused"
-                                                   : "Container %s is not paused",
+                return err_set(err, -EINVAL,
+                               pause ? "Container %s is already paused"
+                                     : "Container %s is not paused",
                                c->id);
         r = cgroup_freeze(c->id, pause, err);
         if (r < 0)
@@ -304,8 +305,7 @@ int cmd_unpause(struct cli *cli, int argc, char **argv, struct err *err)
 int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct opt_def defs[] = {OPT_END};
-        int n = usage_n(cli, "wait", opt_parse(defs, argc - 1, argv + 1, false, NULL, err), 1,
-                        err);
+        int n = usage_n(cli, "wait", opt_parse(defs, argc - 1, argv + 1, false, NULL, err), 1, err);
         int r = 0;
 
         if (n < 0)
@@ -353,8 +353,9 @@ int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err)
         snprintf(old, sizeof(old), "%s", container_name(c));
         if (!strcmp(old, to)) {
                 container_free(c);
-                return err_set(err, -EINVAL, "Renaming a container with the same name as its "
-                                             "current name");
+                return err_set(err, -EINVAL,
+                               "Renaming a container with the same name as its "
+                               "current name");
         }
         r = container_reserve_name(cli, to, c->id, err);
         if (r >= 0 && (lock = container_lock(c, err)) >= 0 && container_reload(c, err) >= 0) {

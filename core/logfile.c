@@ -9,18 +9,14 @@
 static void append_one(int fd, const char *stream, const char *data, size_t len, const char *ts)
 {
         _cleanup_jv_ struct jv *o = jv_new_object();
-        char *copy = strndup(data, len);
         const char *s;
         size_t n;
 
-        if (!o || !copy) {
-                free(copy);
+        if (!o)
                 return;
-        }
-        jv_set_str(o, "log", copy);
+        jv_set(o, "log", jv_new_stringn(data, len));
         jv_set_str(o, "stream", stream);
         jv_set_str(o, "time", ts);
-        free(copy);
         s = jv_to_string(o, false);
         n = strlen(s);
         {
@@ -66,8 +62,8 @@ int logfile_parse_line(const char *line, struct logfile_entry *ret, void **owner
                 jv_put(o);
                 return -EINVAL;
         }
-        *ret = (struct logfile_entry){.stream = stream, .log = log, .len = strlen(log),
-                                      .time_ns = ns};
+        *ret = (struct logfile_entry){
+                .stream = stream, .log = log, .len = jv_str_len(jv_get(o, "log")), .time_ns = ns};
         *owner = o;
         return 0;
 }

@@ -27,57 +27,29 @@ static int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
 }
 
 static const struct command commands[] = {
-        {"attach", cmd_attach, 1},   {"create", cmd_create, 125}, {"exec", cmd_exec, 126},
-        {"images", image_cmd_images, 1}, {"import", image_cmd_import, 1},
-        {"inspect", cmd_inspect, 1}, {"kill", cmd_kill, 1},       {"logs", cmd_logs, 1},
-        {"pause", cmd_pause, 1},     {"ps", cmd_ps, 1},           {"rename", cmd_rename, 1},
-        {"restart", cmd_restart, 1}, {"rm", cmd_rm, 1},           {"rmi", image_cmd_rmi, 1},
-        {"run", cmd_run, 125},       {"start", cmd_start, 1},     {"stop", cmd_stop, 1},
-        {"tag", image_cmd_tag, 1},   {"top", cmd_top, 1},         {"unpause", cmd_unpause, 1},
-        {"version", cmd_version, 1}, {"wait", cmd_wait, 1},
+        {"attach", cmd_attach, 1},
+        {"create", cmd_create, 125},
+        {"exec", cmd_exec, 126},
+        {"images", image_cmd_images, 1},
+        {"import", image_cmd_import, 1},
+        {"inspect", cmd_inspect, 1},
+        {"kill", cmd_kill, 1},
+        {"logs", cmd_logs, 1},
+        {"pause", cmd_pause, 1},
+        {"ps", cmd_ps, 1},
+        {"rename", cmd_rename, 1},
+        {"restart", cmd_restart, 1},
+        {"rm", cmd_rm, 1},
+        {"rmi", image_cmd_rmi, 1},
+        {"run", cmd_run, 125},
+        {"start", cmd_start, 1},
+        {"stop", cmd_stop, 1},
+        {"tag", image_cmd_tag, 1},
+        {"top", cmd_top, 1},
+        {"unpause", cmd_unpause, 1},
+        {"version", cmd_version, 1},
+        {"wait", cmd_wait, 1},
 };
-
-static char *vpath(const char *base, const char *fmt, va_list ap)
-{
-        char rel[PATH_MAX];
-
-        vsnprintf(rel, sizeof(rel), fmt, ap);
-        return util_printf("%s/%s", base, rel);
-}
-
-char *cli_root_path(const struct cli *cli, const char *fmt, ...)
-{
-        va_list ap;
-        char *p;
-
-        va_start(ap, fmt);
-        p = vpath(cli->root, fmt, ap);
-        va_end(ap);
-        return p;
-}
-
-char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
-{
-        va_list ap;
-        char *p;
-
-        va_start(ap, fmt);
-        p = vpath(cli->runroot, fmt, ap);
-        va_end(ap);
-        return p;
-}
-
-int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const char *fmt, ...)
-{
-        char msg[ERR_MSG_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        cli->usage = true;
-        return err_set(err, -EINVAL, "%s\nSee 'hawser %s --help'.", msg, cmd);
-}
 
 struct global_opts {
         char *root;
@@ -125,8 +97,7 @@ static int dispatch(struct cli *cli, int argc, char **argv, struct err *err)
         }
         cli->fail_code = 1;
         cli->usage = true;
-        return err_set(err, -EINVAL, "'%s' is not a hawser command.\nSee 'hawser --help'",
-                       argv[0]);
+        return err_set(err, -EINVAL, "'%s' is not a hawser command.\nSee 'hawser --help'", argv[0]);
 }
 
 int main(int argc, char **argv)

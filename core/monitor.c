@@ -94,15 +94,27 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
             !b->argv || !b->env || !b->cap_add || !b->cap_drop)
                 return err_set(err, -ENOMEM, "preparing container %.12s", c->id);
         b->s = (struct launch_spec){
-                .id = c->id, .lowerdir = b->lower, .upperdir = b->upper, .workdir = b->work,
-                .rootfs = b->rootfs, .hostname = jv_get_str(cfg, "Hostname"), .argv = b->argv,
-                .env = b->env, .cwd = jv_get_str(cfg, "WorkingDir"),
-                .user = jv_get_str(cfg, "User"), .tty = jv_get_bool(cfg, "Tty"),
+                .id = c->id,
+                .lowerdir = b->lower,
+                .upperdir = b->upper,
+                .workdir = b->work,
+                .rootfs = b->rootfs,
+                .hostname = jv_get_str(cfg, "Hostname"),
+                .argv = b->argv,
+                .env = b->env,
+                .cwd = jv_get_str(cfg, "WorkingDir"),
+                .user = jv_get_str(cfg, "User"),
+                .tty = jv_get_bool(cfg, "Tty"),
                 .read_only = jv_get_bool(hc, "ReadonlyRootfs"),
-                .privileged = jv_get_bool(hc, "Privileged"), .init = jv_get_bool(hc, "Init"),
-                .new_netns = !net || strcmp(net, "host"), .cap_add = b->cap_add,
-                .cap_drop = b->cap_drop, .hosts_path = b->hosts, .hostname_path = b->hostname,
-                .resolv_path = b->resolv, .stdio = {-1, -1, -1},
+                .privileged = jv_get_bool(hc, "Privileged"),
+                .init = jv_get_bool(hc, "Init"),
+                .new_netns = !net || strcmp(net, "host"),
+                .cap_add = b->cap_add,
+                .cap_drop = b->cap_drop,
+                .hosts_path = b->hosts,
+                .hostname_path = b->hostname,
+                .resolv_path = b->resolv,
+                .stdio = {-1, -1, -1},
         };
         return 0;
 }
@@ -343,8 +355,8 @@ static void loop(struct monitor *m)
                                         add_client(m, fd);
                         } else if (t == EV_OUT || t == EV_ERR) {
                                 int *fd = t == EV_OUT ? &m->out_fd : &m->err_fd;
-                                if (!pump_output(m, *fd, t == EV_OUT ? MONITOR_STDOUT
-                                                                     : MONITOR_STDERR)) {
+                                if (!pump_output(m, *fd,
+                                                 t == EV_OUT ? MONITOR_STDOUT : MONITOR_STDERR)) {
                                         epoll_ctl(m->epfd, EPOLL_CTL_DEL, *fd, NULL);
                                         if (!m->tty)
                                                 close(*fd), *fd = -1;
@@ -442,8 +454,8 @@ static void close_other_fds(int a, int b)
         close_range((unsigned)hi + 1, ~0U, 0);
 }
 
-static void __attribute__((noreturn)) monitor_main(const struct cli *cli, struct container *c,
-                                                   int attach_fd, int ready_fd)
+static void __attribute__((noreturn))
+monitor_main(const struct cli *cli, struct container *c, int attach_fd, int ready_fd)
 {
         struct monitor m = {.cli = cli, .c = c, .out_fd = -1, .err_fd = -1, .in_fd = -1};
         _cleanup_free_ char *logp = monitor_log_path(c);
@@ -526,7 +538,9 @@ int monitor_start(const struct cli *cli, struct container *c, int attach_fd, int
         if (r < 0)
                 return r;
         if (!strcmp(container_status(c), "created"))
-                return err_set(err, -EIO, "the monitor of container %.12s exited before the "
-                                          "container started", c->id);
+                return err_set(err, -EIO,
+                               "the monitor of container %.12s exited before the "
+                               "container started",
+                               c->id);
         return 0;
 }

@@ -39,11 +39,19 @@ static const struct opt_def *find_short(const struct opt_def *defs, char c)
         return NULL;
 }
 
-static int store(const struct opt_def *d, char *val, const char *flag, void *target,
+static int store(const struct opt_def *d, char *val, const char *typed, void *target,
                  struct err *err)
 {
         char *field = (char *)target + d->offset;
+        char flag[160];
         long long n;
+
+        /* pflag names a flag with a shorthand as "-i, --interactive" whatever was typed. */
+        if (d->short_name)
+                snprintf(flag, sizeof(flag), "-%c, --%s", d->short_name, d->name);
+        else
+                snprintf(flag, sizeof(flag), "--%s", d->name);
+        (void)typed;
 
         switch (d->type) {
         case OPT_BOOL:
@@ -103,8 +111,7 @@ static int parse_short(const struct opt_def *defs, int argc, char **argv, int *i
 
                 snprintf(flag, sizeof(flag), "-%c", *p);
                 if (!d)
-                        return err_set(err, -EINVAL, "unknown shorthand flag: '%c' in %s", *p,
-                                       argv[*i]);
+                        return err_set(err, -EINVAL, "unknown shorthand flag: '%c' in -%s", *p, p);
                 if (d->type == OPT_BOOL) {
                         r = store(d, p[1] == '=' ? p + 2 : NULL, flag, target, err);
                         if (r < 0 || p[1] == '=')
@@ -114,8 +121,7 @@ static int parse_short(const struct opt_def *defs, int argc, char **argv, int *i
                 if (p[1])
                         return store(d, p[1] == '=' ? p + 2 : p + 1, flag, target, err);
                 if (*i + 1 >= argc)
-                        return err_set(err, -EINVAL, "flag needs an argument: '%c' in -%c", *p,
-                                       *p);
+                        return err_set(err, -EINVAL, "flag needs an argument: '%c' in -%c", *p, *p);
                 (*i)++;
                 return store(d, argv[*i], flag, target, err);
         }

@@ -16,10 +16,13 @@ struct opt_def {
         const char *name; /* long name without "--" */
         char short_name;  /* 0 when none */
         enum opt_type type;
-        size_t offset;    /* offsetof the field in the target struct */
+        size_t offset; /* offsetof the field in the target struct */
 };
 
-#define OPT_END {NULL, 0, OPT_BOOL, 0}
+#define OPT_END                                                                                    \
+        {                                                                                          \
+                NULL, 0, OPT_BOOL, 0                                                               \
+        }
 
 /* Parses argv[0..argc) (the arguments after the command name) into target. Positional
  * arguments are moved, in order, to argv[0..n) and n is returned. With stop_at_positional,

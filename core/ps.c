@@ -27,8 +27,8 @@ struct ps_opts {
 
 static char *command_string(const struct container *c, bool trunc)
 {
-        _cleanup_free_ char *cmd = strdup(jv_get_str(c->doc, "Path") ? jv_get_str(c->doc, "Path")
-                                                                    : "");
+        _cleanup_free_ char *cmd =
+                strdup(jv_get_str(c->doc, "Path") ? jv_get_str(c->doc, "Path") : "");
         const struct jv *args = jv_get(c->doc, "Args");
 
         for (size_t i = 0; cmd && i < jv_len(args); i++) {
@@ -151,8 +151,8 @@ static bool ancestor_match(const struct cli *cli, const struct container *c, con
 }
 
 /* One --filter KEY=VALUE; filters with the same key OR, different keys AND (Docker). */
-static int filter_one(const struct cli *cli, const struct container *c, const char *f,
-                      bool *ret, struct err *err)
+static int filter_one(const struct cli *cli, const struct container *c, const char *f, bool *ret,
+                      struct err *err)
 {
         const char *eq = strchr(f, '='), *v = eq ? eq + 1 : "";
         size_t kl = eq ? (size_t)(eq - f) : strlen(f);
@@ -174,8 +174,8 @@ static int filter_one(const struct cli *cli, const struct container *c, const ch
         return 0;
 }
 
-static int filter_keep(const struct cli *cli, const struct container *c, char **filters,
-                       bool *ret, struct err *err)
+static int filter_keep(const struct cli *cli, const struct container *c, char **filters, bool *ret,
+                       struct err *err)
 {
         static const char *const keys[] = {"name", "id", "status", "label", "ancestor"};
 
@@ -205,10 +205,10 @@ static int filter_keep(const struct cli *cli, const struct container *c, char **
 static struct jv *ps_headers(void)
 {
         static const char *const h[][2] = {
-                {"ID", "CONTAINER ID"}, {"Image", "IMAGE"},       {"Command", "COMMAND"},
+                {"ID", "CONTAINER ID"},      {"Image", "IMAGE"},        {"Command", "COMMAND"},
                 {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
-                {"State", "STATE"},     {"Status", "STATUS"},     {"Size", "SIZE"},
-                {"Names", "NAMES"},     {"Labels", "LABELS"},     {"Mounts", "MOUNTS"},
+                {"State", "STATE"},          {"Status", "STATUS"},      {"Size", "SIZE"},
+                {"Names", "NAMES"},          {"Labels", "LABELS"},      {"Mounts", "MOUNTS"},
                 {"Networks", "NETWORKS"},
         };
         struct jv *o = jv_new_object();
@@ -295,7 +295,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                 rows[n++] = ps_row(*c, !o.no_trunc);
         }
         if (r >= 0) {
-                const char *fmt = o.quiet ? "{{.ID}}"
+                const char *fmt = o.quiet    ? "{{.ID}}"
                                   : o.format ? o.format
                                              : "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t"
                                                "{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t"
@@ -402,8 +402,9 @@ static void proc_row(pid_t pid, struct table *t)
                 return;
         buf[n] = '\0';
         p = strrchr(buf, ')');
-        if (!p || sscanf(p + 2, "%*c %lld %*d %*d %d %*d %*u %*u %*u %*u %*u %lld %lld %*d %*d "
-                                "%*d %*d %*d %*d %llu",
+        if (!p || sscanf(p + 2,
+                         "%*c %lld %*d %*d %d %*d %*u %*u %*u %*u %*u %lld %lld %*d %*d "
+                         "%*d %*d %*d %*d %llu",
                          &ppid, &tty_nr, &utime, &stime_t, &start) < 5)
                 return;
         if (tty_nr)
@@ -424,12 +425,13 @@ static void proc_row(pid_t pid, struct table *t)
                 time_t started;
                 struct tm tm;
                 clock_gettime(CLOCK_BOOTTIME, &bt);
-                started = time(NULL) - bt.tv_sec + (time_t)(start / (unsigned long long)(hz > 0 ? hz : 100));
+                started = time(NULL) - bt.tv_sec +
+                          (time_t)(start / (unsigned long long)(hz > 0 ? hz : 100));
                 localtime_r(&started, &tm);
                 strftime(stime, sizeof(stime), "%H:%M", &tm);
                 snprintf(line, sizeof(line), "%u\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
-                         (unsigned)st.st_uid, (int)pid, ppid, stime, tty, cpu / 3600,
-                         cpu / 60 % 60, cpu % 60, cmd ? cmd : "");
+                         (unsigned)st.st_uid, (int)pid, ppid, stime, tty, cpu / 3600, cpu / 60 % 60,
+                         cpu % 60, cmd ? cmd : "");
         }
         table_add_row(t, line);
 }

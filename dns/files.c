@@ -105,7 +105,8 @@ int dns_resolv_render(const char *host_text, bool own_netns, char **dns, char **
                         fprintf(f, "nameserver %s\n", *d);
         else if (kept == 0)
                 fputs("nameserver 8.8.8.8\nnameserver 8.8.4.4\n", f);
-        if (has_search)
+        /* "--dns-search ." means no search domains at all. */
+        if (has_search && !(search[0][0] == '.' && !search[0][1] && !search[1]))
                 put_list(f, "search", search);
         if (has_opt)
                 put_list(f, "options", options);

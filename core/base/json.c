@@ -7,8 +7,8 @@
 #include "fs.h"
 #include "json.h"
 
-#define J(v)  ((struct json_object *)(v))
-#define V(o)  ((struct jv *)(o))
+#define J(v) ((struct json_object *)(v))
+#define V(o) ((struct jv *)(o))
 
 struct jv *jv_new_object(void)
 {
@@ -23,6 +23,11 @@ struct jv *jv_new_array(void)
 struct jv *jv_new_string(const char *s)
 {
         return s ? V(json_object_new_string(s)) : NULL;
+}
+
+struct jv *jv_new_stringn(const char *s, size_t len)
+{
+        return V(json_object_new_string_len(s, (int)len));
 }
 
 struct jv *jv_new_int(long long v)
@@ -111,7 +116,8 @@ const char *jv_to_string(const struct jv *v, bool pretty)
 {
         int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
 
-        flags |= pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+        flags |=
+                pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
         return json_object_to_json_string_ext(J(v), flags);
 }
 
@@ -138,7 +144,13 @@ enum jv_type jv_type(const struct jv *v)
 
 const char *jv_str(const struct jv *v)
 {
-        return v && json_object_is_type(J(v), json_type_string) ? json_object_get_string(J(v)) : NULL;
+        return v && json_object_is_type(J(v), json_type_string) ? json_object_get_string(J(v))
+                                                                : NULL;
+}
+
+size_t jv_str_len(const struct jv *v)
+{
+        return jv_str(v) ? (size_t)json_object_get_string_len(J(v)) : 0;
 }
 
 long long jv_int(const struct jv *v)

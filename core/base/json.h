@@ -14,6 +14,8 @@ enum jv_type { JV_NULL, JV_BOOL, JV_INT, JV_DOUBLE, JV_STRING, JV_ARRAY, JV_OBJE
 struct jv *jv_new_object(void);
 struct jv *jv_new_array(void);
 struct jv *jv_new_string(const char *s);
+/* A string of len bytes that may contain NUL. */
+struct jv *jv_new_stringn(const char *s, size_t len);
 struct jv *jv_new_int(long long v);
 struct jv *jv_new_bool(bool v);
 /* Deep copy; caller owns the result. */
@@ -34,6 +36,8 @@ const char *jv_to_string(const struct jv *v, bool pretty);
 
 enum jv_type jv_type(const struct jv *v);
 const char *jv_str(const struct jv *v);
+/* Length in bytes of a string value (it may contain NUL); 0 for other types. */
+size_t jv_str_len(const struct jv *v);
 long long jv_int(const struct jv *v);
 bool jv_bool(const struct jv *v);
 

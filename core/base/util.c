@@ -1,0 +1,386 @@
+#include <ctype.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "util.h"
+
+#define NSEC_PER_SEC  1000000000LL
+#define NSEC_PER_MIN  (60 * NSEC_PER_SEC)
+#define NSEC_PER_HOUR (60 * NSEC_PER_MIN)
+
+/* Docker fixes the real-time range to glibc's user-visible one, not the kernel's 32. */
+#define UTIL_SIGRTMIN 34
+#define UTIL_SIGRTMAX 64
+
+char *util_printf(const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+size_t util_strv_len(char *const *v)
+{
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+int util_strv_push(char ***v, const char *s)
+{
+        size_t n = util_strv_len(*v);
+        _cleanup_free_ char *copy = strdup(s);
+        char **nv;
+
+        if (!copy)
+                return -ENOMEM;
+        nv = realloc(*v, (n + 2) * sizeof(*nv));
+        if (!nv)
+                return -ENOMEM;
+        nv[n] = TAKE_PTR(copy);
+        nv[n + 1] = NULL;
+        *v = nv;
+        return 0;
+}
+
+char **util_strv_dup(char *const *v)
+{
+        size_t n = util_strv_len(v);
+        _cleanup_strv_ char **out = calloc(n + 1, sizeof(*out));
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                out[i] = strdup(v[i]);
+                if (!out[i])
+                        return NULL;
+        }
+        return TAKE_PTR(out);
+}
+
+void util_strv_free(char **v)
+{
+        strv_freep(&v);
+}
+
+bool util_strv_contains(char *const *v, const char *s)
+{
+        for (; v && *v; v++)
+                if (strcmp(*v, s) == 0)
+                        return true;
+        return false;
+}
+
+int util_random_hex(char out[65], struct err *err)
+{
+        unsigned char buf[32];
+        size_t got = 0;
+
+        while (got < sizeof(buf)) {
+                ssize_t n = getrandom(buf + got, sizeof(buf) - got, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return err_errno(err, "reading random bytes");
+                }
+                got += (size_t)n;
+        }
+        for (size_t i = 0; i < sizeof(buf); i++)
+                snprintf(out + 2 * i, 3, "%02x", buf[i]);
+        return 0;
+}
+
+int64_t util_now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+void util_format_time(int64_t ns, char out[40])
+{
+        int64_t sec = ns / NSEC_PER_SEC, frac = ns % NSEC_PER_SEC;
+        time_t t;
+        struct tm tm;
+        char digits[10], buf[96];
+        size_t len;
+        int n = 9;
+
+        if (frac < 0) {
+                frac += NSEC_PER_SEC;
+                sec--;
+        }
+        t = (time_t)sec;
+        gmtime_r(&t, &tm);
+        snprintf(digits, sizeof(digits), "%09lld", (long long)frac);
+        while (n > 0 && digits[n - 1] == '0')
+                n--;
+        digits[n] = '\0';
+        /* The wide buffer only quiets -Wformat-truncation: int64 ns keeps years in 1677..2262. */
+        snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, n > 0 ? "." : "",
+                 digits);
+        len = strnlen(buf, 39);
+        memcpy(out, buf, len);
+        out[len] = '\0';
+}
+
+/* Reads exactly n digits; -1 if any is missing. */
+static int read_digits(const char **s, int n)
+{
+        int v = 0;
+
+        for (int i = 0; i < n; i++, (*s)++) {
+                if (!isdigit((unsigned char)**s))
+                        return -1;
+                v = v * 10 + (**s - '0');
+        }
+        return v;
+}
+
+static int expect_char(const char **s, char c)
+{
+        if (**s != c)
+                return -EINVAL;
+        (*s)++;
+        return 0;
+}
+
+/* Parses "Z" or "+hh:mm"/"-hh:mm" into seconds east of UTC. */
+static int parse_zone(const char *s, long *ret_off)
+{
+        int sign, hh, mm;
+
+        if (strcmp(s, "Z") == 0) {
+                *ret_off = 0;
+                return 0;
+        }
+        if (*s != '+' && *s != '-')
+                return -EINVAL;
+        sign = *s++ == '-' ? -1 : 1;
+        hh = read_digits(&s, 2);
+        if (hh < 0 || hh > 23 || expect_char(&s, ':') < 0)
+                return -EINVAL;
+        mm = read_digits(&s, 2);
+        if (mm < 0 || mm > 59 || *s)
+                return -EINVAL;
+        *ret_off = sign * (hh * 3600L + mm * 60L);
+        return 0;
+}
+
+static int parse_fraction(const char **s, long long *ret_frac)
+{
+        long long frac = 0;
+        int n = 0;
+
+        if (**s != '.') {
+                *ret_frac = 0;
+                return 0;
+        }
+        (*s)++;
+        for (; isdigit((unsigned char)**s); (*s)++, n++)
+                if (n < 9)
+                        frac = frac * 10 + (**s - '0');
+        if (n == 0)
+                return -EINVAL;
+        for (; n < 9; n++)
+                frac *= 10;
+        *ret_frac = frac;
+        return 0;
+}
+
+int util_parse_time(const char *s, int64_t *ret_ns)
+{
+        struct tm tm = {0}, check;
+        long long frac, ns;
+        long off;
+        time_t t;
+
+        tm.tm_year = read_digits(&s, 4) - 1900;
+        if (tm.tm_year < -1900 || expect_char(&s, '-') < 0)
+                return -EINVAL;
+        tm.tm_mon = read_digits(&s, 2) - 1;
+        if (tm.tm_mon < 0 || tm.tm_mon > 11 || expect_char(&s, '-') < 0)
+                return -EINVAL;
+        tm.tm_mday = read_digits(&s, 2);
+        if (tm.tm_mday < 1 || expect_char(&s, 'T') < 0)
+                return -EINVAL;
+        tm.tm_hour = read_digits(&s, 2);
+        if (tm.tm_hour < 0 || tm.tm_hour > 23 || expect_char(&s, ':') < 0)
+                return -EINVAL;
+        tm.tm_min = read_digits(&s, 2);
+        if (tm.tm_min < 0 || tm.tm_min > 59 || expect_char(&s, ':') < 0)
+                return -EINVAL;
+        tm.tm_sec = read_digits(&s, 2);
+        if (tm.tm_sec < 0 || tm.tm_sec > 59)
+                return -EINVAL;
+        if (parse_fraction(&s, &frac) < 0 || parse_zone(s, &off) < 0)
+                return -EINVAL;
+        check = tm;
+        t = timegm(&tm);
+        /* timegm normalises Feb 30 into March; a changed field means the date was invalid. */
+        if (tm.tm_mday != check.tm_mday || tm.tm_mon != check.tm_mon)
+                return -EINVAL;
+        t -= off;
+        if (__builtin_mul_overflow((long long)t, NSEC_PER_SEC, &ns) ||
+            __builtin_add_overflow(ns, frac, &ns))
+                return -ERANGE;
+        *ret_ns = ns;
+        return 0;
+}
+
+/* Go's Duration.Round(time.Hour): halves round away from zero. */
+static int64_t round_hours(int64_t ns)
+{
+        int64_t h = ns / NSEC_PER_HOUR, r = ns % NSEC_PER_HOUR;
+
+        return r + r >= NSEC_PER_HOUR ? h + 1 : h;
+}
+
+void util_human_duration(int64_t ns, char *out, size_t len)
+{
+        int64_t seconds = ns / NSEC_PER_SEC, minutes = ns / NSEC_PER_MIN, hours;
+
+        if (seconds < 1) {
+                snprintf(out, len, "Less than a second");
+                return;
+        }
+        if (seconds == 1) {
+                snprintf(out, len, "1 second");
+                return;
+        }
+        if (seconds < 60) {
+                snprintf(out, len, "%lld seconds", (long long)seconds);
+                return;
+        }
+        if (minutes == 1) {
+                snprintf(out, len, "About a minute");
+                return;
+        }
+        if (minutes < 60) {
+                snprintf(out, len, "%lld minutes", (long long)minutes);
+                return;
+        }
+        hours = round_hours(ns);
+        if (hours == 1)
+                snprintf(out, len, "About an hour");
+        else if (hours < 48)
+                snprintf(out, len, "%lld hours", (long long)hours);
+        else if (hours < 24 * 7 * 2)
+                snprintf(out, len, "%lld days", (long long)(hours / 24));
+        else if (hours < 24 * 30 * 2)
+                snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
+        else if (hours < 24 * 365 * 2)
+                snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
+        else
+                snprintf(out, len, "%lld years", (long long)(ns / NSEC_PER_HOUR / 24 / 365));
+}
+
+void util_human_size(long long bytes, char *out, size_t len)
+{
+        static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+        double size = (double)bytes;
+        size_t i = 0;
+
+        while (size >= 1000.0 && i < ARRAY_SIZE(units) - 1) {
+                size /= 1000.0;
+                i++;
+        }
+        snprintf(out, len, "%.4g%s", size, units[i]);
+}
+
+int util_parse_ll(const char *s, long long min, long long max, long long *ret)
+{
+        char *end = NULL;
+        long long v;
+
+        if (!s || (!isdigit((unsigned char)s[0]) && s[0] != '-' && s[0] != '+'))
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (end == s || *end || !isdigit((unsigned char)end[-1]))
+                return -EINVAL;
+        if (errno == ERANGE || v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int num;
+} signal_names[] = {
+        {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+        {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
+        {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
+        {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
+        {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
+        {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+        {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+        {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
+        {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+};
+
+/* "RTMIN", "RTMIN+n", "RTMAX", "RTMAX-n" (already upper-cased, prefix stripped). */
+static int parse_rt_signal(const char *s)
+{
+        long long n = 0;
+        int base, sign;
+
+        if (strncmp(s, "RTMIN", 5) == 0) {
+                base = UTIL_SIGRTMIN;
+                sign = 1;
+        } else if (strncmp(s, "RTMAX", 5) == 0) {
+                base = UTIL_SIGRTMAX;
+                sign = -1;
+        } else {
+                return -EINVAL;
+        }
+        s += 5;
+        if (*s) {
+                if (*s != (sign > 0 ? '+' : '-') || !isdigit((unsigned char)s[1]))
+                        return -EINVAL;
+                if (util_parse_ll(s + 1, 0, UTIL_SIGRTMAX - UTIL_SIGRTMIN, &n) < 0)
+                        return -EINVAL;
+        }
+        return base + sign * (int)n;
+}
+
+int util_parse_signal(const char *s)
+{
+        char up[16];
+        const char *name;
+        long long n;
+        size_t i;
+
+        if (!s || !*s)
+                return -EINVAL;
+        if (isdigit((unsigned char)s[0]))
+                return util_parse_ll(s, 1, UTIL_SIGRTMAX, &n) < 0 ? -EINVAL : (int)n;
+        if (strlen(s) >= sizeof(up))
+                return -EINVAL;
+        for (i = 0; s[i]; i++)
+                up[i] = (char)toupper((unsigned char)s[i]);
+        up[i] = '\0';
+        name = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
+        for (i = 0; i < ARRAY_SIZE(signal_names); i++)
+                if (strcmp(name, signal_names[i].name) == 0)
+                        return signal_names[i].num;
+        return parse_rt_signal(name);
+}

@@ -1,0 +1,924 @@
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "base/util.h"
+#include "layer.h"
+
+/* Big reads keep the syscall count low on large layers; libarchive's decompressors work in
+ * their own windows, so this only sizes the read(2) calls on the input. */
+#define LAYER_READ_BLOCK (1024 * 1024)
+
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+#define WH_PREFIX    ".wh."
+#define WH_META      ".wh..wh."
+#define WH_OPAQUE    ".wh..wh..opq"
+
+/* The decompressing reader: its output feeds the tar reader and the digest, so the diff id
+ * covers exactly the bytes the tar reader saw plus whatever trails the end-of-archive. */
+struct stream {
+        struct archive *raw;
+        struct sha256 *sha;
+        long long size;
+        bool failed;
+};
+
+struct dir_time {
+        char *path;
+        struct timespec ts[2];
+};
+
+struct extract {
+        int root; /* the layer directory (borrowed) */
+        struct archive *tar;
+        struct stream stream;
+        char *cache_path; /* the last parent directory opened, relative to root */
+        int cache_fd;
+        struct dir_time *dirs; /* directory times, applied once their children exist */
+        size_t ndirs, dirs_cap;
+        long long content;
+        bool privileged;
+        const char *entry; /* the entry being extracted, for messages */
+};
+
+/* libarchive's messages, in the lower-case style of the rest of the CLI's errors; xz reports
+ * a cut-off stream as "No progress is possible". */
+static int archive_err(struct err *err, const char *msg)
+{
+        if (!msg)
+                msg = "unreadable archive";
+        if (strstr(msg, "No progress is possible"))
+                msg = "truncated xz input";
+        if (msg[0] >= 'A' && msg[0] <= 'Z' && msg[1] >= 'a' && msg[1] <= 'z')
+                return err_set(err, -EINVAL, "%c%s", msg[0] - 'A' + 'a', msg + 1);
+        return err_set(err, -EINVAL, "%s", msg);
+}
+
+static la_ssize_t stream_read(struct archive *tar, void *userdata, const void **buf)
+{
+        struct stream *s = userdata;
+
+        for (;;) {
+                size_t n = 0;
+                la_int64_t off;
+                int r = archive_read_data_block(s->raw, buf, &n, &off);
+
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+                        s->failed = true;
+                        archive_set_error(tar, EINVAL, "%s", archive_error_string(s->raw));
+                        return -1;
+                }
+                /* A zero-length read would mean end of input to the tar reader. */
+                if (n == 0)
+                        continue;
+                sha256_update(s->sha, *buf, n);
+                s->size += (long long)n;
+                return (la_ssize_t)n;
+        }
+}
+
+static int stream_drain(struct stream *s, struct err *err)
+{
+        for (;;) {
+                const void *buf;
+                size_t n = 0;
+                la_int64_t off;
+                int r = archive_read_data_block(s->raw, &buf, &n, &off);
+
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+                        return archive_err(err, archive_error_string(s->raw));
+                sha256_update(s->sha, buf, n);
+                s->size += (long long)n;
+        }
+}
+
+/* Only the compressions images use; archive_read_support_filter_all would also accept
+ * uuencode and rpm wrappers and fall back to external programs. */
+static int (*const stream_filters[])(struct archive *) = {
+        archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+        archive_read_support_filter_xz,   archive_read_support_filter_lzma,
+        archive_read_support_filter_zstd,
+};
+
+static int stream_open(struct stream *s, int fd, struct err *err)
+{
+        struct archive_entry *e;
+
+        s->sha = sha256_new();
+        s->raw = archive_read_new();
+        if (!s->sha || !s->raw)
+                return err_set(err, -ENOMEM, "starting the archive reader");
+        for (size_t i = 0; i < ARRAY_SIZE(stream_filters); i++)
+                if (stream_filters[i](s->raw) < ARCHIVE_WARN)
+                        return err_set(err, -ENOTSUP, "%s", archive_error_string(s->raw));
+        archive_read_support_format_raw(s->raw);
+        if (archive_read_open_fd(s->raw, fd, LAYER_READ_BLOCK) != ARCHIVE_OK ||
+            archive_read_next_header(s->raw, &e) != ARCHIVE_OK) {
+                if (archive_filter_bytes(s->raw, -1) == 0)
+                        return err_set(err, -EINVAL, "empty archive");
+                return archive_err(err, archive_error_string(s->raw));
+        }
+        return 0;
+}
+
+static void cache_drop(struct extract *x)
+{
+        free(x->cache_path);
+        x->cache_path = NULL;
+        closep(&x->cache_fd);
+        x->cache_fd = -1;
+}
+
+static void extract_done(struct extract *x)
+{
+        cache_drop(x);
+        for (size_t i = 0; i < x->ndirs; i++)
+                free(x->dirs[i].path);
+        free(x->dirs);
+        if (x->tar)
+                archive_read_free(x->tar);
+        if (x->stream.raw)
+                archive_read_free(x->stream.raw);
+        if (x->stream.sha) {
+                char discard[SHA256_HEX_LEN];
+                sha256_finish(x->stream.sha, discard);
+        }
+}
+
+/* Strips leading '/', "." components and repeated slashes; refuses "..", so the result
+ * always names something below the layer root ("" is the root itself). */
+static int clean_path(const char *in, char out[PATH_MAX])
+{
+        size_t n = 0;
+
+        while (*in) {
+                const char *c = in;
+                size_t len;
+
+                while (*in && *in != '/')
+                        in++;
+                len = (size_t)(in - c);
+                while (*in == '/')
+                        in++;
+                if (len == 0 || (len == 1 && c[0] == '.'))
+                        continue;
+                if (len == 2 && c[0] == '.' && c[1] == '.')
+                        return -EINVAL;
+                if (n + len + 2 > PATH_MAX)
+                        return -ENAMETOOLONG;
+                if (n)
+                        out[n++] = '/';
+                memcpy(out + n, c, len);
+                n += len;
+        }
+        out[n] = '\0';
+        return 0;
+}
+
+/* Splits a cleaned, non-empty path in place into its directory ("" for the root) and name. */
+static void split_path(char *path, const char **ret_dir, const char **ret_name)
+{
+        char *slash = strrchr(path, '/');
+
+        if (!slash) {
+                *ret_dir = "";
+                *ret_name = path;
+                return;
+        }
+        *slash = '\0';
+        *ret_dir = path;
+        *ret_name = slash + 1;
+}
+
+static int open_child_dir(int dfd, const char *name, bool create)
+{
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd >= 0)
+                return fd;
+        if (errno != ENOENT || !create)
+                return -errno;
+        /* Parents the archive does not list get 0755 whatever the umask, as in Docker. */
+        if (mkdirat(dfd, name, 0755) < 0) {
+                if (errno != EEXIST)
+                        return -errno;
+        } else if (fchmodat(dfd, name, 0755, 0) < 0) {
+                return -errno;
+        }
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Opens rest below start one component at a time; a symlink or non-directory on the way
+ * fails (ELOOP/ENOTDIR) instead of being followed. Returns an owned fd. */
+static int walk_from(int start, const char *rest, bool create)
+{
+        _cleanup_close_ int cur = -1;
+
+        while (*rest) {
+                char name[NAME_MAX + 1];
+                size_t n = strcspn(rest, "/");
+                int fd;
+
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(name, rest, n);
+                name[n] = '\0';
+                rest += n;
+                rest += strspn(rest, "/");
+                fd = open_child_dir(cur >= 0 ? cur : start, name, create);
+                if (fd < 0)
+                        return fd;
+                closep(&cur);
+                cur = fd;
+        }
+        if (cur < 0) {
+                cur = fcntl(start, F_DUPFD_CLOEXEC, 3);
+                if (cur < 0)
+                        return -errno;
+        }
+        return TAKE_FD(cur);
+}
+
+/* Returns a borrowed fd for dir ("" is the root), valid until the next walk or cache_drop.
+ * Tar entries come grouped by directory, so the last parent is kept open and reused. */
+static int walk(struct extract *x, const char *dir, bool create)
+{
+        int fd;
+
+        if (!*dir)
+                return x->root;
+        if (x->cache_path && !strcmp(x->cache_path, dir))
+                return x->cache_fd;
+        if (x->cache_path && !strncmp(x->cache_path, dir, strlen(x->cache_path)) &&
+            dir[strlen(x->cache_path)] == '/')
+                fd = walk_from(x->cache_fd, dir + strlen(x->cache_path) + 1, create);
+        else
+                fd = walk_from(x->root, dir, create);
+        cache_drop(x);
+        if (fd < 0)
+                return fd;
+        x->cache_path = strdup(dir);
+        if (!x->cache_path) {
+                close(fd);
+                return -ENOMEM;
+        }
+        x->cache_fd = fd;
+        return fd;
+}
+
+static int walk_err(struct extract *x, const char *dir, int r, struct err *err)
+{
+        if (r == -ELOOP || r == -ENOTDIR)
+                return err_set(err, -EINVAL,
+                               "entry %s: %s is not a directory in the layer (symlinks in "
+                               "entry paths are not followed)",
+                               x->entry, dir);
+        errno = -r;
+        return err_errno(err, "entry %s: opening directory %s", x->entry, dir);
+}
+
+/* Removes what an earlier entry left at name so a later entry can replace it. */
+static int clear_existing(struct extract *x, int pfd, const char *name, struct err *err)
+{
+        struct stat st;
+
+        if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : err_errno(err, "entry %s: inspecting", x->entry);
+        if (!S_ISDIR(st.st_mode)) {
+                if (unlinkat(pfd, name, 0) < 0 && errno != ENOENT)
+                        return err_errno(err, "entry %s: replacing", x->entry);
+                return 0;
+        }
+        /* Handlers get pfd from walk(), so a cached pfd is the entry's parent and outlives
+         * the removal; otherwise pfd is the root and the cache may lie inside the tree. */
+        if (pfd != x->cache_fd)
+                cache_drop(x);
+        return fs_rm_rf_at(pfd, name, err);
+}
+
+static void entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+        ts[1].tv_sec = archive_entry_mtime(e);
+        ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+        if (archive_entry_atime_is_set(e)) {
+                ts[0].tv_sec = archive_entry_atime(e);
+                ts[0].tv_nsec = archive_entry_atime_nsec(e);
+        } else {
+                ts[0] = ts[1];
+        }
+}
+
+/* Without CAP_CHOWN ownership cannot be kept; that is expected, not an error. */
+static int chown_result(struct extract *x, int r)
+{
+        return r < 0 && errno == EPERM && !x->privileged ? 0 : r;
+}
+
+static int apply_xattrs(struct extract *x, int fd, struct archive_entry *e, struct err *err)
+{
+        const char *name;
+        const void *value;
+        size_t size;
+
+        if (archive_entry_xattr_reset(e) == 0)
+                return 0;
+        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+                /* Overlay's own attributes (redirect, metacopy, opaque) would let a tarball
+                 * steer lookups into other layers; only whiteout markers may set them. */
+                if (!strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13))
+                        continue;
+                if (fsetxattr(fd, name, value, size, 0) < 0 && errno != ENOTSUP && errno != EPERM)
+                        return err_errno(err, "entry %s: setting xattr %s", x->entry, name);
+        }
+        return 0;
+}
+
+/* Owner before mode: chown clears the set-id bits. */
+static int apply_meta_fd(struct extract *x, int fd, struct archive_entry *e, struct err *err)
+{
+        if (chown_result(x, fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e))) <
+            0)
+                return err_errno(err, "entry %s: setting owner", x->entry);
+        if (fchmod(fd, archive_entry_perm(e)) < 0)
+                return err_errno(err, "entry %s: setting mode", x->entry);
+        return apply_xattrs(x, fd, e, err);
+}
+
+static int apply_meta_at(struct extract *x, int pfd, const char *name, struct archive_entry *e,
+                         bool chmod, struct err *err)
+{
+        struct timespec ts[2];
+
+        if (chown_result(x, fchownat(pfd, name, (uid_t)archive_entry_uid(e),
+                                     (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW)) < 0)
+                return err_errno(err, "entry %s: setting owner", x->entry);
+        /* The node was just created by mknodat, so it is not a symlink to follow. */
+        if (chmod && fchmodat(pfd, name, archive_entry_perm(e), 0) < 0)
+                return err_errno(err, "entry %s: setting mode", x->entry);
+        entry_times(e, ts);
+        if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return err_errno(err, "entry %s: setting times", x->entry);
+        return 0;
+}
+
+static int archive_fail(struct extract *x, struct err *err)
+{
+        return archive_err(err, x->stream.failed ? archive_error_string(x->stream.raw)
+                                                 : archive_error_string(x->tar));
+}
+
+static int write_data(struct extract *x, int fd, struct archive_entry *e, struct err *err)
+{
+        la_int64_t end = 0;
+
+        for (;;) {
+                const void *buf;
+                size_t n = 0;
+                la_int64_t off;
+                int r = archive_read_data_block(x->tar, &buf, &n, &off);
+
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+                        return archive_fail(x, err);
+                if (n == 0)
+                        continue;
+                /* Sparse entries skip holes. */
+                if (off != end && lseek(fd, off, SEEK_SET) < 0)
+                        return err_errno(err, "entry %s: seeking", x->entry);
+                r = fs_write_all(fd, buf, n);
+                if (r < 0) {
+                        errno = -r;
+                        return err_errno(err, "entry %s: writing", x->entry);
+                }
+                end = off + (la_int64_t)n;
+        }
+        if (end < archive_entry_size(e) && ftruncate(fd, archive_entry_size(e)) < 0)
+                return err_errno(err, "entry %s: writing", x->entry);
+        return 0;
+}
+
+static int make_file(struct extract *x, int pfd, const char *name, struct archive_entry *e,
+                     struct err *err)
+{
+        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        _cleanup_close_ int fd = openat(pfd, name, flags, 0600);
+        struct timespec ts[2];
+        int r;
+
+        if (fd < 0 && errno == EEXIST) {
+                r = clear_existing(x, pfd, name, err);
+                if (r < 0)
+                        return r;
+                fd = openat(pfd, name, flags, 0600);
+        }
+        if (fd < 0)
+                return err_errno(err, "entry %s: creating file", x->entry);
+        r = write_data(x, fd, e, err);
+        if (r < 0)
+                return r;
+        r = apply_meta_fd(x, fd, e, err);
+        if (r < 0)
+                return r;
+        entry_times(e, ts);
+        if (futimens(fd, ts) < 0)
+                return err_errno(err, "entry %s: setting times", x->entry);
+        x->content += archive_entry_size(e);
+        return 0;
+}
+
+static int remember_dir_time(struct extract *x, const char *dir, const char *name,
+                             struct archive_entry *e)
+{
+        if (x->ndirs == x->dirs_cap) {
+                size_t cap = x->dirs_cap ? x->dirs_cap * 2 : 64;
+                struct dir_time *n = realloc(x->dirs, cap * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                x->dirs = n;
+                x->dirs_cap = cap;
+        }
+        x->dirs[x->ndirs].path = *dir ? util_printf("%s/%s", dir, name) : strdup(name);
+        if (!x->dirs[x->ndirs].path)
+                return -ENOMEM;
+        entry_times(e, x->dirs[x->ndirs].ts);
+        x->ndirs++;
+        return 0;
+}
+
+static int make_dir(struct extract *x, int pfd, const char *dir, const char *name,
+                    struct archive_entry *e, struct err *err)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        if (mkdirat(pfd, name, 0700) < 0) {
+                if (errno != EEXIST)
+                        return err_errno(err, "entry %s: creating directory", x->entry);
+                if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return err_errno(err, "entry %s: inspecting", x->entry);
+                if (!S_ISDIR(st.st_mode)) {
+                        r = clear_existing(x, pfd, name, err);
+                        if (r < 0)
+                                return r;
+                        if (mkdirat(pfd, name, 0700) < 0)
+                                return err_errno(err, "entry %s: creating directory", x->entry);
+                }
+        }
+        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return err_errno(err, "entry %s: opening directory", x->entry);
+        r = apply_meta_fd(x, fd, e, err);
+        if (r < 0)
+                return r;
+        if (remember_dir_time(x, dir, name, e) < 0)
+                return err_set(err, -ENOMEM, "entry %s", x->entry);
+        return 0;
+}
+
+static const char *entry_symlink(struct archive_entry *e)
+{
+        const char *t = archive_entry_symlink(e);
+
+        return t ? t : archive_entry_symlink_utf8(e);
+}
+
+/* The target is stored verbatim: it is only ever resolved inside the container. */
+static int make_symlink(struct extract *x, int pfd, const char *name, struct archive_entry *e,
+                        struct err *err)
+{
+        const char *target = entry_symlink(e);
+        int r;
+
+        if (!target)
+                return err_set(err, -EINVAL, "entry %s: symlink without a target", x->entry);
+        if (symlinkat(target, pfd, name) < 0) {
+                if (errno != EEXIST)
+                        return err_errno(err, "entry %s: creating symlink", x->entry);
+                r = clear_existing(x, pfd, name, err);
+                if (r < 0)
+                        return r;
+                if (symlinkat(target, pfd, name) < 0)
+                        return err_errno(err, "entry %s: creating symlink", x->entry);
+        }
+        x->content += (long long)strlen(target);
+        return apply_meta_at(x, pfd, name, e, false, err);
+}
+
+static int make_node(struct extract *x, int pfd, const char *name, struct archive_entry *e,
+                     struct err *err)
+{
+        mode_t mode = archive_entry_filetype(e) | 0600;
+        dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+        int r;
+
+        if (mknodat(pfd, name, mode, dev) < 0) {
+                if (errno != EEXIST)
+                        return err_errno(err, "entry %s: creating device node", x->entry);
+                r = clear_existing(x, pfd, name, err);
+                if (r < 0)
+                        return r;
+                if (mknodat(pfd, name, mode, dev) < 0)
+                        return err_errno(err, "entry %s: creating device node", x->entry);
+        }
+        return apply_meta_at(x, pfd, name, e, true, err);
+}
+
+static const char *entry_hardlink(struct archive_entry *e)
+{
+        const char *t = archive_entry_hardlink(e);
+
+        return t ? t : archive_entry_hardlink_utf8(e);
+}
+
+/* The target is looked up in the layer (never on the host) without following symlinks,
+ * and linkat gets no AT_SYMLINK_FOLLOW, so a link to a symlink links the symlink. */
+static int make_hardlink(struct extract *x, int pfd, const char *name, struct archive_entry *e,
+                         struct err *err)
+{
+        char target[PATH_MAX];
+        const char *tdir, *tname;
+        _cleanup_close_ int tfd = -1;
+        int r;
+
+        if (clean_path(entry_hardlink(e), target) < 0 || !*target)
+                return err_set(err, -EINVAL, "entry %s: hard link target %s is outside the layer",
+                               x->entry, entry_hardlink(e));
+        split_path(target, &tdir, &tname);
+        tfd = walk_from(x->root, tdir, false);
+        if (tfd < 0)
+                return err_set(err, -EINVAL, "entry %s: hard link target %s is not in the layer",
+                               x->entry, entry_hardlink(e));
+        if (linkat(tfd, tname, pfd, name, 0) == 0)
+                return 0;
+        if (errno == EEXIST) {
+                r = clear_existing(x, pfd, name, err);
+                if (r < 0)
+                        return r;
+                if (linkat(tfd, tname, pfd, name, 0) == 0)
+                        return 0;
+        }
+        if (errno == ENOENT || errno == EPERM)
+                return err_set(err, -EINVAL,
+                               "entry %s: hard link target %s is not a file in the layer", x->entry,
+                               entry_hardlink(e));
+        return err_errno(err, "entry %s: creating hard link", x->entry);
+}
+
+static int make_opaque(struct extract *x, const char *dir, struct err *err)
+{
+        int pfd = walk(x, dir, true);
+
+        if (pfd < 0)
+                return walk_err(x, dir, pfd, err);
+        if (fsetxattr(pfd, OPAQUE_XATTR, "y", 1, 0) < 0)
+                return err_errno(err, "entry %s: marking %s opaque", x->entry, *dir ? dir : "/");
+        return 0;
+}
+
+/* ".wh.NAME" becomes the overlay whiteout for NAME: a 0/0 character device. */
+static int make_whiteout(struct extract *x, const char *dir, const char *base,
+                         struct archive_entry *e, struct err *err)
+{
+        const char *name = base + strlen(WH_PREFIX);
+        uid_t uid = (uid_t)archive_entry_uid(e);
+        gid_t gid = (gid_t)archive_entry_gid(e);
+        int pfd, r;
+
+        if (!strcmp(base, WH_OPAQUE))
+                return make_opaque(x, dir, err);
+        /* AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs) has no meaning on overlay. */
+        if (!strncmp(base, WH_META, strlen(WH_META)))
+                return 0;
+        if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+                return err_set(err, -EINVAL, "entry %s: invalid whiteout name", x->entry);
+        pfd = walk(x, dir, true);
+        if (pfd < 0)
+                return walk_err(x, dir, pfd, err);
+        if (mknodat(pfd, name, S_IFCHR, makedev(0, 0)) < 0) {
+                if (errno != EEXIST)
+                        return err_errno(err, "entry %s: creating whiteout", x->entry);
+                r = clear_existing(x, pfd, name, err);
+                if (r < 0)
+                        return r;
+                if (mknodat(pfd, name, S_IFCHR, makedev(0, 0)) < 0)
+                        return err_errno(err, "entry %s: creating whiteout", x->entry);
+        }
+        if ((uid || gid) && chown_result(x, fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
+                return err_errno(err, "entry %s: setting owner", x->entry);
+        return 0;
+}
+
+static const char *entry_path(struct archive_entry *e)
+{
+        const char *p = archive_entry_pathname(e);
+
+        return p ? p : archive_entry_pathname_utf8(e);
+}
+
+static int extract_entry(struct extract *x, struct archive_entry *e, struct err *err)
+{
+        char path[PATH_MAX];
+        const char *dir, *name;
+        int pfd, r;
+
+        x->entry = entry_path(e);
+        if (!x->entry)
+                return err_set(err, -EINVAL, "archive entry without a name");
+        r = clean_path(x->entry, path);
+        if (r == -EINVAL)
+                return err_set(err, -EINVAL, "entry %s: path contains \"..\"", x->entry);
+        if (r < 0)
+                return err_set(err, r, "entry %s: path too long", x->entry);
+        /* The layer root keeps its own mode, as Docker skips "." entries. AUFS metadata
+         * trees (.wh..wh.plnk/...) have no meaning on overlay. */
+        if (!*path || (!strncmp(path, WH_META, strlen(WH_META)) && strcmp(path, WH_OPAQUE)))
+                return 0;
+        split_path(path, &dir, &name);
+        if (!strncmp(name, WH_PREFIX, strlen(WH_PREFIX)))
+                return make_whiteout(x, dir, name, e, err);
+        pfd = walk(x, dir, true);
+        if (pfd < 0)
+                return walk_err(x, dir, pfd, err);
+        if (entry_hardlink(e))
+                return make_hardlink(x, pfd, name, e, err);
+        switch (archive_entry_filetype(e)) {
+        case AE_IFREG:
+                return make_file(x, pfd, name, e, err);
+        case AE_IFDIR:
+                return make_dir(x, pfd, dir, name, e, err);
+        case AE_IFLNK:
+                return make_symlink(x, pfd, name, e, err);
+        case AE_IFCHR:
+        case AE_IFBLK:
+        case AE_IFIFO:
+                return make_node(x, pfd, name, e, err);
+        default:
+                /* Sockets and unknown types have nothing to restore. */
+                return 0;
+        }
+}
+
+/* Directory times are set last: creating the children changed them. Failures only lose a
+ * timestamp, so they are not errors. */
+static void apply_dir_times(struct extract *x)
+{
+        for (size_t i = x->ndirs; i-- > 0;) {
+                char *path = x->dirs[i].path;
+                const char *dir, *name;
+                int pfd;
+
+                split_path(path, &dir, &name);
+                pfd = walk(x, dir, false);
+                if (pfd >= 0)
+                        (void)utimensat(pfd, name, x->dirs[i].ts, AT_SYMLINK_NOFOLLOW);
+        }
+}
+
+static int extract_all(struct extract *x, struct err *err)
+{
+        struct archive_entry *e;
+        int r;
+
+        for (;;) {
+                r = archive_read_next_header(x->tar, &e);
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+                        return archive_fail(x, err);
+                r = extract_entry(x, e, err);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err)
+{
+        _cleanup_(extract_done) struct extract x = {
+                .root = dirfd,
+                .cache_fd = -1,
+                .privileged = geteuid() == 0,
+        };
+        int r;
+
+        r = stream_open(&x.stream, fd, err);
+        if (r < 0)
+                return r;
+        x.tar = archive_read_new();
+        if (!x.tar)
+                return err_set(err, -ENOMEM, "starting the tar reader");
+        archive_read_support_format_tar(x.tar);
+        if (archive_read_open(x.tar, &x.stream, NULL, stream_read, NULL) != ARCHIVE_OK)
+                return archive_fail(&x, err);
+        r = extract_all(&x, err);
+        if (r < 0)
+                return r;
+        r = stream_drain(&x.stream, err);
+        if (r < 0)
+                return r;
+        apply_dir_times(&x);
+        ret->tar_size = x.stream.size;
+        ret->content_size = x.content;
+        sha256_finish(x.stream.sha, ret->diff_id);
+        x.stream.sha = NULL;
+        return 0;
+}
+
+static int write_text_at(int dfd, const char *name, const char *text, struct err *err)
+{
+        _cleanup_close_ int fd =
+                openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int r;
+
+        if (fd < 0)
+                return err_errno(err, "creating %s", name);
+        r = fs_write_all(fd, text, strlen(text));
+        if (r < 0) {
+                errno = -r;
+                return err_errno(err, "writing %s", name);
+        }
+        return 0;
+}
+
+static int write_size_at(int dfd, const char *name, long long v, struct err *err)
+{
+        char buf[32]; /* a long long in decimal plus newline */
+
+        snprintf(buf, sizeof(buf), "%lld\n", v);
+        return write_text_at(dfd, name, buf, err);
+}
+
+static int stage_fill(int fd, const char *stage, struct layer_stats *st, struct err *err)
+{
+        _cleanup_close_ int sfd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int dfd = -1;
+        char line[SHA256_HEX_LEN + 1];
+        int r;
+
+        if (sfd < 0)
+                return err_errno(err, "opening %s", stage);
+        /* mkdirat's mode is filtered by the umask; the layer root must be 0755 exactly. */
+        if (mkdirat(sfd, "diff", 0755) < 0 || fchmodat(sfd, "diff", 0755, 0) < 0)
+                return err_errno(err, "creating %s/diff", stage);
+        dfd = openat(sfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return err_errno(err, "opening %s/diff", stage);
+        r = layer_extract(fd, dfd, st, err);
+        if (r < 0)
+                return r;
+        snprintf(line, sizeof(line), "%s\n", st->diff_id);
+        r = write_text_at(sfd, "diff-id", line, err);
+        if (r >= 0)
+                r = write_size_at(sfd, "size", st->tar_size, err);
+        if (r >= 0)
+                r = write_size_at(sfd, "content-size", st->content_size, err);
+        return r;
+}
+
+int layer_stage(int fd, const char *tmp_dir, char **ret_stage, struct layer_stats *ret,
+                struct err *err)
+{
+        _cleanup_free_ char *stage = util_printf("%s/layer-XXXXXX", tmp_dir);
+        struct layer_stats st;
+        int r;
+
+        if (!stage)
+                return err_set(err, -ENOMEM, "staging a layer");
+        r = fs_mkdir_p(tmp_dir, 0700, err);
+        if (r < 0)
+                return r;
+        if (!mkdtemp(stage))
+                return err_errno(err, "creating a staging directory in %s", tmp_dir);
+        r = stage_fill(fd, stage, &st, err);
+        if (r < 0) {
+                layer_discard(stage);
+                return r;
+        }
+        *ret_stage = TAKE_PTR(stage);
+        *ret = st;
+        return 0;
+}
+
+static bool is_hex64(const char *s)
+{
+        size_t n = strspn(s, "0123456789abcdef");
+
+        return n == 64 && s[64] == '\0';
+}
+
+static int read_diff_id(const char *stage, char out[65], struct err *err)
+{
+        _cleanup_free_ char *path = util_printf("%s/diff-id", stage);
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!path)
+                return err_set(err, -ENOMEM, "reading a staged layer");
+        r = fs_read_file(path, &text, NULL, err);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        if (!is_hex64(text))
+                return err_set(err, -EINVAL, "%s: not a diff id", path);
+        memcpy(out, text, 65);
+        return 0;
+}
+
+int layer_commit(const char *stage, const char *layers_dir, bool *ret_created, char ret_diff_id[65],
+                 struct err *err)
+{
+        _cleanup_free_ char *dst = NULL;
+        char id[65];
+        bool created = true;
+        int r;
+
+        r = read_diff_id(stage, id, err);
+        if (r < 0)
+                return r;
+        r = fs_mkdir_p(layers_dir, 0700, err);
+        if (r < 0)
+                return r;
+        dst = util_printf("%s/%s", layers_dir, id);
+        if (!dst)
+                return err_set(err, -ENOMEM, "storing layer %s", id);
+        /* rename(2) refuses a non-empty target: the layer is stored already. */
+        if (rename(stage, dst) < 0) {
+                if (errno != EEXIST && errno != ENOTEMPTY)
+                        return err_errno(err, "storing layer %s", id);
+                layer_discard(stage);
+                created = false;
+        }
+        if (ret_created)
+                *ret_created = created;
+        if (ret_diff_id)
+                memcpy(ret_diff_id, id, 65);
+        return 0;
+}
+
+void layer_discard(const char *stage)
+{
+        struct err ignored = {0};
+
+        (void)fs_rm_rf(stage, &ignored);
+}
+
+int layer_remove(const char *layers_dir, const char *tmp_dir, const char *diff_id, struct err *err)
+{
+        _cleanup_free_ char *src = util_printf("%s/%s", layers_dir, diff_id);
+        _cleanup_free_ char *dst = NULL;
+        char rnd[65];
+        int r;
+
+        if (!src)
+                return err_set(err, -ENOMEM, "removing layer %s", diff_id);
+        r = util_random_hex(rnd, err);
+        if (r < 0)
+                return r;
+        rnd[16] = '\0';
+        dst = util_printf("%s/rm-%s-%s", tmp_dir, diff_id, rnd);
+        if (!dst)
+                return err_set(err, -ENOMEM, "removing layer %s", diff_id);
+        r = fs_mkdir_p(tmp_dir, 0700, err);
+        if (r < 0)
+                return r;
+        if (rename(src, dst) < 0)
+                return errno == ENOENT ? 0 : err_errno(err, "removing layer %s", diff_id);
+        r = fs_rm_rf(dst, err);
+        return r < 0 ? err_wrap(err, "removing layer %s", diff_id) : 0;
+}
+
+int layer_read_size(const char *layer_dir, const char *name, long long *ret, struct err *err)
+{
+        _cleanup_free_ char *path = util_printf("%s/%s", layer_dir, name);
+        _cleanup_free_ char *text = NULL;
+        long long v;
+        int r;
+
+        if (!path)
+                return err_set(err, -ENOMEM, "reading %s/%s", layer_dir, name);
+        r = fs_read_file(path, &text, NULL, err);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        if (util_parse_ll(text, 0, LLONG_MAX, &v) < 0)
+                return err_set(err, -EINVAL, "%s: not a size", path);
+        *ret = v;
+        return 0;
+}

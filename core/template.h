@@ -1,0 +1,31 @@
+#pragma once
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "base/json.h"
+
+/* A parsed Go text/template subset (the part `inspect -f`, `ps --format` and
+ * `images --format` need). Data is a JSON value; functions: json, upper, lower,
+ * title, join, split, index, len, print, println, printf, eq, ne, lt, le, gt, ge,
+ * not, and, or, pad, truncate. Actions: {{pipeline}}, {{$v := pipeline}},
+ * {{if}}/{{else if}}/{{else}}/{{end}}, {{with}}, {{range [$i,] [$v :=] ...}},
+ * comments and {{- -}} trim markers. */
+struct template;
+
+/* Parses src; literal "\t" and "\n" in the text (not inside actions) become tab and
+ * newline as the Docker CLI does for --format. -EINVAL with "template: ..." on a syntax
+ * error, an unknown function or an unbalanced {{if}}/{{end}}; -ENOMEM. */
+int template_parse(const char *src, struct template **ret, struct err *err);
+/* Executes t with ctx as dot (borrowed; NULL acts as Go's nil data); *ret_out is malloc'd and
+ * owned by the caller. -EINVAL with "template: ..." on an execution error (field of a
+ * non-object, bad function argument); -ENOMEM. */
+int template_render(const struct template *t, const struct jv *ctx, char **ret_out,
+                    struct err *err);
+/* Frees t; NULL is fine. */
+void template_free(struct template *t);
+void template_freep(struct template **t);
+#define _cleanup_template_ __attribute__((cleanup(template_freep)))
+
+/* True when src starts with Docker's "table" keyword (followed by blank or end); then
+ * *ret_rest (if not NULL) points past the keyword and any blanks after it. */
+bool template_is_table(const char *src, const char **ret_rest);

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The newcomer demo: `make demo` (installs deps, builds, then runs this).
+#
+# Runs a short hawser session, echoing each command before it runs
+# (`+ hawser run ...`), the way you would type it. Everything happens inside
+# `unshare --net --mount --pid --fork --propagation private`, so the demo never
+# touches the host's network, and with a private state dir, build/demo/
+# (HAWSER_ROOT=build/demo/root, HAWSER_RUNROOT=build/demo/run), wiped at the
+# start of every run. Any failing step stops the demo with a non-zero status;
+# containers are removed at the end either way.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+BUILD=${BUILD:-build}
+case $BUILD in /*) build_abs=$BUILD ;; *) build_abs=$repo/$BUILD ;; esac
+hawser=$build_abs/hawser
+demo_dir=$build_abs/demo
+
+die() { echo "demo: $*" >&2; exit 1; }
+
+# ---- outside: prepare, then re-run this script inside the sandbox ----------
+if [ "${1:-}" != --inner ]; then
+    [ "$(id -u)" -eq 0 ] || die "needs root (containers need namespaces and mounts); try: sudo make demo"
+    [ -x "$hawser" ] || die "$hawser is missing; run make first (make demo does)"
+    tarball=$(BUILD=$build_abs tests/lib/mkbusybox.sh)
+    rm -rf "$demo_dir"
+    mkdir -p "$demo_dir"
+    exec unshare --net --mount --pid --fork --propagation private --mount-proc --kill-child \
+        "$0" --inner "$tarball"
+fi
+
+# ---- inside the sandbox -----------------------------------------------------
+tarball=$2
+[ "$$" -eq 1 ] || die "--inner must run as PID 1 of a private namespace"
+ip link set lo up
+export HAWSER_ROOT=$demo_dir/root
+export HAWSER_RUNROOT=$demo_dir/run
+# overlayfs cannot use an overlayfs (e.g. a container's root) as its upper
+# layer: keep the state on a tmpfs, private to this sandbox, in that case.
+if [ "$(stat -f -c %T "$demo_dir")" = overlayfs ]; then
+    mount -t tmpfs -o mode=0755 hawser-demo "$demo_dir"
+fi
+mkdir -p "$HAWSER_ROOT" "$HAWSER_RUNROOT"
+
+bold=""
+plain=""
+if [ -t 1 ]; then
+    bold=$(printf '\033[1m')
+    plain=$(printf '\033[0m')
+fi
+
+# Quote an argument only when the shell would need it, so the echoed command
+# can be pasted back into a shell.
+shell_word() {
+    if [[ "$1" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+        printf '%s' "$1"
+    else
+        printf "'%s'" "${1//\'/\'\\\'\'}"
+    fi
+}
+echo_cmd() {
+    local line="+ hawser" a
+    for a in "$@"; do
+        line+=" $(shell_word "$a")"
+    done
+    printf '%s%s%s\n' "$bold" "$line" "$plain"
+}
+section() {
+    printf '\n%s== %s%s\n' "$bold" "$*" "$plain"
+}
+
+# step ARGS...: echo `hawser ARGS...`, run it, stop the demo if it fails.
+step() {
+    echo_cmd "$@"
+    "$hawser" "$@" || die "step failed (status $?): hawser $*"
+}
+
+# step_expect TEXT ARGS...: like step, and the output must contain TEXT.
+step_expect() {
+    local want=$1 out
+    shift
+    echo_cmd "$@"
+    out=$("$hawser" "$@") || { printf '%s\n' "$out"; die "step failed: hawser $*"; }
+    printf '%s\n' "$out"
+    [[ "$out" == *"$want"* ]] || die "expected '$want' in the output of: hawser $*"
+}
+
+cleanup() {
+    local ids
+    ids=$("$hawser" ps -aq 2>/dev/null) || return 0
+    # shellcheck disable=SC2086  # one argument per id
+    [ -z "$ids" ] || "$hawser" rm -f $ids >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+section "1. Import a base image (a busybox root filesystem built from Debian's busybox-static)"
+step import "$tarball" busybox:latest
+step images
+
+section "2. Start a long-running container in the background"
+step run -d --name web busybox sh -c 'echo "web: serving / on port 8080"; exec httpd -f -v -p 8080'
+step_expect web ps
+
+section "3. Look inside it"
+step exec web ls /
+step_expect "web: serving" logs web
+step_expect running inspect -f '{{.State.Status}}' web
+
+# ---------------------------------------------------------------------------
+# NETWORKING STEPS GO HERE (to be added when the network layer lands):
+#   - a second container linked to the first:
+#       hawser run -d --name client --link web:web busybox sleep 3600
+#       hawser exec client wget -qO- http://web:8080/
+#   - a published port reached from the (sandbox's) host side:
+#       hawser run -d --name pub -p 8080:8080 busybox httpd -f -p 8080 -h /
+#       hawser port pub; wget -qO- http://127.0.0.1:8080/
+# ---------------------------------------------------------------------------
+
+section "4. Stop and remove it"
+step stop web
+step rm web
+
+section "5. A one-shot container, removed when it exits"
+step_expect "hello from hawser" run --rm busybox echo hello from hawser
+step ps -a
+
+printf '\n%sDemo finished: every step succeeded.%s\n' "$bold" "$plain"
