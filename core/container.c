@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "container.h"
+#include "image.h"
 
 void container_free(struct container *c)
 {
@@ -336,6 +337,24 @@ int container_image_users(const struct cli *cli, const char *image_id, char ***r
         return 0;
 }
 
+bool container_uses_layer(const struct cli *cli, const char *diff_id)
+{
+        struct container **all = NULL;
+        struct err e = {0};
+        char needle[80];
+        bool used = false;
+
+        snprintf(needle, sizeof(needle), "/%s/diff", diff_id);
+        if (container_list(cli, &all, &e) < 0)
+                return true;
+        for (struct container **p = all; !used && *p; p++) {
+                const char *lower = jv_str(jv_path((*p)->doc, "GraphDriver.Data.LowerDir"));
+                used = lower && strstr(lower, needle);
+        }
+        container_list_free(all);
+        return used;
+}
+
 int container_check_name(const char *name, struct err *err)
 {
         const char *p = name[0] == '/' ? name + 1 : name;
@@ -408,6 +427,10 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
         _cleanup_free_ char *run = cli_runroot_path(cli, "containers/%.12s", c->id);
         int r;
 
+        _cleanup_free_ char *lower =
+                strdup(jv_str(jv_path(c->doc, "GraphDriver.Data.LowerDir")) ?: "");
+        struct err ignore = {0};
+
         container_release_name(cli, container_name(c), c->id);
         cgroup_remove(c->id);
         if (run)
@@ -415,6 +438,9 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
         r = fs_rm_rf(c->dir, err);
         if (r < 0)
                 return err_wrap(err, "removing container %.12s", c->id);
+        /* Layers of a force-removed image go with their last container. */
+        if (lower && image_release_layers(cli, lower, &ignore) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", ignore.msg);
         return 0;
 }
 

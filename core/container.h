@@ -53,6 +53,8 @@ void container_release_name(const struct cli *cli, const char *name, const char 
 int container_mark_exited(struct container *c, int exit_code, const char *error, struct err *err);
 /* Removes state, writable layer, cgroup and name; the container must not be running. */
 int container_remove(const struct cli *cli, struct container *c, struct err *err);
+/* Whether any container's overlay stack includes the layer with this diff id. */
+bool container_uses_layer(const struct cli *cli, const char *diff_id);
 /* A Docker-style random name ("eager_turing"). */
 void container_random_name(char *out, size_t len);
 /* Whether pid still runs the process started at start_ticks (guards against pid reuse). */

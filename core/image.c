@@ -27,6 +27,7 @@
 /* ---- the store ---- */
 
 struct store {
+        const struct cli *cli;
         char *root;
         char *images; /* images/<id>.json, images/<id>.meta */
         char *layers;
@@ -47,6 +48,7 @@ static int store_open(const struct cli *cli, bool create, struct store *s, struc
 {
         int r = 0;
 
+        s->cli = cli;
         s->root = strdup(cli->root);
         s->images = cli_root_path(cli, "images");
         s->layers = cli_root_path(cli, "layers");
@@ -509,7 +511,8 @@ static bool layer_in_use(const struct store *s, char *const *image_ids, const ch
                 if (util_strv_contains(ids, diff_id))
                         return true;
         }
-        return false;
+        /* A container keeps the layers it was created from, even after `rmi -f`. */
+        return container_uses_layer(s->cli, diff_id);
 }
 
 /* Removes the layers of diff_ids that no image other than skip_id uses; the removed ones
@@ -528,6 +531,37 @@ static int gc_layers(const struct store *s, char *const *diff_ids, const char *s
                         r = err_set(err, -ENOMEM, "removing layers");
         }
         return r;
+}
+
+int image_release_layers(const struct cli *cli, const char *lowerdir, struct err *err)
+{
+        _cleanup_(store_free) struct store s = {0};
+        _cleanup_strv_ char **ids = NULL;
+        _cleanup_free_ char *copy = strdup(lowerdir ? lowerdir : "");
+        _cleanup_close_ int lock = -1;
+        char *save = NULL;
+        int r;
+
+        if (!copy)
+                return err_set(err, -ENOMEM, "releasing layers");
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                /* .../layers/<diff-id>/diff */
+                char *end = strrchr(d, '/'), *start;
+                if (!end || strcmp(end, "/diff"))
+                        continue;
+                *end = '\0';
+                start = strrchr(d, '/');
+                if (start && strlen(start + 1) == 64 && util_strv_push(&ids, start + 1) < 0)
+                        return err_set(err, -ENOMEM, "releasing layers");
+        }
+        if (!ids)
+                return 0;
+        r = store_open(cli, false, &s, err);
+        if (r >= 0)
+                r = lock = store_lock(&s, err);
+        if (r >= 0)
+                r = gc_layers(&s, ids, NULL, NULL, err);
+        return r < 0 ? r : 0;
 }
 
 static int check_layers_present(const struct store *s, char *const *ids, struct err *err)

@@ -49,6 +49,10 @@ int image_create(const struct cli *cli, const struct jv *config, char *const *st
 /* Points the reference ref (validated, normalised to "name:tag") at the stored image id. */
 int image_tag(const struct cli *cli, const char *id, const char *ref, struct err *err);
 
+/* Removes the layers named in an overlay lowerdir value that no image and no container uses
+ * any more (after a container whose image was force-removed goes). */
+int image_release_layers(const struct cli *cli, const char *lowerdir, struct err *err);
+
 /* Commands (see cli.h for the contract). */
 int image_cmd_import(struct cli *cli, int argc, char **argv, struct err *err);
 int image_cmd_images(struct cli *cli, int argc, char **argv, struct err *err);

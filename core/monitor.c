@@ -69,13 +69,16 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                       struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config"), *hc = jv_get(c->doc, "HostConfig");
-        const char *img = jv_get_str(c->doc, "Image");
         const char *net = jv_get_str(hc, "NetworkMode");
-        int r;
 
-        r = image_lowerdir(cli, img && !strncmp(img, "sha256:", 7) ? img + 7 : "", &b->lower, err);
-        if (r < 0)
-                return err_wrap(err, "container %.12s", c->id);
+        /* The stack recorded at create time: an image force-removed since then keeps its
+         * layers for this container. */
+        const char *lower = jv_str(jv_path(c->doc, "GraphDriver.Data.LowerDir"));
+
+        (void)cli;
+        if (!lower)
+                return err_set(err, -ENOENT, "container %.12s has no image layers", c->id);
+        b->lower = strdup(lower);
         b->upper = util_printf("%s/upper", c->dir);
         b->work = util_printf("%s/work", c->dir);
         b->rootfs = util_printf("%s/merged", c->dir);

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,8 +430,12 @@ static void proc_row(pid_t pid, struct table *t)
                           (time_t)(start / (unsigned long long)(hz > 0 ? hz : 100));
                 localtime_r(&started, &tm);
                 strftime(stime, sizeof(stime), "%H:%M", &tm);
-                snprintf(line, sizeof(line), "%u\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
-                         (unsigned)st.st_uid, (int)pid, ppid, stime, tty, cpu / 3600, cpu / 60 % 60,
+                struct passwd *pw = getpwuid(st.st_uid);
+                char uid[32];
+                /* Docker runs the host's ps: user names come from the host's passwd. */
+                snprintf(uid, sizeof(uid), "%u", (unsigned)st.st_uid);
+                snprintf(line, sizeof(line), "%s\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
+                         pw ? pw->pw_name : uid, (int)pid, ppid, stime, tty, cpu / 3600, cpu / 60 % 60,
                          cpu % 60, cmd ? cmd : "");
         }
         table_add_row(t, line);
