@@ -8,6 +8,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The binary loads libarchive and libcrypto on first use (core/layer.c, core/base/sha256.c);
+# tests link them for their fixtures.
+BIN_LDLIBS := $(shell pkg-config --libs $(filter-out libarchive libcrypto,$(PKGS)) 2>/dev/null) -ldl
 SAN     ?=
 
 DEB_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
@@ -45,7 +48,7 @@ $(BUILD)/lib%.a:
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/hawser: $(call obj,core/main.c) $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBASE)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(BIN_LDLIBS)
 
 # Layering is enforced at link time: base_* tests see only libbase, net_* libnet+libbase,
 # dns_* libdns+libbase, core_* everything.

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static void cgroup_path(const char *id, const char *file, char out[PATH_MAX])
                  file ? "/" : "", file ? file : "");
 }
 
-int cgroup_join(const char *id, pid_t pid, struct err *err)
+static int move(const char *id, pid_t pid, struct err *err)
 {
         char path[PATH_MAX], buf[32];
 
@@ -33,7 +34,69 @@ int cgroup_join(const char *id, pid_t pid, struct err *err)
         return fs_write_string(path, buf, err);
 }
 
-int cgroup_enter(const char *id, pid_t pid, struct err *err)
+int cgroup_join(const char *id, pid_t pid, struct err *err)
+{
+        char path[PATH_MAX];
+
+        cgroup_path(id, NULL, path);
+        if (access(path, F_OK) < 0)
+                return 0;
+        return move(id, pid, err);
+}
+
+static int ns_of(pid_t pid, char out[64])
+{
+        char p[64];
+        ssize_t n;
+
+        snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)pid);
+        n = readlink(p, out, 63);
+        if (n < 0)
+                return -errno;
+        out[n] = '\0';
+        return 0;
+}
+
+int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err)
+{
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        char want[64], have[64];
+        struct dirent *de;
+        pid_t *v = NULL;
+        size_t n = 0;
+
+        if (ns_of(init_pid, want) < 0)
+                return err_set(err, -ESRCH, "process %d is gone", (int)init_pid);
+        while (d && (de = readdir(d))) {
+                pid_t p = (pid_t)atoi(de->d_name), *nv;
+                if (p <= 0 || ns_of(p, have) < 0 || strcmp(want, have))
+                        continue;
+                nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv) {
+                        free(v);
+                        return err_set(err, -ENOMEM, "listing processes");
+                }
+                v = nv;
+                v[n++] = p;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static bool in_cgroup(const char *id, pid_t pid)
+{
+        _cleanup_free_ char *s = NULL;
+        char path[64];
+        struct err e = {0};
+
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+        if (fs_read_file(path, &s, NULL, &e) < 0)
+                return true;
+        return strstr(s, id) != NULL;
+}
+
+int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
 {
         char path[PATH_MAX];
         int r;
@@ -42,7 +105,24 @@ int cgroup_enter(const char *id, pid_t pid, struct err *err)
         r = fs_mkdir_p(path, 0755, err);
         if (r < 0)
                 return err_wrap(err, "creating cgroup for container %.12s", id);
-        return cgroup_join(id, pid, err);
+        /* Processes may fork while we move them: repeat until a pass moves nothing. */
+        for (int pass = 0; pass < 100; pass++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0, moved = 0;
+                r = cgroup_ns_pids(init_pid, &pids, &n, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++) {
+                        if (in_cgroup(id, pids[i]))
+                                continue;
+                        if (move(id, pids[i], err) < 0 && errno != ESRCH)
+                                return -err->code;
+                        moved++;
+                }
+                if (moved == 0)
+                        return 0;
+        }
+        return err_set(err, -EAGAIN, "container %.12s keeps forking", id);
 }
 
 static bool state_is(const char *path, const char *want)
@@ -77,35 +157,6 @@ int cgroup_freeze(const char *id, bool freeze, struct err *err)
         }
         return err_set(err, -ETIMEDOUT, "container %.12s did not %s", id,
                        freeze ? "freeze" : "thaw");
-}
-
-int cgroup_pids(const char *id, pid_t **ret, size_t *ret_n, struct err *err)
-{
-        _cleanup_free_ char *s = NULL;
-        char path[PATH_MAX];
-        pid_t *v = NULL;
-        size_t n = 0;
-        int r;
-
-        cgroup_path(id, "cgroup.procs", path);
-        r = fs_read_file(path, &s, NULL, err);
-        if (r < 0)
-                return r;
-        for (char *p = s, *tok; (tok = strsep(&p, "\n"));) {
-                pid_t *nv;
-                if (!*tok)
-                        continue;
-                nv = realloc(v, (n + 1) * sizeof(*v));
-                if (!nv) {
-                        free(v);
-                        return err_set(err, -ENOMEM, "listing processes");
-                }
-                v = nv;
-                v[n++] = (pid_t)atoi(tok);
-        }
-        *ret = v;
-        *ret_n = n;
-        return 0;
 }
 
 void cgroup_remove(const char *id)

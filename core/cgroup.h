@@ -5,15 +5,17 @@
 #include "base/err.h"
 
 /* Per-container cgroup "hawser/<id>": the freezer hierarchy on cgroup v1, the unified
- * hierarchy on v2. Used for pause/unpause, top and exec placement. */
+ * hierarchy on v2. It is made lazily, by the first pause: moving a task into a cgroup costs
+ * an RCU grace period (milliseconds), which a start that never pauses should not pay. */
 
-/* Creates the cgroup and moves pid into it. */
-int cgroup_enter(const char *id, pid_t pid, struct err *err);
-/* Moves pid into an existing container cgroup (exec). */
+/* Creates the cgroup and moves every process of the container's PID namespace (the one
+ * init_pid is in) into it, until a pass finds none outside. */
+int cgroup_collect(const char *id, pid_t init_pid, struct err *err);
+/* Moves pid into the container's cgroup if it exists (exec); no cgroup is fine. */
 int cgroup_join(const char *id, pid_t pid, struct err *err);
+/* Pids (as we see them) of every process in init_pid's PID namespace; malloc'd. */
+int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err);
 /* Freezes (true) or thaws (false) every process of the container and waits until done. */
 int cgroup_freeze(const char *id, bool freeze, struct err *err);
-/* Pids in the cgroup (malloc'd, count in *ret_n). */
-int cgroup_pids(const char *id, pid_t **ret, size_t *ret_n, struct err *err);
 /* Removes the cgroup (thawing it first); missing is fine. */
 void cgroup_remove(const char *id);

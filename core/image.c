@@ -647,7 +647,8 @@ static int create_locked(struct create_step *c, const struct jv *config, char *c
                 r = check_layers_present(c->s, ids, err);
         if (r < 0)
                 return r;
-        sha256_hex(text, strlen(text), id);
+        if (sha256_hex(text, strlen(text), id) < 0)
+                return err_set(err, -ENOSYS, "hashing the image config: cannot load libcrypto");
         r = write_config(c->s, text, id, err);
         if (r >= 0 && norm)
                 r = tag_locked(c->s, id, norm, err);
@@ -1415,7 +1416,8 @@ static void print_removed_layers(char *const *diff_ids, char *const *removed)
                         continue;
                 }
                 snprintf(buf, sizeof(buf), "sha256:%s sha256:%s", chain[i - 1], diff_ids[i]);
-                sha256_hex(buf, strlen(buf), chain[i]);
+                if (sha256_hex(buf, strlen(buf), chain[i]) < 0)
+                        return;
         }
         for (size_t i = n; i-- > 0;)
                 if (util_strv_contains(removed, diff_ids[i]))

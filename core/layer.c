@@ -1,5 +1,6 @@
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,101 @@
 #include "base/sha256.h"
 #include "base/util.h"
 #include "layer.h"
+
+/* libarchive is loaded on first use: it pulls in libxml2, ICU and libstdc++, whose loading
+ * would otherwise cost every command (a container start included) about two milliseconds. */
+#define LAYER_ARCHIVE_FUNCS(X)                                                                     \
+        X(archive_entry_atime)                                                                     \
+        X(archive_entry_atime_is_set)                                                              \
+        X(archive_entry_atime_nsec)                                                                \
+        X(archive_entry_filetype)                                                                  \
+        X(archive_entry_gid)                                                                       \
+        X(archive_entry_hardlink)                                                                  \
+        X(archive_entry_hardlink_utf8)                                                             \
+        X(archive_entry_mtime)                                                                     \
+        X(archive_entry_mtime_nsec)                                                                \
+        X(archive_entry_pathname)                                                                  \
+        X(archive_entry_pathname_utf8)                                                             \
+        X(archive_entry_perm)                                                                      \
+        X(archive_entry_rdevmajor)                                                                 \
+        X(archive_entry_rdevminor)                                                                 \
+        X(archive_entry_size)                                                                      \
+        X(archive_entry_symlink)                                                                   \
+        X(archive_entry_symlink_utf8)                                                              \
+        X(archive_entry_uid)                                                                       \
+        X(archive_entry_xattr_next)                                                                \
+        X(archive_entry_xattr_reset)                                                               \
+        X(archive_error_string)                                                                    \
+        X(archive_filter_bytes)                                                                    \
+        X(archive_read_data_block)                                                                 \
+        X(archive_read_free)                                                                       \
+        X(archive_read_new)                                                                        \
+        X(archive_read_next_header)                                                                \
+        X(archive_read_open)                                                                       \
+        X(archive_read_open_fd)                                                                    \
+        X(archive_read_support_filter_all)                                                         \
+        X(archive_read_support_filter_bzip2)                                                       \
+        X(archive_read_support_filter_gzip)                                                        \
+        X(archive_read_support_filter_lzma)                                                        \
+        X(archive_read_support_filter_xz)                                                          \
+        X(archive_read_support_filter_zstd)                                                        \
+        X(archive_read_support_format_raw)                                                         \
+        X(archive_read_support_format_tar)                                                         \
+        X(archive_set_error)
+
+#define LAYER_DECL(f) __typeof__(f) *f;
+static struct {
+        LAYER_ARCHIVE_FUNCS(LAYER_DECL)
+} la;
+
+static int layer_load_archive(struct err *err)
+{
+        static void *handle;
+
+        if (handle)
+                return 0;
+        handle = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (!handle)
+                return err_set(err, -ENOTSUP, "loading libarchive: %s", dlerror());
+#define LAYER_SYM(f)                                                                               \
+        if (!(la.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
+                return err_set(err, -ENOTSUP, "libarchive lacks %s", #f);
+        LAYER_ARCHIVE_FUNCS(LAYER_SYM)
+#undef LAYER_SYM
+        return 0;
+}
+
+#define archive_entry_atime             (*la.archive_entry_atime)
+#define archive_entry_atime_is_set      (*la.archive_entry_atime_is_set)
+#define archive_entry_atime_nsec        (*la.archive_entry_atime_nsec)
+#define archive_entry_filetype          (*la.archive_entry_filetype)
+#define archive_entry_gid               (*la.archive_entry_gid)
+#define archive_entry_hardlink          (*la.archive_entry_hardlink)
+#define archive_entry_hardlink_utf8     (*la.archive_entry_hardlink_utf8)
+#define archive_entry_mtime             (*la.archive_entry_mtime)
+#define archive_entry_mtime_nsec        (*la.archive_entry_mtime_nsec)
+#define archive_entry_pathname          (*la.archive_entry_pathname)
+#define archive_entry_pathname_utf8     (*la.archive_entry_pathname_utf8)
+#define archive_entry_perm              (*la.archive_entry_perm)
+#define archive_entry_rdevmajor         (*la.archive_entry_rdevmajor)
+#define archive_entry_rdevminor         (*la.archive_entry_rdevminor)
+#define archive_entry_size              (*la.archive_entry_size)
+#define archive_entry_symlink           (*la.archive_entry_symlink)
+#define archive_entry_symlink_utf8      (*la.archive_entry_symlink_utf8)
+#define archive_entry_uid               (*la.archive_entry_uid)
+#define archive_entry_xattr_next        (*la.archive_entry_xattr_next)
+#define archive_entry_xattr_reset       (*la.archive_entry_xattr_reset)
+#define archive_error_string            (*la.archive_error_string)
+#define archive_filter_bytes            (*la.archive_filter_bytes)
+#define archive_read_data_block         (*la.archive_read_data_block)
+#define archive_read_free               (*la.archive_read_free)
+#define archive_read_new                (*la.archive_read_new)
+#define archive_read_next_header        (*la.archive_read_next_header)
+#define archive_read_open               (*la.archive_read_open)
+#define archive_read_open_fd            (*la.archive_read_open_fd)
+#define archive_read_support_format_raw (*la.archive_read_support_format_raw)
+#define archive_read_support_format_tar (*la.archive_read_support_format_tar)
+#define archive_set_error               (*la.archive_set_error)
 
 /* Big reads keep the syscall count low on large layers; libarchive's decompressors work in
  * their own windows, so this only sizes the read(2) calls on the input. */
@@ -54,7 +150,7 @@ struct extract {
 
 /* libarchive's messages, in the lower-case style of the rest of the CLI's errors; xz reports
  * a cut-off stream as "No progress is possible". */
-static int archive_err(struct err *err, const char *msg)
+static int layer_archive_err(struct err *err, const char *msg)
 {
         if (!msg)
                 msg = "unreadable archive";
@@ -101,7 +197,7 @@ static int stream_drain(struct stream *s, struct err *err)
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return archive_err(err, archive_error_string(s->raw));
+                        return layer_archive_err(err, archive_error_string(s->raw));
                 sha256_update(s->sha, buf, n);
                 s->size += (long long)n;
         }
@@ -109,10 +205,10 @@ static int stream_drain(struct stream *s, struct err *err)
 
 /* Only the compressions images use; archive_read_support_filter_all would also accept
  * uuencode and rpm wrappers and fall back to external programs. */
-static int (*const stream_filters[])(struct archive *) = {
-        archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-        archive_read_support_filter_xz,   archive_read_support_filter_lzma,
-        archive_read_support_filter_zstd,
+static int (**const stream_filters[])(struct archive *) = {
+        &la.archive_read_support_filter_gzip, &la.archive_read_support_filter_bzip2,
+        &la.archive_read_support_filter_xz,   &la.archive_read_support_filter_lzma,
+        &la.archive_read_support_filter_zstd,
 };
 
 static int stream_open(struct stream *s, int fd, struct err *err)
@@ -124,14 +220,14 @@ static int stream_open(struct stream *s, int fd, struct err *err)
         if (!s->sha || !s->raw)
                 return err_set(err, -ENOMEM, "starting the archive reader");
         for (size_t i = 0; i < ARRAY_SIZE(stream_filters); i++)
-                if (stream_filters[i](s->raw) < ARCHIVE_WARN)
+                if ((*stream_filters[i])(s->raw) < ARCHIVE_WARN)
                         return err_set(err, -ENOTSUP, "%s", archive_error_string(s->raw));
         archive_read_support_format_raw(s->raw);
         if (archive_read_open_fd(s->raw, fd, LAYER_READ_BLOCK) != ARCHIVE_OK ||
             archive_read_next_header(s->raw, &e) != ARCHIVE_OK) {
                 if (archive_filter_bytes(s->raw, -1) == 0)
                         return err_set(err, -EINVAL, "empty archive");
-                return archive_err(err, archive_error_string(s->raw));
+                return layer_archive_err(err, archive_error_string(s->raw));
         }
         return 0;
 }
@@ -377,10 +473,10 @@ static int apply_meta_at(struct extract *x, int pfd, const char *name, struct ar
         return 0;
 }
 
-static int archive_fail(struct extract *x, struct err *err)
+static int layer_archive_fail(struct extract *x, struct err *err)
 {
-        return archive_err(err, x->stream.failed ? archive_error_string(x->stream.raw)
-                                                 : archive_error_string(x->tar));
+        return layer_archive_err(err, x->stream.failed ? archive_error_string(x->stream.raw)
+                                                       : archive_error_string(x->tar));
 }
 
 static int write_data(struct extract *x, int fd, struct archive_entry *e, struct err *err)
@@ -396,7 +492,7 @@ static int write_data(struct extract *x, int fd, struct archive_entry *e, struct
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return archive_fail(x, err);
+                        return layer_archive_fail(x, err);
                 if (n == 0)
                         continue;
                 /* Sparse entries skip holes. */
@@ -702,7 +798,7 @@ static int extract_all(struct extract *x, struct err *err)
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return archive_fail(x, err);
+                        return layer_archive_fail(x, err);
                 r = extract_entry(x, e, err);
                 if (r < 0)
                         return r;
@@ -718,6 +814,8 @@ int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err)
         };
         int r;
 
+        if (layer_load_archive(err) < 0)
+                return -err->code;
         r = stream_open(&x.stream, fd, err);
         if (r < 0)
                 return r;
@@ -726,7 +824,7 @@ int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err)
                 return err_set(err, -ENOMEM, "starting the tar reader");
         archive_read_support_format_tar(x.tar);
         if (archive_read_open(x.tar, &x.stream, NULL, stream_read, NULL) != ARCHIVE_OK)
-                return archive_fail(&x, err);
+                return layer_archive_fail(&x, err);
         r = extract_all(&x, err);
         if (r < 0)
                 return r;

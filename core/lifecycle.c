@@ -259,7 +259,7 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
         bool pause = *(bool *)ud;
         _cleanup_close_ int lock = -1;
         struct jv *st;
-        int r;
+        int r = 0;
 
         (void)cli;
         if (!container_is_running(c))
@@ -269,7 +269,11 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
                                pause ? "Container %s is already paused"
                                      : "Container %s is not paused",
                                c->id);
-        r = cgroup_freeze(c->id, pause, err);
+        if (pause)
+                r = cgroup_collect(c->id, (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
+                                   err);
+        if (r >= 0)
+                r = cgroup_freeze(c->id, pause, err);
         if (r < 0)
                 return r;
         lock = container_lock(c, err);

@@ -419,9 +419,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 close(fds[4]);
         if (r < 0)
                 return r;
-        r = cgroup_enter(m->c->id, m->l.pid, err);
-        if (r >= 0)
-                r = launch_go(&m->l, ret_code, err);
+        r = launch_go(&m->l, ret_code, err);
         if (r >= 0 && m->tty) {
                 m->out_fd = m->in_fd = m->l.pty_master;
         }

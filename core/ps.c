@@ -435,8 +435,8 @@ static void proc_row(pid_t pid, struct table *t)
                 /* Docker runs the host's ps: user names come from the host's passwd. */
                 snprintf(uid, sizeof(uid), "%u", (unsigned)st.st_uid);
                 snprintf(line, sizeof(line), "%s\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
-                         pw ? pw->pw_name : uid, (int)pid, ppid, stime, tty, cpu / 3600, cpu / 60 % 60,
-                         cpu % 60, cmd ? cmd : "");
+                         pw ? pw->pw_name : uid, (int)pid, ppid, stime, tty, cpu / 3600,
+                         cpu / 60 % 60, cpu % 60, cmd ? cmd : "");
         }
         table_add_row(t, line);
 }
@@ -460,7 +460,7 @@ int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
                 container_free(c);
                 return r;
         }
-        r = cgroup_pids(c->id, &pids, &n, err);
+        r = cgroup_ns_pids((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0), &pids, &n, err);
         container_free(c);
         if (r < 0)
                 return r;
