@@ -79,12 +79,16 @@ deps:
 
 unit: $(UNIT_BIN)
 
+ASAN_FLAGS := BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g"
+
 check: deps
+	$(MAKE) format-check
 	$(MAKE) all unit
-	BUILD=$(BUILD) tests/run.sh
+	$(MAKE) $(ASAN_FLAGS) unit
+	BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run.sh
 
 asan: deps
-	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" unit
+	$(MAKE) $(ASAN_FLAGS) unit
 	BUILD=build-asan tests/run.sh --unit-only
 
 demo: deps

@@ -79,9 +79,9 @@ cmocka_has() { # LOG WORD SUFFIX-REGEX
     grep -qE "^\[  $2 *\] [0-9]+ test\(s\)$3" "$1"
 }
 
-run_unit_tests() {
-    local dir=$build_abs/tests bin name log rc p f s
-    echo "=== unit tests ($dir)"
+run_unit_tests() { # [DIR [LABEL]]
+    local dir=${1:-$build_abs/tests} label=${2:-unit} bin name log rc p f s
+    echo "=== $label tests ($dir)"
     if [ ! -d "$dir" ]; then
         echo "(no $dir: no unit tests built)"
         return 0
@@ -89,7 +89,7 @@ run_unit_tests() {
     unset CMOCKA_MESSAGE_OUTPUT CMOCKA_XML_FILE
     for bin in "$dir"/*; do
         if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
-        name=unit/${bin##*/}
+        name=$label/${bin##*/}
         log=$scratch/unit.log
         echo "--- $name"
         timeout -k 5 "$UNIT_TIMEOUT" "$bin" 2>&1 </dev/null | tee "$log"
@@ -174,7 +174,15 @@ run_integration_tests() {
     done
 }
 
-[ "$run_unit" = 1 ] && run_unit_tests
+if [ "$run_unit" = 1 ]; then
+    run_unit_tests
+    # The same unit tests built with ASan+UBSan (make check builds them when ASAN_BUILD is set).
+    if [ -n "${ASAN_BUILD:-}" ]; then
+        case $ASAN_BUILD in /*) asan_abs=$ASAN_BUILD ;; *) asan_abs=$repo/$ASAN_BUILD ;; esac
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+            run_unit_tests "$asan_abs/tests" asan
+    fi
+fi
 [ "$run_integration" = 1 ] && run_integration_tests
 
 if [ ${#failures[@]} -gt 0 ]; then

@@ -11,8 +11,8 @@
  * do not pay for loading and relocating it. */
 #define SHA_FUNCS(X)                                                                               \
         X(EVP_MD_CTX_new)                                                                          \
-        X(EVP_MD_CTX_free) X(EVP_DigestInit_ex) X(EVP_DigestUpdate) X(EVP_DigestFinal_ex)          \
-                X(EVP_sha256)
+        X(EVP_MD_CTX_free)                                                                         \
+        X(EVP_DigestInit_ex) X(EVP_DigestUpdate) X(EVP_DigestFinal_ex) X(EVP_sha256)
 
 #define SHA_DECL(f) __typeof__(f) *f;
 static struct {
