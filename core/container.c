@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "image.h"
+#include "network.h"
 
 void container_free(struct container *c)
 {
@@ -179,7 +180,7 @@ int container_mark_exited(struct container *c, int exit_code, const char *error,
 /* A running state whose monitor is gone (killed, machine crash) is turned into "exited" so
  * that ps, rm and the next run see the truth; the init, if it outlived the monitor, is
  * killed because nothing would reap it or record its exit. */
-static void container_refresh(struct container *c)
+static void container_refresh(const struct cli *cli, struct container *c)
 {
         struct jv *h = jv_get(c->doc, "Hawser");
         pid_t mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
@@ -198,6 +199,7 @@ static void container_refresh(struct container *c)
                 return;
         if (container_pid_alive(init, jv_get_int(h, "InitStart", 0)))
                 kill(init, SIGKILL);
+        network_detach(cli, c);
         cgroup_remove(c->id);
         container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
 }
@@ -265,7 +267,7 @@ int container_find(const struct cli *cli, const char *ref, struct container **re
         }
         if (r < 0 || container_load(cli, id, ret, err) < 0)
                 return err_set(err, -ENOENT, "No such container: %s", ref);
-        container_refresh(*ret);
+        container_refresh(cli, *ret);
         return 0;
 }
 
@@ -293,7 +295,7 @@ int container_list(const struct cli *cli, struct container ***ret, struct err *e
                 struct err e = {0};
                 if (strlen(de->d_name) != 64 || container_load(cli, de->d_name, &c, &e) < 0)
                         continue;
-                container_refresh(c);
+                container_refresh(cli, c);
                 nv = realloc(v, (n + 2) * sizeof(*v));
                 if (!nv) {
                         container_free(c);
@@ -432,6 +434,7 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
         struct err ignore = {0};
 
         container_release_name(cli, container_name(c), c->id);
+        network_detach(cli, c);
         cgroup_remove(c->id);
         if (run)
                 fs_rm_rf(run, err);

@@ -46,6 +46,18 @@ static const struct opt_def run_defs[] = {
         {"label", 'l', OPT_LIST, RO(labels)},
         {"cap-add", 0, OPT_LIST, RO(cap_add)},
         {"cap-drop", 0, OPT_LIST, RO(cap_drop)},
+        {"publish-all", 'P', OPT_BOOL, RO(publish_all)},
+        {"publish", 'p', OPT_LIST, RO(publish)},
+        {"expose", 0, OPT_LIST, RO(expose)},
+        {"link", 0, OPT_LIST, RO(links)},
+        {"add-host", 0, OPT_LIST, RO(add_hosts)},
+        {"dns", 0, OPT_LIST, RO(dns)},
+        {"dns-search", 0, OPT_LIST, RO(dns_search)},
+        {"dns-option", 0, OPT_LIST, RO(dns_options)},
+        {"dns-opt", 0, OPT_LIST, RO(dns_options)},
+        {"network-alias", 0, OPT_LIST, RO(aliases)},
+        {"net-alias", 0, OPT_LIST, RO(aliases)},
+        {"ip", 0, OPT_STR, RO(ip)},
         OPT_END,
 };
 
@@ -241,7 +253,7 @@ static struct jv *build_host_config(const struct run_opts *o)
 {
         struct jv *hc = jv_new_object(), *rp = jv_new_object();
 
-        jv_set_str(hc, "NetworkMode", o->network ? o->network : "none");
+        jv_set_str(hc, "NetworkMode", o->network ? o->network : "bridge");
         jv_set_bool(hc, "Privileged", o->privileged);
         jv_set_bool(hc, "ReadonlyRootfs", o->read_only);
         jv_set_bool(hc, "AutoRemove", o->rm);
@@ -276,12 +288,6 @@ static struct jv *build_state(void)
 
 static int check_opts(const struct run_opts *o, struct err *err)
 {
-        const char *net = o->network;
-
-        if (net && strcmp(net, "none") && strcmp(net, "host"))
-                return err_set(err, -EINVAL,
-                               "network %s not found (this build supports --network none|host)",
-                               net);
         if (o->stop_signal && util_parse_signal(o->stop_signal) < 0)
                 return err_set(err, -EINVAL, "Invalid signal: %s", o->stop_signal);
         if (o->stop_timeout) {
@@ -379,6 +385,17 @@ static int write_file(const char *dir, const char *name, const char *text, struc
         return fs_write_atomic(p, text, strlen(text), 0644, err);
 }
 
+static int render_resolv(const struct jv *doc, const char *host_rc, bool own_netns, char **ret,
+                         struct err *err)
+{
+        const struct jv *hc = jv_get(doc, "HostConfig");
+        _cleanup_strv_ char **dns = jv_to_strv(jv_get(hc, "Dns"));
+        _cleanup_strv_ char **search = jv_to_strv(jv_get(hc, "DnsSearch"));
+        _cleanup_strv_ char **opts = jv_to_strv(jv_get(hc, "DnsOptions"));
+
+        return dns_resolv_render(host_rc, own_netns, dns, search, opts, ret, err);
+}
+
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf live in the state dir and are bound in. */
 static int render_files(const char *dir, const struct jv *doc, struct err *err)
 {
@@ -397,7 +414,7 @@ static int render_files(const char *dir, const struct jv *doc, struct err *err)
         if (r >= 0)
                 r = dns_hostname_render(host, &hostname, err);
         if (r >= 0)
-                r = dns_resolv_render(host_rc, !host_net, NULL, NULL, NULL, &resolv, err);
+                r = render_resolv(doc, host_rc, !host_net, &resolv, err);
         if (r >= 0)
                 r = write_file(dir, "hosts", hosts, err);
         if (r >= 0)
@@ -471,6 +488,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (r >= 0)
                 r = create_build_doc(o, image_ref, image_id, jv_get(icfg, "config"), cmd, id, &doc,
                                      err);
+        if (r >= 0)
+                r = create_network_doc(cli, o, doc, err);
         if (r < 0)
                 return r;
         c = calloc(1, sizeof(*c));
@@ -489,6 +508,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                 r = container_save(c, err);
         if (r >= 0)
                 r = reserve(cli, o, c->doc, id, err);
+        if (r >= 0)
+                r = create_links_doc(cli, o, c->doc, err);
         if (r >= 0)
                 r = container_save(c, err);
         if (r < 0) {

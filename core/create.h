@@ -12,12 +12,22 @@ struct run_opts {
         char *name, *workdir, *user, *hostname, *entrypoint, *network, *stop_signal;
         char *stop_timeout, *domainname, *detach_keys, *pull;
         char **env, **env_file, **labels, **cap_add, **cap_drop;
+        bool publish_all;
+        char *ip;
+        char **publish, **expose, **links, **add_hosts, **dns, **dns_search, **dns_options,
+                **aliases;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure
  * apart from reading --env-file files and the host environment for bare "-e NAME". */
 int create_build_doc(const struct run_opts *o, const char *image_ref, const char *image_id,
                      const struct jv *image_cfg, char **cmd, const char *id, struct jv **ret,
+                     struct err *err);
+/* Network parts of the document (mode, endpoints, ports, extra hosts, DNS); create_net.c. */
+int create_network_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
+                       struct err *err);
+/* HostConfig.Links ("/child:/parent/alias"); needs the container's Name. */
+int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
                      struct err *err);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,

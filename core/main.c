@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "image.h"
+#include "network.h"
 #include "opt.h"
 
 #define HAWSER_VERSION "0.1.0"
@@ -35,7 +36,9 @@ static const struct command commands[] = {
         {"inspect", cmd_inspect, 1},
         {"kill", cmd_kill, 1},
         {"logs", cmd_logs, 1},
+        {"network", network_cmd, 1},
         {"pause", cmd_pause, 1},
+        {"port", network_cmd_port, 1},
         {"ps", cmd_ps, 1},
         {"rename", cmd_rename, 1},
         {"restart", cmd_restart, 1},

@@ -24,6 +24,7 @@
 #include "launch.h"
 #include "logfile.h"
 #include "monitor.h"
+#include "network.h"
 
 #define MAX_CLIENTS 64
 
@@ -37,6 +38,8 @@ struct monitor {
         int clients[MAX_CLIENTS];
         bool tty, stdin_once;
         int log_fd;
+        struct network_hold hold; /* published host ports, held while the container runs */
+        struct jv *netsettings;   /* NetworkSettings made by the attach, saved with the state */
 };
 
 char *monitor_socket_path(const struct cli *cli, const char *id)
@@ -75,7 +78,6 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
          * layers for this container. */
         const char *lower = jv_str(jv_path(c->doc, "GraphDriver.Data.LowerDir"));
 
-        (void)cli;
         if (!lower)
                 return err_set(err, -ENOENT, "container %.12s has no image layers", c->id);
         b->lower = strdup(lower);
@@ -91,6 +93,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
         for (size_t i = 0; b->argv && i < jv_len(jv_get(c->doc, "Args")); i++)
                 util_strv_push(&b->argv, jv_str(jv_at(jv_get(c->doc, "Args"), i)));
         b->env = jv_to_strv(jv_get(cfg, "Env"));
+        if (b->env && network_link_env(cli, c, &b->env, err) < 0)
+                return -err->code;
         b->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
         b->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
         if (!b->upper || !b->work || !b->rootfs || !b->hosts || !b->hostname || !b->resolv ||
@@ -259,6 +263,8 @@ static int record_running(struct monitor *m, struct err *err)
         r = container_reload(m->c, err);
         if (r < 0)
                 return r;
+        if (m->netsettings)
+                jv_set(m->c->doc, "NetworkSettings", jv_copy(m->netsettings));
         st = jv_get(m->c->doc, "State");
         h = jv_get(m->c->doc, "Hawser");
         util_format_time(util_now_ns(), ts);
@@ -305,6 +311,8 @@ static void finish(struct monitor *m, int code)
         int32_t c32 = code;
         bool autoremove;
 
+        network_hold_close(&m->hold);
+        network_detach(m->cli, m->c);
         lock = container_lock(m->c, &e);
         if (container_reload(m->c, &e) == 0)
                 container_mark_exited(m->c, code, NULL, &e);
@@ -395,6 +403,26 @@ static int make_pipes(struct monitor *m, struct launch_spec *s, bool open_stdin,
         return 0;
 }
 
+/* Wires the waiting init into its networks from outside its namespace. */
+static int attach_network(struct monitor *m, struct err *err)
+{
+        const char *mode = jv_str(jv_path(m->c->doc, "HostConfig.NetworkMode"));
+        _cleanup_close_ int fd = -1;
+        char p[64];
+        int r;
+
+        if (!network_mode_is_bridge(mode))
+                return 0;
+        snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)m->l.pid);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return err_errno(err, "opening the container's network namespace");
+        r = network_attach(m->cli, m->c, fd, &m->hold, err);
+        if (r >= 0)
+                m->netsettings = jv_copy(jv_get(m->c->doc, "NetworkSettings"));
+        return r;
+}
+
 static int launch(struct monitor *m, int *ret_code, struct err *err)
 {
         const struct jv *cfg = jv_get(m->c->doc, "Config");
@@ -417,15 +445,18 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                         close(fds[i]);
         if (fds[4] >= 0)
                 close(fds[4]);
-        if (r < 0)
-                return r;
-        r = launch_go(&m->l, ret_code, err);
+        if (r >= 0)
+                r = attach_network(m, err);
+        if (r >= 0)
+                r = launch_go(&m->l, ret_code, err);
         if (r >= 0 && m->tty) {
                 m->out_fd = m->in_fd = m->l.pty_master;
         }
-        if (r < 0) {
+        if (r < 0 && m->l.pid > 0) {
                 kill(m->l.pid, SIGKILL);
                 waitpid(m->l.pid, NULL, 0);
+                network_hold_close(&m->hold);
+                network_detach(m->cli, m->c);
                 cgroup_remove(m->c->id);
         }
         return r;
@@ -495,6 +526,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 report(ready_fd, code, &err);
                 _exit(1);
         }
+        network_update_links(cli, c);
         if (attach_fd >= 0)
                 add_client(&m, attach_fd);
         watch(&m, m.sigfd, EV_SIGNAL);

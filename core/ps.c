@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <netinet/in.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -17,6 +18,7 @@
 #include "container.h"
 #include "image.h"
 #include "opt.h"
+#include "ports.h"
 #include "table.h"
 #include "template.h"
 
@@ -89,6 +91,48 @@ static char *labels_string(const struct jv *labels)
         return s;
 }
 
+/* Docker's PORTS column: published bindings of a running container, and exposed ports. */
+static char *ports_string(const struct container *c)
+{
+        const struct jv *ports = jv_path(c->doc, "NetworkSettings.Ports");
+        const struct jv *exposed = jv_path(c->doc, "Config.ExposedPorts");
+        _cleanup_strv_ char **keys = jv_keys(exposed);
+        struct port_binding *v = NULL;
+        size_t n = 0;
+        char *out = NULL;
+        struct err e = {0};
+        bool running = container_is_running(c);
+
+        for (char **k = keys; k && *k; k++) {
+                const struct jv *list = running ? jv_get(ports, *k) : NULL;
+                const char *slash = strchr(*k, '/');
+                uint8_t proto = IPPROTO_TCP;
+                size_t m = jv_len(list) ? jv_len(list) : 1;
+                struct port_binding *nv = realloc(v, (n + m) * sizeof(*v));
+                if (!nv)
+                        break;
+                v = nv;
+                if (slash)
+                        ports_proto_parse(slash + 1, &proto);
+                for (size_t i = 0; i < m; i++) {
+                        const struct jv *b = jv_at(list, i);
+                        struct port_binding *pb = &v[n++];
+                        memset(pb, 0, sizeof(*pb));
+                        pb->ctr_port = (uint16_t)atoi(*k);
+                        pb->proto = proto;
+                        if (!b)
+                                continue;
+                        snprintf(pb->host_ip, sizeof(pb->host_ip), "%s",
+                                 jv_get_str(b, "HostIp") ?: "");
+                        pb->host_port = (uint16_t)atoi(jv_get_str(b, "HostPort") ?: "0");
+                }
+        }
+        if (n && ports_format_ps(v, n, &out, &e) < 0)
+                out = NULL;
+        free(v);
+        return out;
+}
+
 /* The object `ps --format` templates see, with Docker's field names. */
 static struct jv *ps_row(const struct container *c, bool trunc)
 {
@@ -117,7 +161,10 @@ static struct jv *ps_row(const struct container *c, bool trunc)
                 jv_set_str(o, "RunningFor", rf);
                 free(rf);
         }
-        jv_set_str(o, "Ports", "");
+        {
+                _cleanup_free_ char *ports = ports_string(c);
+                jv_set_str(o, "Ports", ports ? ports : "");
+        }
         jv_set_str(o, "State", container_status(c));
         jv_set_str(o, "Status", status);
         jv_set_str(o, "Size", "0B");

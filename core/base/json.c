@@ -271,6 +271,8 @@ size_t jv_len(const struct jv *arr)
 
 struct jv *jv_at(const struct jv *arr, size_t i)
 {
+        if (i >= jv_len(arr))
+                return NULL;
         return V(json_object_array_get_idx(J(arr), i));
 }
 

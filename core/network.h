@@ -1,0 +1,64 @@
+#pragma once
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/json.h"
+#include "cli.h"
+#include "container.h"
+
+/* Networks live in --root/networks/<name>.json; leases in --runroot/networks/<name>/leases
+ * (a reboot stops every container, and with them every lease). The default network
+ * "bridge" (Linux bridge hawser0) is made on first use. */
+struct network {
+        char name[128];
+        char id[65];
+        char bridge[16];
+        struct in_addr subnet, gateway, range;
+        int prefix, range_prefix, mtu;
+        bool internal, icc;
+        struct jv *doc; /* the stored document (network inspect) */
+};
+
+#define NETWORK_DEFAULT "bridge"
+#define NETWORK_DEFAULT_BRIDGE "hawser0"
+
+/* Loads a network by name or id prefix; "bridge" is created when missing. -ENOENT with
+ * Docker's "network NAME not found". */
+int network_load(const struct cli *cli, const char *ref, struct network *ret, struct err *err);
+void network_release(struct network *n);
+/* Whether mode names a bridge network (not none, host, container:X). */
+bool network_mode_is_bridge(const char *mode);
+
+/* What the monitor holds for a started container's networking: the host port reservations
+ * (bound sockets) it must keep open until the container stops. */
+struct network_hold {
+        int *fds;
+        size_t n;
+};
+
+/* Connects the container (init pid, network namespace fd) to every network in its state:
+ * address, veth, published ports; records NetworkSettings in c->doc (caller saves) and
+ * re-renders its /etc/hosts. On failure everything made is removed. Runs in the monitor. */
+int network_attach(const struct cli *cli, struct container *c, int netns_fd,
+                   struct network_hold *hold, struct err *err);
+/* Removes the container's veths, leases and published ports. Idempotent, safe after a
+ * crash; warnings are printed for failures ("..., ignoring"). */
+void network_detach(const struct cli *cli, struct container *c);
+void network_hold_close(struct network_hold *hold);
+
+/* Rewrites /etc/hosts of every running container that links to c (c restarted or was
+ * recreated with another address). */
+void network_update_links(const struct cli *cli, const struct container *c);
+
+/* Appends Docker's legacy link variables (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...) for
+ * every --link of c to *env, from the linked containers' current addresses. */
+int network_link_env(const struct cli *cli, const struct container *c, char ***env,
+                     struct err *err);
+/* Adds an endpoint request (aliases, --ip) for network net to a container document. */
+int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip);
+
+/* `hawser network ...` and `hawser port`. */
+int network_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err);

@@ -1,0 +1,582 @@
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/if_link.h>
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fs.h"
+#include "core/base/util.h"
+#include "net/link.h"
+#include "net/nl.h"
+
+static void link_putp(struct rtnl_link **l)
+{
+        if (*l)
+                rtnl_link_put(*l);
+}
+
+static void addr_putp(struct rtnl_addr **a)
+{
+        if (*a)
+                rtnl_addr_put(*a);
+}
+
+static void route_putp(struct rtnl_route **r)
+{
+        if (*r)
+                rtnl_route_put(*r);
+}
+
+static void nladdr_putp(struct nl_addr **a)
+{
+        if (*a)
+                nl_addr_put(*a);
+}
+
+static void cache_freep(struct nl_cache **c)
+{
+        if (*c)
+                nl_cache_free(*c);
+}
+
+#define _cleanup_link_   _cleanup_(link_putp)
+#define _cleanup_addr_   _cleanup_(addr_putp)
+#define _cleanup_route_  _cleanup_(route_putp)
+#define _cleanup_nladdr_ _cleanup_(nladdr_putp)
+#define _cleanup_cache_  _cleanup_(cache_freep)
+
+static int check_name(const char *what, const char *name, struct err *err)
+{
+        /* The kernel's own rule (dev_valid_name); names also end up in sysctl paths. */
+        if (!name || !*name || strlen(name) >= IFNAMSIZ || strpbrk(name, "/: \t\n") ||
+            !strcmp(name, ".") || !strcmp(name, ".."))
+                return err_set(err, -EINVAL,
+                               "%s name '%s' must be 1..%d characters without '/', ':' or spaces",
+                               what, name ? name : "", IFNAMSIZ - 1);
+        return 0;
+}
+
+static int check_prefix(int prefix, int min, struct err *err)
+{
+        if (prefix < min || prefix > 32)
+                return err_set(err, -EINVAL, "IPv4 prefix length %d is outside %d..32", prefix,
+                               min);
+        return 0;
+}
+
+static struct nl_addr *inet_nladdr(struct in_addr a, int prefix)
+{
+        struct nl_addr *addr = nl_addr_build(AF_INET, &a, sizeof(a));
+
+        if (addr)
+                nl_addr_set_prefixlen(addr, prefix);
+        return addr;
+}
+
+static uint32_t prefix_mask(int prefix)
+{
+        return prefix <= 0 ? 0 : htonl(UINT32_MAX << (32 - prefix));
+}
+
+/* Fetches a link by name. -ENODEV: no such link. */
+static int link_get(struct net_nl *nl, const char *name, struct rtnl_link **ret, struct err *err)
+{
+        struct rtnl_link *link = NULL;
+        int r = rtnl_link_get_kernel(nl->sk, 0, name, &link);
+
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "looking up %s", name);
+        *ret = link;
+        return 0;
+}
+
+static int link_ifindex(struct net_nl *nl, const char *name, struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *link = NULL;
+        int r = link_get(nl, name, &link, err);
+
+        return r < 0 ? r : rtnl_link_get_ifindex(link);
+}
+
+/* RTM_NEWLINK without NLM_F_CREATE on an ifindex modifies that link; ifi_change carries only
+ * IFF_UP so no other flag is touched. */
+static int link_set(struct net_nl *nl, int ifindex, const char *name, int mtu, bool up,
+                    struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *req = rtnl_link_alloc();
+        int r;
+
+        if (!req)
+                return err_set(err, -ENOMEM, "configuring %s", name);
+        rtnl_link_set_ifindex(req, ifindex);
+        if (mtu > 0)
+                rtnl_link_set_mtu(req, (unsigned int)mtu);
+        if (up)
+                rtnl_link_set_flags(req, IFF_UP);
+        r = rtnl_link_add(nl->sk, req, 0);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "setting %s%s%s", name, mtu > 0 ? " mtu" : "",
+                                   up ? " up" : "");
+        return 0;
+}
+
+/* No IPv6 link-local address means no DAD and no router solicitations when the link comes
+ * up, and nothing for the start path to wait for. Must happen while the link is down. */
+static int link_no_ipv6_addrgen(struct net_nl *nl, int ifindex, const char *name, struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *req = rtnl_link_alloc();
+        int r;
+
+        if (!req || rtnl_link_inet6_set_addr_gen_mode(req, IN6_ADDR_GEN_MODE_NONE) < 0)
+                return err_set(err, -ENOMEM, "disabling IPv6 address generation on %s", name);
+        rtnl_link_set_ifindex(req, ifindex);
+        r = rtnl_link_add(nl->sk, req, 0);
+        if (r < 0) {
+                /* A kernel without IPv6 has no link-local addresses to avoid. */
+                if (net_nl_code(nl, r) == -EAFNOSUPPORT) {
+                        net_nl_forget(nl);
+                        return 0;
+                }
+                return net_nl_fail(nl, r, err, "disabling IPv6 address generation on %s", name);
+        }
+        return 0;
+}
+
+/* Deletes a link by name. Already gone is success. */
+static int link_del(struct net_nl *nl, const char *name, struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *req = rtnl_link_alloc();
+        int r;
+
+        if (!req)
+                return err_set(err, -ENOMEM, "deleting %s", name);
+        rtnl_link_set_name(req, name);
+        r = rtnl_link_delete(nl->sk, req);
+        if (r < 0) {
+                int code = net_nl_code(nl, r);
+                if (code == -ENODEV || code == -ENOENT) {
+                        net_nl_forget(nl);
+                        return 0;
+                }
+                return net_nl_fail(nl, r, err, "deleting %s", name);
+        }
+        return 0;
+}
+
+/* Adds addr/prefix with CREATE|EXCL; returns the kernel's -EEXIST for the caller to judge. */
+static int addr_add(struct net_nl *nl, int ifindex, const char *name, struct in_addr a, int prefix,
+                    struct err *err)
+{
+        _cleanup_addr_ struct rtnl_addr *req = rtnl_addr_alloc();
+        _cleanup_nladdr_ struct nl_addr *local = inet_nladdr(a, prefix);
+        _cleanup_nladdr_ struct nl_addr *brd = NULL;
+        char text[INET_ADDRSTRLEN];
+        int r;
+
+        inet_ntop(AF_INET, &a, text, sizeof(text));
+        if (!req || !local)
+                return err_set(err, -ENOMEM, "adding %s/%d to %s", text, prefix, name);
+        rtnl_addr_set_ifindex(req, ifindex);
+        rtnl_addr_set_family(req, AF_INET);
+        rtnl_addr_set_local(req, local);
+        rtnl_addr_set_prefixlen(req, prefix);
+        /* What `ip addr add ... brd +` and Docker set; /31 and /32 have no broadcast. */
+        if (prefix < 31) {
+                struct in_addr b = {.s_addr = a.s_addr | ~prefix_mask(prefix)};
+                brd = inet_nladdr(b, 32);
+                if (!brd)
+                        return err_set(err, -ENOMEM, "adding %s/%d to %s", text, prefix, name);
+                rtnl_addr_set_broadcast(req, brd);
+        }
+        r = rtnl_addr_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "adding %s/%d to %s", text, prefix, name);
+        return 0;
+}
+
+static int route_add_default(struct net_nl *nl, int ifindex, const char *name, struct in_addr gw,
+                             struct err *err)
+{
+        _cleanup_route_ struct rtnl_route *req = rtnl_route_alloc();
+        _cleanup_nladdr_ struct nl_addr *dst = inet_nladdr((struct in_addr){0}, 0);
+        _cleanup_nladdr_ struct nl_addr *via = inet_nladdr(gw, 32);
+        struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+        char text[INET_ADDRSTRLEN];
+        int r;
+
+        inet_ntop(AF_INET, &gw, text, sizeof(text));
+        if (!req || !dst || !via || !nh) {
+                if (nh)
+                        rtnl_route_nh_free(nh);
+                return err_set(err, -ENOMEM, "adding the default route via %s", text);
+        }
+        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_gateway(nh, via);
+        rtnl_route_add_nexthop(req, nh); /* the route owns nh from here */
+        rtnl_route_set_family(req, AF_INET);
+        rtnl_route_set_table(req, RT_TABLE_MAIN);
+        rtnl_route_set_protocol(req, RTPROT_BOOT);
+        rtnl_route_set_scope(req, RT_SCOPE_UNIVERSE);
+        rtnl_route_set_type(req, RTN_UNICAST);
+        r = rtnl_route_set_dst(req, dst);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "adding the default route via %s", text);
+        r = rtnl_route_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "adding the default route via %s dev %s", text,
+                                   name);
+        return 0;
+}
+
+static int bridge_add(struct net_nl *nl, const char *name, int mtu, struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *req = rtnl_link_alloc();
+        int r;
+
+        if (!req || rtnl_link_set_type(req, "bridge") < 0)
+                return err_set(err, -ENOMEM, "creating bridge %s", name);
+        rtnl_link_set_name(req, name);
+        if (mtu > 0)
+                rtnl_link_set_mtu(req, (unsigned int)mtu);
+        r = rtnl_link_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0) {
+                /* Ours from an earlier run, or a concurrent creator's. */
+                if (net_nl_code(nl, r) == -EEXIST) {
+                        net_nl_forget(nl);
+                        return 0;
+                }
+                return net_nl_fail(nl, r, err, "creating bridge %s", name);
+        }
+        return 0;
+}
+
+/* ifindex of an existing bridge; -EEXIST if the name is taken by another kind of link. */
+static int bridge_ifindex(struct net_nl *nl, const char *name, struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *link = NULL;
+        const char *kind;
+        int r = link_get(nl, name, &link, err);
+
+        if (r < 0)
+                return r;
+        kind = rtnl_link_get_type(link);
+        if (!kind || strcmp(kind, "bridge") != 0)
+                return err_set(err, -EEXIST, "%s exists and is a %s link, not a bridge", name,
+                               kind ? kind : "plain");
+        return rtnl_link_get_ifindex(link);
+}
+
+int net_link_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu,
+                           struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        int r, ifindex;
+
+        r = check_name("bridge", name, err);
+        if (r >= 0)
+                r = check_prefix(prefix, 1, err);
+        if (r >= 0)
+                r = net_nl_open(&nl, err);
+        if (r >= 0)
+                r = bridge_add(&nl, name, mtu, err);
+        if (r < 0)
+                return r;
+        ifindex = bridge_ifindex(&nl, name, err);
+        if (ifindex < 0)
+                return ifindex;
+        r = link_set(&nl, ifindex, name, mtu, true, err);
+        if (r < 0)
+                return r;
+        r = addr_add(&nl, ifindex, name, gw, prefix, err);
+        if (r == -EEXIST)
+                r = 0;
+        return r < 0 ? r : ifindex;
+}
+
+int net_link_bridge_delete(const char *name, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        int r;
+
+        r = check_name("bridge", name, err);
+        if (r >= 0)
+                r = net_nl_open(&nl, err);
+        if (r < 0)
+                return r;
+        r = bridge_ifindex(&nl, name, err);
+        if (r == -ENODEV)
+                return 0;
+        if (r == -EEXIST)
+                return err_set(err, -EINVAL, "not deleting %s: it is not a bridge", name);
+        if (r < 0)
+                return r;
+        return link_del(&nl, name, err);
+}
+
+static int veth_check(const struct net_veth *v, struct err *err)
+{
+        int r = check_name("veth", v->host_name, err);
+
+        if (r >= 0)
+                r = check_name("veth peer", v->peer_name, err);
+        if (r >= 0)
+                r = check_name("bridge", v->bridge, err);
+        if (r >= 0)
+                r = check_prefix(v->prefix, 1, err);
+        /* The kernel's is_valid_ether_addr(): not multicast, not all zeros. */
+        if (r >= 0 && ((v->mac[0] & 1) || !memcmp(v->mac, (uint8_t[6]){0}, sizeof(v->mac))))
+                r = err_set(err, -EINVAL,
+                            "veth %s: %02x:%02x:%02x:%02x:%02x:%02x is not a unicast MAC",
+                            v->host_name, v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4],
+                            v->mac[5]);
+        if (r >= 0 && v->netns_fd < 0)
+                r = err_set(err, -EBADF, "veth %s: network namespace fd %d", v->host_name,
+                            v->netns_fd);
+        return r;
+}
+
+/* One RTM_NEWLINK creates both ends: the peer directly in the container's namespace with its
+ * name, MAC and MTU, the host end enslaved and up. The kernel undoes all of it if any part
+ * fails, so a failure here leaves nothing to clean up. */
+static int veth_add(struct net_nl *nl, const struct net_veth *v, int bridge, struct err *err)
+{
+        _cleanup_link_ struct rtnl_link *veth = rtnl_link_veth_alloc();
+        _cleanup_link_ struct rtnl_link *peer = veth ? rtnl_link_veth_get_peer(veth) : NULL;
+        _cleanup_nladdr_ struct nl_addr *mac = nl_addr_build(AF_LLC, v->mac, sizeof(v->mac));
+        int r;
+
+        if (!veth || !peer || !mac)
+                return err_set(err, -ENOMEM, "creating veth %s", v->host_name);
+        rtnl_link_set_name(veth, v->host_name);
+        rtnl_link_set_master(veth, bridge);
+        rtnl_link_set_flags(veth, IFF_UP);
+        rtnl_link_set_name(peer, v->peer_name);
+        rtnl_link_set_ns_fd(peer, v->netns_fd);
+        rtnl_link_set_addr(peer, mac);
+        if (v->mtu > 0) {
+                rtnl_link_set_mtu(veth, (unsigned int)v->mtu);
+                rtnl_link_set_mtu(peer, (unsigned int)v->mtu);
+        }
+        r = rtnl_link_add(nl->sk, veth, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return net_nl_fail(nl, r, err,
+                                   "creating veth %s (peer %s in the container namespace, "
+                                   "bridge %s)",
+                                   v->host_name, v->peer_name, v->bridge);
+        return 0;
+}
+
+/* Runs the container-side steps through a socket that lives in the container's namespace. */
+static int veth_setup_peer(const struct net_veth *v, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
+        const char *name = v->peer_name;
+        int r, ifindex;
+
+        r = net_nl_open_netns(&ns, v->netns_fd, err);
+        if (r < 0)
+                return r;
+        ifindex = link_ifindex(&ns, name, err);
+        if (ifindex < 0)
+                return ifindex;
+        r = link_no_ipv6_addrgen(&ns, ifindex, name, err);
+        if (r >= 0)
+                r = addr_add(&ns, ifindex, name, v->addr, v->prefix, err);
+        if (r >= 0)
+                r = link_set(&ns, ifindex, name, 0, true, err);
+        if (r >= 0 && v->gateway.s_addr != INADDR_ANY)
+                r = route_add_default(&ns, ifindex, name, v->gateway, err);
+        return r;
+}
+
+int net_link_veth_create(const struct net_veth *v, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl host = NET_NL_INIT;
+        struct err undo;
+        int r, bridge;
+
+        r = veth_check(v, err);
+        if (r >= 0)
+                r = net_nl_open(&host, err);
+        if (r < 0)
+                return r;
+        bridge = link_ifindex(&host, v->bridge, err);
+        if (bridge < 0)
+                return err_wrap(err, "veth %s: bridge", v->host_name);
+        r = veth_add(&host, v, bridge, err);
+        if (r < 0)
+                return r;
+        r = veth_setup_peer(v, err);
+        if (r >= 0)
+                return 0;
+        err_wrap(err, "veth %s: configuring %s in the container namespace", v->host_name,
+                 v->peer_name);
+        /* Deleting the host end takes the container end with it. */
+        if (link_del(&host, v->host_name, &undo) < 0) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof(err->msg) - n, "; removing it failed too: %s",
+                         undo.msg);
+        }
+        return r;
+}
+
+int net_link_delete(const char *name, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        int r;
+
+        r = check_name("link", name, err);
+        if (r >= 0)
+                r = net_nl_open(&nl, err);
+        if (r < 0)
+                return r;
+        return link_del(&nl, name, err);
+}
+
+int net_link_exists(const char *name)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        _cleanup_link_ struct rtnl_link *link = NULL;
+        struct err err;
+        int r;
+
+        r = check_name("link", name, &err);
+        if (r >= 0)
+                r = net_nl_open(&nl, &err);
+        if (r >= 0)
+                r = link_get(&nl, name, &link, &err);
+        if (r == -ENODEV)
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+static bool inet_overlap(uint32_t a, int alen, uint32_t b, int blen)
+{
+        uint32_t mask = prefix_mask(alen < blen ? alen : blen);
+
+        return (a & mask) == (b & mask);
+}
+
+/* True if the IPv4 nl_addr (with its prefix length as given) overlaps net/prefix. */
+static bool nladdr_overlaps(struct nl_addr *a, int alen, struct in_addr net, int prefix)
+{
+        uint32_t v;
+
+        if (!a || nl_addr_get_family(a) != AF_INET || nl_addr_get_len(a) != sizeof(v))
+                return false;
+        memcpy(&v, nl_addr_get_binary_addr(a), sizeof(v));
+        return inet_overlap(v, alen, net.s_addr, prefix);
+}
+
+static int routes_overlap(struct net_nl *nl, struct in_addr net, int prefix, bool *ret,
+                          struct err *err)
+{
+        _cleanup_cache_ struct nl_cache *cache = NULL;
+        int r = rtnl_route_alloc_cache(nl->sk, AF_INET, 0, &cache);
+
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "listing IPv4 routes");
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_route *route = (struct rtnl_route *)o;
+                struct nl_addr *dst = rtnl_route_get_dst(route);
+                int len = dst ? (int)nl_addr_get_prefixlen(dst) : 0;
+
+                /* The default route overlaps everything and says nothing about use. */
+                if (rtnl_route_get_table(route) != RT_TABLE_MAIN || len == 0)
+                        continue;
+                if (nladdr_overlaps(dst, len, net, prefix)) {
+                        *ret = true;
+                        return 0;
+                }
+        }
+        *ret = false;
+        return 0;
+}
+
+static int addrs_overlap(struct net_nl *nl, struct in_addr net, int prefix, bool *ret,
+                         struct err *err)
+{
+        _cleanup_cache_ struct nl_cache *cache = NULL;
+        int r = rtnl_addr_alloc_cache(nl->sk, &cache);
+
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "listing addresses");
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+                if (nladdr_overlaps(rtnl_addr_get_local(a), rtnl_addr_get_prefixlen(a), net,
+                                    prefix)) {
+                        *ret = true;
+                        return 0;
+                }
+        }
+        *ret = false;
+        return 0;
+}
+
+int net_route_overlaps(struct in_addr net, int prefix, bool *ret, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        bool found = false;
+        int r;
+
+        r = check_prefix(prefix, 0, err);
+        if (r >= 0)
+                r = net_nl_open(&nl, err);
+        if (r >= 0)
+                r = routes_overlap(&nl, net, prefix, &found, err);
+        if (r >= 0 && !found)
+                r = addrs_overlap(&nl, net, prefix, &found, err);
+        if (r < 0)
+                return r;
+        *ret = found;
+        return 0;
+}
+
+int net_sysctl_write(const char *path, const char *value, struct err *err)
+{
+        if (!path || strncmp(path, "/proc/sys/", strlen("/proc/sys/")) != 0 ||
+            strstr(path, "/../") || !value)
+                return err_set(err, -EINVAL, "'%s' is not a sysctl path", path ? path : "(null)");
+        return fs_write_string(path, value, err);
+}
+
+int net_link_list(char ***ret, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        _cleanup_cache_ struct nl_cache *cache = NULL;
+        _cleanup_strv_ char **names = calloc(1, sizeof(char *));
+        int r, n = 0;
+
+        if (!names)
+                return err_set(err, -ENOMEM, "listing links");
+        r = net_nl_open(&nl, err);
+        if (r < 0)
+                return r;
+        r = rtnl_link_alloc_cache(nl.sk, AF_UNSPEC, &cache);
+        if (r < 0)
+                return net_nl_fail(&nl, r, err, "listing links");
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                const char *name = rtnl_link_get_name((struct rtnl_link *)o);
+
+                if (!name)
+                        continue;
+                r = util_strv_push(&names, name);
+                if (r < 0)
+                        return err_set(err, r, "listing links");
+                n++;
+        }
+        *ret = TAKE_PTR(names);
+        return n;
+}

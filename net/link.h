@@ -1,0 +1,53 @@
+#pragma once
+/* Bridges, veth pairs, routes and sysctls over rtnetlink (IPv4). Every function works in the
+ * calling thread's network namespace unless it says otherwise, waits for the kernel's ACK on
+ * every change, returns 0 (or the value stated) or -errno, and never prints. */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/base/err.h"
+
+/* A container's veth pair. Names are deterministic and at most 15 characters, so a crash can
+ * always be cleaned up by name. */
+struct net_veth {
+        const char *host_name;  /* host end, e.g. "hw" + 12 hex digits of the container id */
+        const char *bridge;     /* existing bridge the host end joins */
+        int netns_fd;           /* fd of /proc/PID/ns/net of the container */
+        const char *peer_name;  /* container end, created there under this name ("eth0") */
+        struct in_addr addr;    /* container address ... */
+        int prefix;             /* ... and its prefix length, 1..32 */
+        struct in_addr gateway; /* default route via this address; 0.0.0.0: no default route */
+        uint8_t mac[6];         /* container end's MAC */
+        int mtu;                /* both ends; 0 keeps the kernel's default */
+};
+
+/* Creates the bridge if missing (also when a concurrent creator wins the race), sets its MTU
+ * (0: leave it), adds gw/prefix unless present, brings it up. Returns its ifindex (> 0).
+ * -EEXIST: name exists and is not a bridge. */
+int net_link_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu,
+                           struct err *err);
+/* Deletes the bridge; a missing one is success. -EINVAL: name is not a bridge. */
+int net_link_bridge_delete(const char *name, struct err *err);
+/* Creates the pair with the container end directly in v->netns_fd's namespace, host end
+ * enslaved to v->bridge and up; then, through a socket opened in that namespace (the calling
+ * thread never setns()es), sets the container end's IPv6 address generation to none (no
+ * link-local address, so no DAD), adds v->addr/v->prefix, brings it up and adds the default
+ * route. On failure nothing is left behind. -EEXIST: host_name exists on the host or
+ * peer_name in the container; -ENODEV: no such bridge; -EBADF: netns_fd is not open;
+ * -EINVAL: netns_fd is not a network namespace, or a bad name, prefix or MAC. */
+int net_link_veth_create(const struct net_veth *v, struct err *err);
+/* Deletes any link by name (a veth takes its peer with it); a missing one is success. */
+int net_link_delete(const char *name, struct err *err);
+/* 1 if a link with this name exists, 0 if not, -errno if the kernel could not be asked. */
+int net_link_exists(const char *name);
+/* Sets *ret to whether net/prefix overlaps an IPv4 route of the main table (the default route
+ * excepted) or an IPv4 address of any interface. -EINVAL: prefix outside 0..32. */
+int net_route_overlaps(struct in_addr net, int prefix, bool *ret, struct err *err);
+/* Writes value to a sysctl file under /proc/sys/ (net.* ones apply to the calling thread's
+ * namespace). -ENOENT: no such sysctl (e.g. the interface is gone); -EINVAL: path not under
+ * /proc/sys/. */
+int net_sysctl_write(const char *path, const char *value, struct err *err);
+/* Stores a NULL-terminated, caller-owned (strv) list of all link names in *ret and returns
+ * how many there are. */
+int net_link_list(char ***ret, struct err *err);

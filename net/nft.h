@@ -1,0 +1,69 @@
+#pragma once
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/err.h"
+
+/* hawser's single nftables table, "ip hawser": fixed chains prerouting, output, postrouting
+ * and forward; two DNAT maps (dnat_any keyed by proto . port, dnat_ip keyed by
+ * address . proto . port); per-network rules tagged with the comment "hawser:net:<bridge>".
+ * Every function talks to nf_tables over its own netlink socket in the calling process's
+ * current network namespace, sends each change as one atomic batch and waits for every ACK.
+ * Errors are -errno; err names the object and carries the kernel's extended ACK message.
+ * Callers may branch on -EPERM (no CAP_NET_ADMIN) and the per-function errnos below. */
+
+/* One bridge network's masquerade and forward rules. */
+struct net_nft_network {
+        const char *bridge; /* interface name, 1-15 characters */
+        struct in_addr subnet;
+        int prefix;    /* 1-32 */
+        bool icc;      /* containers on this bridge may talk to each other */
+        bool internal; /* no masquerade and no forwarding out of the bridge */
+};
+
+/* One published port: host_ip:host_port/proto -> ctr_ip:ctr_port. */
+struct net_nft_port {
+        struct in_addr host_ip; /* INADDR_ANY = every local address */
+        uint16_t host_port;     /* host byte order */
+        uint8_t proto;          /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+        struct in_addr ctr_ip;
+        uint16_t ctr_port; /* host byte order */
+};
+
+/* Creates the table with its chains, maps and fixed rules in one batch if it is missing.
+ * Safe against concurrent callers in other processes (the loser of the race sees EEXIST
+ * and takes the winner's complete table). Returns 1 if it created the table, 0 if the
+ * table was already there. */
+int net_nft_ensure(struct err *err);
+
+/* Deletes the whole table, including every network's rules and every published port.
+ * A missing table is success. */
+int net_nft_destroy(struct err *err);
+
+/* Installs n's rules, atomically replacing any rules the network already has; creates the
+ * table first if it is missing. Forward rules that drop traffic into a bridge are placed
+ * ahead of every network's "out of the bridge" accept, so networks are isolated from each
+ * other whatever order they are added in. -EINVAL for a bad bridge name or prefix; -ENOENT
+ * if a table named hawser exists without hawser's fixed rules. */
+int net_nft_network_add(const struct net_nft_network *n, struct err *err);
+
+/* Deletes every rule tagged with bridge's comment in one batch; none is success. */
+int net_nft_network_del(const char *bridge, struct err *err);
+
+/* Adds the n ports (n >= 1) to the DNAT maps in one batch: all of them or none. -EEXIST if
+ * a host_ip/host_port/proto key is already published (also within p). If the table is
+ * gone it is rebuilt and the batch retried once; the call then returns 1 and the caller
+ * must re-add its networks (their rules went with the table); otherwise returns 0.
+ * -EINVAL for a zero port or address, or an unsupported protocol. */
+int net_nft_publish(const struct net_nft_port *p, size_t n, struct err *err);
+
+/* Removes those of the n ports that are present with the same target, in one batch; keys
+ * that are missing, or that now map elsewhere, are left alone and are not an error. A
+ * missing table is success. */
+int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err);
+
+/* Reads back every element of both maps into a malloc'd array the caller frees (NULL when
+ * empty). A missing table gives an empty list. */
+int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err);
