@@ -199,7 +199,7 @@ static void container_refresh(const struct cli *cli, struct container *c)
                 return;
         if (container_pid_alive(init, jv_get_int(h, "InitStart", 0)))
                 kill(init, SIGKILL);
-        network_detach(cli, c);
+        network_detach(cli, c, true);
         cgroup_remove(c->id);
         container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
 }
@@ -434,7 +434,7 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
         struct err ignore = {0};
 
         container_release_name(cli, container_name(c), c->id);
-        network_detach(cli, c);
+        network_detach(cli, c, false);
         cgroup_remove(c->id);
         if (run)
                 fs_rm_rf(run, err);

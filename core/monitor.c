@@ -312,7 +312,7 @@ static void finish(struct monitor *m, int code)
         bool autoremove;
 
         network_hold_close(&m->hold);
-        network_detach(m->cli, m->c);
+        network_detach(m->cli, m->c, false);
         lock = container_lock(m->c, &e);
         if (container_reload(m->c, &e) == 0)
                 container_mark_exited(m->c, code, NULL, &e);
@@ -456,7 +456,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 kill(m->l.pid, SIGKILL);
                 waitpid(m->l.pid, NULL, 0);
                 network_hold_close(&m->hold);
-                network_detach(m->cli, m->c);
+                network_detach(m->cli, m->c, true);
                 cgroup_remove(m->c->id);
         }
         return r;

@@ -491,6 +491,10 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
                         v.gateway.s_addr = 0;
                 net_ipam_mac(ip, v.mac);
                 r = net_link_veth_create(&v, err);
+                /* The same container's previous veth may still be in the kernel's
+                 * asynchronous namespace cleanup: remove it and try once more. */
+                if (r == -EEXIST && net_link_delete(veth, &(struct err){0}) == 0)
+                        r = net_link_veth_create(&v, err);
         }
         if (r < 0) {
                 net_ipam_release(leases, ip, c->id, &(struct err){0});
@@ -869,7 +873,7 @@ int network_attach(const struct cli *cli, struct container *c, int netns_fd,
                 r = render_hosts(cli, c, err);
         if (r < 0) {
                 network_hold_close(hold);
-                network_detach(cli, c);
+                network_detach(cli, c, true);
         }
         return r;
 }
@@ -884,7 +888,7 @@ void network_hold_close(struct network_hold *hold)
 
 /* Everything is found from deterministic names and lease owners, not from the state
  * document, so a monitor killed halfway is cleaned up too. */
-void network_detach(const struct cli *cli, struct container *c)
+void network_detach(const struct cli *cli, struct container *c, bool delete_links)
 {
         _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
         _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
@@ -911,7 +915,7 @@ void network_detach(const struct cli *cli, struct container *c)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
         free(ports);
-        for (int i = 0; i < MAX_ENDPOINTS; i++) {
+        for (int i = 0; delete_links && i < MAX_ENDPOINTS; i++) {
                 veth_name(c->id, i, veth);
                 if (net_link_delete(veth, &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);

@@ -43,9 +43,12 @@ struct network_hold {
  * re-renders its /etc/hosts. On failure everything made is removed. Runs in the monitor. */
 int network_attach(const struct cli *cli, struct container *c, int netns_fd,
                    struct network_hold *hold, struct err *err);
-/* Removes the container's veths, leases and published ports. Idempotent, safe after a
- * crash; warnings are printed for failures ("..., ignoring"). */
-void network_detach(const struct cli *cli, struct container *c);
+/* Removes the container's published ports, leases and (with delete_links) veths. Idempotent,
+ * safe after a crash; warnings are printed for failures ("..., ignoring"). Without
+ * delete_links the veths go with the container's network namespace: the kernel destroys
+ * them in its batched namespace cleanup, which spares the stop path a ~20 ms synchronous
+ * device unregistration per interface. */
+void network_detach(const struct cli *cli, struct container *c, bool delete_links);
 void network_hold_close(struct network_hold *hold);
 
 /* Rewrites /etc/hosts of every running container that links to c (c restarted or was
