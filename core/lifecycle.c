@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "lifecycle.h"
 #include "monitor.h"
+#include "network.h"
 #include "opt.h"
 
 static pid_t monitor_pid(const struct container *c, long long *ret_start)
@@ -251,6 +252,20 @@ int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return n;
+        if (o.link) {
+                int r = 0;
+                for (int k = 1; k <= n; k++) {
+                        struct err e = {0};
+                        if (network_remove_link(cli, argv[k], &e) < 0) {
+                                fprintf(stderr, "Error: %s\n", e.msg);
+                                cli->printed = true;
+                                r = err_set(err, -e.code, "%s", e.msg);
+                                continue;
+                        }
+                        printf("%s\n", argv[k]);
+                }
+                return r;
+        }
         return for_each(cli, argv + 1, n, &o, do_rm, err);
 }
 

@@ -47,6 +47,7 @@ static const struct command commands[] = {
         {"run", cmd_run, 125},
         {"start", cmd_start, 1},
         {"stop", cmd_stop, 1},
+        {"system", cmd_system, 1},
         {"tag", image_cmd_tag, 1},
         {"top", cmd_top, 1},
         {"unpause", cmd_unpause, 1},

@@ -446,6 +446,32 @@ static void veth_name(const char *id, int idx, char out[16])
 
 #define MAX_ENDPOINTS 16
 
+/* The last address a container name had on a network: a container recreated under the same
+ * name gets it back while it is free, so hosts files and links elsewhere stay right. */
+static void remembered(const struct cli *cli, const char *net, const char *name,
+                       struct in_addr *ret)
+{
+        _cleanup_free_ char *p = cli_runroot_path(cli, "networks/%s/names/%s", net, name);
+        _cleanup_free_ char *text = NULL;
+        struct err e = {0};
+
+        if (p && fs_read_file(p, &text, NULL, &e) == 0)
+                parse_addr(text, ret);
+}
+
+static void remember(const struct cli *cli, const char *net, const char *name, struct in_addr ip)
+{
+        _cleanup_free_ char *dir = cli_runroot_path(cli, "networks/%s/names", net);
+        _cleanup_free_ char *p = cli_runroot_path(cli, "networks/%s/names/%s", net, name);
+        char a[INET_ADDRSTRLEN];
+        struct err e = {0};
+
+        if (!dir || !p || !*name || fs_mkdir_p(dir, 0700, &e) < 0)
+                return;
+        inet_ntop(AF_INET, &ip, a, sizeof(a));
+        fs_write_atomic(p, a, strlen(a), 0644, &e);
+}
+
 static int endpoint_attach(const struct cli *cli, struct container *c, const char *name,
                            int idx, int netns_fd, struct err *err)
 {
@@ -473,6 +499,8 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
         }
         if (!pref.s_addr && prev && *prev)
                 parse_addr(prev, &pref);
+        if (!pref.s_addr)
+                remembered(cli, name, container_name(c), &pref);
         r = net_ipam_allocate(leases, n.range, n.range_prefix, n.gateway, pref, c->id, &ip, err);
         if (r >= 0 && want && *want && ip.s_addr != pref.s_addr)
                 r = err_set(err, -EADDRINUSE, "Address already in use: %s", want);
@@ -500,6 +528,7 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
                 net_ipam_release(leases, ip, c->id, &(struct err){0});
                 goto out;
         }
+        remember(cli, name, container_name(c), ip);
         snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1],
                  v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
         jv_set_str(ep, "NetworkID", n.id);
@@ -1226,7 +1255,7 @@ static int prune_cb(struct jv *doc, void *ud)
         return 0;
 }
 
-static int cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
+int network_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct {
                 bool force;
@@ -1442,7 +1471,7 @@ int network_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         } sub[] = {
                 {"create", cmd_create},   {"ls", cmd_ls},           {"list", cmd_ls},
                 {"inspect", cmd_inspect}, {"rm", cmd_rm},           {"remove", cmd_rm},
-                {"prune", cmd_prune},     {"connect", cmd_connect}, {"disconnect", cmd_disconnect},
+                {"prune", network_cmd_prune},     {"connect", cmd_connect}, {"disconnect", cmd_disconnect},
         };
 
         if (argc < 2)
@@ -1538,4 +1567,47 @@ int network_link_env(const struct cli *cli, const struct container *c, char ***e
                                 return err_set(err, -ENOMEM, "link environment");
         }
         return 0;
+}
+
+int network_remove_link(const struct cli *cli, const char *spec, struct err *err)
+{
+        char full[300], parent[256];
+        const char *last;
+        struct container *c = NULL;
+        _cleanup_close_ int lock = -1;
+        struct jv *links, *kept;
+        size_t removed = 0;
+        int r;
+
+        snprintf(full, sizeof(full), "%s%s", spec[0] == '/' ? "" : "/", spec);
+        last = strrchr(full, '/');
+        if (last == full)
+                return err_set(err, -EINVAL, "Conflict, cannot remove the default link name of "
+                                             "the container");
+        snprintf(parent, sizeof(parent), "%.*s", (int)(last - full - 1), full + 1);
+        if (container_find(cli, parent, &c, err) < 0)
+                return err_set(err, -ENOENT, "Cannot get parent /%s for link name %s", parent,
+                               full);
+        r = lock = container_lock(c, err);
+        if (r >= 0)
+                r = container_reload(c, err);
+        if (r >= 0) {
+                links = jv_path(c->doc, "HostConfig.Links");
+                kept = jv_new_array();
+                for (size_t i = 0; i < jv_len(links); i++) {
+                        const char *l = jv_str(jv_at(links, i)), *colon = l ? strchr(l, ':') : NULL;
+                        if (colon && !strcmp(colon + 1, full)) {
+                                removed++;
+                                continue;
+                        }
+                        jv_append(kept, jv_new_string(l));
+                }
+                jv_set(jv_get(c->doc, "HostConfig"), "Links", kept);
+                r = removed ? container_save(c, err)
+                            : err_set(err, -ENOENT, "No such link: %s", full);
+        }
+        if (r >= 0 && container_is_running(c))
+                r = render_hosts(cli, c, err);
+        container_free(c);
+        return r < 0 ? r : 0;
 }

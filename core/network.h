@@ -59,9 +59,13 @@ void network_update_links(const struct cli *cli, const struct container *c);
  * every --link of c to *env, from the linked containers' current addresses. */
 int network_link_env(const struct cli *cli, const struct container *c, char ***env,
                      struct err *err);
+/* `rm --link /parent/alias`: drops the link from the parent and rewrites its /etc/hosts. */
+int network_remove_link(const struct cli *cli, const char *spec, struct err *err);
 /* Adds an endpoint request (aliases, --ip) for network net to a container document. */
 int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip);
 
 /* `hawser network ...` and `hawser port`. */
 int network_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+/* `hawser network prune` (also used by system prune). */
+int network_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err);
 int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err);

@@ -1,0 +1,184 @@
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "commands.h"
+#include "container.h"
+#include "net/ipam.h"
+#include "net/link.h"
+#include "net/nft.h"
+#include "network.h"
+#include "opt.h"
+
+/* `hawser system prune`: stopped containers, unused networks, and whatever a killed hawser
+ * or monitor left in the kernel: veths, published-port elements and leases without an
+ * owner. */
+
+static bool owner_exists(struct container **all, const char *id_prefix)
+{
+        for (struct container **p = all; *p; p++)
+                if (!strncmp((*p)->id, id_prefix, strlen(id_prefix)))
+                        return true;
+        return false;
+}
+
+/* veth host ends are hw + 12 (or 11 + index) hex digits of the container id. */
+static void prune_veths(struct container **all)
+{
+        _cleanup_strv_ char **links = NULL;
+        struct err e = {0};
+
+        if (net_link_list(&links, &e) < 0)
+                return;
+        for (char **l = links; l && *l; l++) {
+                char prefix[12];
+                if (strncmp(*l, "hw", 2) || strlen(*l) != 14)
+                        continue;
+                snprintf(prefix, sizeof(prefix), "%.11s", *l + 2);
+                if (!owner_exists(all, prefix) && net_link_delete(*l, &e) < 0)
+                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        }
+}
+
+static void prune_leases(const struct cli *cli, struct container **all)
+{
+        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
+        _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *dir = NULL;
+                _cleanup_closedir_ DIR *ld = NULL;
+                struct dirent *le;
+                if (de->d_name[0] == '.')
+                        continue;
+                dir = util_printf("%s/%s/leases", root, de->d_name);
+                ld = dir ? opendir(dir) : NULL;
+                while (ld && (le = readdir(ld))) {
+                        struct in_addr a;
+                        char owner[160];
+                        struct err e = {0};
+                        if (inet_pton(AF_INET, le->d_name, &a) != 1 ||
+                            net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 ||
+                            owner_exists(all, owner))
+                                continue;
+                        net_ipam_release(dir, a, owner, &e);
+                }
+        }
+}
+
+/* A published port whose container address has no lease belongs to nobody. */
+static void prune_ports(const struct cli *cli)
+{
+        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
+        struct net_nft_port *ports = NULL;
+        size_t n = 0, k = 0;
+        struct err e = {0};
+
+        if (net_nft_list_ports(&ports, &n, &e) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
+                struct dirent *de;
+                bool owned = false;
+                while (!owned && d && (de = readdir(d))) {
+                        _cleanup_free_ char *dir = NULL;
+                        char owner[160];
+                        if (de->d_name[0] == '.')
+                                continue;
+                        dir = util_printf("%s/%s/leases", root, de->d_name);
+                        owned = dir && net_ipam_owner(dir, ports[i].ctr_ip, owner,
+                                                      sizeof(owner)) == 0;
+                }
+                if (!owned)
+                        ports[k++] = ports[i];
+        }
+        if (k && net_nft_unpublish(ports, k, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        free(ports);
+}
+
+static int prune(struct cli *cli, bool all_images, struct err *err)
+{
+        struct container **all = NULL;
+        bool header = false;
+        int r;
+
+        (void)all_images;
+        r = container_list(cli, &all, err);
+        if (r < 0)
+                return r;
+        for (struct container **p = all; *p; p++) {
+                struct err e = {0};
+                if (container_is_running(*p))
+                        continue;
+                if (container_remove(cli, *p, &e) < 0) {
+                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+                        continue;
+                }
+                if (!header)
+                        printf("Deleted Containers:\n");
+                header = true;
+                printf("%s\n", (*p)->id);
+        }
+        container_list_free(all);
+        if (header)
+                printf("\n");
+        r = container_list(cli, &all, err);
+        if (r < 0)
+                return r;
+        prune_veths(all);
+        prune_leases(cli, all);
+        prune_ports(cli);
+        container_list_free(all);
+        {
+                char *argv[] = {"prune", "-f", NULL};
+                network_cmd_prune(cli, 2, argv, err);
+        }
+        printf("Total reclaimed space: 0B\n");
+        return 0;
+}
+
+int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct {
+                bool force, all, volumes;
+                char **filters;
+        } o = {0};
+        static const struct opt_def defs[] = {
+                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
+                {"all", 'a', OPT_BOOL, offsetof(__typeof__(o), all)},
+                {"volumes", 0, OPT_BOOL, offsetof(__typeof__(o), volumes)},
+                {"filter", 0, OPT_LIST, offsetof(__typeof__(o), filters)},
+                OPT_END,
+        };
+        int k;
+
+        if (argc < 2 || strcmp(argv[1], "prune"))
+                return cli_usage_error(cli, "system", err,
+                                       "\"hawser system\" requires a subcommand: prune");
+        k = opt_parse(defs, argc - 2, argv + 2, false, &o, err);
+        opt_free_lists(defs, &o);
+        if (k != 0)
+                return cli_usage_error(cli, "system prune", err, "%s",
+                                       k < 0 ? err->msg
+                                             : "\"hawser system prune\" accepts no arguments.");
+        if (!o.force) {
+                char answer[16] = "";
+                fprintf(stderr, "WARNING! This will remove:\n  - all stopped containers\n"
+                                "  - all networks not used by at least one container\n"
+                                "  - what killed hawser processes left behind (interfaces, "
+                                "published ports, leases)\n\n"
+                                "Are you sure you want to continue? [y/N] ");
+                if (!fgets(answer, sizeof(answer), stdin) ||
+                    (answer[0] != 'y' && answer[0] != 'Y'))
+                        return 0;
+        }
+        return prune(cli, o.all, err);
+}
