@@ -20,8 +20,13 @@ static int check_mode(const struct cli *cli, const char *mode, struct err *err)
 
         if (!strcmp(mode, "none") || !strcmp(mode, "host"))
                 return 0;
-        if (!strncmp(mode, "container:", 10))
-                return err_set(err, -ENOTSUP, "--network container:NAME is not supported yet");
+        if (!strncmp(mode, "container:", 10)) {
+                struct container *x = NULL;
+                if (container_find(cli, mode + 10, &x, err) < 0)
+                        return -err->code;
+                container_free(x);
+                return 0;
+        }
         r = network_load(cli, mode, &n, err);
         network_release(&n);
         return r;

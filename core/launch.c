@@ -598,6 +598,10 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (read(fd, &go, 1) != 1)
                 _exit(125);
+        if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0) {
+                err_errno(&err, "joining the network namespace");
+                child_fail(fd, 125, &err);
+        }
         if (s->new_netns && net_loopback_up(&err) < 0)
                 child_fail(fd, 125, &err);
         if (mount_rootfs(s, &err) < 0 || setup_mounts(s, &err) < 0 || pivot(s, &err) < 0)

@@ -18,6 +18,7 @@ struct launch_spec {
         char **cap_add, **cap_drop;
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
+        int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
 };
 
 /* A cloned container init waiting for launch_go(). */

@@ -58,6 +58,7 @@ struct spec_buf {
         struct launch_spec s;
         char *lower, *upper, *work, *rootfs, *hosts, *hostname, *resolv;
         char **argv, **env, **cap_add, **cap_drop;
+        int netns_fd;
 };
 
 static void spec_buf_free(struct spec_buf *b)
@@ -66,6 +67,39 @@ static void spec_buf_free(struct spec_buf *b)
         free(b->hosts), free(b->hostname), free(b->resolv);
         util_strv_free(b->argv), util_strv_free(b->env);
         util_strv_free(b->cap_add), util_strv_free(b->cap_drop);
+        if (b->netns_fd > 0)
+                close(b->netns_fd);
+}
+
+/* --network container:X: share X's network namespace and its hosts and resolv.conf. */
+static int join_container_net(const struct cli *cli, const char *ref, struct spec_buf *b,
+                              struct err *err)
+{
+        struct container *x = NULL;
+        char p[64];
+        int r = container_find(cli, ref, &x, err);
+
+        if (r >= 0 && !container_is_running(x))
+                r = err_set(err, -EINVAL, "cannot join network of a non running container: %s",
+                            x->id);
+        if (r >= 0) {
+                snprintf(p, sizeof(p), "/proc/%lld/ns/net",
+                         jv_get_int(jv_get(x->doc, "State"), "Pid", 0));
+                b->netns_fd = open(p, O_RDONLY | O_CLOEXEC);
+                if (b->netns_fd < 0)
+                        r = err_errno(err, "opening the network namespace of %s", ref);
+        }
+        if (r >= 0) {
+                free(b->hosts), free(b->resolv);
+                b->hosts = strdup(jv_get_str(x->doc, "HostsPath") ?: "");
+                b->resolv = strdup(jv_get_str(x->doc, "ResolvConfPath") ?: "");
+                b->s.hosts_path = b->hosts;
+                b->s.resolv_path = b->resolv;
+                b->s.netns_fd = b->netns_fd;
+                b->s.new_netns = false;
+        }
+        container_free(x);
+        return r;
 }
 
 static int build_spec(const struct cli *cli, const struct container *c, struct spec_buf *b,
@@ -122,7 +156,10 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .hostname_path = b->hostname,
                 .resolv_path = b->resolv,
                 .stdio = {-1, -1, -1},
+                .netns_fd = -1,
         };
+        if (net && !strncmp(net, "container:", 10))
+                return join_container_net(cli, net + 10, b, err);
         return 0;
 }
 
