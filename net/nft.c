@@ -95,8 +95,8 @@ static const struct map_def {
         uint32_t key_type, key_len;
 } maps[MAP_COUNT] = {
         [MAP_ANY] = {"dnat_any", CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8},
-        [MAP_IP] = {"dnat_ip",
-                    CONCAT2(CONCAT2(TYPE_IPADDR, TYPE_INET_PROTOCOL), TYPE_INET_SERVICE), 12},
+        [MAP_IP] = {"dnat_ip", CONCAT2(CONCAT2(TYPE_IPADDR, TYPE_INET_PROTOCOL), TYPE_INET_SERVICE),
+                    12},
 };
 #define MAP_DATA_TYPE CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE)
 #define MAP_DATA_LEN  8
@@ -320,8 +320,7 @@ static int talk_parse(struct talk *t, const char *buf, int len, uint32_t seq, st
 /* Sends a request (a dump, or a get with NLM_F_ACK) and feeds every reply to cb until
  * the kernel says done. Always drains the reply so the socket can be reused. -EINTR if
  * the ruleset changed during a dump; cb failures come back as -ENOMEM. */
-static int nl_talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data,
-                   struct nl_ack *ack)
+static int nl_talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, struct nl_ack *ack)
 {
         _cleanup_free_ char *buf = malloc(NL_RECV_SIZE);
         struct talk t = {.cb = cb, .data = data};
@@ -403,7 +402,7 @@ static bool retry_again(struct retry *rt, const struct nl *nl, int r)
                 clock_gettime(CLOCK_MONOTONIC, &rt->start);
         else if (ms_since(&rt->start) > PLAN_BUDGET_MS)
                 return false;
-        base = BACKOFF_MIN_US << (rt->attempt < 8 ? rt->attempt - 1 : 7);
+        base = (uint32_t)BACKOFF_MIN_US << (rt->attempt < 8 ? rt->attempt - 1 : 7);
         if (base > BACKOFF_MAX_US)
                 base = BACKOFF_MAX_US;
         if (getrandom(&jitter, sizeof(jitter), GRND_NONBLOCK) != sizeof(jitter))
@@ -419,8 +418,10 @@ static int retry_gave_up(struct err *err, const struct retry *rt, int r)
 {
         if (r != -ERESTART && r != -EINTR)
                 return r;
-        return err_set(err, -EAGAIN, "the nftables ruleset kept changing under us; gave up "
-                                     "after %d attempts", rt->attempt);
+        return err_set(err, -EAGAIN,
+                       "the nftables ruleset kept changing under us; gave up "
+                       "after %d attempts",
+                       rt->attempt);
 }
 
 /* ---- batches ---- */
@@ -499,8 +500,8 @@ static int batch_begin(struct batch *b, struct nl *nl, uint32_t genid)
 }
 
 /* Opens the next change message (always with NLM_F_ACK); NULL on ENOMEM. */
-static struct nlmsghdr *batch_msg(struct batch *b, uint16_t type, uint16_t flags,
-                                  const char *kind, const char *name, size_t tag)
+static struct nlmsghdr *batch_msg(struct batch *b, uint16_t type, uint16_t flags, const char *kind,
+                                  const char *name, size_t tag)
 {
         batch_close(b);
         if (batch_reserve(b, MSG_RESERVE) < 0)
@@ -553,8 +554,7 @@ static long elem_at(const struct nlmsghdr *nlh, uint32_t offs)
         return -1;
 }
 
-static void batch_record(const struct batch *b, const struct nlmsghdr *nlh,
-                         struct batch_fail *f)
+static void batch_record(const struct batch *b, const struct nlmsghdr *nlh, struct batch_fail *f)
 {
         struct nl_ack ack;
 
@@ -679,7 +679,8 @@ static void rb_data(struct rb *b, struct nftnl_expr *e, uint16_t attr, const voi
 
 static void e_cmp(struct rb *b, enum nft_cmp_ops op, const void *data, uint32_t len)
 {
-        struct nftnl_expr *e = RB_ADD(b, "cmp", {NFTNL_EXPR_CMP_SREG, REG0}, {NFTNL_EXPR_CMP_OP, op});
+        struct nftnl_expr *e =
+                RB_ADD(b, "cmp", {NFTNL_EXPR_CMP_SREG, REG0}, {NFTNL_EXPR_CMP_OP, op});
         rb_data(b, e, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
@@ -890,7 +891,8 @@ static int set_elem_add(struct nftnl_set *s, const struct elem *e)
         if (!se)
                 return -ENOMEM;
         if (nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, e->key, e->key_len) < 0 ||
-            (e->data_len && nftnl_set_elem_set(se, NFTNL_SET_ELEM_DATA, e->data, e->data_len) < 0)) {
+            (e->data_len &&
+             nftnl_set_elem_set(se, NFTNL_SET_ELEM_DATA, e->data, e->data_len) < 0)) {
                 nftnl_set_elem_free(se);
                 return -ENOMEM;
         }
@@ -993,8 +995,8 @@ static int build_ensure(struct batch *b)
         for (size_t i = 0; r >= 0 && i < CH_COUNT; i++)
                 r = emit_chain(b, &chains[i]);
         for (size_t i = 0; r >= 0 && i < MAP_COUNT; i++) {
-                r = emit_set(b, maps[i].name, NFT_SET_MAP, maps[i].key_type, maps[i].key_len,
-                             "map", maps[i].name);
+                r = emit_set(b, maps[i].name, NFT_SET_MAP, maps[i].key_type, maps[i].key_len, "map",
+                             maps[i].name);
                 if (r > 0)
                         c.map_ids[i] = (uint32_t)r;
         }
@@ -1513,9 +1515,11 @@ int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err
         int r;
 
         r = nl_open(&nl, err);
+        if (r < 0)
+                return r;
         do {
                 pv.n = 0;
-                r = r < 0 ? r : dump_ports(&nl, &pv, err);
+                r = dump_ports(&nl, &pv, err);
         } while (retry_again(&rt, &nl, r));
         r = retry_gave_up(err, &rt, r);
         if (r < 0) {
@@ -1529,8 +1533,8 @@ int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err
 
 /* Element messages for ports[perm[0..n)], the MAP_ANY ones first; message tags are indexes
  * into perm. */
-static int build_ports(struct batch *b, uint16_t type, uint16_t flags,
-                       const struct net_nft_port *p, const size_t *perm, size_t n)
+static int build_ports(struct batch *b, uint16_t type, uint16_t flags, const struct net_nft_port *p,
+                       const size_t *perm, size_t n)
 {
         _cleanup_free_ struct elem *e = calloc(n, sizeof(*e));
         size_t start = 0;
@@ -1553,8 +1557,7 @@ static int build_ports(struct batch *b, uint16_t type, uint16_t flags,
 }
 
 /* Orders the indexes of the selected ports by map. */
-static size_t *ports_by_map(const struct net_nft_port *p, const bool *sel, size_t n,
-                            size_t *ret_n)
+static size_t *ports_by_map(const struct net_nft_port *p, const bool *sel, size_t n, size_t *ret_n)
 {
         size_t *perm = malloc((n ? n : 1) * sizeof(*perm));
         size_t k = 0;
@@ -1632,25 +1635,39 @@ int net_nft_publish(const struct net_nft_port *p, size_t n, struct err *err)
         return r < 0 ? r : 1;
 }
 
-static bool port_eq(const struct net_nft_port *a, const struct net_nft_port *b)
+static int port_cmp(const void *x, const void *y)
 {
-        return a->host_ip.s_addr == b->host_ip.s_addr && a->host_port == b->host_port &&
-               a->proto == b->proto && a->ctr_ip.s_addr == b->ctr_ip.s_addr &&
-               a->ctr_port == b->ctr_port;
+        const struct net_nft_port *a = x, *b = y;
+        uint32_t ka[] = {ntohl(a->host_ip.s_addr), a->proto, a->host_port, ntohl(a->ctr_ip.s_addr),
+                         a->ctr_port};
+        uint32_t kb[] = {ntohl(b->host_ip.s_addr), b->proto, b->host_port, ntohl(b->ctr_ip.s_addr),
+                         b->ctr_port};
+
+        for (size_t i = 0; i < ARRAY_SIZE(ka); i++)
+                if (ka[i] != kb[i])
+                        return ka[i] < kb[i] ? -1 : 1;
+        return 0;
 }
 
-/* sel[i]: p[i] is present in cur and no earlier p[j] already claimed the same entry. */
-static size_t select_present(const struct net_nft_port *p, size_t n, const struct port_vec *cur,
-                             bool *sel)
+/* sel[i]: p[i] is present in cur (which gets sorted) and no earlier p[j] already claimed
+ * the same entry. Returns how many were selected, or -ENOMEM. */
+static ssize_t select_present(const struct net_nft_port *p, size_t n, struct port_vec *cur,
+                              bool *sel)
 {
-        size_t k = 0;
+        _cleanup_free_ bool *used = calloc(cur->n ? cur->n : 1, sizeof(*used));
+        ssize_t k = 0;
 
+        if (!used)
+                return -ENOMEM;
+        if (cur->n)
+                qsort(cur->v, cur->n, sizeof(*cur->v), port_cmp);
         for (size_t i = 0; i < n; i++) {
-                sel[i] = false;
-                for (size_t j = 0; j < cur->n && !sel[i]; j++)
-                        sel[i] = port_eq(&p[i], &cur->v[j]);
-                for (size_t j = 0; j < i && sel[i]; j++)
-                        sel[i] = !(sel[j] && port_eq(&p[i], &p[j]));
+                const struct net_nft_port *hit =
+                        cur->n ? bsearch(&p[i], cur->v, cur->n, sizeof(*cur->v), port_cmp) : NULL;
+                size_t at = hit ? (size_t)(hit - cur->v) : 0;
+                sel[i] = hit && !used[at];
+                if (sel[i])
+                        used[at] = true;
                 k += sel[i];
         }
         return k;
@@ -1665,15 +1682,19 @@ static int unpublish_plan(struct nl *nl, const struct net_nft_port *p, size_t n,
         struct port_vec cur = {0};
         struct batch_fail f;
         uint32_t genid;
+        ssize_t present = 0;
         size_t k;
         int r;
 
         r = nl_genid(nl, &genid, err);
         if (r >= 0)
                 r = dump_ports(nl, &cur, err);
-        k = r >= 0 ? select_present(p, n, &cur, sel) : 0;
+        if (r >= 0)
+                present = select_present(p, n, &cur, sel);
         free(cur.v);
-        if (r < 0 || k == 0)
+        if (present < 0)
+                return err_set(err, (int)present, "unpublishing %zu ports", n);
+        if (r < 0 || present == 0)
                 return r;
         perm = ports_by_map(p, sel, n, &k);
         r = perm ? batch_begin(&b, nl, genid) : -ENOMEM;
@@ -1702,8 +1723,10 @@ int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err)
         if (!sel)
                 return err_set(err, -ENOMEM, "unpublishing %zu ports", n);
         r = nl_open(&nl, err);
+        if (r < 0)
+                return r;
         do
-                r = r < 0 ? r : unpublish_plan(&nl, p, n, sel, err);
+                r = unpublish_plan(&nl, p, n, sel, err);
         while (retry_again(&rt, &nl, r));
         return retry_gave_up(err, &rt, r);
 }

@@ -42,7 +42,8 @@ int net_nft_ensure(struct err *err);
  * A missing table is success. */
 int net_nft_destroy(struct err *err);
 
-/* Installs n's rules, atomically replacing any rules the network already has; creates the
+/* Installs n's rules, atomically replacing any rules the network already has (a batch
+ * checked against the generation it read, retried like net_nft_unpublish); creates the
  * table first if it is missing. Forward rules that drop traffic into a bridge are placed
  * ahead of every network's "out of the bridge" accept, so networks are isolated from each
  * other whatever order they are added in. -EINVAL for a bad bridge name or prefix; -ENOENT
@@ -52,16 +53,18 @@ int net_nft_network_add(const struct net_nft_network *n, struct err *err);
 /* Deletes every rule tagged with bridge's comment in one batch; none is success. */
 int net_nft_network_del(const char *bridge, struct err *err);
 
-/* Adds the n ports (n >= 1) to the DNAT maps in one batch: all of them or none. -EEXIST if
- * a host_ip/host_port/proto key is already published (also within p). If the table is
- * gone it is rebuilt and the batch retried once; the call then returns 1 and the caller
- * must re-add its networks (their rules went with the table); otherwise returns 0.
- * -EINVAL for a zero port or address, or an unsupported protocol. */
+/* Adds the n ports to the DNAT maps in one batch: all of them or none (n == 0 does
+ * nothing). -EEXIST if a host_ip/host_port/proto key is already published (also within p);
+ * the message names that port. If the table is gone it is rebuilt and the batch retried
+ * once; the call then returns 1 and the caller must re-add its networks (their rules went
+ * with the table); otherwise returns 0. -EINVAL for a zero port or container address, or
+ * a protocol other than TCP, UDP and SCTP. */
 int net_nft_publish(const struct net_nft_port *p, size_t n, struct err *err);
 
-/* Removes those of the n ports that are present with the same target, in one batch; keys
- * that are missing, or that now map elsewhere, are left alone and are not an error. A
- * missing table is success. */
+/* Removes those of the n ports that are present with the same target, in one batch
+ * checked against the generation it read (retried while other writers race it; -EAGAIN
+ * if they keep winning for seconds). Keys that are missing, or that now map elsewhere,
+ * are left alone and are not an error. A missing table is success. */
 int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err);
 
 /* Reads back every element of both maps into a malloc'd array the caller frees (NULL when

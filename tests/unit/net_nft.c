@@ -543,6 +543,38 @@ static void test_foreign_table(void **state)
                 fail_msg("unexpected message: %s", err.msg);
 }
 
+/* Without CAP_NET_ADMIN the kernel refuses the batch as a whole (an error on its
+ * BATCH_BEGIN); the message still names the port. */
+static void test_no_permission(void **state)
+{
+        pid_t pid;
+        int status;
+
+        (void)state;
+        REQUIRE_NETNS();
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                const struct net_nft_port p = port("0.0.0.0", 8080, IPPROTO_TCP, "172.17.0.2", 80);
+                struct net_nft_network n = net0;
+                struct err err = {0};
+                if (setresuid(65534, 65534, 65534) < 0)
+                        _exit(10);
+                if (net_nft_publish(&p, 1, &err) != -EPERM ||
+                    !strstr(err.msg,
+                            "publishing 8080/tcp -> 172.17.0.2:80: Operation not permitted"))
+                        _exit(11);
+                if (net_nft_network_add(&n, &err) != -EPERM || !strstr(err.msg, "hawser0"))
+                        _exit(12);
+                if (net_nft_ensure(&err) != -EPERM || !strstr(err.msg, "table ip hawser"))
+                        _exit(13);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static int listen_tcp(uint16_t *ret_port)
 {
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr = ip4("127.0.0.1")};
@@ -560,8 +592,8 @@ static int listen_tcp(uint16_t *ret_port)
 /* 0 when a TCP connection to 127.0.0.1:port is accepted by lfd, else -errno. */
 static int try_connect(uint16_t port_no, int lfd)
 {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port_no),
-                                .sin_addr = ip4("127.0.0.1")};
+        struct sockaddr_in a = {
+                .sin_family = AF_INET, .sin_port = htons(port_no), .sin_addr = ip4("127.0.0.1")};
         _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         _cleanup_close_ int cfd = -1;
 
@@ -658,6 +690,7 @@ int main(void)
                 cmocka_unit_test_setup(test_publish_rebuilds, reset),
                 cmocka_unit_test_setup(test_invalid, reset),
                 cmocka_unit_test_setup(test_foreign_table, reset),
+                cmocka_unit_test_setup(test_no_permission, reset),
                 cmocka_unit_test_setup(test_traffic_output_dnat, reset),
                 cmocka_unit_test_setup(test_nft_json, reset),
         };
