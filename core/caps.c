@@ -79,8 +79,15 @@ static int apply_list(char **names, uint64_t *set, bool add, struct err *err)
                 if (!strcasecmp(*names, "ALL"))
                         continue;
                 c = caps_from_name(*names);
-                if (c < 0)
-                        return err_set(err, -EINVAL, "invalid capability: %s", *names);
+                if (c < 0) {
+                        char up[64];
+                        const char *n = strncasecmp(*names, "CAP_", 4) ? *names : *names + 4;
+                        size_t i = 0;
+                        for (; n[i] && i < sizeof(up) - 1; i++)
+                                up[i] = (char)toupper((unsigned char)n[i]);
+                        up[i] = '\0';
+                        return err_set(err, -EINVAL, "unknown capability: \"CAP_%s\"", up);
+                }
                 if (add)
                         *set |= 1ULL << c;
                 else
@@ -146,7 +153,6 @@ int caps_apply(uint64_t keep, bool root, struct err *err)
         if (root && n > 0) {
                 cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET);
                 cap_set_flag(caps, CAP_PERMITTED, n, list, CAP_SET);
-                cap_set_flag(caps, CAP_INHERITABLE, n, list, CAP_SET);
         }
         if (cap_set_proc(caps) < 0)
                 r = err_errno(err, "setting capabilities");

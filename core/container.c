@@ -328,7 +328,9 @@ int container_image_users(const struct cli *cli, const char *image_id, char ***r
         snprintf(want, sizeof(want), "sha256:%s", image_id);
         for (struct container **p = all; *p; p++) {
                 const char *img = jv_get_str((*p)->doc, "Image");
-                if (img && !strcmp(img, want) && util_strv_push(&names, container_name(*p)) < 0) {
+                char shortid[13];
+                snprintf(shortid, sizeof(shortid), "%.12s", (*p)->id);
+                if (img && !strcmp(img, want) && util_strv_push(&names, shortid) < 0) {
                         container_list_free(all);
                         util_strv_free(names);
                         return err_set(err, -ENOMEM, "listing containers");

@@ -24,7 +24,7 @@ int container_find(const struct cli *cli, const char *ref, struct container **re
 int container_list(const struct cli *cli, struct container ***ret, struct err *err);
 void container_free(struct container *c);
 void container_list_free(struct container **v);
-/* Names of containers (any state) that use the image id (strv; empty if none). */
+/* Short ids of containers (any state) that use the image id (strv; empty if none). */
 int container_image_users(const struct cli *cli, const char *image_id, char ***ret,
                           struct err *err);
 

@@ -9,6 +9,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
+#include "caps.h"
 #include "commands.h"
 #include "create.h"
 #include "dns/files.h"
@@ -197,6 +198,18 @@ static int build_command(const struct run_opts *o, const struct jv *image_cfg, c
         return 0;
 }
 
+/* Go marshals maps with sorted keys; store them that way so {{json .Config.Labels}} agrees. */
+static struct jv *sorted_object(struct jv *o)
+{
+        _cleanup_strv_ char **keys = jv_keys(o);
+        struct jv *s = jv_new_object();
+
+        for (char **k = keys; k && *k; k++)
+                jv_set(s, *k, jv_copy(jv_get(o, *k)));
+        jv_put(o);
+        return s;
+}
+
 static struct jv *labels_obj(const struct run_opts *o, const struct jv *image_cfg)
 {
         struct jv *l = jv_copy(jv_get(image_cfg, "Labels"));
@@ -214,7 +227,7 @@ static struct jv *labels_obj(const struct run_opts *o, const struct jv *image_cf
                         *eq = '\0';
                 jv_set_str(l, k, eq ? eq + 1 : "");
         }
-        return l;
+        return sorted_object(l);
 }
 
 static struct jv *build_config(const struct run_opts *o, const char *image_ref,
@@ -297,6 +310,12 @@ static int check_opts(const struct run_opts *o, struct err *err)
                                        "invalid argument \"%s\" for "
                                        "\"--stop-timeout\" flag",
                                        o->stop_timeout);
+        }
+        {
+                uint64_t caps;
+                int r = caps_resolve(caps_default(), o->cap_add, o->cap_drop, &caps, err);
+                if (r < 0)
+                        return r;
         }
         if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
                 return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
@@ -632,6 +651,8 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 return err_set(err, -EINVAL,
                                "you cannot start and attach multiple containers "
                                "at once");
+        char failed[ERR_MSG_MAX] = "";
+
         for (int i = 1; i <= n; i++) {
                 struct container *c = NULL;
                 struct err e = {0};
@@ -646,6 +667,8 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                         r = rr;
                         if (n > 1)
                                 fprintf(stderr, "Error response from daemon: %s\n", e.msg);
+                        snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed), "%s%s",
+                                 *failed ? ", " : "", argv[i]);
                         continue;
                 }
                 if (o.attach || o.interactive)
@@ -653,7 +676,7 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 printf("%s\n", argv[i]);
         }
         if (r < 0 && n > 1)
-                return err_set(err, r, "failed to start containers: %s", argv[1]);
+                return err_set(err, r, "failed to start containers: %s", failed);
         return r;
 }
 

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -488,6 +489,14 @@ static const char *env_path(char **env)
         return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }
 
+/* strerror as Go prints it: lower case ("no such file or directory"). */
+static const char *go_strerror(int e, char buf[64])
+{
+        snprintf(buf, 64, "%s", strerror(e));
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+        return buf;
+}
+
 /* Looks argv0 up in PATH as Docker (runc) does, to report Docker's messages and codes. */
 static int find_executable(const char *argv0, char **env, char out[PATH_MAX], int *ret_exit_code,
                            struct err *err)
@@ -498,9 +507,10 @@ static int find_executable(const char *argv0, char **env, char out[PATH_MAX], in
 
         *ret_exit_code = 127;
         if (strchr(argv0, '/')) {
+                char eb[64];
                 if (stat(argv0, &st) < 0)
                         return err_set(err, -ENOENT, "exec: \"%s\": stat %s: %s", argv0, argv0,
-                                       strerror(errno));
+                                       go_strerror(errno, eb));
                 snprintf(out, PATH_MAX, "%s", argv0);
                 return 0;
         }
@@ -545,8 +555,12 @@ int launch_exec_process(char **argv, char **env, const char *cwd, const char *us
         if (r < 0)
                 return r;
         execve(exe, argv, env);
-        *ret_exit_code = errno == ENOENT ? 127 : 126;
-        return err_set(err, -errno, "exec: \"%s\": %s", argv[0], strerror(errno));
+        {
+                int e = errno;
+                char eb[64];
+                *ret_exit_code = e == ENOENT ? 127 : 126;
+                return err_set(err, -e, "exec: \"%s\": %s", argv[0], go_strerror(e, eb));
+        }
 }
 
 /* ---- --init: PID 1 that reaps zombies and forwards signals ---- */
@@ -623,7 +637,9 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                         child_fail(fd, 125, &err);
                 }
                 if (p > 0) {
-                        close(fd);
+                        /* The init never execs, so the monitor's descriptors (the CLI's start
+                         * socket, the log, the attach socket) must not stay open in it. */
+                        close_range(3, ~0U, 0);
                         init_loop(p);
                 }
         }

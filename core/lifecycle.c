@@ -62,11 +62,12 @@ static int signal_init(const struct container *c, int sig, struct err *err)
         return 0;
 }
 
-int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, struct err *err)
+int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, int signal,
+                   struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config");
         const char *ss = jv_get_str(cfg, "StopSignal");
-        int sig = ss ? util_parse_signal(ss) : SIGTERM;
+        int sig = signal > 0 ? signal : ss ? util_parse_signal(ss) : SIGTERM;
         int r;
 
         (void)cli;
@@ -140,7 +141,7 @@ static int do_stop(struct cli *cli, struct container *c, void *ud, struct err *e
 {
         const struct stop_opts *o = ud;
 
-        return lifecycle_stop(cli, c, o->time, err);
+        return lifecycle_stop(cli, c, o->time, o->signal ? util_parse_signal(o->signal) : 0, err);
 }
 
 int cmd_stop(struct cli *cli, int argc, char **argv, struct err *err)
@@ -187,6 +188,24 @@ int cmd_restart(struct cli *cli, int argc, char **argv, struct err *err)
         return for_each(cli, argv + 1, n, &o, do_restart, err);
 }
 
+/* A frozen task acts on no signal, SIGKILL included, until it is thawed: signal, then thaw,
+ * and record the container as running again. */
+static int signal_paused(struct container *c, int sig, struct err *err)
+{
+        int r = signal_init(c, sig, err);
+        _cleanup_close_ int lock = -1;
+
+        if (r < 0 || strcmp(container_status(c), "paused"))
+                return r;
+        r = cgroup_freeze(c->id, false, err);
+        if (r >= 0 && (lock = container_lock(c, err)) >= 0 && container_reload(c, err) >= 0) {
+                jv_set_str(jv_get(c->doc, "State"), "Status", "running");
+                jv_set_bool(jv_get(c->doc, "State"), "Paused", false);
+                r = container_save(c, err);
+        }
+        return r;
+}
+
 static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *err)
 {
         int sig = *(int *)ud;
@@ -197,9 +216,7 @@ static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *e
                                "cannot kill container: %s: container %s is not "
                                "running",
                                container_name(c), c->id);
-        if (!strcmp(container_status(c), "paused") && sig != SIGKILL)
-                cgroup_freeze(c->id, false, err);
-        return signal_init(c, sig, err);
+        return signal_paused(c, sig, err);
 }
 
 int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err)
@@ -230,7 +247,7 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
                                        "cannot remove container \"/%s\": container is %s: stop "
                                        "the container before removing or force remove",
                                        container_name(c), container_status(c));
-                r = signal_init(c, SIGKILL, err);
+                r = signal_paused(c, SIGKILL, err);
                 if (r >= 0)
                         r = lifecycle_wait_monitor(c, 30000, err);
                 if (r < 0)

@@ -5,9 +5,10 @@
 #include "cli.h"
 #include "container.h"
 
-/* Sends the stop signal, waits up to timeout seconds (-1: the container's StopTimeout or
+/* Sends signal (0: the container's StopSignal, else SIGTERM), waits up to timeout seconds (-1: the container's StopTimeout or
  * 10), then SIGKILL; returns once the monitor has recorded the exit. */
-int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, struct err *err);
+int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, int signal,
+                   struct err *err);
 /* Waits until the container's monitor has exited (the exit is recorded), at most
  * timeout_ms (-1: forever). -ETIMEDOUT otherwise. */
 int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err *err);

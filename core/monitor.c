@@ -102,6 +102,16 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
         return r;
 }
 
+static bool env_has(char **env, const char *key)
+{
+        size_t n = strlen(key);
+
+        for (; env && *env; env++)
+                if (!strncmp(*env, key, n) && (*env)[n] == '=')
+                        return true;
+        return false;
+}
+
 static int build_spec(const struct cli *cli, const struct container *c, struct spec_buf *b,
                       struct err *err)
 {
@@ -127,6 +137,12 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
         for (size_t i = 0; b->argv && i < jv_len(jv_get(c->doc, "Args")); i++)
                 util_strv_push(&b->argv, jv_str(jv_at(jv_get(c->doc, "Args"), i)));
         b->env = jv_to_strv(jv_get(cfg, "Env"));
+        /* Docker puts HOSTNAME in the process environment (not in Config.Env). */
+        if (b->env && !env_has(b->env, "HOSTNAME")) {
+                _cleanup_free_ char *h = util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
+                if (h)
+                        util_strv_push(&b->env, h);
+        }
         if (b->env && network_link_env(cli, c, &b->env, err) < 0)
                 return -err->code;
         b->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));

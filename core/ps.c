@@ -28,6 +28,35 @@ struct ps_opts {
         char **filters;
 };
 
+/* Go's strconv.Quote for the printable text a command holds. */
+static char *go_quote(const char *s)
+{
+        size_t n = strlen(s);
+        char *out = malloc(4 * n + 3), *o = out;
+
+        if (!out)
+                return NULL;
+        *o++ = '"';
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                if (ch == '"' || ch == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char)ch;
+                } else if (ch == '\n') {
+                        *o++ = '\\', *o++ = 'n';
+                } else if (ch == '\t') {
+                        *o++ = '\\', *o++ = 't';
+                } else if (ch < 0x20 || ch == 0x7f) {
+                        o += sprintf(o, "\\x%02x", ch);
+                } else {
+                        *o++ = (char)ch;
+                }
+        }
+        *o++ = '"';
+        *o = '\0';
+        return out;
+}
+
 static char *command_string(const struct container *c, bool trunc)
 {
         _cleanup_free_ char *cmd =
@@ -41,15 +70,18 @@ static char *command_string(const struct container *c, bool trunc)
         }
         if (!cmd)
                 return NULL;
-        /* Docker cuts at 20 characters with an ellipsis (counted in runes). */
+        /* Docker cuts at 20 characters with an ellipsis (counted in runes), then quotes. */
         if (trunc && strlen(cmd) > 20) {
                 size_t cut = 19;
+                char *n;
                 while (cut > 0 && ((unsigned char)cmd[cut] & 0xC0) == 0x80)
                         cut--;
                 cmd[cut] = '\0';
-                return util_printf("\"%s…\"", cmd);
+                n = util_printf("%s…", cmd);
+                free(cmd);
+                cmd = n;
         }
-        return util_printf("\"%s\"", cmd);
+        return cmd ? go_quote(cmd) : NULL;
 }
 
 static int64_t since_ns(const char *ts)
@@ -170,6 +202,7 @@ static struct jv *ps_row(const struct container *c, bool trunc)
         jv_set_str(o, "Size", "0B");
         jv_set_str(o, "Names", container_name(c));
         jv_set_str(o, "Labels", labels);
+        jv_set(o, "LabelMap", jv_copy(jv_path(c->doc, "Config.Labels")));
         jv_set_str(o, "Mounts", "");
         jv_set_str(o, "Networks", jv_str(jv_path(c->doc, "HostConfig.NetworkMode")));
         return o;
@@ -298,6 +331,30 @@ static int print_formatted(const char *format, struct jv **rows, size_t n, struc
         return r;
 }
 
+/* Only a status filter widens ps beyond running containers (Docker). */
+static bool has_status_filter(char **filters)
+{
+        for (; filters && *filters; filters++)
+                if (!strncmp(*filters, "status=", 7))
+                        return true;
+        return false;
+}
+
+/* Docker's ps context has a method .Label "key"; our templates index a map instead. */
+static char *rewrite_label_calls(const char *fmt)
+{
+        char *out = strdup(fmt), *p;
+
+        while (out && (p = strstr(out, ".Label \""))) {
+                char *n;
+                *p = '\0';
+                n = util_printf("%sindex .LabelMap \"%s", out, p + 8);
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
 int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct opt_def defs[] = {
@@ -334,7 +391,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                 bool keep = true;
                 if (last >= 0 && (long long)n >= last)
                         break;
-                if (!o.all && last < 0 && !o.filters && !container_is_running(*c))
+                if (!o.all && last < 0 && !has_status_filter(o.filters) &&
+                    !container_is_running(*c))
                         continue;
                 r = filter_keep(cli, *c, o.filters, &keep, err);
                 if (r < 0 || !keep)
@@ -348,7 +406,9 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                                              : "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t"
                                                "{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t"
                                                "{{.Names}}";
-                r = print_formatted(fmt, rows, n, headers, err);
+                _cleanup_free_ char *f = rewrite_label_calls(fmt);
+                r = f ? print_formatted(f, rows, n, headers, err)
+                      : err_set(err, -ENOMEM, "formatting");
         }
         for (size_t i = 0; i < n; i++)
                 jv_put(rows[i]);
@@ -511,7 +571,7 @@ int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
         container_free(c);
         if (r < 0)
                 return r;
-        t = table_new();
+        t = table_new_min(20);
         table_add_row(t, "UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD");
         for (size_t i = 0; i < n; i++)
                 proc_row(pids[i], t);

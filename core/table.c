@@ -21,6 +21,7 @@ struct line {
 };
 
 struct table {
+        size_t minwidth;
         struct line *lines;
         size_t n;
 };
@@ -83,7 +84,16 @@ static void line_clear(struct line *l)
 
 struct table *table_new(void)
 {
-        return calloc(1, sizeof(struct table));
+        return table_new_min(TABLE_MINWIDTH);
+}
+
+struct table *table_new_min(size_t minwidth)
+{
+        struct table *t = calloc(1, sizeof(struct table));
+
+        if (t)
+                t->minwidth = minwidth;
+        return t;
 }
 
 void table_free(struct table *t)
@@ -175,7 +185,7 @@ static void format(struct writer *w, size_t line0, size_t line1)
         size_t column = w->nwidths;
 
         for (size_t cur = line0; cur < line1; cur++) {
-                size_t width = TABLE_MINWIDTH;
+                size_t width = w->t->minwidth;
 
                 if (column + 1 >= w->t->lines[cur].n)
                         continue;

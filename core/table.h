@@ -7,6 +7,8 @@ struct table;
 
 /* An empty table; NULL on allocation failure. */
 struct table *table_new(void);
+/* The same with another minimum cell width (`top` uses 20, as docker/cli does). */
+struct table *table_new_min(size_t minwidth);
 /* Adds text: '\t' ends a cell, '\n' ends a line (a final '\n' is optional); the text after
  * the last tab of a line is its trailing cell, printed unpadded. -ENOMEM. */
 int table_add_row(struct table *t, const char *tab_separated_line);

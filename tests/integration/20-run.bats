@@ -1,0 +1,534 @@
+#!/usr/bin/env bats
+# `run`: output and exit codes, --rm, -d, --name, the flags that shape the container
+# (each observed from inside it), the default environment, /etc files, mounts,
+# capabilities, terminals and stdin, and concurrent runs. Docker is the reference.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() { setup_busybox; }
+teardown() { cleanup_all; }
+
+# container_dirs: container state directories (64-hex names) under $HAWSER_ROOT.
+container_dirs() {
+    find "$HAWSER_ROOT/containers" -mindepth 1 -maxdepth 1 -regextype posix-extended \
+        -regex '.*/[0-9a-f]{64}' 2>/dev/null
+}
+
+# ps_names: names of all containers, one per line.
+ps_names() {
+    h ps -a --format '{{.Names}}'
+}
+
+# ---- output and exit codes ----
+
+@test "run prints the command's output and passes its exit code through" {
+    run h run --rm busybox echo hello world
+    assert_success
+    assert_output "hello world"
+    run h run --rm busybox sh -c 'exit 3'
+    assert_status 3
+    assert_output ""
+    run h run --rm busybox sh -c 'exit 255'
+    assert_status 255
+    run h run --rm busybox false
+    assert_status 1
+}
+
+@test "a missing executable exits 127 with Docker's message" {
+    run -127 h run --rm busybox nosuch
+    assert_output_contains 'exec: "nosuch": executable file not found in $PATH'
+}
+
+@test "a missing absolute path exits 127 with Go's stat message" {
+    # runc: exec: "/nosuch": stat /nosuch: no such file or directory (lower case, Go's text)
+    run -127 h run --rm busybox /nosuch
+    assert_output_contains 'exec: "/nosuch": stat /nosuch: no such file or directory'
+}
+
+@test "a directory or a non-executable file exits 126" {
+    run h run --rm busybox /etc
+    assert_status 126
+    assert_output_contains 'exec: "/etc"'
+    run h run --rm busybox /etc/passwd
+    assert_status 126
+    assert_output_contains 'exec: "/etc/passwd"'
+}
+
+@test "an unknown image exits 125 with 'Unable to find image' and creates nothing" {
+    run h run --rm nosuchimage true
+    assert_status 125
+    assert_output_contains "Unable to find image 'nosuchimage:latest' locally"
+    run h run nosuchimage:v2 true
+    assert_status 125
+    assert_output_contains "Unable to find image 'nosuchimage:v2' locally"
+    run h ps -aq
+    assert_output ""
+    [ -z "$(container_dirs)" ] || fail "a container directory was left: $(container_dirs)"
+}
+
+@test "an image without a command and no command given exits 125" {
+    run h run --rm busybox
+    assert_status 125
+    assert_output_contains "No command specified"
+    run h ps -aq
+    assert_output ""
+}
+
+# ---- --rm ----
+
+@test "--rm removes the container when it exits" {
+    run h run --rm --name rmme busybox true
+    assert_success
+    run ps_names
+    assert_output ""
+    [ -z "$(container_dirs)" ] || fail "state left behind: $(container_dirs)"
+    # The name is free again.
+    run h run --rm --name rmme busybox echo again
+    assert_success
+    assert_output "again"
+}
+
+@test "run -d --rm removes the container after it exits by itself" {
+    run h run -d --rm --name rmd busybox sleep 0.3
+    assert_success
+    run ps_names
+    assert_output "rmd"
+    wait_for sh -c "[ -z \"\$(\"$HAWSER\" ps -aq)\" ]"
+    [ -z "$(container_dirs)" ] || fail "state left behind: $(container_dirs)"
+}
+
+@test "--rm removes the container also when the start fails" {
+    run -127 h run --rm --name rmfail busybox nosuch
+    run ps_names
+    assert_output ""
+    [ -z "$(container_dirs)" ] || fail "state left behind: $(container_dirs)"
+    run h run --rm --name rmfail busybox true
+    assert_success
+}
+
+@test "without --rm a failed start leaves a Created container with the exit code" {
+    run -127 h run --name failed busybox nosuch
+    run h ps -a --format '{{.Names}} {{.Status}}'
+    assert_output "failed Created"
+    run h inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}' failed
+    assert_output "created 127 false"
+}
+
+# ---- -d and --name ----
+
+@test "run -d prints the 64-hex id; the default hostname is its first 12 characters" {
+    run h run -d --name detached busybox sleep 30
+    assert_success
+    assert_output_matches '^[0-9a-f]{64}$'
+    local id=$output
+    run h inspect -f '{{.Id}} {{.Name}} {{.Config.Hostname}}' detached
+    assert_output "$id /detached ${id:0:12}"
+    run h ps -q
+    assert_output "${id:0:12}"
+    run h exec detached hostname
+    assert_output "${id:0:12}"
+}
+
+@test "--name accepts Docker's name rule and refuses the rest" {
+    run h run --rm --name ab_c.d-1 busybox true
+    assert_success
+    run h run -d --name /slashed busybox sleep 30
+    assert_success
+    run h inspect -f '{{.Name}}' slashed
+    assert_output "/slashed"
+    local bad
+    for bad in bad/name _x .x a 'x y' 'semi;colon'; do
+        run h run --rm --name "$bad" busybox true
+        assert_status 125
+        assert_output_contains "Invalid container name ($bad), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+    done
+    run ps_names
+    assert_output "slashed"
+}
+
+@test "a duplicate name is refused with Docker's conflict message" {
+    run h run -d --name dup busybox sleep 30
+    assert_success
+    local id=$output
+    run h run -d --name dup busybox sleep 30
+    assert_status 125
+    assert_output_contains "Conflict. The container name \"/dup\" is already in use by container \"$id\". You have to remove (or rename) that container to be able to reuse that name."
+    run h create --name dup busybox true
+    assert_status 125
+    assert_output_contains 'Conflict. The container name "/dup" is already in use'
+    run h ps -aq --no-trunc
+    assert_output "$id"
+}
+
+# ---- environment ----
+
+@test "-e and --env-file set the environment; -e wins; -e NAME copies or unsets" {
+    printf '# a comment\n\nFROMFILE=1\nBOTH=file\nSPACED=two words\n' >"$BATS_TEST_TMPDIR/env"
+    FROMHOST=host-value run h run --rm --env-file "$BATS_TEST_TMPDIR/env" -e A=1 \
+        -e BOTH=flag -e FROMHOST -e NOTINHOST -e 'EQ=a=b' busybox env
+    assert_success
+    local want
+    for want in FROMFILE=1 BOTH=flag 'SPACED=two words' A=1 FROMHOST=host-value EQ=a=b; do
+        printf '%s\n' "${lines[@]}" | grep -qxF "$want" || fail "missing '$want' in: $output"
+    done
+    refute_output_contains "BOTH=file"
+    refute_output_contains "NOTINHOST"
+}
+
+@test "the default environment has PATH, HOME and HOSTNAME (Docker sets HOSTNAME)" {
+    run h run --name envdef busybox env
+    assert_success
+    local id
+    id=$(h inspect -f '{{.Id}}' envdef)
+    printf '%s\n' "${lines[@]}" |
+        grep -qxF "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ||
+        fail "no default PATH in: $output"
+    printf '%s\n' "${lines[@]}" | grep -qxF "HOME=/root" || fail "no HOME=/root in: $output"
+    refute_output_contains "TERM="
+    printf '%s\n' "${lines[@]}" | grep -qxF "HOSTNAME=${id:0:12}" ||
+        fail "no HOSTNAME=${id:0:12} in: $output"
+}
+
+@test "HOSTNAME follows -h" {
+    run h run --rm -h envhost busybox env
+    assert_success
+    printf '%s\n' "${lines[@]}" | grep -qxF "HOSTNAME=envhost" ||
+        fail "no HOSTNAME=envhost in: $output"
+}
+
+# ---- -w, -u, -h, --entrypoint ----
+
+@test "-w sets (and creates) the working directory" {
+    run h run --rm -w /tmp/new/dir busybox pwd
+    assert_success
+    assert_output "/tmp/new/dir"
+    run h run --rm -w /etc busybox sh -c 'pwd; ls passwd'
+    assert_output "/etc
+passwd"
+}
+
+@test "-u takes a name, uid, or uid:gid; HOME follows the user" {
+    run h run --rm -u app busybox sh -c 'id -u; id -g; id -G; echo $HOME'
+    assert_success
+    assert_output "1000
+1000
+1000 50
+/home/app"
+    run h run --rm -u nobody busybox id -un
+    assert_output "nobody"
+    run h run --rm -u 1000:50 busybox sh -c 'id -u; id -g'
+    assert_output "1000
+50"
+    run h run --rm -u 4242 busybox sh -c 'id -u; echo $HOME'
+    assert_success
+    assert_output "4242
+/"
+    run h run --rm -u nosuchuser busybox true
+    assert_status 126
+    assert_output_contains "unable to find user nosuchuser: no matching entries in passwd file"
+}
+
+@test "-h sets the hostname and /etc/hostname" {
+    run h run --rm -h myhost busybox sh -c 'hostname; cat /etc/hostname'
+    assert_success
+    assert_output "myhost
+myhost"
+}
+
+@test "the default /etc/hostname holds the short id" {
+    run h run --name hn busybox cat /etc/hostname
+    assert_success
+    local id
+    id=$(h inspect -f '{{.Id}}' hn)
+    assert_output "${id:0:12}"
+}
+
+@test "--entrypoint replaces the entrypoint; the arguments follow it" {
+    run h run --rm --entrypoint echo busybox hi there
+    assert_success
+    assert_output "hi there"
+    run h run --name ep --entrypoint /bin/sh busybox -c 'echo from-sh'
+    assert_output "from-sh"
+    run h inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Path}} {{json .Args}}' ep
+    assert_output '["/bin/sh"] ["-c","echo from-sh"] /bin/sh ["-c","echo from-sh"]'
+}
+
+# ---- --init ----
+
+@test "--init runs an init as PID 1 and the command as PID 2" {
+    run h run --rm --init busybox ps -o pid,args
+    assert_success
+    local pid1 pid2
+    pid1=$(printf '%s\n' "$output" | awk '$1 == 1 { $1 = ""; sub(/^ /, ""); print }')
+    pid2=$(printf '%s\n' "$output" | awk '$1 == 2 { $1 = ""; sub(/^ /, ""); print }')
+    [ -n "$pid1" ] || fail "no PID 1 in: $output"
+    [ "$pid1" != "ps -o pid,args" ] || fail "the command is PID 1: $output"
+    [ "$pid2" = "ps -o pid,args" ] || fail "PID 2 is not the command: '$pid2' in: $output"
+    # Without --init the command is PID 1.
+    run h run --rm busybox ps -o pid,args
+    pid1=$(printf '%s\n' "$output" | awk '$1 == 1 { $1 = ""; sub(/^ /, ""); print }')
+    [ "$pid1" = "ps -o pid,args" ] || fail "without --init PID 1 is '$pid1'"
+    run h run --rm --init busybox sh -c 'exit 7'
+    assert_status 7
+}
+
+@test "run -d --init returns at once and the container keeps running" {
+    run timeout -k 1 5 "$HAWSER" run -d --init --name initd busybox sleep 30
+    assert_success
+    assert_output_matches '^[0-9a-f]{64}$'
+    run h inspect -f '{{.State.Status}}' initd
+    assert_output "running"
+}
+
+# ---- --read-only, capabilities, privileges ----
+
+@test "--read-only makes / read-only but leaves /dev/shm writable" {
+    run h run --rm --read-only busybox touch /x
+    assert_status 1
+    assert_output_contains "Read-only file system"
+    run h run --rm --read-only busybox sh -c 'touch /dev/shm/ok && echo shm-ok'
+    assert_success
+    assert_output "shm-ok"
+    run h run --rm busybox sh -c 'touch /x && echo rw-ok'
+    assert_success
+    assert_output "rw-ok"
+}
+
+@test "the default capability set is Docker's, with no inheritable capabilities" {
+    run h run --rm busybox grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/self/status
+    assert_success
+    assert_output "CapPrm:	00000000a80425fb
+CapEff:	00000000a80425fb
+CapBnd:	00000000a80425fb
+CapAmb:	0000000000000000"
+    # Docker stopped setting inheritable capabilities (CVE-2022-24769).
+    run h run --rm busybox grep '^CapInh:' /proc/self/status
+    assert_output "CapInh:	0000000000000000"
+}
+
+@test "--cap-add and --cap-drop change CapEff; names are case- and prefix-insensitive" {
+    run h run --rm --cap-add NET_ADMIN busybox grep CapEff /proc/self/status
+    assert_success
+    assert_output "CapEff:	00000000a80435fb"
+    run h run --rm --cap-add cap_net_admin busybox grep CapEff /proc/self/status
+    assert_output "CapEff:	00000000a80435fb"
+    run h run --rm --cap-drop CHOWN busybox grep CapEff /proc/self/status
+    assert_output "CapEff:	00000000a80425fa"
+    run h run --rm --cap-drop ALL busybox grep CapEff /proc/self/status
+    assert_output "CapEff:	0000000000000000"
+    run h run --rm --cap-drop ALL --cap-add KILL busybox grep CapEff /proc/self/status
+    assert_output "CapEff:	0000000000000020"
+    # A non-root user has no effective capabilities.
+    run h run --rm -u app busybox grep CapEff /proc/self/status
+    assert_output "CapEff:	0000000000000000"
+}
+
+@test "an unknown capability is refused at create time with Docker's message" {
+    run h run --name badcap --cap-add NOSUCH busybox true
+    assert_status 125
+    local msg=$output
+    # Docker validates at create: no container is left behind.
+    run ps_names
+    assert_output ""
+    output=$msg
+    assert_output_contains 'unknown capability: "CAP_NOSUCH"'
+}
+
+@test "--privileged gives every capability we hold and no no_new_privs" {
+    local bnd
+    bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
+    run h run --rm --privileged busybox grep -E '^(CapEff|NoNewPrivs):' /proc/self/status
+    assert_success
+    assert_output "CapEff:	$bnd
+NoNewPrivs:	0"
+}
+
+# The foundation issue asks for no_new_privs on every container (Docker leaves it off unless
+# --security-opt no-new-privileges); --privileged turns it off.
+@test "no_new_privs is set by default and cleared by --privileged" {
+    run h run --rm busybox grep NoNewPrivs /proc/self/status
+    assert_success
+    assert_output "NoNewPrivs:	1"
+    run h run --rm --privileged busybox grep NoNewPrivs /proc/self/status
+    assert_success
+    assert_output "NoNewPrivs:	0"
+}
+
+# ---- labels, stop signal and timeout ----
+
+@test "-l sets labels, seen by inspect and ps filters" {
+    run h run -d --name lab -l a=b -l empty --label 'c=with space' busybox sleep 30
+    assert_success
+    run h inspect -f '{{json .Config.Labels}}' lab
+    assert_output '{"a":"b","c":"with space","empty":""}'
+    run h ps --filter label=a=b --format '{{.Names}}'
+    assert_output "lab"
+    run h ps --filter label=a=c --format '{{.Names}}'
+    assert_output ""
+}
+
+@test "--stop-signal is recorded and delivered to the container by stop" {
+    run h run -d --name sig --stop-signal SIGUSR1 busybox sh -c \
+        'trap "echo got-usr1; exit 5" USR1; echo ready; while :; do sleep 0.1; done'
+    assert_success
+    run h inspect -f '{{.Config.StopSignal}}' sig
+    assert_output "SIGUSR1"
+    wait_for sh -c "\"$HAWSER\" logs sig | grep -q ready"
+    run h stop -t 5 sig
+    assert_success
+    run h inspect -f '{{.State.ExitCode}}' sig
+    assert_output "5"
+    run h logs sig
+    assert_output "ready
+got-usr1"
+}
+
+@test "--stop-timeout sets stop's default grace period" {
+    run h run -d --name st --stop-timeout 1 busybox sleep 30
+    assert_success
+    run h inspect -f '{{.Config.StopTimeout}}' st
+    assert_output "1"
+    local start=$SECONDS
+    run h stop st
+    assert_success
+    # sleep as PID 1 ignores SIGTERM: SIGKILL comes after 1 s, not Docker's default 10 s.
+    [ $((SECONDS - start)) -le 4 ] || fail "stop took $((SECONDS - start)) s"
+    run h inspect -f '{{.State.ExitCode}}' st
+    assert_output "137"
+}
+
+# ---- network, /etc files, mounts ----
+
+@test "--network none has only lo, and it is UP" {
+    run h run --rm --network none busybox ip -o link
+    assert_success
+    assert_line_count 1
+    assert_output_matches '^1: lo: <LOOPBACK,UP,LOWER_UP>'
+}
+
+@test "--network host shares the sandbox's interfaces and /etc/hosts" {
+    ip link add hawsertest0 type veth peer name hawsertest1
+    run h run --rm --network host busybox ip -o link
+    ip link del hawsertest0
+    assert_success
+    assert_output_contains "hawsertest0"
+    run h run --rm --network host busybox cat /etc/hosts
+    assert_success
+    [ "$output" = "$(cat /etc/hosts)" ] || fail "/etc/hosts differs from the host's: $output"
+    run h run --rm --network none busybox ip -o link
+    refute_output_contains "hawsertest0"
+}
+
+@test "/etc/hosts with --network none has Docker's layout" {
+    run h run --rm --network none busybox cat /etc/hosts
+    assert_success
+    assert_output "$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters')"
+}
+
+@test "the container sees Docker's mounts: proc, devpts, shm, mqueue, read-only sysfs" {
+    # mount point, fstype and mount options of every mount.
+    run h run --rm busybox awk '{ i = 7; while ($i != "-") i++; print $5, $(i + 1), $6 }' \
+        /proc/self/mountinfo
+    assert_success
+    local want
+    for want in '^/proc proc rw,nosuid,nodev,noexec' '^/dev tmpfs rw,nosuid' \
+        '^/dev/pts devpts rw,nosuid,noexec' '^/dev/shm tmpfs rw,nosuid,nodev,noexec' \
+        '^/dev/mqueue mqueue rw,nosuid,nodev,noexec' '^/sys sysfs ro,nosuid,nodev,noexec' \
+        '^/proc/sys proc ro,' '^/etc/hosts ' '^/etc/hostname ' '^/etc/resolv.conf '; do
+        printf '%s\n' "${lines[@]}" | grep -qE "$want" || fail "no mount matching '$want' in: $output"
+    done
+}
+
+@test "/proc/sys and /sys are read-only; masked /proc files read empty" {
+    run h run --rm busybox sh -c 'echo 1 >/proc/sys/kernel/shmmax'
+    assert_failure
+    assert_output_contains "Read-only file system"
+    run h run --rm busybox touch /sys/x
+    assert_failure
+    assert_output_contains "Read-only file system"
+    local f checked=0
+    for f in /proc/kcore /proc/keys /proc/timer_list; do
+        [ -e "$f" ] || continue
+        checked=$((checked + 1))
+        run h run --rm busybox sh -c "head -c 1 $f | wc -c"
+        assert_success
+        assert_output "0"
+    done
+    [ "$checked" -gt 0 ] || skip "none of the masked files exists on this kernel"
+}
+
+# ---- terminals and stdin ----
+
+@test "run -it gives a terminal: tty is /dev/pts/0, TERM=xterm, the exit code passes" {
+    run pty_run $'tty\necho "term=$TERM"\nexit 3\n' h run -it --rm busybox sh
+    assert_status 3
+    assert_output_contains "/dev/pts/0"
+    assert_output_contains "term=xterm"
+    # Without -t there is no terminal.
+    run h run --rm busybox tty
+    assert_status 1
+    assert_output "not a tty"
+}
+
+@test "run -i passes piped stdin; without -i the command gets none" {
+    run bash -c 'echo hi | "$HAWSER" run -i --rm busybox cat'
+    assert_success
+    assert_output "hi"
+    run bash -c 'printf "a\nb\n" | "$HAWSER" run -i --rm busybox wc -l'
+    assert_output "2"
+    run bash -c 'echo hi | "$HAWSER" run --rm busybox cat'
+    assert_success
+    assert_output ""
+}
+
+@test "stdout and stderr are kept apart" {
+    run bash -c '"$HAWSER" run --rm busybox sh -c "echo out; echo err >&2" 2>/dev/null'
+    assert_success
+    assert_output "out"
+    run bash -c '"$HAWSER" run --rm busybox sh -c "echo out; echo err >&2" >/dev/null'
+    assert_success
+    assert_output "err"
+}
+
+# ---- concurrency ----
+
+@test "twenty parallel run -d with distinct names all succeed" {
+    local i pids=() failed=0
+    for i in $(seq 1 20); do
+        h run -d --name "par$i" busybox sleep 30 >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || { failed=$((failed + 1)); cat "$BATS_TEST_TMPDIR/out$((i + 1))" >&2; }
+    done
+    [ "$failed" -eq 0 ] || fail "$failed of 20 runs failed"
+    run h ps --format '{{.Names}}'
+    assert_line_count 20
+    [ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" -eq 20 ] || fail "names not distinct"
+    run h ps -q
+    [ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" -eq 20 ] || fail "ids not distinct"
+}
+
+@test "twenty parallel runs with one name: exactly one wins, the others get the conflict" {
+    local i pids=() ok=0 conflicts=0
+    for i in $(seq 1 20); do
+        h run -d --name same busybox sleep 30 >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        if wait "${pids[$i]}"; then
+            ok=$((ok + 1))
+        elif grep -q 'Conflict. The container name "/same" is already in use' \
+            "$BATS_TEST_TMPDIR/out$((i + 1))"; then
+            conflicts=$((conflicts + 1))
+        else
+            cat "$BATS_TEST_TMPDIR/out$((i + 1))" >&2
+        fi
+    done
+    [ "$ok" -eq 1 ] || fail "$ok runs succeeded"
+    [ "$conflicts" -eq 19 ] || fail "$conflicts runs printed the conflict"
+    run h ps -a --format '{{.Names}}'
+    assert_output "same"
+    [ "$(container_dirs | wc -l)" -eq 1 ] || fail "losers left state: $(container_dirs)"
+}
