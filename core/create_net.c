@@ -48,8 +48,9 @@ static int add_binding(struct jv *pb, struct jv *exposed, const struct port_bind
                 hp[0] = '\0';
         if (strchr(b->host_ip, ':')) {
                 jv_put(o);
-                return err_set(err, -ENOTSUP, "publishing on IPv6 address %s is not supported "
-                                              "yet",
+                return err_set(err, -ENOTSUP,
+                               "publishing on IPv6 address %s is not supported "
+                               "yet",
                                b->host_ip);
         }
         list = jv_get(pb, key);
@@ -110,8 +111,9 @@ static int hosts_doc(const struct run_opts *o, struct jv *hc, struct err *err)
                 if (!colon || colon == *h ||
                     (inet_pton(AF_INET, colon + 1, &a) != 1 &&
                      inet_pton(AF_INET6, colon + 1, &a6) != 1 && strcmp(colon + 1, "host-gateway")))
-                        return err_set(err, -EINVAL, "invalid argument \"%s\" for \"--add-host\" "
-                                                     "flag: bad format for add-host: \"%s\"",
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for \"--add-host\" "
+                                       "flag: bad format for add-host: \"%s\"",
                                        *h, *h);
         }
         jv_set(hc, "ExtraHosts", o->add_hosts ? jv_from_strv(o->add_hosts) : NULL);
@@ -130,8 +132,9 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
 
         r = check_mode(cli, mode, err);
         if (r >= 0 && (o->aliases || o->ip) && !strcmp(mode, NETWORK_DEFAULT))
-                r = err_set(err, -EINVAL, "user specified IP address and network-scoped aliases "
-                                          "are supported only for user defined networks");
+                r = err_set(err, -EINVAL,
+                            "user specified IP address and network-scoped aliases "
+                            "are supported only for user defined networks");
         if (r >= 0)
                 r = ports_doc(o, doc, err);
         if (r >= 0)
@@ -164,14 +167,16 @@ int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv 
                 if (r < 0)
                         return r;
                 if (container_find(cli, name, &child, err) < 0)
-                        return err_set(err, -EINVAL, "could not get container for %s: No such "
-                                                     "container: %s",
+                        return err_set(err, -EINVAL,
+                                       "could not get container for %s: No such "
+                                       "container: %s",
                                        name, name);
                 if (!strcmp(jv_str(jv_path(child->doc, "HostConfig.NetworkMode")) ?: "", "host")) {
                         container_free(child);
-                        return err_set(err, -EINVAL, "conflicting options: host type networking "
-                                                     "can't be used with links. This would "
-                                                     "result in undefined behavior");
+                        return err_set(err, -EINVAL,
+                                       "conflicting options: host type networking "
+                                       "can't be used with links. This would "
+                                       "result in undefined behavior");
                 }
                 full = util_printf("/%s:%s/%s", container_name(child), me, alias);
                 container_free(child);

@@ -139,7 +139,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
         b->env = jv_to_strv(jv_get(cfg, "Env"));
         /* Docker puts HOSTNAME in the process environment (not in Config.Env). */
         if (b->env && !env_has(b->env, "HOSTNAME")) {
-                _cleanup_free_ char *h = util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
+                _cleanup_free_ char *h =
+                        util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
                 if (h)
                         util_strv_push(&b->env, h);
         }

@@ -67,11 +67,9 @@ static int from_doc(struct jv *doc, struct network *n, struct err *err)
         snprintf(n->name, sizeof(n->name), "%s", jv_get_str(doc, "Name") ?: "");
         snprintf(n->id, sizeof(n->id), "%s", jv_get_str(doc, "Id") ?: "");
         snprintf(n->bridge, sizeof(n->bridge), "%s", br ?: "");
-        if (net_ipam_parse_cidr(jv_get_str(cfg, "Subnet") ?: "", &n->subnet, &n->prefix,
-                                err) < 0 ||
+        if (net_ipam_parse_cidr(jv_get_str(cfg, "Subnet") ?: "", &n->subnet, &n->prefix, err) < 0 ||
             parse_addr(jv_get_str(cfg, "Gateway"), &n->gateway) < 0)
-                return err_set(err, -EINVAL, "network %s has a broken configuration",
-                               n->name);
+                return err_set(err, -EINVAL, "network %s has a broken configuration", n->name);
         if (!range || net_ipam_parse_cidr(range, &n->range, &n->range_prefix, &ignore) < 0) {
                 n->range = n->subnet;
                 n->range_prefix = n->prefix;
@@ -168,8 +166,9 @@ static int pick_subnet(const struct cli *cli, struct in_addr *net, int *prefix, 
                 if (!busy)
                         return 0;
         }
-        return err_set(err, -ENOSPC, "could not find an available, non-overlapping IPv4 "
-                                     "address pool among the defaults to assign to the network");
+        return err_set(err, -ENOSPC,
+                       "could not find an available, non-overlapping IPv4 "
+                       "address pool among the defaults to assign to the network");
 }
 
 static int set_option(struct jv *opts, const char *kv, struct err *err)
@@ -200,8 +199,8 @@ static int ipam_config(const struct network_opts *o, struct in_addr net, int pre
         char buf[64], a[INET_ADDRSTRLEN];
         struct jv *c = jv_new_object();
 
-        if (o->gateway && (parse_addr(o->gateway, &gw) < 0 ||
-                           !net_ipam_contains(net, prefix, gw))) {
+        if (o->gateway &&
+            (parse_addr(o->gateway, &gw) < 0 || !net_ipam_contains(net, prefix, gw))) {
                 jv_put(c);
                 return err_set(err, -EINVAL, "invalid gateway %s: it must be an address in %s/%d",
                                o->gateway, inet_ntop(AF_INET, &net, a, sizeof(a)), prefix);
@@ -210,8 +209,9 @@ static int ipam_config(const struct network_opts *o, struct in_addr net, int pre
                 if (net_ipam_parse_cidr(o->ip_range, &rnet, &rprefix, err) < 0 ||
                     rprefix < prefix || !net_ipam_contains(net, prefix, rnet)) {
                         jv_put(c);
-                        return err_set(err, -EINVAL, "invalid ip-range %s: it must be inside "
-                                                     "the subnet",
+                        return err_set(err, -EINVAL,
+                                       "invalid ip-range %s: it must be inside "
+                                       "the subnet",
                                        o->ip_range);
                 }
                 jv_set_str(c, "IPRange", o->ip_range);
@@ -249,8 +249,9 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
         if (r >= 0 && o->subnet) {
                 struct overlap_q q = {.net = net, .prefix = prefix};
                 if (each_network(cli, overlap_cb, &q))
-                        r = err_set(err, -EEXIST, "Pool overlaps with other one on this address "
-                                                  "space (network %s)",
+                        r = err_set(err, -EEXIST,
+                                    "Pool overlaps with other one on this address "
+                                    "space (network %s)",
                                     q.who);
         }
         if (r >= 0)
@@ -294,8 +295,8 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
 
 static int name_taken_cb(struct jv *doc, void *ud)
 {
-        const char *br = ud, *mine = jv_get_str(jv_get(doc, "Options"),
-                                                 "com.docker.network.bridge.name");
+        const char *br = ud,
+                   *mine = jv_get_str(jv_get(doc, "Options"), "com.docker.network.bridge.name");
 
         return mine && !strcmp(mine, br);
 }
@@ -319,8 +320,7 @@ static int network_store(const struct cli *cli, const char *name, const struct n
                 return r;
         br = jv_get_str(jv_get(doc, "Options"), "com.docker.network.bridge.name");
         if (each_network(cli, name_taken_cb, (void *)br)) {
-                r = err_set(err, -EEXIST, "bridge name %s is already used by another network",
-                            br);
+                r = err_set(err, -EEXIST, "bridge name %s is already used by another network", br);
         } else {
                 r = fs_mkdir_p(dir, 0700, err);
                 if (r >= 0)
@@ -378,8 +378,9 @@ int network_load(const struct cli *cli, const char *ref, struct network *ret, st
         if (*ref)
                 each_network(cli, find_cb, &q);
         if (q.matches > 1)
-                return err_set(err, -EINVAL, "network %s is ambiguous (%d matches found based "
-                                             "on ID prefix)",
+                return err_set(err, -EINVAL,
+                               "network %s is ambiguous (%d matches found based "
+                               "on ID prefix)",
                                ref, q.matches);
         if (q.matches == 0)
                 return err_set(err, -ENOENT, "network %s not found", ref);
@@ -394,8 +395,10 @@ int network_load(const struct cli *cli, const char *ref, struct network *ret, st
 
 static int kernel_ensure(const struct cli *cli, const struct network *n, struct err *err)
 {
-        struct net_nft_network nn = {.bridge = n->bridge, .subnet = n->subnet,
-                                     .prefix = n->prefix, .icc = n->icc,
+        struct net_nft_network nn = {.bridge = n->bridge,
+                                     .subnet = n->subnet,
+                                     .prefix = n->prefix,
+                                     .icc = n->icc,
                                      .internal = n->internal};
         _cleanup_close_ int lock = -1;
         char path[128];
@@ -472,8 +475,8 @@ static void remember(const struct cli *cli, const char *net, const char *name, s
         fs_write_atomic(p, a, strlen(a), 0644, &e);
 }
 
-static int endpoint_attach(const struct cli *cli, struct container *c, const char *name,
-                           int idx, int netns_fd, struct err *err)
+static int endpoint_attach(const struct cli *cli, struct container *c, const char *name, int idx,
+                           int netns_fd, struct err *err)
 {
         struct jv *ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), name);
         const char *want = jv_str(jv_path(ep, "IPAMConfig.IPv4Address"));
@@ -507,9 +510,13 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
         if (r < 0)
                 goto out;
         veth_name(c->id, idx, veth);
-        v = (struct net_veth){.host_name = veth, .bridge = n.bridge, .netns_fd = netns_fd,
-                              .peer_name = idx ? NULL : "eth0", .addr = ip,
-                              .prefix = n.prefix, .gateway = idx ? (struct in_addr){0} : n.gateway,
+        v = (struct net_veth){.host_name = veth,
+                              .bridge = n.bridge,
+                              .netns_fd = netns_fd,
+                              .peer_name = idx ? NULL : "eth0",
+                              .addr = ip,
+                              .prefix = n.prefix,
+                              .gateway = idx ? (struct in_addr){0} : n.gateway,
                               .mtu = n.mtu};
         {
                 char peer[16];
@@ -529,8 +536,8 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
                 goto out;
         }
         remember(cli, name, container_name(c), ip);
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1],
-                 v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1], v.mac[2],
+                 v.mac[3], v.mac[4], v.mac[5]);
         jv_set_str(ep, "NetworkID", n.id);
         jv_set_str(ep, "EndpointID", veth);
         jv_set_str(ep, "Gateway", n.internal ? "" : inet_ntop(AF_INET, &n.gateway, a, sizeof(a)));
@@ -561,8 +568,7 @@ static int proto_num(const char *p)
 /* Holds host_ip:port so no host process can take it while the container runs. */
 static int reserve(struct in_addr host, uint16_t port, int proto, struct err *err)
 {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = host,
-                                 .sin_port = htons(port)};
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = host, .sin_port = htons(port)};
         int type = proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
         int fd = socket(AF_INET, type | SOCK_CLOEXEC, proto);
 
@@ -642,14 +648,18 @@ static int bind_one(const struct cli *cli, struct in_addr host, const char *spec
                 }
         }
         if (fd == -EEXIST)
-                return err_set(err, -EADDRINUSE, "Bind for %s:%s failed: port is already "
-                                                 "allocated",
+                return err_set(err, -EADDRINUSE,
+                               "Bind for %s:%s failed: port is already "
+                               "allocated",
                                a, spec && *spec ? spec : "0");
         if (fd < 0)
-                return err_set(err, -EADDRINUSE, "failed to bind host port %s:%s/%s: address "
-                                                 "already in use",
+                return err_set(err, -EADDRINUSE,
+                               "failed to bind host port %s:%s/%s: address "
+                               "already in use",
                                a, spec && *spec ? spec : "0",
-                               proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : "tcp");
+                               proto == IPPROTO_UDP    ? "udp"
+                               : proto == IPPROTO_SCTP ? "sctp"
+                                                       : "tcp");
         return fd == -ENOTSUP ? 0 : hold_push(hold, fd);
 }
 
@@ -661,8 +671,10 @@ static int publish_push(struct publish *p, struct in_addr host, uint16_t hport, 
         if (!nv)
                 return -ENOMEM;
         p->v = nv;
-        p->v[p->n++] = (struct net_nft_port){.host_ip = host, .host_port = hport,
-                                             .proto = (uint8_t)proto, .ctr_ip = ctr,
+        p->v[p->n++] = (struct net_nft_port){.host_ip = host,
+                                             .host_port = hport,
+                                             .proto = (uint8_t)proto,
+                                             .ctr_ip = ctr,
                                              .ctr_port = cport};
         return 0;
 }
@@ -687,8 +699,9 @@ static int publish_key(const struct cli *cli, const char *key, const struct jv *
                 int r;
                 if (hip && *hip && parse_addr(hip, &host) < 0) {
                         jv_put(o);
-                        return err_set(err, -EINVAL, "invalid host IP %s (IPv6 publishing is "
-                                                     "not supported yet)",
+                        return err_set(err, -EINVAL,
+                                       "invalid host IP %s (IPv6 publishing is "
+                                       "not supported yet)",
                                        hip);
                 }
                 r = bind_one(cli, host, jv_get_str(b, "HostPort"), proto, hold, &hport, err);
@@ -769,7 +782,7 @@ static int write_in_place(const char *path, const char *text, struct err *err)
 }
 
 /* Room for --add-host and link lines; each name list is bounded by hosts_links' buffer. */
-#define HOSTS_MAX 64
+#define HOSTS_MAX  64
 #define HOSTS_TEXT 640
 
 struct hosts_buf {
@@ -870,8 +883,9 @@ static int check_links(const struct cli *cli, const struct container *c, struct 
                 ok = container_find(cli, name, &child, err) == 0 && container_is_running(child);
                 container_free(child);
                 if (!ok)
-                        return err_set(err, -EINVAL, "Cannot link to a non running container: "
-                                                     "/%s AS %s",
+                        return err_set(err, -EINVAL,
+                                       "Cannot link to a non running container: "
+                                       "/%s AS %s",
                                        name, colon + 1);
         }
         return 0;
@@ -936,7 +950,8 @@ void network_detach(const struct cli *cli, struct container *c, bool delete_link
                                 continue;
                         dir = util_printf("%s/%s/leases", root, de->d_name);
                         for (size_t i = 0; dir && i < n; i++)
-                                if (net_ipam_owner(dir, ports[i].ctr_ip, owner, sizeof(owner)) == 0 &&
+                                if (net_ipam_owner(dir, ports[i].ctr_ip, owner, sizeof(owner)) ==
+                                            0 &&
                                     !strcmp(owner, c->id))
                                         ports[k++] = ports[i];
                 }
@@ -1045,9 +1060,10 @@ static void ls_add(struct ls_rows *l, const char *id, const char *name, const ch
 {
         if (l->n >= ARRAY_SIZE(l->rows))
                 return;
-        l->rows[l->n++] = l->quiet ? util_printf(l->no_trunc ? "%s" : "%.12s", id)
-                          : util_printf(l->no_trunc ? "%s\t%s\t%s\tlocal" : "%.12s\t%s\t%s\tlocal",
-                                        id, name, driver);
+        l->rows[l->n++] =
+                l->quiet ? util_printf(l->no_trunc ? "%s" : "%.12s", id)
+                         : util_printf(l->no_trunc ? "%s\t%s\t%s\tlocal" : "%.12s\t%s\t%s\tlocal",
+                                       id, name, driver);
 }
 
 static int ls_cb(struct jv *doc, void *ud)
@@ -1131,7 +1147,8 @@ static struct jv *inspect_doc(const struct cli *cli, const struct network *n)
         if (container_list(cli, &all, &e) < 0)
                 return doc;
         for (struct container **p = all; *p; p++) {
-                const struct jv *ep = jv_get(jv_path((*p)->doc, "NetworkSettings.Networks"), n->name);
+                const struct jv *ep =
+                        jv_get(jv_path((*p)->doc, "NetworkSettings.Networks"), n->name);
                 struct jv *o;
                 char cidr[64];
                 if (!ep || !container_is_running(*p))
@@ -1209,8 +1226,9 @@ static int remove_one(const struct cli *cli, const char *ref, struct err *err)
         if (r >= 0)
                 r = users_of(cli, n.name, &users, err);
         if (r >= 0 && users && users[0])
-                r = err_set(err, -EBUSY, "error while removing network: network %s id %s has "
-                                         "active endpoints",
+                r = err_set(err, -EBUSY,
+                            "error while removing network: network %s id %s has "
+                            "active endpoints",
                             n.name, n.id);
         if (r >= 0) {
                 kernel_remove(cli, &n);
@@ -1273,7 +1291,8 @@ int network_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
         opt_free_lists(defs, &o);
         if (k != 0)
                 return cli_usage_error(cli, "network prune", err, "%s",
-                                       k < 0 ? err->msg : "\"hawser network prune\" accepts no arguments.");
+                                       k < 0 ? err->msg
+                                             : "\"hawser network prune\" accepts no arguments.");
         each_network(cli, prune_cb, &names);
         for (char **p = names; p && *p; p++) {
                 _cleanup_strv_ char **users = NULL;
@@ -1394,11 +1413,13 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                 r = container_find(cli, argv[2], &c, err);
         if (r >= 0 && (lock = container_lock(c, err)) >= 0 && container_reload(c, err) >= 0) {
                 if (!network_mode_is_bridge(jv_str(jv_path(c->doc, "HostConfig.NetworkMode"))))
-                        r = err_set(err, -EINVAL, "container cannot be disconnected from host "
-                                                  "network or connected to host network");
+                        r = err_set(err, -EINVAL,
+                                    "container cannot be disconnected from host "
+                                    "network or connected to host network");
                 else if (jv_get(jv_path(c->doc, "NetworkSettings.Networks"), n.name))
-                        r = err_set(err, -EEXIST, "endpoint with name %s already exists in "
-                                                  "network %s",
+                        r = err_set(err, -EEXIST,
+                                    "endpoint with name %s already exists in "
+                                    "network %s",
                                     container_name(c), n.name);
                 else
                         r = network_add_endpoint(c->doc, n.name, o.aliases, o.ip);
@@ -1442,8 +1463,8 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                 r = -err->code;
         ep = r >= 0 ? jv_get(jv_path(c->doc, "NetworkSettings.Networks"), n.name) : NULL;
         if (r >= 0 && !ep)
-                r = err_set(err, -ENOENT, "container %s is not connected to network %s",
-                            c->id, n.name);
+                r = err_set(err, -ENOENT, "container %s is not connected to network %s", c->id,
+                            n.name);
         if (r >= 0) {
                 _cleanup_free_ char *leases = lease_dir(cli, n.name);
                 const char *veth = jv_get_str(ep, "EndpointID"), *ip = jv_get_str(ep, "IPAddress");
@@ -1469,9 +1490,15 @@ int network_cmd(struct cli *cli, int argc, char **argv, struct err *err)
                 const char *name;
                 cli_cmd_fn fn;
         } sub[] = {
-                {"create", cmd_create},   {"ls", cmd_ls},           {"list", cmd_ls},
-                {"inspect", cmd_inspect}, {"rm", cmd_rm},           {"remove", cmd_rm},
-                {"prune", network_cmd_prune},     {"connect", cmd_connect}, {"disconnect", cmd_disconnect},
+                {"create", cmd_create},
+                {"ls", cmd_ls},
+                {"list", cmd_ls},
+                {"inspect", cmd_inspect},
+                {"rm", cmd_rm},
+                {"remove", cmd_rm},
+                {"prune", network_cmd_prune},
+                {"connect", cmd_connect},
+                {"disconnect", cmd_disconnect},
         };
 
         if (argc < 2)
@@ -1524,7 +1551,8 @@ int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err)
                 for (size_t i = 0; i < jv_len(list); i++, shown++) {
                         const struct jv *b = jv_at(list, i);
                         if (*want)
-                                printf("%s:%s\n", jv_get_str(b, "HostIp"), jv_get_str(b, "HostPort"));
+                                printf("%s:%s\n", jv_get_str(b, "HostIp"),
+                                       jv_get_str(b, "HostPort"));
                         else
                                 printf("%s -> %s:%s\n", *key, jv_get_str(b, "HostIp"),
                                        jv_get_str(b, "HostPort"));
@@ -1537,8 +1565,7 @@ int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err)
         return r < 0 ? r : 0;
 }
 
-int network_link_env(const struct cli *cli, const struct container *c, char ***env,
-                     struct err *err)
+int network_link_env(const struct cli *cli, const struct container *c, char ***env, struct err *err)
 {
         const struct jv *links = jv_path(c->doc, "HostConfig.Links");
 
@@ -1582,8 +1609,9 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
         snprintf(full, sizeof(full), "%s%s", spec[0] == '/' ? "" : "/", spec);
         last = strrchr(full, '/');
         if (last == full)
-                return err_set(err, -EINVAL, "Conflict, cannot remove the default link name of "
-                                             "the container");
+                return err_set(err, -EINVAL,
+                               "Conflict, cannot remove the default link name of "
+                               "the container");
         snprintf(parent, sizeof(parent), "%.*s", (int)(last - full - 1), full + 1);
         if (container_find(cli, parent, &c, err) < 0)
                 return err_set(err, -ENOENT, "Cannot get parent /%s for link name %s", parent,

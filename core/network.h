@@ -21,7 +21,7 @@ struct network {
         struct jv *doc; /* the stored document (network inspect) */
 };
 
-#define NETWORK_DEFAULT "bridge"
+#define NETWORK_DEFAULT        "bridge"
 #define NETWORK_DEFAULT_BRIDGE "hawser0"
 
 /* Loads a network by name or id prefix; "bridge" is created when missing. -ENOENT with

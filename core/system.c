@@ -93,8 +93,8 @@ static void prune_ports(const struct cli *cli)
                         if (de->d_name[0] == '.')
                                 continue;
                         dir = util_printf("%s/%s/leases", root, de->d_name);
-                        owned = dir && net_ipam_owner(dir, ports[i].ctr_ip, owner,
-                                                      sizeof(owner)) == 0;
+                        owned = dir &&
+                                net_ipam_owner(dir, ports[i].ctr_ip, owner, sizeof(owner)) == 0;
                 }
                 if (!owned)
                         ports[k++] = ports[i];
@@ -176,8 +176,7 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
                                 "  - what killed hawser processes left behind (interfaces, "
                                 "published ports, leases)\n\n"
                                 "Are you sure you want to continue? [y/N] ");
-                if (!fgets(answer, sizeof(answer), stdin) ||
-                    (answer[0] != 'y' && answer[0] != 'Y'))
+                if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
                         return 0;
         }
         return prune(cli, o.all, err);
