@@ -622,6 +622,11 @@ int monitor_start(const struct cli *cli, struct container *c, int attach_fd, int
         if (r < 0)
                 return r;
         r = container_reload(c, err);
+        /* A quick --rm container may be gone already: it started, ran and was removed. */
+        if (r == -ENOENT && jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove")) {
+                err_clear(err);
+                return 0;
+        }
         if (r < 0)
                 return r;
         if (!strcmp(container_status(c), "created"))

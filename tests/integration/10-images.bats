@@ -241,12 +241,13 @@ Deleted: sha256:$layer"
     local id=${output#sha256:}
     run h create --name imgtest-user inuse:1 true
     assert_success
+    local cid=${output:0:12}
     run h rmi inuse:1
     assert_failure
-    assert_output "Error: conflict: unable to remove repository reference \"inuse:1\" (must force) - container imgtest-user is using its referenced image ${id:0:12}"
+    assert_output "Error: conflict: unable to remove repository reference \"inuse:1\" (must force) - container $cid is using its referenced image ${id:0:12}"
     run h rmi "${id:0:12}"
     assert_failure
-    assert_output "Error: conflict: unable to delete ${id:0:12} (must be forced) - image is being used by stopped container imgtest-user"
+    assert_output "Error: conflict: unable to delete ${id:0:12} (must be forced) - image is being used by stopped container $cid"
     run h rmi -f inuse:1
     assert_success
     assert_line 0 "Untagged: inuse:1"
