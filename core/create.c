@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include "caps.h"
 #include "commands.h"
 #include "create.h"
+#include "dnsd.h"
+#include "network.h"
 #include "dns/files.h"
 #include "image.h"
 #include "monitor.h"
@@ -404,19 +407,53 @@ static int write_file(const char *dir, const char *name, const char *text, struc
         return fs_write_atomic(p, text, strlen(text), 0644, err);
 }
 
-static int render_resolv(const struct jv *doc, const char *host_rc, bool own_netns, char **ret,
-                         struct err *err)
+/* On a bridge network without --dns, the network's embedded DNS server (on its gateway)
+ * is the nameserver, with hawser's search domain and ndots:0 (as Docker's 127.0.0.11). */
+static int embedded_dns(const struct cli *cli, const struct jv *hc, char ***dns, char ***search,
+                        char ***opts, struct err *err)
+{
+        const char *mode = jv_get_str(hc, "NetworkMode");
+        _cleanup_strv_ char **s = NULL, **o = NULL;
+        struct network n = {0};
+        char gw[INET_ADDRSTRLEN];
+
+        if (*dns && **dns)
+                return 0;
+        if (!network_mode_is_bridge(mode) || network_load(cli, mode, &n, err) < 0)
+                return 0;
+        inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
+        network_release(&n);
+        if (util_strv_push(&s, DNSD_DOMAIN) < 0 || util_strv_push(&o, "ndots:0") < 0)
+                return err_set(err, -ENOMEM, "rendering /etc/resolv.conf");
+        for (char **p = *search; p && *p; p++)
+                util_strv_push(&s, *p);
+        for (char **p = *opts; p && *p; p++)
+                util_strv_push(&o, *p);
+        util_strv_free(*dns), util_strv_free(*search), util_strv_free(*opts);
+        *dns = NULL;
+        util_strv_push(dns, gw);
+        *search = TAKE_PTR(s);
+        *opts = TAKE_PTR(o);
+        return 0;
+}
+
+static int render_resolv(const struct cli *cli, const struct jv *doc, const char *host_rc,
+                         bool own_netns, char **ret, struct err *err)
 {
         const struct jv *hc = jv_get(doc, "HostConfig");
         _cleanup_strv_ char **dns = jv_to_strv(jv_get(hc, "Dns"));
         _cleanup_strv_ char **search = jv_to_strv(jv_get(hc, "DnsSearch"));
         _cleanup_strv_ char **opts = jv_to_strv(jv_get(hc, "DnsOptions"));
+        int r = embedded_dns(cli, hc, &dns, &search, &opts, err);
 
+        if (r < 0)
+                return r;
         return dns_resolv_render(host_rc, own_netns, dns, search, opts, ret, err);
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf live in the state dir and are bound in. */
-static int render_files(const char *dir, const struct jv *doc, struct err *err)
+static int render_files(const struct cli *cli, const char *dir, const struct jv *doc,
+                        struct err *err)
 {
         const struct jv *cfg = jv_get(doc, "Config");
         const char *host = jv_get_str(cfg, "Hostname");
@@ -433,7 +470,7 @@ static int render_files(const char *dir, const struct jv *doc, struct err *err)
         if (r >= 0)
                 r = dns_hostname_render(host, &hostname, err);
         if (r >= 0)
-                r = render_resolv(doc, host_rc, !host_net, &resolv, err);
+                r = render_resolv(cli, doc, host_rc, !host_net, &resolv, err);
         if (r >= 0)
                 r = write_file(dir, "hosts", hosts, err);
         if (r >= 0)
@@ -522,7 +559,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         jv_set_str(c->doc, "Name", "/");
         r = make_dirs(c->dir, err);
         if (r >= 0)
-                r = render_files(c->dir, c->doc, err);
+                r = render_files(cli, c->dir, c->doc, err);
         if (r >= 0)
                 r = container_save(c, err);
         if (r >= 0)

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "commands.h"
+#include "dnsd.h"
 #include "lifecycle.h"
 #include "monitor.h"
 #include "network.h"
@@ -398,8 +399,10 @@ int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err)
                 snprintf(full, sizeof(full), "/%s", to);
                 jv_set_str(c->doc, "Name", full);
                 r = container_save(c, err);
-                if (r >= 0)
+                if (r >= 0) {
                         container_release_name(cli, old, c->id);
+                        dnsd_refresh(cli, c);
+                }
                 else
                         container_release_name(cli, to, c->id);
         } else if (r >= 0) {

@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "cli.h"
 #include "commands.h"
+#include "dnsd.h"
 #include "image.h"
 #include "network.h"
 #include "opt.h"
@@ -28,6 +29,7 @@ static int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
 }
 
 static const struct command commands[] = {
+        {"_dns", dnsd_cmd, 1},
         {"attach", cmd_attach, 1},
         {"create", cmd_create, 125},
         {"exec", cmd_exec, 126},
@@ -79,7 +81,8 @@ static void usage(FILE *out)
                      "  -v, --version          print version information and quit\n\n"
                      "Commands:\n");
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                fprintf(out, "  %s\n", commands[i].name);
+                if (commands[i].name[0] != '_')
+                        fprintf(out, "  %s\n", commands[i].name);
 }
 
 static const char *env_or(const char *opt, const char *env, const char *dflt)

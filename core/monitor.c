@@ -23,6 +23,7 @@
 #include "image.h"
 #include "launch.h"
 #include "logfile.h"
+#include "dnsd.h"
 #include "monitor.h"
 #include "network.h"
 
@@ -374,6 +375,7 @@ static void finish(struct monitor *m, int code)
         autoremove = jv_get_bool(jv_get(m->c->doc, "HostConfig"), "AutoRemove");
         if (autoremove)
                 container_remove(m->cli, m->c, &e);
+        dnsd_refresh(m->cli, m->c);
         broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
 }
 
@@ -581,6 +583,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 _exit(1);
         }
         network_update_links(cli, c);
+        dnsd_refresh(cli, c);
         if (attach_fd >= 0)
                 add_client(&m, attach_fd);
         watch(&m, m.sigfd, EV_SIGNAL);

@@ -16,6 +16,7 @@
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/nft.h"
+#include "dnsd.h"
 #include "links.h"
 #include "network.h"
 #include "opt.h"
@@ -1427,6 +1428,8 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                         r = connect_running(cli, c, n.name, err);
                 if (r >= 0)
                         r = container_save(c, err);
+                if (r >= 0)
+                        dnsd_refresh_network(cli, n.name);
         } else if (r >= 0) {
                 r = -err->code;
         }
@@ -1478,6 +1481,8 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                 r = container_save(c, err);
                 if (r >= 0 && container_is_running(c))
                         render_hosts(cli, c, &e);
+                if (r >= 0)
+                        dnsd_refresh_network(cli, n.name);
         }
         container_free(c);
         network_release(&n);

@@ -1,0 +1,248 @@
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#if __has_include("dns/server.h")
+#include "dns/server.h"
+#define HAVE_DNS_SERVER 1
+#endif
+#include "dnsd.h"
+#include "network.h"
+#include "opt.h"
+
+static const char *ep_ip(const struct container *c, const char *net)
+{
+        const struct jv *ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net);
+        const char *ip = jv_get_str(ep, "IPAddress");
+
+        return ip && *ip ? ip : NULL;
+}
+
+/* The address of c that a client on net reaches: on net itself, else its first one. */
+static const char *reach_ip(const struct container *c, const char *net)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+        const char *ip = ep_ip(c, net);
+
+        for (char **k = keys; !ip && k && *k; k++)
+                ip = ep_ip(c, *k);
+        return ip;
+}
+
+static struct jv *names_of(const struct container *c, const char *net)
+{
+        struct jv *names = jv_new_array();
+        const struct jv *aliases =
+                jv_get(jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net), "Aliases");
+        char shortid[13];
+
+        snprintf(shortid, sizeof(shortid), "%.12s", c->id);
+        jv_append(names, jv_new_string(container_name(c)));
+        jv_append(names, jv_new_string(shortid));
+        if (jv_str(jv_path(c->doc, "Config.Hostname")))
+                jv_append(names, jv_new_string(jv_str(jv_path(c->doc, "Config.Hostname"))));
+        for (size_t i = 0; i < jv_len(aliases); i++)
+                jv_append(names, jv_copy(jv_at(aliases, i)));
+        return names;
+}
+
+static struct container *find_named(struct container **all, const char *name)
+{
+        for (struct container **p = all; *p; p++)
+                if (!strcmp(container_name(*p), name))
+                        return *p;
+        return NULL;
+}
+
+/* Per-client names: its --link aliases, and members of the other networks it is on. */
+static struct jv *client_names(struct container **all, const struct container *c,
+                               const char *net)
+{
+        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
+        struct jv *names = jv_new_object();
+
+        for (struct container **p = all; *p; p++) {
+                const struct jv *nets = jv_path((*p)->doc, "NetworkSettings.Networks");
+                _cleanup_strv_ char **keys = jv_keys(nets);
+                for (char **k = keys; k && *k && *p != c; k++)
+                        if (strcmp(*k, net) && ep_ip(c, *k) && ep_ip(*p, *k))
+                                jv_set_str(names, container_name(*p), ep_ip(*p, *k));
+        }
+        for (size_t i = 0; i < jv_len(links); i++) {
+                const char *l = jv_str(jv_at(links, i)), *colon = l ? strchr(l, ':') : NULL;
+                const struct container *child;
+                char name[256];
+                if (!colon)
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int)(colon - l - 1), l + 1);
+                child = find_named(all, name);
+                if (child && container_is_running(child) && reach_ip(child, net))
+                        jv_set_str(names, strrchr(colon, '/') + 1, reach_ip(child, net));
+        }
+        return names;
+}
+
+static struct jv *upstreams(void)
+{
+        _cleanup_free_ char *text = NULL;
+        struct jv *v = jv_new_array();
+        struct err e = {0};
+        char *save = NULL;
+
+        if (fs_read_file("/etc/resolv.conf", &text, NULL, &e) < 0)
+                return v;
+        for (char *l = strtok_r(text, "\n", &save); l && jv_len(v) < 3;
+             l = strtok_r(NULL, "\n", &save)) {
+                char ip[64];
+                if (sscanf(l, "nameserver %63s", ip) == 1)
+                        jv_append(v, jv_new_string(ip));
+        }
+        return v;
+}
+
+static char *records_path(const struct cli *cli, const char *net)
+{
+        return cli_runroot_path(cli, "dns/%s.json", net);
+}
+
+static int write_records(const struct cli *cli, const struct network *n,
+                         struct container **all, size_t *ret_count, struct err *err)
+{
+        _cleanup_free_ char *dir = cli_runroot_path(cli, "dns");
+        _cleanup_free_ char *path = records_path(cli, n->name);
+        _cleanup_jv_ struct jv *doc = jv_new_object();
+        struct jv *records = jv_new_array(), *clients = jv_new_array();
+        char gw[INET_ADDRSTRLEN];
+        size_t count = 0;
+
+        jv_set_str(doc, "domain", DNSD_DOMAIN);
+        jv_set_str(doc, "gateway", inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
+        jv_set(doc, "upstreams", upstreams());
+        jv_set(doc, "records", records);
+        jv_set(doc, "clients", clients);
+        for (struct container **p = all; *p; p++) {
+                const char *ip = ep_ip(*p, n->name);
+                struct jv *r, *cl;
+                if (!ip || !container_is_running(*p))
+                        continue;
+                r = jv_new_object();
+                jv_set_str(r, "ip", ip);
+                jv_set(r, "names", names_of(*p, n->name));
+                jv_append(records, r);
+                cl = jv_new_object();
+                jv_set_str(cl, "client", ip);
+                jv_set(cl, "names", client_names(all, *p, n->name));
+                jv_append(clients, cl);
+                count++;
+        }
+        if (!dir || !path || fs_mkdir_p(dir, 0700, err) < 0)
+                return err_set(err, -ENOMEM, "writing DNS records of %s", n->name);
+        *ret_count = count;
+        return jv_save(path, doc, err);
+}
+
+/* Starts `hawser _dns NETWORK` detached, unless its lock shows one running. */
+static void ensure_server(const struct cli *cli, const char *net)
+{
+        _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", net);
+        _cleanup_close_ int fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+        pid_t pid;
+
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return; /* a server holds the lock */
+        flock(fd, LOCK_UN);
+        pid = fork();
+        if (pid < 0)
+                return;
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                setsid();
+                if (fork() != 0)
+                        _exit(0);
+                for (int i = 0; i < 3; i++)
+                        dup2(null, i);
+                close_range(3, ~0U, 0);
+                execl(cli->self, "hawser", "--root", cli->root, "--runroot", cli->runroot, "_dns",
+                      net, (char *)NULL);
+                _exit(127);
+        }
+        waitpid(pid, NULL, 0);
+}
+
+void dnsd_refresh_network(const struct cli *cli, const char *net)
+{
+        struct container **all = NULL;
+        struct network n = {0};
+        struct err e = {0};
+        size_t count = 0;
+
+        if (network_load(cli, net, &n, &e) < 0 || container_list(cli, &all, &e) < 0) {
+                network_release(&n);
+                return;
+        }
+        if (write_records(cli, &n, all, &count, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        else if (count)
+                ensure_server(cli, n.name);
+        container_list_free(all);
+        network_release(&n);
+}
+
+void dnsd_refresh(const struct cli *cli, const struct container *c)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+
+        for (char **k = keys; k && *k; k++)
+                dnsd_refresh_network(cli, *k);
+}
+
+int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        _cleanup_free_ char *lock = NULL, *records = NULL;
+        _cleanup_close_ int fd = -1;
+        struct network n = {0};
+        char gw[INET_ADDRSTRLEN];
+        int r;
+
+        if (argc != 2)
+                return cli_usage_error(cli, "_dns", err, "\"hawser _dns\" requires a network");
+        r = network_load(cli, argv[1], &n, err);
+        if (r < 0)
+                return r;
+        lock = cli_runroot_path(cli, "dns/%s.lock", n.name);
+        records = records_path(cli, n.name);
+        fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                network_release(&n);
+                return 0; /* another server runs */
+        }
+        inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
+        network_release(&n);
+#ifndef HAVE_DNS_SERVER
+        (void)records;
+        r = err_set(err, -ENOTSUP, "no DNS server in this build");
+#else
+        {
+                struct dns_server_config cfg = {
+                        .listen_addr = gw,
+                        .port = 53,
+                        .records_path = records,
+                        .idle_exit_sec = 5,
+                        .stop_fd = -1,
+                };
+                r = dns_server_run(&cfg, err);
+        }
+#endif
+        return r < 0 ? r : 0;
+}

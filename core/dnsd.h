@@ -1,0 +1,19 @@
+#pragma once
+#include "base/err.h"
+#include "cli.h"
+#include "container.h"
+
+/* The embedded DNS server of each bridge network: one process per network with containers
+ * (`hawser _dns NETWORK`), listening on the network's gateway, port 53. Its data is a
+ * records file, --runroot/dns/<network>.json, rewritten (atomically) by whoever changes a
+ * container's presence on the network; the server sees the change at the next query. */
+
+/* Rewrites the records of every network c is on, and starts a network's server when it is
+ * not running. Tolerates failures (warnings): DNS must not stop a container. */
+void dnsd_refresh(const struct cli *cli, const struct container *c);
+/* Rewrites the records of one network (by name). */
+void dnsd_refresh_network(const struct cli *cli, const char *network);
+/* The hidden command that runs a network's server in the foreground. */
+int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+/* The search domain containers get ("hawser.internal"). */
+#define DNSD_DOMAIN "hawser.internal"
