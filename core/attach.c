@@ -191,8 +191,9 @@ int attach_relay(int sock, const struct attach_opts *o, struct err *err)
         if (r.sigfd >= 0)
                 close(r.sigfd);
         sigprocmask(SIG_UNBLOCK, &mask, NULL);
+        /* Docker's CLI reports a detach as an error: "read escape sequence", exit 1. */
         if (rc == -ECONNABORTED)
-                return 0;
+                return err_set(err, -ECONNABORTED, "read escape sequence");
         if (rc < 0)
                 return err_set(err, rc, "lost the connection to the container monitor");
         return rc;

@@ -11,6 +11,8 @@ struct cli {
         int fail_code;       /* exit code main uses when a command returns < 0 (default 1) */
         bool usage;          /* the error is a usage error: printed as "hawser: <msg>" */
         bool printed;        /* the command already printed its errors (one per object) */
+        char *argv_area;     /* our argv strings, contiguous: --init retitles itself there */
+        size_t argv_len;
 };
 
 /* A command: argv[0] is the command name. Returns the process exit code (>= 0) or a

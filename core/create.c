@@ -70,19 +70,7 @@ static const struct opt_def run_defs[] = {
 /* Sets KEY=VALUE in v, replacing an existing KEY. */
 static int env_put(char ***v, const char *kv)
 {
-        size_t klen = strcspn(kv, "=");
-
-        for (char **p = *v; p && *p; p++) {
-                if (strncmp(*p, kv, klen) || ((*p)[klen] != '=' && (*p)[klen] != '\0'))
-                        continue;
-                char *n = strdup(kv);
-                if (!n)
-                        return -ENOMEM;
-                free(*p);
-                *p = n;
-                return 0;
-        }
-        return util_strv_push(v, kv);
+        return util_env_set(v, kv);
 }
 
 static void env_remove(char **v, const char *key)
@@ -746,6 +734,12 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
                 container_free(c);
                 return err_set(err, -EINVAL,
                                "You cannot attach to a stopped container, start "
+                               "it first");
+        }
+        if (!strcmp(container_status(c), "paused")) {
+                container_free(c);
+                return err_set(err, -EINVAL,
+                               "You cannot attach to a paused container, unpause "
                                "it first");
         }
         ao.tty = jv_get_bool(jv_get(c->doc, "Config"), "Tty");

@@ -11,7 +11,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
-#if __has_include("dns/server.h")
+#if __has_include("dns/server.h") && __has_include("dns/server.c")
 #include "dns/server.h"
 #define HAVE_DNS_SERVER 1
 #endif
@@ -65,8 +65,7 @@ static struct container *find_named(struct container **all, const char *name)
 }
 
 /* Per-client names: its --link aliases, and members of the other networks it is on. */
-static struct jv *client_names(struct container **all, const struct container *c,
-                               const char *net)
+static struct jv *client_names(struct container **all, const struct container *c, const char *net)
 {
         const struct jv *links = jv_path(c->doc, "HostConfig.Links");
         struct jv *names = jv_new_object();
@@ -115,8 +114,8 @@ static char *records_path(const struct cli *cli, const char *net)
         return cli_runroot_path(cli, "dns/%s.json", net);
 }
 
-static int write_records(const struct cli *cli, const struct network *n,
-                         struct container **all, size_t *ret_count, struct err *err)
+static int write_records(const struct cli *cli, const struct network *n, struct container **all,
+                         size_t *ret_count, struct err *err)
 {
         _cleanup_free_ char *dir = cli_runroot_path(cli, "dns");
         _cleanup_free_ char *path = records_path(cli, n->name);
@@ -212,6 +211,7 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         _cleanup_free_ char *lock = NULL, *records = NULL;
         _cleanup_close_ int fd = -1;
         struct network n = {0};
+        struct in_addr n_gw;
         char gw[INET_ADDRSTRLEN];
         int r;
 
@@ -228,6 +228,7 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
                 return 0; /* another server runs */
         }
         inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
+        n_gw = n.gateway;
         network_release(&n);
 #ifndef HAVE_DNS_SERVER
         (void)records;
@@ -235,11 +236,12 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 #else
         {
                 struct dns_server_config cfg = {
-                        .listen_addr = gw,
+                        .listen_addr = n_gw,
                         .port = 53,
                         .records_path = records,
                         .idle_exit_sec = 5,
                         .stop_fd = -1,
+                        .ready_fd = -1,
                 };
                 r = dns_server_run(&cfg, err);
         }

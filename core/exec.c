@@ -282,10 +282,10 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.id = c->id;
                 p.argv = argv + 2;
                 p.env = jv_to_strv(jv_get(cfg, "Env"));
-                for (char **e = o.env; p.env && e && *e; e++)
-                        util_strv_push(&p.env, *e);
                 if (o.tty)
-                        util_strv_push(&p.env, "TERM=xterm");
+                        util_env_set(&p.env, "TERM=xterm");
+                for (char **e = o.env; p.env && e && *e; e++)
+                        util_env_set(&p.env, *e);
                 p.cwd = o.workdir ? o.workdir : jv_get_str(cfg, "WorkingDir");
                 p.user = o.user ? o.user : jv_get_str(cfg, "User");
                 p.privileged = o.privileged || jv_get_bool(hc, "Privileged");

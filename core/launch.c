@@ -573,6 +573,25 @@ static void init_forward(int sig)
                 kill(init_child, sig);
 }
 
+/* The init shares the monitor's memory image, so without this ps would show the hawser
+ * command line (and the host path of the binary) as the container's PID 1. */
+static void init_retitle(const struct launch_spec *s)
+{
+        size_t used = 0;
+
+        prctl(PR_SET_NAME, "hawser-init");
+        if (!s->title || s->title_len < 2)
+                return;
+        memset(s->title, 0, s->title_len);
+        used = (size_t)snprintf(s->title, s->title_len, "hawser-init --");
+        for (char **a = s->argv; a && *a && used + 2 < s->title_len; a++)
+                used += (size_t)snprintf(s->title + used, s->title_len - used, " %s", *a);
+        /* /proc/PID/cmdline splits at NUL: separate the words as a real argv would. */
+        for (size_t i = 0; i < s->title_len && i < used; i++)
+                if (s->title[i] == ' ')
+                        s->title[i] = '\0';
+}
+
 static void __attribute__((noreturn)) init_loop(pid_t child)
 {
         struct sigaction sa = {.sa_handler = init_forward};
@@ -620,6 +639,11 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                 child_fail(fd, 125, &err);
         if (mount_rootfs(s, &err) < 0 || setup_mounts(s, &err) < 0 || pivot(s, &err) < 0)
                 child_fail(fd, 125, &err);
+        if (s->domainname && *s->domainname &&
+            setdomainname(s->domainname, strlen(s->domainname)) < 0) {
+                err_errno(&err, "setdomainname");
+                child_fail(fd, 125, &err);
+        }
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
                 err_errno(&err, "sethostname");
                 child_fail(fd, 125, &err);
@@ -640,6 +664,7 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                         /* The init never execs, so the monitor's descriptors (the CLI's start
                          * socket, the log, the attach socket) must not stay open in it. */
                         close_range(3, ~0U, 0);
+                        init_retitle(s);
                         init_loop(p);
                 }
         }

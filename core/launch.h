@@ -10,6 +10,7 @@ struct launch_spec {
         const char *lowerdir, *upperdir, *workdir; /* overlay layers */
         const char *rootfs;                        /* mount point of the overlay (host path) */
         const char *hostname;
+        const char *domainname; /* kernel.domainname of the UTS namespace; NULL or "": none */
         char **argv;
         char **env;
         const char *cwd;  /* "" or NULL: "/" */
@@ -19,6 +20,8 @@ struct launch_spec {
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
         int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
+        char *title;  /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
+        size_t title_len;
 };
 
 /* A cloned container init waiting for launch_go(). */

@@ -198,13 +198,18 @@ static int signal_paused(struct container *c, int sig, struct err *err)
 
         if (r < 0 || strcmp(container_status(c), "paused"))
                 return r;
-        r = cgroup_freeze(c->id, false, err);
-        if (r >= 0 && (lock = container_lock(c, err)) >= 0 && container_reload(c, err) >= 0) {
+        /* The container may exit (and its monitor remove the cgroup) as soon as it thaws. */
+        if (cgroup_freeze(c->id, false, err) < 0)
+                err_clear(err);
+        lock = container_lock(c, err);
+        if (lock < 0 || container_reload(c, err) < 0)
+                return 0;
+        if (!strcmp(container_status(c), "paused")) {
                 jv_set_str(jv_get(c->doc, "State"), "Status", "running");
                 jv_set_bool(jv_get(c->doc, "State"), "Paused", false);
                 r = container_save(c, err);
         }
-        return r;
+        return r < 0 ? r : 0;
 }
 
 static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *err)
@@ -402,8 +407,7 @@ int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err)
                 if (r >= 0) {
                         container_release_name(cli, old, c->id);
                         dnsd_refresh(cli, c);
-                }
-                else
+                } else
                         container_release_name(cli, to, c->id);
         } else if (r >= 0) {
                 container_release_name(cli, to, c->id);

@@ -27,10 +27,14 @@ static void print_entry(const struct logfile_entry *e, bool timestamps)
 {
         FILE *out = strcmp(e->stream, "stderr") ? stdout : stderr;
 
+        /* Docker's RFC3339NanoFixed: always nine digits of fraction. */
         if (timestamps) {
+                time_t secs = (time_t)(e->time_ns / 1000000000);
+                struct tm tm;
                 char ts[40];
-                util_format_time(e->time_ns, ts);
-                fprintf(out, "%s ", ts);
+                gmtime_r(&secs, &tm);
+                strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+                fprintf(out, "%s.%09lldZ ", ts, (long long)(e->time_ns % 1000000000));
         }
         fwrite(e->log, 1, e->len, out);
         fflush(out);

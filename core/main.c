@@ -134,6 +134,8 @@ int main(int argc, char **argv)
         n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         self[n > 0 ? n : 0] = '\0';
         cli.self = self;
+        cli.argv_area = argv[0];
+        cli.argv_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
         cli.root = env_or(g.root, "HAWSER_ROOT", "/var/lib/hawser");
         cli.runroot = env_or(g.runroot, "HAWSER_RUNROOT", "/run/hawser");
         r = dispatch(&cli, argc - i, argv + i, &err);

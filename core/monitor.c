@@ -103,16 +103,6 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
         return r;
 }
 
-static bool env_has(char **env, const char *key)
-{
-        size_t n = strlen(key);
-
-        for (; env && *env; env++)
-                if (!strncmp(*env, key, n) && (*env)[n] == '=')
-                        return true;
-        return false;
-}
-
 static int build_spec(const struct cli *cli, const struct container *c, struct spec_buf *b,
                       struct err *err)
 {
@@ -139,7 +129,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 util_strv_push(&b->argv, jv_str(jv_at(jv_get(c->doc, "Args"), i)));
         b->env = jv_to_strv(jv_get(cfg, "Env"));
         /* Docker puts HOSTNAME in the process environment (not in Config.Env). */
-        if (b->env && !env_has(b->env, "HOSTNAME")) {
+        if (b->env && !util_env_has(b->env, "HOSTNAME")) {
                 _cleanup_free_ char *h =
                         util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
                 if (h)
@@ -159,6 +149,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .workdir = b->work,
                 .rootfs = b->rootfs,
                 .hostname = jv_get_str(cfg, "Hostname"),
+                .domainname = jv_get_str(cfg, "Domainname"),
                 .argv = b->argv,
                 .env = b->env,
                 .cwd = jv_get_str(cfg, "WorkingDir"),
@@ -175,6 +166,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .resolv_path = b->resolv,
                 .stdio = {-1, -1, -1},
                 .netns_fd = -1,
+                .title = cli->argv_area,
+                .title_len = cli->argv_len,
         };
         if (net && !strncmp(net, "container:", 10))
                 return join_container_net(cli, net + 10, b, err);

@@ -440,12 +440,14 @@ static void kernel_remove(const struct cli *cli, const struct network *n)
 
 /* ---- a container's endpoints ---- */
 
+/* hw<12 hex of the id> for the first network, hw<10 hex>-<index> for the others: the dash
+ * keeps the two forms from ever colliding. */
 static void veth_name(const char *id, int idx, char out[16])
 {
         if (idx == 0)
                 snprintf(out, 16, "hw%.12s", id);
         else
-                snprintf(out, 16, "hw%.11s%x", id, idx & 0xf);
+                snprintf(out, 16, "hw%.10s-%x", id, idx & 0xf);
 }
 
 #define MAX_ENDPOINTS 16
@@ -505,9 +507,18 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
                 parse_addr(prev, &pref);
         if (!pref.s_addr)
                 remembered(cli, name, container_name(c), &pref);
+        if (want && *want && !net_ipam_contains(n.subnet, n.prefix, pref)) {
+                r = err_set(err, -EINVAL,
+                            "Invalid address %s: It does not belong to any of "
+                            "this network's subnets",
+                            want);
+                goto out;
+        }
         r = net_ipam_allocate(leases, n.range, n.range_prefix, n.gateway, pref, c->id, &ip, err);
-        if (r >= 0 && want && *want && ip.s_addr != pref.s_addr)
+        if (r >= 0 && want && *want && ip.s_addr != pref.s_addr) {
+                net_ipam_release(leases, ip, c->id, &(struct err){0});
                 r = err_set(err, -EADDRINUSE, "Address already in use: %s", want);
+        }
         if (r < 0)
                 goto out;
         veth_name(c->id, idx, veth);
@@ -830,6 +841,20 @@ static void hosts_links(const struct cli *cli, const struct container *c, struct
         }
 }
 
+/* One own line per interface address, after the extra and link lines (Docker's order);
+ * the renderer's own_ip stays empty. */
+static void own_entries(const struct container *c, struct hosts_buf *b, const char *names)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+
+        for (char **k = keys; k && *k; k++) {
+                const char *ip = jv_get_str(jv_get(nets, *k), "IPAddress");
+                if (ip && *ip)
+                        hosts_add(b, ip, names);
+        }
+}
+
 static int render_hosts(const struct cli *cli, const struct container *c, struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config");
@@ -854,14 +879,16 @@ static int render_hosts(const struct cli *cli, const struct container *c, struct
                 hosts_add(b, colon + 1, name);
         }
         hosts_links(cli, c, b);
+        /* Docker: "host.domain host", and a dotted hostname also lists its first label. */
         if (dom && *dom)
                 snprintf(own, sizeof(own), "%s.%s %s", host, dom, host);
+        else if (strchr(host, '.'))
+                snprintf(own, sizeof(own), "%s %.*s", host, (int)strcspn(host, "."), host);
         else
                 snprintf(own, sizeof(own), "%s", host);
+        own_entries(c, b, own);
         spec.extra = b->e;
         spec.n_extra = b->n;
-        spec.own_ip = first_ip(c);
-        spec.own_names = own;
         r = dns_hosts_render(&spec, &text, err);
         free(b);
         return r < 0 ? r : write_in_place(path, text, err);

@@ -40,7 +40,7 @@ static void prune_veths(struct container **all)
                 char prefix[12];
                 if (strncmp(*l, "hw", 2) || strlen(*l) != 14)
                         continue;
-                snprintf(prefix, sizeof(prefix), "%.11s", *l + 2);
+                snprintf(prefix, sizeof(prefix), "%.10s", *l + 2);
                 if (!owner_exists(all, prefix) && net_link_delete(*l, &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }

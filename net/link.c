@@ -377,6 +377,32 @@ static int veth_add(struct net_nl *nl, const struct net_veth *v, int bridge, str
         return 0;
 }
 
+/* Hairpin mode on the host end's bridge port: a container's connection to its own published
+ * port is DNAT'ed back out of the port it came in on, which a bridge refuses otherwise. */
+static int port_hairpin(struct net_nl *nl, const char *name, struct err *err)
+{
+        struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE};
+        struct nlattr *pi;
+        struct nl_msg *m;
+        int ifindex = link_ifindex(nl, name, err), r;
+
+        if (ifindex < 0)
+                return ifindex;
+        ifi.ifi_index = ifindex;
+        m = nlmsg_alloc_simple(RTM_SETLINK, 0);
+        if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+            !(pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED)) ||
+            nla_put_u8(m, IFLA_BRPORT_MODE, 1) < 0) {
+                nlmsg_free(m);
+                return err_set(err, -ENOMEM, "veth %s: hairpin mode", name);
+        }
+        nla_nest_end(m, pi);
+        r = nl_send_sync(nl->sk, m);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "veth %s: setting hairpin mode", name);
+        return 0;
+}
+
 /* Runs the container-side steps through a socket that lives in the container's namespace. */
 static int veth_setup_peer(const struct net_veth *v, struct err *err)
 {
@@ -417,7 +443,9 @@ int net_link_veth_create(const struct net_veth *v, struct err *err)
         r = veth_add(&host, v, bridge, err);
         if (r < 0)
                 return r;
-        r = veth_setup_peer(v, err);
+        r = port_hairpin(&host, v->host_name, err);
+        if (r >= 0)
+                r = veth_setup_peer(v, err);
         if (r >= 0)
                 return 0;
         err_wrap(err, "veth %s: configuring %s in the container namespace", v->host_name,

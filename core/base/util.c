@@ -384,3 +384,31 @@ int util_parse_signal(const char *s)
                         return signal_names[i].num;
         return parse_rt_signal(name);
 }
+
+int util_env_set(char ***v, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+
+        for (char **p = *v; p && *p; p++) {
+                char *n;
+                if (strncmp(*p, kv, klen) || ((*p)[klen] != '=' && (*p)[klen] != '\0'))
+                        continue;
+                n = strdup(kv);
+                if (!n)
+                        return -ENOMEM;
+                free(*p);
+                *p = n;
+                return 0;
+        }
+        return util_strv_push(v, kv);
+}
+
+bool util_env_has(char *const *v, const char *key)
+{
+        size_t n = strlen(key);
+
+        for (; v && *v; v++)
+                if (!strncmp(*v, key, n) && (*v)[n] == '=')
+                        return true;
+        return false;
+}

@@ -14,6 +14,11 @@ int util_strv_push(char ***v, const char *s);
 char **util_strv_dup(char *const *v);
 void util_strv_free(char **v);
 bool util_strv_contains(char *const *v, const char *s);
+/* Sets KEY=VALUE (or a bare KEY) in an environment vector, replacing the entry with the same
+ * key in place; -ENOMEM on failure. */
+int util_env_set(char ***v, const char *kv);
+/* Whether the environment vector has KEY=... */
+bool util_env_has(char *const *v, const char *key);
 /* 64 random lowercase hex digits (getrandom). */
 int util_random_hex(char out[65], struct err *err);
 /* Nanoseconds since the epoch (CLOCK_REALTIME). */

@@ -23,40 +23,40 @@ ps_names() {
 # ---- output and exit codes ----
 
 @test "run prints the command's output and passes its exit code through" {
-    run h run --rm busybox echo hello world
+    run h run busybox echo hello world
     assert_success
     assert_output "hello world"
-    run h run --rm busybox sh -c 'exit 3'
+    run h run busybox sh -c 'exit 3'
     assert_status 3
     assert_output ""
-    run h run --rm busybox sh -c 'exit 255'
+    run h run busybox sh -c 'exit 255'
     assert_status 255
-    run h run --rm busybox false
+    run h run busybox false
     assert_status 1
 }
 
 @test "a missing executable exits 127 with Docker's message" {
-    run -127 h run --rm busybox nosuch
+    run -127 h run busybox nosuch
     assert_output_contains 'exec: "nosuch": executable file not found in $PATH'
 }
 
 @test "a missing absolute path exits 127 with Go's stat message" {
     # runc: exec: "/nosuch": stat /nosuch: no such file or directory (lower case, Go's text)
-    run -127 h run --rm busybox /nosuch
+    run -127 h run busybox /nosuch
     assert_output_contains 'exec: "/nosuch": stat /nosuch: no such file or directory'
 }
 
 @test "a directory or a non-executable file exits 126" {
-    run h run --rm busybox /etc
+    run h run busybox /etc
     assert_status 126
     assert_output_contains 'exec: "/etc"'
-    run h run --rm busybox /etc/passwd
+    run h run busybox /etc/passwd
     assert_status 126
     assert_output_contains 'exec: "/etc/passwd"'
 }
 
 @test "an unknown image exits 125 with 'Unable to find image' and creates nothing" {
-    run h run --rm nosuchimage true
+    run h run nosuchimage true
     assert_status 125
     assert_output_contains "Unable to find image 'nosuchimage:latest' locally"
     run h run nosuchimage:v2 true
@@ -68,7 +68,7 @@ ps_names() {
 }
 
 @test "an image without a command and no command given exits 125" {
-    run h run --rm busybox
+    run h run busybox
     assert_status 125
     assert_output_contains "No command specified"
     run h ps -aq
@@ -87,6 +87,25 @@ ps_names() {
     run h run --rm --name rmme busybox echo again
     assert_success
     assert_output "again"
+}
+
+@test "run --rm of a quick command never fails, even under load (auto-removal race)" {
+    local j
+    for j in 1 2 3 4; do
+        (
+            for _ in $(seq 1 15); do
+                "$HAWSER" run --rm busybox echo ok >>"$BATS_TEST_TMPDIR/out$j" 2>&1 ||
+                    echo "FAILED $?" >>"$BATS_TEST_TMPDIR/out$j"
+            done
+        ) &
+    done
+    wait
+    run cat "$BATS_TEST_TMPDIR"/out1 "$BATS_TEST_TMPDIR"/out2 "$BATS_TEST_TMPDIR"/out3 \
+        "$BATS_TEST_TMPDIR"/out4
+    refute_output_contains "FAILED"
+    [ "$(printf '%s\n' "${lines[@]}" | grep -cx ok)" -eq 60 ] || fail "not 60 ok lines: $output"
+    run ps_names
+    assert_output ""
 }
 
 @test "run -d --rm removes the container after it exits by itself" {
@@ -131,7 +150,7 @@ ps_names() {
 }
 
 @test "--name accepts Docker's name rule and refuses the rest" {
-    run h run --rm --name ab_c.d-1 busybox true
+    run h create --name ab_c.d-1 busybox true
     assert_success
     run h run -d --name /slashed busybox sleep 30
     assert_success
@@ -139,12 +158,13 @@ ps_names() {
     assert_output "/slashed"
     local bad
     for bad in bad/name _x .x a 'x y' 'semi;colon'; do
-        run h run --rm --name "$bad" busybox true
+        run h run --name "$bad" busybox true
         assert_status 125
         assert_output_contains "Invalid container name ($bad), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
     done
     run ps_names
-    assert_output "slashed"
+    assert_output "slashed
+ab_c.d-1"
 }
 
 @test "a duplicate name is refused with Docker's conflict message" {
@@ -165,7 +185,7 @@ ps_names() {
 
 @test "-e and --env-file set the environment; -e wins; -e NAME copies or unsets" {
     printf '# a comment\n\nFROMFILE=1\nBOTH=file\nSPACED=two words\n' >"$BATS_TEST_TMPDIR/env"
-    FROMHOST=host-value run h run --rm --env-file "$BATS_TEST_TMPDIR/env" -e A=1 \
+    FROMHOST=host-value run h run --env-file "$BATS_TEST_TMPDIR/env" -e A=1 \
         -e BOTH=flag -e FROMHOST -e NOTINHOST -e 'EQ=a=b' busybox env
     assert_success
     local want
@@ -191,7 +211,7 @@ ps_names() {
 }
 
 @test "HOSTNAME follows -h" {
-    run h run --rm -h envhost busybox env
+    run h run -h envhost busybox env
     assert_success
     printf '%s\n' "${lines[@]}" | grep -qxF "HOSTNAME=envhost" ||
         fail "no HOSTNAME=envhost in: $output"
@@ -200,37 +220,37 @@ ps_names() {
 # ---- -w, -u, -h, --entrypoint ----
 
 @test "-w sets (and creates) the working directory" {
-    run h run --rm -w /tmp/new/dir busybox pwd
+    run h run -w /tmp/new/dir busybox pwd
     assert_success
     assert_output "/tmp/new/dir"
-    run h run --rm -w /etc busybox sh -c 'pwd; ls passwd'
+    run h run -w /etc busybox sh -c 'pwd; ls passwd'
     assert_output "/etc
 passwd"
 }
 
 @test "-u takes a name, uid, or uid:gid; HOME follows the user" {
-    run h run --rm -u app busybox sh -c 'id -u; id -g; id -G; echo $HOME'
+    run h run -u app busybox sh -c 'id -u; id -g; id -G; echo $HOME'
     assert_success
     assert_output "1000
 1000
 1000 50
 /home/app"
-    run h run --rm -u nobody busybox id -un
+    run h run -u nobody busybox id -un
     assert_output "nobody"
-    run h run --rm -u 1000:50 busybox sh -c 'id -u; id -g'
+    run h run -u 1000:50 busybox sh -c 'id -u; id -g'
     assert_output "1000
 50"
-    run h run --rm -u 4242 busybox sh -c 'id -u; echo $HOME'
+    run h run -u 4242 busybox sh -c 'id -u; echo $HOME'
     assert_success
     assert_output "4242
 /"
-    run h run --rm -u nosuchuser busybox true
+    run h run -u nosuchuser busybox true
     assert_status 126
     assert_output_contains "unable to find user nosuchuser: no matching entries in passwd file"
 }
 
 @test "-h sets the hostname and /etc/hostname" {
-    run h run --rm -h myhost busybox sh -c 'hostname; cat /etc/hostname'
+    run h run -h myhost busybox sh -c 'hostname; cat /etc/hostname'
     assert_success
     assert_output "myhost
 myhost"
@@ -245,7 +265,7 @@ myhost"
 }
 
 @test "--entrypoint replaces the entrypoint; the arguments follow it" {
-    run h run --rm --entrypoint echo busybox hi there
+    run h run --entrypoint echo busybox hi there
     assert_success
     assert_output "hi there"
     run h run --name ep --entrypoint /bin/sh busybox -c 'echo from-sh'
@@ -257,7 +277,7 @@ myhost"
 # ---- --init ----
 
 @test "--init runs an init as PID 1 and the command as PID 2" {
-    run h run --rm --init busybox ps -o pid,args
+    run h run --init busybox ps -o pid,args
     assert_success
     local pid1 pid2
     pid1=$(printf '%s\n' "$output" | awk '$1 == 1 { $1 = ""; sub(/^ /, ""); print }')
@@ -266,10 +286,10 @@ myhost"
     [ "$pid1" != "ps -o pid,args" ] || fail "the command is PID 1: $output"
     [ "$pid2" = "ps -o pid,args" ] || fail "PID 2 is not the command: '$pid2' in: $output"
     # Without --init the command is PID 1.
-    run h run --rm busybox ps -o pid,args
+    run h run busybox ps -o pid,args
     pid1=$(printf '%s\n' "$output" | awk '$1 == 1 { $1 = ""; sub(/^ /, ""); print }')
     [ "$pid1" = "ps -o pid,args" ] || fail "without --init PID 1 is '$pid1'"
-    run h run --rm --init busybox sh -c 'exit 7'
+    run h run --init busybox sh -c 'exit 7'
     assert_status 7
 }
 
@@ -284,43 +304,43 @@ myhost"
 # ---- --read-only, capabilities, privileges ----
 
 @test "--read-only makes / read-only but leaves /dev/shm writable" {
-    run h run --rm --read-only busybox touch /x
+    run h run --read-only busybox touch /x
     assert_status 1
     assert_output_contains "Read-only file system"
-    run h run --rm --read-only busybox sh -c 'touch /dev/shm/ok && echo shm-ok'
+    run h run --read-only busybox sh -c 'touch /dev/shm/ok && echo shm-ok'
     assert_success
     assert_output "shm-ok"
-    run h run --rm busybox sh -c 'touch /x && echo rw-ok'
+    run h run busybox sh -c 'touch /x && echo rw-ok'
     assert_success
     assert_output "rw-ok"
 }
 
 @test "the default capability set is Docker's, with no inheritable capabilities" {
-    run h run --rm busybox grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/self/status
+    run h run busybox grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/self/status
     assert_success
     assert_output "CapPrm:	00000000a80425fb
 CapEff:	00000000a80425fb
 CapBnd:	00000000a80425fb
 CapAmb:	0000000000000000"
     # Docker stopped setting inheritable capabilities (CVE-2022-24769).
-    run h run --rm busybox grep '^CapInh:' /proc/self/status
+    run h run busybox grep '^CapInh:' /proc/self/status
     assert_output "CapInh:	0000000000000000"
 }
 
 @test "--cap-add and --cap-drop change CapEff; names are case- and prefix-insensitive" {
-    run h run --rm --cap-add NET_ADMIN busybox grep CapEff /proc/self/status
+    run h run --cap-add NET_ADMIN busybox grep CapEff /proc/self/status
     assert_success
     assert_output "CapEff:	00000000a80435fb"
-    run h run --rm --cap-add cap_net_admin busybox grep CapEff /proc/self/status
+    run h run --cap-add cap_net_admin busybox grep CapEff /proc/self/status
     assert_output "CapEff:	00000000a80435fb"
-    run h run --rm --cap-drop CHOWN busybox grep CapEff /proc/self/status
+    run h run --cap-drop CHOWN busybox grep CapEff /proc/self/status
     assert_output "CapEff:	00000000a80425fa"
-    run h run --rm --cap-drop ALL busybox grep CapEff /proc/self/status
+    run h run --cap-drop ALL busybox grep CapEff /proc/self/status
     assert_output "CapEff:	0000000000000000"
-    run h run --rm --cap-drop ALL --cap-add KILL busybox grep CapEff /proc/self/status
+    run h run --cap-drop ALL --cap-add KILL busybox grep CapEff /proc/self/status
     assert_output "CapEff:	0000000000000020"
     # A non-root user has no effective capabilities.
-    run h run --rm -u app busybox grep CapEff /proc/self/status
+    run h run -u app busybox grep CapEff /proc/self/status
     assert_output "CapEff:	0000000000000000"
 }
 
@@ -338,7 +358,7 @@ CapAmb:	0000000000000000"
 @test "--privileged gives every capability we hold and no no_new_privs" {
     local bnd
     bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
-    run h run --rm --privileged busybox grep -E '^(CapEff|NoNewPrivs):' /proc/self/status
+    run h run --privileged busybox grep -E '^(CapEff|NoNewPrivs):' /proc/self/status
     assert_success
     assert_output "CapEff:	$bnd
 NoNewPrivs:	0"
@@ -347,10 +367,10 @@ NoNewPrivs:	0"
 # The foundation issue asks for no_new_privs on every container (Docker leaves it off unless
 # --security-opt no-new-privileges); --privileged turns it off.
 @test "no_new_privs is set by default and cleared by --privileged" {
-    run h run --rm busybox grep NoNewPrivs /proc/self/status
+    run h run busybox grep NoNewPrivs /proc/self/status
     assert_success
     assert_output "NoNewPrivs:	1"
-    run h run --rm --privileged busybox grep NoNewPrivs /proc/self/status
+    run h run --privileged busybox grep NoNewPrivs /proc/self/status
     assert_success
     assert_output "NoNewPrivs:	0"
 }
@@ -401,7 +421,7 @@ got-usr1"
 # ---- network, /etc files, mounts ----
 
 @test "--network none has only lo, and it is UP" {
-    run h run --rm --network none busybox ip -o link
+    run h run --network none busybox ip -o link
     assert_success
     assert_line_count 1
     assert_output_matches '^1: lo: <LOOPBACK,UP,LOWER_UP>'
@@ -409,26 +429,26 @@ got-usr1"
 
 @test "--network host shares the sandbox's interfaces and /etc/hosts" {
     ip link add hawsertest0 type veth peer name hawsertest1
-    run h run --rm --network host busybox ip -o link
+    run h run --network host busybox ip -o link
     ip link del hawsertest0
     assert_success
     assert_output_contains "hawsertest0"
-    run h run --rm --network host busybox cat /etc/hosts
+    run h run --network host busybox cat /etc/hosts
     assert_success
     [ "$output" = "$(cat /etc/hosts)" ] || fail "/etc/hosts differs from the host's: $output"
-    run h run --rm --network none busybox ip -o link
+    run h run --network none busybox ip -o link
     refute_output_contains "hawsertest0"
 }
 
 @test "/etc/hosts with --network none has Docker's layout" {
-    run h run --rm --network none busybox cat /etc/hosts
+    run h run --network none busybox cat /etc/hosts
     assert_success
     assert_output "$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters')"
 }
 
 @test "the container sees Docker's mounts: proc, devpts, shm, mqueue, read-only sysfs" {
     # mount point, fstype and mount options of every mount.
-    run h run --rm busybox awk '{ i = 7; while ($i != "-") i++; print $5, $(i + 1), $6 }' \
+    run h run busybox awk '{ i = 7; while ($i != "-") i++; print $5, $(i + 1), $6 }' \
         /proc/self/mountinfo
     assert_success
     local want
@@ -441,17 +461,17 @@ got-usr1"
 }
 
 @test "/proc/sys and /sys are read-only; masked /proc files read empty" {
-    run h run --rm busybox sh -c 'echo 1 >/proc/sys/kernel/shmmax'
+    run h run busybox sh -c 'echo 1 >/proc/sys/kernel/shmmax'
     assert_failure
     assert_output_contains "Read-only file system"
-    run h run --rm busybox touch /sys/x
+    run h run busybox touch /sys/x
     assert_failure
     assert_output_contains "Read-only file system"
     local f checked=0
     for f in /proc/kcore /proc/keys /proc/timer_list; do
         [ -e "$f" ] || continue
         checked=$((checked + 1))
-        run h run --rm busybox sh -c "head -c 1 $f | wc -c"
+        run h run busybox sh -c "head -c 1 $f | wc -c"
         assert_success
         assert_output "0"
     done
@@ -461,12 +481,12 @@ got-usr1"
 # ---- terminals and stdin ----
 
 @test "run -it gives a terminal: tty is /dev/pts/0, TERM=xterm, the exit code passes" {
-    run pty_run $'tty\necho "term=$TERM"\nexit 3\n' h run -it --rm busybox sh
+    run pty_run $'tty\necho "term=$TERM"\nexit 3\n' h run -it busybox sh
     assert_status 3
     assert_output_contains "/dev/pts/0"
     assert_output_contains "term=xterm"
     # Without -t there is no terminal.
-    run h run --rm busybox tty
+    run h run busybox tty
     assert_status 1
     assert_output "not a tty"
 }
@@ -475,18 +495,18 @@ got-usr1"
     run bash -c 'echo hi | "$HAWSER" run -i --rm busybox cat'
     assert_success
     assert_output "hi"
-    run bash -c 'printf "a\nb\n" | "$HAWSER" run -i --rm busybox wc -l'
+    run bash -c 'printf "a\nb\n" | "$HAWSER" run -i busybox wc -l'
     assert_output "2"
-    run bash -c 'echo hi | "$HAWSER" run --rm busybox cat'
+    run bash -c 'echo hi | "$HAWSER" run busybox cat'
     assert_success
     assert_output ""
 }
 
 @test "stdout and stderr are kept apart" {
-    run bash -c '"$HAWSER" run --rm busybox sh -c "echo out; echo err >&2" 2>/dev/null'
+    run bash -c '"$HAWSER" run busybox sh -c "echo out; echo err >&2" 2>/dev/null'
     assert_success
     assert_output "out"
-    run bash -c '"$HAWSER" run --rm busybox sh -c "echo out; echo err >&2" >/dev/null'
+    run bash -c '"$HAWSER" run busybox sh -c "echo out; echo err >&2" >/dev/null'
     assert_success
     assert_output "err"
 }

@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# Teardown and faults: after a suite of runs (ports, links, a user network, connect) and
+# their removal, the sandbox's interfaces, hawser's nftables maps and ruleset, and the
+# lease dirs are back to where they were after a first warm-up container (hawser0 and the
+# empty table may stay, like docker0); a monitor killed with SIGKILL leaves nothing once
+# `ps`/`rm -f` have run; fifty parallel runs on one network get fifty distinct addresses
+# and twenty parallel -P runs get distinct host ports.
+
+load helpers
+
+setup_file() {
+    setup_busybox
+    # Warm-up: the default bridge, its rules and the table exist from here on.
+    h run -d --name warmup -p 18080:80 busybox sleep 1000 >/dev/null
+    h rm -f warmup >/dev/null
+    local i
+    for ((i = 0; i < 100; i++)); do
+        ip -o link | awk -F': ' '{ print $2 }' | grep -q '^hw' || break
+        sleep 0.1
+    done
+    snapshot >"$BATS_FILE_TMPDIR/baseline"
+}
+
+teardown() {
+    cleanup_all
+    local n
+    for n in $(h network ls 2>/dev/null | awk 'NR > 1 { print $2 }'); do
+        case $n in
+        bridge | host | none) ;;
+        *) h network rm "$n" >/dev/null 2>&1 || true ;;
+        esac
+    done
+}
+
+ip_of() {
+    h inspect -f '{{.NetworkSettings.IPAddress}}' "$1"
+}
+
+# snapshot: what must return to the baseline.
+snapshot() {
+    echo "== links"
+    ip -o link | awk -F': ' '{ print $2 }' | sed 's/@.*//' | sort
+    echo "== addresses"
+    ip -o -4 addr | awk '{ print $2, "inet", $4 }' | sort
+    echo "== dnat_any"
+    nft list map ip hawser dnat_any | grep -E ' : [0-9.]+ \. [0-9]+' || true
+    echo "== dnat_ip"
+    nft list map ip hawser dnat_ip | grep -E ' : [0-9.]+ \. [0-9]+' || true
+    echo "== ruleset"
+    nft list ruleset
+    echo "== leases"
+    (cd "$HAWSER_RUNROOT" && find networks -path '*/leases/*' 2>/dev/null | sort)
+    echo "== networks"
+    h network ls | awk 'NR > 1 { print $2 }' | sort
+}
+
+at_baseline() {
+    snapshot >"$BATS_TEST_TMPDIR/now"
+    cmp -s "$BATS_FILE_TMPDIR/baseline" "$BATS_TEST_TMPDIR/now"
+}
+
+# assert_baseline: wait (10 s, the kernel frees namespaces asynchronously) for the baseline.
+assert_baseline() {
+    if ! WAIT_FOR_TIMEOUT=10 wait_for at_baseline; then
+        diff "$BATS_FILE_TMPDIR/baseline" "$BATS_TEST_TMPDIR/now" >&2 || true
+        return 1
+    fi
+}
+
+# monitor_of CONTAINER: the pid of its hawser-monitor (the parent of its init).
+monitor_of() {
+    local pid
+    pid=$(h inspect -f '{{.State.Pid}}' "$1") || return 1
+    [ "$pid" -gt 0 ] || return 1
+    awk '{ print $4 }' "/proc/$pid/stat"
+}
+
+@test "the baseline has hawser0 and an empty table, and no veth or lease" {
+    run cat "$BATS_FILE_TMPDIR/baseline"
+    assert_output_contains $'== links\nhawser0\nlo\n'
+    assert_output_contains $'== dnat_any\n== dnat_ip\n'
+    assert_output_contains $'== leases\n== networks\nbridge\nhost\nnone'
+    refute_output_contains $'\nhw'
+    assert_output_contains "table ip hawser {"
+    assert_output_contains "chain postrouting {"
+    assert_output_contains $'inet 172.17.0.1/16\n'
+}
+
+@test "a suite of runs with ports, links and a user network leaves nothing after rm -f and network rm" {
+    h network create --subnet 10.63.0.0/24 suite
+    h run -d --name s-web -p 8080:80 -p 127.0.0.1:8081:80 -p 5353:53/udp --expose 90 busybox \
+        sh -c 'mkdir -p /www && echo hi >/www/index.html && exec httpd -f -p 80 -h /www'
+    h run -d --name s-recv --link s-web:web -P --expose 81 busybox sleep 1000
+    h run -d --name s-user --network suite -p 8082:80 busybox sleep 1000
+    h run -d --name s-both --network suite busybox sleep 1000
+    h network connect bridge s-both
+    h run -d --name s-stopped -p 8083:80 busybox sleep 1000
+    h stop -t 0 s-stopped
+    h run --rm -p 8084:80 busybox true
+    h create --name s-created -p 8085:80 busybox sleep 1000
+    # The suite really is wired: ports, link, second interface.
+    wait_for h exec s-web wget -qO- http://127.0.0.1/index.html
+    run timeout 5 busybox wget -qO- http://127.0.0.1:8080/index.html
+    assert_output "hi"
+    run h exec s-recv ping -c1 -W2 web
+    assert_success
+    run h exec s-both ip -o link
+    assert_line_count 3
+    run nft list map ip hawser dnat_any
+    assert_output_contains "tcp . 8080 : $(ip_of s-web) . 80"
+    assert_output_contains "tcp . 8082 : "
+
+    run h rm -f s-web s-recv s-user s-both s-stopped s-created
+    assert_success
+    run h network rm suite
+    assert_success
+    assert_baseline
+}
+
+@test "kill -9 of a monitor: ps -a shows the container exited and its lease and map elements go" {
+    h run -d --name victim -p 8086:80 -p 5386:53/udp busybox sleep 1000
+    local ip mon init
+    ip=$(ip_of victim)
+    init=$(h inspect -f '{{.State.Pid}}' victim)
+    mon=$(monitor_of victim)
+    [ "$(cat "/proc/$mon/comm")" = hawser-monitor ] || fail "pid $mon is $(cat "/proc/$mon/comm")"
+    pgrep -x hawser-monitor | grep -qx "$mon" || fail "pgrep -x hawser-monitor does not list $mon"
+    run ls "$HAWSER_RUNROOT/networks/bridge/leases"
+    assert_output "$ip"
+    kill -9 "$mon"
+    # The monitor's death takes the container's init with it.
+    wait_for sh -c "! kill -0 $init"
+    wait_for sh -c "$HAWSER ps -a --filter name=victim --format '{{.Status}}' | grep -q '^Exited'"
+    run h ps -q
+    assert_output ""
+    # The ps that saw it exited cleaned up after the dead monitor.
+    run ls "$HAWSER_RUNROOT/networks/bridge/leases"
+    assert_output ""
+    run nft list map ip hawser dnat_any
+    refute_output_contains " : $ip . "
+    # The ports are free again: another container publishes them and gets the address.
+    run h run -d --name heir -p 8086:80 -p 5386:53/udp busybox sleep 1000
+    assert_success
+    [ "$(ip_of heir)" = "$ip" ] || fail "the heir got $(ip_of heir), not the free $ip"
+    h rm -f victim heir
+    assert_baseline
+}
+
+@test "kill -9 of a monitor, then rm -f straight away, leaves nothing" {
+    h network create --subnet 10.63.1.0/24 knet
+    h run -d --name victim2 --network knet -p 8087:80 busybox sleep 1000
+    h network connect bridge victim2
+    local mon
+    mon=$(monitor_of victim2)
+    kill -9 "$mon"
+    wait_for sh -c "! kill -0 $mon"
+    run h rm -f victim2
+    assert_success
+    run h network rm knet
+    assert_success
+    assert_baseline
+}
+
+@test "fifty parallel run -d on one network: fifty distinct addresses, all running" {
+    h network create --subnet 10.63.2.0/24 par
+    local i pids=() failed=0
+    for i in $(seq 1 50); do
+        h run -d --name "par$i" --network par busybox sleep 1000 >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || failed=$((failed + 1))
+    done
+    [ "$failed" = 0 ] || fail "$failed runs failed: $(cat "$BATS_TEST_TMPDIR"/out*)"
+    run h ps -q
+    assert_line_count 50
+    local ips
+    ips=$(for i in $(seq 1 50); do h inspect -f '{{(index .NetworkSettings.Networks "par").IPAddress}}' "par$i"; done)
+    [ "$(printf '%s\n' "$ips" | grep -c '^10\.63\.2\.')" = 50 ] || fail "addresses: $ips"
+    [ "$(printf '%s\n' "$ips" | sort -u | wc -l)" = 50 ] ||
+        fail "duplicate addresses: $(printf '%s\n' "$ips" | sort | uniq -d)"
+    run ls "$HAWSER_RUNROOT/networks/par/leases"
+    assert_line_count 50
+    [ "$(printf '%s\n' "$output" | sort)" = "$(printf '%s\n' "$ips" | sort)" ] ||
+        fail "leases and addresses differ"
+    # Each container holds its own address, and they reach each other.
+    for i in 1 25 50; do
+        run h exec "par$i" ip -o -4 addr show eth0
+        assert_output_contains "inet $(printf '%s\n' "$ips" | sed -n "${i}p")/24 "
+    done
+    run h exec par1 ping -c1 -W2 "$(printf '%s\n' "$ips" | sed -n 50p)"
+    assert_success
+    # shellcheck disable=SC2046  # one argument per id
+    h rm -f $(h ps -aq) >/dev/null
+    h network rm par
+    assert_baseline
+}
+
+@test "twenty parallel run -d -P --expose 80: distinct host ports from the local port range" {
+    local lo hi i pids=() failed=0
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+    for i in $(seq 1 20); do
+        h run -d --name "pp$i" -P --expose 80 busybox sleep 1000 >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || failed=$((failed + 1))
+    done
+    [ "$failed" = 0 ] || fail "$failed runs failed: $(cat "$BATS_TEST_TMPDIR"/out*)"
+    local ports p
+    ports=$(for i in $(seq 1 20); do h port "pp$i" 80/tcp; done)
+    [ "$(printf '%s\n' "$ports" | grep -c '^0\.0\.0\.0:[0-9]*$')" = 20 ] || fail "ports: $ports"
+    [ "$(printf '%s\n' "$ports" | sort -u | wc -l)" = 20 ] ||
+        fail "duplicate host ports: $(printf '%s\n' "$ports" | sort | uniq -d)"
+    for p in $(printf '%s\n' "$ports" | sed 's/.*://'); do
+        [ "$p" -ge "$lo" ] && [ "$p" -le "$hi" ] || fail "port $p outside $lo-$hi"
+    done
+    run nft list map ip hawser dnat_any
+    [ "$(printf '%s\n' "$output" | grep -cE 'tcp \. [0-9]+ : ')" = 20 ] || fail "map: $output"
+    # shellcheck disable=SC2046  # one argument per id
+    h rm -f $(h ps -aq) >/dev/null
+    assert_baseline
+}
