@@ -231,7 +231,7 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         n_gw = n.gateway;
         network_release(&n);
 #ifndef HAVE_DNS_SERVER
-        (void)records;
+        (void)records, (void)n_gw;
         r = err_set(err, -ENOTSUP, "no DNS server in this build");
 #else
         {
