@@ -1064,7 +1064,10 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                                              : "\"hawser network create\" requires exactly 1 "
                                                "argument.");
         }
-        if (o.driver && strcmp(o.driver, "bridge"))
+        /* The default network exists from the start in Docker and takes the first pool. */
+        if (network_load(cli, NETWORK_DEFAULT, &n, err) < 0)
+                r = -err->code;
+        else if (network_release(&n), o.driver && strcmp(o.driver, "bridge"))
                 r = err_set(err, -EINVAL, "plugin \"%s\" not found", o.driver);
         else if (!strcmp(argv[1], "none") || !strcmp(argv[1], "host") ||
                  !strcmp(argv[1], NETWORK_DEFAULT))

@@ -147,7 +147,8 @@ static bool udp_delivers(int tx, int rx, const char *ip, uint16_t port)
                 if (sendto(tx, msg, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) != len)
                         continue;
                 n = recv(rx, buf, sizeof(buf), 0);
-                if (n == len && memcmp(buf, msg, (size_t)len) == 0)
+                /* Under load a datagram can arrive after its try timed out: any of ours counts. */
+                if (n >= 7 && memcmp(buf, "hawser-", 7) == 0)
                         return true;
         }
         return false;
