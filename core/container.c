@@ -436,6 +436,7 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
         struct err ignore = {0};
 
         container_release_name(cli, container_name(c), c->id);
+        network_link_index_del(cli, c);
         network_detach(cli, c, false);
         cgroup_remove(c->id);
         if (run)

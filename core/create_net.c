@@ -183,6 +183,7 @@ int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv 
                 if (!full)
                         return err_set(err, -ENOMEM, "linking %s", name);
                 jv_append(links, jv_new_string(full));
+                network_link_index_add(cli, name, jv_get_str(doc, "Id"));
         }
         return 0;
 }

@@ -1004,26 +1004,57 @@ void network_detach(const struct cli *cli, struct container *c, bool delete_link
         }
 }
 
+void network_link_index_add(const struct cli *cli, const char *child, const char *parent_id)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "links/%s", child);
+        _cleanup_free_ char *p = cli_root_path(cli, "links/%s/%s", child, parent_id);
+        struct err e = {0};
+        int fd;
+
+        if (!dir || !p || fs_mkdir_p(dir, 0700, &e) < 0)
+                return;
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                close(fd);
+}
+
+void network_link_index_del(const struct cli *cli, const struct container *parent)
+{
+        const struct jv *links = jv_path(parent->doc, "HostConfig.Links");
+
+        for (size_t i = 0; i < jv_len(links); i++) {
+                const char *l = jv_str(jv_at(links, i)), *colon = l ? strchr(l, ':') : NULL;
+                _cleanup_free_ char *p = NULL;
+                if (!colon)
+                        continue;
+                p = cli_root_path(cli, "links/%.*s/%s", (int)(colon - l - 1), l + 1, parent->id);
+                if (p)
+                        unlink(p);
+        }
+}
+
 void network_update_links(const struct cli *cli, const struct container *c)
 {
-        struct container **all = NULL;
-        struct err e = {0};
-        char needle[300];
+        _cleanup_free_ char *dir = cli_root_path(cli, "links/%s", container_name(c));
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
 
-        snprintf(needle, sizeof(needle), "/%s:", container_name(c));
-        if (container_list(cli, &all, &e) < 0)
-                return;
-        for (struct container **p = all; *p; p++) {
-                const struct jv *links = jv_path((*p)->doc, "HostConfig.Links");
-                bool linked = false;
-                for (size_t i = 0; i < jv_len(links); i++)
-                        linked |= jv_str(jv_at(links, i)) &&
-                                  !strncmp(jv_str(jv_at(links, i)), needle, strlen(needle));
-                if (linked && container_is_running(*p) && render_hosts(cli, *p, &e) < 0)
+        while (d && (de = readdir(d))) {
+                struct container *p = NULL;
+                struct err e = {0};
+                if (strlen(de->d_name) != 64)
+                        continue;
+                if (container_load(cli, de->d_name, &p, &e) < 0) {
+                        unlinkat(dirfd(d), de->d_name, 0); /* the parent is gone */
+                        continue;
+                }
+                if (container_is_running(p) && render_hosts(cli, p, &e) < 0)
                         fprintf(stderr, "warning: updating /etc/hosts of %s: %s, ignoring\n",
-                                container_name(*p), e.msg);
+                                container_name(p), e.msg);
+                if (container_is_running(p))
+                        dnsd_refresh(cli, p);
+                container_free(p);
         }
-        container_list_free(all);
 }
 
 /* ---- commands ---- */
@@ -1664,6 +1695,17 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
                                 continue;
                         }
                         jv_append(kept, jv_new_string(l));
+                }
+                if (removed) {
+                        _cleanup_free_ char *ip = NULL;
+                        for (size_t i = 0; i < jv_len(links) && !ip; i++) {
+                                const char *x = jv_str(jv_at(links, i)), *colon = x ? strchr(x, ':') : NULL;
+                                if (colon && !strcmp(colon + 1, full))
+                                        ip = cli_root_path(cli, "links/%.*s/%s",
+                                                           (int)(colon - x - 1), x + 1, c->id);
+                        }
+                        if (ip)
+                                unlink(ip);
                 }
                 jv_set(jv_get(c->doc, "HostConfig"), "Links", kept);
                 r = removed ? container_save(c, err)

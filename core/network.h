@@ -51,6 +51,11 @@ int network_attach(const struct cli *cli, struct container *c, int netns_fd,
 void network_detach(const struct cli *cli, struct container *c, bool delete_links);
 void network_hold_close(struct network_hold *hold);
 
+/* The reverse link index, --root/links/<child name>/<parent id>: who links to a name, found
+ * without reading every container. Added at create, removed with the parent or its link. */
+void network_link_index_add(const struct cli *cli, const char *child, const char *parent_id);
+void network_link_index_del(const struct cli *cli, const struct container *parent);
+
 /* Rewrites /etc/hosts of every running container that links to c (c restarted or was
  * recreated with another address). */
 void network_update_links(const struct cli *cli, const struct container *c);
