@@ -1201,10 +1201,16 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)
 
 static struct jv *inspect_doc(const struct cli *cli, const struct network *n)
 {
-        struct jv *doc = jv_copy(n->doc), *cs = jv_new_object();
+        struct jv *doc = jv_copy(n->doc), *cs = jv_new_object(), *dns = jv_new_object();
         struct container **all = NULL;
         struct err e = {0};
+        char gw[INET_ADDRSTRLEN];
 
+        /* The embedded DNS server's address (it runs while containers are attached). */
+        jv_set_str(dns, "Address", inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
+        jv_set_int(dns, "Port", 53);
+        jv_set_str(dns, "Domain", DNSD_DOMAIN);
+        jv_set(doc, "DNS", dns);
         jv_set(doc, "Containers", cs);
         if (container_list(cli, &all, &e) < 0)
                 return doc;
