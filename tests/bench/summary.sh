@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Print the benchmark summary from $out/metrics.tsv and $out/notes.txt, and
+# write it to $out/summary.txt and $out/results.json. Run by tests/bench/run.sh.
+# The targets are the ones of issues 2 and 3; missing one is reported, never
+# an error (always exits 0).
+set -uo pipefail
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+txt=$out/summary.txt
+rows=$out/.rows.json
+: >"$rows"
+
+# calc AWK-EXPR [VAR=VALUE...]: evaluate with awk; empty when a VAR is empty.
+calc() {
+    local expr=$1 a
+    shift
+    for a in "$@"; do [ -n "${a#*=}" ] || return 0; done
+    local args=()
+    for a in "$@"; do args+=(-v "$a"); done
+    awk "${args[@]}" "BEGIN { v = $expr; print v }"
+}
+
+# row LABEL VALUE UNIT SHOWN OP TARGET: one line of the main table. VALUE is in
+# UNIT (empty: not measured), SHOWN is how it is printed, OP is < <= or >=.
+row() {
+    local label=$1 value=$2 unit=$3 shown=$4 op=$5 target=$6 verdict meets
+    if [ -z "$value" ]; then
+        verdict='not measured'
+        meets=null
+        shown=-
+    elif awk -v v="$value" -v t="$target" -v op="$op" 'BEGIN {
+            exit !((op == "<" && v < t) || (op == "<=" && v <= t) || (op == ">=" && v >= t)) }'; then
+        verdict=meets
+        meets=true
+    else
+        verdict=misses
+        meets=false
+    fi
+    local t="$op $target $unit"
+    [ "$unit" != x ] || t="$op ${target}x"
+    printf '%-52s %-28s %-10s %s\n' "$label" "$shown" "$t" "$verdict"
+    printf '{"benchmark": "%s", "value": %s, "unit": "%s", "target": "%s", "meets": %s}\n' \
+        "$label" "${value:-null}" "$unit" "$t" "$meets" >>"$rows"
+}
+
+ms() { calc 'x * 1000' "x=$1"; }
+# fmt FORMAT VALUE: VALUE through printf's FORMAT, "-" when VALUE is empty.
+# shellcheck disable=SC2059  # the format is the point
+fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
+
+{
+    none=$(ms "$(get_metric hawser-none.median)")
+    bridge=$(ms "$(get_metric hawser-bridge.median)")
+    start_none=$(ms "$(get_metric hawser-start-none.median)")
+    start_bridge=$(ms "$(get_metric hawser-start-bridge.median)")
+    netsetup=$(calc 'b - n' "b=$start_bridge" "n=$start_none")
+    s0=$(ms "$(get_metric hawser-scale-0.median)")
+    sn=$(ms "$(get_metric "hawser-scale-$SCALE.median")")
+    scale=$(calc 'b / a' "a=$s0" "b=$sn")
+    d_first=$(ms "$(get_metric scale.run_d_first20.median)")
+    d_last=$(ms "$(get_metric scale.run_d_last20.median)")
+    pub=$(calc 'x / 1e9' "x=$(get_metric iperf3.published.bps)")
+    direct=$(calc 'x / 1e9' "x=$(get_metric iperf3.direct.bps)")
+    pubdirect=$(calc 'x / 1e9' "x=$(get_metric iperf3.pub-direct.bps)")
+    iperf_ratio=$(calc '100 * p / d' "p=$pub" "d=$direct")
+    iperf_ratio_same=$(calc '100 * p / d' "p=$pub" "d=$pubdirect")
+    rss=$(get_metric monitor.VmRSS)
+    pss=$(get_metric monitor.Pss)
+
+    echo
+    echo "=== summary ($(nproc) CPUs, kernel $(uname -r); start benchmarks: $RUNS runs, $WARMUP warmup;" \
+        "load average $(get_metric bench.load_start) at the start, $(get_metric bench.load_end) at the end)"
+    printf '%-52s %-28s %-10s %s\n' benchmark result target verdict
+    row 'run --rm --network none busybox true (median)' "$none" ms "$(fmt '%.2f ms' "$none")" '<' 10
+    row 'run --rm busybox true, default bridge (median)' "$bridge" ms "$(fmt '%.2f ms' "$bridge")" '<' 15
+    shown=
+    [ -z "$netsetup" ] || shown=$(printf '%.2f ms (%.2f - %.2f)' "$netsetup" "$start_bridge" "$start_none")
+    row 'network setup: start bridge - start none (medians)' "$netsetup" ms "$shown" '<' 3
+    shown=
+    [ -z "$scale" ] || shown=$(printf '%.2fx (%.2f / %.2f ms)' "$scale" "$sn" "$s0")
+    row "next start with $SCALE running / with 0 (medians)" "$scale" x "$shown" '<=' 1.5
+    shown=
+    [ -z "$iperf_ratio" ] || shown=$(printf '%.1f %% (%.2f / %.2f Gb/s)' "$iperf_ratio" "$pub" "$direct")
+    row 'iperf3 via 127.0.0.1 published / container address' "$iperf_ratio" % "$shown" '>=' 90
+    shown=
+    [ -z "$rss" ] || shown=$(printf '%d KiB (Pss %s KiB)' "$rss" "${pss:--}")
+    row 'hawser-monitor VmRSS (running bridge container)' "$(calc 'x / 1024' "x=$rss")" MiB "$shown" '<' 1
+
+    echo
+    echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"
+    printf '%-8s %14s %10s %14s %10s\n' tool 'network none' ratio 'bridge' ratio
+    for tool in hawser docker podman; do
+        tn=$(ms "$(get_metric "$tool-none.median")")
+        tb=$(ms "$(get_metric "$tool-bridge.median")")
+        [ "$tool" = hawser ] && tn=$none tb=$bridge
+        if [ -z "$tn$tb" ]; then
+            printf '%-8s %14s\n' "$tool" 'not measured'
+            continue
+        fi
+        printf '%-8s %14s %10s %14s %10s\n' "$tool" \
+            "$(fmt '%.2f ms' "$tn")" "$(fmt '%.2fx' "$(calc 't / h' "t=$tn" "h=$none")")" \
+            "$(fmt '%.2f ms' "$tb")" "$(fmt '%.2fx' "$(calc 't / h' "t=$tb" "h=$bridge")")"
+        for net in none bridge; do
+            t=$tn h=$none
+            [ "$net" = bridge ] && t=$tb h=$bridge
+            [ "$tool" = hawser ] || [ -z "$t" ] || [ -z "$h" ] ||
+                awk -v t="$tool" -v n="$net" -v a="$t" -v b="$h" \
+                    'BEGIN { printf "median ratio %s/hawser (%s): %.2f\n", t, n, a / b }' >>"$out/.ratios"
+        done
+    done
+    [ ! -s "$out/.ratios" ] || cat "$out/.ratios"
+    rm -f "$out/.ratios"
+
+    echo
+    echo "=== details"
+    [ -z "$start_none" ] || [ -z "$start_bridge" ] ||
+        printf 'start of a created container (medians): none %.2f ms, bridge %.2f ms\n' "$start_none" "$start_bridge"
+    [ -z "$none" ] || [ -z "$bridge" ] ||
+        printf 'run --rm, bridge - none (network setup + teardown): %.2f ms\n' "$(calc 'b - n' "b=$bridge" "n=$none")"
+    if [ -n "$(get_metric scale.started)" ]; then
+        printf '%s sleep containers started one by one in %s s (run -d median: first 20 %s ms, last 20 %s ms); %s running, %s monitors\n' \
+            "$(get_metric scale.started)" "$(get_metric scale.start_all_s)" \
+            "$(fmt '%.2f' "$d_first")" "$(fmt '%.2f' "$d_last")" \
+            "$(get_metric scale.running)" "$(get_metric scale.monitors)"
+        printf 'with %s running: monitor avg VmRSS %s KiB, RssAnon %s KiB, Pss %s KiB; rm -f of all (batches of 25, parallel) %s s, %s left\n' \
+            "$SCALE" "$(get_metric scale.monitor_VmRSS_avg)" "$(get_metric scale.monitor_RssAnon_avg)" \
+            "$(get_metric scale.monitor_Pss_avg)" \
+            "$(get_metric scale.rm_all_s)" "$(get_metric scale.left)"
+    fi
+    [ -z "$pubdirect" ] || printf 'iperf3 (median of %s x %s s): to the published container'"'"'s own address %.2f Gb/s (published/that: %.1f %%)\n' \
+        "$IPERF_ROUNDS" "$IPERF_TIME" "$pubdirect" "$iperf_ratio_same"
+    [ -z "$rss" ] || printf 'hawser-monitor: VmRSS %s KiB, VmHWM %s KiB, RssAnon %s KiB, RssFile %s KiB, Pss %s KiB\n' \
+        "$rss" "$(get_metric monitor.VmHWM)" "$(get_metric monitor.RssAnon)" "$(get_metric monitor.RssFile)" "$pss"
+    if [ -s "$out/notes.txt" ]; then
+        echo
+        echo "=== notes"
+        sed 's/^/- /' "$out/notes.txt"
+    fi
+    echo
+    echo "results: $out/results.json, $out/summary.txt, hyperfine and iperf3 JSON in $out/"
+} | tee "$txt"
+
+# ---- results.json ----------------------------------------------------------------
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/ /g')"; }
+{
+    printf '{\n  "date": %s,\n  "nproc": %s,\n  "kernel": %s,\n' \
+        "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" "$(nproc)" "$(json_str "$(uname -r)")"
+    printf '  "settings": {"runs": %s, "warmup": %s, "scale": %s, "scale_runs": %s, "iperf_time": %s, "iperf_rounds": %s},\n' \
+        "$RUNS" "$WARMUP" "$SCALE" "$SCALE_RUNS" "$IPERF_TIME" "$IPERF_ROUNDS"
+    printf '  "summary": [\n'
+    sed '$!s/$/,/; s/^/    /' "$rows"
+    printf '  ],\n  "metrics": {\n'
+    if [ -s "$out/metrics.tsv" ]; then
+        awk -F '\t' '{ v[$1] = $2; if (!($1 in seen)) { seen[$1] = 1; k[++n] = $1 } }
+            END { for (i = 1; i <= n; i++) {
+                val = v[k[i]]
+                if (val !~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/) val = "\"" val "\""
+                printf "    \"%s\": %s%s\n", k[i], val, (i < n ? "," : "") } }' "$out/metrics.tsv"
+    fi
+    printf '  },\n  "notes": ['
+    first=1
+    if [ -s "$out/notes.txt" ]; then
+        while IFS= read -r line; do
+            [ "$first" = 1 ] || printf ','
+            printf '\n    %s' "$(json_str "$line")"
+            first=0
+        done <"$out/notes.txt"
+    fi
+    printf '\n  ]\n}\n'
+} >"$out/results.json"
+rm -f "$rows"
+exit 0
