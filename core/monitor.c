@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -584,6 +585,8 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         watch(&m, m.out_fd, EV_OUT);
         watch(&m, m.err_fd, EV_ERR);
         close(ready_fd);
+        /* The monitor lives as long as the container: give back what the start used. */
+        malloc_trim(0);
         loop(&m);
         _exit(0);
 }
