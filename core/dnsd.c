@@ -200,8 +200,8 @@ void dnsd_refresh_network(const struct cli *cli, const char *net)
 }
 
 /* Names a container on other networks sees: the records of those networks' servers. */
-static void other_network_names(const struct cli *cli, const struct container *c,
-                                const char *net, struct jv *names)
+static void other_network_names(const struct cli *cli, const struct container *c, const char *net,
+                                struct jv *names)
 {
         const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
         _cleanup_strv_ char **keys = jv_keys(nets);

@@ -1705,7 +1705,8 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
                 if (removed) {
                         _cleanup_free_ char *ip = NULL;
                         for (size_t i = 0; i < jv_len(links) && !ip; i++) {
-                                const char *x = jv_str(jv_at(links, i)), *colon = x ? strchr(x, ':') : NULL;
+                                const char *x = jv_str(jv_at(links, i)),
+                                           *colon = x ? strchr(x, ':') : NULL;
                                 if (colon && !strcmp(colon + 1, full))
                                         ip = cli_root_path(cli, "links/%.*s/%s",
                                                            (int)(colon - x - 1), x + 1, c->id);
