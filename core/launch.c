@@ -356,6 +356,55 @@ static int mount_rootfs(const struct launch_spec *s, struct err *err)
         return 0;
 }
 
+/* Docker's copy-up: a new volume gets what the image has at the mount point. */
+static int copy_up(int rootfd, const struct launch_mount *m, struct err *err)
+{
+        _cleanup_close_ int src = open_in_root(rootfd, m->target, O_RDONLY | O_DIRECTORY, 0);
+        _cleanup_close_ int dst = open(m->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (src < 0)
+                return 0; /* nothing in the image there */
+        if (dst < 0)
+                return err_errno(err, "opening volume data %s", m->source);
+        return fs_copy_tree(src, dst, err);
+}
+
+static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
+{
+        _cleanup_close_ int fd = -1, top = -1;
+        struct stat st;
+        char p[64];
+
+        if (!m->tmpfs && stat(m->source, &st) < 0)
+                return err_errno(err, "mount source %s", m->source);
+        if (m->copy_up && copy_up(rootfd, m, err) < 0)
+                return err_wrap(err, "filling volume at %s", m->target);
+        /* The target is resolved inside the root: a symlink planted in the image or an
+         * earlier volume cannot send the mount onto the host. */
+        fd = !m->tmpfs && !S_ISDIR(st.st_mode) ? mkfile_in_root(rootfd, m->target)
+                                               : mkdir_in_root(rootfd, m->target, 0755);
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "creating mount point %s", m->target);
+        }
+        fd_path(fd, p);
+        if (m->tmpfs ? mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, m->data) < 0
+                     : mount(m->source, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return err_errno(err, "mounting %s on %s", m->tmpfs ? "tmpfs" : m->source,
+                                 m->target);
+        if (!m->readonly)
+                return 0;
+        top = open_in_root(rootfd, m->target, O_PATH, 0);
+        if (top < 0) {
+                errno = -top;
+                return err_errno(err, "reopening %s", m->target);
+        }
+        fd_path(top, p);
+        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                return err_errno(err, "making %s read-only", m->target);
+        return 0;
+}
+
 static int setup_mounts(const struct launch_spec *s, struct err *err)
 {
         _cleanup_close_ int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -369,6 +418,8 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
                         return r;
         }
         r = setup_dev(rootfd, err);
+        for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
+                r = user_mount(rootfd, &s->mounts[i], err);
         if (r >= 0)
                 r = bind_file(rootfd, s->hosts_path, "/etc/hosts", err);
         if (r >= 0)

@@ -4,6 +4,15 @@
 
 #include "base/err.h"
 
+/* A volume, bind or tmpfs mount, in the order to mount (parents before children). */
+struct launch_mount {
+        const char *source; /* host path (bind, volume data); NULL for tmpfs */
+        const char *target; /* absolute path inside the container */
+        const char *data;   /* tmpfs options */
+        bool readonly, tmpfs;
+        bool copy_up; /* a new, empty volume: first fill it with the image's content there */
+};
+
 /* What the container's init needs; all strings are borrowed from the caller. */
 struct launch_spec {
         const char *id;
@@ -20,6 +29,8 @@ struct launch_spec {
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
         int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
+        const struct launch_mount *mounts;
+        size_t n_mounts;
         char *title;  /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
         size_t title_len;
 };

@@ -243,3 +243,103 @@ int fs_write_string(const char *path, const char *s, struct err *err)
         }
         return 0;
 }
+
+static int copy_meta(int dfd, const char *name, const struct stat *st, int flags)
+{
+        struct timespec ts[2] = {st->st_atim, st->st_mtim};
+
+        if (fchownat(dfd, name, st->st_uid, st->st_gid, flags) < 0)
+                return -errno;
+        if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
+                return -errno;
+        return utimensat(dfd, name, ts, flags) < 0 ? -errno : 0;
+}
+
+static int copy_file(int sdir, int ddir, const char *name, const struct stat *st)
+{
+        _cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int out = -1;
+        char buf[65536];
+        ssize_t n;
+
+        if (in < 0)
+                return -errno;
+        out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (out < 0)
+                return -errno;
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+                if (fs_write_all(out, buf, (size_t)n) < 0)
+                        return -EIO;
+        if (n < 0)
+                return -errno;
+        return copy_meta(ddir, name, st, AT_SYMLINK_NOFOLLOW);
+}
+
+static int copy_entry(int sdir, int ddir, const char *name, struct err *err)
+{
+        struct stat st;
+        char target[PATH_MAX];
+        ssize_t n;
+        int r = 0;
+
+        if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return err_errno(err, "copying %s", name);
+        if (S_ISDIR(st.st_mode)) {
+                int s2, d2;
+                if (mkdirat(ddir, name, 0700) < 0 && errno != EEXIST)
+                        return err_errno(err, "copying %s", name);
+                s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (s2 >= 0 && d2 >= 0)
+                        r = fs_copy_tree(s2, d2, err);
+                else
+                        r = err_errno(err, "copying %s", name);
+                if (s2 >= 0)
+                        close(s2);
+                if (d2 >= 0)
+                        close(d2);
+                return r;
+        }
+        if (S_ISREG(st.st_mode))
+                r = copy_file(sdir, ddir, name, &st);
+        else if (S_ISLNK(st.st_mode)) {
+                n = readlinkat(sdir, name, target, sizeof(target) - 1);
+                if (n < 0)
+                        return err_errno(err, "copying %s", name);
+                target[n] = '\0';
+                r = symlinkat(target, ddir, name) < 0 ? -errno
+                                                        : copy_meta(ddir, name, &st,
+                                                                    AT_SYMLINK_NOFOLLOW);
+        }
+        if (r < 0) {
+                errno = -r;
+                return err_errno(err, "copying %s", name);
+        }
+        return 0;
+}
+
+int fs_copy_tree(int src_dir, int dst_dir, struct err *err)
+{
+        int fd = dup(src_dir);
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        struct stat st;
+
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return err_errno(err, "reading a directory to copy");
+        }
+        while ((de = readdir(d))) {
+                int r;
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                r = copy_entry(src_dir, dst_dir, de->d_name, err);
+                if (r < 0)
+                        return r;
+        }
+        if (fstat(src_dir, &st) == 0 && (fchown(dst_dir, st.st_uid, st.st_gid) < 0 ||
+                                         fchmod(dst_dir, st.st_mode & 07777) < 0))
+                return err_errno(err, "copying the directory's owner and mode");
+        return 0;
+}

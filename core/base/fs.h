@@ -20,5 +20,9 @@ int fs_write_all(int fd, const void *buf, size_t len);
 ssize_t fs_read_all(int fd, void *buf, size_t len);
 /* Disk usage in bytes of a tree (st_blocks not used: apparent sizes like docker). */
 long long fs_tree_size(const char *path);
+/* Copies the tree below src_dir into dst_dir (both directory fds), keeping modes, owners and
+ * times; symlinks are copied as links, never followed; devices and sockets are skipped. The
+ * root's own mode and owner are applied to dst_dir too (Docker's volume copy-up). */
+int fs_copy_tree(int src_dir, int dst_dir, struct err *err);
 /* Writes a short string to a file that must exist (sysfs, cgroupfs, procfs). */
 int fs_write_string(const char *path, const char *s, struct err *err);
