@@ -11,10 +11,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
-#if __has_include("dns/server.h") && __has_include("dns/server.c")
 #include "dns/server.h"
-#define HAVE_DNS_SERVER 1
-#endif
 #include "dnsd.h"
 #include "network.h"
 #include "opt.h"
@@ -329,10 +326,6 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
         n_gw = n.gateway;
         network_release(&n);
-#ifndef HAVE_DNS_SERVER
-        (void)records, (void)n_gw;
-        r = err_set(err, -ENOTSUP, "no DNS server in this build");
-#else
         {
                 struct dns_server_config cfg = {
                         .listen_addr = n_gw,
@@ -344,6 +337,5 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
                 };
                 r = dns_server_run(&cfg, err);
         }
-#endif
         return r < 0 ? r : 0;
 }
