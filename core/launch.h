@@ -31,7 +31,7 @@ struct launch_spec {
         int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
         const struct launch_mount *mounts;
         size_t n_mounts;
-        char *title;  /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
+        char *title; /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
         size_t title_len;
 };
 

@@ -307,9 +307,9 @@ static int copy_entry(int sdir, int ddir, const char *name, struct err *err)
                 if (n < 0)
                         return err_errno(err, "copying %s", name);
                 target[n] = '\0';
-                r = symlinkat(target, ddir, name) < 0 ? -errno
-                                                        : copy_meta(ddir, name, &st,
-                                                                    AT_SYMLINK_NOFOLLOW);
+                r = symlinkat(target, ddir, name) < 0
+                            ? -errno
+                            : copy_meta(ddir, name, &st, AT_SYMLINK_NOFOLLOW);
         }
         if (r < 0) {
                 errno = -r;
@@ -338,8 +338,8 @@ int fs_copy_tree(int src_dir, int dst_dir, struct err *err)
                 if (r < 0)
                         return r;
         }
-        if (fstat(src_dir, &st) == 0 && (fchown(dst_dir, st.st_uid, st.st_gid) < 0 ||
-                                         fchmod(dst_dir, st.st_mode & 07777) < 0))
+        if (fstat(src_dir, &st) == 0 &&
+            (fchown(dst_dir, st.st_uid, st.st_gid) < 0 || fchmod(dst_dir, st.st_mode & 07777) < 0))
                 return err_errno(err, "copying the directory's owner and mode");
         return 0;
 }
