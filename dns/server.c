@@ -479,9 +479,10 @@ static int records_load(const char *path, struct records **ret, struct err *err)
         return 0;
 }
 
-/* The name visible to client: its own entry first, else the one everybody sees. */
+/* The name visible to client: its own entry first, else (for members of the network) the
+ * one every member sees. */
 static const struct rec_name *records_find(const struct records *r, const char *key, size_t len,
-                                           in_addr_t client)
+                                           in_addr_t client, bool member)
 {
         uint32_t h = hash_key(key, len);
         const struct rec_name *global = NULL;
@@ -493,7 +494,7 @@ static const struct rec_name *records_find(const struct records *r, const char *
                         continue;
                 if (e->client == client)
                         return e;
-                if (e->client == 0)
+                if (e->client == 0 && member)
                         global = e;
         }
         return global;
@@ -769,6 +770,7 @@ static bool resolve_local(const struct records *r, const struct dns_pkt_query *q
         size_t len = n > 0 ? (size_t)n : 0, short_len = below_domain(r, key, len);
         const struct rec_name *e = NULL;
         in_addr_t ip;
+        bool member;
 
         *ret = (struct local){.rcode = DNS_PKT_RCODE_NOERROR};
         if (n < 0 || (q->qclass != DNS_PKT_CLASS_IN && q->qclass != DNS_PKT_CLASS_ANY))
@@ -781,9 +783,13 @@ static bool resolve_local(const struct records *r, const struct dns_pkt_query *q
                 ret->n_ips = 1;
                 return true;
         }
-        e = records_find(r, key, len, client);
+        /* Names are scoped by network: a client that is not on this network (nor the host,
+         * which asks from the gateway or a loopback address) sees none of its containers. */
+        member = client == r->gateway.s_addr || (ntohl(client) >> 24) == 127 ||
+                 records_ptr(r, client) != NULL;
+        e = records_find(r, key, len, client, member);
         if (!e && short_len)
-                e = records_find(r, key, short_len, client);
+                e = records_find(r, key, short_len, client, member);
         if (e) {
                 ret->ips = r->ips + e->ips;
                 ret->n_ips = e->n_ips;
