@@ -62,6 +62,10 @@ static const struct opt_def run_defs[] = {
         {"network-alias", 0, OPT_LIST, RO(aliases)},
         {"net-alias", 0, OPT_LIST, RO(aliases)},
         {"ip", 0, OPT_STR, RO(ip)},
+        {"volume", 'v', OPT_LIST, RO(volumes)},
+        {"mount", 0, OPT_LIST, RO(mounts)},
+        {"tmpfs", 0, OPT_LIST, RO(tmpfs)},
+        {"volumes-from", 0, OPT_LIST, RO(volumes_from)},
         OPT_END,
 };
 
@@ -383,7 +387,6 @@ static void set_paths(struct jv *doc, const char *dir, const char *id, const cha
         jv_set(gd, "Data", data);
         jv_set_str(gd, "Name", "overlay2");
         jv_set(doc, "GraphDriver", gd);
-        jv_set(doc, "Mounts", jv_new_array());
 }
 
 static int write_file(const char *dir, const char *name, const char *text, struct err *err)
@@ -534,6 +537,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                                      err);
         if (r >= 0)
                 r = create_network_doc(cli, o, doc, err);
+        if (r >= 0)
+                r = create_mounts_doc(cli, o, doc, err);
         if (r < 0)
                 return r;
         c = calloc(1, sizeof(*c));
@@ -560,6 +565,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                 struct err ignore = {0};
                 container_release_name(cli, container_name(c), id);
                 fs_rm_rf(c->dir, &ignore);
+                create_release_volumes(cli, c->doc);
                 container_free(c);
                 return r;
         }

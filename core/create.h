@@ -16,6 +16,7 @@ struct run_opts {
         char *ip;
         char **publish, **expose, **links, **add_hosts, **dns, **dns_search, **dns_options,
                 **aliases;
+        char **volumes, **mounts, **tmpfs, **volumes_from;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure
@@ -29,6 +30,13 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
 /* HostConfig.Links ("/child:/parent/alias"); needs the container's Name. */
 int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
                      struct err *err);
+/* Mounts of the document (-v, --mount, --tmpfs, --volumes-from, image VOLUMEs); creates
+ * missing bind sources and the volumes it names; create_vol.c. */
+int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
+                      struct err *err);
+/* Removes the anonymous volumes of a removed container's document (rm -v, --rm, a failed
+ * create); volumes still in use stay. */
+void create_release_volumes(const struct cli *cli, const struct jv *doc);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);

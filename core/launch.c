@@ -388,7 +388,7 @@ static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
                 return err_errno(err, "creating mount point %s", m->target);
         }
         fd_path(fd, p);
-        if (m->tmpfs ? mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, m->data) < 0
+        if (m->tmpfs ? mount("tmpfs", p, "tmpfs", m->flags, m->data) < 0
                      : mount(m->source, p, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return err_errno(err, "mounting %s on %s", m->tmpfs ? "tmpfs" : m->source,
                                  m->target);

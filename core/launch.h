@@ -6,9 +6,10 @@
 
 /* A volume, bind or tmpfs mount, in the order to mount (parents before children). */
 struct launch_mount {
-        const char *source; /* host path (bind, volume data); NULL for tmpfs */
-        const char *target; /* absolute path inside the container */
-        const char *data;   /* tmpfs options */
+        const char *source;  /* host path (bind, volume data); NULL for tmpfs */
+        const char *target;  /* absolute path inside the container */
+        const char *data;    /* tmpfs mount data ("size=65536k,mode=1777") */
+        unsigned long flags; /* tmpfs mount flags (MS_NOSUID, ...) */
         bool readonly, tmpfs;
         bool copy_up; /* a new, empty volume: first fill it with the image's content there */
 };

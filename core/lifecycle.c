@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "commands.h"
+#include "create.h"
 #include "dnsd.h"
 #include "lifecycle.h"
 #include "monitor.h"
@@ -259,7 +260,10 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
                 if (r < 0)
                         return r;
         }
-        return container_remove(cli, c, err);
+        r = container_remove(cli, c, err);
+        if (r >= 0 && o->volumes)
+                create_release_volumes(cli, c->doc);
+        return r;
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)

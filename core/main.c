@@ -11,6 +11,7 @@
 #include "dnsd.h"
 #include "image.h"
 #include "network.h"
+#include "volume.h"
 #include "opt.h"
 
 #define HAWSER_VERSION "0.1.0"
@@ -54,6 +55,7 @@ static const struct command commands[] = {
         {"top", cmd_top, 1},
         {"unpause", cmd_unpause, 1},
         {"version", cmd_version, 1},
+        {"volume", volume_cmd, 1},
         {"wait", cmd_wait, 1},
 };
 

@@ -24,8 +24,11 @@
 #include "image.h"
 #include "launch.h"
 #include "logfile.h"
+#include "create.h"
 #include "dnsd.h"
 #include "monitor.h"
+#include "mountspec.h"
+#include "volume.h"
 #include "network.h"
 
 #define MAX_CLIENTS 64
@@ -61,6 +64,9 @@ struct spec_buf {
         char *lower, *upper, *work, *rootfs, *hosts, *hostname, *resolv;
         char **argv, **env, **cap_add, **cap_drop;
         int netns_fd;
+        struct launch_mount *mounts;
+        char **mount_data; /* tmpfs data strings owned here */
+        char **copied;     /* volumes that get their copy-up in this start */
 };
 
 static void spec_buf_free(struct spec_buf *b)
@@ -71,6 +77,64 @@ static void spec_buf_free(struct spec_buf *b)
         util_strv_free(b->cap_add), util_strv_free(b->cap_drop);
         if (b->netns_fd > 0)
                 close(b->netns_fd);
+        free(b->mounts);
+        util_strv_free(b->mount_data);
+        util_strv_free(b->copied);
+}
+
+static int mount_depth(const char *p)
+{
+        int n = 0;
+
+        for (; *p; p++)
+                n += *p == '/';
+        return n;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+        const struct launch_mount *x = a, *y = b;
+
+        return mount_depth(x->target) - mount_depth(y->target);
+}
+
+/* The container's Mounts, parents before children (Docker sorts by path depth). */
+static int build_mounts(const struct cli *cli, const struct container *c, struct spec_buf *b,
+                        struct err *err)
+{
+        const struct jv *ms = jv_get(c->doc, "Mounts");
+        size_t n = jv_len(ms);
+
+        b->mounts = calloc(n + 1, sizeof(*b->mounts));
+        if (!b->mounts)
+                return err_set(err, -ENOMEM, "preparing mounts");
+        for (size_t i = 0; i < n; i++) {
+                const struct jv *m = jv_at(ms, i);
+                const char *type = jv_get_str(m, "Type") ?: "";
+                struct launch_mount *l = &b->mounts[i];
+                l->source = jv_get_str(m, "Source");
+                l->target = jv_get_str(m, "Destination");
+                l->readonly = !jv_get_bool(m, "RW");
+                if (!strcmp(type, "tmpfs")) {
+                        char *data = NULL;
+                        l->tmpfs = true;
+                        l->source = NULL;
+                        if (mountspec_tmpfs_options(jv_get_str(m, "TmpfsOptions"), &l->flags, &data,
+                                                    err) < 0)
+                                return -err->code;
+                        util_strv_push(&b->mount_data, data ?: "");
+                        l->data = b->mount_data[util_strv_len(b->mount_data) - 1];
+                        free(data);
+                } else if (!strcmp(type, "volume") && !jv_get_bool(m, "NoCopy") &&
+                           volume_needs_copy_up(cli, jv_get_str(m, "Name") ?: "") == 1) {
+                        l->copy_up = true;
+                        util_strv_push(&b->copied, jv_get_str(m, "Name"));
+                }
+        }
+        qsort(b->mounts, n, sizeof(*b->mounts), by_depth);
+        b->s.mounts = b->mounts;
+        b->s.n_mounts = n;
+        return 0;
 }
 
 /* --network container:X: share X's network namespace and its hosts and resolv.conf. */
@@ -170,6 +234,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .title = cli->argv_area,
                 .title_len = cli->argv_len,
         };
+        if (build_mounts(cli, c, b, err) < 0)
+                return -err->code;
         if (net && !strncmp(net, "container:", 10))
                 return join_container_net(cli, net + 10, b, err);
         return 0;
@@ -367,8 +433,8 @@ static void finish(struct monitor *m, int code)
                 container_mark_exited(m->c, code, NULL, &e);
         cgroup_remove(m->c->id);
         autoremove = jv_get_bool(jv_get(m->c->doc, "HostConfig"), "AutoRemove");
-        if (autoremove)
-                container_remove(m->cli, m->c, &e);
+        if (autoremove && container_remove(m->cli, m->c, &e) >= 0)
+                create_release_volumes(m->cli, m->c->doc);
         dnsd_refresh(m->cli, m->c);
         broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
 }
@@ -478,6 +544,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         const struct jv *cfg = jv_get(m->c->doc, "Config");
         struct spec_buf b = {0};
         int fds[6] = {-1, -1, -1, -1, -1, -1};
+        _cleanup_strv_ char **copied = NULL;
         int r;
 
         *ret_code = 125;
@@ -488,6 +555,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 r = make_pipes(m, &b.s, jv_get_bool(cfg, "OpenStdin"), fds, err);
         if (r >= 0)
                 r = launch_clone(&b.s, &m->l, err);
+        copied = TAKE_PTR(b.copied);
         spec_buf_free(&b);
         /* The child's ends of the pipes stay only in the child. */
         for (int i = 1; i < 6; i += 2)
@@ -502,6 +570,10 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         if (r >= 0 && m->tty) {
                 m->out_fd = m->in_fd = m->l.pty_master;
         }
+        /* The init filled these volumes before it exec'd: never copy into them again. */
+        for (char **v = copied; r >= 0 && v && *v; v++)
+                if (volume_mark_populated(m->cli, *v, &(struct err){0}) < 0)
+                        fprintf(stderr, "warning: marking volume %s populated, ignoring\n", *v);
         if (r < 0 && m->l.pid > 0) {
                 kill(m->l.pid, SIGKILL);
                 waitpid(m->l.pid, NULL, 0);

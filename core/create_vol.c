@@ -1,0 +1,178 @@
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "create.h"
+#include "mountspec.h"
+#include "volume.h"
+
+/* The container's Mounts array, shaped like Docker's inspect output, plus "Anonymous" and
+ * "NoCopy" that hawser keeps for itself (rm -v and copy-up). */
+
+static bool has_destination(const struct jv *mounts, const char *dst)
+{
+        for (size_t i = 0; i < jv_len(mounts); i++)
+                if (!strcmp(jv_get_str(jv_at(mounts, i), "Destination") ?: "", dst))
+                        return true;
+        return false;
+}
+
+static int add_volume(const struct cli *cli, const struct mount_spec *m, struct jv *o,
+                      struct err *err)
+{
+        _cleanup_free_ char *name = NULL, *path = NULL;
+        int r = volume_create(cli, m->source, m->volume_labels, m->source == NULL, &name, err);
+
+        if (r >= 0)
+                r = volume_path(cli, name, &path, err);
+        if (r < 0)
+                return r;
+        jv_set_str(o, "Type", "volume");
+        jv_set_str(o, "Name", name);
+        jv_set_str(o, "Source", path);
+        jv_set_str(o, "Driver", "local");
+        jv_set_bool(o, "Anonymous", m->source == NULL);
+        return 0;
+}
+
+static int add_spec(const struct cli *cli, const struct mount_spec *m, struct jv *mounts,
+                    struct err *err)
+{
+        struct jv *o = jv_new_object();
+        int r = 0;
+
+        if (has_destination(mounts, m->target)) {
+                jv_put(o);
+                return err_set(err, -EINVAL, "Duplicate mount point: %s", m->target);
+        }
+        if (m->type == MOUNT_BIND) {
+                jv_set_str(o, "Type", "bind");
+                jv_set_str(o, "Source", m->source);
+                if (m->create_source && access(m->source, F_OK) < 0)
+                        r = fs_mkdir_p(m->source, 0755, err);
+        } else if (m->type == MOUNT_VOLUME) {
+                r = add_volume(cli, m, o, err);
+        } else {
+                jv_set_str(o, "Type", "tmpfs");
+                jv_set_str(o, "Source", "");
+                jv_set_str(o, "TmpfsOptions", m->tmpfs_opts ?: "");
+        }
+        if (r < 0) {
+                jv_put(o);
+                return r;
+        }
+        jv_set_str(o, "Destination", m->target);
+        jv_set_str(o, "Mode", m->mode ?: "");
+        jv_set_bool(o, "RW", !m->readonly);
+        jv_set_str(o, "Propagation", m->propagation ?: "");
+        jv_set_bool(o, "NoCopy", m->nocopy);
+        jv_append(mounts, o);
+        return 0;
+}
+
+typedef int (*spec_parser)(const char *spec, struct mount_spec *ret, struct err *err);
+
+static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool check_bind,
+                   struct jv *mounts, struct err *err)
+{
+        for (char **p = specs; p && *p; p++) {
+                struct mount_spec m = {0};
+                int r = parse(*p, &m, err);
+                if (r >= 0 && check_bind && m.type == MOUNT_BIND && !m.create_source)
+                        r = mountspec_check_bind_source(&m, err);
+                if (r >= 0)
+                        r = add_spec(cli, &m, mounts, err);
+                mountspec_free(&m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* --volumes-from: every mount of the source at the same path; writable only when both the
+ * source mount and the requested mode allow it. */
+static int add_from(const struct cli *cli, char **specs, struct jv *mounts, struct err *err)
+{
+        for (char **p = specs; p && *p; p++) {
+                _cleanup_free_ char *name = NULL;
+                struct container *src = NULL;
+                const struct jv *sm;
+                bool ro = false;
+                int r = mountspec_parse_volumes_from(*p, &name, &ro, err);
+                if (r >= 0)
+                        r = container_find(cli, name, &src, err);
+                if (r < 0)
+                        return r;
+                sm = jv_get(src->doc, "Mounts");
+                for (size_t i = 0; i < jv_len(sm); i++) {
+                        struct jv *o = jv_copy(jv_at(sm, i));
+                        if (has_destination(mounts, jv_get_str(o, "Destination") ?: "")) {
+                                jv_put(o);
+                                continue;
+                        }
+                        jv_set_bool(o, "RW", jv_get_bool(o, "RW") && !ro);
+                        /* The receiver does not own the source's anonymous volumes. */
+                        jv_set_bool(o, "Anonymous", false);
+                        jv_append(mounts, o);
+                }
+                container_free(src);
+        }
+        return 0;
+}
+
+/* Image VOLUMEs without a mount of their own become anonymous volumes. */
+static int add_image_volumes(const struct cli *cli, const struct jv *volumes, struct jv *mounts,
+                             struct err *err)
+{
+        _cleanup_strv_ char **keys = jv_keys(volumes);
+
+        for (char **k = keys; k && *k; k++) {
+                struct mount_spec m = {.type = MOUNT_VOLUME, .target = *k};
+                if (has_destination(mounts, *k))
+                        continue;
+                if (add_spec(cli, &m, mounts, err) < 0)
+                        return -err->code;
+        }
+        return 0;
+}
+
+int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
+                      struct err *err)
+{
+        struct jv *mounts = jv_new_array(), *hc = jv_get(doc, "HostConfig");
+        int r;
+
+        jv_set(doc, "Mounts", mounts);
+        jv_set(hc, "Binds", o->volumes ? jv_from_strv(o->volumes) : NULL);
+        jv_set(hc, "VolumesFrom", o->volumes_from ? jv_from_strv(o->volumes_from) : NULL);
+        r = add_all(cli, o->volumes, mountspec_parse_volume, false, mounts, err);
+        if (r >= 0)
+                r = add_all(cli, o->mounts, mountspec_parse_mount, true, mounts, err);
+        if (r >= 0)
+                r = add_all(cli, o->tmpfs, mountspec_parse_tmpfs, false, mounts, err);
+        if (r >= 0)
+                r = add_from(cli, o->volumes_from, mounts, err);
+        if (r >= 0)
+                r = add_image_volumes(cli, jv_path(doc, "Config.Volumes"), mounts, err);
+        return r;
+}
+
+void create_release_volumes(const struct cli *cli, const struct jv *doc)
+{
+        const struct jv *mounts = jv_get(doc, "Mounts");
+
+        for (size_t i = 0; i < jv_len(mounts); i++) {
+                const struct jv *m = jv_at(mounts, i);
+                struct err e = {0};
+                if (!jv_get_bool(m, "Anonymous") || strcmp(jv_get_str(m, "Type") ?: "", "volume"))
+                        continue;
+                /* Still used (by --volumes-from receivers): it stays, as in Docker. */
+                if (volume_remove(cli, jv_get_str(m, "Name") ?: "", false, &e) < 0 &&
+                    e.code != EBUSY && e.code != ENOENT)
+                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        }
+}
