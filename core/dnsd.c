@@ -36,6 +36,18 @@ static const char *reach_ip(const struct container *c, const char *net)
         return ip;
 }
 
+static struct jv *nets_of(const struct container *c)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+        struct jv *v = jv_new_array();
+
+        for (char **k = keys; k && *k; k++)
+                if (ep_ip(c, *k))
+                        jv_append(v, jv_new_string(*k));
+        return v;
+}
+
 static struct jv *names_of(const struct container *c, const char *net)
 {
         struct jv *names = jv_new_array();
@@ -43,11 +55,13 @@ static struct jv *names_of(const struct container *c, const char *net)
                 jv_get(jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net), "Aliases");
         char shortid[13];
 
+        const char *host = jv_str(jv_path(c->doc, "Config.Hostname"));
+
         snprintf(shortid, sizeof(shortid), "%.12s", c->id);
         jv_append(names, jv_new_string(container_name(c)));
         jv_append(names, jv_new_string(shortid));
-        if (jv_str(jv_path(c->doc, "Config.Hostname")))
-                jv_append(names, jv_new_string(jv_str(jv_path(c->doc, "Config.Hostname"))));
+        if (host && strcmp(host, shortid) && strcmp(host, container_name(c)))
+                jv_append(names, jv_new_string(host));
         for (size_t i = 0; i < jv_len(aliases); i++)
                 jv_append(names, jv_copy(jv_at(aliases, i)));
         return names;
@@ -134,6 +148,7 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
                 r = jv_new_object();
                 jv_set_str(r, "id", (*p)->id);
                 jv_set_str(r, "ip", ip);
+                jv_set(r, "nets", nets_of(*p));
                 jv_set(r, "names", names_of(*p, n->name));
                 jv_append(records, r);
                 cl = jv_new_object();
@@ -255,6 +270,27 @@ static struct jv *without_id(const struct jv *arr, const char *id)
         return out;
 }
 
+static void update_one(const struct cli *cli, const struct container *c, const char *net);
+
+/* Members of net that are on other networks too see net's names through those networks'
+ * servers: refresh their entries there (only multi-network containers pay for this). */
+static void update_cross(const struct cli *cli, const struct container *c, const char *net,
+                         const struct jv *records)
+{
+        for (size_t i = 0; i < jv_len(records); i++) {
+                const struct jv *r = jv_at(records, i), *nets = jv_get(r, "nets");
+                struct container *y = NULL;
+                struct err e = {0};
+                if (jv_len(nets) < 2 || !strcmp(jv_get_str(r, "id") ?: "", c->id) ||
+                    container_load(cli, jv_get_str(r, "id") ?: "", &y, &e) < 0)
+                        continue;
+                for (size_t j = 0; j < jv_len(nets); j++)
+                        if (strcmp(jv_str(jv_at(nets, j)) ?: "", net))
+                                update_one(cli, y, jv_str(jv_at(nets, j)));
+                container_free(y);
+        }
+}
+
 /* Replaces c's entries in one network's records file without reading other containers, so
  * a start costs the same with 200 containers as with none. */
 static void update_one(const struct cli *cli, const struct container *c, const char *net)
@@ -279,6 +315,7 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 jv_set_str(r, "id", c->id);
                 jv_set_str(r, "ip", ip);
                 jv_set(r, "names", names_of(c, net));
+                jv_set(r, "nets", nets_of(c));
                 jv_append(records, r);
                 other_network_names(cli, c, net, names);
                 link_names(cli, c, net, names);
@@ -293,13 +330,40 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 ensure_server(cli, net);
 }
 
+void dnsd_stop(const struct cli *cli, const char *net)
+{
+        _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", net);
+        _cleanup_free_ char *records = records_path(cli, net);
+        _cleanup_close_ int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
+        char buf[24] = "";
+
+        if (records)
+                unlink(records);
+        if (fd < 0)
+                return;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0 && pread(fd, buf, sizeof(buf) - 1, 0) > 0 &&
+            atoi(buf) > 0) {
+                kill(atoi(buf), SIGTERM);
+                /* Wait (bounded) until it let go of the lock, and so of its port. */
+                for (int i = 0; i < 200 && flock(fd, LOCK_EX | LOCK_NB) < 0; i++)
+                        usleep(5000);
+        }
+        unlink(lock);
+}
+
 void dnsd_refresh(const struct cli *cli, const struct container *c)
 {
         const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
         _cleanup_strv_ char **keys = jv_keys(nets);
 
-        for (char **k = keys; k && *k; k++)
+        for (char **k = keys; k && *k; k++) {
+                _cleanup_free_ char *path = records_path(cli, *k);
+                _cleanup_jv_ struct jv *doc = NULL;
+                struct err e = {0};
                 update_one(cli, c, *k);
+                if (path && jv_load(path, &doc, &e) == 0)
+                        update_cross(cli, c, *k, jv_get(doc, "records"));
+        }
 }
 
 int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
@@ -322,6 +386,13 @@ int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 network_release(&n);
                 return 0; /* another server runs */
+        }
+        {
+                /* The lock file names the server, so `network rm` can stop it. */
+                char pid[24];
+                int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+                if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+                        return err_errno(err, "writing %s", lock);
         }
         inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
         n_gw = n.gateway;

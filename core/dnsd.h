@@ -13,6 +13,8 @@
 void dnsd_refresh(const struct cli *cli, const struct container *c);
 /* Rewrites the records of one network (by name). */
 void dnsd_refresh_network(const struct cli *cli, const char *network);
+/* Stops a network's server (network rm) and removes its files. */
+void dnsd_stop(const struct cli *cli, const char *network);
 /* The hidden command that runs a network's server in the foreground. */
 int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err);
 /* The search domain containers get ("hawser.internal"). */

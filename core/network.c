@@ -1299,6 +1299,7 @@ static int remove_one(const struct cli *cli, const char *ref, struct err *err)
                             "active endpoints",
                             n.name, n.id);
         if (r >= 0) {
+                dnsd_stop(cli, n.name);
                 kernel_remove(cli, &n);
                 path = net_path(cli, n.name);
                 leases = cli_runroot_path(cli, "networks/%s", n.name);
@@ -1496,7 +1497,7 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                 if (r >= 0)
                         r = container_save(c, err);
                 if (r >= 0)
-                        dnsd_refresh_network(cli, n.name);
+                        dnsd_refresh(cli, c);
         } else if (r >= 0) {
                 r = -err->code;
         }
@@ -1548,8 +1549,10 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                 r = container_save(c, err);
                 if (r >= 0 && container_is_running(c))
                         render_hosts(cli, c, &e);
-                if (r >= 0)
+                if (r >= 0) {
                         dnsd_refresh_network(cli, n.name);
+                        dnsd_refresh(cli, c);
+                }
         }
         container_free(c);
         network_release(&n);

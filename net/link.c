@@ -239,14 +239,24 @@ static int route_add_default(struct net_nl *nl, int ifindex, const char *name, s
         return 0;
 }
 
-static int bridge_add(struct net_nl *nl, const char *name, int mtu, struct err *err)
+/* A bridge without an address of its own takes the lowest MAC of its ports, so its MAC would
+ * change as containers come and go and their neighbour caches would point at a stale gateway
+ * (the nameserver). A fixed MAC derived from the gateway, 02:42:<address>, avoids that;
+ * containers never get the gateway's address, so it cannot collide with theirs. */
+static int bridge_add(struct net_nl *nl, const char *name, struct in_addr gw, int mtu,
+                      struct err *err)
 {
         _cleanup_link_ struct rtnl_link *req = rtnl_link_alloc();
+        uint8_t mac[6] = {0x02, 0x42};
+        _cleanup_nladdr_ struct nl_addr *lladdr = NULL;
         int r;
 
-        if (!req || rtnl_link_set_type(req, "bridge") < 0)
+        memcpy(mac + 2, &gw.s_addr, 4);
+        lladdr = nl_addr_build(AF_LLC, mac, sizeof(mac));
+        if (!req || !lladdr || rtnl_link_set_type(req, "bridge") < 0)
                 return err_set(err, -ENOMEM, "creating bridge %s", name);
         rtnl_link_set_name(req, name);
+        rtnl_link_set_addr(req, lladdr);
         if (mtu > 0)
                 rtnl_link_set_mtu(req, (unsigned int)mtu);
         r = rtnl_link_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
@@ -289,7 +299,7 @@ int net_link_bridge_ensure(const char *name, struct in_addr gw, int prefix, int 
         if (r >= 0)
                 r = net_nl_open(&nl, err);
         if (r >= 0)
-                r = bridge_add(&nl, name, mtu, err);
+                r = bridge_add(&nl, name, gw, mtu, err);
         if (r < 0)
                 return r;
         ifindex = bridge_ifindex(&nl, name, err);
