@@ -16,7 +16,7 @@ SAN     ?=
 DEB_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
             libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libyaml-dev \
             libcmocka-dev bats busybox-static iproute2 nftables util-linux procps zstd xz-utils \
-            bzip2 gzip hyperfine clang-format
+            bzip2 gzip hyperfine clang-format jq
 
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
