@@ -102,7 +102,12 @@ int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
         int r;
 
         cgroup_path(id, NULL, path);
-        r = fs_mkdir_p(path, 0755, err);
+        /* Another container's removal may take the empty parent away in between: retry. */
+        for (int i = 0; i < 3; i++) {
+                r = fs_mkdir_p(path, 0755, err);
+                if (r != -ENOENT)
+                        break;
+        }
         if (r < 0)
                 return err_wrap(err, "creating cgroup for container %.12s", id);
         /* Processes may fork while we move them: repeat until a pass moves nothing. */
