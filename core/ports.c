@@ -322,48 +322,11 @@ static int memstream_take(FILE *f, char **buf, char **ret, struct err *err)
         return 0;
 }
 
-/* fvbommel/sortorder.NaturalLess, which `docker port` sorts its lines with. */
-static bool natural_less(const char *a, const char *b)
-{
-        size_t i = 0, j = 0, la = strlen(a), lb = strlen(b);
-
-        while (i < la && j < lb) {
-                bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
-                size_t za, zb, ea, eb;
-
-                if (da != db)
-                        return da;
-                if (!da) {
-                        if (a[i] != b[j])
-                                return (unsigned char)a[i] < (unsigned char)b[j];
-                        i++, j++;
-                        continue;
-                }
-                for (; i < la && a[i] == '0'; i++)
-                        ;
-                for (; j < lb && b[j] == '0'; j++)
-                        ;
-                za = i, zb = j;
-                for (; i < la && a[i] >= '0' && a[i] <= '9'; i++)
-                        ;
-                for (; j < lb && b[j] >= '0' && b[j] <= '9'; j++)
-                        ;
-                ea = i - za, eb = j - zb;
-                if (ea != eb)
-                        return ea < eb;
-                if (memcmp(a + za, b + zb, ea) != 0)
-                        return memcmp(a + za, b + zb, ea) < 0;
-                if (za != zb)
-                        return za < zb;
-        }
-        return la < lb;
-}
-
 static int natural_cmp(const void *x, const void *y)
 {
         const char *a = *(const char *const *)x, *b = *(const char *const *)y;
 
-        return natural_less(a, b) ? -1 : natural_less(b, a) ? 1 : 0;
+        return util_natural_less(a, b) ? -1 : util_natural_less(b, a) ? 1 : 0;
 }
 
 /* The port part of a `docker port` filter as the CLI validates it. */

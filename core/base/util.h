@@ -17,6 +17,8 @@ bool util_strv_contains(char *const *v, const char *s);
 /* Sets KEY=VALUE (or a bare KEY) in an environment vector, replacing the entry with the same
  * key in place; -ENOMEM on failure. */
 int util_env_set(char ***v, const char *kv);
+/* fvbommel/sortorder.NaturalLess, the order the Docker CLI sorts names and ports in. */
+bool util_natural_less(const char *a, const char *b);
 /* Whether the environment vector has KEY=... */
 bool util_env_has(char *const *v, const char *key);
 /* 64 random lowercase hex digits (getrandom). */
