@@ -15,6 +15,7 @@
 #include "create.h"
 #include "dnsd.h"
 #include "network.h"
+#include "volume.h"
 #include "dns/files.h"
 #include "image.h"
 #include "monitor.h"
@@ -517,6 +518,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         _cleanup_free_ char *lower = NULL;
         char image_id[65], id[65];
         struct container *c;
+        _cleanup_close_ int guard = -1;
         int r;
 
         if (o->name && container_check_name(o->name, err) < 0)
@@ -538,7 +540,12 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (r >= 0)
                 r = create_network_doc(cli, o, doc, err);
         if (r >= 0)
+                r = guard = volume_guard(cli, false, err);
+        if (r >= 0) {
                 r = create_mounts_doc(cli, o, doc, err);
+                if (r < 0)
+                        create_release_volumes(cli, doc);
+        }
         if (r < 0)
                 return r;
         c = calloc(1, sizeof(*c));
@@ -551,6 +558,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         c->doc = TAKE_PTR(doc);
         jv_set_str(c->doc, "Name", "/");
         r = make_dirs(c->dir, err);
+        if (r >= 0)
+                r = create_copy_up(cli, c->dir, c->doc, err);
         if (r >= 0)
                 r = render_files(cli, c->dir, c->doc, err);
         if (r >= 0)

@@ -1,4 +1,8 @@
+#include <sched.h>
 #include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +88,12 @@ static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool 
                 int r = parse(*p, &m, err);
                 if (r >= 0 && check_bind && m.type == MOUNT_BIND && !m.create_source)
                         r = mountspec_check_bind_source(&m, err);
+                /* Docker records -v volumes with the SELinux-relabel default mode "z". */
+                if (r >= 0 && parse == mountspec_parse_volume && m.type == MOUNT_VOLUME &&
+                    (!m.mode || !*m.mode)) {
+                        free(m.mode);
+                        m.mode = strdup("z");
+                }
                 if (r >= 0)
                         r = add_spec(cli, &m, mounts, err);
                 mountspec_free(&m);
@@ -147,6 +157,18 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
         int r;
 
         jv_set(doc, "Mounts", mounts);
+        /* Every --volumes-from source must exist before any volume is made. */
+        for (char **p = o->volumes_from; p && *p; p++) {
+                _cleanup_free_ char *name = NULL;
+                struct container *src = NULL;
+                bool ro;
+                r = mountspec_parse_volumes_from(*p, &name, &ro, err);
+                if (r >= 0)
+                        r = container_find(cli, name, &src, err);
+                container_free(src);
+                if (r < 0)
+                        return r;
+        }
         jv_set(hc, "Binds", o->volumes ? jv_from_strv(o->volumes) : NULL);
         jv_set(hc, "VolumesFrom", o->volumes_from ? jv_from_strv(o->volumes_from) : NULL);
         r = add_all(cli, o->volumes, mountspec_parse_volume, false, mounts, err);
@@ -175,4 +197,79 @@ void create_release_volumes(const struct cli *cli, const struct jv *doc)
                     e.code != EBUSY && e.code != ENOENT)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
+}
+
+/* Fills one new volume from the image, in a child with a private mount namespace that mounts
+ * the image's layers read-only (nothing of it is visible outside the child). Exit status 2:
+ * the image has a regular file there. */
+static int copy_up_child(const char *lower, const char *empty, const char *mnt, const char *target,
+                         const char *data)
+{
+        _cleanup_free_ char *opts = util_printf("lowerdir=%s:%s", lower, empty);
+        _cleanup_close_ int root = -1, src = -1, dst = -1;
+        struct stat st;
+        struct err e = {0};
+
+        if (!opts || unshare(CLONE_NEWNS) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("overlay", mnt, "overlay", MS_RDONLY, opts) < 0)
+                return 1;
+        root = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        src = root >= 0 ? fs_open_in_root(root, target, O_RDONLY, 0) : -1;
+        if (src < 0)
+                return 0; /* nothing in the image there */
+        if (fstat(src, &st) == 0 && !S_ISDIR(st.st_mode))
+                return 2;
+        dst = open(data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return dst >= 0 && fs_copy_tree(src, dst, &e) >= 0 ? 0 : 1;
+}
+
+static int copy_up_one(const struct cli *cli, const char *dir, const char *lower,
+                       const struct jv *m, struct err *err)
+{
+        const char *name = jv_get_str(m, "Name") ?: "", *target = jv_get_str(m, "Destination");
+        _cleanup_free_ char *mnt = util_printf("%s/merged", dir);
+        _cleanup_free_ char *empty = util_printf("%s/work", dir);
+        _cleanup_close_ int lock = volume_lock(cli, name, err);
+        int status = 0;
+        pid_t pid;
+
+        if (lock < 0)
+                return lock;
+        /* Under the volume's lock: a concurrent first user waits and then finds it full. */
+        if (volume_needs_copy_up(cli, name) != 1)
+                return 0;
+        pid = fork();
+        if (pid < 0)
+                return err_errno(err, "copying image content into volume %s", name);
+        if (pid == 0)
+                _exit(copy_up_child(lower, empty, mnt, target, jv_get_str(m, "Source")));
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                return err_set(err, -EEXIST,
+                               "cannot mount volume over existing file, file exists "
+                               "%s",
+                               target);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return err_set(err, -EIO, "copying image content at %s into volume %s", target,
+                               name);
+        return volume_mark_populated(cli, name, err);
+}
+
+int create_copy_up(const struct cli *cli, const char *dir, const struct jv *doc, struct err *err)
+{
+        const struct jv *mounts = jv_get(doc, "Mounts");
+        const char *lower = jv_str(jv_path(doc, "GraphDriver.Data.LowerDir"));
+
+        for (size_t i = 0; lower && i < jv_len(mounts); i++) {
+                const struct jv *m = jv_at(mounts, i);
+                int r;
+                if (strcmp(jv_get_str(m, "Type") ?: "", "volume") || jv_get_bool(m, "NoCopy"))
+                        continue;
+                r = copy_up_one(cli, dir, lower, m, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -106,19 +106,7 @@ int launch_recv_result(int fd, int *ret_exit_code, int *ret_fd, struct err *err)
 
 static int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
-        struct open_how how = {
-                .flags = (uint64_t)(flags | O_CLOEXEC),
-                .mode = (flags & O_CREAT) ? mode : 0,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd;
-
-        while (*path == '/')
-                path++;
-        do
-                fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
-        while (fd < 0 && errno == EINTR);
-        return fd < 0 ? -errno : (int)fd;
+        return fs_open_in_root(rootfd, path, flags, mode);
 }
 
 /* mkdir -p of path within the root; returns an O_PATH fd of the final directory. */
@@ -356,19 +344,6 @@ static int mount_rootfs(const struct launch_spec *s, struct err *err)
         return 0;
 }
 
-/* Docker's copy-up: a new volume gets what the image has at the mount point. */
-static int copy_up(int rootfd, const struct launch_mount *m, struct err *err)
-{
-        _cleanup_close_ int src = open_in_root(rootfd, m->target, O_RDONLY | O_DIRECTORY, 0);
-        _cleanup_close_ int dst = open(m->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-        if (src < 0)
-                return 0; /* nothing in the image there */
-        if (dst < 0)
-                return err_errno(err, "opening volume data %s", m->source);
-        return fs_copy_tree(src, dst, err);
-}
-
 static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
 {
         _cleanup_close_ int fd = -1, top = -1;
@@ -377,8 +352,6 @@ static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
 
         if (!m->tmpfs && stat(m->source, &st) < 0)
                 return err_errno(err, "mount source %s", m->source);
-        if (m->copy_up && copy_up(rootfd, m, err) < 0)
-                return err_wrap(err, "filling volume at %s", m->target);
         /* The target is resolved inside the root: a symlink planted in the image or an
          * earlier volume cannot send the mount onto the host. */
         fd = !m->tmpfs && !S_ISDIR(st.st_mode) ? mkfile_in_root(rootfd, m->target)
@@ -405,6 +378,14 @@ static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
         return 0;
 }
 
+static bool user_mounted(const struct launch_spec *s, const char *target)
+{
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (!strcmp(s->mounts[i].target, target))
+                        return true;
+        return false;
+}
+
 static int setup_mounts(const struct launch_spec *s, struct err *err)
 {
         _cleanup_close_ int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -420,11 +401,12 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
         r = setup_dev(rootfd, err);
         for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
                 r = user_mount(rootfd, &s->mounts[i], err);
-        if (r >= 0)
+        /* A user's mount on one of these files is used instead of the generated one. */
+        if (r >= 0 && !user_mounted(s, "/etc/hosts"))
                 r = bind_file(rootfd, s->hosts_path, "/etc/hosts", err);
-        if (r >= 0)
+        if (r >= 0 && !user_mounted(s, "/etc/hostname"))
                 r = bind_file(rootfd, s->hostname_path, "/etc/hostname", err);
-        if (r >= 0)
+        if (r >= 0 && !user_mounted(s, "/etc/resolv.conf"))
                 r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", err);
         if (r >= 0 && !s->privileged)
                 r = mask_paths(rootfd, err);

@@ -11,7 +11,6 @@ struct launch_mount {
         const char *data;    /* tmpfs mount data ("size=65536k,mode=1777") */
         unsigned long flags; /* tmpfs mount flags (MS_NOSUID, ...) */
         bool readonly, tmpfs;
-        bool copy_up; /* a new, empty volume: first fill it with the image's content there */
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */

@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "cli.h"
 #include "commands.h"
+#include "commit.h"
 #include "dnsd.h"
 #include "image.h"
 #include "network.h"
@@ -32,8 +33,12 @@ static int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
 static const struct command commands[] = {
         {"_dns", dnsd_cmd, 1},
         {"attach", cmd_attach, 1},
+        {"commit", commit_cmd_commit, 1},
         {"create", cmd_create, 125},
+        {"diff", commit_cmd_diff, 1},
         {"exec", cmd_exec, 126},
+        {"export", commit_cmd_export, 1},
+        {"history", commit_cmd_history, 1},
         {"images", image_cmd_images, 1},
         {"import", image_cmd_import, 1},
         {"inspect", cmd_inspect, 1},

@@ -28,7 +28,6 @@
 #include "dnsd.h"
 #include "monitor.h"
 #include "mountspec.h"
-#include "volume.h"
 #include "network.h"
 
 #define MAX_CLIENTS 64
@@ -66,7 +65,6 @@ struct spec_buf {
         int netns_fd;
         struct launch_mount *mounts;
         char **mount_data; /* tmpfs data strings owned here */
-        char **copied;     /* volumes that get their copy-up in this start */
 };
 
 static void spec_buf_free(struct spec_buf *b)
@@ -79,7 +77,6 @@ static void spec_buf_free(struct spec_buf *b)
                 close(b->netns_fd);
         free(b->mounts);
         util_strv_free(b->mount_data);
-        util_strv_free(b->copied);
 }
 
 static int mount_depth(const char *p)
@@ -99,8 +96,7 @@ static int by_depth(const void *a, const void *b)
 }
 
 /* The container's Mounts, parents before children (Docker sorts by path depth). */
-static int build_mounts(const struct cli *cli, const struct container *c, struct spec_buf *b,
-                        struct err *err)
+static int build_mounts(const struct container *c, struct spec_buf *b, struct err *err)
 {
         const struct jv *ms = jv_get(c->doc, "Mounts");
         size_t n = jv_len(ms);
@@ -125,10 +121,6 @@ static int build_mounts(const struct cli *cli, const struct container *c, struct
                         util_strv_push(&b->mount_data, data ?: "");
                         l->data = b->mount_data[util_strv_len(b->mount_data) - 1];
                         free(data);
-                } else if (!strcmp(type, "volume") && !jv_get_bool(m, "NoCopy") &&
-                           volume_needs_copy_up(cli, jv_get_str(m, "Name") ?: "") == 1) {
-                        l->copy_up = true;
-                        util_strv_push(&b->copied, jv_get_str(m, "Name"));
                 }
         }
         qsort(b->mounts, n, sizeof(*b->mounts), by_depth);
@@ -234,7 +226,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .title = cli->argv_area,
                 .title_len = cli->argv_len,
         };
-        if (build_mounts(cli, c, b, err) < 0)
+        if (build_mounts(c, b, err) < 0)
                 return -err->code;
         if (net && !strncmp(net, "container:", 10))
                 return join_container_net(cli, net + 10, b, err);
@@ -544,7 +536,6 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         const struct jv *cfg = jv_get(m->c->doc, "Config");
         struct spec_buf b = {0};
         int fds[6] = {-1, -1, -1, -1, -1, -1};
-        _cleanup_strv_ char **copied = NULL;
         int r;
 
         *ret_code = 125;
@@ -555,7 +546,6 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 r = make_pipes(m, &b.s, jv_get_bool(cfg, "OpenStdin"), fds, err);
         if (r >= 0)
                 r = launch_clone(&b.s, &m->l, err);
-        copied = TAKE_PTR(b.copied);
         spec_buf_free(&b);
         /* The child's ends of the pipes stay only in the child. */
         for (int i = 1; i < 6; i += 2)
@@ -570,10 +560,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         if (r >= 0 && m->tty) {
                 m->out_fd = m->in_fd = m->l.pty_master;
         }
-        /* The init filled these volumes before it exec'd: never copy into them again. */
-        for (char **v = copied; r >= 0 && v && *v; v++)
-                if (volume_mark_populated(m->cli, *v, &(struct err){0}) < 0)
-                        fprintf(stderr, "warning: marking volume %s populated, ignoring\n", *v);
+
         if (r < 0 && m->l.pid > 0) {
                 kill(m->l.pid, SIGKILL);
                 waitpid(m->l.pid, NULL, 0);
@@ -643,8 +630,9 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         }
         if (launch(&m, &code, &err) < 0 || record_running(&m, &err) < 0) {
                 record_failed_start(&m, code, &err);
-                if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove"))
-                        container_remove(cli, c, &(struct err){0});
+                if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
+                    container_remove(cli, c, &(struct err){0}) >= 0)
+                        create_release_volumes(cli, c->doc);
                 report(ready_fd, code, &err);
                 _exit(1);
         }

@@ -427,8 +427,21 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
         char id[65];
 
         if (strcmp(type, "image") && container_find(cli, ref, &c, err) == 0) {
+                struct jv *mounts;
                 *ret = jv_copy(c->doc);
                 jv_del(*ret, "Hawser");
+                /* Docker's types.MountPoint: hawser's own bookkeeping stays out. */
+                mounts = jv_get(*ret, "Mounts");
+                for (size_t i = 0; i < jv_len(mounts); i++) {
+                        struct jv *m = jv_at(mounts, i);
+                        jv_del(m, "Anonymous");
+                        jv_del(m, "NoCopy");
+                        jv_del(m, "TmpfsOptions");
+                        if (!jv_get(m, "Name"))
+                                jv_set_str(m, "Name", "");
+                        if (!jv_get(m, "Driver"))
+                                jv_set_str(m, "Driver", "");
+                }
                 container_free(c);
                 return 0;
         }

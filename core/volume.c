@@ -974,6 +974,24 @@ static int prune(const struct cli *cli, const struct jv *docs, bool all)
         return 0;
 }
 
+int volume_guard(const struct cli *cli, bool exclusive, struct err *err)
+{
+        _cleanup_free_ char *path = cli_root_path(cli, "volumes.lock");
+        int fd;
+
+        if (!path || fs_mkdir_p(cli->root, 0700, err) < 0)
+                return err_set(err, -ENOMEM, "locking volumes");
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return err_errno(err, "opening %s", path);
+        while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+                if (errno != EINTR) {
+                        close(fd);
+                        return err_errno(err, "locking %s", path);
+                }
+        return fd;
+}
+
 static int cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct {
@@ -998,12 +1016,16 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
         opt_free_lists(defs, &o);
         if (r >= 0 && f.all >= 0)
                 o.all = f.all;
-        /* Only volumes no container references are candidates. */
+        /* Only volumes no container references are candidates; creates in progress (which
+         * have made their volumes but not yet saved the container that uses them) finish
+         * first. */
         f.dangling = 1;
-        if (r >= 0 && (o.force || confirm(o.all)))
-                r = select_volumes(cli, &f, &docs, err);
-        if (r >= 0 && docs)
-                r = prune(cli, docs, o.all);
+        if (r >= 0 && (o.force || confirm(o.all))) {
+                _cleanup_close_ int guard = volume_guard(cli, true, err);
+                r = guard < 0 ? guard : select_volumes(cli, &f, &docs, err);
+                if (r >= 0 && docs)
+                        r = prune(cli, docs, o.all);
+        }
         vfilter_free(&f);
         return r < 0 ? r : 0;
 }

@@ -62,4 +62,7 @@ int volume_needs_copy_up(const struct cli *cli, const char *name);
 int volume_mark_populated(const struct cli *cli, const char *name, struct err *err);
 
 /* `volume create|ls|inspect|rm|prune`: argv[0] is "volume" (the cli_cmd_fn contract). */
+/* The create/prune guard: creates hold it shared from their first volume until the container
+ * that uses it is saved; prune holds it exclusive. Returns the fd to close. */
+int volume_guard(const struct cli *cli, bool exclusive, struct err *err);
 int volume_cmd(struct cli *cli, int argc, char **argv, struct err *err);

@@ -1,4 +1,7 @@
 #include <dirent.h>
+#include <stdint.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -342,4 +345,21 @@ int fs_copy_tree(int src_dir, int dst_dir, struct err *err)
             (fchown(dst_dir, st.st_uid, st.st_gid) < 0 || fchmod(dst_dir, st.st_mode & 07777) < 0))
                 return err_errno(err, "copying the directory's owner and mode");
         return 0;
+}
+
+int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
+{
+        struct open_how how = {
+                .flags = (uint64_t)(flags | O_CLOEXEC),
+                .mode = (flags & O_CREAT) ? mode : 0,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd;
+
+        while (*path == '/')
+                path++;
+        do
+                fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+        while (fd < 0 && errno == EINTR);
+        return fd < 0 ? -errno : (int)fd;
 }

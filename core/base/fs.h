@@ -20,6 +20,9 @@ int fs_write_all(int fd, const void *buf, size_t len);
 ssize_t fs_read_all(int fd, void *buf, size_t len);
 /* Disk usage in bytes of a tree (st_blocks not used: apparent sizes like docker). */
 long long fs_tree_size(const char *path);
+/* Opens path below rootfd as if rootfd were "/": symlinks (absolute ones too) and ".." never
+ * leave it (openat2 RESOLVE_IN_ROOT, no magic links). Returns the fd or -errno. */
+int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
 /* Copies the tree below src_dir into dst_dir (both directory fds), keeping modes, owners and
  * times; symlinks are copied as links, never followed; devices and sockets are skipped. The
  * root's own mode and owner are applied to dst_dir too (Docker's volume copy-up). */
