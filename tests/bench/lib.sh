@@ -21,8 +21,15 @@ SCALE=${BENCH_SCALE:-200}             # containers running for the scaling bench
 SCALE_RUNS=${BENCH_SCALE_RUNS:-15}    # hyperfine runs at 0 and at $SCALE containers
 IPERF_TIME=${BENCH_IPERF_TIME:-5}     # seconds per iperf3 measurement
 IPERF_ROUNDS=${BENCH_IPERF_ROUNDS:-3} # measurements per target (the median counts)
+DNS_NAMES=${BENCH_DNS_NAMES:-1000}     # local names the dns section queries
+DNS_TIME=${BENCH_DNS_TIME:-10}         # seconds of dnsperf at saturation, per server
+DNS_HALF_TIME=${BENCH_DNS_HALF_TIME:-5} # seconds of dnsperf at half that rate
+DNS_CLIENTS=${BENCH_DNS_CLIENTS:-4}    # dnsperf -c
+DNS_THREADS=${BENCH_DNS_THREADS:-2}    # dnsperf -T
+DNS_FLOOR_QPS=${BENCH_DNS_FLOOR_QPS:-1000} # dnsperf -Q of the latency floor run (hawser)
+DNS_AARDVARK_PORT=${BENCH_DNS_AARDVARK_PORT:-5533}
 # Sections run inside the sandbox, in this order.
-SECTIONS=${BENCH_SECTIONS:-"none bridge netsetup memory iperf3 scale"}
+SECTIONS=${BENCH_SECTIONS:-"none bridge netsetup memory iperf3 scale dns"}
 
 bench_image='hawser-bench/busybox:latest'   # docker/podman only
 iperf_image='hawser-bench/iperf3:latest'

@@ -15,25 +15,31 @@
 #   - iperf3 through a port published on 127.0.0.1 (kernel DNAT) vs to the
 #     container's address                                       (>= 90 %)
 #   - VmRSS of a running container's hawser-monitor             (< 1 MiB)
+#   - dnsperf against the embedded DNS server of the bridge with 1,000 names,
+#     side by side with Podman's aardvark-dns when it is installed: queries/s
+#     at saturation (>= 1.5x aardvark-dns), p99 latency at half that rate
+#     (< 1 ms), memory per 1,000 names (issue 4; dns.sh)
 #
 # Every hawser measurement runs in sandbox.sh inside
 # `unshare --net --mount --pid --fork` with a private HAWSER_ROOT/HAWSER_RUNROOT:
 # nothing touches the host's network, /run or /var/lib/hawser, and all traffic
-# stays between that namespace and its own containers. iperf3 is installed with
-# apt-get when missing (skipped with a note when that fails); its server runs
+# stays between that namespace and its own containers. iperf3 and dnsperf are
+# installed with apt-get when missing (skipped with a note when that fails),
+# here, before the sandbox, which has no network; the iperf3 server runs
 # in an image built by mkiperf3.sh (busybox + the host's iperf3 and its
 # libraries). Missing docker/podman/iperf3 are notes, not failures.
 #
 # Environment: BUILD (build), BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_SCALE
-# (200), BENCH_SCALE_RUNS (15), BENCH_IPERF_TIME (5 s), BENCH_SECTIONS (hawser
-# sections, default "none bridge netsetup memory iperf3 scale"), BENCH_OTHERS
+# (200), BENCH_SCALE_RUNS (15), BENCH_IPERF_TIME (5 s), BENCH_DNS_TIME (10 s),
+# BENCH_DNS_HALF_TIME (5 s), BENCH_DNS_NAMES (1000), BENCH_SECTIONS (hawser
+# sections, default "none bridge netsetup memory iperf3 scale dns"), BENCH_OTHERS
 # ("docker podman"; empty to skip them), BENCH_NO_INSTALL=1 (never apt-get).
 #
 # Results in $BUILD/bench/: results.json (summary rows, every metric, notes),
 # summary.txt (the table printed at the end), metrics.tsv, notes.txt, the
-# hyperfine exports (hawser-*.json, docker-*.json, podman-*.json) and the iperf3
-# reports (iperf3-*.json). Exits 1 only when the sandbox cannot be set up or a
-# hawser section fails.
+# hyperfine exports (hawser-*.json, docker-*.json, podman-*.json), the iperf3
+# reports (iperf3-*.json) and dnsperf's (dnsperf-*.txt). Exits 1 only when the
+# sandbox cannot be set up or a hawser section fails.
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -46,28 +52,33 @@ command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 tarball=$(tests/lib/mkbusybox.sh)
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/metrics.tsv "$out"/notes.txt "$out"/summary.txt \
-    "$out"/scale-starts.txt "$iperf_tar"
+    "$out"/scale-starts.txt "$out"/dnsperf-*.txt "$iperf_tar"
 t_begin=$SECONDS
 # Other work on the machine skews every number: the summary shows the load.
 metric bench.load_start "$(cut -d ' ' -f 1 /proc/loadavg)"
 
-# ---- iperf3: installed on this host, copied into an image ----------------------
-have_iperf3() {
-    command -v iperf3 >/dev/null 2>&1 && return 0
+# ---- iperf3 and dnsperf: installed on this host (iperf3 copied into an image) ----
+# have_tool COMMAND: COMMAND is installed, or apt-get installs its package
+# (named the same).
+have_tool() {
+    command -v "$1" >/dev/null 2>&1 && return 0
     [ "${BENCH_NO_INSTALL:-0}" != 1 ] || return 1
     command -v apt-get >/dev/null 2>&1 || return 1
-    echo "=== installing iperf3 (apt-get)"
+    echo "=== installing $1 (apt-get)"
     local apt=(env DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq
-        --no-install-recommends iperf3)
+        --no-install-recommends "$1")
     "${apt[@]}" >/dev/null 2>&1 ||
         { timeout 300 apt-get update -qq >/dev/null 2>&1 && "${apt[@]}" >/dev/null 2>&1; } || true
-    command -v iperf3 >/dev/null 2>&1
+    command -v "$1" >/dev/null 2>&1
 }
+
+# dns.sh notes a missing dnsperf itself.
+case " $SECTIONS " in *" dns "*) have_tool dnsperf || true ;; esac
 
 iperf_libdirs=
 case " $SECTIONS " in
 *" iperf3 "*)
-    if ! have_iperf3; then
+    if ! have_tool iperf3; then
         note "iperf3: not installed and apt-get could not install it; iperf3 benchmark skipped"
     elif ! iperf_libdirs=$("$bench_dir/mkiperf3.sh" "$tarball" "$iperf_tar"); then
         note "iperf3: building the iperf3 image failed; iperf3 benchmark skipped"

@@ -25,6 +25,8 @@
 #             address, alternating, $BENCH_IPERF_ROUNDS times
 #   scale     hyperfine run --rm busybox true with 0 and with $BENCH_SCALE `sleep`
 #             containers on the bridge, each of those starts timed too
+#   dns       dnsperf against the bridge's DNS server (and Podman's aardvark-dns
+#             when installed) with 1,000 names; memory per 1,000 names (dns.sh)
 # Exits 1 when a section failed.
 set -uo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -267,6 +269,9 @@ section_scale() {
     metric scale.left "$(hawser ps -aq | wc -l)"
     return "$k"
 }
+
+# shellcheck source=tests/bench/dns.sh
+. "$bench_dir/dns.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Print the benchmark summary from $out/metrics.tsv and $out/notes.txt, and
 # write it to $out/summary.txt and $out/results.json. Run by tests/bench/run.sh.
-# The targets are the ones of issues 2 and 3; missing one is reported, never
+# The targets are the ones of issues 2, 3 and 4; missing one is reported, never
 # an error (always exits 0).
 set -uo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -67,6 +67,10 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     iperf_ratio_same=$(calc '100 * p / d' "p=$pub" "d=$pubdirect")
     rss=$(get_metric monitor.VmRSS)
     pss=$(get_metric monitor.Pss)
+    dns_h=$(get_metric dns.hawser.qps)
+    dns_a=$(get_metric dns.aardvark.qps)
+    dns_ratio=$(calc 'h / a' "h=$dns_h" "a=$dns_a")
+    dns_p99=$(ms "$(get_metric dns.hawser.half.p99_s)")
 
     echo
     echo "=== summary ($(nproc) CPUs, kernel $(uname -r); start benchmarks: $RUNS runs, $WARMUP warmup;" \
@@ -86,6 +90,12 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$rss" ] || shown=$(printf '%d KiB (Pss %s KiB)' "$rss" "${pss:--}")
     row 'hawser-monitor VmRSS (running bridge container)' "$(calc 'x / 1024' "x=$rss")" MiB "$shown" '<' 1
+    shown=
+    [ -z "$dns_ratio" ] || shown=$(printf '%.2fx (%.0f / %.0f q/s)' "$dns_ratio" "$dns_h" "$dns_a")
+    row "dns q/s, $DNS_NAMES names: hawser / aardvark-dns" "$dns_ratio" x "$shown" '>=' 1.5
+    shown=
+    [ -z "$dns_p99" ] || shown=$(printf '%.3f ms at %s q/s' "$dns_p99" "$(get_metric dns.hawser.half.target_qps)")
+    row 'dns p99 latency at half load (hawser)' "$dns_p99" ms "$shown" '<' 1
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"
@@ -132,13 +142,67 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
         "$IPERF_ROUNDS" "$IPERF_TIME" "$pubdirect" "$iperf_ratio_same"
     [ -z "$rss" ] || printf 'hawser-monitor: VmRSS %s KiB, VmHWM %s KiB, RssAnon %s KiB, RssFile %s KiB, Pss %s KiB\n' \
         "$rss" "$(get_metric monitor.VmHWM)" "$(get_metric monitor.RssAnon)" "$(get_metric monitor.RssFile)" "$pss"
+    if [ -n "$(get_metric dns.hawser.VmRSS.0)" ]; then
+        echo
+        echo "=== dns: dnsperf -c $DNS_CLIENTS -T $DNS_THREADS from the gateway address, A queries for" \
+            "$DNS_NAMES names; half load: -Q half of each server's own saturation rate"
+        printf '%-44s %-28s %-28s %s\n' '' hawser aardvark-dns 'hawser/aardvark'
+        # dns_line LABEL FORMAT KEY [RATIO]: one metric of both servers
+        dns_line() {
+            local h a r=
+            h=$(get_metric "dns.hawser.$3")
+            a=$(get_metric "dns.aardvark.$3")
+            [ -z "${4:-}" ] || r=$(fmt '%.2fx' "$(calc 'h / a' "h=$h" "a=$a")")
+            printf '%-44s %-28s %-28s %s' "$1" "$(fmt "$2" "$h")" "$(fmt "$2" "$a")" "$r" | sed 's/ *$//'
+            echo
+        }
+        dns_ms() { # dns_ms LABEL KEYS...: latencies in ms, "/"-separated
+            local label=$1 srv k v col cols=()
+            shift
+            for srv in hawser aardvark; do
+                col=
+                for k in "$@"; do
+                    v=$(ms "$(get_metric "dns.$srv.$k")")
+                    col=${col:+$col / }$(fmt '%.3f' "$v")
+                done
+                [ "${col//[-\/ ]/}" ] && col="$col ms" || col=-
+                cols+=("$col")
+            done
+            printf '%-44s %-28s %s\n' "$label" "${cols[0]}" "${cols[1]}"
+        }
+        dns_line "q/s at saturation, $DNS_NAMES names (-l $DNS_TIME)" '%.0f' qps ratio
+        dns_line "q/s at saturation, 1 name (-l $DNS_HALF_TIME)" '%.0f' one_name.qps ratio
+        dns_ms 'avg latency at saturation' avg_s
+        dns_line "half load: -Q (q/s, $DNS_HALF_TIME s)" '%s' half.target_qps
+        dns_ms 'half load: avg latency (dnsperf)' half.avg_s
+        dns_ms 'half load: p50 / p99 / max (-v)' half.p50_s half.p99_s half.max_s
+        dns_ms "at $DNS_FLOOR_QPS q/s: p50 / p99 / max (-v)" floor.p50_s floor.p99_s floor.max_s
+        dns_line 'queries lost (saturation)' '%s' lost
+        for k in VmRSS RssAnon; do
+            cols=()
+            for srv in hawser aardvark; do
+                r0=$(get_metric "dns.$srv.$k.0")
+                r1=$(get_metric "dns.$srv.$k.$DNS_NAMES")
+                r10=$(get_metric "dns.$srv.$k.$((DNS_NAMES * 10))")
+                cols+=("${r0:--} / ${r1:--} / ${r10:--}")
+                per=$(calc '(b - a) * 1000 / n' "a=$r0" "b=$r10" "n=$((DNS_NAMES * 10))")
+                [ -n "$per" ] || per=$(calc '(b - a) * 1000 / n' "a=$r0" "b=$r1" "n=$DNS_NAMES")
+                cols+=("$(fmt '%.0f KiB' "$per")")
+            done
+            [ "${cols[0]}${cols[2]}" != '- / - / -- / - / -' ] || continue
+            printf '%-44s %-28s %s\n' "$k KiB, 0 / $DNS_NAMES / $((DNS_NAMES * 10)) names" "${cols[0]}" "${cols[2]}"
+            printf '%-44s %-28s %s\n' "$k per 1,000 names" "${cols[1]}" "${cols[3]}"
+        done
+        [ -z "$(get_metric dns.aardvark.threads)" ] ||
+            echo "(aardvark-dns ran $(get_metric dns.aardvark.threads) threads; hawser's server is one single-threaded process)"
+    fi
     if [ -s "$out/notes.txt" ]; then
         echo
         echo "=== notes"
         sed 's/^/- /' "$out/notes.txt"
     fi
     echo
-    echo "results: $out/results.json, $out/summary.txt, hyperfine and iperf3 JSON in $out/"
+    echo "results: $out/results.json, $out/summary.txt, hyperfine and iperf3 JSON, dnsperf reports in $out/"
 } | tee "$txt"
 
 # ---- results.json ----------------------------------------------------------------
@@ -146,8 +210,10 @@ json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/
 {
     printf '{\n  "date": %s,\n  "nproc": %s,\n  "kernel": %s,\n' \
         "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" "$(nproc)" "$(json_str "$(uname -r)")"
-    printf '  "settings": {"runs": %s, "warmup": %s, "scale": %s, "scale_runs": %s, "iperf_time": %s, "iperf_rounds": %s},\n' \
+    printf '  "settings": {"runs": %s, "warmup": %s, "scale": %s, "scale_runs": %s, "iperf_time": %s, "iperf_rounds": %s, ' \
         "$RUNS" "$WARMUP" "$SCALE" "$SCALE_RUNS" "$IPERF_TIME" "$IPERF_ROUNDS"
+    printf '"dns_names": %s, "dns_time": %s, "dns_half_time": %s, "dns_clients": %s, "dns_threads": %s, "dns_floor_qps": %s},\n' \
+        "$DNS_NAMES" "$DNS_TIME" "$DNS_HALF_TIME" "$DNS_CLIENTS" "$DNS_THREADS" "$DNS_FLOOR_QPS"
     printf '  "summary": [\n'
     sed '$!s/$/,/; s/^/    /' "$rows"
     printf '  ],\n  "metrics": {\n'
