@@ -913,8 +913,14 @@ static int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
         };
         int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r = 0;
 
+        _cleanup_close_ int guard = -1;
+
         if (k < 1)
                 return usage(cli, "rm", err, k, "requires at least 1 argument");
+        /* A create that is about to save a container using the volume finishes first. */
+        guard = volume_guard(cli, true, err);
+        if (guard < 0)
+                return guard;
         for (int i = 1; i <= k; i++) {
                 struct err e = {0};
                 if (volume_remove(cli, argv[i], o.force, &e) < 0) {
