@@ -1207,8 +1207,8 @@ static char *created_by(const struct jv *container_cfg)
 
 struct child {
         const struct jv *parent; /* the parent image's config document */
-        const char *parent_id;
-        const char *diff_id; /* NULL: nothing changed, the history entry is an empty layer */
+        const char *parent_id;   /* "" when the parent is unknown */
+        const char *diff_id;     /* NULL: nothing changed, the history entry is an empty layer */
         const char *created_by, *author, *comment;
 };
 
@@ -1251,8 +1251,10 @@ static struct jv *child_doc(const struct child *c, struct jv *config)
         jv_set(doc, "config", config);
         jv_set_str(doc, "created", now);
         jv_set(doc, "history", child_history(c, now));
-        snprintf(buf, sizeof(buf), "sha256:%s", c->parent_id);
-        jv_set_str(doc, "parent", buf);
+        if (*c->parent_id) {
+                snprintf(buf, sizeof(buf), "sha256:%s", c->parent_id);
+                jv_set_str(doc, "parent", buf);
+        }
         if (c->diff_id) {
                 snprintf(buf, sizeof(buf), "sha256:%s", c->diff_id);
                 jv_append(new_ids, jv_new_string(buf));
@@ -1350,24 +1352,19 @@ static void stage_freep(char **stage)
         free(*stage);
 }
 
-/* Writes the container's changes as a layer and stages it; *ret_stage stays NULL when
- * nothing changed. The container is frozen only while its upper dir is read. */
-static int snapshot(const struct cli *cli, const struct target *t, bool pause, char **ret_stage,
-                    char ret_diff_id[65], struct err *err)
+/* Writes the container's changes as a layer tar to fd; *ret_n receives the number of
+ * entries. The container is frozen only while its upper dir is read. */
+static int snapshot(const struct target *t, bool pause, int fd, size_t *ret_n, struct err *err)
 {
         _cleanup_(freeze_undo) struct freeze f = {0};
-        _cleanup_close_ int fd = layer_tmpfile(cli, err);
         _cleanup_free_ char *state = util_printf("%s/state.json", t->c->dir);
         struct commit_filter flt = target_filter(t);
-        size_t n = 0;
-        int r = fd;
+        int r = state ? 0 : err_set(err, -ENOMEM, "committing container %.12s", t->c->id);
 
-        if (r >= 0 && !state)
-                r = err_set(err, -ENOMEM, "committing container %.12s", t->c->id);
         if (r >= 0 && pause)
                 r = freeze(t->c, &f, err);
         if (r >= 0)
-                r = commit_write_layer(t->upper, t->lowers, &flt, fd, &n, err);
+                r = commit_write_layer(t->upper, t->lowers, &flt, fd, ret_n, err);
         freeze_undo(&f);
         if (r < 0)
                 return r;
@@ -1376,35 +1373,92 @@ static int snapshot(const struct cli *cli, const struct target *t, bool pause, c
         if (access(state, F_OK) < 0)
                 return err_set(err, -ENOENT, "container %.12s was removed during the commit",
                                t->c->id);
+        return 0;
+}
+
+/* Stages the layer tar in fd (n entries); *ret_stage stays NULL when nothing changed. */
+static int stage_layer(const struct cli *cli, int fd, size_t n, char **ret_stage,
+                       char ret_diff_id[65], struct err *err)
+{
         *ret_stage = NULL;
         if (n == 0)
                 return 0;
         if (lseek(fd, 0, SEEK_SET) < 0)
-                return err_errno(err, "rewinding the layer of container %.12s", t->c->id);
+                return err_errno(err, "rewinding the layer");
         return image_stage_layer(cli, fd, ret_stage, ret_diff_id, err);
 }
 
-/* The container's image: its id and config document. */
-static int image_of(const struct cli *cli, const struct container *c, char ret_id[65],
-                    struct jv **ret, struct err *err)
+/* A stand-in for the config of an image that was force-removed while the container kept
+ * its layers: those layers (named by diff id in LowerDir), the host platform, no parent. */
+static int image_standin(const struct target *t, struct jv **ret, struct err *err)
 {
-        const char *img = jv_get_str(c->doc, "Image");
+        _cleanup_jv_ struct jv *doc = jv_new_object();
+        struct jv *rootfs = jv_new_object(), *ids = jv_new_array(), *hist = jv_new_array();
+        size_t n = util_strv_len(t->lowers);
+
+        if (!doc || !rootfs || !ids || !hist) {
+                jv_put(rootfs);
+                jv_put(ids);
+                jv_put(hist);
+                return err_set(err, -ENOMEM, "committing container %.12s", t->c->id);
+        }
+        jv_set(doc, "history", hist);
+        jv_set(rootfs, "diff_ids", ids);
+        jv_set_str(rootfs, "type", "layers");
+        jv_set(doc, "rootfs", rootfs);
+        jv_set_str(doc, "architecture", imgconfig_host_arch());
+        jv_set_str(doc, "os", "linux");
+        for (size_t i = n; i-- > 0;) {
+                /* .../layers/<diff-id>/diff */
+                const char *end = t->lowers[i] + strlen(t->lowers[i]) - strlen("/diff");
+                const char *start = end - 64;
+                struct jv *h;
+                char id[80];
+
+                if (end < t->lowers[i] + 65 || strcmp(end, "/diff") || start[-1] != '/' ||
+                    strspn(start, "0123456789abcdef") != 64)
+                        return err_set(err, -ENOENT,
+                                       "cannot commit container %.12s: its image is gone and "
+                                       "layer %s is not from the image store",
+                                       t->c->id, t->lowers[i]);
+                snprintf(id, sizeof(id), "sha256:%.64s", start);
+                jv_append(ids, jv_new_string(id));
+                /* One entry per layer keeps history's sizes on the right lines. */
+                h = jv_new_object();
+                jv_set_str(h, "created", "0001-01-01T00:00:00Z");
+                jv_append(hist, h);
+        }
+        *ret = TAKE_PTR(doc);
+        return 0;
+}
+
+/* The container's image: its id and config document; when the image is gone, ret_id is
+ * "" and the document a stand-in. */
+static int image_of(const struct cli *cli, const struct target *t, char ret_id[65], struct jv **ret,
+                    struct err *err)
+{
+        const char *img = jv_get_str(t->c->doc, "Image");
         const char *hex = img && !strncmp(img, "sha256:", 7) ? img + 7 : img;
+        int r;
 
         if (!hex || strlen(hex) != 64)
-                return err_set(err, -EINVAL, "container %.12s names no image", c->id);
-        if (image_load_config(cli, hex, ret, err) < 0)
-                return err_set(err, -ENOENT,
-                               "cannot commit container %.12s: its image %.12s is gone", c->id,
-                               hex);
+                return err_set(err, -EINVAL, "container %.12s names no image", t->c->id);
+        r = image_load_config(cli, hex, ret, err);
+        if (r == -ENOENT) {
+                err_clear(err);
+                ret_id[0] = '\0';
+                return image_standin(t, ret, err);
+        }
+        if (r < 0)
+                return err_wrap(err, "committing container %.12s", t->c->id);
         memcpy(ret_id, hex, 65);
         return 0;
 }
 
-/* Reads the layer under the container's lock: a commit, pause or start waits for it. */
+/* Reads the layer under the container's lock: a second commit, pause or start waits. */
 static int commit_layer(const struct cli *cli, const struct commit_opts *o, struct target *t,
-                        char ret_parent[65], struct jv **ret_parent_doc, char **ret_stage,
-                        char ret_diff_id[65], struct err *err)
+                        char ret_parent[65], struct jv **ret_parent_doc, int fd, size_t *ret_n,
+                        struct err *err)
 {
         _cleanup_close_ int lock = container_lock(t->c, err);
         int r = lock;
@@ -1414,9 +1468,9 @@ static int commit_layer(const struct cli *cli, const struct commit_opts *o, stru
         if (r >= 0)
                 r = check_alive(t->c, "commit", err);
         if (r >= 0)
-                r = image_of(cli, t->c, ret_parent, ret_parent_doc, err);
+                r = image_of(cli, t, ret_parent, ret_parent_doc, err);
         if (r >= 0)
-                r = snapshot(cli, t, o->pause && !o->no_pause, ret_stage, ret_diff_id, err);
+                r = snapshot(t, o->pause && !o->no_pause, fd, ret_n, err);
         return r;
 }
 
@@ -1428,8 +1482,10 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         _cleanup_jv_ struct jv *doc = NULL;
         _cleanup_free_ char *norm = NULL, *by = NULL;
         _cleanup_(stage_freep) char *stage = NULL;
+        _cleanup_close_ int fd = -1;
         char parent_id[65], diff_id[65], id[65];
         char *stages[2] = {NULL, NULL};
+        size_t n = 0;
         int r;
 
         /* Bad references and changes are refused before any work is done. */
@@ -1440,7 +1496,11 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         if (r >= 0)
                 r = target_open(cli, cref, "commit", true, &t, err);
         if (r >= 0)
-                r = commit_layer(cli, o, &t, parent_id, &parent, &stage, diff_id, err);
+                r = fd = layer_tmpfile(cli, err);
+        if (r >= 0)
+                r = commit_layer(cli, o, &t, parent_id, &parent, fd, &n, err);
+        if (r >= 0)
+                r = stage_layer(cli, fd, n, &stage, diff_id, err);
         if (r >= 0)
                 r = commit_config(jv_get(t.c->doc, "Config"), jv_get(parent, "config"), o->changes,
                                   &cfg, err);
