@@ -80,8 +80,21 @@ static int add_spec(const struct cli *cli, const struct mount_spec *m, struct jv
 
 typedef int (*spec_parser)(const char *spec, struct mount_spec *ret, struct err *err);
 
+/* Docker lists `-v /path` (anonymous) volumes in Config.Volumes, so a commit keeps them. */
+static void note_anonymous(struct jv *doc, const char *target)
+{
+        struct jv *cfg = jv_get(doc, "Config"), *vols = jv_get(cfg, "Volumes");
+
+        if (!vols || jv_type(vols) != JV_OBJECT) {
+                vols = jv_new_object();
+                jv_set(cfg, "Volumes", vols);
+        }
+        if (!jv_get(vols, target))
+                jv_set(vols, target, jv_new_object());
+}
+
 static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool check_bind,
-                   struct jv *mounts, struct err *err)
+                   struct jv *doc, struct jv *mounts, struct err *err)
 {
         for (char **p = specs; p && *p; p++) {
                 struct mount_spec m = {0};
@@ -96,6 +109,9 @@ static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool 
                 }
                 if (r >= 0)
                         r = add_spec(cli, &m, mounts, err);
+                if (r >= 0 && parse == mountspec_parse_volume && m.type == MOUNT_VOLUME &&
+                    !m.source)
+                        note_anonymous(doc, m.target);
                 mountspec_free(&m);
                 if (r < 0)
                         return r;
@@ -171,11 +187,11 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
         }
         jv_set(hc, "Binds", o->volumes ? jv_from_strv(o->volumes) : NULL);
         jv_set(hc, "VolumesFrom", o->volumes_from ? jv_from_strv(o->volumes_from) : NULL);
-        r = add_all(cli, o->volumes, mountspec_parse_volume, false, mounts, err);
+        r = add_all(cli, o->volumes, mountspec_parse_volume, false, doc, mounts, err);
         if (r >= 0)
-                r = add_all(cli, o->mounts, mountspec_parse_mount, true, mounts, err);
+                r = add_all(cli, o->mounts, mountspec_parse_mount, true, doc, mounts, err);
         if (r >= 0)
-                r = add_all(cli, o->tmpfs, mountspec_parse_tmpfs, false, mounts, err);
+                r = add_all(cli, o->tmpfs, mountspec_parse_tmpfs, false, doc, mounts, err);
         if (r >= 0)
                 r = add_from(cli, o->volumes_from, mounts, err);
         if (r >= 0)

@@ -304,6 +304,11 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
         int r = 0;
 
         (void)cli;
+        /* Under the container's lock, so a commit (which freezes too) and a pause agree on
+         * the recorded state. */
+        lock = container_lock(c, err);
+        if (lock < 0 || container_reload(c, err) < 0)
+                return -err->code;
         if (!container_is_running(c))
                 return err_set(err, -EINVAL, "Container %s is not running", c->id);
         if (pause == !strcmp(container_status(c), "paused"))
@@ -318,9 +323,6 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
                 r = cgroup_freeze(c->id, pause, err);
         if (r < 0)
                 return r;
-        lock = container_lock(c, err);
-        if (lock < 0 || container_reload(c, err) < 0)
-                return -err->code;
         st = jv_get(c->doc, "State");
         jv_set_str(st, "Status", pause ? "paused" : "running");
         jv_set_bool(st, "Paused", pause);

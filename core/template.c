@@ -1700,7 +1700,26 @@ static int fn_json(struct exec *ex, const struct tfunc *fn, struct tval *a, size
 {
         (void)fn;
         (void)n;
-        return ret_string(ex, a[0].missing || !a[0].v ? "null" : jv_to_string(a[0].v, false), ret);
+        if (a[0].missing || !a[0].v)
+                return ret_string(ex, "null", ret);
+        {
+                /* Go's json.Marshal escapes <, > and & (HTML safety) as \u003c, \u003e, \u0026. */
+                const char *s = jv_to_string(a[0].v, false);
+                _cleanup_free_ char *out = malloc(strlen(s) * 6 + 1);
+                char *o = out;
+                int r;
+                if (!out)
+                        return oom(ex->err);
+                for (; *s; s++) {
+                        if (*s == '<' || *s == '>' || *s == '&')
+                                o += sprintf(o, "\\u%04x", (unsigned char)*s);
+                        else
+                                *o++ = *s;
+                }
+                *o = '\0';
+                r = ret_string(ex, out, ret);
+                return r;
+        }
 }
 
 static int map_string(struct exec *ex, const struct tfunc *fn, const struct tval *a,

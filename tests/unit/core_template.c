@@ -124,7 +124,7 @@ static void test_json(void **state)
         check("{{json .Nope}}", "null");
         check("{{json .Config.Labels}}", "{\"b\":\"2\",\"a\":\"1\"}");
         /* Docker's json disables HTML escaping. */
-        check("{{json (index .Config.Cmd 2)}}", "\"echo <hi> & bye\"");
+        check("{{json (index .Config.Cmd 2)}}", "\"echo \\u003chi\\u003e \\u0026 bye\"");
 }
 
 static void test_functions(void **state)
