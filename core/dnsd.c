@@ -270,7 +270,8 @@ static struct jv *without_id(const struct jv *arr, const char *id)
         return out;
 }
 
-static void update_one(const struct cli *cli, const struct container *c, const char *net);
+static void update_one(const struct cli *cli, const struct container *c, const char *net,
+                       bool present);
 
 /* Members of net that are on other networks too see net's names through those networks'
  * servers: refresh their entries there (only multi-network containers pay for this). */
@@ -286,19 +287,20 @@ static void update_cross(const struct cli *cli, const struct container *c, const
                         continue;
                 for (size_t j = 0; j < jv_len(nets); j++)
                         if (strcmp(jv_str(jv_at(nets, j)) ?: "", net))
-                                update_one(cli, y, jv_str(jv_at(nets, j)));
+                                update_one(cli, y, jv_str(jv_at(nets, j)), container_is_running(y));
                 container_free(y);
         }
 }
 
 /* Replaces c's entries in one network's records file without reading other containers, so
  * a start costs the same with 200 containers as with none. */
-static void update_one(const struct cli *cli, const struct container *c, const char *net)
+static void update_one(const struct cli *cli, const struct container *c, const char *net,
+                       bool present)
 {
         _cleanup_free_ char *path = records_path(cli, net), *dir = cli_runroot_path(cli, "dns");
         _cleanup_jv_ struct jv *doc = NULL;
         struct jv *records, *clients;
-        const char *ip = container_is_running(c) ? ep_ip(c, net) : NULL;
+        const char *ip = present ? ep_ip(c, net) : NULL;
         struct err e = {0};
 
         if (!path || !dir || jv_load(path, &doc, &e) < 0) {
@@ -351,7 +353,7 @@ void dnsd_stop(const struct cli *cli, const char *net)
         unlink(lock);
 }
 
-void dnsd_refresh(const struct cli *cli, const struct container *c)
+static void refresh(const struct cli *cli, const struct container *c, bool present)
 {
         const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
         _cleanup_strv_ char **keys = jv_keys(nets);
@@ -360,10 +362,20 @@ void dnsd_refresh(const struct cli *cli, const struct container *c)
                 _cleanup_free_ char *path = records_path(cli, *k);
                 _cleanup_jv_ struct jv *doc = NULL;
                 struct err e = {0};
-                update_one(cli, c, *k);
+                update_one(cli, c, *k, present);
                 if (path && jv_load(path, &doc, &e) == 0)
                         update_cross(cli, c, *k, jv_get(doc, "records"));
         }
+}
+
+void dnsd_refresh(const struct cli *cli, const struct container *c)
+{
+        refresh(cli, c, container_is_running(c));
+}
+
+void dnsd_publish(const struct cli *cli, const struct container *c)
+{
+        refresh(cli, c, true);
 }
 
 int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)

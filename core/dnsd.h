@@ -11,6 +11,10 @@
 /* Rewrites the records of every network c is on, and starts a network's server when it is
  * not running. Tolerates failures (warnings): DNS must not stop a container. */
 void dnsd_refresh(const struct cli *cli, const struct container *c);
+/* Like dnsd_refresh for a container whose network is wired but whose process has not
+ * started yet: its names (and its membership, which scopes answers) must be in place before
+ * its first query. */
+void dnsd_publish(const struct cli *cli, const struct container *c);
 /* Rewrites the records of one network (by name). */
 void dnsd_refresh_network(const struct cli *cli, const char *network);
 /* Stops a network's server (network rm) and removes its files. */

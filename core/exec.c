@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "container.h"
 #include "launch.h"
+#include "network.h"
 #include "opt.h"
 
 struct exec_opts {
@@ -282,6 +283,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.id = c->id;
                 p.argv = argv + 2;
                 p.env = jv_to_strv(jv_get(cfg, "Env"));
+                /* Like the container's own process, an exec sees the link variables. */
+                if (p.env && network_link_env(cli, c, &p.env, err) < 0)
+                        r = -err->code;
                 if (o.tty)
                         util_env_set(&p.env, "TERM=xterm");
                 for (char **e = o.env; p.env && e && *e; e++)
@@ -291,8 +295,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.privileged = o.privileged || jv_get_bool(hc, "Privileged");
                 p.cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
                 p.cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
-                r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0), p.ns,
-                                    err);
+                if (r >= 0)
+                        r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
+                                            p.ns, err);
         }
         if (r >= 0)
                 r = run_exec(cli, &p, err);

@@ -11,6 +11,7 @@
 #include "commit.h"
 #include "dnsd.h"
 #include "image.h"
+#include "saveload.h"
 #include "network.h"
 #include "volume.h"
 #include "opt.h"
@@ -43,6 +44,7 @@ static const struct command commands[] = {
         {"import", image_cmd_import, 1},
         {"inspect", cmd_inspect, 1},
         {"kill", cmd_kill, 1},
+        {"load", saveload_cmd_load, 1},
         {"logs", cmd_logs, 1},
         {"network", network_cmd, 1},
         {"pause", cmd_pause, 1},
@@ -53,6 +55,7 @@ static const struct command commands[] = {
         {"rm", cmd_rm, 1},
         {"rmi", image_cmd_rmi, 1},
         {"run", cmd_run, 125},
+        {"save", saveload_cmd_save, 1},
         {"start", cmd_start, 1},
         {"stop", cmd_stop, 1},
         {"system", cmd_system, 1},

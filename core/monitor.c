@@ -555,6 +555,8 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 close(fds[4]);
         if (r >= 0)
                 r = attach_network(m, err);
+        if (r >= 0 && m->netsettings)
+                dnsd_publish(m->cli, m->c);
         if (r >= 0)
                 r = launch_go(&m->l, ret_code, err);
         if (r >= 0 && m->tty) {
@@ -566,6 +568,8 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 waitpid(m->l.pid, NULL, 0);
                 network_hold_close(&m->hold);
                 network_detach(m->cli, m->c, true);
+                if (m->netsettings)
+                        dnsd_refresh(m->cli, m->c);
                 cgroup_remove(m->c->id);
         }
         return r;

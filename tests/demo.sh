@@ -98,30 +98,51 @@ section "1. Import a base image (a busybox root filesystem built from Debian's b
 step import "$tarball" busybox:latest
 step images
 
-section "2. Start a long-running container in the background"
-step run -d --name web busybox sh -c 'echo "web: serving / on port 8080"; exec httpd -f -v -p 8080'
-step_expect web ps
+section "2. Start a web server in the background"
+step run -d --init --name web1 --expose 80 busybox sh -c \
+    'mkdir -p /www && echo "hello from web1" > /www/index.html && echo "web1: serving /www" && exec httpd -f -p 80 -h /www'
+step_expect web1 ps
 
 section "3. Look inside it"
-step exec web ls /
-step_expect "web: serving" logs web
-step_expect running inspect -f '{{.State.Status}}' web
+step exec web1 ls /www
+step_expect "web1: serving" logs web1
+step_expect running inspect -f '{{.State.Status}}' web1
 
-# ---------------------------------------------------------------------------
-# NETWORKING STEPS GO HERE (to be added when the network layer lands):
-#   - a second container linked to the first:
-#       hawser run -d --name client --link web:web busybox sleep 3600
-#       hawser exec client wget -qO- http://web:8080/
-#   - a published port reached from the (sandbox's) host side:
-#       hawser run -d --name pub -p 8080:8080 busybox httpd -f -p 8080 -h /
-#       hawser port pub; wget -qO- http://127.0.0.1:8080/
-# ---------------------------------------------------------------------------
+section "4. A second container: linked to the first, ports published, a host directory mounted"
+mkdir -p "$demo_dir/www"
+echo "hello from the host, through a volume" >"$demo_dir/www/index.html"
+step run -itd -P --expose 80 --init --name web2 --link web1:web1 -v "$demo_dir/www:/data1" busybox \
+    httpd -f -p 80 -h /data1
+step_expect web1 exec web2 grep web1 /etc/hosts
+step_expect "1 packets received" exec web2 ping -c1 web1
+step_expect "hello from web1" exec web2 wget -qO- http://web1/
+step_expect "WEB1_PORT_80_TCP_ADDR" exec web2 env
+step_expect "80/tcp ->" port web2
+port=$("$hawser" port web2 80/tcp | head -1)
+port=${port##*:}
+echo "$bold+ busybox wget -qO- http://127.0.0.1:$port/   (from the host, through the published port)$plain"
+out=$(busybox wget -qO- "http://127.0.0.1:$port/") || die "the published port did not answer"
+printf '%s\n' "$out"
+[[ "$out" == *"through a volume"* ]] || die "unexpected page through the published port"
 
-section "4. Stop and remove it"
-step stop web
-step rm web
+section "5. Names resolve on every network, the default one too (embedded DNS)"
+step_expect "Address" run --rm busybox nslookup web1
+step network create demo-net
+step run -d --init --name db --network demo-net --network-alias database busybox sleep 3600
+step_expect "1 packets received" run --rm --network demo-net busybox ping -c1 database
 
-section "5. A one-shot container, removed when it exits"
+section "6. Data volumes shared through a volume container"
+step create --name data -v /shared busybox true
+step run --rm --volumes-from data busybox sh -c 'echo kept > /shared/note'
+step_expect kept run --rm --volumes-from data:ro busybox cat /shared/note
+step volume ls
+
+section "7. Stop and remove"
+step stop web1 web2 db
+step rm -v web1 web2 db data
+step network rm demo-net
+
+section "8. A one-shot container, removed when it exits"
 step_expect "hello from hawser" run --rm busybox echo hello from hawser
 step ps -a
 
