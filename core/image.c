@@ -1560,3 +1560,99 @@ int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
         fflush(stdout);
         return r;
 }
+
+/* ---- image prune ---- */
+
+static bool prune_candidate(const struct cli *cli, const struct store *s, const char *id, bool all,
+                            long long *ret_size)
+{
+        _cleanup_strv_ char **tags = NULL, **users = NULL, **diff_ids = NULL;
+        _cleanup_jv_ struct jv *repos = NULL, *cfg = NULL;
+        struct err e = {0};
+
+        if (repos_load(s, &repos, &e) < 0 || tags_of(repos, id, &tags, &e) < 0 ||
+            container_image_users(cli, id, &users, &e) < 0)
+                return false;
+        if ((users && users[0]) || (!all && tags && tags[0]))
+                return false;
+        if (load_config(s, id, &cfg, &e) == 0 && imgconfig_diff_ids(cfg, &diff_ids, &e) == 0)
+                *ret_size = image_size(s, diff_ids);
+        return true;
+}
+
+int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct {
+                bool all, force;
+                char **filters;
+        } o = {0};
+        static const struct opt_def defs[] = {
+                {"all", 'a', OPT_BOOL, offsetof(__typeof__(o), all)},
+                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
+                {"filter", 0, OPT_LIST, offsetof(__typeof__(o), filters)},
+                OPT_END,
+        };
+        _cleanup_(store_free) struct store s = {0};
+        _cleanup_strv_ char **ids = NULL;
+        long long total = 0;
+        bool header = false;
+        char size[32];
+        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
+
+        opt_free_lists(defs, &o);
+        if (k != 0)
+                return cli_usage_error(cli, "image prune", err, "%s",
+                                       k < 0 ? err->msg
+                                             : "\"hawser image prune\" accepts no arguments.");
+        if (!o.force) {
+                char answer[16] = "";
+                fprintf(stderr,
+                        "WARNING! This will remove all %s.\nAre you sure you want to "
+                        "continue? [y/N] ",
+                        o.all ? "images without at least one container associated to them"
+                              : "dangling images");
+                if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
+                        return 0;
+        }
+        if (store_open(cli, false, &s, err) < 0 || list_ids(&s, &ids, err) < 0)
+                return -err->code;
+        for (char **id = ids; id && *id; id++) {
+                long long sz = 0;
+                struct err e = {0};
+                if (!prune_candidate(cli, &s, *id, o.all, &sz))
+                        continue;
+                if (!header)
+                        printf("Deleted Images:\n");
+                header = true;
+                fflush(stdout);
+                if (rmi_one(cli, &s, *id, true, &e) < 0) {
+                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+                        continue;
+                }
+                total += sz;
+        }
+        util_human_size(total, size, sizeof(size));
+        printf("%sTotal reclaimed space: %s\n", header ? "\n" : "", size);
+        return 0;
+}
+
+int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct {
+                const char *name;
+                cli_cmd_fn fn;
+        } sub[] = {
+                {"prune", image_cmd_prune}, {"ls", image_cmd_images}, {"list", image_cmd_images},
+                {"rm", image_cmd_rmi},      {"tag", image_cmd_tag},   {"import", image_cmd_import},
+        };
+
+        if (argc < 2)
+                return cli_usage_error(cli, "image", err,
+                                       "\"hawser image\" requires a subcommand: prune, ls, rm, "
+                                       "tag, import");
+        for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
+                if (!strcmp(argv[1], sub[i].name))
+                        return sub[i].fn(cli, argc - 1, argv + 1, err);
+        return cli_usage_error(cli, "image", err, "unknown command \"%s\" for \"hawser image\"",
+                               argv[1]);
+}

@@ -58,3 +58,7 @@ int image_cmd_import(struct cli *cli, int argc, char **argv, struct err *err);
 int image_cmd_images(struct cli *cli, int argc, char **argv, struct err *err);
 int image_cmd_tag(struct cli *cli, int argc, char **argv, struct err *err);
 int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err);
+/* `image prune [-a] [-f]`: dangling (or, with -a, all) images no container uses. */
+int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err);
+/* `image SUBCOMMAND`: prune, ls, rm, tag, import. */
+int image_cmd(struct cli *cli, int argc, char **argv, struct err *err);

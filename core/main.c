@@ -40,6 +40,7 @@ static const struct command commands[] = {
         {"exec", cmd_exec, 126},
         {"export", commit_cmd_export, 1},
         {"history", commit_cmd_history, 1},
+        {"image", image_cmd, 1},
         {"images", image_cmd_images, 1},
         {"import", image_cmd_import, 1},
         {"inspect", cmd_inspect, 1},

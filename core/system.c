@@ -15,6 +15,8 @@
 #include "net/nft.h"
 #include "network.h"
 #include "opt.h"
+#include "table.h"
+#include "volume.h"
 
 /* `hawser system prune`: stopped containers, unused networks, and whatever a killed hawser
  * or monitor left in the kernel: veths, published-port elements and leases without an
@@ -145,6 +147,112 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
         return 0;
 }
 
+/* ---- system df ---- */
+
+struct df_row {
+        long long total, active, size, reclaim;
+};
+
+static void df_containers(const struct cli *cli, struct df_row *r)
+{
+        struct container **all = NULL;
+        struct err e = {0};
+
+        if (container_list(cli, &all, &e) < 0)
+                return;
+        for (struct container **p = all; *p; p++) {
+                _cleanup_free_ char *upper = util_printf("%s/upper", (*p)->dir);
+                long long sz = upper ? fs_tree_size(upper) : 0;
+                bool running = container_is_running(*p);
+                r->total++;
+                r->active += running;
+                r->size += sz;
+                if (!running)
+                        r->reclaim += sz;
+        }
+        container_list_free(all);
+}
+
+static void df_volumes(const struct cli *cli, struct df_row *r)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "volumes");
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *data = NULL;
+                _cleanup_strv_ char **users = NULL;
+                struct err e = {0};
+                long long sz;
+                if (de->d_name[0] == '.')
+                        continue;
+                data = util_printf("%s/%s/_data", dir, de->d_name);
+                sz = data ? fs_tree_size(data) : 0;
+                r->total++;
+                r->size += sz;
+                if (volume_users(cli, de->d_name, &users, &e) == 0 && users && users[0])
+                        r->active++;
+                else
+                        r->reclaim += sz;
+        }
+}
+
+static void df_images(const struct cli *cli, struct df_row *r)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "images");
+        _cleanup_free_ char *layers = cli_root_path(cli, "layers");
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_strv_ char **users = NULL;
+                struct err e = {0};
+                size_t n = strlen(de->d_name);
+                if (n != 69 || strcmp(de->d_name + 64, ".json"))
+                        continue;
+                de->d_name[64] = '\0';
+                r->total++;
+                if (container_image_users(cli, de->d_name, &users, &e) == 0 && users && users[0])
+                        r->active++;
+        }
+        /* Layers are shared between images: the store's size is what the disk holds. */
+        r->size = layers ? fs_tree_size(layers) : 0;
+        r->reclaim = r->active ? 0 : r->size;
+}
+
+static void df_line(struct table *t, const char *type, const struct df_row *r, bool pct)
+{
+        char size[32], rec[32], line[200];
+
+        util_human_size(r->size, size, sizeof(size));
+        util_human_size(r->reclaim, rec, sizeof(rec));
+        if (pct)
+                snprintf(line, sizeof(line), "%s\t%lld\t%lld\t%s\t%s (%lld%%)", type, r->total,
+                         r->active, size, rec, r->size ? r->reclaim * 100 / r->size : 0);
+        else
+                snprintf(line, sizeof(line), "%s\t%lld\t%lld\t%s\t%s", type, r->total, r->active,
+                         size, rec);
+        table_add_row(t, line);
+}
+
+static int df(struct cli *cli)
+{
+        struct df_row img = {0}, ctr = {0}, vol = {0}, cache = {0};
+        struct table *t = table_new();
+
+        df_images(cli, &img);
+        df_containers(cli, &ctr);
+        df_volumes(cli, &vol);
+        table_add_row(t, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE");
+        df_line(t, "Images", &img, true);
+        df_line(t, "Containers", &ctr, true);
+        df_line(t, "Local Volumes", &vol, true);
+        df_line(t, "Build Cache", &cache, false);
+        table_print(t, stdout);
+        table_free(t);
+        return 0;
+}
+
 int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct {
@@ -160,9 +268,11 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
         };
         int k;
 
+        if (argc >= 2 && !strcmp(argv[1], "df"))
+                return df(cli);
         if (argc < 2 || strcmp(argv[1], "prune"))
                 return cli_usage_error(cli, "system", err,
-                                       "\"hawser system\" requires a subcommand: prune");
+                                       "\"hawser system\" requires a subcommand: prune, df");
         k = opt_parse(defs, argc - 2, argv + 2, false, &o, err);
         opt_free_lists(defs, &o);
         if (k != 0)

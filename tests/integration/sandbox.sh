@@ -42,7 +42,16 @@ else
 fi
 
 # Private /run (the mount namespace was created with private propagation).
+# A host Docker daemon's socket (for the optional interoperability test) is kept reachable:
+# bind it aside before the private /run hides it.
+docker_sock=""
+if [ -S /run/docker.sock ]; then
+    docker_sock=$(mktemp -u /dev/shm/hawser-docker.XXXXXX.sock)
+    touch "$docker_sock" && mount --bind /run/docker.sock "$docker_sock" || docker_sock=""
+    trap '[ -z "$docker_sock" ] || { umount "$docker_sock"; rm -f "$docker_sock"; } 2>/dev/null' EXIT
+fi
 mount -t tmpfs -o mode=0755,nosuid,nodev hawser-test-run /run
+[ -z "$docker_sock" ] || export DOCKER_HOST="unix://$docker_sock"
 
 # A sysfs mounted in this network namespace shows only its devices. Only do it
 # where the cgroup2 hierarchy can be mounted back on top (cgroup v2 hosts).
