@@ -19,6 +19,9 @@
 #     side by side with Podman's aardvark-dns when it is installed: queries/s
 #     at saturation (>= 1.5x aardvark-dns), p99 latency at half that rate
 #     (< 1 ms), memory per 1,000 names (issue 4; dns.sh)
+#   - import, save and load of a 100 MB image vs tar extracting/creating the
+#     same content on the same disk (<= 1.5x), commit of a container with
+#     1,000 new files (< 200 ms) (issue 6; images.sh)
 #
 # Every hawser measurement runs in sandbox.sh inside
 # `unshare --net --mount --pid --fork` with a private HAWSER_ROOT/HAWSER_RUNROOT:
@@ -32,7 +35,7 @@
 # Environment: BUILD (build), BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_SCALE
 # (200), BENCH_SCALE_RUNS (15), BENCH_IPERF_TIME (5 s), BENCH_DNS_TIME (10 s),
 # BENCH_DNS_HALF_TIME (5 s), BENCH_DNS_NAMES (1000), BENCH_SECTIONS (hawser
-# sections, default "none bridge netsetup memory iperf3 scale dns"), BENCH_OTHERS
+# sections, default "none bridge netsetup memory iperf3 scale dns images"), BENCH_OTHERS
 # ("docker podman"; empty to skip them), BENCH_NO_INSTALL=1 (never apt-get).
 #
 # Results in $BUILD/bench/: results.json (summary rows, every metric, notes),
@@ -92,7 +95,7 @@ esac
 # that filesystem cannot hold overlayfs upper dirs (overlay on overlay, e.g. in
 # a container): then on a tmpfs inside the sandbox.
 root_dir=$out/root
-rm -rf "$root_dir"
+rm -rf "$root_dir" "$out/bench-images"
 case $(stat -f -c %T "$out") in
 overlayfs | overlay) root_dir=tmpfs ;;
 *) mkdir -p "$root_dir" ;;

@@ -27,6 +27,8 @@
 #             containers on the bridge, each of those starts timed too
 #   dns       dnsperf against the bridge's DNS server (and Podman's aardvark-dns
 #             when installed) with 1,000 names; memory per 1,000 names (dns.sh)
+#   images    import/save/load of a 100 MB image vs tar -xf/-cf, commit of a
+#             container with 1,000 new files (images.sh)
 # Exits 1 when a section failed.
 set -uo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -272,6 +274,8 @@ section_scale() {
 
 # shellcheck source=tests/bench/dns.sh
 . "$bench_dir/dns.sh"
+# shellcheck source=tests/bench/images.sh
+. "$bench_dir/images.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

@@ -71,6 +71,7 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     dns_a=$(get_metric dns.aardvark.qps)
     dns_ratio=$(calc 'h / a' "h=$dns_h" "a=$dns_a")
     dns_p99=$(ms "$(get_metric dns.hawser.half.p99_s)")
+    commit=$(ms "$(get_metric images-hawser-commit.median)")
 
     echo
     echo "=== summary ($(nproc) CPUs, kernel $(uname -r); start benchmarks: $RUNS runs, $WARMUP warmup;" \
@@ -96,6 +97,22 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$dns_p99" ] || shown=$(printf '%.3f ms at %s q/s' "$dns_p99" "$(get_metric dns.hawser.half.target_qps)")
     row 'dns p99 latency at half load (hawser)' "$dns_p99" ms "$shown" '<' 1
+    # image_row LABEL OP HAWSER TAR: hawser's median over tar's
+    image_row() {
+        local r h t
+        r=$(get_metric "images.$2.ratio")
+        h=$(ms "$(get_metric "images-hawser-$2.median")")
+        t=$(ms "$(get_metric "images-tar-$3.median")")
+        shown=
+        [ -z "$r" ] || shown=$(printf '%.2fx (%.0f / %.0f ms)' "$r" "$h" "$t")
+        row "$1" "$r" x "$shown" '<=' 1.5
+    }
+    image_row 'import 100 MB / tar -xf (medians)' import extract
+    image_row 'save 100 MB / tar -cf (medians)' save create
+    image_row 'load 100 MB / tar -xf (medians)' load extract
+    shown=
+    [ -z "$commit" ] || shown=$(printf '%.1f ms' "$commit")
+    row 'commit, container with 1,000 new files (median)' "$commit" ms "$shown" '<' 200
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"
