@@ -174,7 +174,7 @@ void cgroup_remove(const char *id)
                 return;
         cgroup_freeze(id, false, &e);
         /* rmdir fails with EBUSY while the last task is still exiting; retry briefly. */
-        for (int i = 0; i < 200 && rmdir(path) < 0 && errno == EBUSY; i++)
+        for (int i = 0; i < 1000 && rmdir(path) < 0 && errno == EBUSY; i++)
                 nanosleep(&(struct timespec){0, 1000000}, NULL);
         /* The shared parent goes with its last child (EBUSY while others are paused). */
         *strrchr(path, '/') = '\0';
