@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 #include "cli.h"
@@ -46,4 +47,17 @@ int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const cha
         va_end(ap);
         cli->usage = true;
         return err_set(err, -EINVAL, "%s\nSee 'hawser %s --help'.", msg, cmd);
+}
+
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs, size_t n,
+                 const char *usage_list, int argc, char **argv, struct err *err)
+{
+        if (argc < 2)
+                return cli_usage_error(cli, group, err, "\"hawser %s\" requires a subcommand: %s",
+                                       group, usage_list);
+        for (size_t i = 0; i < n; i++)
+                if (!strcmp(argv[1], subs[i].name))
+                        return subs[i].fn(cli, argc - 1, argv + 1, err);
+        return cli_usage_error(cli, group, err, "unknown command \"%s\" for \"hawser %s\"", argv[1],
+                               group);
 }

@@ -24,6 +24,16 @@ typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv, struct err *er
  * "\"hawser rm\" requires at least 1 argument.\nSee 'hawser rm --help'."; returns -EINVAL. */
 int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+/* One subcommand of a group (`network create`, `volume ls`, ...). */
+struct cli_sub {
+        const char *name;
+        cli_cmd_fn fn;
+};
+
+/* Runs argv[1] from subs (n entries; argv[0] is the group). Usage errors name the group and
+ * list the subcommands (usage_list, e.g. "create, ls, rm"). */
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs, size_t n,
+                 const char *usage_list, int argc, char **argv, struct err *err);
 /* Path under --root / --runroot; malloc'd. */
 char *cli_root_path(const struct cli *cli, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

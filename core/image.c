@@ -1638,21 +1638,11 @@ int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 
 int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
-        static const struct {
-                const char *name;
-                cli_cmd_fn fn;
-        } sub[] = {
+        static const struct cli_sub sub[] = {
                 {"prune", image_cmd_prune}, {"ls", image_cmd_images}, {"list", image_cmd_images},
                 {"rm", image_cmd_rmi},      {"tag", image_cmd_tag},   {"import", image_cmd_import},
         };
 
-        if (argc < 2)
-                return cli_usage_error(cli, "image", err,
-                                       "\"hawser image\" requires a subcommand: prune, ls, rm, "
-                                       "tag, import");
-        for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-                if (!strcmp(argv[1], sub[i].name))
-                        return sub[i].fn(cli, argc - 1, argv + 1, err);
-        return cli_usage_error(cli, "image", err, "unknown command \"%s\" for \"hawser image\"",
-                               argv[1]);
+        return cli_dispatch(cli, "image", sub, sizeof(sub) / sizeof(sub[0]),
+                            "prune, ls, rm, tag, import", argc, argv, err);
 }

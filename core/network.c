@@ -1561,10 +1561,7 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
 
 int network_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
-        static const struct {
-                const char *name;
-                cli_cmd_fn fn;
-        } sub[] = {
+        static const struct cli_sub sub[] = {
                 {"create", cmd_create},
                 {"ls", cmd_ls},
                 {"list", cmd_ls},
@@ -1576,15 +1573,8 @@ int network_cmd(struct cli *cli, int argc, char **argv, struct err *err)
                 {"disconnect", cmd_disconnect},
         };
 
-        if (argc < 2)
-                return cli_usage_error(cli, "network", err,
-                                       "\"hawser network\" requires a subcommand: create, ls, "
-                                       "inspect, rm, prune, connect, disconnect");
-        for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-                if (!strcmp(argv[1], sub[i].name))
-                        return sub[i].fn(cli, argc - 1, argv + 1, err);
-        return cli_usage_error(cli, "network", err, "unknown command \"%s\" for \"hawser network\"",
-                               argv[1]);
+        return cli_dispatch(cli, "network", sub, sizeof(sub) / sizeof(sub[0]),
+                            "create, ls, inspect, rm, prune, connect, disconnect", argc, argv, err);
 }
 
 static int port_cmp(const void *a, const void *b)

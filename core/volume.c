@@ -1038,22 +1038,12 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 
 int volume_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
-        static const struct {
-                const char *name;
-                cli_cmd_fn fn;
-        } sub[] = {
+        static const struct cli_sub sub[] = {
                 {"create", cmd_create},   {"ls", cmd_ls}, {"list", cmd_ls},
                 {"inspect", cmd_inspect}, {"rm", cmd_rm}, {"remove", cmd_rm},
                 {"prune", cmd_prune},
         };
 
-        if (argc < 2)
-                return cli_usage_error(cli, "volume", err,
-                                       "\"hawser volume\" requires a subcommand: create, ls, "
-                                       "inspect, rm, prune");
-        for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-                if (!strcmp(argv[1], sub[i].name))
-                        return sub[i].fn(cli, argc - 1, argv + 1, err);
-        return cli_usage_error(cli, "volume", err, "unknown command \"%s\" for \"hawser volume\"",
-                               argv[1]);
+        return cli_dispatch(cli, "volume", sub, sizeof(sub) / sizeof(sub[0]),
+                            "create, ls, inspect, rm, prune", argc, argv, err);
 }
