@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -441,7 +442,16 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
         cgroup_remove(c->id);
         if (run)
                 fs_rm_rf(run, err);
-        r = fs_rm_rf(c->dir, err);
+        /* When the init dies the kernel kills the rest of the container's processes and tears
+         * its mount namespace (and the overlay on the upper dir) down asynchronously; entries
+         * can still appear for a moment, so a non-empty directory is retried briefly. */
+        for (int i = 0;; i++) {
+                err_clear(err);
+                r = fs_rm_rf(c->dir, err);
+                if (r != -ENOTEMPTY || i >= 100)
+                        break;
+                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
         if (r < 0)
                 return err_wrap(err, "removing container %.12s", c->id);
         /* Layers of a force-removed image go with their last container. */
