@@ -837,7 +837,7 @@ static int emit_layer_dir(struct emit *e, int ufd, size_t plen, const struct nod
 }
 
 int commit_write_layer(const char *upper, char *const *lowers, const struct commit_filter *f,
-                       int fd, size_t *ret_entries, struct err *err)
+                       int fd, size_t *ret_entries, char ret_diff_id[65], struct err *err)
 {
         _cleanup_(node_done) struct node root = {0};
         _cleanup_(emit_done) struct emit e = {0};
@@ -847,6 +847,8 @@ int commit_write_layer(const char *upper, char *const *lowers, const struct comm
         r = scan_upper(upper, lowers, f, &root, &ufd, err);
         if (r >= 0)
                 r = tarwrite_open(fd, &e.w, err);
+        if (r >= 0 && ret_diff_id)
+                r = tarwrite_digest_start(e.w, err);
         if (r >= 0)
                 r = emit_layer_dir(&e, ufd, 0, &root, err);
         if (r >= 0)
@@ -854,6 +856,8 @@ int commit_write_layer(const char *upper, char *const *lowers, const struct comm
         if (r < 0)
                 return r;
         *ret_entries = tarwrite_count(e.w);
+        if (ret_diff_id)
+                (void)tarwrite_digest(e.w, ret_diff_id, NULL);
         return 0;
 }
 
@@ -1352,9 +1356,21 @@ static void stage_freep(char **stage)
         free(*stage);
 }
 
-/* Writes the container's changes as a layer tar to fd; *ret_n receives the number of
- * entries. The container is frozen only while its upper dir is read. */
-static int snapshot(const struct target *t, bool pause, int fd, size_t *ret_n, struct err *err)
+/* The layer tar of a commit: a temporary file, its entry count and digest. */
+struct snap {
+        int fd;
+        size_t n;
+        char diff_id[65];
+};
+
+static void snap_done(struct snap *s)
+{
+        closep(&s->fd);
+}
+
+/* Writes the container's changes as a layer tar to s->fd. The container is frozen only
+ * while its upper dir is read. */
+static int snapshot(const struct target *t, bool pause, struct snap *s, struct err *err)
 {
         _cleanup_(freeze_undo) struct freeze f = {0};
         _cleanup_free_ char *state = util_printf("%s/state.json", t->c->dir);
@@ -1364,7 +1380,7 @@ static int snapshot(const struct target *t, bool pause, int fd, size_t *ret_n, s
         if (r >= 0 && pause)
                 r = freeze(t->c, &f, err);
         if (r >= 0)
-                r = commit_write_layer(t->upper, t->lowers, &flt, fd, ret_n, err);
+                r = commit_write_layer(t->upper, t->lowers, &flt, s->fd, &s->n, s->diff_id, err);
         freeze_undo(&f);
         if (r < 0)
                 return r;
@@ -1376,16 +1392,17 @@ static int snapshot(const struct target *t, bool pause, int fd, size_t *ret_n, s
         return 0;
 }
 
-/* Stages the layer tar in fd (n entries); *ret_stage stays NULL when nothing changed. */
-static int stage_layer(const struct cli *cli, int fd, size_t n, char **ret_stage,
-                       char ret_diff_id[65], struct err *err)
+/* Stages the layer tar; *ret_stage stays NULL when nothing changed or when the store holds
+ * that layer already (committing the same changes twice). */
+static int stage_layer(const struct cli *cli, const struct snap *s, char **ret_stage,
+                       struct err *err)
 {
         *ret_stage = NULL;
-        if (n == 0)
+        if (s->n == 0 || image_has_layer(cli, s->diff_id))
                 return 0;
-        if (lseek(fd, 0, SEEK_SET) < 0)
+        if (lseek(s->fd, 0, SEEK_SET) < 0)
                 return err_errno(err, "rewinding the layer");
-        return image_stage_layer(cli, fd, ret_stage, ret_diff_id, err);
+        return image_stage_layer(cli, s->fd, ret_stage, NULL, err);
 }
 
 /* A stand-in for the config of an image that was force-removed while the container kept
@@ -1457,7 +1474,7 @@ static int image_of(const struct cli *cli, const struct target *t, char ret_id[6
 
 /* Reads the layer under the container's lock: a second commit, pause or start waits. */
 static int commit_layer(const struct cli *cli, const struct commit_opts *o, struct target *t,
-                        char ret_parent[65], struct jv **ret_parent_doc, int fd, size_t *ret_n,
+                        char ret_parent[65], struct jv **ret_parent_doc, struct snap *snap,
                         struct err *err)
 {
         _cleanup_close_ int lock = container_lock(t->c, err);
@@ -1470,7 +1487,7 @@ static int commit_layer(const struct cli *cli, const struct commit_opts *o, stru
         if (r >= 0)
                 r = image_of(cli, t, ret_parent, ret_parent_doc, err);
         if (r >= 0)
-                r = snapshot(t, o->pause && !o->no_pause, fd, ret_n, err);
+                r = snapshot(t, o->pause && !o->no_pause, snap, err);
         return r;
 }
 
@@ -1482,10 +1499,9 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         _cleanup_jv_ struct jv *doc = NULL;
         _cleanup_free_ char *norm = NULL, *by = NULL;
         _cleanup_(stage_freep) char *stage = NULL;
-        _cleanup_close_ int fd = -1;
-        char parent_id[65], diff_id[65], id[65];
+        _cleanup_(snap_done) struct snap snap = {.fd = -1};
+        char parent_id[65], id[65];
         char *stages[2] = {NULL, NULL};
-        size_t n = 0;
         int r;
 
         /* Bad references and changes are refused before any work is done. */
@@ -1496,11 +1512,11 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         if (r >= 0)
                 r = target_open(cli, cref, "commit", true, &t, err);
         if (r >= 0)
-                r = fd = layer_tmpfile(cli, err);
+                r = snap.fd = layer_tmpfile(cli, err);
         if (r >= 0)
-                r = commit_layer(cli, o, &t, parent_id, &parent, fd, &n, err);
+                r = commit_layer(cli, o, &t, parent_id, &parent, &snap, err);
         if (r >= 0)
-                r = stage_layer(cli, fd, n, &stage, diff_id, err);
+                r = stage_layer(cli, &snap, &stage, err);
         if (r >= 0)
                 r = commit_config(jv_get(t.c->doc, "Config"), jv_get(parent, "config"), o->changes,
                                   &cfg, err);
@@ -1509,7 +1525,7 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         by = created_by(jv_get(t.c->doc, "Config"));
         doc = child_doc(&(struct child){.parent = parent,
                                         .parent_id = parent_id,
-                                        .diff_id = stage ? diff_id : NULL,
+                                        .diff_id = snap.n ? snap.diff_id : NULL,
                                         .created_by = by,
                                         .author = o->author,
                                         .comment = o->message},

@@ -40,9 +40,10 @@ void commit_changes_free(struct commit_change *v, size_t n);
 /* Writes the changes as a layer tar to fd (borrowed): the upper dir's entries, whiteouts as
  * empty ".wh.NAME" files (mode 0600, the whiteout's owner), an opaque directory followed
  * by "DIR/.wh..wh..opq" (its permission bits and owner), overlay xattrs dropped, hard
- * links kept. *ret_entries receives the number of tar entries (0: nothing changed). */
+ * links kept. *ret_entries receives the number of tar entries (0: nothing changed);
+ * ret_diff_id (may be NULL) the sha256 hex of the bytes written. */
 int commit_write_layer(const char *upper, char *const *lowers, const struct commit_filter *f,
-                       int fd, size_t *ret_entries, struct err *err);
+                       int fd, size_t *ret_entries, char ret_diff_id[65], struct err *err);
 
 /* Writes the container's whole filesystem to fd as a plain tar: upper and lower layers
  * merged as overlayfs shows them (whiteouts and opaque directories applied, nothing of

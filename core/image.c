@@ -630,15 +630,16 @@ static int commit_stages(struct create_step *c, char *const *stages, struct err 
         return 0;
 }
 
-static int create_locked(struct create_step *c, const struct jv *config, char *const *stages,
-                         const char *norm, char ret_id[65], struct err *err)
+static int create_locked(struct create_step *c, const struct jv *config, const char *exact,
+                         char *const *stages, const char *norm, char ret_id[65], struct err *err)
 {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = exact ? strdup(exact) : NULL;
         _cleanup_strv_ char **ids = NULL;
         char id[SHA256_HEX_LEN];
         int r;
 
-        r = imgconfig_serialize(config, &text, err);
+        r = exact ? (text ? 0 : err_set(err, -ENOMEM, "storing an image"))
+                  : imgconfig_serialize(config, &text, err);
         if (r >= 0)
                 r = imgconfig_diff_ids(config, &ids, err);
         if (r >= 0)
@@ -657,8 +658,8 @@ static int create_locked(struct create_step *c, const struct jv *config, char *c
         return r;
 }
 
-int image_create(const struct cli *cli, const struct jv *config, char *const *stages,
-                 const char *ref, char ret_id[65], struct err *err)
+static int create_image(const struct cli *cli, const struct jv *config, const char *exact,
+                        char *const *stages, const char *ref, char ret_id[65], struct err *err)
 {
         _cleanup_(store_free) struct store s = {0};
         _cleanup_free_ char *norm = NULL;
@@ -673,7 +674,7 @@ int image_create(const struct cli *cli, const struct jv *config, char *const *st
                 r = lock = store_lock(&s, err);
         if (r >= 0) {
                 sweep_tmp(&s);
-                r = create_locked(&c, config, stages, norm, ret_id, err);
+                r = create_locked(&c, config, exact, stages, norm, ret_id, err);
         }
         if (r < 0 && c.created) {
                 struct err ignored = {0};
@@ -684,6 +685,25 @@ int image_create(const struct cli *cli, const struct jv *config, char *const *st
         for (char *const *p = stages; r < 0 && p && *p; p++)
                 layer_discard(*p);
         return r;
+}
+
+bool image_has_layer(const struct cli *cli, const char *diff_id)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "layers/%s/diff", diff_id);
+
+        return dir && access(dir, F_OK) == 0;
+}
+
+int image_create(const struct cli *cli, const struct jv *config, char *const *stages,
+                 const char *ref, char ret_id[65], struct err *err)
+{
+        return create_image(cli, config, NULL, stages, ref, ret_id, err);
+}
+
+int image_create_exact(const struct cli *cli, const char *text, const struct jv *config,
+                       char *const *stages, const char *ref, char ret_id[65], struct err *err)
+{
+        return create_image(cli, config, text, stages, ref, ret_id, err);
 }
 
 int image_stage_layer(const struct cli *cli, int fd, char **ret_stage, char ret_diff_id[65],

@@ -34,6 +34,10 @@ int image_tags(const struct cli *cli, const char *id, char ***ret, struct err *e
  * Config, Architecture, Os, Size, GraphDriver, RootFS, Metadata); caller owns *ret. */
 int image_inspect(const struct cli *cli, const char *id, struct jv **ret, struct err *err);
 
+/* Whether the store holds the layer diff_id (a hint: image_create checks again under the
+ * store lock that every layer of a config is present). */
+bool image_has_layer(const struct cli *cli, const char *diff_id);
+
 /* Extracts a layer tarball (plain, gzip, bzip2, xz, lzma or zstd) read from fd into a staging
  * directory under --root/tmp; *ret_stage (malloc'd) goes to image_create, which consumes it.
  * ret_diff_id (may be NULL) receives the 64-hex diff id. Nothing is left on failure. */
@@ -46,6 +50,10 @@ int image_stage_layer(const struct cli *cli, int fd, char **ret_stage, char ret_
  * and layers this call added are removed again. */
 int image_create(const struct cli *cli, const struct jv *config, char *const *stages,
                  const char *ref, char ret_id[65], struct err *err);
+/* image_create with the config's bytes as they came (an image loaded from an archive keeps
+ * its id: the sha256 of exactly those bytes); config is text parsed. */
+int image_create_exact(const struct cli *cli, const char *text, const struct jv *config,
+                       char *const *stages, const char *ref, char ret_id[65], struct err *err);
 /* Points the reference ref (validated, normalised to "name:tag") at the stored image id. */
 int image_tag(const struct cli *cli, const char *id, const char *ref, struct err *err);
 

@@ -16,6 +16,7 @@
 #include "base/sha256.h"
 #include "base/util.h"
 #include "layer.h"
+#include "tarsplit.h"
 
 /* libarchive is loaded on first use: it pulls in libxml2, ICU and libstdc++, whose loading
  * would otherwise cost every command (a container start included) about two milliseconds. */
@@ -125,9 +126,18 @@ static int layer_load_archive(struct err *err)
  * covers exactly the bytes the tar reader saw plus whatever trails the end-of-archive. */
 struct stream {
         struct archive *raw;
-        struct sha256 *sha;
+        struct sha256_bg *sha;  /* NULL: the stream is not hashed */
+        struct tarsplit *split; /* NULL: no tar-split record is kept */
         long long size;
         bool failed;
+        /* The input when the stream is an entry of an outer archive (load): its first block,
+         * already read, and the digest of its bytes as stored (compressed). */
+        struct archive *outer;
+        const void *head, *rest;
+        size_t head_len, rest_len;
+        struct sha256_bg *blob;
+        long long blob_size;
+        bool outer_failed;
 };
 
 struct dir_time {
@@ -146,6 +156,7 @@ struct extract {
         long long content;
         bool privileged;
         const char *entry; /* the entry being extracted, for messages */
+        const struct layer_divert *divert;
 };
 
 /* libarchive's messages, in the lower-case style of the rest of the CLI's errors; xz reports
@@ -168,8 +179,12 @@ static la_ssize_t stream_read(struct archive *tar, void *userdata, const void **
         for (;;) {
                 size_t n = 0;
                 la_int64_t off;
-                int r = archive_read_data_block(s->raw, buf, &n, &off);
+                int r;
 
+                /* The next read reuses the buffer the digest thread may still be reading. */
+                if (s->sha)
+                        sha256_bg_wait(s->sha);
+                r = archive_read_data_block(s->raw, buf, &n, &off);
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
@@ -180,7 +195,10 @@ static la_ssize_t stream_read(struct archive *tar, void *userdata, const void **
                 /* A zero-length read would mean end of input to the tar reader. */
                 if (n == 0)
                         continue;
-                sha256_update(s->sha, *buf, n);
+                if (s->sha)
+                        sha256_bg_update(s->sha, *buf, n);
+                if (s->split)
+                        tarsplit_feed(s->split, *buf, n);
                 s->size += (long long)n;
                 return (la_ssize_t)n;
         }
@@ -192,13 +210,19 @@ static int stream_drain(struct stream *s, struct err *err)
                 const void *buf;
                 size_t n = 0;
                 la_int64_t off;
-                int r = archive_read_data_block(s->raw, &buf, &n, &off);
+                int r;
 
+                if (s->sha)
+                        sha256_bg_wait(s->sha);
+                r = archive_read_data_block(s->raw, &buf, &n, &off);
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                         return layer_archive_err(err, archive_error_string(s->raw));
-                sha256_update(s->sha, buf, n);
+                if (s->sha)
+                        sha256_bg_update(s->sha, buf, n);
+                if (s->split)
+                        tarsplit_feed(s->split, buf, n);
                 s->size += (long long)n;
         }
 }
@@ -211,20 +235,81 @@ static int (**const stream_filters[])(struct archive *) = {
         &la.archive_read_support_filter_zstd,
 };
 
-static int stream_open(struct stream *s, int fd, struct err *err)
+/* The raw reader's input when the layer is an entry of an outer archive. */
+static la_ssize_t outer_read(struct archive *a, void *userdata, const void **buf)
+{
+        struct stream *s = userdata;
+        size_t n = 0;
+
+        if (s->head) {
+                *buf = s->head;
+                n = s->head_len;
+                s->head = NULL;
+        } else if (s->rest) {
+                *buf = s->rest;
+                n = s->rest_len;
+                s->rest = NULL;
+        } else {
+                la_int64_t off;
+                int r;
+
+                if (s->blob)
+                        sha256_bg_wait(s->blob);
+                r = archive_read_data_block(s->outer, buf, &n, &off);
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) || off != s->blob_size) {
+                        s->outer_failed = true;
+                        archive_set_error(a, EINVAL, "%s",
+                                          r == ARCHIVE_OK || r == ARCHIVE_WARN
+                                                  ? "sparse archive entries cannot be layers"
+                                                  : archive_error_string(s->outer));
+                        return -1;
+                }
+        }
+        if (s->blob)
+                sha256_bg_update(s->blob, *buf, n);
+        s->blob_size += (la_int64_t)n;
+        return (la_ssize_t)n;
+}
+
+/* Where a stream's bytes come from: fd, or the current entry of outer (head and rest are
+ * its first bytes, already read; hash_stored asks for the digest of the stored bytes too). */
+struct stream_src {
+        int fd;
+        struct archive *outer;
+        const void *head, *rest;
+        size_t head_len, rest_len;
+        bool hash_stored;
+};
+
+static int stream_open(struct stream *s, const struct stream_src *src, bool hash, struct err *err)
 {
         struct archive_entry *e;
+        int r = hash ? sha256_bg_new(&s->sha) : 0;
 
-        s->sha = sha256_new();
+        if (r >= 0 && src->hash_stored)
+                r = sha256_bg_new(&s->blob);
+        if (r < 0)
+                return err_set(err, r, "starting the layer digest");
         s->raw = archive_read_new();
-        if (!s->sha || !s->raw)
+        if (!s->raw)
                 return err_set(err, -ENOMEM, "starting the archive reader");
         for (size_t i = 0; i < ARRAY_SIZE(stream_filters); i++)
                 if ((*stream_filters[i])(s->raw) < ARCHIVE_WARN)
                         return err_set(err, -ENOTSUP, "%s", archive_error_string(s->raw));
         archive_read_support_format_raw(s->raw);
-        if (archive_read_open_fd(s->raw, fd, LAYER_READ_BLOCK) != ARCHIVE_OK ||
-            archive_read_next_header(s->raw, &e) != ARCHIVE_OK) {
+        if (src->outer) {
+                s->outer = src->outer;
+                s->head = src->head;
+                s->head_len = src->head_len;
+                s->rest = src->rest;
+                s->rest_len = src->rest_len;
+                r = archive_read_open(s->raw, s, NULL, outer_read, NULL);
+        } else {
+                r = archive_read_open_fd(s->raw, src->fd, LAYER_READ_BLOCK);
+        }
+        if (r != ARCHIVE_OK || archive_read_next_header(s->raw, &e) != ARCHIVE_OK) {
                 if (archive_filter_bytes(s->raw, -1) == 0)
                         return err_set(err, -EINVAL, "empty archive");
                 return layer_archive_err(err, archive_error_string(s->raw));
@@ -246,14 +331,13 @@ static void extract_done(struct extract *x)
         for (size_t i = 0; i < x->ndirs; i++)
                 free(x->dirs[i].path);
         free(x->dirs);
+        /* Before the readers: the digest threads may still read their buffers. */
+        sha256_bg_free(x->stream.sha);
+        sha256_bg_free(x->stream.blob);
         if (x->tar)
                 archive_read_free(x->tar);
         if (x->stream.raw)
                 archive_read_free(x->stream.raw);
-        if (x->stream.sha) {
-                char discard[SHA256_HEX_LEN];
-                sha256_finish(x->stream.sha, discard);
-        }
 }
 
 /* Strips leading '/', "." components and repeated slashes; refuses "..", so the result
@@ -396,6 +480,9 @@ static int clear_existing(struct extract *x, int pfd, const char *name, struct e
 
         if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : err_errno(err, "entry %s: inspecting", x->entry);
+        /* What goes may have been the content of an earlier entry of this stream. */
+        if (x->stream.split)
+                tarsplit_spoil(x->stream.split);
         if (!S_ISDIR(st.st_mode)) {
                 if (unlinkat(pfd, name, 0) < 0 && errno != ENOENT)
                         return err_errno(err, "entry %s: replacing", x->entry);
@@ -479,10 +566,9 @@ static int layer_archive_fail(struct extract *x, struct err *err)
                                                        : archive_error_string(x->tar));
 }
 
-static int write_data(struct extract *x, int fd, struct archive_entry *e, struct err *err)
+static int write_data(struct extract *x, int fd, struct archive_entry *e, la_int64_t end,
+                      struct err *err)
 {
-        la_int64_t end = 0;
-
         for (;;) {
                 const void *buf;
                 size_t n = 0;
@@ -510,12 +596,107 @@ static int write_data(struct extract *x, int fd, struct archive_entry *e, struct
         return 0;
 }
 
-static int make_file(struct extract *x, int pfd, const char *name, struct archive_entry *e,
-                     struct err *err)
+/* The first bytes of a regular file of an image archive, read to tell a layer from other
+ * content: up to a tar header's worth copied (a read block may end anywhere), and the rest
+ * of the block they came from. */
+struct head {
+        unsigned char buf[512];
+        size_t len;
+        const void *rest;
+        size_t rest_len;
+};
+
+static int read_head(struct extract *x, struct head *h, struct err *err)
+{
+        while (h->len < sizeof(h->buf)) {
+                const void *b;
+                size_t n = 0, take;
+                la_int64_t off;
+                int r = archive_read_data_block(x->tar, &b, &n, &off);
+
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+                        return layer_archive_fail(x, err);
+                if (off != (la_int64_t)h->len)
+                        return err_set(err, -EINVAL,
+                                       "entry %s: sparse entries are not supported in image "
+                                       "archives",
+                                       x->entry);
+                take = n < sizeof(h->buf) - h->len ? n : sizeof(h->buf) - h->len;
+                memcpy(h->buf + h->len, b, take);
+                h->len += take;
+                if (take < n) {
+                        h->rest = (const char *)b + take;
+                        h->rest_len = n - take;
+                }
+        }
+        return 0;
+}
+
+static bool tar_checksum_ok(const unsigned char *b)
+{
+        unsigned long want = 0, sum = 0;
+        size_t i;
+
+        for (i = 148; i < 156 && (b[i] == ' ' || b[i] == '\0'); i++)
+                ;
+        for (; i < 156 && b[i] >= '0' && b[i] <= '7'; i++)
+                want = want * 8 + (unsigned long)(b[i] - '0');
+        for (i = 0; i < 512; i++)
+                sum += i >= 148 && i < 156 ? ' ' : b[i];
+        return sum == want;
+}
+
+static bool is_plain_tar(const struct head *h)
+{
+        static const unsigned char zero[512];
+
+        if (h->len < 512)
+                return false;
+        return !memcmp(h->buf + 257, "ustar", 5) || !memcmp(h->buf, zero, 512) ||
+               tar_checksum_ok(h->buf);
+}
+
+/* Layers are tars, plain or compressed; anything else (JSON, text) is archive metadata. */
+static bool looks_like_layer(const struct head *h)
+{
+        static const struct {
+                const char *magic;
+                size_t len;
+        } z[] = {{"\x1f\x8b", 2},
+                 {"BZh", 3},
+                 {"\xfd"
+                  "7zXZ",
+                  6},
+                 {"\x28\xb5\x2f\xfd", 4}};
+
+        for (size_t i = 0; i < ARRAY_SIZE(z); i++)
+                if (h->len >= z[i].len && !memcmp(h->buf, z[i].magic, z[i].len))
+                        return true;
+        return is_plain_tar(h);
+}
+
+static int stage_src(const struct stream_src *src, const char *tmp_dir, char **ret_stage,
+                     struct layer_stats *ret, struct err *err);
+
+/* Stages the entry's content as a layer, straight from the archive, and leaves an empty
+ * file at its path whose inode names it to the caller. A layer that fails to stage is
+ * reported, not fatal: the archive's manifest may not even use it. */
+static int divert_entry(struct extract *x, int pfd, const char *name, const struct head *h,
+                        struct err *err)
 {
         const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        const struct stream_src src = {.outer = x->tar,
+                                       .head = h->buf,
+                                       .head_len = h->len,
+                                       .rest = h->rest,
+                                       .rest_len = h->rest_len,
+                                       .hash_stored = !is_plain_tar(h)};
+        struct layer_diverted d = {.path = x->entry};
+        struct err serr = {0};
         _cleanup_close_ int fd = openat(pfd, name, flags, 0600);
-        struct timespec ts[2];
+        struct stat st;
         int r;
 
         if (fd < 0 && errno == EEXIST) {
@@ -524,12 +705,77 @@ static int make_file(struct extract *x, int pfd, const char *name, struct archiv
                         return r;
                 fd = openat(pfd, name, flags, 0600);
         }
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return err_errno(err, "entry %s: creating file", x->entry);
+        d.dev = st.st_dev;
+        d.ino = st.st_ino;
+        if (stage_src(&src, x->divert->tmp_dir, &d.stage, &d.stats, &serr) < 0)
+                d.error = serr.msg;
+        return x->divert->taken(x->divert->ud, &d, err);
+}
+
+static int write_head(struct extract *x, int fd, const struct head *h, struct err *err)
+{
+        int r = fs_write_all(fd, h->buf, h->len);
+
+        if (r >= 0 && h->rest_len)
+                r = fs_write_all(fd, h->rest, h->rest_len);
+        if (r < 0) {
+                errno = -r;
+                return err_errno(err, "entry %s: writing", x->entry);
+        }
+        return 0;
+}
+
+/* Tells the tar-split record where the entry's content now lives. */
+static int name_content(struct extract *x, const char *dir, const char *name,
+                        struct archive_entry *e, struct err *err)
+{
+        char path[PATH_MAX];
+        long long size = archive_entry_size(e);
+
+        if (!x->stream.split || size <= 0)
+                return 0;
+        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name) >=
+            sizeof(path))
+                return err_set(err, -ENAMETOOLONG, "entry %s: path too long", x->entry);
+        if (tarsplit_name(x->stream.split, path, size) == -ENOMEM)
+                return err_set(err, -ENOMEM, "entry %s", x->entry);
+        return 0;
+}
+
+static int make_file(struct extract *x, int pfd, const char *dir, const char *name,
+                     struct archive_entry *e, struct err *err)
+{
+        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        _cleanup_close_ int fd = -1;
+        struct head h = {.len = 0};
+        struct timespec ts[2];
+        int r;
+
+        if (x->divert) {
+                r = read_head(x, &h, err);
+                if (r < 0)
+                        return r;
+                if (looks_like_layer(&h))
+                        return divert_entry(x, pfd, name, &h, err);
+        }
+        fd = openat(pfd, name, flags, 0600);
+        if (fd < 0 && errno == EEXIST) {
+                r = clear_existing(x, pfd, name, err);
+                if (r < 0)
+                        return r;
+                fd = openat(pfd, name, flags, 0600);
+        }
         if (fd < 0)
                 return err_errno(err, "entry %s: creating file", x->entry);
-        r = write_data(x, fd, e, err);
-        if (r < 0)
-                return r;
-        r = apply_meta_fd(x, fd, e, err);
+        r = write_head(x, fd, &h, err);
+        if (r >= 0)
+                r = write_data(x, fd, e, (la_int64_t)(h.len + h.rest_len), err);
+        if (r >= 0)
+                r = apply_meta_fd(x, fd, e, err);
+        if (r >= 0)
+                r = name_content(x, dir, name, e, err);
         if (r < 0)
                 return r;
         entry_times(e, ts);
@@ -757,7 +1003,7 @@ static int extract_entry(struct extract *x, struct archive_entry *e, struct err 
                 return make_hardlink(x, pfd, name, e, err);
         switch (archive_entry_filetype(e)) {
         case AE_IFREG:
-                return make_file(x, pfd, name, e, err);
+                return make_file(x, pfd, dir, name, e, err);
         case AE_IFDIR:
                 return make_dir(x, pfd, dir, name, e, err);
         case AE_IFLNK:
@@ -805,38 +1051,77 @@ static int extract_all(struct extract *x, struct err *err)
         }
 }
 
-int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err)
+static int extract_run(struct extract *x, const struct stream_src *src, bool hash,
+                       struct layer_stats *ret, struct err *err)
+{
+        int r;
+
+        if (layer_load_archive(err) < 0)
+                return -err->code;
+        r = stream_open(&x->stream, src, hash, err);
+        if (r < 0)
+                return r;
+        x->tar = archive_read_new();
+        if (!x->tar)
+                return err_set(err, -ENOMEM, "starting the tar reader");
+        archive_read_support_format_tar(x->tar);
+        if (archive_read_open(x->tar, &x->stream, NULL, stream_read, NULL) != ARCHIVE_OK)
+                return layer_archive_fail(x, err);
+        r = extract_all(x, err);
+        if (r < 0)
+                return r;
+        r = stream_drain(&x->stream, err);
+        if (r < 0)
+                return r;
+        apply_dir_times(x);
+        memset(ret, 0, sizeof(*ret));
+        ret->tar_size = x->stream.size;
+        ret->content_size = x->content;
+        if (x->stream.sha) {
+                sha256_bg_finish(x->stream.sha, ret->diff_id);
+                x->stream.sha = NULL;
+        }
+        if (x->stream.blob) {
+                sha256_bg_finish(x->stream.blob, ret->blob);
+                x->stream.blob = NULL;
+                ret->blob_size = x->stream.blob_size;
+        } else {
+                memcpy(ret->blob, ret->diff_id, sizeof(ret->blob));
+                ret->blob_size = ret->tar_size;
+        }
+        return 0;
+}
+
+static int extract_src(const struct stream_src *src, int dirfd, struct tarsplit *split,
+                       struct layer_stats *ret, struct err *err)
 {
         _cleanup_(extract_done) struct extract x = {
                 .root = dirfd,
                 .cache_fd = -1,
                 .privileged = geteuid() == 0,
+                .stream = {.split = split},
         };
-        int r;
 
-        if (layer_load_archive(err) < 0)
-                return -err->code;
-        r = stream_open(&x.stream, fd, err);
-        if (r < 0)
-                return r;
-        x.tar = archive_read_new();
-        if (!x.tar)
-                return err_set(err, -ENOMEM, "starting the tar reader");
-        archive_read_support_format_tar(x.tar);
-        if (archive_read_open(x.tar, &x.stream, NULL, stream_read, NULL) != ARCHIVE_OK)
-                return layer_archive_fail(&x, err);
-        r = extract_all(&x, err);
-        if (r < 0)
-                return r;
-        r = stream_drain(&x.stream, err);
-        if (r < 0)
-                return r;
-        apply_dir_times(&x);
-        ret->tar_size = x.stream.size;
-        ret->content_size = x.content;
-        sha256_finish(x.stream.sha, ret->diff_id);
-        x.stream.sha = NULL;
-        return 0;
+        return extract_run(&x, src, true, ret, err);
+}
+
+int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err)
+{
+        return extract_src(&(struct stream_src){.fd = fd}, dirfd, NULL, ret, err);
+}
+
+int layer_extract_divert(int fd, int dirfd, const struct layer_divert *d, struct err *err)
+{
+        _cleanup_(extract_done) struct extract x = {
+                .root = dirfd,
+                .cache_fd = -1,
+                .privileged = geteuid() == 0,
+                .divert = d,
+        };
+        struct layer_stats ignored;
+
+        /* The outer archive itself is not hashed: only its layers are. */
+        return extract_run(&x, &(struct stream_src){.fd = fd}, false, &ignored, err);
 }
 
 static int write_text_at(int dfd, const char *name, const char *text, struct err *err)
@@ -863,10 +1148,12 @@ static int write_size_at(int dfd, const char *name, long long v, struct err *err
         return write_text_at(dfd, name, buf, err);
 }
 
-static int stage_fill(int fd, const char *stage, struct layer_stats *st, struct err *err)
+static int stage_fill(const struct stream_src *src, const char *stage, struct layer_stats *st,
+                      struct err *err)
 {
         _cleanup_close_ int sfd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int dfd = -1;
+        _cleanup_close_ int dfd = -1, split_fd = -1;
+        _cleanup_tarsplit_ struct tarsplit *split = NULL;
         char line[SHA256_HEX_LEN + 1];
         int r;
 
@@ -878,9 +1165,20 @@ static int stage_fill(int fd, const char *stage, struct layer_stats *st, struct 
         dfd = openat(sfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return err_errno(err, "opening %s/diff", stage);
-        r = layer_extract(fd, dfd, st, err);
+        r = split_fd = openat(sfd, LAYER_SPLIT_FILE,
+                              O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (r < 0)
+                return err_errno(err, "creating %s/%s", stage, LAYER_SPLIT_FILE);
+        r = tarsplit_new(split_fd, &split, err);
+        if (r >= 0)
+                r = extract_src(src, dfd, split, st, err);
+        if (r >= 0)
+                r = tarsplit_finish(split, err);
         if (r < 0)
                 return r;
+        /* A stream the record cannot reproduce: save writes the layer anew instead. */
+        if (r == 1 && unlinkat(sfd, LAYER_SPLIT_FILE, 0) < 0)
+                return err_errno(err, "removing %s/%s", stage, LAYER_SPLIT_FILE);
         snprintf(line, sizeof(line), "%s\n", st->diff_id);
         r = write_text_at(sfd, "diff-id", line, err);
         if (r >= 0)
@@ -890,8 +1188,8 @@ static int stage_fill(int fd, const char *stage, struct layer_stats *st, struct 
         return r;
 }
 
-int layer_stage(int fd, const char *tmp_dir, char **ret_stage, struct layer_stats *ret,
-                struct err *err)
+static int stage_src(const struct stream_src *src, const char *tmp_dir, char **ret_stage,
+                     struct layer_stats *ret, struct err *err)
 {
         _cleanup_free_ char *stage = util_printf("%s/layer-XXXXXX", tmp_dir);
         struct layer_stats st;
@@ -904,7 +1202,7 @@ int layer_stage(int fd, const char *tmp_dir, char **ret_stage, struct layer_stat
                 return r;
         if (!mkdtemp(stage))
                 return err_errno(err, "creating a staging directory in %s", tmp_dir);
-        r = stage_fill(fd, stage, &st, err);
+        r = stage_fill(src, stage, &st, err);
         if (r < 0) {
                 layer_discard(stage);
                 return r;
@@ -912,6 +1210,12 @@ int layer_stage(int fd, const char *tmp_dir, char **ret_stage, struct layer_stat
         *ret_stage = TAKE_PTR(stage);
         *ret = st;
         return 0;
+}
+
+int layer_stage(int fd, const char *tmp_dir, char **ret_stage, struct layer_stats *ret,
+                struct err *err)
+{
+        return stage_src(&(struct stream_src){.fd = fd}, tmp_dir, ret_stage, ret, err);
 }
 
 static bool is_hex64(const char *s)

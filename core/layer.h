@@ -1,5 +1,6 @@
 #pragma once
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "base/err.h"
 
@@ -10,13 +11,19 @@
  *                  dirs carry trusted.overlay.opaque=y)
  *   diff-id        the 64-hex sha256 of the uncompressed tar stream
  *   size           the uncompressed tar size in bytes (decimal)
- *   content-size   the apparent size of the extracted files (Docker's layer Size) */
+ *   content-size   the apparent size of the extracted files (Docker's layer Size)
+ *   tar-split      what reproduces the original tar from diff/ (core/tarsplit.h); absent
+ *                  for layers stored before it was kept and for streams it cannot describe */
+
+#define LAYER_SPLIT_FILE "tar-split"
 
 /* What one extraction saw. */
 struct layer_stats {
         char diff_id[65];       /* sha256 hex of the whole uncompressed stream */
         long long tar_size;     /* bytes of the uncompressed stream */
         long long content_size; /* regular file sizes (hard links once) plus symlink lengths */
+        char blob[65];          /* sha256 hex of the bytes as read (compressed or not) */
+        long long blob_size;
 };
 
 /* Reads a tar stream from fd (plain, gzip, bzip2, xz, lzma or zstd, detected by content) and
@@ -27,6 +34,30 @@ struct layer_stats {
  * xattr of the root is set through it). Messages name the entry, not the input. -EINVAL on a corrupt, truncated or hostile archive; other -errno from the
  * filesystem. On failure dirfd may hold a partial tree: the caller removes it. */
 int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err);
+
+/* A layer found inside an image archive by layer_extract_divert. */
+struct layer_diverted {
+        const char *path; /* the entry's name in the archive */
+        dev_t dev;        /* of the empty file left at that path */
+        ino_t ino;
+        char *stage; /* the staged layer (malloc'd; the callback takes it), or NULL */
+        struct layer_stats stats;
+        const char *error; /* why the entry could not be staged, when stage is NULL */
+};
+
+struct layer_divert {
+        const char *tmp_dir; /* where layers are staged, as for layer_stage */
+        /* Called for each layer; a negative return stops the extraction with that error. */
+        int (*taken)(void *ud, struct layer_diverted *d, struct err *err);
+        void *ud;
+};
+
+/* Extracts an image archive (docker save / OCI layout tar) read from fd below dirfd as
+ * layer_extract does, except that each regular file whose content is a tar, plain or
+ * compressed (gzip, bzip2, xz, zstd), is staged as a layer straight from the stream (read
+ * once: stored-bytes digest, diff id and extraction in one pass) and an empty file is left
+ * in its place. Sparse entries are refused. The archive itself is not hashed. */
+int layer_extract_divert(int fd, int dirfd, const struct layer_divert *d, struct err *err);
 
 /* Extracts fd into a new staging directory tmp_dir/layer-XXXXXX (tmp_dir is created when
  * missing) and writes its diff-id and size files. *ret_stage is malloc'd; the caller

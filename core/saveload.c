@@ -17,6 +17,7 @@
 #include "layer.h"
 #include "opt.h"
 #include "saveload.h"
+#include "tarsplit.h"
 #include "tarwrite.h"
 
 #define MT_INDEX       "application/vnd.oci.image.index.v1+json"
@@ -183,80 +184,145 @@ struct save_image {
 
 struct save_ctx {
         const struct cli *cli;
-        char *dir;    /* the layout being built */
-        char **blobs; /* hexes written so far, in order */
+        struct tarwrite *w; /* the archive, written as the images are visited */
+        char **blobs;       /* hexes written so far, in order */
         struct jv *index_manifests, *docker_manifest, *repositories;
         bool any_tag;
 };
 
-static int write_file(const char *path, const void *data, size_t len, struct err *err)
+/* Every entry of the archive has the same owner, mode and time, as Docker writes them. */
+static struct stat blob_stat(long long size)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        int r;
+        return (struct stat){.st_mode = S_IFREG | 0644, .st_size = size};
+}
 
-        if (fd < 0)
-                return err_errno(err, "writing %s", path);
-        r = fs_write_all(fd, data, len);
-        if (r < 0)
-                return err_set(err, r, "writing %s: %s", path, strerror(-r));
-        return 0;
+static int add_entry_bytes(struct save_ctx *c, const char *rel, const char *data, size_t len,
+                           struct err *err)
+{
+        struct stat st = blob_stat((long long)len);
+        struct tarwrite_entry e = {.path = rel, .st = &st, .fd = -1};
+        int r = tarwrite_begin(c->w, &e, err);
+
+        if (r >= 0)
+                r = tarwrite_write(c->w, data, len, err);
+        return r < 0 ? r : tarwrite_end(c->w, err);
+}
+
+/* Records hex as written; 1 when it was written already (a layer shared by two images). */
+static int blob_seen(struct save_ctx *c, const char *hex, struct err *err)
+{
+        if (util_strv_contains(c->blobs, hex))
+                return 1;
+        return util_strv_push(&c->blobs, hex) < 0 ? err_set(err, -ENOMEM, "saving") : 0;
 }
 
 static int add_blob_bytes(struct save_ctx *c, const char *data, size_t len, char hex[65],
                           struct err *err)
 {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *rel = NULL;
         int r = sha256_hex(data, len, hex);
 
         if (r < 0)
                 return err_set(err, r, "hashing a blob");
-        if (util_strv_contains(c->blobs, hex))
-                return 0;
-        path = util_printf("%s/blobs/sha256/%s", c->dir, hex);
-        if (!path)
-                return err_set(err, -ENOMEM, "saving");
-        r = write_file(path, data, len, err);
-        if (r >= 0 && util_strv_push(&c->blobs, hex) < 0)
-                r = err_set(err, -ENOMEM, "saving");
-        return r;
+        r = blob_seen(c, hex, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        rel = util_printf("blobs/sha256/%s", hex);
+        return rel ? add_entry_bytes(c, rel, data, len, err) : err_set(err, -ENOMEM, "saving");
 }
 
-/* Regenerates the tar of a stored layer as a blob; hex receives its sha256. */
-static int add_layer_blob(struct save_ctx *c, const char *diff_id, char hex[65], long long *size,
-                          struct err *err)
+static int sink_tar(void *ud, const void *buf, size_t n, struct err *err)
+{
+        return tarwrite_write(ud, buf, n, err);
+}
+
+/* The layer's original tar, byte for byte, from its tar-split record and its files: the
+ * blob digest is the diff id, nothing is hashed. 1 when the layer has no record (stored
+ * before records were kept, or a stream the record cannot reproduce). */
+static int add_layer_replayed(struct save_ctx *c, const char *diff_id, long long *ret_size,
+                              struct err *err)
+{
+        _cleanup_free_ char *dir = cli_root_path(c->cli, "layers/%s", diff_id);
+        _cleanup_free_ char *rel = util_printf("blobs/sha256/%s", diff_id);
+        _cleanup_close_ int dfd = -1, sfd = -1, lfd = -1;
+        struct stat st;
+        long long size;
+        int r;
+
+        if (!dir || !rel)
+                return err_set(err, -ENOMEM, "saving");
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return err_errno(err, "layer sha256:%s", diff_id);
+        sfd = openat(dfd, LAYER_SPLIT_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (sfd < 0 && errno == ENOENT)
+                return 1;
+        lfd = openat(dfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sfd < 0 || lfd < 0)
+                return err_errno(err, "layer sha256:%s", diff_id);
+        r = tarsplit_size(sfd, &size, err);
+        if (r < 0)
+                return err_wrap(err, "layer sha256:%s", diff_id);
+        *ret_size = size;
+        r = blob_seen(c, diff_id, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        st = blob_stat(size);
+        r = tarwrite_begin(c->w, &(struct tarwrite_entry){.path = rel, .st = &st, .fd = -1}, err);
+        if (r >= 0)
+                r = tarsplit_replay(sfd, lfd, sink_tar, c->w, err);
+        if (r >= 0)
+                r = tarwrite_end(c->w, err);
+        return r < 0 ? err_wrap(err, "layer sha256:%s", diff_id) : 0;
+}
+
+/* A layer without a record: its tar written anew from the extracted tree into a temporary
+ * file, hashed, then copied in. The digest may differ from the diff id. */
+static int add_layer_regenerated(struct save_ctx *c, const char *diff_id, char hex[65],
+                                 long long *ret_size, struct err *err)
 {
         _cleanup_free_ char *diff = cli_root_path(c->cli, "layers/%s/diff", diff_id);
-        _cleanup_free_ char *tmp = util_printf("%s/layer.tmp", c->dir);
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *tmp = cli_root_path(c->cli, "tmp");
+        _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int fd = -1;
         char *const no_lowers[] = {NULL};
         struct commit_filter f = {0};
+        struct stat st;
         size_t n;
         int r;
 
         if (!diff || !tmp)
                 return err_set(err, -ENOMEM, "saving");
-        fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return err_errno(err, "writing %s", tmp);
-        r = commit_write_layer(diff, no_lowers, &f, fd, &n, err);
-        if (r < 0)
-                return err_wrap(err, "layer sha256:%s", diff_id);
-        r = hash_fd(fd, hex, size, err);
+        r = fs_mkdir_p(tmp, 0700, err);
         if (r < 0)
                 return r;
-        if (util_strv_contains(c->blobs, hex)) {
-                (void)unlink(tmp);
-                return 0;
-        }
-        path = util_printf("%s/blobs/sha256/%s", c->dir, hex);
-        if (!path)
+        fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return err_errno(err, "creating a temporary file in %s", tmp);
+        r = commit_write_layer(diff, no_lowers, &f, fd, &n, hex, err);
+        if (r < 0)
+                return err_wrap(err, "layer sha256:%s", diff_id);
+        if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+                return err_errno(err, "layer sha256:%s", diff_id);
+        *ret_size = st.st_size;
+        r = blob_seen(c, hex, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        rel = util_printf("blobs/sha256/%s", hex);
+        if (!rel)
                 return err_set(err, -ENOMEM, "saving");
-        if (rename(tmp, path) < 0)
-                return err_errno(err, "writing %s", path);
-        if (util_strv_push(&c->blobs, hex) < 0)
-                return err_set(err, -ENOMEM, "saving");
-        return 0;
+        st = blob_stat(st.st_size);
+        return tarwrite_add(c->w, &(struct tarwrite_entry){.path = rel, .st = &st, .fd = fd}, err);
+}
+
+static int add_layer_blob(struct save_ctx *c, const char *diff_id, char hex[65], long long *size,
+                          struct err *err)
+{
+        int r = add_layer_replayed(c, diff_id, size, err);
+
+        if (r == 0)
+                memcpy(hex, diff_id, 65);
+        return r == 1 ? add_layer_regenerated(c, diff_id, hex, size, err) : r;
 }
 
 static struct jv *descriptor(const char *mt, const char *hex, long long size)
@@ -397,24 +463,6 @@ static int save_one(struct save_ctx *c, const struct save_image *img, struct err
         return 0;
 }
 
-static int tar_add_file(struct tarwrite *w, const char *dir, const char *rel, struct err *err)
-{
-        _cleanup_free_ char *path = util_printf("%s/%s", dir, rel);
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-
-        if (!path)
-                return err_set(err, -ENOMEM, "saving");
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return err_errno(err, "reading %s", path);
-        st.st_mode = S_IFREG | 0644;
-        st.st_uid = st.st_gid = 0;
-        st.st_mtim.tv_sec = 0;
-        st.st_mtim.tv_nsec = 0;
-        return tarwrite_add(w, &(struct tarwrite_entry){.path = rel, .st = &st, .fd = fd}, err);
-}
-
 static int tar_add_dir(struct tarwrite *w, const char *rel, struct err *err)
 {
         struct stat st = {.st_mode = S_IFDIR | 0755};
@@ -422,79 +470,59 @@ static int tar_add_dir(struct tarwrite *w, const char *rel, struct err *err)
         return tarwrite_add(w, &(struct tarwrite_entry){.path = rel, .st = &st, .fd = -1}, err);
 }
 
-static int write_layout_tar(struct save_ctx *c, int outfd, struct err *err)
+static int save_json(struct save_ctx *c, const char *name, const struct jv *v, struct err *err)
+{
+        const char *text = jv_to_string(v, false);
+
+        return add_entry_bytes(c, name, text, strlen(text), err);
+}
+
+static int save_tops(struct save_ctx *c, struct err *err)
+{
+        _cleanup_jv_ struct jv *index = jv_new_object(), *layout = jv_new_object();
+        int r;
+
+        if (!index || !layout)
+                return err_set(err, -ENOMEM, "saving");
+        jv_set_int(index, "schemaVersion", 2);
+        jv_set_str(index, "mediaType", MT_INDEX);
+        jv_set(index, "manifests", jv_ref(c->index_manifests));
+        jv_set_str(layout, "imageLayoutVersion", "1.0.0");
+        r = save_json(c, "index.json", index, err);
+        if (r >= 0)
+                r = save_json(c, "manifest.json", c->docker_manifest, err);
+        if (r >= 0)
+                r = save_json(c, "oci-layout", layout, err);
+        if (r >= 0 && c->any_tag)
+                r = save_json(c, "repositories", c->repositories, err);
+        return r;
+}
+
+/* The archive is written as it is made: layer blobs stream from the store into it, the
+ * small JSON files follow at the end (Docker 25's order). */
+static int do_save(const struct cli *cli, struct save_image *imgs, size_t n, int outfd,
+                   struct err *err)
 {
         _cleanup_tarwrite_ struct tarwrite *w = NULL;
-        static const char *const tops[] = {"index.json", "manifest.json", "oci-layout",
-                                           "repositories"};
+        struct save_ctx c = {.cli = cli};
         int r = tarwrite_open(outfd, &w, err);
 
+        c.w = w;
+        c.index_manifests = jv_new_array();
+        c.docker_manifest = jv_new_array();
+        c.repositories = jv_new_object();
+        if (r >= 0 && (!c.index_manifests || !c.docker_manifest || !c.repositories))
+                r = err_set(err, -ENOMEM, "saving");
         if (r >= 0)
                 r = tar_add_dir(w, "blobs/", err);
         if (r >= 0)
                 r = tar_add_dir(w, "blobs/sha256/", err);
-        for (char **b = c->blobs; r >= 0 && b && *b; b++) {
-                _cleanup_free_ char *rel = util_printf("blobs/sha256/%s", *b);
-                r = rel ? tar_add_file(w, c->dir, rel, err) : err_set(err, -ENOMEM, "saving");
-        }
-        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(tops); i++)
-                if (c->any_tag || strcmp(tops[i], "repositories") != 0)
-                        r = tar_add_file(w, c->dir, tops[i], err);
-        if (r >= 0)
-                r = tarwrite_finish(w, err);
-        return r;
-}
-
-static int save_json(struct save_ctx *c, const char *name, const struct jv *v, struct err *err)
-{
-        _cleanup_free_ char *path = util_printf("%s/%s", c->dir, name);
-        const char *s = jv_to_string(v, false);
-
-        if (!path)
-                return err_set(err, -ENOMEM, "saving");
-        return write_file(path, s, strlen(s), err);
-}
-
-static int do_save(const struct cli *cli, struct save_image *imgs, size_t n, int outfd,
-                   struct err *err)
-{
-        _cleanup_rmtree_ char *dir = NULL;
-        _cleanup_free_ char *blobdir = NULL;
-        _cleanup_jv_ struct jv *index = NULL, *layout = NULL;
-        struct save_ctx c = {.cli = cli};
-        int r = make_tmpdir(cli, "save", &dir, err);
-
-        if (r < 0)
-                return r;
-        c.dir = dir;
-        blobdir = util_printf("%s/blobs/sha256", dir);
-        if (!blobdir)
-                return err_set(err, -ENOMEM, "saving");
-        r = fs_mkdir_p(blobdir, 0755, err);
-        if (r < 0)
-                return r;
-        c.index_manifests = jv_new_array();
-        c.docker_manifest = jv_new_array();
-        c.repositories = jv_new_object();
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = save_one(&c, &imgs[i], err);
-        if (r >= 0) {
-                index = jv_new_object();
-                jv_set_int(index, "schemaVersion", 2);
-                jv_set_str(index, "mediaType", MT_INDEX);
-                jv_set(index, "manifests", jv_ref(c.index_manifests));
-                layout = jv_new_object();
-                jv_set_str(layout, "imageLayoutVersion", "1.0.0");
-                r = save_json(&c, "index.json", index, err);
-        }
         if (r >= 0)
-                r = save_json(&c, "oci-layout", layout, err);
+                r = save_tops(&c, err);
         if (r >= 0)
-                r = save_json(&c, "manifest.json", c.docker_manifest, err);
-        if (r >= 0 && c.any_tag)
-                r = save_json(&c, "repositories", c.repositories, err);
-        if (r >= 0)
-                r = write_layout_tar(&c, outfd, err);
+                r = tarwrite_finish(w, err);
         jv_put(c.index_manifests);
         jv_put(c.docker_manifest);
         jv_put(c.repositories);
@@ -589,9 +617,19 @@ int saveload_cmd_save(struct cli *cli, int argc, char **argv, struct err *err)
 
 struct pending {
         struct jv *config;
-        char **stages; /* NULL-terminated */
+        char *config_text; /* the bytes as archived: their sha256 is the image id */
+        char **stages;     /* NULL-terminated */
         size_t n_stages;
         char **tags;
+};
+
+/* A layer staged while the archive was read, named by the placeholder file's inode. */
+struct staged {
+        dev_t dev;
+        ino_t ino;
+        char *stage; /* NULL once an image took it, or when staging failed */
+        struct layer_stats stats;
+        char *error;
 };
 
 struct load_ctx {
@@ -600,6 +638,8 @@ struct load_ctx {
         bool quiet;
         struct pending *v;
         size_t n, cap;
+        struct staged *st;
+        size_t n_st, cap_st;
 };
 
 static void pending_discard(struct pending *p)
@@ -611,6 +651,7 @@ static void pending_discard(struct pending *p)
                 }
         free(p->stages);
         jv_put(p->config);
+        free(p->config_text);
         util_strv_free(p->tags);
         memset(p, 0, sizeof(*p));
 }
@@ -620,6 +661,50 @@ static void load_ctx_done(struct load_ctx *c)
         for (size_t i = 0; i < c->n; i++)
                 pending_discard(&c->v[i]);
         free(c->v);
+        /* Layers in the archive that no image used. */
+        for (size_t i = 0; i < c->n_st; i++) {
+                if (c->st[i].stage)
+                        layer_discard(c->st[i].stage);
+                free(c->st[i].stage);
+                free(c->st[i].error);
+        }
+        free(c->st);
+}
+
+static int layer_taken(void *ud, struct layer_diverted *d, struct err *err)
+{
+        struct load_ctx *c = ud;
+        struct staged *st;
+
+        if (c->n_st == c->cap_st) {
+                size_t cap = c->cap_st ? c->cap_st * 2 : 8;
+                struct staged *nv = realloc(c->st, cap * sizeof(*nv));
+                if (!nv) {
+                        if (d->stage)
+                                layer_discard(d->stage);
+                        free(d->stage);
+                        return err_set(err, -ENOMEM, "loading");
+                }
+                c->st = nv;
+                c->cap_st = cap;
+        }
+        st = &c->st[c->n_st++];
+        *st = (struct staged){.dev = d->dev, .ino = d->ino, .stage = d->stage, .stats = d->stats};
+        if (!d->stage && !(st->error = strdup(d->error ? d->error : "unreadable layer")))
+                return err_set(err, -ENOMEM, "loading");
+        return 0;
+}
+
+static struct staged *staged_find(struct load_ctx *c, int fd)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return NULL;
+        for (size_t i = c->n_st; i-- > 0;)
+                if (c->st[i].dev == st.st_dev && c->st[i].ino == st.st_ino)
+                        return &c->st[i];
+        return NULL;
 }
 
 /* The 64-hex a "blobs/sha256/<hex>" path names, or NULL. */
@@ -634,26 +719,58 @@ static const char *blob_hex(const char *path)
         return p + 13;
 }
 
+static int digest_mismatch(const char *path, const char *got, struct err *err)
+{
+        return err_set(err, -EINVAL,
+                       "invalid archive: digest mismatch for %s: content has sha256:%s", path, got);
+}
+
+static int diff_mismatch(const char *path, const char *got, const char *want, struct err *err)
+{
+        return err_set(err, -EINVAL,
+                       "invalid archive: layer %s has diff id sha256:%s, the config expects "
+                       "sha256:%s",
+                       path, got, want);
+}
+
+/* A layer staged while the archive was read: the checks of stage_layer_file on the digests
+ * taken then. *ret_stage stays NULL when an earlier image took the stage already (the
+ * layer is in the store by the time this image is stored). */
+static int take_staged(struct staged *st, const char *path, const char *want_blob,
+                       const char *want_diff, char **ret_stage, struct err *err)
+{
+        if (!st->stage && st->error)
+                return err_set(err, -EINVAL, "invalid archive: layer %s: %s", path, st->error);
+        if (want_blob && strcmp(st->stats.blob, want_blob) != 0)
+                return digest_mismatch(path, st->stats.blob, err);
+        if (strcmp(st->stats.diff_id, want_diff) != 0)
+                return diff_mismatch(path, st->stats.diff_id, want_diff, err);
+        *ret_stage = TAKE_PTR(st->stage);
+        return 0;
+}
+
 /* Stages one layer file, checking the blob digest its name carries and the diff id. */
 static int stage_layer_file(struct load_ctx *c, const char *path, const char *want_blob,
                             const char *want_diff, char **ret_stage, struct err *err)
 {
         _cleanup_close_ int fd = open_in(c->rootfd, path, err);
+        struct staged *st;
         char got[65], diff[65];
         char *stage = NULL;
         int r;
 
         if (fd < 0)
                 return fd;
+        st = staged_find(c, fd);
+        if (st)
+                return take_staged(st, path, want_blob, want_diff, ret_stage, err);
+        /* Content that did not look like a tar (an lzma stream has no magic): the slow way. */
         if (want_blob) {
                 r = hash_fd(fd, got, NULL, err);
                 if (r < 0)
                         return r;
                 if (strcmp(got, want_blob) != 0)
-                        return err_set(err, -EINVAL,
-                                       "invalid archive: digest mismatch for %s: content has "
-                                       "sha256:%s",
-                                       path, got);
+                        return digest_mismatch(path, got, err);
         }
         r = image_stage_layer(c->cli, fd, &stage, diff, err);
         if (r < 0)
@@ -661,10 +778,7 @@ static int stage_layer_file(struct load_ctx *c, const char *path, const char *wa
         if (strcmp(diff, want_diff) != 0) {
                 layer_discard(stage);
                 free(stage);
-                return err_set(err, -EINVAL,
-                               "invalid archive: layer %s has diff id sha256:%s, the config "
-                               "expects sha256:%s",
-                               path, diff, want_diff);
+                return diff_mismatch(path, diff, want_diff, err);
         }
         *ret_stage = stage;
         return 0;
@@ -696,6 +810,9 @@ static int stage_image(struct load_ctx *c, const char *cfg_text, char *const *la
 
         if (r < 0)
                 return err_wrap(err, "invalid archive: image config");
+        p.config_text = strdup(cfg_text);
+        if (!p.config_text)
+                return err_set(err, -ENOMEM, "loading");
         r = imgconfig_diff_ids(p.config, &diff_ids, err);
         if (r < 0)
                 return err_wrap(err, "invalid archive: image config");
@@ -709,10 +826,12 @@ static int stage_image(struct load_ctx *c, const char *cfg_text, char *const *la
         for (size_t i = 0; i < n; i++) {
                 const char *want = layer_blobs ? layer_blobs[i] : blob_hex(layer_paths[i]);
                 r = stage_layer_file(c, layer_paths[i], want && *want ? want : NULL, diff_ids[i],
-                                     &p.stages[i], err);
+                                     &p.stages[p.n_stages], err);
                 if (r < 0)
                         return r;
-                p.n_stages = i + 1;
+                /* A layer an earlier image of the archive took has no stage here. */
+                if (p.stages[p.n_stages])
+                        p.n_stages++;
         }
         p.tags = TAKE_PTR(tags);
         return push_pending(c, &p, err);
@@ -733,9 +852,10 @@ static int read_verified(struct load_ctx *c, const char *path, const char *want,
         if (r < 0)
                 return err_set(err, r, "hashing %s", path);
         if (strcmp(got, want) != 0)
-                return err_set(err, -EINVAL,
-                               "invalid archive: digest mismatch for %s: content has sha256:%s",
-                               path, got);
+                return digest_mismatch(path, got, err);
+        /* JSON has no NUL; the bytes are kept as text, and must hash to the same id. */
+        if (memchr(text, '\0', len))
+                return err_set(err, -EINVAL, "invalid archive: %s is not JSON text", path);
         *ret = TAKE_PTR(text);
         return 0;
 }
@@ -931,8 +1051,8 @@ static int store_all(struct load_ctx *c, struct err *err)
         for (size_t i = 0; i < c->n; i++) {
                 struct pending *p = &c->v[i];
                 char id[65];
-                int r = image_create(c->cli, p->config, p->stages, p->tags ? p->tags[0] : NULL, id,
-                                     err);
+                int r = image_create_exact(c->cli, p->config_text, p->config, p->stages,
+                                           p->tags ? p->tags[0] : NULL, id, err);
 
                 /* image_create consumed the stages. */
                 for (size_t j = 0; j < p->n_stages; j++) {
@@ -962,15 +1082,16 @@ static int do_load(const struct cli *cli, int infd, bool quiet, struct err *err)
         _cleanup_rmtree_ char *dir = NULL;
         _cleanup_close_ int rootfd = -1;
         _cleanup_(load_ctx_done) struct load_ctx c = {.cli = cli, .quiet = quiet};
-        struct layer_stats st;
-        int r = make_tmpdir(cli, "load", &dir, err);
+        _cleanup_free_ char *tmp = cli_root_path(cli, "tmp");
+        struct layer_divert d = {.tmp_dir = tmp, .taken = layer_taken, .ud = &c};
+        int r = tmp ? make_tmpdir(cli, "load", &dir, err) : err_set(err, -ENOMEM, "loading");
 
         if (r < 0)
                 return r;
         rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return err_errno(err, "opening %s", dir);
-        r = layer_extract(infd, rootfd, &st, err);
+        r = layer_extract_divert(infd, rootfd, &d, err);
         if (r < 0)
                 return err_wrap(err, "invalid archive");
         c.rootfd = rootfd;

@@ -8,6 +8,7 @@
 
 #include "base/cleanup.h"
 #include "base/fs.h"
+#include "base/sha256.h"
 #include "tarwrite.h"
 
 /* Loaded on first use for the reason layer.c gives: libarchive's dependencies would cost
@@ -16,6 +17,7 @@
         X(archive_entry_clear)                                                                     \
         X(archive_entry_free)                                                                      \
         X(archive_entry_new)                                                                       \
+        X(archive_entry_pathname)                                                                  \
         X(archive_entry_set_filetype)                                                              \
         X(archive_entry_set_gid)                                                                   \
         X(archive_entry_set_hardlink)                                                              \
@@ -76,6 +78,9 @@ struct tarwrite {
         int write_errno;
         size_t count;
         char *buf;
+        struct sha256 *sha; /* of every byte written, when asked for */
+        long long written;
+        long long stream_left; /* data still owed by a tarwrite_begin entry */
 };
 
 static la_ssize_t tw_write(struct archive *a, void *ud, const void *buf, size_t n)
@@ -91,6 +96,9 @@ static la_ssize_t tw_write(struct archive *a, void *ud, const void *buf, size_t 
                 tw.archive_set_error(a, -r, "writing the archive: %s", strerror(-r));
                 return -1;
         }
+        if (w->sha)
+                sha256_update(w->sha, buf, n);
+        w->written += (long long)n;
         return (la_ssize_t)n;
 }
 
@@ -225,6 +233,67 @@ int tarwrite_add(struct tarwrite *w, const struct tarwrite_entry *e, struct err 
         return 0;
 }
 
+int tarwrite_begin(struct tarwrite *w, const struct tarwrite_entry *e, struct err *err)
+{
+        int type = tw_type(e->st->st_mode);
+
+        if (w->abandoned)
+                return err_set(err, -EIO, "writing %s: the archive already failed", e->path);
+        if (type != AE_IFREG || e->hardlink)
+                return err_set(err, -EINVAL, "%s: only regular files are streamed", e->path);
+        tw_fill(w, e, type);
+        if (tw.archive_write_header(w->a, w->e) < ARCHIVE_WARN)
+                return tw_fail(w, e->path, err);
+        w->stream_left = e->st->st_size;
+        return 0;
+}
+
+int tarwrite_write(struct tarwrite *w, const void *buf, size_t n, struct err *err)
+{
+        if (w->abandoned)
+                return err_set(err, -EIO, "writing to the archive: it already failed");
+        if ((long long)n > w->stream_left)
+                return err_set(err, -EINVAL, "writing to the archive: more data than announced");
+        if (tw.archive_write_data(w->a, buf, n) < 0)
+                return tw_fail(w, tw.archive_entry_pathname(w->e), err);
+        w->stream_left -= (long long)n;
+        return 0;
+}
+
+int tarwrite_end(struct tarwrite *w, struct err *err)
+{
+        if (w->abandoned)
+                return err_set(err, -EIO, "writing to the archive: it already failed");
+        if (w->stream_left != 0) {
+                w->abandoned = true;
+                return err_set(err, -EIO, "writing %s to the archive: %lld bytes missing",
+                               tw.archive_entry_pathname(w->e), w->stream_left);
+        }
+        if (tw.archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+                return tw_fail(w, tw.archive_entry_pathname(w->e), err);
+        w->count++;
+        return 0;
+}
+
+int tarwrite_digest_start(struct tarwrite *w, struct err *err)
+{
+        if (w->written || w->sha)
+                return err_set(err, -EINVAL, "the archive digest starts with the first byte");
+        w->sha = sha256_new();
+        return w->sha ? 0 : err_set(err, -ENOSYS, "hashing the archive: cannot load libcrypto");
+}
+
+int tarwrite_digest(struct tarwrite *w, char out[65], long long *ret_size)
+{
+        if (!w->sha)
+                return -EINVAL;
+        sha256_finish(w->sha, out);
+        w->sha = NULL;
+        if (ret_size)
+                *ret_size = w->written;
+        return 0;
+}
+
 int tarwrite_finish(struct tarwrite *w, struct err *err)
 {
         if (w->abandoned)
@@ -250,6 +319,11 @@ void tarwrite_free(struct tarwrite *w)
                 tw.archive_write_free(w->a);
         if (w->e)
                 tw.archive_entry_free(w->e);
+        if (w->sha) {
+                char discard[SHA256_HEX_LEN];
+
+                sha256_finish(w->sha, discard);
+        }
         free(w->buf);
         free(w);
 }

@@ -33,6 +33,18 @@ int tarwrite_open(int fd, struct tarwrite **ret, struct err *err);
 /* Appends an entry. Sockets are refused with -EINVAL (callers skip them); -EIO when
  * writing fails, with libarchive's message; other -errno from reading e->fd. */
 int tarwrite_add(struct tarwrite *w, const struct tarwrite_entry *e, struct err *err);
+/* A regular file whose content the caller writes: the header announces e->st->st_size
+ * (e->fd is ignored), tarwrite_write hands over the data in pieces, tarwrite_end checks
+ * that exactly that much came and closes the entry. -EIO as tarwrite_add. */
+int tarwrite_begin(struct tarwrite *w, const struct tarwrite_entry *e, struct err *err);
+int tarwrite_write(struct tarwrite *w, const void *buf, size_t n, struct err *err);
+int tarwrite_end(struct tarwrite *w, struct err *err);
+/* Hashes every byte written from here on; must come before the first entry. -ENOSYS when
+ * libcrypto cannot be loaded. */
+int tarwrite_digest_start(struct tarwrite *w, struct err *err);
+/* After tarwrite_finish: the sha256 hex of the stream and its size (ret_size may be NULL).
+ * -EINVAL when tarwrite_digest_start was not called. */
+int tarwrite_digest(struct tarwrite *w, char out[65], long long *ret_size);
 /* Writes the end-of-archive marker and flushes; the stream must still be freed. */
 int tarwrite_finish(struct tarwrite *w, struct err *err);
 /* Entries added so far. */

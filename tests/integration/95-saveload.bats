@@ -102,6 +102,83 @@ busybox_save_extract() {
     h rmi saved:v1 >/dev/null
 }
 
+@test "save -> load keeps image ids, and saving again writes the same bytes" {
+    h run --name sl-c busybox sh -c 'mkdir /d && echo changed > /d/x && rm /bin/ls'
+    h commit sl-c sl:committed >/dev/null
+    local id1 id2 bid1 bid2
+    id1=$(h inspect -f '{{.Id}}' sl:committed)
+    bid1=$(h inspect -f '{{.Id}}' busybox)
+    h save -o "$WORK/a.tar" busybox sl:committed
+    h rm sl-c >/dev/null
+    h rmi sl:committed >/dev/null
+    # A fresh store: nothing of the layers is left to reuse.
+    local root2=$WORK/root2
+    run env HAWSER_ROOT="$root2" "$HAWSER" load -i "$WORK/a.tar"
+    assert_success
+    assert_output_contains "Loaded image: sl:committed"
+    id2=$(HAWSER_ROOT="$root2" "$HAWSER" inspect -f '{{.Id}}' sl:committed)
+    bid2=$(HAWSER_ROOT="$root2" "$HAWSER" inspect -f '{{.Id}}' busybox)
+    [ "$id2" = "$id1" ] || fail "image id $id1 became $id2"
+    [ "$bid2" = "$bid1" ] || fail "busybox id $bid1 became $bid2"
+    HAWSER_ROOT="$root2" "$HAWSER" save -o "$WORK/b.tar" busybox sl:committed
+    cmp "$WORK/a.tar" "$WORK/b.tar" || fail "a second save wrote other bytes"
+    # Every layer blob is the layer's diff id: the stored tars came back byte for byte.
+    mkdir "$WORK/a"
+    tar -C "$WORK/a" -xf "$WORK/a.tar"
+    for l in $(jq -r '.[].Layers[]' "$WORK/a/manifest.json"); do
+        jq -e --arg d "sha256:${l##*/}" '.rootfs.diff_ids | index($d)' \
+            "$WORK/a/$(jq -r '.[1].Config' "$WORK/a/manifest.json")" >/dev/null ||
+            fail "layer $l is not a diff id"
+    done
+    run env HAWSER_ROOT="$root2" "$HAWSER" run --rm --network none sl:committed \
+        sh -c 'cat /d/x; ls /bin/ls 2>&1 || true'
+    assert_output_contains "changed"
+    assert_output_contains "No such file"
+    rm -rf "$root2"
+}
+
+@test "load of an archive whose layers are shared and symlinked (older docker save)" {
+    busybox_save_extract
+    make_layer shared
+    local lh cfg1 cfg2 c1 c2 layers="" first=""
+    lh=$(sha "$WORK/shared.tar")
+    mkdir -p "$WORK/sym"
+    for l in $(jq -r '.[0].Layers[]' "$WORK/bb/manifest.json"); do
+        mkdir -p "$WORK/sym/${l##*/}"
+        cp "$WORK/bb/$l" "$WORK/sym/${l##*/}/layer.tar"
+        layers="$layers\"${l##*/}/layer.tar\","
+    done
+    mkdir -p "$WORK/sym/$lh" "$WORK/sym/dup"
+    cp "$WORK/shared.tar" "$WORK/sym/$lh/layer.tar"
+    # The second image names the same layer through a symlink, as docker save did for
+    # layers it had written already.
+    ln -s "../$lh/layer.tar" "$WORK/sym/dup/layer.tar"
+    cfg1=$(make_config "$lh")
+    cfg2=$(make_config "$lh" | sed 's|"cat"|"/bin/cat"|')
+    printf '%s' "$cfg1" >"$WORK/c1"
+    printf '%s' "$cfg2" >"$WORK/c2"
+    c1=$(sha "$WORK/c1") c2=$(sha "$WORK/c2")
+    mv "$WORK/c1" "$WORK/sym/$c1.json"
+    mv "$WORK/c2" "$WORK/sym/$c2.json"
+    printf '[{"Config":"%s.json","RepoTags":["sym:one"],"Layers":[%s"%s/layer.tar"]},' \
+        "$c1" "$layers" "$lh" >"$WORK/sym/manifest.json"
+    printf '{"Config":"%s.json","RepoTags":["sym:two"],"Layers":[%s"dup/layer.tar"]}]' \
+        "$c2" "$layers" >>"$WORK/sym/manifest.json"
+    tar -C "$WORK/sym" -cf "$WORK/sym.tar" .
+    run h load -i "$WORK/sym.tar"
+    assert_success
+    assert_output_contains "Loaded image: sym:one"
+    assert_output_contains "Loaded image: sym:two"
+    run h run --rm --network none sym:two
+    assert_output "hi from shared"
+    run h run --rm --network none sym:one
+    assert_output "hi from shared"
+    # Nothing staged is left behind.
+    run sh -c "ls '$HAWSER_ROOT/tmp' | grep -c '^layer-' || true"
+    assert_output "0"
+    h rmi sym:one sym:two >/dev/null
+}
+
 @test "load of the pre-25 Docker layout built with tar" {
     busybox_save_extract
     make_layer old

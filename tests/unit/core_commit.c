@@ -206,7 +206,7 @@ static size_t write_layer(struct box *b, const struct commit_filter *f)
         size_t n = 99;
 
         assert_true(fd >= 0);
-        assert_int_equal(commit_write_layer(b->upper, b->lowers, f, fd, &n, &err), 0);
+        assert_int_equal(commit_write_layer(b->upper, b->lowers, f, fd, &n, NULL, &err), 0);
         return n;
 }
 
