@@ -9,7 +9,8 @@
 # filesystem of HAWSER_ROOT (so hawser and tar write to the same disk): the
 # busybox tarball plus data/ with a few hundred files of /dev/urandom bytes
 # (8 large, 40 medium, 300 small). Then, with hyperfine ($BENCH_IMAGES_RUNS (5)
-# runs, 1 warmup; hyperfine --prepare removes the previous result first):
+# runs, 1 warmup; hyperfine --prepare removes the previous result first and runs
+# sync, so no run pays for writing back the previous one's dirty pages):
 #
 #   images-hawser-import  hawser import FILE bench-images:latest   (after rmi)
 #   images-tar-extract    tar -xf FILE -C DIR                       (DIR fresh)
@@ -18,7 +19,8 @@
 #   images-hawser-load    hawser load -i OUT                        (after rmi)
 #     load's baseline is images-tar-extract: the same content extracted.
 #   images-hawser-commit  hawser commit bench-images-c, a container that wrote
-#                         1,000 files (/d/f0 .. /d/f999)
+#                         1,000 files (/d/f0 .. /d/f999); before each run /d/f0
+#                         changes, so every run stores a new 1,000-file layer
 #
 # summary.sh prints the ratios of the medians (hawser / tar, target <= 1.5x) and
 # commit's median (target < 200 ms). The work dir, the images and the container
@@ -93,21 +95,21 @@ section_images() {
 
     # ---- extraction: import vs tar -xf ----
     hf images-hawser-import "$IMAGES_RUNS" 1 "hawser import $file $img" \
-        --prepare "sh -c 'hawser rmi -f $img >/dev/null 2>&1 || true'" -n "hawser import (100 MB)"
+        --prepare "sh -c 'hawser rmi -f $img >/dev/null 2>&1; sync'" -n "hawser import (100 MB)"
     hf images-tar-extract "$IMAGES_RUNS" 1 "tar -xf $file -C $fresh" \
-        --prepare "sh -c 'rm -rf $fresh && mkdir $fresh'" -n "tar -xf (100 MB)"
+        --prepare "sh -c 'rm -rf $fresh && mkdir $fresh && sync'" -n "tar -xf (100 MB)"
 
     # ---- creation: save vs tar -cf of what tar extracted ----
     hf images-hawser-save "$IMAGES_RUNS" 1 "hawser save -o $out_tar $img" \
-        --prepare "rm -f $out_tar" -n "hawser save (100 MB)"
+        --prepare "sh -c 'rm -f $out_tar; sync'" -n "hawser save (100 MB)"
     metric images.save_bytes "$(stat -c %s "$out_tar")"
     hf images-tar-create "$IMAGES_RUNS" 1 "tar -cf $images_work/tarcreate.tar -C $fresh ." \
-        --prepare "rm -f $images_work/tarcreate.tar" -n "tar -cf (100 MB)"
+        --prepare "sh -c 'rm -f $images_work/tarcreate.tar; sync'" -n "tar -cf (100 MB)"
     rm -rf "$fresh" "$images_work/tarcreate.tar"
 
     # ---- load (of save's archive, after rmi) vs tar -xf of the rootfs ----
     hf images-hawser-load "$IMAGES_RUNS" 1 "hawser load -i $out_tar" \
-        --prepare "sh -c 'hawser rmi -f $img >/dev/null 2>&1 || true'" -n "hawser load (100 MB)"
+        --prepare "sh -c 'hawser rmi -f $img >/dev/null 2>&1; sync'" -n "hawser load (100 MB)"
     hawser image inspect "$img" >/dev/null 2>&1 || hawser inspect "$img" >/dev/null ||
         { echo "bench: $img is missing after hawser load" >&2; return 1; }
     hawser rmi -f "$img" >/dev/null
@@ -130,7 +132,10 @@ section_images() {
     [ "$(hawser exec bench-images-c cat /d/f999 2>/dev/null)" = 999 ] ||
         { echo "bench: the container did not write its 1,000 files within 30 s" >&2; return 1; }
     metric images.commit_files "$(hawser exec bench-images-c ls /d | grep -c '^f')"
+    # Each run commits a new layer (one file changes first): committing the same changes
+    # again finds the layer stored and only writes a config, which would measure nothing.
     hf images-hawser-commit "$((IMAGES_RUNS * 2))" 1 'hawser commit bench-images-c' \
+        --prepare "hawser exec bench-images-c sh -c 'date +%s%N > /d/f0'" \
         -n 'hawser commit (1,000 new files)'
     hawser rm -f bench-images-c >/dev/null
 }
