@@ -16,7 +16,9 @@ SAN     ?=
 DEB_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
             libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libyaml-dev \
             libcmocka-dev bats busybox-static iproute2 nftables util-linux procps zstd xz-utils \
-            bzip2 gzip hyperfine clang-format jq
+            bzip2 gzip hyperfine clang-format jq docker.io
+# docker.io: tests/integration/96-docker-interop.bats runs its own dockerd in the sandbox to
+# move images between hawser and Docker both ways; hawser itself never needs it.
 
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
