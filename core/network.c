@@ -394,25 +394,53 @@ int network_load(const struct cli *cli, const char *ref, struct network *ret, st
 
 /* ---- the kernel side of a network: bridge, forwarding, nftables ---- */
 
-static int kernel_ensure(const struct cli *cli, const struct network *n, struct err *err)
+static void restore_table(const struct cli *cli, const char *except);
+
+static struct net_nft_network nft_network(const struct network *n)
 {
-        struct net_nft_network nn = {.bridge = n->bridge,
-                                     .subnet = n->subnet,
-                                     .prefix = n->prefix,
-                                     .icc = n->icc,
-                                     .internal = n->internal};
+        return (struct net_nft_network){.bridge = n->bridge,
+                                        .subnet = n->subnet,
+                                        .prefix = n->prefix,
+                                        .icc = n->icc,
+                                        .internal = n->internal};
+}
+
+/* Someone flushed the ruleset (a firewall reload does): hawser's table, every network's
+ * rules and every running container's published ports are put back before the next
+ * container (except, which publishes its own) joins. */
+static int table_check(const struct cli *cli, const char *except, struct err *err)
+{
+        _cleanup_close_ int lock = -1;
+        int r = net_nft_table_present(err);
+
+        if (r != 0)
+                return r < 0 ? r : 0;
+        lock = take_lock(cli, "bridges.lock", err);
+        if (lock < 0)
+                return lock;
+        restore_table(cli, except);
+        return 0;
+}
+
+static int kernel_ensure(const struct cli *cli, const struct network *n, const char *except,
+                         struct err *err)
+{
+        struct net_nft_network nn = nft_network(n);
         _cleanup_close_ int lock = -1;
         char path[128];
         int r;
 
-        /* The bridge is made last, so its presence means the rest was done. */
+        /* The bridge is made last, so its presence means the rest was done, unless the
+         * ruleset was flushed since. */
         if (net_link_exists(n->bridge) == 1)
-                return 0;
+                return table_check(cli, except, err);
         lock = take_lock(cli, "bridges.lock", err);
         if (lock < 0)
                 return lock;
-        if (net_link_exists(n->bridge) == 1)
-                return 0;
+        if (net_link_exists(n->bridge) == 1) {
+                closep(&lock);
+                return table_check(cli, except, err);
+        }
         r = net_nft_ensure(err);
         if (r >= 0)
                 r = net_nft_network_add(&nn, err);
@@ -493,7 +521,7 @@ static int endpoint_attach(const struct cli *cli, struct container *c, const cha
 
         r = network_load(cli, name, &n, err);
         if (r >= 0)
-                r = kernel_ensure(cli, &n, err);
+                r = kernel_ensure(cli, &n, c->id, err);
         if (r >= 0 && fs_mkdir_p(leases, 0700, err) < 0)
                 r = -err->code;
         if (r < 0)
@@ -758,7 +786,94 @@ static int publish_all(const struct cli *cli, struct container *c, struct in_add
         if (r >= 0 && p.n)
                 r = net_nft_publish(p.v, p.n, err);
         free(p.v);
+        if (r == 1) {
+                /* The table had vanished and was rebuilt just now with our ports only. */
+                _cleanup_close_ int lock = take_lock(cli, "bridges.lock", err);
+
+                if (lock < 0)
+                        return lock;
+                restore_table(cli, c->id);
+                r = 0;
+        }
         return r;
+}
+
+static const char *first_ip(const struct container *c);
+
+/* The DNAT entries of a running container's published ports, from its state. */
+static int ports_of(const struct container *c, struct in_addr ctr, struct publish *p)
+{
+        const struct jv *ports = jv_path(c->doc, "NetworkSettings.Ports");
+        _cleanup_strv_ char **keys = jv_keys(ports);
+
+        for (char **k = keys; k && *k; k++) {
+                const struct jv *list = jv_get(ports, *k);
+                int proto = proto_num(strchr(*k, '/') ? strchr(*k, '/') + 1 : "tcp");
+
+                for (size_t i = 0; i < jv_len(list); i++) {
+                        const struct jv *b = jv_at(list, i);
+                        struct in_addr host = {0};
+                        int hport = atoi(jv_get_str(b, "HostPort") ?: "0");
+
+                        if (parse_addr(jv_get_str(b, "HostIp"), &host) < 0 || hport <= 0 ||
+                            hport > 65535)
+                                continue;
+                        if (publish_push(p, host, (uint16_t)hport, proto, ctr, (uint16_t)atoi(*k)) <
+                            0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int restore_network(struct jv *doc, void *ud)
+{
+        struct network n;
+        struct net_nft_network nn;
+        struct err e = {0};
+
+        (void)ud;
+        if (from_doc(doc, &n, &e) < 0 || !n.bridge[0] || net_link_exists(n.bridge) != 1)
+                return 0;
+        nn = nft_network(&n);
+        if (net_nft_network_add(&nn, &e) < 0)
+                fprintf(stderr, "warning: restoring the rules of network %s: %s, ignoring\n",
+                        n.name, e.msg);
+        return 0;
+}
+
+static void restore_ports(const struct container *c)
+{
+        struct publish p = {0};
+        struct in_addr ctr;
+        struct err e = {0};
+
+        if (!first_ip(c) || parse_addr(first_ip(c), &ctr) < 0 || ports_of(c, ctr, &p) < 0 || !p.n) {
+                free(p.v);
+                return;
+        }
+        if (net_nft_publish(p.v, p.n, &e) < 0 && e.code != -EEXIST)
+                fprintf(stderr, "warning: restoring the ports of container %.12s: %s, ignoring\n",
+                        c->id, e.msg);
+        free(p.v);
+}
+
+static void restore_table(const struct cli *cli, const char *except)
+{
+        struct container **all = NULL;
+        struct err e = {0};
+
+        if (net_nft_ensure(&e) < 0) {
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+                return;
+        }
+        each_network(cli, restore_network, NULL);
+        if (container_list(cli, &all, &e) < 0)
+                return;
+        for (struct container **c = all; *c; c++)
+                if ((!except || strcmp((*c)->id, except)) && container_is_running(*c))
+                        restore_ports(*c);
+        container_list_free(all);
 }
 
 /* ---- /etc/hosts ---- */

@@ -1035,6 +1035,37 @@ int net_nft_ensure(struct err *err)
         return r < 0 ? r : ensure_nl(&nl, err);
 }
 
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+        (void)nlh;
+        *(bool *)data = true;
+        return MNL_CB_OK;
+}
+
+int net_nft_table_present(struct err *err)
+{
+        _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
+        _cleanup_nl_ struct nl nl = {0};
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh;
+        struct nl_ack ack;
+        bool found = false;
+        int r = nl_open(&nl, err);
+
+        if (r < 0)
+                return r;
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE) < 0)
+                return err_set(err, -ENOMEM, "looking up the " TABLE_DESC);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, FAMILY, NLM_F_ACK, nl.seq++);
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        if (nl_talk(&nl, nlh, table_cb, &found, &ack) < 0) {
+                if (ack.code == -ENOENT)
+                        return 0;
+                return ack_err(err, &ack, "looking up the " TABLE_DESC);
+        }
+        return found ? 1 : 0;
+}
+
 int net_nft_destroy(struct err *err)
 {
         _cleanup_(batch_done) struct batch b = {0};

@@ -38,6 +38,10 @@ struct net_nft_port {
  * table was already there. */
 int net_nft_ensure(struct err *err);
 
+/* 1 when the table exists, 0 when it does not (someone flushed the ruleset): a single
+ * lookup, cheap enough for every container start. */
+int net_nft_table_present(struct err *err);
+
 /* Deletes the whole table, including every network's rules and every published port.
  * A missing table is success. */
 int net_nft_destroy(struct err *err);

@@ -360,3 +360,36 @@ EOF
     run http_get http://127.0.0.1:8093/index.html
     assert_output "hello from rel1"
 }
+
+@test "a flushed ruleset (firewall reload) is put back when the next container starts" {
+    start_web web -p 8080:80
+    run http_get http://127.0.0.1:8080/index.html
+    assert_output "hello from web"
+    nft flush ruleset
+    ! nft list table ip hawser >/dev/null 2>&1 || fail "the table survived the flush"
+    run http_get http://127.0.0.1:8080/index.html
+    assert_failure
+    # Any container joining a bridge network notices and restores everything.
+    run h run --rm busybox true
+    assert_success
+    run http_get http://127.0.0.1:8080/index.html
+    assert_output "hello from web"
+    run nft list table ip hawser
+    assert_output_contains "masquerade"
+    assert_output_contains "hawser0"
+    # Containers reach the outside through the bridge again (masquerade and forwarding).
+    run h run --rm busybox timeout 5 wget -qO- http://172.17.0.1:8080/index.html
+    assert_output "hello from web"
+}
+
+@test "ports published while the table was missing come back with the other containers' ports" {
+    start_web web1 -p 8081:80
+    nft flush ruleset
+    # web2's start finds the table gone and puts back the networks' rules and web1's port
+    # before it publishes its own.
+    start_web web2 -p 8082:80
+    run http_get http://127.0.0.1:8082/index.html
+    assert_output "hello from web2"
+    run http_get http://127.0.0.1:8081/index.html
+    assert_output "hello from web1"
+}
