@@ -703,10 +703,8 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                         rr = err_set(&e, -EBUSY, "container %s is already running", argv[i]);
                 container_free(c);
                 if (rr < 0) {
-                        *err = e;
                         r = rr;
-                        if (n > 1)
-                                fprintf(stderr, "Error response from daemon: %s\n", e.msg);
+                        fprintf(stderr, "Error response from daemon: %s\n", e.msg);
                         snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed), "%s%s",
                                  *failed ? ", " : "", argv[i]);
                         continue;
@@ -715,7 +713,9 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                         return rr;
                 printf("%s\n", argv[i]);
         }
-        if (r < 0 && n > 1)
+        /* Docker's start exits 1 whatever went wrong (run's 125/126/127 are run's). */
+        cli->fail_code = 1;
+        if (r < 0)
                 return err_set(err, r, "failed to start containers: %s", failed);
         return r;
 }

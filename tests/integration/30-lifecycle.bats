@@ -81,6 +81,24 @@ title_at() {
     refute_output_contains "failed to start containers: okay"
 }
 
+@test "start of one container that cannot start: Docker's two lines and exit 1" {
+    run h create --name nocmd --network none busybox /nonexistent
+    assert_success
+    run h start nocmd
+    assert_status 1
+    assert_line 0 'Error response from daemon: exec: "/nonexistent": stat /nonexistent: no such file or directory'
+    assert_line 1 "Error: failed to start containers: nocmd"
+    run h start -a nocmd
+    assert_status 1
+    run h start nosuch
+    assert_status 1
+    assert_output "Error response from daemon: No such container: nosuch
+Error: failed to start containers: nosuch"
+    # run keeps Docker's 127 for a command that is not there.
+    run h run --rm --network none busybox /nonexistent
+    assert_status 127
+}
+
 @test "start -a attaches: output and exit code pass through" {
     run h create --name sa busybox sh -c 'echo out; echo err >&2; exit 4'
     run h start -a sa
