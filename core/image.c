@@ -1347,6 +1347,8 @@ struct rmi {
         const struct cli *cli;
         const struct store *s;
         bool force;
+        bool prune;      /* image prune words its lines in lower case */
+        long long freed; /* content size of the layers removed */
         char id[65];
         char **tags;
         char *running; /* a running container using the image, by name */
@@ -1410,7 +1412,7 @@ static int untag(struct rmi *d, const char *norm, struct err *err)
 
         if (r < 0)
                 return r;
-        printf("Untagged: %s\n", norm);
+        printf("%s: %s\n", d->prune ? "untagged" : "Untagged", norm);
         for (char **p = d->tags; *p; p++)
                 if (!strcmp(*p, norm)) {
                         free(*p);
@@ -1422,7 +1424,7 @@ static int untag(struct rmi *d, const char *norm, struct err *err)
 
 /* chain ids as Docker prints them for removed layers: chain(0) = diff(0),
  * chain(n) = sha256("sha256:<chain(n-1)> sha256:<diff(n)>"). */
-static void print_removed_layers(char *const *diff_ids, char *const *removed)
+static void print_removed_layers(const struct rmi *d, char *const *diff_ids, char *const *removed)
 {
         size_t n = util_strv_len(diff_ids);
         _cleanup_free_ char(*chain)[SHA256_HEX_LEN] = calloc(n ? n : 1, SHA256_HEX_LEN);
@@ -1441,7 +1443,23 @@ static void print_removed_layers(char *const *diff_ids, char *const *removed)
         }
         for (size_t i = n; i-- > 0;)
                 if (util_strv_contains(removed, diff_ids[i]))
-                        printf("Deleted: sha256:%s\n", chain[i]);
+                        printf("%s: sha256:%s\n", d->prune ? "deleted" : "Deleted", chain[i]);
+}
+
+/* What removing these layers frees: their content, as image sizes count it. */
+static long long layers_size(const struct store *s, char *const *diff_ids)
+{
+        long long total = 0;
+
+        for (char *const *p = diff_ids; p && *p; p++) {
+                _cleanup_free_ char *dir = util_printf("%s/%s", s->layers, *p);
+                struct err ignored = {0};
+                long long v = 0;
+
+                if (dir && layer_read_size(dir, "content-size", &v, &ignored) == 0)
+                        total += v;
+        }
+        return total;
 }
 
 static int delete_image(struct rmi *d, struct err *err)
@@ -1450,6 +1468,7 @@ static int delete_image(struct rmi *d, struct err *err)
         _cleanup_free_ char *meta = meta_path(d->s, d->id);
         _cleanup_jv_ struct jv *cfg = NULL;
         _cleanup_strv_ char **diff_ids = NULL, **removed = calloc(1, sizeof(char *));
+        _cleanup_free_ long long *sizes = NULL;
         int r;
 
         if (!cfg_path || !meta || !removed)
@@ -1464,9 +1483,15 @@ static int delete_image(struct rmi *d, struct err *err)
         if (unlink(cfg_path) < 0 && errno != ENOENT)
                 return err_errno(err, "deleting image %.12s", d->id);
         (void)unlink(meta);
-        printf("Deleted: sha256:%s\n", d->id);
+        printf("%s: sha256:%s\n", d->prune ? "deleted" : "Deleted", d->id);
+        sizes = calloc(util_strv_len(diff_ids) + 1, sizeof(*sizes));
+        for (size_t i = 0; sizes && diff_ids && diff_ids[i]; i++)
+                sizes[i] = layers_size(d->s, (char *[]){diff_ids[i], NULL});
         r = gc_layers(d->s, diff_ids, d->id, &removed, err);
-        print_removed_layers(diff_ids, removed);
+        for (size_t i = 0; sizes && diff_ids && diff_ids[i]; i++)
+                if (util_strv_contains(removed, diff_ids[i]))
+                        d->freed += sizes[i];
+        print_removed_layers(d, diff_ids, removed);
         return r;
 }
 
@@ -1525,10 +1550,12 @@ static int rmi_by_id(struct rmi *d, struct err *err)
         return delete_helper(d, false, err);
 }
 
+/* prune_freed (NULL for rmi): image prune's lower-case lines, and what the removal freed. */
 static int rmi_one(const struct cli *cli, const struct store *s, const char *ref, bool force,
-                   struct err *err)
+                   long long *prune_freed, struct err *err)
 {
-        _cleanup_(rmi_free) struct rmi d = {.cli = cli, .s = s, .force = force};
+        _cleanup_(rmi_free) struct rmi d = {
+                .cli = cli, .s = s, .force = force, .prune = prune_freed != NULL};
         _cleanup_jv_ struct jv *repos = NULL;
         _cleanup_close_ int lock = store_lock(s, err);
         int r = lock;
@@ -1543,7 +1570,10 @@ static int rmi_one(const struct cli *cli, const struct store *s, const char *ref
                 r = find_users(&d, err);
         if (r < 0)
                 return r;
-        return is_id_prefix(d.id, ref) ? rmi_by_id(&d, err) : rmi_by_name(&d, ref, err);
+        r = is_id_prefix(d.id, ref) ? rmi_by_id(&d, err) : rmi_by_name(&d, ref, err);
+        if (prune_freed)
+                *prune_freed = d.freed;
+        return r;
 }
 
 int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
@@ -1569,7 +1599,7 @@ int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
         for (int i = 1; i <= n; i++) {
                 struct err e = {0};
 
-                if (rmi_one(cli, &s, argv[i], o.force, &e) >= 0)
+                if (rmi_one(cli, &s, argv[i], o.force, NULL, &e) >= 0)
                         continue;
                 /* Docker reports every failure, one per line, after trying them all. */
                 if (r < 0)
@@ -1581,23 +1611,69 @@ int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
         return r;
 }
 
+/* ---- system df ---- */
+
+/* Adds each layer of diff_ids not in *seen to *seen and its content size to *sum. */
+static int count_layers(const struct store *s, char *const *diff_ids, char ***seen, long long *sum)
+{
+        for (char *const *p = diff_ids; p && *p; p++) {
+                if (util_strv_contains(*seen, *p))
+                        continue;
+                if (util_strv_push(seen, *p) < 0)
+                        return -ENOMEM;
+                *sum += image_size(s, (char *[]){*p, NULL});
+        }
+        return 0;
+}
+
+int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err *err)
+{
+        _cleanup_(store_free) struct store s = {0};
+        _cleanup_strv_ char **ids = NULL, **all = NULL, **used = NULL;
+        struct image_usage u = {0};
+        long long in_use = 0;
+        int r = store_open(cli, false, &s, err);
+
+        if (r >= 0)
+                r = list_ids(&s, &ids, err);
+        for (char **id = ids; r >= 0 && id && *id; id++) {
+                _cleanup_strv_ char **users = NULL, **diff_ids = NULL;
+                _cleanup_jv_ struct jv *cfg = NULL;
+                struct err e = {0};
+
+                if (load_config(&s, *id, &cfg, &e) < 0 ||
+                    imgconfig_diff_ids(cfg, &diff_ids, &e) < 0)
+                        continue;
+                u.count++;
+                r = count_layers(&s, diff_ids, &all, &u.size);
+                if (r >= 0 && container_image_users(cli, *id, &users, &e) == 0 && users &&
+                    users[0]) {
+                        u.active++;
+                        r = count_layers(&s, diff_ids, &used, &in_use);
+                }
+                if (r < 0)
+                        r = err_set(err, r, "measuring image %.12s", *id);
+        }
+        if (r < 0)
+                return r;
+        /* Layers shared with an image a container uses stay: they are not reclaimable. */
+        u.reclaimable = u.size - in_use;
+        *ret = u;
+        return 0;
+}
+
 /* ---- image prune ---- */
 
-static bool prune_candidate(const struct cli *cli, const struct store *s, const char *id, bool all,
-                            long long *ret_size)
+static bool prune_candidate(const struct cli *cli, const struct store *s, const char *id, bool all)
 {
-        _cleanup_strv_ char **tags = NULL, **users = NULL, **diff_ids = NULL;
-        _cleanup_jv_ struct jv *repos = NULL, *cfg = NULL;
+        _cleanup_strv_ char **tags = NULL, **users = NULL;
+        _cleanup_jv_ struct jv *repos = NULL;
         struct err e = {0};
 
         if (repos_load(s, &repos, &e) < 0 || tags_of(repos, id, &tags, &e) < 0 ||
             container_image_users(cli, id, &users, &e) < 0)
                 return false;
-        if ((users && users[0]) || (!all && tags && tags[0]))
-                return false;
-        if (load_config(s, id, &cfg, &e) == 0 && imgconfig_diff_ids(cfg, &diff_ids, &e) == 0)
-                *ret_size = image_size(s, diff_ids);
-        return true;
+        return !(users && users[0]) && (all || !tags || !tags[0]);
 }
 
 int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
@@ -1639,13 +1715,13 @@ int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
         for (char **id = ids; id && *id; id++) {
                 long long sz = 0;
                 struct err e = {0};
-                if (!prune_candidate(cli, &s, *id, o.all, &sz))
+                if (!prune_candidate(cli, &s, *id, o.all))
                         continue;
                 if (!header)
                         printf("Deleted Images:\n");
                 header = true;
                 fflush(stdout);
-                if (rmi_one(cli, &s, *id, true, &e) < 0) {
+                if (rmi_one(cli, &s, *id, true, &sz, &e) < 0) {
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
                         continue;
                 }

@@ -70,3 +70,10 @@ int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err);
 int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err);
 /* `image SUBCOMMAND`: prune, ls, rm, tag, import. */
 int image_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+
+/* What `system df` shows of images: how many, how many a container uses, the content size of
+ * every stored layer counted once, and what removing the unused images would free. */
+struct image_usage {
+        long long count, active, size, reclaimable;
+};
+int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err *err);

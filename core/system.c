@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "commands.h"
 #include "container.h"
+#include "image.h"
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/nft.h"
@@ -199,25 +200,15 @@ static void df_volumes(const struct cli *cli, struct df_row *r)
 
 static void df_images(const struct cli *cli, struct df_row *r)
 {
-        _cleanup_free_ char *dir = cli_root_path(cli, "images");
-        _cleanup_free_ char *layers = cli_root_path(cli, "layers");
-        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
-        struct dirent *de;
+        struct image_usage u;
+        struct err e = {0};
 
-        while (d && (de = readdir(d))) {
-                _cleanup_strv_ char **users = NULL;
-                struct err e = {0};
-                size_t n = strlen(de->d_name);
-                if (n != 69 || strcmp(de->d_name + 64, ".json"))
-                        continue;
-                de->d_name[64] = '\0';
-                r->total++;
-                if (container_image_users(cli, de->d_name, &users, &e) == 0 && users && users[0])
-                        r->active++;
+        if (image_disk_usage(cli, &u, &e) < 0) {
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+                return;
         }
-        /* Layers are shared between images: the store's size is what the disk holds. */
-        r->size = layers ? fs_tree_size(layers) : 0;
-        r->reclaim = r->active ? 0 : r->size;
+        *r = (struct df_row){
+                .total = u.count, .active = u.active, .size = u.size, .reclaim = u.reclaimable};
 }
 
 static void df_line(struct table *t, const char *type, const struct df_row *r, bool pct)
@@ -226,7 +217,8 @@ static void df_line(struct table *t, const char *type, const struct df_row *r, b
 
         util_human_size(r->size, size, sizeof(size));
         util_human_size(r->reclaim, rec, sizeof(rec));
-        if (pct)
+        /* Docker shows the share only of a size that is not zero. */
+        if (pct && r->size > 0)
                 snprintf(line, sizeof(line), "%s\t%lld\t%lld\t%s\t%s (%lld%%)", type, r->total,
                          r->active, size, rec, r->size ? r->reclaim * 100 / r->size : 0);
         else

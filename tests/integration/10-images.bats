@@ -262,3 +262,68 @@ Deleted: sha256:$layer"
     assert_output_contains "Error: No such image: nosuch1:latest"
     assert_output_contains "Error: No such image: nosuch2:latest"
 }
+
+# hp ARGS...: hawser on a root of this test's own (prune must not see the file's images).
+hp() {
+    HAWSER_ROOT="$BATS_TEST_TMPDIR/root" "$HAWSER" "$@"
+}
+
+@test "image prune: Docker's lines, lower case, and only what the removal freed" {
+    local img old new did
+    img=$(hp import "$HAWSER_TEST_IMAGE_TAR" pr:1)
+    did=$(sha256sum "$HAWSER_TEST_IMAGE_TAR" | cut -d' ' -f1)
+    hp create --name pc --network none pr:1 true >/dev/null
+    old=$(hp commit pc pr:2)
+    new=$(hp commit pc pr:2)
+    [ "$old" != "$new" ] || fail "the two commits made one image"
+    # Nothing to answer: the prompt's default is no, and nothing goes.
+    run sh -c "echo n | HAWSER_ROOT='$BATS_TEST_TMPDIR/root' '$HAWSER' image prune"
+    assert_success
+    run hp images -q --no-trunc
+    assert_output_contains "${old#sha256:}"
+    # The dangling commit goes; it added no layer, so nothing is reclaimed.
+    run hp image prune -f
+    assert_success
+    assert_output "Deleted Images:
+deleted: $old
+
+Total reclaimed space: 0B"
+    run hp image prune -f
+    assert_output "Total reclaimed space: 0B"
+    # -a: pr:2 has no container; pr:1 has one and stays.
+    run hp image prune -a -f
+    assert_output "Deleted Images:
+untagged: pr:2
+deleted: $new
+
+Total reclaimed space: 0B"
+    hp rm pc >/dev/null
+    # The last image takes its layer with it: the layer's size is reclaimed.
+    run hp image prune -a -f
+    assert_line 1 "untagged: pr:1"
+    assert_line 2 "deleted: $img"
+    assert_line 3 "deleted: sha256:$did"
+    assert_output_contains "Total reclaimed space: 1."
+    refute_output_contains "Total reclaimed space: 0B"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root/layers")" ] || fail "a layer is left"
+}
+
+@test "system df: Docker's table; shared layers counted once; percentages only of sizes" {
+    hp import "$HAWSER_TEST_IMAGE_TAR" df:1 >/dev/null
+    hp tag df:1 df:2
+    hp create --name dc --network none df:1 true >/dev/null
+    run hp system df
+    assert_success
+    assert_line 0 "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE"
+    assert_output_matches "Images +1 +1 +[0-9.]+[kM]B +0B \(0%\)"
+    assert_line 2 "Containers      1         0         0B        0B"
+    assert_line 3 "Local Volumes   0         0         0B        0B"
+    assert_line 4 "Build Cache     0         0         0B        0B"
+    # A second image on the same layer adds nothing to the size; unused, it is reclaimable
+    # only for what it does not share.
+    hp run --name dc2 --network none df:1 sh -c 'echo x > /new' >/dev/null
+    hp commit dc2 df:3 >/dev/null
+    hp rm dc2 >/dev/null
+    run hp system df
+    assert_output_matches "Images +2 +1 +"
+}
