@@ -20,6 +20,7 @@
 #include "image.h"
 #include "monitor.h"
 #include "opt.h"
+#include "secprof.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -51,6 +52,7 @@ static const struct opt_def run_defs[] = {
         {"label", 'l', OPT_LIST, RO(labels)},
         {"cap-add", 0, OPT_LIST, RO(cap_add)},
         {"cap-drop", 0, OPT_LIST, RO(cap_drop)},
+        {"security-opt", 0, OPT_LIST, RO(security_opt)},
         {"publish-all", 'P', OPT_BOOL, RO(publish_all)},
         {"publish", 'p', OPT_LIST, RO(publish)},
         {"expose", 0, OPT_LIST, RO(expose)},
@@ -269,6 +271,7 @@ static struct jv *build_host_config(const struct run_opts *o)
         jv_set_bool(hc, "Init", o->init);
         jv_set(hc, "CapAdd", o->cap_add ? jv_from_strv(o->cap_add) : NULL);
         jv_set(hc, "CapDrop", o->cap_drop ? jv_from_strv(o->cap_drop) : NULL);
+        jv_set(hc, "SecurityOpt", o->security_opt ? jv_from_strv(o->security_opt) : NULL);
         jv_set_str(rp, "Name", "no");
         jv_set_int(rp, "MaximumRetryCount", 0);
         jv_set(hc, "RestartPolicy", rp);
@@ -315,6 +318,9 @@ static int check_opts(const struct run_opts *o, struct err *err)
         }
         if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
                 return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
+        for (char **s = o->security_opt; s && *s; s++)
+                if (secprof_check_opt(*s, err) < 0)
+                        return -err->code;
         return 0;
 }
 

@@ -11,7 +11,7 @@ struct run_opts {
         bool detach, interactive, tty, rm, init, read_only, privileged, help, quiet;
         char *name, *workdir, *user, *hostname, *entrypoint, *network, *stop_signal;
         char *stop_timeout, *domainname, *detach_keys, *pull;
-        char **env, **env_file, **labels, **cap_add, **cap_drop;
+        char **env, **env_file, **labels, **cap_add, **cap_drop, **security_opt;
         bool publish_all;
         char *ip;
         char **publish, **expose, **links, **add_hosts, **dns, **dns_search, **dns_options,

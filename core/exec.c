@@ -22,6 +22,7 @@
 #include "launch.h"
 #include "network.h"
 #include "opt.h"
+#include "secprof.h"
 
 struct exec_opts {
         bool detach, interactive, tty, privileged;
@@ -36,6 +37,7 @@ struct exec_plan {
         char **argv, **env, **cap_add, **cap_drop;
         const char *id, *cwd, *user;
         bool privileged;
+        struct secprof sp;
         int ns[6];
         int sync; /* child end */
 };
@@ -100,8 +102,17 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
                 if (p->o->detach)
                         dup2(null, 1), dup2(null, 2);
         }
-        launch_exec_process(p->argv, p->env, p->cwd, p->user, p->privileged, p->cap_add,
-                            p->cap_drop, &code, &err);
+        launch_exec_process(
+                &(struct launch_proc){.argv = p->argv,
+                                      .env = p->env,
+                                      .cwd = p->cwd,
+                                      .user = p->user,
+                                      .privileged = p->privileged,
+                                      .cap_add = p->cap_add,
+                                      .cap_drop = p->cap_drop,
+                                      .seccomp = p->sp.seccomp && !p->privileged,
+                                      .no_new_privs = p->sp.no_new_privs && !p->privileged},
+                &code, &err);
 fail:
         launch_send_error(p->sync, code, &err);
         _exit(code);
@@ -295,6 +306,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.privileged = o.privileged || jv_get_bool(hc, "Privileged");
                 p.cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
                 p.cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
+                if (r >= 0)
+                        r = secprof_parse(jv_get(hc, "SecurityOpt"), &p.sp, err);
                 if (r >= 0)
                         r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
                                             p.ns, err);

@@ -25,6 +25,7 @@
 #include "base/util.h"
 #include "caps.h"
 #include "launch.h"
+#include "secprof.h"
 #include "net/loopback.h"
 #include "user.h"
 
@@ -558,41 +559,58 @@ static int find_executable(const char *argv0, char **env, char out[PATH_MAX], in
         return err_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
 }
 
-int launch_exec_process(char **argv, char **env, const char *cwd, const char *user, bool privileged,
-                        char **cap_add, char **cap_drop, int *ret_exit_code, struct err *err)
+/* Without no_new_privs the filter must be loaded while CAP_SYS_ADMIN is still held; with
+ * it, as late as possible, so the filter never sees hawser's own setup. */
+static int filter_early(const struct launch_proc *p, uint64_t keep, struct err *err)
+{
+        return p->seccomp && !p->no_new_privs ? secprof_load(keep, err) : 0;
+}
+
+static int filter_late(const struct launch_proc *p, uint64_t keep, struct err *err)
+{
+        return p->seccomp && p->no_new_privs ? secprof_load(keep, err) : 0;
+}
+
+int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err)
 {
         char exe[PATH_MAX];
+        char **env = p->env;
         uint64_t keep;
         bool root = true;
         int r;
 
         *ret_exit_code = 125;
-        r = caps_resolve(privileged ? caps_all() : caps_default(), cap_add, cap_drop, &keep, err);
-        if (r >= 0 && cwd && *cwd && chdir(cwd) < 0)
-                r = err_errno(err, "chdir to cwd (\"%s\") set in config.json failed", cwd);
+        r = caps_resolve(p->privileged ? caps_all() : caps_default(), p->cap_add, p->cap_drop,
+                         &keep, err);
+        if (r >= 0 && p->cwd && *p->cwd && chdir(p->cwd) < 0)
+                r = err_errno(err, "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
         if (r >= 0)
                 r = caps_drop_bounding(keep, err);
+        if (r >= 0)
+                r = filter_early(p, keep, err);
         if (r < 0)
                 return r;
         *ret_exit_code = 126;
-        r = switch_user(user, &env, &root, err);
+        r = switch_user(p->user, &env, &root, err);
         if (r >= 0)
                 r = caps_apply(keep, root, err);
-        if (r >= 0 && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        if (r >= 0 && p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = err_errno(err, "setting no_new_privs");
         if (r < 0)
                 return r;
         /* The parent-death signal is cleared by setuid(), so it is set again last. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        r = find_executable(argv[0], env, exe, ret_exit_code, err);
+        r = find_executable(p->argv[0], env, exe, ret_exit_code, err);
+        if (r >= 0)
+                r = filter_late(p, keep, err);
         if (r < 0)
                 return r;
-        execve(exe, argv, env);
+        execve(exe, p->argv, env);
         {
                 int e = errno;
                 char eb[64];
                 *ret_exit_code = e == ENOENT ? 127 : 126;
-                return err_set(err, -e, "exec: \"%s\": %s", argv[0], go_strerror(e, eb));
+                return err_set(err, -e, "exec: \"%s\": %s", p->argv[0], go_strerror(e, eb));
         }
 }
 
@@ -702,8 +720,17 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                 }
         }
         env = util_strv_dup(s->env);
-        launch_exec_process(s->argv, env, s->cwd, s->user, s->privileged, s->cap_add, s->cap_drop,
-                            &code, &err);
+        launch_exec_process(
+                &(struct launch_proc){.argv = s->argv,
+                                      .env = env,
+                                      .cwd = s->cwd,
+                                      .user = s->user,
+                                      .privileged = s->privileged,
+                                      .cap_add = s->cap_add,
+                                      .cap_drop = s->cap_drop,
+                                      .seccomp = s->seccomp && !s->privileged,
+                                      .no_new_privs = s->no_new_privs && !s->privileged},
+                &code, &err);
         child_fail(fd, code, &err);
 }
 

@@ -25,6 +25,7 @@ struct launch_spec {
         const char *cwd;  /* "" or NULL: "/" */
         const char *user; /* "" or NULL: root; else user[:group] by name or number */
         bool tty, read_only, privileged, init, new_netns;
+        bool seccomp, no_new_privs; /* from --security-opt (core/secprof.h) */
         char **cap_add, **cap_drop;
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
@@ -50,10 +51,20 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
  * in err and *ret_exit_code is Docker's code (125 setup, 126 cannot invoke, 127 not found);
  * the caller still reaps the child. */
 int launch_go(struct launch *l, int *ret_exit_code, struct err *err);
-/* Exec step shared with `exec`: switches to user, drops capabilities, execs argv with env
- * in the current root. Only returns on failure, with *ret_exit_code set. */
-int launch_exec_process(char **argv, char **env, const char *cwd, const char *user, bool privileged,
-                        char **cap_add, char **cap_drop, int *ret_exit_code, struct err *err);
+/* The process a container runs or `exec` starts; everything borrowed. */
+struct launch_proc {
+        char **argv, **env;
+        const char *cwd, *user;
+        bool privileged;
+        char **cap_add, **cap_drop;
+        bool seccomp;      /* the default syscall filter (never with privileged) */
+        bool no_new_privs; /* never with privileged */
+};
+
+/* Exec step shared with `exec`: switches to user, drops capabilities, sets no_new_privs,
+ * loads the syscall filter, execs argv with env in the current root. Only returns on
+ * failure, with *ret_exit_code set. */
+int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err);
 /* Sends an error {code, message} over the sync socket (child side). */
 void launch_send_error(int fd, int exit_code, const struct err *err);
 /* Receives a child's error or EOF; 0 on EOF (success), < 0 with err/exit code set. */

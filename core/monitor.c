@@ -29,6 +29,7 @@
 #include "monitor.h"
 #include "mountspec.h"
 #include "network.h"
+#include "secprof.h"
 
 #define MAX_CLIENTS 64
 
@@ -165,6 +166,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
 {
         const struct jv *cfg = jv_get(c->doc, "Config"), *hc = jv_get(c->doc, "HostConfig");
         const char *net = jv_get_str(hc, "NetworkMode");
+        struct secprof sp;
 
         /* The stack recorded at create time: an image force-removed since then keeps its
          * layers for this container. */
@@ -196,6 +198,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 return -err->code;
         b->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
         b->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
+        if (secprof_parse(jv_get(hc, "SecurityOpt"), &sp, err) < 0)
+                return -err->code;
         if (!b->upper || !b->work || !b->rootfs || !b->hosts || !b->hostname || !b->resolv ||
             !b->argv || !b->env || !b->cap_add || !b->cap_drop)
                 return err_set(err, -ENOMEM, "preparing container %.12s", c->id);
@@ -214,6 +218,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .tty = jv_get_bool(cfg, "Tty"),
                 .read_only = jv_get_bool(hc, "ReadonlyRootfs"),
                 .privileged = jv_get_bool(hc, "Privileged"),
+                .seccomp = sp.seccomp,
+                .no_new_privs = sp.no_new_privs,
                 .init = jv_get_bool(hc, "Init"),
                 .new_netns = !net || strcmp(net, "host"),
                 .cap_add = b->cap_add,

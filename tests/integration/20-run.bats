@@ -375,6 +375,65 @@ NoNewPrivs:	0"
     assert_output "NoNewPrivs:	0"
 }
 
+# ---- --security-opt: the default syscall filter ----
+
+@test "the default seccomp filter is on, blocks namespaces, mounts and keyrings, and lets programs run" {
+    run h run --rm --network none busybox grep -E '^Seccomp(_filters)?:' /proc/self/status
+    assert_output "Seccomp:	2
+Seccomp_filters:	1"
+    run h run --rm --network none busybox unshare -n true
+    assert_failure
+    assert_output_contains "Operation not permitted"
+    run h run --rm --network none busybox unshare -m true
+    assert_failure
+    # busybox's mount runs as root with CAP_SYS_ADMIN dropped: the filter answers first.
+    run h run --rm --network none busybox sh -c 'mount -t tmpfs t /mnt 2>&1; echo rc=$?'
+    assert_output_contains "rc=1"
+    # Ordinary work is untouched: files, processes, pipes, signals, time.
+    run h run --rm --network none busybox sh -c 'echo a >/tmp/f && cat /tmp/f | tr a b; (sleep 5 & kill $!); date +%Y >/dev/null && echo done'
+    assert_output "b
+done"
+    # exec'd processes get the same filter.
+    h run -d --name sec1 --network none busybox sleep 60 >/dev/null
+    run h exec sec1 grep '^Seccomp:' /proc/self/status
+    assert_output "Seccomp:	2"
+    run h exec sec1 unshare -n true
+    assert_failure
+}
+
+@test "capabilities reopen what they guard; unconfined and --privileged have no filter" {
+    run h run --rm --network none --cap-add SYS_ADMIN busybox unshare -n true
+    assert_success
+    run h run --rm --network none --security-opt seccomp=unconfined busybox grep '^Seccomp:' /proc/self/status
+    assert_output "Seccomp:	0"
+    run h run --rm --network none --privileged busybox grep '^Seccomp:' /proc/self/status
+    assert_output "Seccomp:	0"
+    run h run --rm --network none --security-opt no-new-privileges=false busybox grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status
+    assert_output "NoNewPrivs:	0
+Seccomp:	2"
+}
+
+@test "--security-opt is stored as Docker does and bad values are refused at create" {
+    h create --name secs --security-opt seccomp=unconfined --security-opt no-new-privileges \
+        --security-opt apparmor=unconfined busybox true >/dev/null
+    run h inspect -f '{{json .HostConfig.SecurityOpt}}' secs
+    assert_output '["seccomp=unconfined","no-new-privileges","apparmor=unconfined"]'
+    h create --name secd busybox true >/dev/null
+    run h inspect -f '{{json .HostConfig.SecurityOpt}}' secd
+    assert_output "null"
+    run h run --name secbad --security-opt foo busybox true
+    assert_status 125
+    assert_output_contains 'Invalid --security-opt: "foo"'
+    run h run --name secbad --security-opt no-new-privileges=maybe busybox true
+    assert_status 125
+    assert_output_contains 'invalid --security-opt 1: "no-new-privileges=maybe"'
+    run h run --name secbad --security-opt seccomp=/nonexistent.json busybox true
+    assert_status 125
+    assert_output_contains "not supported yet"
+    run h inspect secbad
+    assert_failure
+}
+
 # ---- labels, stop signal and timeout ----
 
 @test "-l sets labels, seen by inspect and ps filters" {
