@@ -66,18 +66,21 @@ static struct {
 
 static int layer_load_archive(struct err *err)
 {
-        static void *handle;
+        static bool loaded;
+        void *handle;
 
-        if (handle)
+        if (loaded)
                 return 0;
         handle = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
         if (!handle)
                 return err_set(err, -ENOTSUP, "loading libarchive: %s", dlerror());
+                /* Only a complete table counts as loaded: a later call must not find a NULL. */
 #define LAYER_SYM(f)                                                                               \
         if (!(la.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
                 return err_set(err, -ENOTSUP, "libarchive lacks %s", #f);
         LAYER_ARCHIVE_FUNCS(LAYER_SYM)
 #undef LAYER_SYM
+        loaded = true;
         return 0;
 }
 
@@ -661,19 +664,24 @@ static bool is_plain_tar(const struct head *h)
 /* Layers are tars, plain or compressed; anything else (JSON, text) is archive metadata. */
 static bool looks_like_layer(const struct head *h)
 {
+        /* Whole stream headers, not just their first bytes: a file diverted by mistake would
+         * lose its content (gzip with deflate; bzip2's level digit and block magic). */
         static const struct {
                 const char *magic;
                 size_t len;
-        } z[] = {{"\x1f\x8b", 2},
-                 {"BZh", 3},
+        } z[] = {{"\x1f\x8b\x08", 3},
                  {"\xfd"
                   "7zXZ",
                   6},
                  {"\x28\xb5\x2f\xfd", 4}};
+        const unsigned char *b = h->buf;
 
         for (size_t i = 0; i < ARRAY_SIZE(z); i++)
-                if (h->len >= z[i].len && !memcmp(h->buf, z[i].magic, z[i].len))
+                if (h->len >= z[i].len && !memcmp(b, z[i].magic, z[i].len))
                         return true;
+        if (h->len >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' &&
+            (!memcmp(b + 4, "1AY&SY", 6) || !memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6)))
+                return true;
         return is_plain_tar(h);
 }
 

@@ -22,7 +22,9 @@ struct layer_stats {
         char diff_id[65];       /* sha256 hex of the whole uncompressed stream */
         long long tar_size;     /* bytes of the uncompressed stream */
         long long content_size; /* regular file sizes (hard links once) plus symlink lengths */
-        char blob[65];          /* sha256 hex of the bytes as read (compressed or not) */
+        /* layer_extract_divert only: sha256 hex and size of the entry's bytes as stored
+         * (compressed or not); elsewhere the diff id and tar size. */
+        char blob[65];
         long long blob_size;
 };
 

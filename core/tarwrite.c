@@ -51,18 +51,21 @@ static struct {
 
 static int tarwrite_load(struct err *err)
 {
-        static void *handle;
+        static bool loaded;
+        void *handle;
 
-        if (handle)
+        if (loaded)
                 return 0;
         handle = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
         if (!handle)
                 return err_set(err, -ENOTSUP, "loading libarchive: %s", dlerror());
+                /* Only a complete table counts as loaded: a later call must not find a NULL. */
 #define TW_SYM(f)                                                                                  \
         if (!(tw.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
                 return err_set(err, -ENOTSUP, "libarchive lacks %s", #f);
         TARWRITE_FUNCS(TW_SYM)
 #undef TW_SYM
+        loaded = true;
         return 0;
 }
 

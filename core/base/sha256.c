@@ -23,18 +23,21 @@ static struct {
 
 static bool sha256_load(void)
 {
-        static void *handle;
+        static bool loaded;
+        void *handle;
 
-        if (handle)
+        if (loaded)
                 return true;
         handle = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
         if (!handle)
                 return false;
+                /* Only a complete table counts as loaded: a later call must not find a NULL. */
 #define SHA_SYM(f)                                                                                 \
         if (!(lc.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
                 return false;
         SHA_FUNCS(SHA_SYM)
 #undef SHA_SYM
+        loaded = true;
         return true;
 }
 
@@ -131,7 +134,7 @@ int sha256_bg_new(struct sha256_bg **ret)
         b->sha = sha256_new();
         if (!b->sha) {
                 free(b);
-                return -ENOSYS;
+                return sha256_load() ? -ENOMEM : -ENOSYS;
         }
         pthread_mutex_init(&b->lock, NULL);
         pthread_cond_init(&b->cond, NULL);
@@ -144,6 +147,8 @@ int sha256_bg_new(struct sha256_bg **ret)
                 char discard[SHA256_HEX_LEN];
 
                 sha256_finish(b->sha, discard);
+                pthread_cond_destroy(&b->cond);
+                pthread_mutex_destroy(&b->lock);
                 free(b);
                 return -r;
         }
