@@ -243,24 +243,46 @@ int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err)
         return for_each(cli, argv + 1, n, &sig, do_kill, err);
 }
 
+static int rm_refuse_running(const struct container *c, struct err *err)
+{
+        return err_set(err, -EBUSY,
+                       "cannot remove container \"/%s\": container is %s: stop the container "
+                       "before removing or force remove",
+                       container_name(c), container_status(c));
+}
+
 static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err)
 {
         const struct stop_opts *o = ud;
+        _cleanup_close_ int lock = -1;
         int r;
 
         if (container_is_running(c)) {
                 if (!o->force)
-                        return err_set(err, -EBUSY,
-                                       "cannot remove container \"/%s\": container is %s: stop "
-                                       "the container before removing or force remove",
-                                       container_name(c), container_status(c));
+                        return rm_refuse_running(c, err);
                 r = signal_paused(c, SIGKILL, err);
                 if (r >= 0)
                         r = lifecycle_wait_monitor(c, 30000, err);
                 if (r < 0)
                         return r;
         }
-        r = container_remove(cli, c, err);
+        /* Under the container's lock: a commit reading the layer, a start or a second rm
+         * finishes first, and what is removed is the state as it is now. */
+        lock = container_lock(c, err);
+        /* Gone already: its monitor removed it (--rm), or another rm did. */
+        if (lock == -ENOENT || (lock >= 0 && container_reload(c, err) == -ENOENT)) {
+                err_clear(err);
+                return 0;
+        }
+        if (lock < 0)
+                return lock;
+        if (container_is_running(c))
+                return rm_refuse_running(c, err);
+        /* What a commit waiting for the lock finds when it reloads, as Docker's. */
+        jv_set_str(jv_get(c->doc, "State"), "Status", "removing");
+        r = container_save(c, err);
+        if (r >= 0)
+                r = container_remove(cli, c, err);
         if (r >= 0 && o->volumes)
                 create_release_volumes(cli, c->doc);
         return r;

@@ -244,3 +244,29 @@ top_layer() {
     assert_failure
     assert_output "Error: No such container: nosuch"
 }
+
+@test "commit racing rm -f: the commit makes a whole image or fails cleanly, never a torn one" {
+    local i out
+    for i in 1 2 3 4 5; do
+        h run -d --name race$i busybox sh -c 'mkdir /d; i=0; while [ $i -lt 200 ]; do echo $i > /d/f$i; i=$((i+1)); done; sleep 60' >/dev/null
+        wait_for h exec race$i test -f /d/f199
+        "$HAWSER" commit race$i race:$i >"$BATS_TEST_TMPDIR/c$i.out" 2>&1 &
+        "$HAWSER" rm -f race$i >/dev/null 2>&1
+        wait || true
+        out=$(cat "$BATS_TEST_TMPDIR/c$i.out")
+        case $out in
+        sha256:*)
+            # A whole image: it runs and holds all the files.
+            run h run --rm --network none race:$i sh -c 'ls /d | wc -l'
+            assert_output "200"
+            ;;
+        *"No such container"* | *"being removed"* | *"removed during the commit"* | *"is gone"*) ;;
+        *) fail "unexpected commit output: $out" ;;
+        esac
+    done
+    run h ps -aq
+    assert_output ""
+    # No half-stored layer or stage is left behind.
+    run sh -c "ls '$HAWSER_ROOT/tmp' 2>/dev/null | grep -v '^$' || true"
+    assert_output ""
+}
