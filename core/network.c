@@ -1692,55 +1692,34 @@ int network_cmd(struct cli *cli, int argc, char **argv, struct err *err)
                             "create, ls, inspect, rm, prune, connect, disconnect", argc, argv, err);
 }
 
-static int port_cmp(const void *a, const void *b)
-{
-        const char *x = *(char *const *)a, *y = *(char *const *)b;
-        int px = atoi(x), py = atoi(y);
-
-        return px != py ? px - py : strcmp(x, y);
-}
-
 int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct opt_def defs[] = {OPT_END};
-        int k = opt_parse(defs, argc - 1, argv + 1, false, NULL, err), r, shown = 0;
+        int k = opt_parse(defs, argc - 1, argv + 1, false, NULL, err), r;
         struct container *c = NULL;
-        _cleanup_strv_ char **keys = NULL;
+        struct port_binding *v = NULL;
+        _cleanup_free_ char *out = NULL;
         const struct jv *ports;
-        char want[32] = "";
+        size_t n = 0;
 
         if (k < 1 || k > 2)
                 return cli_usage_error(cli, "port", err, "%s",
                                        k < 0 ? err->msg
                                              : "\"hawser port\" requires at least 1 and at most 2 "
                                                "arguments.");
-        if (k == 2)
-                snprintf(want, sizeof(want), "%s%s", argv[2], strchr(argv[2], '/') ? "" : "/tcp");
         r = container_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
         ports = container_is_running(c) ? jv_path(c->doc, "NetworkSettings.Ports") : NULL;
-        keys = jv_keys(ports);
-        for (size_t n = 0; keys && keys[n]; n++)
-                if (n + 1 && !keys[n + 1])
-                        qsort(keys, n + 1, sizeof(char *), port_cmp);
-        for (char **key = keys; key && *key; key++) {
-                const struct jv *list = jv_get(ports, *key);
-                if (*want && strcmp(want, *key))
-                        continue;
-                for (size_t i = 0; i < jv_len(list); i++, shown++) {
-                        const struct jv *b = jv_at(list, i);
-                        if (*want)
-                                printf("%s:%s\n", jv_get_str(b, "HostIp"),
-                                       jv_get_str(b, "HostPort"));
-                        else
-                                printf("%s -> %s:%s\n", *key, jv_get_str(b, "HostIp"),
-                                       jv_get_str(b, "HostPort"));
-                }
-        }
-        if (*want && !shown)
-                r = err_set(err, -ENOENT, "No public port '%s' published for %s", want,
-                            container_name(c));
+        r = ports_from_state(ports, ports, &v, &n);
+        if (r < 0)
+                r = err_set(err, r, "listing the ports of %s", container_name(c));
+        else
+                r = ports_format_mapping(v, n, k == 2 ? argv[2] : NULL, container_name(c), &out,
+                                         err);
+        if (r >= 0)
+                fputs(out, stdout);
+        free(v);
         container_free(c);
         return r < 0 ? r : 0;
 }

@@ -398,6 +398,44 @@ static int join_sorted(char **lines, size_t n, char **ret, struct err *err)
         return memstream_take(f, &buf, ret, err);
 }
 
+int ports_from_state(const struct jv *keys, const struct jv *ports, struct port_binding **ret,
+                     size_t *ret_n)
+{
+        _cleanup_strv_ char **names = jv_keys(keys);
+        _cleanup_free_ struct port_binding *v = NULL;
+        size_t n = 0;
+
+        for (char **k = names; k && *k; k++) {
+                const struct jv *list = jv_get(ports, *k);
+                const char *slash = strchr(*k, '/');
+                uint8_t proto = IPPROTO_TCP;
+                size_t m = jv_len(list) ? jv_len(list) : 1;
+                struct port_binding *nv = realloc(v, (n + m) * sizeof(*v));
+
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                if (slash)
+                        ports_proto_parse(slash + 1, &proto);
+                for (size_t i = 0; i < m; i++) {
+                        const struct jv *b = jv_at(list, i);
+                        struct port_binding *pb = &v[n++];
+
+                        memset(pb, 0, sizeof(*pb));
+                        pb->ctr_port = (uint16_t)atoi(*k);
+                        pb->proto = proto;
+                        if (!b)
+                                continue;
+                        snprintf(pb->host_ip, sizeof(pb->host_ip), "%s",
+                                 jv_get_str(b, "HostIp") ?: "");
+                        pb->host_port = (uint16_t)atoi(jv_get_str(b, "HostPort") ?: "0");
+                }
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
 int ports_format_mapping(const struct port_binding *b, size_t n, const char *filter,
                          const char *ctr_name, char **ret, struct err *err)
 {

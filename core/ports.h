@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/json.h"
 
 /* Docker's port grammar (go-connections/nat as vendored by docker/cli), its `docker port` and
  * `docker ps` PORTS output, and a dynamic host port allocator. Protocols are IPPROTO_TCP,
@@ -42,6 +43,13 @@ int ports_parse_publish(const char *spec, struct port_binding **ret, size_t *ret
 /* Parses one --expose value (80, 80/udp, 8000-8010/tcp). -EINVAL with Docker's text
  * ("invalid range format for --expose: x, error: ..."). */
 int ports_parse_expose(const char *spec, struct port_range *ret, struct err *err);
+
+/* The bindings of a container's state: for each key ("80/tcp") of keys (Config.ExposedPorts
+ * or NetworkSettings.Ports), the {HostIp, HostPort} entries ports lists for it, or one entry
+ * with host_ip "" (exposed, not published) when it lists none (ports may be NULL). The caller
+ * frees *ret. -ENOMEM only. */
+int ports_from_state(const struct jv *keys, const struct jv *ports, struct port_binding **ret,
+                     size_t *ret_n);
 
 /* `docker port` output for the bindings b[0..n) (entries with host_ip "" are skipped): all
  * "80/tcp -> 0.0.0.0:32768" lines, or with filter ("80", "80/udp") only the "0.0.0.0:32768"

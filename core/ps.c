@@ -127,38 +127,14 @@ static char *labels_string(const struct jv *labels)
 static char *ports_string(const struct container *c)
 {
         const struct jv *ports = jv_path(c->doc, "NetworkSettings.Ports");
-        const struct jv *exposed = jv_path(c->doc, "Config.ExposedPorts");
-        _cleanup_strv_ char **keys = jv_keys(exposed);
         struct port_binding *v = NULL;
         size_t n = 0;
         char *out = NULL;
         struct err e = {0};
-        bool running = container_is_running(c);
 
-        for (char **k = keys; k && *k; k++) {
-                const struct jv *list = running ? jv_get(ports, *k) : NULL;
-                const char *slash = strchr(*k, '/');
-                uint8_t proto = IPPROTO_TCP;
-                size_t m = jv_len(list) ? jv_len(list) : 1;
-                struct port_binding *nv = realloc(v, (n + m) * sizeof(*v));
-                if (!nv)
-                        break;
-                v = nv;
-                if (slash)
-                        ports_proto_parse(slash + 1, &proto);
-                for (size_t i = 0; i < m; i++) {
-                        const struct jv *b = jv_at(list, i);
-                        struct port_binding *pb = &v[n++];
-                        memset(pb, 0, sizeof(*pb));
-                        pb->ctr_port = (uint16_t)atoi(*k);
-                        pb->proto = proto;
-                        if (!b)
-                                continue;
-                        snprintf(pb->host_ip, sizeof(pb->host_ip), "%s",
-                                 jv_get_str(b, "HostIp") ?: "");
-                        pb->host_port = (uint16_t)atoi(jv_get_str(b, "HostPort") ?: "0");
-                }
-        }
+        if (ports_from_state(jv_path(c->doc, "Config.ExposedPorts"),
+                             container_is_running(c) ? ports : NULL, &v, &n) < 0)
+                return NULL;
         if (n && ports_format_ps(v, n, &out, &e) < 0)
                 out = NULL;
         free(v);
