@@ -260,7 +260,7 @@ static struct jv *build_config(const struct run_opts *o, const char *image_ref,
         return cfg;
 }
 
-static struct jv *build_host_config(const struct run_opts *o)
+static struct jv *build_host_config(const struct run_opts *o, char **security_opt)
 {
         struct jv *hc = jv_new_object(), *rp = jv_new_object();
 
@@ -271,7 +271,7 @@ static struct jv *build_host_config(const struct run_opts *o)
         jv_set_bool(hc, "Init", o->init);
         jv_set(hc, "CapAdd", o->cap_add ? jv_from_strv(o->cap_add) : NULL);
         jv_set(hc, "CapDrop", o->cap_drop ? jv_from_strv(o->cap_drop) : NULL);
-        jv_set(hc, "SecurityOpt", o->security_opt ? jv_from_strv(o->security_opt) : NULL);
+        jv_set(hc, "SecurityOpt", security_opt ? jv_from_strv(security_opt) : NULL);
         jv_set_str(rp, "Name", "no");
         jv_set_int(rp, "MaximumRetryCount", 0);
         jv_set(hc, "RestartPolicy", rp);
@@ -318,9 +318,36 @@ static int check_opts(const struct run_opts *o, struct err *err)
         }
         if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
                 return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
-        for (char **s = o->security_opt; s && *s; s++)
-                if (secprof_check_opt(*s, err) < 0)
-                        return -err->code;
+        return 0;
+}
+
+/* HostConfig.SecurityOpt as Docker's CLI sends it: a seccomp profile file becomes its JSON,
+ * checked now for the container's capabilities so a bad profile fails create. */
+static int security_opts(const struct run_opts *o, char ***ret, struct err *err)
+{
+        _cleanup_strv_ char **v = NULL;
+        uint64_t caps = caps_all();
+        int r = 0;
+
+        if (!o->security_opt) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!o->privileged)
+                r = caps_resolve(caps_default(), o->cap_add, o->cap_drop, &caps, err);
+        v = calloc(1, sizeof(char *));
+        if (r >= 0 && !v)
+                r = err_set(err, -ENOMEM, "storing --security-opt");
+        for (char **s = o->security_opt; r >= 0 && *s; s++) {
+                _cleanup_free_ char *stored = NULL;
+
+                r = secprof_create_opt(*s, caps, &stored, err);
+                if (r >= 0 && util_strv_push(&v, stored) < 0)
+                        r = err_set(err, -ENOMEM, "storing --security-opt");
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
         return 0;
 }
 
@@ -329,11 +356,14 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
                      struct err *err)
 {
         _cleanup_jv_ struct jv *doc = jv_new_object();
+        _cleanup_strv_ char **security_opt = NULL;
         struct jv *cfg, *env = NULL, *all, *args;
         char ts[40], buf[80];
         int r;
 
         r = check_opts(o, err);
+        if (r >= 0)
+                r = security_opts(o, &security_opt, err);
         if (r < 0)
                 return r;
         cfg = build_config(o, image_ref, image_cfg, id);
@@ -361,7 +391,7 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
         jv_set(doc, "State", build_state());
         snprintf(buf, sizeof(buf), "sha256:%s", image_id);
         jv_set_str(doc, "Image", buf);
-        jv_set(doc, "HostConfig", build_host_config(o));
+        jv_set(doc, "HostConfig", build_host_config(o, security_opt));
         jv_set(doc, "Hawser", jv_new_object());
         *ret = TAKE_PTR(doc);
         return 0;

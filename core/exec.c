@@ -111,6 +111,7 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
                                       .cap_add = p->cap_add,
                                       .cap_drop = p->cap_drop,
                                       .seccomp = p->sp.seccomp && !p->privileged,
+                                      .seccomp_profile = p->sp.profile,
                                       .no_new_privs = p->sp.no_new_privs && !p->privileged},
                 &code, &err);
 fail:

@@ -559,16 +559,22 @@ static int find_executable(const char *argv0, char **env, char out[PATH_MAX], in
         return err_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
 }
 
+static int load_filter(const struct launch_proc *p, uint64_t keep, struct err *err)
+{
+        return p->seccomp_profile ? secprof_load_profile(p->seccomp_profile, keep, err)
+                                  : secprof_load(keep, err);
+}
+
 /* Without no_new_privs the filter must be loaded while CAP_SYS_ADMIN is still held; with
  * it, as late as possible, so the filter never sees hawser's own setup. */
 static int filter_early(const struct launch_proc *p, uint64_t keep, struct err *err)
 {
-        return p->seccomp && !p->no_new_privs ? secprof_load(keep, err) : 0;
+        return p->seccomp && !p->no_new_privs ? load_filter(p, keep, err) : 0;
 }
 
 static int filter_late(const struct launch_proc *p, uint64_t keep, struct err *err)
 {
-        return p->seccomp && p->no_new_privs ? secprof_load(keep, err) : 0;
+        return p->seccomp && p->no_new_privs ? load_filter(p, keep, err) : 0;
 }
 
 int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err)
@@ -729,6 +735,7 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                                       .cap_add = s->cap_add,
                                       .cap_drop = s->cap_drop,
                                       .seccomp = s->seccomp && !s->privileged,
+                                      .seccomp_profile = s->seccomp_profile,
                                       .no_new_privs = s->no_new_privs && !s->privileged},
                 &code, &err);
         child_fail(fd, code, &err);

@@ -25,7 +25,8 @@ struct launch_spec {
         const char *cwd;  /* "" or NULL: "/" */
         const char *user; /* "" or NULL: root; else user[:group] by name or number */
         bool tty, read_only, privileged, init, new_netns;
-        bool seccomp, no_new_privs; /* from --security-opt (core/secprof.h) */
+        bool seccomp, no_new_privs;  /* from --security-opt (core/secprof.h) */
+        const char *seccomp_profile; /* the profile's JSON; NULL: hawser's default filter */
         char **cap_add, **cap_drop;
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
@@ -57,8 +58,9 @@ struct launch_proc {
         const char *cwd, *user;
         bool privileged;
         char **cap_add, **cap_drop;
-        bool seccomp;      /* the default syscall filter (never with privileged) */
-        bool no_new_privs; /* never with privileged */
+        bool seccomp;                /* a syscall filter (never with privileged) */
+        const char *seccomp_profile; /* its profile JSON (core/secprof.h); NULL: the default */
+        bool no_new_privs;           /* never with privileged */
 };
 
 /* Exec step shared with `exec`: switches to user, drops capabilities, sets no_new_privs,

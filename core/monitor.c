@@ -219,6 +219,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .read_only = jv_get_bool(hc, "ReadonlyRootfs"),
                 .privileged = jv_get_bool(hc, "Privileged"),
                 .seccomp = sp.seccomp,
+                .seccomp_profile = sp.profile,
                 .no_new_privs = sp.no_new_privs,
                 .init = jv_get_bool(hc, "Init"),
                 .new_netns = !net || strcmp(net, "host"),

@@ -193,11 +193,10 @@ static int apply_opt(const char *opt, int index, struct secprof *p, struct err *
                 return 0;
         }
         if (has_key(opt, "seccomp")) {
-                if (strcmp(opt + 8, "unconfined"))
-                        return err_set(err, -ENOTSUP,
-                                       "seccomp profiles other than unconfined are not "
-                                       "supported yet");
-                p->seccomp = false;
+                const char *v = opt + strlen("seccomp=");
+
+                p->seccomp = strcmp(v, "unconfined") != 0;
+                p->profile = p->seccomp ? v : NULL;
                 return 0;
         }
         /* No LSM profile is applied, so there is nothing these could change. */

@@ -429,9 +429,108 @@ Seccomp:	2"
     assert_output_contains 'invalid --security-opt 1: "no-new-privileges=maybe"'
     run h run --name secbad --security-opt seccomp=/nonexistent.json busybox true
     assert_status 125
-    assert_output_contains "not supported yet"
+    assert_output_contains "opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory"
     run h inspect secbad
     assert_failure
+}
+
+# ---- --security-opt seccomp=FILE: Docker's profile format ----
+
+# deny_mkdir FILE: a profile (spread over lines, as people write them) that lets everything
+# through but mkdir/mkdirat, which fail with EPERM.
+deny_mkdir() {
+    cat >"$1" <<'JSON'
+{
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [
+        { "names": ["mkdir", "mkdirat", "no_such_syscall"], "action": "SCMP_ACT_ERRNO" }
+    ]
+}
+JSON
+}
+
+@test "a seccomp profile file filters the container's syscalls, its exec'd processes too" {
+    local f=$BATS_TEST_TMPDIR/deny-mkdir.json
+    deny_mkdir "$f"
+    run h run --rm --network none --security-opt "seccomp=$f" busybox mkdir /x
+    assert_failure
+    assert_output_contains "Operation not permitted"
+    run h run --rm --network none --security-opt "seccomp=$f" busybox sh -c 'echo a >/tmp/f && cat /tmp/f && grep "^Seccomp:" /proc/self/status'
+    assert_success
+    assert_output "a
+Seccomp:	2"
+    # Without no_new_privs the filter is loaded earlier, while hawser still sets up.
+    run h run --rm --network none --security-opt no-new-privileges=false --security-opt "seccomp=$f" busybox mkdir /x
+    assert_failure
+    assert_output_contains "Operation not permitted"
+    h run -d --name secp --network none --security-opt "seccomp=$f" busybox sleep 60 >/dev/null
+    run h exec secp mkdir /y
+    assert_failure
+    assert_output_contains "Operation not permitted"
+    run h exec secp sh -c 'touch /y && echo ok'
+    assert_output "ok"
+    # --privileged runs without a filter, as in Docker.
+    run h run --rm --network none --privileged --security-opt "seccomp=$f" busybox sh -c 'mkdir /x && echo ok'
+    assert_output "ok"
+}
+
+@test "seccomp profile actions: errnoRet, KILL and an argument comparison" {
+    local f=$BATS_TEST_TMPDIR/p.json
+    echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":28}]}' >"$f"
+    run h run --rm --network none --security-opt "seccomp=$f" busybox mkdir /x
+    assert_output_contains "No space left on device"
+    echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_KILL"}]}' >"$f"
+    run h run --rm --network none --security-opt "seccomp=$f" busybox mkdir /x
+    assert_status 159
+    # Only mode 0700 is refused: (mode & 0777) == 0700, for chmod(path, mode) and
+    # fchmodat(dirfd, path, mode).
+    cat >"$f" <<'JSON'
+{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+  {"names":["chmod"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":511,"valueTwo":448,"op":"SCMP_CMP_MASKED_EQ"}]},
+  {"names":["fchmodat"],"action":"SCMP_ACT_ERRNO","args":[{"index":2,"value":511,"valueTwo":448,"op":"SCMP_CMP_MASKED_EQ"}]}]}
+JSON
+    run h run --rm --network none --security-opt "seccomp=$f" busybox sh -c 'touch /a && chmod 755 /a && echo ok && chmod 4700 /a'
+    assert_failure
+    assert_output_contains "ok"
+    assert_output_contains "Operation not permitted"
+    # An empty profile means no filter, as in Docker.
+    echo '{}' >"$f"
+    run h run --rm --network none --security-opt "seccomp=$f" busybox grep '^Seccomp:' /proc/self/status
+    assert_output "Seccomp:	0"
+}
+
+@test "a seccomp profile is stored as its compacted JSON; bad profiles fail create and leave no container" {
+    local f=$BATS_TEST_TMPDIR/deny-mkdir.json
+    deny_mkdir "$f"
+    h create --name secf --security-opt "seccomp=$f" busybox true >/dev/null
+    run h inspect -f '{{json .HostConfig.SecurityOpt}}' secf
+    assert_output '["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\",\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"]'
+    run h start -a secf
+    assert_success
+    before=$(h ps -aq | wc -l)
+    run h create --name secx --security-opt seccomp=/nonexistent.json busybox true
+    assert_status 125
+    assert_output_contains "opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory"
+    local bad=$BATS_TEST_TMPDIR/bad.json
+    echo '{"defaultAction": "SCMP_ACT_ALLOW",' >"$bad"
+    run h run --name secx --security-opt "seccomp=$bad" busybox true
+    assert_status 125
+    assert_output_contains "compacting json for seccomp profile ($bad) failed: unexpected end of JSON input"
+    echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_FOO"}]}' >"$bad"
+    run h run --name secx --security-opt "seccomp=$bad" busybox true
+    assert_status 125
+    assert_output_contains "string SCMP_ACT_FOO is not a valid action for seccomp"
+    echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_XX"}]}]}' >"$bad"
+    run h run --name secx --security-opt "seccomp=$bad" busybox true
+    assert_status 125
+    assert_output_contains "string SCMP_CMP_XX is not a valid operator for seccomp"
+    echo '[]' >"$bad"
+    run h run --name secx --security-opt "seccomp=$bad" busybox true
+    assert_status 125
+    assert_output_contains "Decoding seccomp profile failed"
+    run h inspect secx
+    assert_failure
+    [ "$(h ps -aq | wc -l)" -eq "$before" ] || fail "a failed create left a container"
 }
 
 # ---- labels, stop signal and timeout ----

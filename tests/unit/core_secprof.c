@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +36,7 @@ static void test_parse_defaults_and_forms(void **state)
 {
         struct secprof p;
         struct err err = {0};
+        struct jv *v = NULL;
 
         (void)state;
         assert_int_equal(secprof_parse(NULL, &p, &err), 0);
@@ -46,6 +50,19 @@ static void test_parse_defaults_and_forms(void **state)
         assert_true(p.no_new_privs);
         assert_int_equal(parse("[\"apparmor=unconfined\",\"label=disable\"]", &p, &err), 0);
         assert_true(p.seccomp);
+        assert_null(p.profile);
+        /* A profile as create stores it, borrowed from the array; the last seccomp entry
+         * wins. */
+        assert_int_equal(
+                jv_parse("[\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\"]", &v, &err),
+                0);
+        assert_int_equal(secprof_parse(v, &p, &err), 0);
+        assert_true(p.seccomp);
+        assert_string_equal(p.profile, "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
+        jv_put(v);
+        assert_int_equal(parse("[\"seccomp={}\",\"seccomp=unconfined\"]", &p, &err), 0);
+        assert_false(p.seccomp);
+        assert_null(p.profile);
 }
 
 static void test_parse_refusals(void **state)
@@ -56,7 +73,7 @@ static void test_parse_refusals(void **state)
         (void)state;
         assert_int_equal(parse("[\"label=x\",\"no-new-privileges=maybe\"]", &p, &err), -EINVAL);
         assert_string_equal(err.msg, "invalid --security-opt 2: \"no-new-privileges=maybe\"");
-        assert_int_equal(parse("[\"seccomp={}\"]", &p, &err), -ENOTSUP);
+        assert_int_equal(secprof_check_opt("seccomp=/some/profile.json", &err), 0);
         assert_int_equal(secprof_check_opt("foo", &err), -EINVAL);
         assert_string_equal(err.msg, "Invalid --security-opt: \"foo\"");
         assert_int_equal(secprof_check_opt("bogus=1", &err), -EINVAL);
@@ -64,9 +81,10 @@ static void test_parse_refusals(void **state)
         assert_int_equal(secprof_check_opt("seccomp:unconfined", &err), 0);
 }
 
-/* Loads the filter with caps in a child, then runs fn; the child's exit status is fn's
- * errno (0 on success). */
-static int in_filtered_child(uint64_t caps, int (*fn)(void))
+/* Loads the default filter (profile NULL) or profile with caps in a child, then runs fn;
+ * the child's exit status is fn's errno (0 on success), 200 if loading failed, 128 + the
+ * signal that killed it. */
+static int in_profile_child(const char *profile, uint64_t caps, int (*fn)(void))
 {
         int status;
         pid_t pid = fork();
@@ -74,14 +92,26 @@ static int in_filtered_child(uint64_t caps, int (*fn)(void))
         assert_true(pid >= 0);
         if (pid == 0) {
                 struct err err = {0};
+                int r;
 
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || secprof_load(caps, &err) < 0)
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         _exit(200);
-                _exit(fn() < 0 ? errno : 0);
+                r = profile ? secprof_load_profile(profile, caps, &err) : secprof_load(caps, &err);
+                if (r < 0)
+                        _exit(200);
+                /* Not _exit(): the sanitizers' interceptor makes calls an allowlist refuses. */
+                syscall(SYS_exit_group, fn() < 0 ? errno : 0);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
         assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+static int in_filtered_child(uint64_t caps, int (*fn)(void))
+{
+        return in_profile_child(NULL, caps, fn);
 }
 
 static int do_unshare(void)
@@ -133,12 +163,348 @@ static void test_filter_blocks_and_allows(void **state)
         assert_int_equal(in_filtered_child(0, do_unshare_i386), EPERM);
 }
 
+/* ---- profiles (Docker's seccomp JSON) ---- */
+
+static int do_getppid(void)
+{
+        return syscall(SYS_getppid) < 0 ? -1 : 0;
+}
+
+static int do_umask_777(void)
+{
+        return syscall(SYS_umask, 0777) < 0 ? -1 : 0;
+}
+
+static int do_umask_707(void)
+{
+        return syscall(SYS_umask, 0707) < 0 ? -1 : 0;
+}
+
+static int do_umask_077(void)
+{
+        return syscall(SYS_umask, 0077) < 0 ? -1 : 0;
+}
+
+/* Fails with EBADE when the process runs under any seccomp filter. */
+static int do_unfiltered(void)
+{
+        if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0)
+                return 0;
+        errno = EBADE;
+        return -1;
+}
+
+/* i386's getppid (64) through the 32-bit entry point. */
+static int do_getppid_i386(void)
+{
+        long r;
+
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(64) : "memory");
+        if (r < 0) {
+                errno = (int)-r;
+                return -1;
+        }
+        return 0;
+}
+
+#define ALLOW_ALL "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+
+static void test_profile_allowlist(void **state)
+{
+        const char *allow = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
+                            "\"syscalls\":[{\"names\":[\"exit_group\",\"exit\",\"getpid\"],"
+                            "\"action\":\"SCMP_ACT_ALLOW\"},"
+                            "{\"name\":\"umask\",\"action\":\"SCMP_ACT_ERRNO\"}]}";
+
+        (void)state;
+        assert_int_equal(in_profile_child(allow, 0, do_getpid), 0);
+        assert_int_equal(in_profile_child(allow, 0, do_getppid), ENOSYS);
+        assert_int_equal(in_profile_child(allow, 0, do_umask_077), EPERM);
+}
+
+static void test_profile_actions_and_skips(void **state)
+{
+        (void)state;
+        /* Unknown names are skipped, the known ones filtered; errnoRet sets the errno. */
+        assert_int_equal(in_profile_child(ALLOW_ALL "{\"names\":[\"no_such_call\",\"getppid\"],"
+                                                    "\"action\":\"SCMP_ACT_ERRNO\","
+                                                    "\"errnoRet\":28}]}",
+                                          0, do_getppid),
+                         ENOSPC);
+        /* A rule that repeats the default action changes nothing (libseccomp refuses it). */
+        assert_int_equal(in_profile_child(ALLOW_ALL "{\"names\":[\"getppid\"],"
+                                                    "\"action\":\"SCMP_ACT_ALLOW\"}]}",
+                                          0, do_getppid),
+                         0);
+        assert_int_equal(in_profile_child(ALLOW_ALL "{\"names\":[\"getppid\"],"
+                                                    "\"action\":\"SCMP_ACT_KILL_PROCESS\"}]}",
+                                          0, do_getppid),
+                         128 + SIGSYS);
+        /* With no tracer attached the kernel answers ENOSYS. */
+        assert_int_equal(in_profile_child(ALLOW_ALL "{\"names\":[\"getppid\"],"
+                                                    "\"action\":\"SCMP_ACT_TRACE\"}]}",
+                                          0, do_getppid),
+                         ENOSYS);
+        /* Saying nothing means no filter, as in Docker. */
+        assert_int_equal(in_profile_child("{}", 0, do_unfiltered), 0);
+        assert_int_equal(in_profile_child("null", 0, do_unfiltered), 0);
+        assert_int_equal(
+                in_profile_child("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", 0, do_unfiltered),
+                EBADE);
+}
+
+static void test_profile_args(void **state)
+{
+        /* (mask & 0700) == 0700 */
+        const char *masked = ALLOW_ALL "{\"names\":[\"umask\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                       "\"args\":[{\"index\":0,\"value\":448,\"valueTwo\":448,"
+                                       "\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}";
+        /* Two comparisons of one argument: either matches (runc's rule per comparison). */
+        const char *either =
+                ALLOW_ALL "{\"names\":[\"umask\"],\"action\":\"SCMP_ACT_ERRNO\","
+                          "\"args\":[{\"index\":0,\"value\":511,\"op\":\"SCMP_CMP_EQ\"},"
+                          "{\"index\":0,\"value\":455,\"op\":\"SCMP_CMP_EQ\"}]}]}";
+
+        (void)state;
+        assert_int_equal(in_profile_child(masked, 0, do_umask_777), EPERM);
+        assert_int_equal(in_profile_child(masked, 0, do_umask_707), EPERM);
+        assert_int_equal(in_profile_child(masked, 0, do_umask_077), 0);
+        assert_int_equal(in_profile_child(either, 0, do_umask_777), EPERM);
+        assert_int_equal(in_profile_child(either, 0, do_umask_707), EPERM);
+        assert_int_equal(in_profile_child(either, 0, do_umask_077), 0);
+}
+
+static void test_profile_filters(void **state)
+{
+        const uint64_t admin = 1ULL << CAP_SYS_ADMIN;
+        const char *inc = ALLOW_ALL "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                    "\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}";
+        const char *exc = ALLOW_ALL "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                    "\"excludes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}";
+        /* moby compares names as written: "sys_admin" is no capability it holds. */
+        const char *lower = ALLOW_ALL "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                      "\"includes\":{\"caps\":[\"sys_admin\"]}}]}";
+        const char *old = ALLOW_ALL "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                    "\"includes\":{\"minKernel\":\"2.6\"}}]}";
+        const char *future = ALLOW_ALL "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                       "\"includes\":{\"minKernel\":\"999.0\"}}]}";
+        const char *not_old = ALLOW_ALL "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                        "\"excludes\":{\"minKernel\":\"2.6\"}}]}";
+
+        (void)state;
+        assert_int_equal(in_profile_child(inc, 0, do_getppid), 0);
+        assert_int_equal(in_profile_child(inc, admin, do_getppid), EPERM);
+        assert_int_equal(in_profile_child(exc, 0, do_getppid), EPERM);
+        assert_int_equal(in_profile_child(exc, admin, do_getppid), 0);
+        assert_int_equal(in_profile_child(lower, admin, do_getppid), 0);
+        assert_int_equal(in_profile_child(old, 0, do_getppid), EPERM);
+        assert_int_equal(in_profile_child(future, 0, do_getppid), 0);
+        assert_int_equal(in_profile_child(not_old, 0, do_getppid), 0);
+#ifdef __x86_64__
+        {
+                const char *amd64 = ALLOW_ALL "{\"names\":[\"getppid\"],"
+                                              "\"action\":\"SCMP_ACT_ERRNO\","
+                                              "\"includes\":{\"arches\":[\"amd64\"]}}]}";
+                const char *arm64 = ALLOW_ALL "{\"names\":[\"getppid\"],"
+                                              "\"action\":\"SCMP_ACT_ERRNO\","
+                                              "\"includes\":{\"arches\":[\"arm64\"]}}]}";
+                /* The 32-bit entry point is filtered once the profile lists it. */
+                const char *x86 = "{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+                                  "\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86_64\","
+                                  "\"subArchitectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]},"
+                                  "{\"architecture\":\"SCMP_ARCH_NOPE\"}],"
+                                  "\"syscalls\":[{\"names\":[\"getppid\"],"
+                                  "\"action\":\"SCMP_ACT_ERRNO\"}]}";
+
+                assert_int_equal(in_profile_child(amd64, 0, do_getppid), EPERM);
+                assert_int_equal(in_profile_child(arm64, 0, do_getppid), 0);
+                assert_int_equal(in_profile_child(x86, 0, do_getppid_i386), EPERM);
+                assert_int_equal(in_profile_child(x86, 0, do_getppid), EPERM);
+        }
+#endif
+}
+
+static void refused(const char *profile, const char *msg)
+{
+        struct err err = {0};
+
+        assert_int_equal(secprof_check_profile(profile, 0, &err), -EINVAL);
+        assert_string_equal(err.msg, msg);
+}
+
+static void test_profile_refusals(void **state)
+{
+        (void)state;
+        refused("[]", "Decoding seccomp profile failed: the profile is not a JSON object");
+        refused("{\"defaultAction\":\"SCMP_ACT_FOO\"}",
+                "string SCMP_ACT_FOO is not a valid action for seccomp");
+        refused("{\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+                "string  is not a valid action for seccomp");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"]}]}", "string  is not a valid action for seccomp");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+                "seccomp action SCMP_ACT_NOTIFY is not supported: hawser has no seccomp agent "
+                "(listenerPath)");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{"
+                          "\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_XX\"}]}]}",
+                "string SCMP_CMP_XX is not a valid operator for seccomp");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{"
+                          "\"index\":7,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                "error creating seccomp syscall condition for syscall mkdir: syscalls only have "
+                "up to 6 arguments (7 given)");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{"
+                          "\"index\":-1,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                "Decoding seccomp profile failed: syscalls[0].args[0].index is not an unsigned "
+                "integer");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{"
+                          "\"index\":0,\"value\":\"x\",\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                "Decoding seccomp profile failed: syscalls[0].args[0].value is not an unsigned "
+                "integer");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[1]}]}",
+                "Decoding seccomp profile failed: syscalls[0].args[0] is not an object");
+        refused(ALLOW_ALL "{\"name\":\"mkdir\",\"names\":[\"rmdir\"],"
+                          "\"action\":\"SCMP_ACT_ERRNO\"}]}",
+                "'name' and 'names' were specified in the seccomp profile, use either 'name' or "
+                "'names'");
+        refused(ALLOW_ALL "{\"names\":[1],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+                "Decoding seccomp profile failed: syscalls[0].names is not an array of strings");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\","
+                          "\"errnoRet\":70000}]}",
+                "Decoding seccomp profile failed: syscalls[0].errnoRet 70000 is out of range "
+                "(0-4095)");
+        refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86\"],"
+                "\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86_64\"}]}",
+                "'architectures' and 'archMap' were specified in the seccomp profile, use either "
+                "'architectures' or 'archMap'");
+        refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_FOO\"]}",
+                "string SCMP_ARCH_FOO is not a valid arch for seccomp");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\","
+                          "\"includes\":{\"minKernel\":\"4\"}}]}",
+                "Decoding seccomp profile failed: invalid kernel version: \"4\", expected "
+                "\"<kernel>.<major>\"");
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\","
+                          "\"excludes\":[]}]}",
+                "Decoding seccomp profile failed: syscalls[0].excludes is not an object");
+        refused("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}",
+                "Decoding seccomp profile failed: syscalls is not an array");
+        /* A rule its filters skip is checked all the same. */
+        refused(ALLOW_ALL "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_BAR\","
+                          "\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}",
+                "string SCMP_ACT_BAR is not a valid action for seccomp");
+}
+
+static char tmpdir[] = "/tmp/core_secprof.XXXXXX";
+
+static const char *write_tmp(const char *name, const char *text)
+{
+        static char path[128];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        return path;
+}
+
+/* secprof_create_opt for "seccomp=" + the file written with text: the stored value, or
+ * the error message (stored in out either way). */
+static int create_with(const char *text, bool colon, char out[600])
+{
+        char opt[160], *stored = NULL;
+        struct err err = {0};
+        const char *path = write_tmp("p.json", text);
+        int r;
+
+        snprintf(opt, sizeof(opt), "seccomp%c%s", colon ? ':' : '=', path);
+        r = secprof_create_opt(opt, 0, &stored, &err);
+        snprintf(out, 600, "%s", r < 0 ? err.msg : stored);
+        free(stored);
+        return r;
+}
+
+static void test_create_opt(void **state)
+{
+        char out[600], want[600], *s = NULL;
+        struct err err = {0};
+        const char *path = write_tmp("p.json", "");
+
+        (void)state;
+        assert_int_equal(secprof_create_opt("no-new-privileges", 0, &s, &err), 0);
+        assert_string_equal(s, "no-new-privileges");
+        free(s);
+        assert_int_equal(secprof_create_opt("seccomp=unconfined", 0, &s, &err), 0);
+        assert_string_equal(s, "seccomp=unconfined");
+        free(s);
+        assert_int_equal(secprof_create_opt("foo", 0, &s, &err), -EINVAL);
+        assert_string_equal(err.msg, "Invalid --security-opt: \"foo\"");
+        assert_int_equal(secprof_create_opt("seccomp=/nonexistent/p.json", 0, &s, &err), -ENOENT);
+        assert_string_equal(err.msg, "opening seccomp profile (/nonexistent/p.json) failed: open "
+                                     "/nonexistent/p.json: no such file or directory");
+        assert_int_equal(secprof_create_opt("seccomp=/", 0, &s, &err), -EISDIR);
+        assert_string_equal(err.msg, "opening seccomp profile (/) failed: read /: is a directory");
+
+        /* Stored as Docker's CLI sends it: compacted, strings untouched, '=' even after ':'. */
+        assert_int_equal(create_with("{\n  \"defaultAction\" : \"SCMP_ACT_ALLOW\",\n"
+                                     "  \"comment\": \"a  b\\\" ]\"\n}\n",
+                                     true, out),
+                         0);
+        assert_string_equal(out, "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\","
+                                 "\"comment\":\"a  b\\\" ]\"}");
+
+        /* Go's json.Compact errors for what json-c alone would accept or report vaguely. */
+        snprintf(want, sizeof(want), "compacting json for seccomp profile (%s) failed: ", path);
+        assert_int_equal(create_with("", false, out), -EINVAL);
+        assert_true(!strncmp(out, want, strlen(want)));
+        assert_string_equal(out + strlen(want), "unexpected end of JSON input");
+        assert_int_equal(create_with("{\"defaultAction\": \"SCMP_ACT_ALLOW\",", false, out),
+                         -EINVAL);
+        assert_string_equal(out + strlen(want), "unexpected end of JSON input");
+        assert_int_equal(create_with("{\"a\":[1,2,]}", false, out), -EINVAL);
+        assert_string_equal(out + strlen(want),
+                            "invalid character ']' looking for beginning of value");
+        assert_int_equal(create_with("/* x */ {}", false, out), -EINVAL);
+        assert_string_equal(out + strlen(want),
+                            "invalid character '/' looking for beginning of value");
+        assert_int_equal(create_with("{}\n{}", false, out), -EINVAL);
+        assert_string_equal(out + strlen(want), "invalid character '{' after top-level value");
+        assert_int_equal(create_with("{'a':1}", false, out), -EINVAL);
+        assert_int_equal(create_with("{\"a\" 1}", false, out), -EINVAL);
+        assert_true(!strncmp(out, want, strlen(want)));
+
+        /* The profile itself is checked at create. */
+        assert_int_equal(create_with("{\"defaultAction\":\"SCMP_ACT_FOO\"}", false, out), -EINVAL);
+        assert_string_equal(out, "string SCMP_ACT_FOO is not a valid action for seccomp");
+}
+
+static int make_tmpdir(void **state)
+{
+        (void)state;
+        return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+        char p[128];
+
+        (void)state;
+        snprintf(p, sizeof(p), "%s/p.json", tmpdir);
+        unlink(p);
+        return rmdir(tmpdir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_defaults_and_forms),
                 cmocka_unit_test(test_parse_refusals),
                 cmocka_unit_test(test_filter_blocks_and_allows),
+                cmocka_unit_test(test_profile_allowlist),
+                cmocka_unit_test(test_profile_actions_and_skips),
+                cmocka_unit_test(test_profile_args),
+                cmocka_unit_test(test_profile_filters),
+                cmocka_unit_test(test_profile_refusals),
+                cmocka_unit_test(test_create_opt),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
