@@ -38,6 +38,7 @@ struct exec_plan {
         const char *id, *cwd, *user;
         bool privileged;
         struct secprof sp;
+        struct secprof_bpf bpf;
         int ns[6];
         int sync; /* child end */
 };
@@ -112,6 +113,7 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
                                       .cap_drop = p->cap_drop,
                                       .seccomp = p->sp.seccomp && !p->privileged,
                                       .seccomp_profile = p->sp.profile,
+                                      .seccomp_bpf = p->bpf.len ? &p->bpf : NULL,
                                       .no_new_privs = p->sp.no_new_privs && !p->privileged},
                 &code, &err);
 fail:
@@ -309,6 +311,11 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
                 if (r >= 0)
                         r = secprof_parse(jv_get(hc, "SecurityOpt"), &p.sp, err);
+                if (r >= 0) {
+                        _cleanup_free_ char *cache = cli_runroot_path(cli, "seccomp");
+
+                        secprof_prepare(&p.sp, p.privileged, p.cap_add, p.cap_drop, cache, &p.bpf);
+                }
                 if (r >= 0)
                         r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
                                             p.ns, err);
@@ -319,6 +326,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 if (p.ns[i] >= 0)
                         close(p.ns[i]);
         util_strv_free(p.env), util_strv_free(p.cap_add), util_strv_free(p.cap_drop);
+        secprof_bpf_free(&p.bpf);
         container_free(c);
         opt_free_lists(defs, &o);
         return r;

@@ -561,8 +561,9 @@ static int find_executable(const char *argv0, char **env, char out[PATH_MAX], in
 
 static int load_filter(const struct launch_proc *p, uint64_t keep, struct err *err)
 {
-        return p->seccomp_profile ? secprof_load_profile(p->seccomp_profile, keep, err)
-                                  : secprof_load(keep, err);
+        if (p->seccomp_profile)
+                return secprof_load_profile(p->seccomp_profile, keep, err);
+        return p->seccomp_bpf ? secprof_install(p->seccomp_bpf, err) : secprof_load(keep, err);
 }
 
 /* Without no_new_privs the filter must be loaded while CAP_SYS_ADMIN is still held; with
@@ -736,6 +737,7 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                                       .cap_drop = s->cap_drop,
                                       .seccomp = s->seccomp && !s->privileged,
                                       .seccomp_profile = s->seccomp_profile,
+                                      .seccomp_bpf = s->seccomp_bpf,
                                       .no_new_privs = s->no_new_privs && !s->privileged},
                 &code, &err);
         child_fail(fd, code, &err);

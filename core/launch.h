@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "secprof.h"
 
 /* A volume, bind or tmpfs mount, in the order to mount (parents before children). */
 struct launch_mount {
@@ -27,6 +28,7 @@ struct launch_spec {
         bool tty, read_only, privileged, init, new_netns;
         bool seccomp, no_new_privs;  /* from --security-opt (core/secprof.h) */
         const char *seccomp_profile; /* the profile's JSON; NULL: hawser's default filter */
+        const struct secprof_bpf *seccomp_bpf; /* the default filter compiled; NULL: build it */
         char **cap_add, **cap_drop;
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
@@ -60,7 +62,8 @@ struct launch_proc {
         char **cap_add, **cap_drop;
         bool seccomp;                /* a syscall filter (never with privileged) */
         const char *seccomp_profile; /* its profile JSON (core/secprof.h); NULL: the default */
-        bool no_new_privs;           /* never with privileged */
+        const struct secprof_bpf *seccomp_bpf; /* the default filter, compiled; NULL: build */
+        bool no_new_privs;                     /* never with privileged */
 };
 
 /* Exec step shared with `exec`: switches to user, drops capabilities, sets no_new_privs,

@@ -64,6 +64,7 @@ struct spec_buf {
         char *lower, *upper, *work, *rootfs, *hosts, *hostname, *resolv;
         char **argv, **env, **cap_add, **cap_drop;
         int netns_fd;
+        struct secprof_bpf bpf;
         struct launch_mount *mounts;
         char **mount_data; /* tmpfs data strings owned here */
 };
@@ -74,6 +75,7 @@ static void spec_buf_free(struct spec_buf *b)
         free(b->hosts), free(b->hostname), free(b->resolv);
         util_strv_free(b->argv), util_strv_free(b->env);
         util_strv_free(b->cap_add), util_strv_free(b->cap_drop);
+        secprof_bpf_free(&b->bpf);
         if (b->netns_fd > 0)
                 close(b->netns_fd);
         free(b->mounts);
@@ -200,6 +202,12 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
         b->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
         if (secprof_parse(jv_get(hc, "SecurityOpt"), &sp, err) < 0)
                 return -err->code;
+        {
+                _cleanup_free_ char *cache = cli_runroot_path(cli, "seccomp");
+
+                secprof_prepare(&sp, jv_get_bool(hc, "Privileged"), b->cap_add, b->cap_drop, cache,
+                                &b->bpf);
+        }
         if (!b->upper || !b->work || !b->rootfs || !b->hosts || !b->hostname || !b->resolv ||
             !b->argv || !b->env || !b->cap_add || !b->cap_drop)
                 return err_set(err, -ENOMEM, "preparing container %.12s", c->id);
@@ -220,6 +228,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .privileged = jv_get_bool(hc, "Privileged"),
                 .seccomp = sp.seccomp,
                 .seccomp_profile = sp.profile,
+                .seccomp_bpf = b->bpf.len ? &b->bpf : NULL,
                 .no_new_privs = sp.no_new_privs,
                 .init = jv_get_bool(hc, "Init"),
                 .new_netns = !net || strcmp(net, "host"),

@@ -1,11 +1,22 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/util.h"
+#include "caps.h"
 #include "secprof.h"
 
 /* A syscall the default filter refuses unless the container holds cap (-1: always). */
@@ -151,6 +162,139 @@ int secprof_load(uint64_t caps, struct err *err)
         if (r < 0)
                 return err_set(err, r, "loading the seccomp filter: %s", strerror(-r));
         return 0;
+}
+
+/* ---- compiled default filters, cached ---- */
+
+/* FNV-1a: the cache key only has to tell hawser binaries and capability sets apart. */
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+        const unsigned char *p = data;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ p[i]) * 0x100000001b3ULL;
+        return h;
+}
+
+/* The rule table is compiled into the binary: a new binary may mean a new filter. */
+static int cache_path(const char *dir, uint64_t caps, char *out, size_t len)
+{
+        struct stat st;
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        if (stat("/proc/self/exe", &st) < 0)
+                return -errno;
+        h = fnv(h, &st.st_dev, sizeof(st.st_dev));
+        h = fnv(h, &st.st_ino, sizeof(st.st_ino));
+        h = fnv(h, &st.st_size, sizeof(st.st_size));
+        h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
+        h = fnv(h, &caps, sizeof(caps));
+        snprintf(out, len, "%s/default-%016llx.bpf", dir, (unsigned long long)h);
+        return 0;
+}
+
+static int read_bpf(const char *path, struct secprof_bpf *ret)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        void *buf;
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) ||
+            st.st_size > BPF_MAXINSNS * (off_t)sizeof(struct sock_filter))
+                return -EINVAL;
+        buf = malloc((size_t)st.st_size);
+        if (!buf)
+                return -ENOMEM;
+        if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
+                free(buf);
+                return -EIO;
+        }
+        ret->insns = buf;
+        ret->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+        return 0;
+}
+
+/* Compiles into a temporary file renamed into place, so readers never see half a program. */
+static int write_bpf(const char *dir, const char *path, uint64_t caps, struct err *err)
+{
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        _cleanup_free_ char *tmp = util_printf("%s/.tmp-XXXXXX", dir);
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (!ctx || !tmp) {
+                if (ctx)
+                        seccomp_release(ctx);
+                return err_set(err, -ENOMEM, "building the seccomp filter");
+        }
+        r = build(ctx, caps);
+        if (r >= 0 && (fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = seccomp_export_bpf(ctx, fd);
+        seccomp_release(ctx);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                if (fd >= 0)
+                        (void)unlink(tmp);
+                return err_set(err, r, "building the seccomp filter: %s", strerror(-r));
+        }
+        return 0;
+}
+
+int secprof_default_bpf(uint64_t caps, const char *cache_dir, struct secprof_bpf *ret,
+                        struct err *err)
+{
+        char path[PATH_MAX];
+        int r = fs_mkdir_p(cache_dir, 0700, err);
+
+        if (r < 0)
+                return r;
+        r = cache_path(cache_dir, caps, path, sizeof(path));
+        if (r < 0)
+                return err_set(err, r, "finding hawser's binary: %s", strerror(-r));
+        r = read_bpf(path, ret);
+        if (r != -ENOENT && r != -EINVAL)
+                return r < 0 ? err_set(err, r, "reading %s: %s", path, strerror(-r)) : 0;
+        r = write_bpf(cache_dir, path, caps, err);
+        if (r < 0)
+                return r;
+        r = read_bpf(path, ret);
+        return r < 0 ? err_set(err, r, "reading %s: %s", path, strerror(-r)) : 0;
+}
+
+int secprof_install(const struct secprof_bpf *b, struct err *err)
+{
+        struct sock_fprog prog = {.len = b->len, .filter = b->insns};
+
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return err_errno(err, "loading the seccomp filter");
+        return 0;
+}
+
+void secprof_bpf_free(struct secprof_bpf *b)
+{
+        free(b->insns);
+        *b = (struct secprof_bpf){0};
+}
+
+void secprof_prepare(const struct secprof *sp, bool privileged, char **cap_add, char **cap_drop,
+                     const char *cache_dir, struct secprof_bpf *ret)
+{
+        struct err e = {0};
+        uint64_t caps;
+
+        *ret = (struct secprof_bpf){0};
+        if (!sp->seccomp || sp->profile || privileged || !cache_dir ||
+            caps_resolve(caps_default(), cap_add, cap_drop, &caps, &e) < 0)
+                return;
+        if (secprof_default_bpf(caps, cache_dir, ret, &e) < 0)
+                *ret = (struct secprof_bpf){0};
 }
 
 /* "no-new-privileges", "no-new-privileges=true|false" or the older ':' form. */

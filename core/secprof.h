@@ -33,6 +33,29 @@ int secprof_parse(const struct jv *security_opt, struct secprof *ret, struct err
  * error); "seccomp=PATH" names a profile file, which this does not read. */
 int secprof_check_opt(const char *opt, struct err *err);
 
+/* A compiled filter (classic BPF), ready for seccomp(2). */
+struct secprof_bpf {
+        void *insns; /* struct sock_filter[len] */
+        unsigned short len;
+};
+
+/* Compiles the default filter for caps into *ret, through a cache of compiled programs in
+ * cache_dir (created when missing; a file per hawser binary and capability set), so only
+ * the first container with a given capability set pays for libseccomp (about a
+ * millisecond); later starts read a few kilobytes. Runs in the monitor and in exec's
+ * parent, before the namespaces are entered. The caller frees with secprof_bpf_free. */
+int secprof_default_bpf(uint64_t caps, const char *cache_dir, struct secprof_bpf *ret,
+                        struct err *err);
+/* Installs a compiled filter into the calling thread (no_new_privs or CAP_SYS_ADMIN
+ * needed, as for secprof_load). */
+int secprof_install(const struct secprof_bpf *b, struct err *err);
+void secprof_bpf_free(struct secprof_bpf *b);
+/* The compiled default filter for a process with these settings (none for a profile,
+ * unconfined or privileged: ret stays empty). Not fatal when it fails: the process then
+ * builds the filter itself. */
+void secprof_prepare(const struct secprof *sp, bool privileged, char **cap_add, char **cap_drop,
+                     const char *cache_dir, struct secprof_bpf *ret);
+
 /* Loads the default filter into the calling thread, adjusted to the capabilities caps
  * (a bit mask of CAP_* numbers). Does not set no_new_privs itself: without it the caller
  * must still hold CAP_SYS_ADMIN. Runs in the container's process just before exec. */

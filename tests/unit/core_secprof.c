@@ -8,6 +8,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <dirent.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/base/fs.h"
 #include "core/base/json.h"
 #include "core/secprof.h"
 
@@ -493,6 +497,76 @@ static int remove_tmpdir(void **state)
         return rmdir(tmpdir);
 }
 
+/* Installs a compiled program in a child, then runs fn; exit status as in_filtered_child. */
+static int in_compiled_child(const struct secprof_bpf *b, int (*fn)(void))
+{
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct err err = {0};
+
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || secprof_install(b, &err) < 0)
+                        _exit(200);
+                _exit(fn() < 0 ? errno : 0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+static void test_compiled_default_cached(void **state)
+{
+        char dir[] = "/tmp/hawser-secprof-XXXXXX", path[PATH_MAX];
+        struct secprof_bpf b = {0}, again = {0}, admin = {0};
+        struct err err = {0};
+        struct dirent *de;
+        DIR *d;
+        int n = 0, fd;
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(secprof_default_bpf(0, dir, &b, &err), 0);
+        assert_true(b.len > 10);
+        assert_int_equal(in_compiled_child(&b, do_unshare), EPERM);
+        assert_int_equal(in_compiled_child(&b, do_keyctl), EPERM);
+        assert_int_equal(in_compiled_child(&b, do_getpid), 0);
+        assert_int_equal(in_compiled_child(&b, do_unshare_i386), EPERM);
+        /* The second time comes from the cache: the same program. */
+        assert_int_equal(secprof_default_bpf(0, dir, &again, &err), 0);
+        assert_int_equal(again.len, b.len);
+        assert_memory_equal(again.insns, b.insns, b.len * 8u);
+        /* Another capability set is another program. */
+        assert_int_equal(secprof_default_bpf(1ULL << CAP_SYS_ADMIN, dir, &admin, &err), 0);
+        assert_int_equal(in_compiled_child(&admin, do_unshare), 0);
+        d = opendir(dir);
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.') {
+                        n++;
+                        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                }
+        closedir(d);
+        assert_int_equal(n, 2);
+        /* A torn cache file (not whole instructions) is compiled again. */
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "abc", 3), 3);
+        close(fd);
+        secprof_bpf_free(&again);
+        assert_int_equal(secprof_default_bpf(0, dir, &again, &err), 0);
+        secprof_bpf_free(&again);
+        assert_int_equal(secprof_default_bpf(1ULL << CAP_SYS_ADMIN, dir, &again, &err), 0);
+        assert_true(again.len > 10);
+        secprof_bpf_free(&b);
+        secprof_bpf_free(&again);
+        secprof_bpf_free(&admin);
+        assert_int_equal(fs_rm_rf(dir, &err), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -505,6 +579,7 @@ int main(void)
                 cmocka_unit_test(test_profile_filters),
                 cmocka_unit_test(test_profile_refusals),
                 cmocka_unit_test(test_create_opt),
+                cmocka_unit_test(test_compiled_default_cached),
         };
         return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
