@@ -6,6 +6,7 @@
 
 #include "base/util.h"
 #include "cli.h"
+#include "opt.h"
 
 static char *vpath(const char *base, const char *fmt, va_list ap)
 {
@@ -42,6 +43,13 @@ int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const cha
         char msg[ERR_MSG_MAX];
         va_list ap;
 
+        if (err->code == ECANCELED && opt_help_defs()) {
+                printf("\nUsage:  hawser %s [OPTIONS]\n", cmd);
+                opt_format_help(opt_help_defs(), stdout);
+                cli->printed = true;
+                cli->fail_code = 0;
+                return -ECANCELED;
+        }
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
@@ -52,6 +60,10 @@ int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const cha
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs, size_t n,
                  const char *usage_list, int argc, char **argv, struct err *err)
 {
+        if (argc >= 2 && !strcmp(argv[1], "--help")) {
+                printf("\nUsage:  hawser %s COMMAND\n\nCommands: %s\n", group, usage_list);
+                return 0;
+        }
         if (argc < 2)
                 return cli_usage_error(cli, group, err, "\"hawser %s\" requires a subcommand: %s",
                                        group, usage_list);

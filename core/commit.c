@@ -1689,20 +1689,6 @@ char *commit_ellipsis(const char *s, size_t width)
         return util_printf("%.*s…", (int)cut, s);
 }
 
-/* Docker's units.HumanSizeWithPrecision(size, 3), which `history` uses. */
-static void human_size3(long long bytes, char *out, size_t len)
-{
-        static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-        double size = (double)bytes;
-        size_t i = 0;
-
-        while (size >= 1000.0 && i < ARRAY_SIZE(units) - 1) {
-                size /= 1000.0;
-                i++;
-        }
-        snprintf(out, len, "%.3g%s", size, units[i]);
-}
-
 /* Go's time.Unix(sec, 0).Format(time.RFC3339), in the local zone. */
 static void rfc3339_local(int64_t sec, char out[40])
 {
@@ -1811,7 +1797,7 @@ static struct jv *row_ctx(const struct hist_row *row, const struct history_opts 
         util_human_duration(now - row->created * 1000000000, since, sizeof(since) - 4);
         strcat(since, " ago");
         if (o->human)
-                human_size3(row->size, size, sizeof(size));
+                util_human_size_prec(row->size, 3, size, sizeof(size));
         else
                 snprintf(size, sizeof(size), "%lld", row->size);
         /* stringid.TruncateID: the hex without "sha256:", 12 digits. */

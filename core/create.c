@@ -33,7 +33,6 @@ static const struct opt_def run_defs[] = {
         {"init", 0, OPT_BOOL, RO(init)},
         {"read-only", 0, OPT_BOOL, RO(read_only)},
         {"privileged", 0, OPT_BOOL, RO(privileged)},
-        {"help", 0, OPT_BOOL, RO(help)},
         {"quiet", 'q', OPT_BOOL, RO(quiet)},
         {"name", 0, OPT_STR, RO(name)},
         {"workdir", 'w', OPT_STR, RO(workdir)},

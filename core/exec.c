@@ -297,6 +297,13 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.id = c->id;
                 p.argv = argv + 2;
                 p.env = jv_to_strv(jv_get(cfg, "Env"));
+                /* As for the container's own process: HOSTNAME is not in Config.Env. */
+                if (p.env && !util_env_has(p.env, "HOSTNAME")) {
+                        _cleanup_free_ char *h =
+                                util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
+                        if (!h || util_strv_push(&p.env, h) < 0)
+                                r = err_set(err, -ENOMEM, "preparing the exec");
+                }
                 /* Like the container's own process, an exec sees the link variables. */
                 if (p.env && network_link_env(cli, c, &p.env, err) < 0)
                         r = -err->code;

@@ -1133,7 +1133,7 @@ static struct jv *row_ctx(const struct image_row *r, bool no_trunc, int64_t now)
         short_id(r, no_trunc, id);
         util_human_duration(now - r->created, since, sizeof(since));
         strcat(since, " ago");
-        util_human_size(r->size, size, sizeof(size));
+        util_human_size_prec(r->size, 3, size, sizeof(size));
         created_at(r->created, at);
         jv_set_str(o, "Containers", "N/A");
         jv_set_str(o, "CreatedAt", at);
@@ -1207,7 +1207,7 @@ static int print_table(const struct listing *l, const struct filters *f,
                         continue;
                 short_id(row, o->no_trunc, id);
                 util_human_duration(now - row->created, since, sizeof(since));
-                util_human_size(row->size, size, sizeof(size));
+                util_human_size_prec(row->size, 3, size, sizeof(size));
                 line = util_printf("%s\t%s\t%s%s%s\t%s ago\t%s", row->repo ? row->repo : "<none>",
                                    row->tag ? row->tag : "<none>", o->digests ? "<none>" : "",
                                    o->digests ? "\t" : "", id, since, size);

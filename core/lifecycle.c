@@ -91,6 +91,17 @@ int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout
         return lifecycle_wait_monitor(c, 30000, err);
 }
 
+struct stop_opts {
+        long long time;
+        char *signal;
+        bool force, volumes, link;
+        bool follow, timestamps;
+        char *tail, *since, *until;
+        bool details;
+};
+
+static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err);
+
 /* Runs fn on each named container, printing the name on success and Docker's per-container
  * error otherwise; the command fails if any failed. */
 static int for_each(struct cli *cli, char **refs, int n, void *ud,
@@ -103,12 +114,16 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud,
                 struct container *c = NULL;
                 struct err e = {0};
                 int rr = container_find(cli, refs[i], &c, &e);
+                bool gone = rr == -ENOENT;
+
                 if (rr >= 0)
                         rr = fn(cli, c, ud, &e);
                 container_free(c);
                 if (rr < 0) {
                         fprintf(stderr, "Error: %s\n", e.msg);
-                        r = rr;
+                        /* rm -f of what is not there is said, but is not a failure (Docker). */
+                        if (!(gone && fn == do_rm && ((const struct stop_opts *)ud)->force))
+                                r = rr;
                         continue;
                 }
                 printf("%s\n", refs[i]);
@@ -129,15 +144,6 @@ static int usage_n(struct cli *cli, const char *cmd, int n, int min, struct err 
                                        min, min == 1 ? "argument" : "arguments");
         return n;
 }
-
-struct stop_opts {
-        long long time;
-        char *signal;
-        bool force, volumes, link;
-        bool follow, timestamps;
-        char *tail, *since, *until;
-        bool details;
-};
 
 static int do_stop(struct cli *cli, struct container *c, void *ud, struct err *err)
 {

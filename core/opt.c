@@ -128,6 +128,29 @@ static int parse_short(const struct opt_def *defs, int argc, char **argv, int *i
         return 0;
 }
 
+/* The table of the last --help: read by the CLI's top level, which prints the usage. */
+static const struct opt_def *help_defs;
+
+const struct opt_def *opt_help_defs(void)
+{
+        return help_defs;
+}
+
+void opt_format_help(const struct opt_def *defs, FILE *f)
+{
+        static const char *const kinds[] = {
+                [OPT_BOOL] = "", [OPT_STR] = " string", [OPT_LIST] = " list", [OPT_INT] = " int"};
+
+        fputs("\nOptions:\n", f);
+        for (; defs->name; defs++) {
+                if (defs->short_name)
+                        fprintf(f, "  -%c, --%s%s\n", defs->short_name, defs->name,
+                                kinds[defs->type]);
+                else
+                        fprintf(f, "      --%s%s\n", defs->name, kinds[defs->type]);
+        }
+}
+
 int opt_parse(const struct opt_def *defs, int argc, char **argv, bool stop_at_positional,
               void *target, struct err *err)
 {
@@ -151,6 +174,11 @@ int opt_parse(const struct opt_def *defs, int argc, char **argv, bool stop_at_po
                         }
                         argv[npos++] = a;
                         continue;
+                }
+                /* Every command knows --help, as Docker's do, and nothing runs then. */
+                if (!strcmp(a, "--help")) {
+                        help_defs = defs;
+                        return err_set(err, -ECANCELED, "help requested");
                 }
                 r = a[1] == '-' ? parse_long(defs, argc, argv, &i, target, err)
                                 : parse_short(defs, argc, argv, &i, target, err);

@@ -1,4 +1,5 @@
 #pragma once
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,11 @@ struct opt_def {
  * ("unknown flag: --x", "flag needs an argument: 'e' in -e") on bad input. */
 int opt_parse(const struct opt_def *defs, int argc, char **argv, bool stop_at_positional,
               void *target, struct err *err);
+/* After opt_parse failed with -ECANCELED ("--help" among the flags): that command's table
+ * (NULL when no --help was seen). */
+const struct opt_def *opt_help_defs(void);
+/* Docker's "Options:" block for a table (names and value kinds). */
+void opt_format_help(const struct opt_def *defs, FILE *f);
 /* Frees the vectors OPT_LIST fields hold. */
 void opt_free_lists(const struct opt_def *defs, void *target);
 /* Parses "true"/"false"/"1"/"0" as pflag does; -EINVAL otherwise. */

@@ -83,19 +83,24 @@ static int gr_cb(char **f, void *ud)
         return 1;
 }
 
+/* runc's rule, which Docker shows: in file order, the groups listing the user as a member
+ * and the group of the user's primary gid, each once. */
 static int member_cb(char **f, void *ud)
 {
         struct pw_match *m = ud;
         _cleanup_free_ char *members = strdup(f[3]);
+        gid_t gid = (gid_t)strtoul(f[2], NULL, 10);
+        bool in = gid == m->ids->gid;
         char *save = NULL;
 
         if (!members)
                 return 0;
-        for (char *u = strtok_r(members, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
-                if (strcmp(u, m->name) || m->ids->ngroups >= USER_MAX_GROUPS)
-                        continue;
-                m->ids->groups[m->ids->ngroups++] = (gid_t)strtoul(f[2], NULL, 10);
-        }
+        for (char *u = strtok_r(members, ",", &save); u && !in; u = strtok_r(NULL, ",", &save))
+                in = m->name[0] && !strcmp(u, m->name);
+        for (size_t i = 0; in && i < m->ids->ngroups; i++)
+                in = m->ids->groups[i] != gid;
+        if (in && m->ids->ngroups < USER_MAX_GROUPS)
+                m->ids->groups[m->ids->ngroups++] = gid;
         return 0;
 }
 
@@ -129,7 +134,10 @@ int user_resolve(const char *spec, const char *passwd, const char *group, struct
                                                grp);
                         ids.gid = (gid_t)strtoul(grp, NULL, 10);
                 }
-        } else if (m.name[0]) {
+                /* An explicit group is the only one, as with Docker's user:group. */
+                ids.groups[0] = ids.gid;
+                ids.ngroups = 1;
+        } else {
                 db_foreach(group, 4, member_cb, &m);
         }
         if (ids.uid == 0 && !strcmp(ids.home, "/") && !m.name[0])

@@ -292,7 +292,7 @@ void util_human_duration(int64_t ns, char *out, size_t len)
                 snprintf(out, len, "%lld years", (long long)(ns / NSEC_PER_HOUR / 24 / 365));
 }
 
-void util_human_size(long long bytes, char *out, size_t len)
+void util_human_size_prec(long long bytes, int precision, char *out, size_t len)
 {
         static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
         double size = (double)bytes;
@@ -302,7 +302,12 @@ void util_human_size(long long bytes, char *out, size_t len)
                 size /= 1000.0;
                 i++;
         }
-        snprintf(out, len, "%.4g%s", size, units[i]);
+        snprintf(out, len, "%.*g%s", precision, size, units[i]);
+}
+
+void util_human_size(long long bytes, char *out, size_t len)
+{
+        util_human_size_prec(bytes, 4, out, len);
 }
 
 int util_parse_ll(const char *s, long long min, long long max, long long *ret)

@@ -31,6 +31,8 @@ void util_format_time(int64_t ns, char out[40]);
 int util_parse_time(const char *s, int64_t *ret_ns);
 /* "3 seconds", "About a minute", "2 hours" as Docker's units.HumanDuration. */
 void util_human_duration(int64_t ns, char *out, size_t len);
+/* units.HumanSizeWithPrecision: that many significant digits (`images`, `history`: 3). */
+void util_human_size_prec(long long bytes, int precision, char *out, size_t len);
 /* "4.3MB" as Docker's units.HumanSize (decimal, 4 significant digits). */
 void util_human_size(long long bytes, char *out, size_t len);
 /* Strict decimal parse of a whole string into [min,max]. */

@@ -312,6 +312,12 @@ Total reclaimed space: 0B"
     hp import "$HAWSER_TEST_IMAGE_TAR" df:1 >/dev/null
     hp tag df:1 df:2
     hp create --name dc --network none df:1 true >/dev/null
+    # images shows 3 significant digits (units.HumanSizeWithPrecision(size, 3)), df 4.
+    local bytes want
+    bytes=$(cat "$BATS_TEST_TMPDIR"/root/layers/*/content-size)
+    want=$(awk -v b="$bytes" 'BEGIN { printf "%.3gMB", b / 1e6 }')
+    run hp images --format '{{.Size}}' df:1
+    assert_output "$want"
     run hp system df
     assert_success
     assert_line 0 "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE"

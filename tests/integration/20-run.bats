@@ -375,6 +375,25 @@ NoNewPrivs:	0"
     assert_output "NoNewPrivs:	0"
 }
 
+@test "user and groups are Docker's: the primary group is a supplementary group too" {
+    run h run --rm --network none busybox id
+    assert_output "uid=0(root) gid=0(root) groups=0(root)"
+    run h run --rm --network none -u app busybox id
+    assert_output "uid=1000(app) gid=1000(app) groups=50(staff),1000(app)"
+    run h run --rm --network none -u 1000:50 busybox id
+    assert_output "uid=1000(app) gid=50(staff) groups=50(staff)"
+    run h run --rm --network none -u 12345 busybox id
+    assert_output "uid=12345 gid=0(root) groups=0(root)"
+    run h run --rm --network none busybox grep '^Groups:' /proc/self/status
+    assert_output_matches "^Groups:.0 ?$"
+}
+
+@test "exec sees HOSTNAME like the container's own process" {
+    h run -d --name hn --hostname myhost --network none busybox sleep 60 >/dev/null
+    run h exec hn sh -c 'echo $HOSTNAME'
+    assert_output "myhost"
+}
+
 # ---- --security-opt: the default syscall filter ----
 
 @test "the default seccomp filter is on, blocks namespaces, mounts and keyrings, and lets programs run" {

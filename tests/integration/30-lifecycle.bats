@@ -99,6 +99,15 @@ Error: failed to start containers: nosuch"
     assert_status 127
 }
 
+@test "rm -f of a container that does not exist says so but succeeds (Docker); rm fails" {
+    run h rm -f nosuch
+    assert_success
+    assert_output "Error: No such container: nosuch"
+    run h rm nosuch
+    assert_failure
+    assert_output "Error: No such container: nosuch"
+}
+
 @test "start -a attaches: output and exit code pass through" {
     run h create --name sa busybox sh -c 'echo out; echo err >&2; exit 4'
     run h start -a sa

@@ -45,7 +45,8 @@ static void test_default_is_root(void **state)
         assert_int_equal(ids.uid, 0);
         assert_int_equal(ids.gid, 0);
         assert_string_equal(ids.home, "/root");
-        assert_int_equal(ids.ngroups, 0);
+        assert_int_equal(ids.ngroups, 1);
+        assert_int_equal(ids.groups[0], 0);
 
         assert_int_equal(resolve("", &ids, &e), 0);
         assert_int_equal(ids.uid, 0);
@@ -76,8 +77,9 @@ static void test_by_name(void **state)
         assert_string_equal(ids.home, "/srv");
 }
 
-/* Supplementary groups are the groups that list the user as a member, in file order; exact
- * member names only (alicex, xalice and commented lines do not count). */
+/* Supplementary groups are, in file order, the groups that list the user as a member and the
+ * user's primary group (runc's rule, as `docker run ... id` shows); exact member names only
+ * (alicex, xalice and commented lines do not count). */
 static void test_supplementary_groups(void **state)
 {
         struct user_ids ids;
@@ -88,17 +90,19 @@ static void test_supplementary_groups(void **state)
         assert_int_equal(ids.uid, 1000);
         assert_int_equal(ids.gid, 1000);
         assert_string_equal(ids.home, "/home/alice");
-        assert_int_equal(ids.ngroups, 2);
+        assert_int_equal(ids.ngroups, 3);
         assert_int_equal(ids.groups[0], 10);
         assert_int_equal(ids.groups[1], 50);
+        assert_int_equal(ids.groups[2], 1000);
 
         assert_int_equal(resolve("bob", &ids, &e), 0);
         assert_int_equal(ids.uid, 1001);
         assert_int_equal(ids.gid, 1001);
-        assert_int_equal(ids.ngroups, 3);
+        assert_int_equal(ids.ngroups, 4);
         assert_int_equal(ids.groups[0], 10);
         assert_int_equal(ids.groups[1], 50);
-        assert_int_equal(ids.groups[2], 999);
+        assert_int_equal(ids.groups[2], 1001);
+        assert_int_equal(ids.groups[3], 999);
 }
 
 /* A numeric uid that has a passwd entry behaves like the name (groups and HOME included). */
@@ -112,7 +116,7 @@ static void test_by_uid_with_entry(void **state)
         assert_int_equal(ids.uid, 1000);
         assert_int_equal(ids.gid, 1000);
         assert_string_equal(ids.home, "/home/alice");
-        assert_int_equal(ids.ngroups, 2);
+        assert_int_equal(ids.ngroups, 3);
         assert_int_equal(ids.groups[0], 10);
         assert_int_equal(ids.groups[1], 50);
 }
@@ -127,7 +131,8 @@ static void test_by_uid_without_entry(void **state)
         assert_int_equal(ids.uid, 4242);
         assert_int_equal(ids.gid, 0);
         assert_string_equal(ids.home, "/");
-        assert_int_equal(ids.ngroups, 0);
+        assert_int_equal(ids.ngroups, 1);
+        assert_int_equal(ids.groups[0], 0);
 
         assert_int_equal(resolve("4242:4243", &ids, &e), 0);
         assert_int_equal(ids.uid, 4242);
@@ -139,8 +144,8 @@ static void test_by_uid_without_entry(void **state)
         assert_int_equal(ids.gid, 50);
 }
 
-/* An explicit group replaces the primary group and, as in runc's GetExecUser, no membership
- * lookup is done. */
+/* An explicit group replaces the primary group and is the only supplementary group, as with
+ * Docker's user:group. */
 static void test_user_and_group(void **state)
 {
         struct user_ids ids;
@@ -151,7 +156,8 @@ static void test_user_and_group(void **state)
         assert_int_equal(ids.uid, 1000);
         assert_int_equal(ids.gid, 50);
         assert_string_equal(ids.home, "/home/alice");
-        assert_int_equal(ids.ngroups, 0);
+        assert_int_equal(ids.ngroups, 1);
+        assert_int_equal(ids.groups[0], 50);
 
         assert_int_equal(resolve("alice:0", &ids, &e), 0);
         assert_int_equal(ids.uid, 1000);
@@ -169,7 +175,7 @@ static void test_user_and_group(void **state)
         /* "user:" is the user with no explicit group. */
         assert_int_equal(resolve("alice:", &ids, &e), 0);
         assert_int_equal(ids.gid, 1000);
-        assert_int_equal(ids.ngroups, 2);
+        assert_int_equal(ids.ngroups, 3);
 }
 
 static void test_missing_user(void **state)
@@ -236,7 +242,8 @@ static void test_missing_files(void **state)
         assert_int_equal(ids.uid, 1234);
         assert_int_equal(ids.gid, 5678);
         assert_string_equal(ids.home, "/");
-        assert_int_equal(ids.ngroups, 0);
+        assert_int_equal(ids.ngroups, 1);
+        assert_int_equal(ids.groups[0], 5678);
 
         assert_int_equal(user_resolve("alice", NULL, group, &ids, &e), -ENOENT);
         assert_string_equal(e.msg, "unable to find user alice: no matching entries in passwd file");
@@ -262,7 +269,7 @@ static void test_inputs_unchanged(void **state)
         memcpy(pw, passwd, sizeof(pw));
         memcpy(gr, group, sizeof(gr));
         assert_int_equal(user_resolve("bob", pw, gr, &ids, &e), 0);
-        assert_int_equal(ids.ngroups, 3);
+        assert_int_equal(ids.ngroups, 4);
         assert_memory_equal(pw, passwd, sizeof(pw));
         assert_memory_equal(gr, group, sizeof(gr));
 }
