@@ -692,6 +692,9 @@ int cmd_run(struct cli *cli, int argc, char **argv, struct err *err)
                 r = create_container(cli, &o, argv[1], argv + 2, &c, err);
         if (r >= 0) {
                 r = start_one(cli, c, !o.detach, o.interactive, err);
+                /* Detaching (ctrl-p ctrl-q) from `run -it` is a success, silently. */
+                if (r == -ECONNABORTED)
+                        r = 0;
                 if (r >= 0 && o.detach)
                         printf("%s\n", c->id);
         }
@@ -803,5 +806,11 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
                 return fd;
         r = attach_relay(fd, &ao, err);
         close(fd);
+        /* Docker's attach words a detach as a bare message and exit 1. */
+        if (r == -ECONNABORTED) {
+                fprintf(stderr, "%s\n", err->msg);
+                cli->printed = true;
+                cli->fail_code = 1;
+        }
         return r;
 }

@@ -174,7 +174,16 @@ sleep 30"
     run pty_steps "$HAWSER attach atesc" '0.5:\020\021'
     assert_status 1
     assert_output_contains "read escape sequence"
+    refute_output_contains "Error: read escape sequence"
     run status_of atesc
+    assert_output "running"
+}
+
+@test "detaching from run -it is silent and exits 0, as with Docker" {
+    run pty_steps "$HAWSER run -it --name rdet busybox sh" '0.7:\020\021'
+    assert_status 0
+    refute_output_contains "escape sequence"
+    run status_of rdet
     assert_output "running"
 }
 
