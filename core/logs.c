@@ -23,6 +23,84 @@ struct logs_opts {
         char *tail, *since, *until;
 };
 
+/* Which entries to print: [since, until] in ns since the epoch (0: no bound). */
+struct window {
+        int64_t since, until;
+        bool timestamps;
+};
+
+/* A Go duration ("10m", "1h30m", "2.5s"); -EINVAL otherwise. */
+static int parse_duration(const char *s, int64_t *ret)
+{
+        static const struct {
+                const char *unit;
+                double ns;
+        } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+        double total = 0;
+
+        if (!*s)
+                return -EINVAL;
+        while (*s) {
+                char *end;
+                double v = strtod(s, &end);
+                size_t i;
+
+                if (end == s || v < 0)
+                        return -EINVAL;
+                /* Two-letter units come first, so "ms" is not read as "m". */
+                for (i = 0; i < ARRAY_SIZE(units); i++)
+                        if (!strncmp(end, units[i].unit, strlen(units[i].unit)))
+                                break;
+                if (i == ARRAY_SIZE(units))
+                        return -EINVAL;
+                total += v * units[i].ns;
+                s = end + strlen(units[i].unit);
+        }
+        *ret = (int64_t)total;
+        return 0;
+}
+
+/* Docker's --since/--until values: a duration before now, Unix seconds (with a fraction),
+ * or an RFC 3339 time (the date alone, or without a zone, is UTC here). */
+static int parse_log_time(const char *s, int64_t *ret)
+{
+        char buf[64];
+        int64_t d;
+        double secs;
+        char *end;
+
+        if (parse_duration(s, &d) == 0) {
+                *ret = util_now_ns() - d;
+                return 0;
+        }
+        secs = strtod(s, &end);
+        if (end != s && !*end && s[0] >= '0' && s[0] <= '9') {
+                *ret = (int64_t)(secs * 1e9);
+                return 0;
+        }
+        if (util_parse_time(s, ret) == 0)
+                return 0;
+        if (strlen(s) == 10)
+                snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+        else
+                snprintf(buf, sizeof(buf), "%sZ", s);
+        return util_parse_time(buf, ret);
+}
+
+static int bad_time(const char *flag, const char *value, struct err *err)
+{
+        return err_set(err, -EINVAL,
+                       "invalid value for \"%s\": failed to parse value as time or duration: "
+                       "\"%s\"",
+                       flag, value);
+}
+
+static bool in_window(const struct window *w, int64_t t)
+{
+        return (!w->since || t >= w->since) && (!w->until || t <= w->until);
+}
+
 static void print_entry(const struct logfile_entry *e, bool timestamps)
 {
         FILE *out = strcmp(e->stream, "stderr") ? stdout : stderr;
@@ -41,7 +119,7 @@ static void print_entry(const struct logfile_entry *e, bool timestamps)
 }
 
 /* Prints complete lines from buf; returns how many bytes were consumed. */
-static size_t print_lines(char *buf, size_t len, bool timestamps, long long skip)
+static size_t print_lines(char *buf, size_t len, const struct window *w, long long skip)
 {
         size_t used = 0;
         long long idx = 0;
@@ -54,7 +132,8 @@ static size_t print_lines(char *buf, size_t len, bool timestamps, long long skip
                         break;
                 *nl = '\0';
                 if (idx++ >= skip && logfile_parse_line(buf + used, &e, &owner) == 0) {
-                        print_entry(&e, timestamps);
+                        if (in_window(w, e.time_ns))
+                                print_entry(&e, w->timestamps);
                         jv_put(owner);
                 }
                 used = (size_t)(nl - buf) + 1;
@@ -71,7 +150,7 @@ static long long count_lines(const char *buf, size_t len)
         return n;
 }
 
-static int follow(int fd, const struct container *c, bool timestamps)
+static int follow(int fd, const struct container *c, const struct window *w)
 {
         char buf[65536];
         size_t have = 0;
@@ -81,7 +160,7 @@ static int follow(int fd, const struct container *c, bool timestamps)
                 if (n > 0) {
                         size_t used;
                         have += (size_t)n;
-                        used = print_lines(buf, have, timestamps, 0);
+                        used = print_lines(buf, have, w, 0);
                         memmove(buf, buf + used, have - used);
                         have -= used;
                         if (have == sizeof(buf))
@@ -95,7 +174,7 @@ static int follow(int fd, const struct container *c, bool timestamps)
                         if (lifecycle_wait_monitor(c, 100, &e) == 0) {
                                 while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0) {
                                         have += (size_t)n;
-                                        have -= print_lines(buf, have, timestamps, 0);
+                                        have -= print_lines(buf, have, w, 0);
                                 }
                                 return 0;
                         }
@@ -120,6 +199,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
         _cleanup_close_ int fd = -1;
         struct container *c = NULL;
         long long tail = -1, total, skip = 0;
+        struct window w = {0};
         size_t len = 0;
         int r;
 
@@ -130,6 +210,11 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
                                        "\"hawser logs\" requires exactly 1 argument.");
         if (o.tail && strcmp(o.tail, "all") && util_parse_ll(o.tail, 0, 1LL << 40, &tail) < 0)
                 return err_set(err, -EINVAL, "invalid value for \"tail\": %s", o.tail);
+        w.timestamps = o.timestamps;
+        if (o.since && parse_log_time(o.since, &w.since) < 0)
+                return bad_time("since", o.since, err);
+        if (o.until && parse_log_time(o.until, &w.until) < 0)
+                return bad_time("until", o.until, err);
         r = container_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
@@ -147,9 +232,10 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
         if (tail >= 0 && tail < total)
                 skip = total - tail;
         if (len)
-                len = print_lines(text, len, o.timestamps, skip), (void)len;
-        if (o.follow && fd >= 0 && container_is_running(c))
-                follow(fd, c, o.timestamps);
+                len = print_lines(text, len, &w, skip), (void)len;
+        /* Following stops at --until, as Docker's does. */
+        if (o.follow && fd >= 0 && container_is_running(c) && (!w.until || w.until > util_now_ns()))
+                follow(fd, c, &w);
         container_free(c);
         return 0;
 }

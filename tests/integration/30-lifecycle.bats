@@ -485,6 +485,26 @@ line5"
     [ "$bad" -eq 0 ] || fail "$bad of 40 timestamps are not fixed-width"
 }
 
+@test "logs --since and --until take durations, Unix times and RFC 3339 times" {
+    h run --name lwin --network none busybox sh -c 'echo early; sleep 3; echo late' >/dev/null
+    # late was written just now, early three seconds ago.
+    run h logs --since 1500ms lwin
+    assert_output "late"
+    run h logs --until 1500ms lwin
+    assert_output "early"
+    run h logs --since 2000-01-01 lwin
+    assert_output "early
+late"
+    run h logs --since "$(($(date +%s) - 60))" --until 2099-01-01T00:00:00Z lwin
+    assert_output "early
+late"
+    run h logs --since 1m30s --tail 1 lwin
+    assert_output "late"
+    run h logs --since soon lwin
+    assert_failure
+    assert_output_contains 'invalid value for "since": failed to parse value as time or duration: "soon"'
+}
+
 @test "logs -f follows a running container and ends when it exits" {
     run h run -d --name lf busybox sh -c 'echo a; sleep 1; echo b'
     local start=$SECONDS
