@@ -1227,34 +1227,150 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
         return r < 0 ? r : 0;
 }
 
-struct ls_rows {
-        char *rows[256];
-        size_t n;
-        bool quiet, no_trunc;
-};
-
-static void ls_add(struct ls_rows *l, const char *id, const char *name, const char *driver)
+/* One `network ls` row with the fields Docker's network formatter offers. */
+static struct jv *ls_row(const char *id, const char *name, const char *driver, const struct jv *doc)
 {
-        if (l->n >= ARRAY_SIZE(l->rows))
-                return;
-        l->rows[l->n++] =
-                l->quiet ? util_printf(l->no_trunc ? "%s" : "%.12s", id)
-                         : util_printf(l->no_trunc ? "%s\t%s\t%s\tlocal" : "%.12s\t%s\t%s\tlocal",
-                                       id, name, driver);
+        struct jv *row = jv_new_object();
+        const struct jv *labels = jv_get(doc, "Labels");
+        _cleanup_strv_ char **keys = jv_keys(labels);
+        _cleanup_free_ char *joined = strdup("");
+
+        for (char **k = keys; k && *k && joined; k++) {
+                char *n = util_printf("%s%s%s=%s", joined, *joined ? "," : "", *k,
+                                      jv_get_str(labels, *k) ?: "");
+                free(joined);
+                joined = n;
+        }
+        jv_set_str(row, "ID", id);
+        jv_set_str(row, "Name", name);
+        jv_set_str(row, "Driver", driver);
+        jv_set_str(row, "Scope", "local");
+        jv_set_str(row, "IPv6", "false");
+        jv_set_str(row, "Internal", jv_get_bool(doc, "Internal") ? "true" : "false");
+        jv_set_str(row, "Labels", joined ?: "");
+        jv_set_str(row, "CreatedAt", jv_get_str(doc, "Created") ?: "");
+        return row;
 }
 
 static int ls_cb(struct jv *doc, void *ud)
 {
-        ls_add(ud, jv_get_str(doc, "Id") ?: "", jv_get_str(doc, "Name") ?: "", "bridge");
+        jv_append(ud, ls_row(jv_get_str(doc, "Id") ?: "", jv_get_str(doc, "Name") ?: "", "bridge",
+                             doc));
         return 0;
 }
 
-/* Rows are "<id>\t<name>\t..."; Docker sorts networks by name. */
+/* "label=KEY" or "label=KEY=VALUE" against the row's "k=v,k2=v2". */
+static bool label_match(const struct jv *row, const char *want)
+{
+        _cleanup_free_ char *copy = strdup(jv_get_str(row, "Labels") ?: "");
+        size_t n = strcspn(want, "=");
+        char *save = NULL;
+
+        for (char *kv = copy ? strtok_r(copy, ",", &save) : NULL; kv;
+             kv = strtok_r(NULL, ",", &save))
+                if (want[n] ? !strcmp(kv, want) : !strncmp(kv, want, n) && kv[n] == '=')
+                        return true;
+        return false;
+}
+
+/* Docker's network filters: name and id match a part, driver, type and scope exactly;
+ * values of one key are alternatives, different keys must all match. */
+static bool filter_one(const struct jv *row, const char *key, const char *v)
+{
+        bool builtin = !strcmp(jv_get_str(row, "Name"), "host") ||
+                       !strcmp(jv_get_str(row, "Name"), "none") ||
+                       !strcmp(jv_get_str(row, "Name"), NETWORK_DEFAULT);
+
+        if (!strcmp(key, "name"))
+                return strstr(jv_get_str(row, "Name"), v) != NULL;
+        if (!strcmp(key, "id"))
+                return strstr(jv_get_str(row, "ID"), v) != NULL;
+        if (!strcmp(key, "driver"))
+                return !strcmp(jv_get_str(row, "Driver"), v);
+        if (!strcmp(key, "scope"))
+                return !strcmp(v, "local");
+        if (!strcmp(key, "type"))
+                return !strcmp(v, builtin ? "builtin" : "custom");
+        return label_match(row, v);
+}
+
+static const char *const ls_filter_keys[] = {"name", "id", "driver", "scope", "type", "label"};
+
+static int ls_check_filters(char **filters, struct err *err)
+{
+        for (char **f = filters; f && *f; f++) {
+                size_t n = strcspn(*f, "=");
+                bool known = false;
+
+                for (size_t i = 0; i < ARRAY_SIZE(ls_filter_keys) && !known; i++)
+                        known = strlen(ls_filter_keys[i]) == n &&
+                                !strncmp(*f, ls_filter_keys[i], n);
+                if (!(*f)[n] || !known)
+                        return err_set(err, -EINVAL, "Invalid filter '%.*s'", (int)n, *f);
+                if (!strncmp(*f, "type", n) && strcmp(*f + n + 1, "custom") &&
+                    strcmp(*f + n + 1, "builtin"))
+                        return err_set(err, -EINVAL, "invalid filter: 'type'='%s'", *f + n + 1);
+        }
+        return 0;
+}
+
+static bool ls_keep(const struct jv *row, char **filters)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(ls_filter_keys); i++) {
+                bool seen = false, hit = false;
+                size_t n = strlen(ls_filter_keys[i]);
+
+                for (char **f = filters; f && *f; f++) {
+                        if (strncmp(*f, ls_filter_keys[i], n) || (*f)[n] != '=')
+                                continue;
+                        seen = true;
+                        hit = hit || filter_one(row, ls_filter_keys[i], *f + n + 1);
+                }
+                if (seen && !hit)
+                        return false;
+        }
+        return true;
+}
+
+/* Docker sorts networks by name. */
 static int by_name(const void *a, const void *b)
 {
-        const char *x = strchr(*(char *const *)a, '\t'), *y = strchr(*(char *const *)b, '\t');
+        return strcmp(jv_get_str(*(struct jv *const *)a, "Name"),
+                      jv_get_str(*(struct jv *const *)b, "Name"));
+}
 
-        return strcmp(x ? x : "", y ? y : "");
+static const char *const ls_headers[][2] = {
+        {"ID", "NETWORK ID"}, {"Name", "NAME"},
+        {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
+        {"IPv6", "IPV6"},     {"Internal", "INTERNAL"},
+        {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"},
+};
+
+static int ls_print(const char *format, struct jv *const *rows, size_t n, struct err *err)
+{
+        _cleanup_template_ struct template *t = NULL;
+        _cleanup_table_ struct table *tw = NULL;
+        _cleanup_jv_ struct jv *headers = jv_new_object();
+        const char *body = format;
+        bool table = template_is_table(format, &body);
+        int r;
+
+        for (size_t i = 0; headers && i < ARRAY_SIZE(ls_headers); i++)
+                jv_set_str(headers, ls_headers[i][0], ls_headers[i][1]);
+        r = template_parse(body, &t, err);
+        if (r >= 0 && table && !(tw = table_new()))
+                r = err_set(err, -ENOMEM, "listing networks");
+        for (size_t i = table ? 0 : 1; r >= 0 && i <= n; i++) {
+                _cleanup_free_ char *line = NULL;
+                r = template_render(t, i == 0 ? headers : rows[i - 1], &line, err);
+                if (r >= 0 && table)
+                        r = table_add_row(tw, line) < 0 ? err_set(err, -ENOMEM, "listing") : 0;
+                else if (r >= 0)
+                        printf("%s\n", line);
+        }
+        if (r >= 0 && tw && table_print(tw, stdout) < 0)
+                r = err_set(err, -EIO, "writing the network list");
+        return r;
 }
 
 static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)
@@ -1262,56 +1378,66 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)
         struct {
                 bool quiet, no_trunc;
                 char **filters;
+                char *format;
         } o = {0};
         static const struct opt_def defs[] = {
                 {"quiet", 'q', OPT_BOOL, offsetof(__typeof__(o), quiet)},
                 {"no-trunc", 0, OPT_BOOL, offsetof(__typeof__(o), no_trunc)},
                 {"filter", 'f', OPT_LIST, offsetof(__typeof__(o), filters)},
+                {"format", 0, OPT_STR, offsetof(__typeof__(o), format)},
                 OPT_END,
         };
-        struct ls_rows *l = calloc(1, sizeof(*l));
+        _cleanup_jv_ struct jv *all = jv_new_array();
+        _cleanup_free_ struct jv **rows = NULL;
         struct network dflt = {0};
         char hid[65], nid[65];
-        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
+        size_t n = 0;
+        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r;
 
-        opt_free_lists(defs, &o);
-        if (!l)
-                return err_set(err, -ENOMEM, "listing networks");
         if (k != 0) {
-                free(l);
+                opt_free_lists(defs, &o);
                 return cli_usage_error(cli, "network ls", err, "%s",
                                        k < 0 ? err->msg
                                              : "\"hawser network ls\" accepts no arguments.");
         }
-        if (network_load(cli, NETWORK_DEFAULT, &dflt, err) < 0) {
-                free(l);
-                return -err->code;
-        }
+        r = all ? ls_check_filters(o.filters, err) : err_set(err, -ENOMEM, "listing networks");
+        if (r >= 0 && network_load(cli, NETWORK_DEFAULT, &dflt, err) < 0)
+                r = -err->code;
         network_release(&dflt);
-        l->quiet = o.quiet;
-        l->no_trunc = o.no_trunc;
-        each_network(cli, ls_cb, l);
-        /* The pseudo networks have stable ids derived from their names. */
-        sha256_hex("host", 4, hid);
-        sha256_hex("none", 4, nid);
-        ls_add(l, hid, "host", "host");
-        ls_add(l, nid, "none", "null");
-        if (!o.quiet) {
-                struct table *t = table_new();
-                qsort(l->rows, l->n, sizeof(char *), by_name);
-                table_add_row(t, "NETWORK ID\tNAME\tDRIVER\tSCOPE");
-                for (size_t i = 0; i < l->n; i++)
-                        table_add_row(t, l->rows[i]);
-                table_print(t, stdout);
-                table_free(t);
-        } else {
-                for (size_t i = 0; i < l->n; i++)
-                        printf("%s\n", l->rows[i]);
+        if (r >= 0) {
+                each_network(cli, ls_cb, all);
+                /* The pseudo networks have stable ids derived from their names. */
+                sha256_hex("host", 4, hid);
+                sha256_hex("none", 4, nid);
+                jv_append(all, ls_row(hid, "host", "host", NULL));
+                jv_append(all, ls_row(nid, "none", "null", NULL));
+                rows = calloc(jv_len(all) + 1, sizeof(*rows));
+                if (!rows)
+                        r = err_set(err, -ENOMEM, "listing networks");
         }
-        for (size_t i = 0; i < l->n; i++)
-                free(l->rows[i]);
-        free(l);
-        return 0;
+        for (size_t i = 0; r >= 0 && i < jv_len(all); i++) {
+                struct jv *row = jv_at(all, i);
+                if (!ls_keep(row, o.filters))
+                        continue;
+                if (!o.no_trunc) {
+                        char short_id[13];
+                        snprintf(short_id, sizeof(short_id), "%.12s", jv_get_str(row, "ID"));
+                        jv_set_str(row, "ID", short_id);
+                }
+                rows[n++] = row;
+        }
+        if (r >= 0) {
+                qsort(rows, n, sizeof(*rows), by_name);
+                if (o.quiet)
+                        r = ls_print("{{.ID}}", rows, n, err);
+                else
+                        r = ls_print(o.format && *o.format
+                                             ? o.format
+                                             : "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+                                     rows, n, err);
+        }
+        opt_free_lists(defs, &o);
+        return r < 0 ? r : 0;
 }
 
 static struct jv *inspect_doc(const struct cli *cli, const struct network *n)

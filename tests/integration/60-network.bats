@@ -612,3 +612,33 @@ assert_file_bytes() {
     run h exec mv1 ping -c1 -W2 "$old"
     assert_success
 }
+
+@test "network ls --filter (name, id, driver, type, label) and --format, as Docker's" {
+    h network create flt-a >/dev/null
+    h network create --label env=prod flt-b >/dev/null
+    h network create other-net >/dev/null
+    run h network ls --filter name=flt --format '{{.Name}}'
+    assert_output "flt-a
+flt-b"
+    # Values of one key are alternatives; different keys must all match.
+    run h network ls --filter name=flt --filter name=other --format '{{.Name}}'
+    assert_output "flt-a
+flt-b
+other-net"
+    run h network ls --filter name=flt --filter label=env=prod --format '{{.Name}} {{.Labels}}'
+    assert_output "flt-b env=prod"
+    run h network ls --filter type=builtin --format '{{.Name}}'
+    assert_output "bridge
+host
+none"
+    run h network ls --filter driver=null -q
+    assert_output "$(printf none | sha256sum | cut -c1-12)"
+    run h network ls --filter "id=$(h network inspect -f '{{.Id}}' flt-a | cut -c1-8)" --format '{{.Name}}'
+    assert_output "flt-a"
+    run h network ls --filter name=flt --format 'table {{.Name}}\t{{.Driver}}'
+    assert_line 0 "NAME      DRIVER"
+    run h network ls --filter bogus=1
+    assert_failure
+    assert_output_contains "Invalid filter 'bogus'"
+    h network rm flt-a flt-b other-net >/dev/null
+}
