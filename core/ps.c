@@ -63,8 +63,10 @@ static char *command_string(const struct container *c, bool trunc)
                 strdup(jv_get_str(c->doc, "Path") ? jv_get_str(c->doc, "Path") : "");
         const struct jv *args = jv_get(c->doc, "Args");
 
+        /* The daemon's list.go: arguments with a space are wrapped in single quotes. */
         for (size_t i = 0; cmd && i < jv_len(args); i++) {
-                char *n = util_printf("%s %s", cmd, jv_str(jv_at(args, i)));
+                const char *a = jv_str(jv_at(args, i)) ?: "";
+                char *n = util_printf(strchr(a, ' ') ? "%s '%s'" : "%s %s", cmd, a);
                 free(cmd);
                 cmd = n;
         }

@@ -164,9 +164,9 @@ ${c1:0:12}"
 $c2
 $c1"
     run h ps --format '{{.Command}}'
-    assert_output '"sh -c sleep 30; ech…"'
+    assert_output "\"sh -c 'sleep 30; ec…\""
     run h ps --no-trunc --format '{{.ID}} {{.Command}}'
-    assert_output "$c3 \"sh -c sleep 30; echo a long command line\""
+    assert_output "$c3 \"sh -c 'sleep 30; echo a long command line'\""
     run h ps -n 2 --format '{{.Names}}'
     assert_output "third
 second"
@@ -174,10 +174,12 @@ second"
     assert_output "third"
 }
 
-@test "ps quotes the command like Docker (Go's strconv.Quote)" {
+@test "ps quotes the command like Docker (arguments with spaces in '', then strconv.Quote)" {
     run h run -d --name quoted busybox sh -c 'echo "hi"; sleep 30'
     run h ps --no-trunc --format '{{.Command}}'
-    assert_output '"sh -c echo \"hi\"; sleep 30"'
+    assert_output "\"sh -c 'echo \\\"hi\\\"; sleep 30'\""
+    run h ps --format '{{.Command}}'
+    assert_output "\"sh -c 'echo \\\"hi\\\"; s…\""
 }
 
 @test "ps --filter name=, id=, status=, label=, ancestor=; same key ORs, keys AND" {
