@@ -317,6 +317,11 @@ static int check_opts(const struct run_opts *o, struct err *err)
         }
         if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
                 return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
+        if (o->workdir && *o->workdir && o->workdir[0] != '/')
+                return err_set(err, -EINVAL,
+                               "the working directory '%s' is invalid, it needs to be an absolute "
+                               "path",
+                               o->workdir);
         return 0;
 }
 

@@ -394,6 +394,14 @@ NoNewPrivs:	0"
     assert_output "myhost"
 }
 
+@test "-w must be absolute: Docker's message at create, nothing created" {
+    run h run --name relwd -w rel busybox true
+    assert_status 125
+    assert_output_contains "the working directory 'rel' is invalid, it needs to be an absolute path"
+    run h inspect relwd
+    assert_failure
+}
+
 # ---- --security-opt: the default syscall filter ----
 
 @test "the default seccomp filter is on, blocks namespaces, mounts and keyrings, and lets programs run" {
