@@ -97,7 +97,9 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
 
         if (p->o->tty && tty_child(p->sync, &err) < 0)
                 goto fail;
-        if (p->o->detach || !p->o->interactive) {
+        /* With -t the terminal is stdin too, as with Docker; -i only decides whether the
+         * client forwards what is typed. */
+        if (p->o->detach || (!p->o->interactive && !p->o->tty)) {
                 int null = open("/dev/null", O_RDWR);
                 dup2(null, 0);
                 if (p->o->detach)

@@ -231,3 +231,12 @@ sleep 30"
     assert_failure
     assert_output_contains "annot attach to a paused container, unpause it first"
 }
+
+@test "exec -t without -i: the terminal is the process's stdin too (Docker)" {
+    h run -d --name ext busybox sleep 60 >/dev/null
+    run pty_run "" "$HAWSER" exec -t ext tty
+    assert_output_matches "^/dev/pts/[0-9]+"
+    # Without -t, stdin is empty.
+    run h exec ext sh -c 'cat; echo end'
+    assert_output "end"
+}
