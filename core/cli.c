@@ -1,5 +1,6 @@
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,17 @@ char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
         return p;
 }
 
+static bool is_flag_error(const char *msg)
+{
+        static const char *const starts[] = {"unknown flag", "unknown shorthand flag",
+                                             "flag needs an argument", "invalid argument"};
+
+        for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+                if (!strncmp(msg, starts[i], strlen(starts[i])))
+                        return true;
+        return false;
+}
+
 int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const char *fmt, ...)
 {
         char msg[ERR_MSG_MAX];
@@ -54,6 +66,8 @@ int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const cha
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         cli->usage = true;
+        /* Docker's CLI: a flag it cannot parse is status 125, a wrong number of arguments 1. */
+        cli->fail_code = is_flag_error(msg) ? 125 : 1;
         return err_set(err, -EINVAL, "%s\nSee 'hawser %s --help'.", msg, cmd);
 }
 

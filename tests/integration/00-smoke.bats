@@ -45,3 +45,16 @@ load helpers
     run h run --rm --network none busybox echo --help
     assert_output "--help"
 }
+
+@test "usage errors exit as Docker's CLI: a bad flag 125, a wrong argument count 1" {
+    run h ps --bogus
+    assert_status 125
+    assert_output_contains "unknown flag: --bogus"
+    run h logs --tail
+    assert_status 125
+    run h rename onlyone
+    assert_status 1
+    run h run
+    assert_status 1
+    assert_output_contains '"hawser run" requires at least 1 argument.'
+}
