@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,31 @@ static bool ancestor_match(const struct cli *cli, const struct container *c, con
         return img && !strcmp(img + 7, id);
 }
 
+/* Docker matches names as a regular expression (unanchored, so a plain word is a substring
+ * match); a pattern that does not compile matches nothing. */
+static bool name_match(const char *name, const char *pattern)
+{
+        regex_t re;
+        bool hit;
+
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+                return false;
+        hit = regexec(&re, name, 0, NULL, 0) == 0;
+        regfree(&re);
+        return hit;
+}
+
+static bool valid_status(const char *s)
+{
+        static const char *const ok[] = {"created", "restarting", "running", "removing",
+                                         "paused",  "exited",     "dead"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+                if (!strcmp(s, ok[i]))
+                        return true;
+        return false;
+}
+
 /* One --filter KEY=VALUE; filters with the same key OR, different keys AND (Docker). */
 static int filter_one(const struct cli *cli, const struct container *c, const char *f, bool *ret,
                       struct err *err)
@@ -219,12 +245,21 @@ static int filter_one(const struct cli *cli, const struct container *c, const ch
         if (!eq)
                 return err_set(err, -EINVAL, "bad format of filter (expected name=value)");
         if (kl == 4 && !strncmp(f, "name", 4))
-                *ret = strstr(container_name(c), v) != NULL;
+                *ret = name_match(container_name(c), v);
         else if (kl == 2 && !strncmp(f, "id", 2))
                 *ret = !strncmp(c->id, v, strlen(v));
-        else if (kl == 6 && !strncmp(f, "status", 6))
+        else if (kl == 6 && !strncmp(f, "status", 6)) {
+                if (!valid_status(v))
+                        return err_set(err, -EINVAL, "Invalid filter 'status=%s'", v);
                 *ret = !strcmp(container_status(c), v);
-        else if (kl == 5 && !strncmp(f, "label", 5))
+        } else if (kl == 6 && !strncmp(f, "exited", 6)) {
+                long long code;
+                if (util_parse_ll(v, -(1LL << 31), (1LL << 31) - 1, &code) < 0)
+                        return err_set(err, -EINVAL, "strconv.Atoi: parsing \"%s\": invalid syntax",
+                                       v);
+                *ret = !strcmp(container_status(c), "exited") &&
+                       jv_get_int(jv_get(c->doc, "State"), "ExitCode", -1) == code;
+        } else if (kl == 5 && !strncmp(f, "label", 5))
                 *ret = label_match(c, v);
         else if (kl == 8 && !strncmp(f, "ancestor", 8))
                 *ret = ancestor_match(cli, c, v);
@@ -236,7 +271,7 @@ static int filter_one(const struct cli *cli, const struct container *c, const ch
 static int filter_keep(const struct cli *cli, const struct container *c, char **filters, bool *ret,
                        struct err *err)
 {
-        static const char *const keys[] = {"name", "id", "status", "label", "ancestor"};
+        static const char *const keys[] = {"name", "id", "status", "label", "ancestor", "exited"};
 
         for (char **f = filters; f && *f; f++) {
                 bool m;

@@ -182,6 +182,29 @@ second"
     assert_output "\"sh -c 'echo \\\"hi\\\"; s…\""
 }
 
+@test "ps --filter name= is a regular expression, exited= an exit code; bad values as Docker" {
+    h run --name web2 busybox true >/dev/null
+    h run --name web21 busybox sh -c 'exit 3' >/dev/null || true
+    h run --name myweb2 busybox true >/dev/null
+    run h ps -a --filter 'name=^web2$' --format '{{.Names}}'
+    assert_output "web2"
+    run h ps -a --filter 'name=^web2' --format '{{.Names}}'
+    assert_output "web21
+web2"
+    run h ps -a --filter 'name=eb2' --format '{{.Names}}'
+    assert_line_count 3
+    run h ps -a --filter exited=3 --format '{{.Names}}'
+    assert_output "web21"
+    run h ps -a --filter exited=0 --filter 'name=^my' --format '{{.Names}}'
+    assert_output "myweb2"
+    run h ps -a --filter status=bogus
+    assert_failure
+    assert_output_contains "Invalid filter 'status=bogus'"
+    run h ps -a --filter exited=abc
+    assert_failure
+    assert_output_contains 'strconv.Atoi: parsing "abc": invalid syntax'
+}
+
 @test "ps --filter name=, id=, status=, label=, ancestor=; same key ORs, keys AND" {
     run h create --name fa -l x=1 busybox sleep 30
     local ida=$output
