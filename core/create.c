@@ -259,6 +259,39 @@ static struct jv *build_config(const struct run_opts *o, const char *image_ref,
         return cfg;
 }
 
+/* The HostConfig fields a Docker user reads that describe what every hawser container gets
+ * (no resource limits, a 64 MiB /dev/shm, the json-file log, private IPC and cgroup
+ * namespaces), so inspect templates find Docker's values instead of <no value>. */
+static void host_config_defaults(struct jv *hc)
+{
+        static const char *const zero_ints[] = {"Memory",   "MemorySwap",  "MemoryReservation",
+                                                "NanoCpus", "CpuShares",   "CpuPeriod",
+                                                "CpuQuota", "BlkioWeight", "OomScoreAdj"};
+        static const char *const empty_strs[] = {"PidMode",    "UTSMode",      "UsernsMode",
+                                                 "Cgroup",     "CgroupParent", "CpusetCpus",
+                                                 "CpusetMems", "Isolation",    "VolumeDriver"};
+        struct jv *log = jv_new_object(), *console = jv_new_array();
+
+        jv_set_int(hc, "ShmSize", 64LL * 1024 * 1024);
+        jv_set_str(hc, "IpcMode", "private");
+        jv_set_str(hc, "CgroupnsMode", "private");
+        jv_set_str(log, "Type", "json-file");
+        jv_set(log, "Config", jv_new_object());
+        jv_set(hc, "LogConfig", log);
+        jv_append(console, jv_new_int(0));
+        jv_append(console, jv_new_int(0));
+        jv_set(hc, "ConsoleSize", console);
+        jv_set_bool(hc, "OomKillDisable", false);
+        jv_set(hc, "PidsLimit", NULL);
+        jv_set(hc, "Devices", jv_new_array());
+        jv_set(hc, "Ulimits", NULL);
+        jv_set(hc, "GroupAdd", NULL);
+        for (size_t i = 0; i < ARRAY_SIZE(zero_ints); i++)
+                jv_set_int(hc, zero_ints[i], 0);
+        for (size_t i = 0; i < ARRAY_SIZE(empty_strs); i++)
+                jv_set_str(hc, empty_strs[i], "");
+}
+
 static struct jv *build_host_config(const struct run_opts *o, char **security_opt)
 {
         struct jv *hc = jv_new_object(), *rp = jv_new_object();
@@ -276,6 +309,7 @@ static struct jv *build_host_config(const struct run_opts *o, char **security_op
         jv_set(hc, "RestartPolicy", rp);
         jv_set(hc, "Binds", NULL);
         jv_set(hc, "PortBindings", jv_new_object());
+        host_config_defaults(hc);
         return hc;
 }
 

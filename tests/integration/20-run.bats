@@ -402,6 +402,15 @@ NoNewPrivs:	0"
     assert_failure
 }
 
+@test "inspect shows Docker's HostConfig fields for what every container gets" {
+    h create --name hcd busybox true >/dev/null
+    run h inspect -f '{{.HostConfig.ShmSize}} {{.HostConfig.LogConfig.Type}} {{.HostConfig.IpcMode}} {{.HostConfig.Memory}} {{.HostConfig.CgroupnsMode}} {{json .HostConfig.ConsoleSize}}' hcd
+    assert_output "67108864 json-file private 0 private [0,0]"
+    # The size is the real one.
+    run h run --rm --network none busybox df -k /dev/shm
+    assert_output_contains "65536"
+}
+
 # ---- --security-opt: the default syscall filter ----
 
 @test "the default seccomp filter is on, blocks namespaces, mounts and keyrings, and lets programs run" {
