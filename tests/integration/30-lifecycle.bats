@@ -4,6 +4,7 @@
 # inspect, and rmi of an image in use. Docker is the reference.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() { setup_busybox; }
 
@@ -95,7 +96,7 @@ title_at() {
     assert_output "Error response from daemon: No such container: nosuch
 Error: failed to start containers: nosuch"
     # run keeps Docker's 127 for a command that is not there.
-    run h run --rm --network none busybox /nonexistent
+    run -127 h run --rm --network none busybox /nonexistent
     assert_status 127
 }
 
