@@ -1348,29 +1348,12 @@ static const char *const ls_headers[][2] = {
 
 static int ls_print(const char *format, struct jv *const *rows, size_t n, struct err *err)
 {
-        _cleanup_template_ struct template *t = NULL;
-        _cleanup_table_ struct table *tw = NULL;
         _cleanup_jv_ struct jv *headers = jv_new_object();
-        const char *body = format;
-        bool table = template_is_table(format, &body);
-        int r;
 
         for (size_t i = 0; headers && i < ARRAY_SIZE(ls_headers); i++)
                 jv_set_str(headers, ls_headers[i][0], ls_headers[i][1]);
-        r = template_parse(body, &t, err);
-        if (r >= 0 && table && !(tw = table_new()))
-                r = err_set(err, -ENOMEM, "listing networks");
-        for (size_t i = table ? 0 : 1; r >= 0 && i <= n; i++) {
-                _cleanup_free_ char *line = NULL;
-                r = template_render(t, i == 0 ? headers : rows[i - 1], &line, err);
-                if (r >= 0 && table)
-                        r = table_add_row(tw, line) < 0 ? err_set(err, -ENOMEM, "listing") : 0;
-                else if (r >= 0)
-                        printf("%s\n", line);
-        }
-        if (r >= 0 && tw && table_print(tw, stdout) < 0)
-                r = err_set(err, -EIO, "writing the network list");
-        return r;
+        return headers ? template_print_rows(format, headers, rows, n, err)
+                       : err_set(err, -ENOMEM, "listing networks");
 }
 
 static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)

@@ -312,38 +312,6 @@ static struct jv *ps_headers(void)
         return o;
 }
 
-/* Renders rows through a format: "table ..." goes through the tabwriter with a header made
- * by rendering the same template over the header names, as Docker's formatter does. */
-static int print_formatted(const char *format, struct jv **rows, size_t n, struct jv *headers,
-                           struct err *err)
-{
-        _cleanup_template_ struct template *t = NULL;
-        const char *body = format;
-        bool table = template_is_table(format, &body);
-        struct table *tw = table ? table_new() : NULL;
-        int r;
-
-        r = template_parse(body, &t, err);
-        for (size_t i = 0; r >= 0 && i <= n; i++) {
-                _cleanup_free_ char *line = NULL;
-                if (i == 0 && !table)
-                        continue;
-                r = template_render(t, i == 0 ? headers : rows[i - 1], &line, err);
-                if (r < 0)
-                        break;
-                if (table)
-                        table_add_row(tw, line);
-                else
-                        printf("%s\n", line);
-        }
-        if (tw) {
-                if (r >= 0)
-                        table_print(tw, stdout);
-                table_free(tw);
-        }
-        return r;
-}
-
 /* Only a status filter widens ps beyond running containers (Docker). */
 static bool has_status_filter(char **filters)
 {
@@ -420,7 +388,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                                                "{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t"
                                                "{{.Names}}";
                 _cleanup_free_ char *f = rewrite_label_calls(fmt);
-                r = f ? print_formatted(f, rows, n, headers, err)
+                r = f ? template_print_rows(f, headers, rows, n, err)
                       : err_set(err, -ENOMEM, "formatting");
         }
         for (size_t i = 0; i < n; i++)

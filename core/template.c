@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "base/util.h"
+#include "table.h"
 #include "template.h"
 
 /* ---- syntax tree ---- */
@@ -2309,4 +2310,29 @@ static const struct tfunc *func_lookup(const char *name, size_t len)
                 if (strlen(funcs[i].name) == len && strncmp(funcs[i].name, name, len) == 0)
                         return &funcs[i];
         return NULL;
+}
+
+int template_print_rows(const char *format, const struct jv *headers, struct jv *const *rows,
+                        size_t n, struct err *err)
+{
+        _cleanup_template_ struct template *t = NULL;
+        _cleanup_table_ struct table *tw = NULL;
+        const char *body = format;
+        bool table = template_is_table(format, &body);
+        int r = template_parse(body, &t, err);
+
+        if (r >= 0 && table && !(tw = table_new()))
+                r = err_set(err, -ENOMEM, "formatting the list");
+        for (size_t i = table ? 0 : 1; r >= 0 && i <= n; i++) {
+                _cleanup_free_ char *line = NULL;
+
+                r = template_render(t, i == 0 ? headers : rows[i - 1], &line, err);
+                if (r >= 0 && table)
+                        r = table_add_row(tw, line) < 0 ? err_set(err, -ENOMEM, "formatting") : 0;
+                else if (r >= 0)
+                        printf("%s\n", line);
+        }
+        if (r >= 0 && tw && table_print(tw, stdout) < 0)
+                r = err_set(err, -EIO, "writing the list");
+        return r;
 }

@@ -29,3 +29,9 @@ void template_freep(struct template **t);
 /* True when src starts with Docker's "table" keyword (followed by blank or end); then
  * *ret_rest (if not NULL) points past the keyword and any blanks after it. */
 bool template_is_table(const char *src, const char **ret_rest);
+
+/* `--format` output of a list command, as Docker's formatter writes it: with "table ...",
+ * a header (the same template rendered over headers, an object of column titles) and the
+ * rows aligned by the tabwriter; otherwise one rendered line per row. */
+int template_print_rows(const char *format, const struct jv *headers, struct jv *const *rows,
+                        size_t n, struct err *err);

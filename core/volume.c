@@ -773,31 +773,17 @@ static struct jv *ls_headers(void)
         return o;
 }
 
-/* "table ..." goes through the tabwriter with a header rendered from the header names, as
- * Docker's formatter does; anything else is one line per row. */
+/* Renders the rows (a JSON array) through the shared list formatter. */
 static int print_rows(const char *format, const struct jv *rows, struct err *err)
 {
-        _cleanup_template_ struct template *t = NULL;
         _cleanup_jv_ struct jv *headers = ls_headers();
-        _cleanup_table_ struct table *tw = NULL;
-        const char *body = format;
-        bool table = template_is_table(format, &body);
-        int r;
+        _cleanup_free_ struct jv **v = calloc(jv_len(rows) + 1, sizeof(*v));
 
-        r = template_parse(body, &t, err);
-        if (r >= 0 && table && !(tw = table_new()))
-                r = err_set(err, -ENOMEM, "listing volumes");
-        for (size_t i = table ? 0 : 1; r >= 0 && i <= jv_len(rows); i++) {
-                _cleanup_free_ char *line = NULL;
-                r = template_render(t, i == 0 ? headers : jv_at(rows, i - 1), &line, err);
-                if (r >= 0 && table)
-                        r = table_add_row(tw, line) < 0 ? err_set(err, -ENOMEM, "listing") : 0;
-                else if (r >= 0)
-                        printf("%s\n", line);
-        }
-        if (r >= 0 && tw && table_print(tw, stdout) < 0)
-                r = err_set(err, -EIO, "writing the volume list");
-        return r;
+        if (!headers || !v)
+                return err_set(err, -ENOMEM, "listing volumes");
+        for (size_t i = 0; i < jv_len(rows); i++)
+                v[i] = jv_at(rows, i);
+        return template_print_rows(format, headers, v, jv_len(rows), err);
 }
 
 /* Inspect documents of the volumes that pass the filter, in listing order. */
