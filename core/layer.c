@@ -1,6 +1,5 @@
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -64,25 +63,18 @@ static struct {
         LAYER_ARCHIVE_FUNCS(LAYER_DECL)
 } la;
 
+#define LAYER_NAME(f) #f,
+#define LAYER_SLOT(f) (void **)&la.f,
 static int layer_load_archive(struct err *err)
 {
+        static const char *const names[] = {LAYER_ARCHIVE_FUNCS(LAYER_NAME)};
+        static void **const slots[] = {LAYER_ARCHIVE_FUNCS(LAYER_SLOT)};
         static bool loaded;
-        void *handle;
 
-        if (loaded)
-                return 0;
-        handle = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-                return err_set(err, -ENOTSUP, "loading libarchive: %s", dlerror());
-                /* Only a complete table counts as loaded: a later call must not find a NULL. */
-#define LAYER_SYM(f)                                                                               \
-        if (!(la.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
-                return err_set(err, -ENOTSUP, "libarchive lacks %s", #f);
-        LAYER_ARCHIVE_FUNCS(LAYER_SYM)
-#undef LAYER_SYM
-        loaded = true;
-        return 0;
+        return util_dl_table("libarchive.so.13", names, slots, ARRAY_SIZE(names), &loaded, err);
 }
+#undef LAYER_NAME
+#undef LAYER_SLOT
 
 #define archive_entry_atime             (*la.archive_entry_atime)
 #define archive_entry_atime_is_set      (*la.archive_entry_atime_is_set)

@@ -1,6 +1,5 @@
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -9,6 +8,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "base/util.h"
 #include "tarwrite.h"
 
 /* Loaded on first use for the reason layer.c gives: libarchive's dependencies would cost
@@ -49,25 +49,18 @@ static struct {
 } tw;
 #undef TW_DECL
 
+#define TW_NAME(f) #f,
+#define TW_SLOT(f) (void **)&tw.f,
 static int tarwrite_load(struct err *err)
 {
+        static const char *const names[] = {TARWRITE_FUNCS(TW_NAME)};
+        static void **const slots[] = {TARWRITE_FUNCS(TW_SLOT)};
         static bool loaded;
-        void *handle;
 
-        if (loaded)
-                return 0;
-        handle = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-                return err_set(err, -ENOTSUP, "loading libarchive: %s", dlerror());
-                /* Only a complete table counts as loaded: a later call must not find a NULL. */
-#define TW_SYM(f)                                                                                  \
-        if (!(tw.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
-                return err_set(err, -ENOTSUP, "libarchive lacks %s", #f);
-        TARWRITE_FUNCS(TW_SYM)
-#undef TW_SYM
-        loaded = true;
-        return 0;
+        return util_dl_table("libarchive.so.13", names, slots, ARRAY_SIZE(names), &loaded, err);
 }
+#undef TW_NAME
+#undef TW_SLOT
 
 /* Big blocks keep the write(2) count low; the last one is written short. */
 #define TARWRITE_BLOCK (64 * 1024)

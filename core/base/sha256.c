@@ -1,4 +1,3 @@
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -7,7 +6,9 @@
 
 #include <openssl/evp.h>
 
+#include "cleanup.h"
 #include "sha256.h"
+#include "util.h"
 
 /* libcrypto is loaded on first use so that commands which hash nothing (a container start)
  * do not pay for loading and relocating it. */
@@ -21,25 +22,20 @@ static struct {
         SHA_FUNCS(SHA_DECL)
 } lc;
 
+#define SHA_NAME(f) #f,
+#define SHA_SLOT(f) (void **)&lc.f,
 static bool sha256_load(void)
 {
+        static const char *const names[] = {SHA_FUNCS(SHA_NAME)};
+        static void **const slots[] = {SHA_FUNCS(SHA_SLOT)};
         static bool loaded;
-        void *handle;
+        struct err ignored = {0};
 
-        if (loaded)
-                return true;
-        handle = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-                return false;
-                /* Only a complete table counts as loaded: a later call must not find a NULL. */
-#define SHA_SYM(f)                                                                                 \
-        if (!(lc.f = (__typeof__(f) *)dlsym(handle, #f)))                                          \
-                return false;
-        SHA_FUNCS(SHA_SYM)
-#undef SHA_SYM
-        loaded = true;
-        return true;
+        return util_dl_table("libcrypto.so.3", names, slots, ARRAY_SIZE(names), &loaded,
+                             &ignored) == 0;
 }
+#undef SHA_NAME
+#undef SHA_SLOT
 
 #define EVP_MD_CTX_new     (*lc.EVP_MD_CTX_new)
 #define EVP_MD_CTX_free    (*lc.EVP_MD_CTX_free)

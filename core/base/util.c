@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <ctype.h>
 #include <limits.h>
 #include <signal.h>
@@ -452,4 +453,21 @@ bool util_natural_less(const char *a, const char *b)
                         return za < zb;
         }
         return la < lb;
+}
+
+int util_dl_table(const char *soname, const char *const *names, void **const *slots, size_t n,
+                  bool *loaded, struct err *err)
+{
+        void *handle;
+
+        if (*loaded)
+                return 0;
+        handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+        if (!handle)
+                return err_set(err, -ENOTSUP, "loading %s: %s", soname, dlerror());
+        for (size_t i = 0; i < n; i++)
+                if (!(*slots[i] = dlsym(handle, names[i])))
+                        return err_set(err, -ENOTSUP, "%s lacks %s", soname, names[i]);
+        *loaded = true;
+        return 0;
 }

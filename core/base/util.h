@@ -39,3 +39,9 @@ void util_human_size(long long bytes, char *out, size_t len);
 int util_parse_ll(const char *s, long long min, long long max, long long *ret);
 /* Parses a signal name ("TERM", "SIGTERM", "term") or number; -EINVAL if unknown. */
 int util_parse_signal(const char *s);
+
+/* Loads a library on first use: dlopen(soname) and dlsym of names[i] into *slots[i]. The
+ * table counts as loaded (*loaded set) only once every symbol resolved, so a later call never
+ * finds a NULL slot. -ENOTSUP naming the library or the missing symbol. */
+int util_dl_table(const char *soname, const char *const *names, void **const *slots, size_t n,
+                  bool *loaded, struct err *err);
