@@ -100,11 +100,10 @@ struct stop_opts {
         bool details;
 };
 
-static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err);
-
 /* Runs fn on each named container, printing the name on success and Docker's per-container
- * error otherwise; the command fails if any failed. */
-static int for_each(struct cli *cli, char **refs, int n, void *ud,
+ * error otherwise; the command fails if any failed, except for names that do not exist when
+ * missing_ok (rm -f). */
+static int for_each(struct cli *cli, char **refs, int n, void *ud, bool missing_ok,
                     int (*fn)(struct cli *, struct container *, void *, struct err *),
                     struct err *err)
 {
@@ -121,8 +120,7 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud,
                 container_free(c);
                 if (rr < 0) {
                         fprintf(stderr, "Error: %s\n", e.msg);
-                        /* rm -f of what is not there is said, but is not a failure (Docker). */
-                        if (!(gone && fn == do_rm && ((const struct stop_opts *)ud)->force))
+                        if (!(gone && missing_ok))
                                 r = rr;
                         continue;
                 }
@@ -165,7 +163,7 @@ int cmd_stop(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return n;
-        return for_each(cli, argv + 1, n, &o, do_stop, err);
+        return for_each(cli, argv + 1, n, &o, false, do_stop, err);
 }
 
 static int do_restart(struct cli *cli, struct container *c, void *ud, struct err *err)
@@ -193,7 +191,7 @@ int cmd_restart(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return n;
-        return for_each(cli, argv + 1, n, &o, do_restart, err);
+        return for_each(cli, argv + 1, n, &o, false, do_restart, err);
 }
 
 /* A frozen task acts on no signal, SIGKILL included, until it is thawed: signal, then thaw,
@@ -246,7 +244,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err)
                 return n;
         if (o.signal && (sig = util_parse_signal(o.signal)) < 0)
                 return err_set(err, -EINVAL, "invalid signal: %s", o.signal);
-        return for_each(cli, argv + 1, n, &sig, do_kill, err);
+        return for_each(cli, argv + 1, n, &sig, false, do_kill, err);
 }
 
 static int rm_refuse_running(const struct container *c, struct err *err)
@@ -321,7 +319,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
                 }
                 return r;
         }
-        return for_each(cli, argv + 1, n, &o, do_rm, err);
+        /* rm -f of what is not there is said, but is not a failure (Docker). */
+        return for_each(cli, argv + 1, n, &o, o.force, do_rm, err);
 }
 
 static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *err)
@@ -365,7 +364,7 @@ static int pause_cmd(struct cli *cli, const char *name, bool pause, int argc, ch
 
         if (n < 0)
                 return n;
-        return for_each(cli, argv + 1, n, &pause, do_pause, err);
+        return for_each(cli, argv + 1, n, &pause, false, do_pause, err);
 }
 
 int cmd_pause(struct cli *cli, int argc, char **argv, struct err *err)
