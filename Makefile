@@ -13,12 +13,17 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BIN_LDLIBS := $(shell pkg-config --libs $(filter-out libarchive libcrypto,$(PKGS)) 2>/dev/null) -ldl
 SAN     ?=
 
-DEB_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
-            libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libyaml-dev \
-            libcmocka-dev bats busybox-static iproute2 nftables util-linux procps zstd xz-utils \
-            bzip2 gzip hyperfine clang-format jq docker.io
+# Debian packages, by what needs them. make demo installs DEMO_PKGS only: building and running
+# hawser. make check adds the test tools and the peers the tests compare hawser with; make
+# bench adds the benchmark tools (tests/bench/run.sh installs iperf3 and dnsperf itself).
+BUILD_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
+              libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev
+DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux
 # docker.io: tests/integration/96-docker-interop.bats runs its own dockerd in the sandbox to
 # move images between hawser and Docker both ways; hawser itself never needs it.
+CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
+              bzip2 gzip docker.io
+BENCH_PKGS := $(DEMO_PKGS) hyperfine
 
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
@@ -33,7 +38,7 @@ LIBDNS  := $(BUILD)/libdns.a
 LIBCORE := $(BUILD)/libcore.a
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all install check unit integration demo bench deps format format-check clean asan
+.PHONY: all install check check-tests unit integration demo bench format format-check clean asan
 
 all: $(BUILD)/hawser
 
@@ -56,35 +61,45 @@ $(BUILD)/hawser: $(call obj,core/main.c) $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBAS
 # dns_* libdns+libbase, core_* everything.
 $(BUILD)/tests/base_%: tests/unit/base_%.c $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
 $(BUILD)/tests/net_%: tests/unit/net_%.c $(LIBNET) $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
 $(BUILD)/tests/dns_%: tests/unit/dns_%.c $(LIBDNS) $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
 $(BUILD)/tests/core_%: tests/unit/core_%.c $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
 
 install: $(BUILD)/hawser
 	install -D -m 0755 $(BUILD)/hawser $(DESTDIR)$(PREFIX)/bin/hawser
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# install-pkgs PACKAGES: apt-get installs those not installed yet.
+define install-pkgs
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "make deps: installing$$missing"; \
+		echo "make $@: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+.PHONY: deps deps-demo deps-bench
+deps:
+	$(call install-pkgs,$(CHECK_PKGS))
+deps-demo:
+	$(call install-pkgs,$(DEMO_PKGS))
+deps-bench:
+	$(call install-pkgs,$(BENCH_PKGS))
 
 unit: $(UNIT_BIN)
 
 ASAN_FLAGS := BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g"
 
 check: deps
-	$(MAKE) format-check
+	$(MAKE) format-check check-tests
 	$(MAKE) all unit
 	$(MAKE) $(ASAN_FLAGS) unit
 	BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run.sh
@@ -93,13 +108,20 @@ asan: deps
 	$(MAKE) $(ASAN_FLAGS) unit
 	BUILD=build-asan tests/run.sh --unit-only
 
-demo: deps
+demo: deps-demo
 	$(MAKE) all
 	tests/demo.sh
 
-bench: deps
+bench: deps-bench
 	$(MAKE) all
 	tests/bench/run.sh
+
+# Rules a grep can hold: unit tests fork through test_fork() (tests/unit/testkit.h), so a
+# child never runs on inside cmocka's runner.
+check-tests:
+	@if grep -nE '(^|[^_[:alnum:]])fork[[:space:]]*\(' $(UNIT_SRC); then \
+		echo "check-tests: unit tests fork with test_fork() from tests/unit/testkit.h"; exit 1; \
+	fi
 
 format:
 	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)

@@ -17,6 +17,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fs.h"
 #include "core/ports.h"
+#include "tests/unit/testkit.h"
 
 /* Parses spec and checks it yields exactly n bindings; the caller frees the result. */
 static struct port_binding *publish(const char *spec, size_t want_n)
@@ -571,7 +572,7 @@ static void test_allocate_parallel(void **state)
         assert_int_equal(pipe(gate), 0);
         assert_int_equal(pipe(res), 0);
         for (int i = 0; i < nproc; i++) {
-                pid_t pid = fork();
+                pid_t pid = test_fork();
 
                 assert_true(pid >= 0);
                 if (pid == 0) {

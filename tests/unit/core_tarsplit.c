@@ -25,6 +25,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fs.h"
 #include "core/tarsplit.h"
+#include "tests/unit/testkit.h"
 
 /* The sandbox: base/ holds src/ (the trees tar archives, which double as the extracted
  * layer), files/ (contents of hand-made archives) and scratch files. */
@@ -899,7 +900,7 @@ static void test_replay_without_openat2(void **state)
         struct box *b = *state;
         struct buf tar = {0};
         int fd = damage_setup(b, &tar), status;
-        pid_t pid = fork();
+        pid_t pid = test_fork();
 
         assert_true(pid >= 0);
         if (pid == 0) {

@@ -19,6 +19,7 @@
 #include "core/base/json.h"
 #include "core/base/util.h"
 #include "core/volume.h"
+#include "tests/unit/testkit.h"
 
 #define CID1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define CID2 "2222222222222222222222222222222222222222222222222222222222222222"
@@ -353,7 +354,7 @@ static void test_concurrent_create(void **state)
 
         assert_int_equal(pipe(go), 0);
         for (int i = 0; i < N; i++) {
-                pids[i] = fork();
+                pids[i] = test_fork();
                 assert_true(pids[i] >= 0);
                 if (pids[i] == 0) {
                         char c;

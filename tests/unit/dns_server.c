@@ -24,6 +24,7 @@
 #include "core/base/fs.h"
 #include "dns/packet.h"
 #include "dns/server.h"
+#include "tests/unit/testkit.h"
 
 /* Everything runs on loopback: the server and two fake upstreams in forked children, the
  * clients in the test process (bound to 127.0.0.1 or 127.0.0.2, both on lo). */
@@ -139,7 +140,7 @@ static pid_t spawn_upstream(uint8_t tag, bool refuse, uint16_t *ret_port)
 
         *ret_port = local_port(fd);
         fflush(NULL);
-        pid = fork();
+        pid = test_fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 fake_upstream(fd, tag, refuse);
@@ -198,7 +199,7 @@ static pid_t spawn_server(const char *records, uint16_t port, unsigned idle_exit
         assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
         assert_int_equal(pipe2(stop, O_CLOEXEC), 0);
         fflush(NULL);
-        pid = fork();
+        pid = test_fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 struct dns_server_config cfg = {

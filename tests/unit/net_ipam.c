@@ -17,6 +17,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fs.h"
 #include "net/ipam.h"
+#include "tests/unit/testkit.h"
 
 struct fixture {
         char root[64];
@@ -315,7 +316,7 @@ static void race(const struct fixture *f, const char *subnet, int prefix, const 
         assert_int_equal(pipe(gate), 0);
         assert_int_equal(pipe(res), 0);
         for (int i = 0; i < nproc; i++) {
-                pids[i] = fork();
+                pids[i] = test_fork();
                 assert_true(pids[i] >= 0);
                 if (pids[i] == 0) {
                         struct in_addr a = {0};

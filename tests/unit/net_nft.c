@@ -22,6 +22,7 @@
 #include "core/base/json.h"
 #include "net/loopback.h"
 #include "net/nft.h"
+#include "tests/unit/testkit.h"
 
 static bool in_netns;
 static bool have_nft;
@@ -179,7 +180,7 @@ static void test_ensure_concurrent(void **state)
         (void)state;
         REQUIRE_NETNS();
         for (int i = 0; i < N; i++) {
-                pids[i] = fork();
+                pids[i] = test_fork();
                 assert_true(pids[i] >= 0);
                 if (pids[i] == 0) {
                         struct err err = {0};
@@ -334,7 +335,7 @@ static void test_network_concurrent(void **state)
         REQUIRE_NETNS();
         assert_int_equal(net_nft_ensure(&err), 1);
         for (int i = 0; i < N; i++) {
-                pids[i] = fork();
+                pids[i] = test_fork();
                 assert_true(pids[i] >= 0);
                 if (pids[i] == 0) {
                         char name[16];
@@ -552,7 +553,7 @@ static void test_no_permission(void **state)
 
         (void)state;
         REQUIRE_NETNS();
-        pid = fork();
+        pid = test_fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 const struct net_nft_port p = port("0.0.0.0", 8080, IPPROTO_TCP, "172.17.0.2", 80);
