@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,22 +16,58 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 
-static bool cgroup_v2(void)
+/* Where container cgroups go, probed once per process: the unified hierarchy when
+ * /sys/fs/cgroup is one (cgroup v2 hosts); else the v1 freezer; else, on a hybrid host
+ * whose freezer controller is not mounted, the unified hierarchy beside the v1 ones. */
+struct cg_base {
+        const char *dir;
+        bool v2;
+};
+
+static bool fs_is(const char *path, long magic)
 {
-        return access(CG_ROOT "/cgroup.controllers", F_OK) == 0;
+        struct statfs sf;
+
+        return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
 }
 
-static void cgroup_path(const char *id, const char *file, char out[PATH_MAX])
+static const struct cg_base *cgroup_base(void)
 {
-        snprintf(out, PATH_MAX, "%s/hawser/%s%s%s", cgroup_v2() ? CG_ROOT : CG_ROOT "/freezer", id,
-                 file ? "/" : "", file ? file : "");
+        static const struct cg_base v2 = {CG_ROOT, true}, v1 = {CG_ROOT "/freezer", false},
+                                    hybrid = {CG_ROOT "/unified", true}, none = {NULL, false};
+        static const struct cg_base *base;
+
+        if (base)
+                return base;
+        if (fs_is(CG_ROOT, CGROUP2_SUPER_MAGIC))
+                base = &v2;
+        else if (fs_is(CG_ROOT "/freezer", CGROUP_SUPER_MAGIC))
+                base = &v1;
+        else if (fs_is(CG_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+                base = &hybrid;
+        else
+                base = &none;
+        return base;
+}
+
+static int cgroup_path(const char *id, const char *file, char out[PATH_MAX], struct err *err)
+{
+        const struct cg_base *b = cgroup_base();
+
+        if (!b->dir)
+                return err_set(err, -EOPNOTSUPP,
+                               "no freezer: neither a cgroup v2 hierarchy nor the v1 freezer is "
+                               "mounted under " CG_ROOT);
+        snprintf(out, PATH_MAX, "%s/hawser/%s%s%s", b->dir, id, file ? "/" : "", file ? file : "");
+        return 0;
 }
 
 static int move(const char *id, pid_t pid, struct err *err)
 {
         char path[PATH_MAX], buf[32];
 
-        cgroup_path(id, "cgroup.procs", path);
+        if (cgroup_path(id, "cgroup.procs", path, err) < 0)
+                return -err->code;
         snprintf(buf, sizeof(buf), "%d", (int)pid);
         return fs_write_string(path, buf, err);
 }
@@ -37,9 +75,9 @@ static int move(const char *id, pid_t pid, struct err *err)
 int cgroup_join(const char *id, pid_t pid, struct err *err)
 {
         char path[PATH_MAX];
+        struct err e = {0};
 
-        cgroup_path(id, NULL, path);
-        if (access(path, F_OK) < 0)
+        if (cgroup_path(id, NULL, path, &e) < 0 || access(path, F_OK) < 0)
                 return 0;
         return move(id, pid, err);
 }
@@ -101,7 +139,9 @@ int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
         char path[PATH_MAX];
         int r;
 
-        cgroup_path(id, NULL, path);
+        r = cgroup_path(id, NULL, path, err);
+        if (r < 0)
+                return r;
         /* Another container's removal may take the empty parent away in between: retry. */
         for (int i = 0; i < 3; i++) {
                 r = fs_mkdir_p(path, 0755, err);
@@ -130,33 +170,47 @@ int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
         return err_set(err, -EAGAIN, "container %.12s keeps forking", id);
 }
 
+/* Whether the cgroup's file holds want: v1's freezer.state ("FROZEN"), or v2's
+ * cgroup.events line ("frozen 1"). */
 static bool state_is(const char *path, const char *want)
 {
         _cleanup_free_ char *s = NULL;
         struct err e = {0};
+        size_t n = strlen(want);
 
         if (fs_read_file(path, &s, NULL, &e) < 0)
                 return false;
-        return strncmp(s, want, strlen(want)) == 0;
+        for (const char *l = s; l;) {
+                if (!strncmp(l, want, n) && (l[n] == '\n' || l[n] == '\0'))
+                        return true;
+                l = strchr(l, '\n');
+                if (l)
+                        l++;
+        }
+        return false;
 }
 
 int cgroup_freeze(const char *id, bool freeze, struct err *err)
 {
-        bool v2 = cgroup_v2();
+        bool v2 = cgroup_base()->v2;
         char path[PATH_MAX];
         const char *want;
         int r;
 
-        cgroup_path(id, v2 ? "cgroup.freeze" : "freezer.state", path);
-        want = v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
-        r = fs_write_string(path, want, err);
+        r = cgroup_path(id, v2 ? "cgroup.freeze" : "freezer.state", path, err);
+        if (r < 0)
+                return r;
+        r = fs_write_string(path, v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED"), err);
         if (r < 0)
                 return err_wrap(err, "%s container %.12s", freeze ? "freezing" : "thawing", id);
+        /* Both pass through a transition (v1 FREEZING, v2 "frozen 0" until every task
+         * stopped); wait, bounded (5 s: tasks in uninterruptible sleep freeze only when
+         * they wake), so pause returns frozen. */
         if (v2)
-                cgroup_path(id, "cgroup.events", path);
-        /* The v1 freezer passes through FREEZING; wait (bounded) so pause returns frozen. */
-        for (int i = 0; i < 1000; i++) {
-                if (v2 ? true : state_is(path, want))
+                cgroup_path(id, "cgroup.events", path, err);
+        want = v2 ? (freeze ? "frozen 1" : "frozen 0") : (freeze ? "FROZEN" : "THAWED");
+        for (int i = 0; i < 5000; i++) {
+                if (state_is(path, want))
                         return 0;
                 nanosleep(&(struct timespec){0, 1000000}, NULL);
         }
@@ -169,8 +223,7 @@ void cgroup_remove(const char *id)
         char path[PATH_MAX];
         struct err e = {0};
 
-        cgroup_path(id, NULL, path);
-        if (access(path, F_OK) < 0)
+        if (cgroup_path(id, NULL, path, &e) < 0 || access(path, F_OK) < 0)
                 return;
         cgroup_freeze(id, false, &e);
         /* rmdir fails with EBUSY while the last task is still exiting; retry briefly. */

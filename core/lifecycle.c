@@ -346,8 +346,13 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
         if (pause)
                 r = cgroup_collect(c->id, (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
                                    err);
-        if (r >= 0)
+        if (r >= 0) {
                 r = cgroup_freeze(c->id, pause, err);
+                /* A freeze that did not finish must not leave the container half frozen
+                 * while it is recorded as running. */
+                if (r < 0 && pause)
+                        cgroup_freeze(c->id, false, &(struct err){0});
+        }
         if (r < 0)
                 return r;
         st = jv_get(c->doc, "State");

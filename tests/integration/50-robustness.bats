@@ -15,15 +15,6 @@ monitor_of() {
     awk '{ print $4 }' "/proc/$pid/stat"
 }
 
-# cgroup_dir ID: where hawser puts the container's cgroup (v1 freezer or v2).
-cgroup_dir() {
-    if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
-        echo "/sys/fs/cgroup/hawser/$1"
-    else
-        echo "/sys/fs/cgroup/freezer/hawser/$1"
-    fi
-}
-
 # state_entries: what is left under $HAWSER_ROOT/containers, besides by-name.
 state_entries() {
     ls -A "$HAWSER_ROOT/containers" 2>/dev/null | grep -vx by-name || true

@@ -192,3 +192,21 @@ pty_run() {
     rm -f "$out"
     return "$rc"
 }
+
+# cgroup_base: the directory under which hawser makes container cgroups, by the product's
+# rule (core/cgroup.c): /sys/fs/cgroup on a cgroup v2 host, else the v1 freezer, else a
+# hybrid host's unified hierarchy. Empty when there is none.
+cgroup_base() {
+    if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+        echo /sys/fs/cgroup
+    elif [ "$(stat -f -c %T /sys/fs/cgroup/freezer 2>/dev/null)" = cgroupfs ]; then
+        echo /sys/fs/cgroup/freezer
+    elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        echo /sys/fs/cgroup/unified
+    fi
+}
+
+# cgroup_dir ID: the container's cgroup (made by its first pause).
+cgroup_dir() {
+    echo "$(cgroup_base)/hawser/$1"
+}
