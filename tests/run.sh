@@ -71,6 +71,26 @@ fail_one() { # NAME REASON
     echo "run.sh: FAILED $1: $2"
 }
 
+# Runs CMD with its output in LOG, shown as it comes, in a session and process group of its
+# own under `timeout`: at LIMIT seconds the whole group gets SIGTERM, 10 s later SIGKILL.
+# Whatever of the group outlives CMD is killed when CMD ends. The output goes to a file, not
+# a pipe, so a stray process that keeps the descriptor open cannot hold the run. Returns
+# CMD's status (124 or 137 when it was timed out).
+run_bounded() { # LIMIT LOG CMD...
+    local limit=$1 log=$2 pid tailpid rc
+    shift 2
+    : >"$log"
+    setsid timeout -k 10 "$limit" "$@" >>"$log" 2>&1 </dev/null &
+    pid=$!
+    tail -s 0.2 -n +1 -f --pid="$pid" "$log" &
+    tailpid=$!
+    wait "$pid"
+    rc=$?
+    kill -KILL -- -"$pid" 2>/dev/null
+    wait "$tailpid"
+    return "$rc"
+}
+
 # Sum the N of every line "PREFIX N test(s)SUFFIX" in a log.
 cmocka_sum() { # LOG WORD SUFFIX-REGEX
     sed -nE "s/^\[  $2 *\] ([0-9]+) test\(s\)$3.*/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'
@@ -92,8 +112,8 @@ run_unit_tests() { # [DIR [LABEL]]
         name=$label/${bin##*/}
         log=$scratch/unit.log
         echo "--- $name"
-        timeout -k 5 "$UNIT_TIMEOUT" "$bin" 2>&1 </dev/null | tee "$log"
-        rc=${PIPESTATUS[0]}
+        run_bounded "$UNIT_TIMEOUT" "$log" "$bin"
+        rc=$?
         p=$(cmocka_sum "$log" PASSED '\.')
         f=$(cmocka_sum "$log" FAILED ', listed below:')
         s=$(cmocka_sum "$log" SKIPPED ', listed below:')
@@ -130,7 +150,7 @@ run_integration_tests() {
         return 0
     fi
     local tool
-    for tool in bats unshare timeout; do
+    for tool in bats unshare timeout setsid; do
         if ! command -v "$tool" >/dev/null 2>&1; then
             fail_one integration "$tool is not installed (run make deps)"
             return 0
@@ -149,14 +169,14 @@ run_integration_tests() {
         fi
         log=$scratch/bats.log
         echo "--- $name"
-        # timeout signals its whole process group (bats and everything it
+        # The whole process group is killed at the limit (bats and everything it
         # started); --kill-child makes the sandbox's PID 1 die with unshare, and
         # with it every process left in the PID namespace.
         HAWSER=$hawser HAWSER_TEST_IMAGE_TAR=$tarball BUILD=$build_abs \
-            timeout -k 10 "$BATS_TIMEOUT" \
+            run_bounded "$BATS_TIMEOUT" "$log" \
             unshare --net --mount --pid --fork --propagation private --mount-proc \
-            --kill-child tests/integration/sandbox.sh "$f" 2>&1 | tee "$log"
-        rc=${PIPESTATUS[0]}
+            --kill-child tests/integration/sandbox.sh "$f"
+        rc=$?
         ok=$(grep -cE '^ok [0-9]+' "$log")
         sk=$(grep -ciE '^ok [0-9]+.*[[:space:]]# skip' "$log")
         nok=$(grep -cE '^not ok [0-9]+' "$log")
