@@ -22,7 +22,7 @@ DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux
 # docker.io: tests/integration/96-docker-interop.bats runs its own dockerd in the sandbox to
 # move images between hawser and Docker both ways; hawser itself never needs it.
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
-              bzip2 gzip docker.io
+              bzip2 gzip python3 perl docker.io
 BENCH_PKGS := $(DEMO_PKGS) hyperfine
 
 BASE_SRC := $(wildcard core/base/*.c)

@@ -50,7 +50,7 @@ cd "$repo"
 export BUILD=$build_abs
 
 [ "$(id -u)" -eq 0 ] || die "needs root (hawser runs in a private network/mount/pid namespace)"
-command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
+command -v hyperfine >/dev/null || die "hyperfine is not installed (make bench installs it)"
 [ -x "$hawser" ] || die "$hawser is missing; run make first (make bench does)"
 tarball=$(tests/lib/mkbusybox.sh)
 mkdir -p "$out"

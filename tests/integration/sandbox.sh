@@ -50,18 +50,38 @@ if [ -S /run/docker.sock ]; then
     touch "$docker_sock" && mount --bind /run/docker.sock "$docker_sock" || docker_sock=""
     trap '[ -z "$docker_sock" ] || { umount "$docker_sock"; rm -f "$docker_sock"; } 2>/dev/null' EXIT
 fi
+# /etc/resolv.conf may be a link into /run (systemd-resolved's stub): keep what it says
+# under the private /run, so the tests see the host's resolvers as hawser does.
+resolv_target=""
+if [ -L /etc/resolv.conf ]; then
+    resolv_target=$(readlink -f /etc/resolv.conf || true)
+    case $resolv_target in
+    /run/*) resolv_text=$(cat /etc/resolv.conf 2>/dev/null || true) ;;
+    *) resolv_target="" ;;
+    esac
+fi
 mount -t tmpfs -o mode=0755,nosuid,nodev hawser-test-run /run
 [ -z "$docker_sock" ] || export DOCKER_HOST="unix://$docker_sock"
+if [ -n "$resolv_target" ]; then
+    mkdir -p "$(dirname "$resolv_target")"
+    printf '%s\n' "$resolv_text" >"$resolv_target"
+fi
 
 # A sysfs mounted in this network namespace shows only its devices. Only do it
-# where the cgroup2 hierarchy can be mounted back on top (cgroup v2 hosts).
+# where the host's cgroup2 hierarchy can be put back on top (cgroup v2 hosts). It is
+# moved back, not mounted anew: a new cgroup2 mount from the initial cgroup namespace
+# would reset the hierarchy's options (nsdelegate, memory_recursiveprot) for the host.
 if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null || true)" = cgroup2fs ]; then
+    mkdir /run/.hawser-cgroup
+    mount --bind /sys/fs/cgroup /run/.hawser-cgroup
     if mount -t sysfs -o nosuid,nodev,noexec hawser-test-sys /sys 2>/dev/null; then
-        if ! mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup 2>/dev/null; then
-            echo "sandbox: note: cannot remount cgroup2; keeping the host's /sys view" >&2
+        if ! mount --move /run/.hawser-cgroup /sys/fs/cgroup 2>/dev/null; then
+            echo "sandbox: note: cannot put cgroup2 back; keeping the host's /sys view" >&2
             umount -l /sys
         fi
     fi
+    umount /run/.hawser-cgroup 2>/dev/null || true
+    rmdir /run/.hawser-cgroup
 fi
 
 # Private state, runtime and temp dirs, all on the tmpfs above.

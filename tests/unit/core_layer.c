@@ -433,7 +433,13 @@ static void test_opaque_xattr_from_tar_ignored(void **state)
         assert_int_equal(extract(b, &st, &err), 0);
         snprintf(d, sizeof(d), "%s/d", b->layer);
         assert_int_equal(getxattr(d, "trusted.overlay.redirect", val, sizeof(val)), -1);
-        assert_int_equal(getxattr(d, "user.note", val, sizeof(val)), 2);
+        /* tmpfs before Linux 6.6 holds no user.* attributes (ENOTSUP, which extraction
+         * passes over): probe the directory itself. */
+        if (setxattr(b->base, "user.probe", "1", 1, 0) == 0 || errno != ENOTSUP)
+                assert_int_equal(getxattr(d, "user.note", val, sizeof(val)), 2);
+        else
+                print_message("the test directory's filesystem holds no user.* attributes: "
+                              "user.note not checked\n");
 }
 
 static void test_replacements(void **state)

@@ -485,7 +485,9 @@ static void test_aaaa_nodata(void **state)
         ask(fx, "web1", DNS_PKT_TYPE_MX, &r);
         assert_int_equal(r.rcode, DNS_PKT_RCODE_NOERROR);
         assert_int_equal(r.ancount, 0);
-        assert_true(mono_ms() - start < 500);
+        /* Answered at once, never forwarded: far below one forward timeout (600 ms) even on a
+         * loaded machine under the sanitizers. */
+        assert_true(mono_ms() - start < 1500);
 }
 
 static void test_nxdomain_in_domain(void **state)
@@ -609,7 +611,9 @@ static void test_forward_slow_upstream_falls_over(void **state)
         ask(fx, "example.net", DNS_PKT_TYPE_A, &r);
         assert_int_equal(r.rcode, DNS_PKT_RCODE_NOERROR);
         assert_int_equal(strncmp(r.a[0], "10.2.", 5), 0);
-        assert_true(mono_ms() - start < 1500);
+        /* One 600 ms try of the silent one, then the second answers: not the client's own
+         * retry (2 s) or three tries. */
+        assert_true(mono_ms() - start < 3000);
         default_records(fx);
 }
 
@@ -628,9 +632,11 @@ static void test_forward_dead_upstreams_servfail(void **state)
         took = mono_ms() - start;
         assert_int_equal(r.rcode, DNS_PKT_RCODE_SERVFAIL);
         print_message("dead upstream: SERVFAIL after %lld ms\n", (long long)took);
-        assert_true(took < 500);
+        assert_true(took < 1500);
 
-        /* Three upstreams that never answer: SERVFAIL before the client's own 2 s retry. */
+        /* Three upstreams that never answer: SERVFAIL once each has had its 600 ms (1.8 s by
+         * design, before the client's own 2 s retry); the bound here only says that all
+         * three were tried and that the answer came, with room for a loaded machine. */
         snprintf(ups, sizeof(ups), "\"127.0.0.1:%u\", \"127.0.0.1:%u\", \"127.0.0.1:%u\"",
                  fx->port_blackhole, fx->port_blackhole, fx->port_blackhole);
         write_records(fx, ups, NULL);
@@ -640,14 +646,15 @@ static void test_forward_dead_upstreams_servfail(void **state)
         assert_int_equal(r.rcode, DNS_PKT_RCODE_SERVFAIL);
         assert_true(r.opt);
         print_message("silent upstreams: SERVFAIL after %lld ms\n", (long long)took);
-        assert_true(took < 2000);
+        assert_true(took >= 3 * 600 - 100);
+        assert_true(took < 6000);
 
         /* No upstream at all. */
         write_records(fx, "", NULL);
         start = mono_ms();
         ask(fx, "example.org", DNS_PKT_TYPE_A, &r);
         assert_int_equal(r.rcode, DNS_PKT_RCODE_SERVFAIL);
-        assert_true(mono_ms() - start < 500);
+        assert_true(mono_ms() - start < 1500);
         default_records(fx);
 }
 

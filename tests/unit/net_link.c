@@ -413,7 +413,12 @@ static void test_veth_configured_in_netns(void **state)
         assert_int_equal(peer.v4_matches, 1);
         assert_int_equal(peer.v4_total, 1);
         assert_int_equal(peer.v6_total, 0); /* no link-local, no DAD */
-        assert_int_equal(peer.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+        /* A kernel booted with ipv6.disable=1 has no IPv6 settings to read or set. */
+        if (access("/proc/sys/net/ipv6", F_OK) == 0)
+                assert_int_equal(peer.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+        else
+                print_message("no IPv6 on this machine: the address generation mode is not "
+                              "checked\n");
         assert_true(peer.default_via_want_gw);
 
         host_bridge = net_link_bridge_ensure(BR, ip4(BR_GW), 16, MTU, &err);
