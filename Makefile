@@ -61,16 +61,16 @@ $(BUILD)/hawser: $(call obj,core/main.c) $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBAS
 # dns_* libdns+libbase, core_* everything.
 $(BUILD)/tests/base_%: tests/unit/base_%.c $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
 $(BUILD)/tests/net_%: tests/unit/net_%.c $(LIBNET) $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
 $(BUILD)/tests/dns_%: tests/unit/dns_%.c $(LIBDNS) $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
 $(BUILD)/tests/core_%: tests/unit/core_%.c $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBASE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $(filter %.c %.a,$^) -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
 
 install: $(BUILD)/hawser
 	install -D -m 0755 $(BUILD)/hawser $(DESTDIR)$(PREFIX)/bin/hawser

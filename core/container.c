@@ -365,16 +365,16 @@ int container_check_name(const char *name, struct err *err)
         const char *p = name[0] == '/' ? name + 1 : name;
         size_t n = strlen(p);
 
-        if (n < 2 || n > 128 || !isalnum((unsigned char)p[0]))
-                goto bad;
-        for (size_t i = 1; i < n; i++)
-                if (!isalnum((unsigned char)p[i]) && !strchr("_.-", p[i]))
-                        goto bad;
+        if (n > 128)
+                return err_set(err, -EINVAL,
+                               "Invalid container name (%.40s...): longer than 128 characters",
+                               name);
+        if (n < 2 || !util_name_ok(p))
+                return err_set(err, -EINVAL,
+                               "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                               "allowed",
+                               name);
         return 0;
-bad:
-        return err_set(err, -EINVAL,
-                       "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                       name);
 }
 
 /* A by-name link whose container directory is gone was left by a killed hawser. */

@@ -331,8 +331,46 @@ static struct jv *build_state(void)
         return st;
 }
 
+/* What is rendered into /etc/resolv.conf, /etc/hosts or the DNS records, checked as Docker's
+ * CLI checks --dns and --dns-search, and more strictly where Docker takes anything: one token,
+ * never a newline that would add lines of its own. */
+static int check_name_opts(const struct run_opts *o, struct err *err)
+{
+        struct in6_addr a;
+
+        for (char **d = o->dns; d && *d; d++)
+                if (inet_pton(AF_INET, *d, &a) != 1 && inet_pton(AF_INET6, *d, &a) != 1)
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for \"--dns\" flag: %s is not "
+                                       "an ip address",
+                                       *d, *d);
+        for (char **d = o->dns_search; d && *d; d++)
+                if (!dns_files_domain_ok(*d))
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for \"--dns-search\" flag: %s is "
+                                       "not a valid domain",
+                                       *d, *d);
+        for (char **d = o->dns_options; d && *d; d++)
+                if (!dns_files_token_ok(*d))
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for \"--dns-option\" flag: an "
+                                       "option is one word, without whitespace or control "
+                                       "characters",
+                                       *d);
+        for (char **d = o->aliases; d && *d; d++)
+                if (!dns_files_token_ok(*d))
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for \"--network-alias\" flag: "
+                                       "an alias is one word, without whitespace or control "
+                                       "characters",
+                                       *d);
+        return 0;
+}
+
 static int check_opts(const struct run_opts *o, struct err *err)
 {
+        int r;
+
         if (o->stop_signal && util_parse_signal(o->stop_signal) < 0)
                 return err_set(err, -EINVAL, "Invalid signal: %s", o->stop_signal);
         if (o->stop_timeout) {
@@ -345,12 +383,18 @@ static int check_opts(const struct run_opts *o, struct err *err)
         }
         {
                 uint64_t caps;
-                int r = caps_resolve(caps_default(), o->cap_add, o->cap_drop, &caps, err);
+                r = caps_resolve(caps_default(), o->cap_add, o->cap_drop, &caps, err);
                 if (r < 0)
                         return r;
         }
-        if (o->hostname && (strlen(o->hostname) > 63 || !*o->hostname))
+        if (o->hostname && (strlen(o->hostname) > 63 || !dns_files_token_ok(o->hostname)))
                 return err_set(err, -EINVAL, "invalid hostname format: %s", o->hostname);
+        if (o->domainname && *o->domainname &&
+            (strlen(o->domainname) > 64 || !dns_files_token_ok(o->domainname)))
+                return err_set(err, -EINVAL, "invalid domainname format: %s", o->domainname);
+        r = check_name_opts(o, err);
+        if (r < 0)
+                return r;
         if (o->workdir && *o->workdir && o->workdir[0] != '/')
                 return err_set(err, -EINVAL,
                                "the working directory '%s' is invalid, it needs to be an absolute "

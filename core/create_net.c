@@ -6,6 +6,7 @@
 #include "base/cleanup.h"
 #include "base/util.h"
 #include "create.h"
+#include "dns/files.h"
 #include "links.h"
 #include "network.h"
 #include "ports.h"
@@ -102,13 +103,21 @@ static int ports_doc(const struct run_opts *o, struct jv *doc, struct err *err)
         return 0;
 }
 
+/* The name part of --add-host NAME:IP becomes a field of /etc/hosts. */
+static bool host_name_ok(const char *name, const char *end)
+{
+        _cleanup_free_ char *n = strndup(name, (size_t)(end - name));
+
+        return n && dns_files_token_ok(n);
+}
+
 static int hosts_doc(const struct run_opts *o, struct jv *hc, struct err *err)
 {
         for (char **h = o->add_hosts; h && *h; h++) {
                 const char *colon = strchr(*h, ':');
                 struct in_addr a;
                 struct in6_addr a6;
-                if (!colon || colon == *h ||
+                if (!colon || colon == *h || !host_name_ok(*h, colon) ||
                     (inet_pton(AF_INET, colon + 1, &a) != 1 &&
                      inet_pton(AF_INET6, colon + 1, &a6) != 1 && strcmp(colon + 1, "host-gateway")))
                         return err_set(err, -EINVAL,

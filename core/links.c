@@ -11,6 +11,12 @@
 #include "links.h"
 #include "ports.h"
 
+bool links_alias_ok(const char *alias)
+{
+        /* Docker lets an empty alias through ("db:"); it names nothing. */
+        return !*alias || util_name_ok(alias);
+}
+
 int links_parse(const char *spec, char **ret_name, char **ret_alias, struct err *err)
 {
         _cleanup_free_ char *name = NULL, *alias = NULL;
@@ -35,6 +41,12 @@ int links_parse(const char *spec, char **ret_name, char **ret_alias, struct err 
         }
         if (!name || !alias)
                 return err_set(err, -ENOMEM, "parsing link %s", spec);
+        /* The alias becomes a name in /etc/hosts and a prefix of environment variables. */
+        if (!links_alias_ok(alias))
+                return err_set(err, -EINVAL,
+                               "invalid link alias \"%s\" in \"%s\": only "
+                               "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                               alias, spec);
         *ret_name = TAKE_PTR(name);
         *ret_alias = TAKE_PTR(alias);
         return 0;

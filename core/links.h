@@ -1,4 +1,5 @@
 #pragma once
+#include <stdbool.h>
 #include "base/err.h"
 
 /* Docker's legacy links (--link): the option grammar and the environment variables a linking
@@ -8,6 +9,8 @@
  * HostConfig form "/name:/parent/alias" yields name and the alias's last path element. Empty
  * parts pass through as Docker lets them. -EINVAL "empty string specified for links" or "bad
  * format for links: a:b:c". The caller frees both strings. */
+/* Whether alias may name a link: [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
+bool links_alias_ok(const char *alias);
 int links_parse(const char *spec, char **ret_name, char **ret_alias, struct err *err);
 
 /* The variables for one link, in Docker's order: ALIAS_PORT (the first exposed port), then per

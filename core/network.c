@@ -192,6 +192,32 @@ static int set_option(struct jv *opts, const char *kv, struct err *err)
         return 0;
 }
 
+/* A subnet hawser can give containers: not host loopback (a bridge on 127.0.0.0/8 cuts the
+ * host off its own loopback services), not multicast, room for a gateway and a container. */
+static int check_subnet(const char *text, struct in_addr net, int prefix, struct err *err)
+{
+        static const struct {
+                uint32_t net;
+                int prefix;
+                const char *what;
+        } reserved[] = {
+                {0x7f000000u, 8, "the loopback range 127.0.0.0/8"},
+                {0xe0000000u, 4, "the multicast range 224.0.0.0/4"},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+                if (net_ipam_overlaps(net, prefix, (struct in_addr){htonl(reserved[i].net)},
+                                      reserved[i].prefix))
+                        return err_set(err, -EINVAL, "invalid subnet %s: it overlaps %s", text,
+                                       reserved[i].what);
+        if (prefix > 30)
+                return err_set(err, -EINVAL,
+                               "failed to allocate gateway (): No available addresses on this "
+                               "pool (subnet %s holds no address for a gateway and a container)",
+                               text);
+        return 0;
+}
+
 static int ipam_config(const struct network_opts *o, struct in_addr net, int prefix,
                        struct jv **ret, struct err *err)
 {
@@ -243,9 +269,11 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
                 if (set_option(opts, *p, err) < 0)
                         return -err->code;
         r = util_random_hex(id, err);
-        if (r >= 0 && o->subnet)
+        if (r >= 0 && o->subnet) {
                 r = net_ipam_parse_cidr(o->subnet, &net, &prefix, err);
-        else if (r >= 0)
+                if (r >= 0)
+                        r = check_subnet(o->subnet, net, prefix, err);
+        } else if (r >= 0)
                 r = pick_subnet(cli, &net, &prefix, err);
         if (r >= 0 && o->subnet) {
                 struct overlap_q q = {.net = net, .prefix = prefix};
@@ -303,6 +331,20 @@ static int name_taken_cb(struct jv *doc, void *ud)
 }
 
 /* Stores a new network; -EEXIST with Docker's message when the name is taken. */
+int network_check_name(const char *name, struct err *err)
+{
+        if (strlen(name) > NETWORK_NAME_MAX)
+                return err_set(err, -EINVAL,
+                               "invalid network name \"%.40s...\": longer than %d characters", name,
+                               NETWORK_NAME_MAX);
+        if (!util_name_ok(name))
+                return err_set(err, -EINVAL,
+                               "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                               "allowed",
+                               name);
+        return 0;
+}
+
 static int network_store(const struct cli *cli, const char *name, const struct network_opts *o,
                          bool dflt, struct network *ret, struct err *err)
 {
@@ -314,6 +356,9 @@ static int network_store(const struct cli *cli, const char *name, const struct n
 
         if (lock < 0)
                 return lock;
+        r = network_check_name(name, err);
+        if (r < 0)
+                return r;
         if (access(path, F_OK) == 0)
                 return err_set(err, -EEXIST, "network with name %s already exists", name);
         r = build_doc(cli, name, o, dflt, &doc, err);
@@ -1701,6 +1746,12 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                                              : "\"hawser network connect\" requires exactly 2 "
                                                "arguments.");
         }
+        for (char **a = o.aliases; a && *a; a++)
+                if (!dns_files_token_ok(*a))
+                        return err_set(err, -EINVAL,
+                                       "invalid argument \"%s\" for \"--alias\" flag: an alias "
+                                       "is one word, without whitespace or control characters",
+                                       *a);
         r = network_load(cli, argv[1], &n, err);
         if (r >= 0)
                 r = container_find(cli, argv[2], &c, err);

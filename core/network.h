@@ -26,6 +26,10 @@ struct network {
 
 /* Loads a network by name or id prefix; "bridge" is created when missing. -ENOENT with
  * Docker's "network NAME not found". */
+#define NETWORK_NAME_MAX 128
+/* Whether name may name a new network: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters
+ * (it names files under --root and --runroot). -EINVAL with the reason otherwise. */
+int network_check_name(const char *name, struct err *err);
 int network_load(const struct cli *cli, const char *ref, struct network *ret, struct err *err);
 void network_release(struct network *n);
 /* Whether mode names a bridge network (not none, host, container:X). */

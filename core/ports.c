@@ -194,7 +194,8 @@ int ports_parse_publish(const char *spec, struct port_binding **ret, size_t *ret
         r = parse_ip(ip, canon, err);
         if (r < 0)
                 return r;
-        if (!parse_range(ctr, &cs, &ce))
+        /* Port 0 parses in Docker and fails at start; nothing can be published to it. */
+        if (!parse_range(ctr, &cs, &ce) || cs == 0)
                 return err_set(err, -EINVAL, "invalid containerPort: %s", ctr);
         if (*host && !parse_range(host, &hs, &he))
                 return err_set(err, -EINVAL, "invalid hostPort: %s", host);

@@ -27,12 +27,6 @@
 
 /* ---- names and paths ---- */
 
-static bool name_char(char c, bool first)
-{
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               (!first && (c == '_' || c == '.' || c == '-'));
-}
-
 /* Go's %q, for names that end up in messages. */
 static void go_quote(const char *s, char *out, size_t len)
 {
@@ -55,15 +49,12 @@ static void go_quote(const char *s, char *out, size_t len)
 int volume_check_name(const char *name, struct err *err)
 {
         char q[ERR_MSG_MAX / 2];
-        bool ok = *name != '\0';
 
         if (strlen(name) == 1)
                 return err_set(err, -EINVAL,
                                "volume name is too short, names should be at least two "
                                "alphanumeric characters");
-        for (const char *p = name; ok && *p; p++)
-                ok = name_char(*p, p == name);
-        if (ok)
+        if (util_name_ok(name))
                 return 0;
         go_quote(name, q, sizeof(q));
         return err_set(err, -EINVAL,

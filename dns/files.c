@@ -12,6 +12,52 @@ static const char hosts_v6[] = "::1\tlocalhost ip6-localhost ip6-loopback\n"
                                "ff02::1\tip6-allnodes\n"
                                "ff02::2\tip6-allrouters\n";
 
+static bool has_ctl(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+bool dns_files_token_ok(const char *s)
+{
+        if (!s || !*s || has_ctl(s))
+                return false;
+        return !strchr(s, ' ');
+}
+
+static bool is_alnum(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool dns_files_domain_ok(const char *s)
+{
+        size_t n = strlen(s);
+        bool letter = false;
+
+        if (!strcmp(s, "."))
+                return true;
+        if (n == 0 || n >= 255)
+                return false;
+        for (const char *l = s; *l;) {
+                const char *e = strchr(l, '.');
+                size_t len = e ? (size_t)(e - l) : strlen(l);
+                if (len == 0 || !is_alnum(l[0]) || !is_alnum(l[len - 1]))
+                        return false;
+                for (size_t i = 0; i < len; i++) {
+                        if (!is_alnum(l[i]) && l[i] != '-')
+                                return false;
+                        letter |= (l[i] | 0x20) >= 'a' && (l[i] | 0x20) <= 'z';
+                }
+                if (!e)
+                        break;
+                l = e + 1; /* a final dot ends the loop here */
+        }
+        return letter;
+}
+
 static int finish(FILE *f, char **buf, char **ret, struct err *err, const char *what)
 {
         if (fclose(f) != 0) {
@@ -34,8 +80,9 @@ int dns_hosts_render(const struct dns_hosts_spec *spec, char **ret, struct err *
         if (spec->ipv6)
                 fputs(hosts_v6, f);
         for (size_t i = 0; i < spec->n_extra; i++)
-                fprintf(f, "%s\t%s\n", spec->extra[i].ip, spec->extra[i].names);
-        if (spec->own_ip && spec->own_names)
+                if (!has_ctl(spec->extra[i].ip) && !has_ctl(spec->extra[i].names))
+                        fprintf(f, "%s\t%s\n", spec->extra[i].ip, spec->extra[i].names);
+        if (spec->own_ip && spec->own_names && !has_ctl(spec->own_ip) && !has_ctl(spec->own_names))
                 fprintf(f, "%s\t%s\n", spec->own_ip, spec->own_names);
         return finish(f, &buf, ret, err, "/etc/hosts");
 }
@@ -44,6 +91,8 @@ int dns_hostname_render(const char *hostname, char **ret, struct err *err)
 {
         char *s = NULL;
 
+        if (!dns_files_token_ok(hostname))
+                return err_set(err, -EINVAL, "invalid hostname format: %s", hostname);
         if (asprintf(&s, "%s\n", hostname) < 0)
                 return err_set(err, -ENOMEM, "rendering /etc/hostname");
         *ret = s;
@@ -59,7 +108,8 @@ static void put_list(FILE *f, const char *key, char **v)
 {
         fputs(key, f);
         for (; *v; v++)
-                fprintf(f, " %s", *v);
+                if (dns_files_token_ok(*v))
+                        fprintf(f, " %s", *v);
         fputc('\n', f);
 }
 
@@ -100,11 +150,13 @@ int dns_resolv_render(const char *host_text, bool own_netns, char **dns, char **
         if (!f)
                 return err_set(err, -ENOMEM, "rendering /etc/resolv.conf");
         kept = copy_host_lines(f, host_text, own_netns, !has_dns, !has_search, !has_opt);
-        if (has_dns)
+        if (has_dns) {
                 for (char **d = dns; *d; d++)
-                        fprintf(f, "nameserver %s\n", *d);
-        else if (kept == 0)
+                        if (dns_files_token_ok(*d))
+                                fprintf(f, "nameserver %s\n", *d);
+        } else if (kept == 0) {
                 fputs("nameserver 8.8.8.8\nnameserver 8.8.4.4\n", f);
+        }
         /* "--dns-search ." means no search domains at all. */
         if (has_search && !(search[0][0] == '.' && !search[0][1] && !search[1]))
                 put_list(f, "search", search);

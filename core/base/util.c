@@ -368,6 +368,16 @@ static int parse_rt_signal(const char *s)
         return base + sign * (int)n;
 }
 
+bool util_name_ok(const char *s)
+{
+        if (!isalnum((unsigned char)s[0]))
+                return false;
+        for (s++; *s; s++)
+                if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+                        return false;
+        return true;
+}
+
 int util_parse_signal(const char *s)
 {
         char up[16];

@@ -39,6 +39,9 @@ void util_human_size(long long bytes, char *out, size_t len);
 int util_parse_ll(const char *s, long long min, long long max, long long *ret);
 /* Parses a signal name ("TERM", "SIGTERM", "term") or number; -EINVAL if unknown. */
 int util_parse_signal(const char *s);
+/* Whether s matches Docker's restricted name pattern, [a-zA-Z0-9][a-zA-Z0-9_.-]* (names of
+ * containers, volumes and networks, link aliases); the empty string does not. */
+bool util_name_ok(const char *s);
 
 /* Loads a library on first use: dlopen(soname) and dlsym of names[i] into *slots[i]. The
  * table counts as loaded (*loaded set) only once every symbol resolved, so a later call never

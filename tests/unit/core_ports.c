@@ -111,8 +111,8 @@ static void test_publish_ranges(void **state)
         assert_binding(&b[0], "", 0, 0, 7000, IPPROTO_TCP);
         assert_binding(&b[2], "", 0, 0, 7002, IPPROTO_TCP);
         free(b);
-        b = publish("0-65535", 65536);
-        assert_binding(&b[65535], "", 0, 0, 65535, IPPROTO_TCP);
+        b = publish("1-65535", 65535);
+        assert_binding(&b[65534], "", 0, 0, 65535, IPPROTO_TCP);
         free(b);
 }
 
@@ -123,6 +123,8 @@ static void test_publish_errors(void **state)
         } cases[] = {
                 {"abc", "invalid containerPort: abc"},
                 {"65536", "invalid containerPort: 65536"},
+                {"8080:0", "invalid containerPort: 0"},
+                {"0-2", "invalid containerPort: 0-2"},
                 {"82-80", "invalid containerPort: 82-80"},
                 {"80-81-82", "invalid containerPort: 80-81-82"},
                 {"-80", "invalid containerPort: -80"},

@@ -292,6 +292,57 @@ static void test_resolv_search_dot(void **state)
         assert_int_equal(searches, 0);
 }
 
+/* Text from an older state file or another path never splits a line: entries with a control
+ * character are left out, overrides that are not one token too. */
+static void test_control_characters_left_out(void **state)
+{
+        const struct dns_host_entry extra[] = {
+                {"10.0.0.2", "db\n10.6.6.6 evil"},
+                {"10.0.0.3\n10.6.6.6", "x"},
+                {"10.0.0.4", "ok alias"},
+        };
+        struct dns_hosts_spec spec = {
+                .extra = extra,
+                .n_extra = 3,
+                .own_ip = "10.0.0.5",
+                .own_names = "me\rx",
+        };
+        char *dns[] = {"10.1.1.1", "10.6.6.6\nsearch evil", NULL};
+        char *search[] = {"a.example", "b\nnameserver", NULL};
+        char *opts[] = {"ndots:1", "x y", NULL};
+        _cleanup_free_ char *hosts = NULL, *rc = NULL, *hn = NULL;
+        struct err e = {0};
+
+        (void)state;
+        assert_int_equal(dns_hosts_render(&spec, &hosts, &e), 0);
+        assert_string_equal(hosts, HOSTS_V4 "10.0.0.4\tok alias\n");
+        assert_int_equal(resolv("", true, dns, search, opts, &rc), 0);
+        assert_string_equal(rc, "nameserver 10.1.1.1\nsearch a.example\noptions ndots:1\n");
+        assert_int_equal(dns_hostname_render("a\nb", &hn, &e), -EINVAL);
+        assert_null(hn);
+}
+
+static void test_validators(void **state)
+{
+        (void)state;
+        assert_true(dns_files_token_ok("ndots:2"));
+        assert_false(dns_files_token_ok(""));
+        assert_false(dns_files_token_ok("a b"));
+        assert_false(dns_files_token_ok("a\tb"));
+        assert_false(dns_files_token_ok("a\x7f"));
+        assert_true(dns_files_domain_ok("example.com"));
+        assert_true(dns_files_domain_ok("example.com."));
+        assert_true(dns_files_domain_ok("a-b.c2"));
+        assert_true(dns_files_domain_ok("."));
+        assert_false(dns_files_domain_ok("123.456")); /* no letter */
+        assert_false(dns_files_domain_ok("-a.example"));
+        assert_false(dns_files_domain_ok("a-.example"));
+        assert_false(dns_files_domain_ok("a..example"));
+        assert_false(dns_files_domain_ok("a\nnameserver"));
+        assert_false(dns_files_domain_ok("a_b.example"));
+        assert_false(dns_files_domain_ok(""));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -308,6 +359,8 @@ int main(void)
                 cmocka_unit_test(test_resolv_search_and_options_override),
                 cmocka_unit_test(test_resolv_partial_override),
                 cmocka_unit_test(test_resolv_search_dot),
+                cmocka_unit_test(test_control_characters_left_out),
+                cmocka_unit_test(test_validators),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
