@@ -75,7 +75,7 @@
  * crowd our own context out of ERR_MSG_MAX. */
 #define EXT_MSG_MAX 160
 
-enum chain_id { CH_PREROUTING, CH_OUTPUT, CH_POSTROUTING, CH_FORWARD, CH_COUNT };
+enum chain_id { CH_PREROUTING, CH_OUTPUT, CH_POSTROUTING, CH_FORWARD, CH_INPUT, CH_COUNT };
 
 static const struct chain_def {
         const char *name, *type;
@@ -86,6 +86,7 @@ static const struct chain_def {
         [CH_OUTPUT] = {"output", "nat", NF_INET_LOCAL_OUT, -100},
         [CH_POSTROUTING] = {"postrouting", "nat", NF_INET_POST_ROUTING, 100},
         [CH_FORWARD] = {"forward", "filter", NF_INET_FORWARD, 0},
+        [CH_INPUT] = {"input", "filter", NF_INET_LOCAL_IN, 0},
 };
 
 enum map_id { MAP_ANY, MAP_IP, MAP_COUNT };
@@ -111,7 +112,8 @@ enum match {
         M_OIF,
         M_NOT_OIF,
         M_SADDR_SUBNET,
-        M_SADDR_HAIRPIN, /* { 127.0.0.0/8, subnet } */
+        M_SADDR_HAIRPIN,  /* { 127.0.0.0/8, subnet } */
+        M_DADDR_LOOPBACK, /* 127.0.0.0/8 */
 };
 enum action { A_ACCEPT, A_DROP, A_MASQ, A_DNAT_IP, A_DNAT_ANY };
 enum when { W_ALWAYS, W_EXTERNAL, W_INTERNAL, W_ICC, W_NO_ICC };
@@ -147,6 +149,12 @@ static const struct rule_def net_rules[] = {
         {CH_FORWARD, P_AFTER_ANCHOR, W_ALWAYS, {M_OIF}, A_DROP},
         {CH_FORWARD, P_APPEND, W_EXTERNAL, {M_IIF, M_NOT_OIF}, A_ACCEPT},
         {CH_FORWARD, P_APPEND, W_INTERNAL, {M_IIF, M_NOT_OIF}, A_DROP},
+        /* route_localnet (needed to publish on 127.0.0.1) lets a bridge deliver packets
+         * addressed to host loopback: only replies of published ports and of connections
+         * the host opened may come in that way (CVE-2020-8558, Kubernetes' rule). */
+        {CH_INPUT, P_APPEND, W_ALWAYS, {M_IIF, M_DADDR_LOOPBACK, M_CT_DNAT}, A_ACCEPT},
+        {CH_INPUT, P_APPEND, W_ALWAYS, {M_IIF, M_DADDR_LOOPBACK, M_CT_ESTABLISHED}, A_ACCEPT},
+        {CH_INPUT, P_APPEND, W_ALWAYS, {M_IIF, M_DADDR_LOOPBACK}, A_DROP},
 };
 
 static const struct proto_name {
@@ -808,6 +816,14 @@ static void build_match(struct rb *b, enum match m, const struct build_ctx *c)
         case M_SADDR_SUBNET:
                 m_saddr_subnet(b, c->net);
                 break;
+        case M_DADDR_LOOPBACK: {
+                const uint32_t loopback = htonl(0x7f000000u);
+
+                e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct iphdr, daddr), 4, REG0);
+                e_mask(b, htonl(0xff000000u));
+                e_cmp(b, NFT_CMP_EQ, &loopback, sizeof(loopback));
+                break;
+        }
         case M_SADDR_HAIRPIN:
                 e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct iphdr, saddr), 4, REG0);
                 /* The kernel names anonymous sets; within the batch the id finds it. */
@@ -943,7 +959,7 @@ static int emit_table(struct batch *b)
         return 0;
 }
 
-static int emit_chain(struct batch *b, const struct chain_def *d)
+static int emit_chain(struct batch *b, const struct chain_def *d, uint16_t excl)
 {
         _cleanup_(chain_freep) struct nftnl_chain *c = nftnl_chain_alloc();
         struct nlmsghdr *nlh;
@@ -954,7 +970,7 @@ static int emit_chain(struct batch *b, const struct chain_def *d)
                 return -ENOMEM;
         nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, d->hook);
         nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, d->prio);
-        nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "chain", d->name, 0);
+        nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | excl, "chain", d->name, 0);
         if (!nlh)
                 return -ENOMEM;
         nftnl_chain_nlmsg_build_payload(nlh, c);
@@ -993,7 +1009,7 @@ static int build_ensure(struct batch *b)
         int r = emit_table(b);
 
         for (size_t i = 0; r >= 0 && i < CH_COUNT; i++)
-                r = emit_chain(b, &chains[i]);
+                r = emit_chain(b, &chains[i], NLM_F_EXCL);
         for (size_t i = 0; r >= 0 && i < MAP_COUNT; i++) {
                 r = emit_set(b, maps[i].name, NFT_SET_MAP, maps[i].key_type, maps[i].key_len, "map",
                              maps[i].name);
@@ -1003,6 +1019,24 @@ static int build_ensure(struct batch *b)
         for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(fixed_rules); i++)
                 r = emit_rule(b, &fixed_rules[i], &c, TAG_FIXED);
         return r < 0 ? r : 0;
+}
+
+/* Adds whichever chains the table lacks (NEWCHAIN without EXCL leaves an existing one). */
+static int ensure_chains(struct nl *nl, struct err *err)
+{
+        _cleanup_(batch_done) struct batch b = {0};
+        struct batch_fail f;
+        int r = batch_begin(&b, nl, 0);
+
+        for (size_t i = 0; r >= 0 && i < CH_COUNT; i++)
+                r = emit_chain(&b, &chains[i], 0);
+        if (r >= 0)
+                r = batch_end(&b, nl);
+        if (r < 0)
+                return err_set(err, r, "building the batch that completes the " TABLE_DESC);
+        if (batch_send(nl, &b, &f) == 0)
+                return 0;
+        return fail_err(err, &b, &f, "completing the " TABLE_DESC);
 }
 
 static int ensure_nl(struct nl *nl, struct err *err)
@@ -1020,10 +1054,11 @@ static int ensure_nl(struct nl *nl, struct err *err)
                 return err_set(err, r, "building the batch that creates the " TABLE_DESC);
         if (batch_send(nl, &b, &f) == 0)
                 return 1;
-        /* Our NEWTABLE carries EXCL: EEXIST on it means the table was already complete,
-         * since another creator's batch commits all or nothing. */
+        /* Our NEWTABLE carries EXCL: EEXIST on it means the table was already made, since
+         * another creator's batch commits all or nothing; a table an older hawser made may
+         * still lack a chain added since. */
         if (f.idx == 0 && f.ack.code == -EEXIST)
-                return 0;
+                return ensure_chains(nl, err);
         return fail_err(err, &b, &f, "creating the " TABLE_DESC);
 }
 

@@ -231,11 +231,17 @@ static void test_network_add_del(void **state)
                         "oifname \"hawser0\" drop comment \"hawser:net:hawser0\"",
                         "iifname \"hawser0\" oifname != \"hawser0\" accept comment "
                         "\"hawser:net:hawser0\"",
+                        "iifname \"hawser0\" ip daddr 127.0.0.0/8 ct status dnat accept comment "
+                        "\"hawser:net:hawser0\"",
+                        "iifname \"hawser0\" ip daddr 127.0.0.0/8 ct state established,related "
+                        "accept comment \"hawser:net:hawser0\"",
+                        "iifname \"hawser0\" ip daddr 127.0.0.0/8 drop comment "
+                        "\"hawser:net:hawser0\"",
                 };
                 for (size_t i = 0; i < ARRAY_SIZE(want); i++)
                         if (count_line(text, want[i]) != 1)
                                 fail_msg("expected once '%s' in:\n%s", want[i], text);
-                assert_int_equal(count_substr(text, "hawser:net:hawser0"), 6);
+                assert_int_equal(count_substr(text, "hawser:net:hawser0"), 9);
                 free(text);
         }
 
@@ -245,7 +251,7 @@ static void test_network_add_del(void **state)
         assert_int_equal(net_nft_network_add(&n, &err), 0);
         if (have_nft) {
                 text = listing();
-                assert_int_equal(count_substr(text, "hawser:net:hawser0"), 5);
+                assert_int_equal(count_substr(text, "hawser:net:hawser0"), 8);
                 assert_int_equal(count_substr(text, "oifname != \"hawser0\" masquerade"), 0);
                 assert_int_equal(count_line(text, "iifname \"hawser0\" oifname \"hawser0\" drop "
                                                   "comment \"hawser:net:hawser0\""),
@@ -362,7 +368,7 @@ static void test_network_concurrent(void **state)
         for (int i = 0; i < N; i++) {
                 char tag[32];
                 snprintf(tag, sizeof(tag), "\"hawser:net:hw-c%d\"", i);
-                assert_int_equal(count_substr(text, tag), 6);
+                assert_int_equal(count_substr(text, tag), 9);
         }
 }
 
@@ -670,9 +676,9 @@ static void test_nft_json(void **state)
                         rules++;
                 }
         }
-        assert_int_equal(chains, 4);
+        assert_int_equal(chains, 5);
         assert_int_equal(maps, 2);
-        assert_int_equal(rules, 12);
+        assert_int_equal(rules, 15);
         assert_int_equal(elems, 1);
 }
 

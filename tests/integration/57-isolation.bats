@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# Isolation holes Docker does not have: host loopback reached from a container through its
+# bridge (the CVE-2020-8558 class).
+
+load helpers
+
+setup_file() { setup_busybox; }
+
+teardown() {
+    cleanup_all
+    [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true
+}
+
+# listen PROTO ADDR PORT LOG: a host process on ADDR:PORT that logs "got <data>" for every
+# datagram or connection; LISTENER is its pid. Waits until it is bound.
+listen() {
+    python3 - "$@" <<'PY' &
+import socket, sys
+proto, addr, port, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+if proto == "tcp":
+    s.listen(8)
+open(log, "a").write("bound\n")
+while True:
+    if proto == "tcp":
+        c, _ = s.accept()
+        data = c.recv(64)
+        c.close()
+    else:
+        data, _ = s.recvfrom(64)
+    with open(log, "a") as f:
+        f.write("got " + data.decode(errors="replace") + "\n")
+PY
+    LISTENER=$!
+    wait_for grep -q bound "$4"
+}
+
+# as_attacker PID: make the container's network namespace send to 127.0.0.1 through its
+# eth0 and the bridge, as a process with CAP_NET_RAW could by writing raw packets: routes
+# for host loopback via the gateway and route_localnet on eth0. The test harness does it
+# from the host side; what matters is what the host then lets in.
+as_attacker() {
+    local pid=$1 gw=$2
+    nsenter -t "$pid" -n sh -c "
+        sysctl -qw net.ipv4.conf.eth0.route_localnet=1 &&
+        ip route del local 127.0.0.0/8 dev lo table local &&
+        ip route del local 127.0.0.1 dev lo table local &&
+        ip route add 127.0.0.1/32 via $gw dev eth0"
+}
+
+# send PID PROTO ADDR PORT DATA: from the container's network namespace; prints "connected"
+# when a TCP connection was accepted, "refused"/"timeout" otherwise.
+send() {
+    nsenter -t "$1" -n python3 - "$2" "$3" "$4" "$5" <<'PY'
+import socket, sys
+proto, addr, port, data = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(data, (addr, port))
+    print("sent")
+    sys.exit(0)
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect((addr, port))
+    s.send(data)
+    print("connected")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print("refused: " + e.strerror)
+PY
+}
+
+@test "a container cannot reach host services bound to 127.0.0.1 through its bridge" {
+    command -v python3 >/dev/null || skip "python3 is not installed (the test's listeners and sender)"
+    command -v nsenter >/dev/null || skip "nsenter is not installed"
+    run h run -d --name attacker busybox sleep 300
+    assert_success
+    local pid gw log=$BATS_TEST_TMPDIR/tcp.log ulog=$BATS_TEST_TMPDIR/udp.log
+    pid=$(h inspect -f '{{.State.Pid}}' attacker)
+    gw=$(h network inspect -f '{{(index .IPAM.Config 0).Gateway}}' bridge)
+    as_attacker "$pid" "$gw"
+
+    # The same path reaches a host service on the gateway address: the setup works.
+    listen tcp "$gw" 18081 "$BATS_TEST_TMPDIR/ctl.log"
+    run send "$pid" tcp "$gw" 18081 control
+    assert_output "connected"
+    wait_for grep -q "got control" "$BATS_TEST_TMPDIR/ctl.log"
+    kill "$LISTENER"
+
+    # TCP to a 127.0.0.1-only listener: no connection (the host could not answer a SYN from
+    # 127.0.0.1 over the bridge anyway; UDP below is what shows the drop).
+    listen tcp 127.0.0.1 18080 "$log"
+    run send "$pid" tcp 127.0.0.1 18080 attack
+    assert_output "timeout"
+    ! grep -q "got" "$log" || fail "a loopback-only TCP service accepted a connection from the bridge"
+    kill "$LISTENER"
+
+    # UDP to a 127.0.0.1-only listener: dropped. A datagram sent after it to the gateway
+    # address arrives, so the first one had its chance to arrive too.
+    listen udp 127.0.0.1 18082 "$ulog"
+    local l1=$LISTENER
+    listen udp "$gw" 18083 "$BATS_TEST_TMPDIR/uctl.log"
+    run send "$pid" udp 127.0.0.1 18082 attack
+    run send "$pid" udp "$gw" 18083 control
+    wait_for grep -q "got control" "$BATS_TEST_TMPDIR/uctl.log"
+    kill "$l1"
+    ! grep -q "got" "$ulog" || fail "a loopback-only UDP service received a datagram from the bridge"
+}
+
+@test "published ports on 127.0.0.1 still answer, and the loopback rule survives a flushed ruleset" {
+    command -v nft >/dev/null || skip "nft is not installed"
+    run h run -d --name web -p 127.0.0.1:18090:80 busybox httpd -f -p 80 -h /etc
+    assert_success
+    wait_for sh -c "busybox wget -qO- http://127.0.0.1:18090/hostname >/dev/null"
+    run busybox wget -qO- http://127.0.0.1:18090/hostname
+    assert_success
+    run nft list chain ip hawser input
+    assert_output_contains 'iifname "hawser0" ip daddr 127.0.0.0/8 drop'
+    nft flush ruleset
+    # The next container start puts hawser's table back, the input rules with it.
+    run h run --rm busybox true
+    assert_success
+    run nft list chain ip hawser input
+    assert_output_contains 'iifname "hawser0" ip daddr 127.0.0.0/8 ct status dnat accept'
+    assert_output_contains 'iifname "hawser0" ip daddr 127.0.0.0/8 drop'
+    run busybox wget -qO- http://127.0.0.1:18090/hostname
+    assert_success
+}
