@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "commands.h"
 #include "create.h"
+#include "devices.h"
 #include "dnsd.h"
 #include "network.h"
 #include "volume.h"
@@ -33,6 +34,7 @@ static const struct opt_def run_defs[] = {
         {"init", 0, OPT_BOOL, RO(init)},
         {"read-only", 0, OPT_BOOL, RO(read_only)},
         {"privileged", 0, OPT_BOOL, RO(privileged)},
+        {"device", 0, OPT_LIST, RO(devices)},
         {"quiet", 'q', OPT_BOOL, RO(quiet)},
         {"name", 0, OPT_STR, RO(name)},
         {"workdir", 'w', OPT_STR, RO(workdir)},
@@ -292,6 +294,29 @@ static void host_config_defaults(struct jv *hc)
                 jv_set_str(hc, empty_strs[i], "");
 }
 
+/* HostConfig.Devices: [{PathOnHost, PathInContainer, CgroupPermissions}]; the host side is
+ * looked at when the container starts, as in Docker. */
+static int devices_doc(const struct run_opts *o, struct jv **ret, struct err *err)
+{
+        _cleanup_jv_ struct jv *v = jv_new_array();
+
+        for (char **d = o->devices; d && *d; d++) {
+                _cleanup_free_ char *host = NULL, *ctr = NULL, *mode = NULL;
+                struct jv *m;
+                int r = devices_parse(*d, &host, &ctr, &mode, err);
+
+                if (r < 0)
+                        return r;
+                m = jv_new_object();
+                jv_set_str(m, "PathOnHost", host);
+                jv_set_str(m, "PathInContainer", ctr);
+                jv_set_str(m, "CgroupPermissions", mode);
+                jv_append(v, m);
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
 static struct jv *build_host_config(const struct run_opts *o, char **security_opt)
 {
         struct jv *hc = jv_new_object(), *rp = jv_new_object();
@@ -439,6 +464,7 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
 {
         _cleanup_jv_ struct jv *doc = jv_new_object();
         _cleanup_strv_ char **security_opt = NULL;
+        _cleanup_jv_ struct jv *devices = NULL;
         struct jv *cfg, *env = NULL, *all, *args;
         char ts[40], buf[80];
         int r;
@@ -446,6 +472,8 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
         r = check_opts(o, err);
         if (r >= 0)
                 r = security_opts(o, &security_opt, err);
+        if (r >= 0)
+                r = devices_doc(o, &devices, err);
         if (r < 0)
                 return r;
         cfg = build_config(o, image_ref, image_cfg, id);
@@ -474,6 +502,7 @@ int create_build_doc(const struct run_opts *o, const char *image_ref, const char
         snprintf(buf, sizeof(buf), "sha256:%s", image_id);
         jv_set_str(doc, "Image", buf);
         jv_set(doc, "HostConfig", build_host_config(o, security_opt));
+        jv_set(jv_get(doc, "HostConfig"), "Devices", TAKE_PTR(devices));
         jv_set(doc, "Hawser", jv_new_object());
         *ret = TAKE_PTR(doc);
         return 0;

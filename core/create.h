@@ -17,6 +17,7 @@ struct run_opts {
         char **publish, **expose, **links, **add_hosts, **dns, **dns_search, **dns_options,
                 **aliases;
         char **volumes, **mounts, **tmpfs, **volumes_from;
+        char **devices;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -245,24 +246,90 @@ static int mount_at(int rootfd, const struct mount_step *m, struct err *err)
         return 0;
 }
 
-static int setup_dev(int rootfd, struct err *err)
+/* Creates the node at path (a /dev/... path, made in place) and binds it onto itself; a
+ * node meant for another place is made under /dev as a temporary name, bound there and
+ * unlinked. The bind keeps the device usable once /dev itself is remounted nodev. */
+static int make_node(int rootfd, int dev, const char *path, mode_t type_mode, dev_t rdev, uid_t uid,
+                     gid_t gid, bool bind, struct err *err)
+{
+        _cleanup_close_ int dir = -1, node = -1, target = -1;
+        bool in_dev = !strncmp(path, "/dev/", 5) && path[5];
+        char rel[PATH_MAX], p[64], q[64];
+        const char *leaf;
+
+        if (in_dev) {
+                const char *slash = strrchr(path, '/');
+                snprintf(rel, sizeof(rel), "%.*s", (int)(slash - path), path);
+                dir = mkdir_in_root(rootfd, rel, 0755);
+                leaf = slash + 1;
+        } else {
+                dir = fcntl(dev, F_DUPFD_CLOEXEC, 3);
+                snprintf(rel, sizeof(rel), ".hawser-dev-%d", (int)getpid());
+                leaf = rel;
+        }
+        if (dir < 0) {
+                errno = dir == -1 ? errno : -dir;
+                return err_errno(err, "creating the directory of %s", path);
+        }
+        unlinkat(dir, leaf, 0); /* a --device onto a default node replaces it */
+        if (mknodat(dir, leaf, type_mode, rdev) < 0 || fchownat(dir, leaf, uid, gid, 0) < 0 ||
+            fchmodat(dir, leaf, type_mode & 07777, 0) < 0)
+                return err_errno(err, "creating device %s", path);
+        if (!bind)
+                return 0;
+        node = openat(dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (node < 0)
+                return err_errno(err, "opening device %s", path);
+        fd_path(node, p);
+        if (in_dev) {
+                if (mount(p, p, NULL, MS_BIND, NULL) < 0)
+                        return err_errno(err, "binding device %s", path);
+                return 0;
+        }
+        target = mkfile_in_root(rootfd, path);
+        if (target < 0) {
+                errno = -target;
+                return err_errno(err, "creating mount point %s", path);
+        }
+        fd_path(target, q);
+        if (mount(p, q, NULL, MS_BIND, NULL) < 0)
+                return err_errno(err, "binding device %s", path);
+        unlinkat(dir, leaf, 0);
+        return 0;
+}
+
+static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
 {
         _cleanup_close_ int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+        char path[32], p[64];
+        int r = 0;
 
         if (dev < 0) {
                 errno = -dev;
                 return err_errno(err, "opening /dev");
         }
-        for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(dev_nodes); i++) {
                 const struct dev_node *d = &dev_nodes[i];
-                if (mknodat(dev, d->name, S_IFCHR | 0666, makedev(d->maj, d->min)) < 0)
-                        return err_errno(err, "creating /dev/%s", d->name);
-                if (fchmodat(dev, d->name, 0666, 0) < 0)
-                        return err_errno(err, "chmod /dev/%s", d->name);
+                snprintf(path, sizeof(path), "/dev/%s", d->name);
+                r = make_node(rootfd, dev, path, S_IFCHR | 0666, makedev(d->maj, d->min), 0, 0,
+                              !s->privileged, err);
         }
+        for (size_t i = 0; r >= 0 && i < s->n_devices; i++) {
+                const struct device_node *d = &s->devices[i];
+                r = make_node(rootfd, dev, d->path, d->type | d->mode, makedev(d->major, d->minor),
+                              d->uid, d->gid, !s->privileged, err);
+        }
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
                 if (symlinkat(dev_links[i][0], dev, dev_links[i][1]) < 0 && errno != EEXIST)
                         return err_errno(err, "creating /dev/%s", dev_links[i][1]);
+        if (s->privileged)
+                return 0;
+        /* From here a node made in /dev opens nothing; the ones above are bound in. */
+        fd_path(dev, p);
+        if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)
+                return err_errno(err, "making /dev nodev");
         return 0;
 }
 
@@ -340,14 +407,38 @@ static int mount_rootfs(const struct launch_spec *s, struct err *err)
                            s->workdir);
         if (!opts)
                 return err_set(err, -ENOMEM, "mounting rootfs");
-        if (mount("overlay", s->rootfs, "overlay", 0, opts) < 0)
+        if (mount("overlay", s->rootfs, "overlay", s->privileged ? 0 : MS_NODEV, opts) < 0)
                 return err_errno(err, "mounting overlay rootfs on %s", s->rootfs);
         return 0;
 }
 
-static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
+/* Mount flags a bind remount must keep: those of the mount it came from (a bind remount
+ * sets all of them, and dropping the source's nosuid or noexec would open it up). */
+static unsigned long kept_flags(const char *p)
+{
+        static const struct {
+                unsigned long st, ms;
+        } map[] = {{ST_NOSUID, MS_NOSUID},    {ST_NODEV, MS_NODEV},
+                   {ST_NOEXEC, MS_NOEXEC},    {ST_RDONLY, MS_RDONLY},
+                   {ST_NOATIME, MS_NOATIME},  {ST_NODIRATIME, MS_NODIRATIME},
+                   {ST_RELATIME, MS_RELATIME}};
+        struct statvfs sv;
+        unsigned long f = 0;
+
+        if (statvfs(p, &sv) < 0)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+                if (sv.f_flag & map[i].st)
+                        f |= map[i].ms;
+        return f;
+}
+
+/* Volumes, binds and tmpfs mounts are nodev unless the container is privileged: a device
+ * node in a volume or a host directory opens nothing. */
+static int user_mount(int rootfd, const struct launch_mount *m, bool privileged, struct err *err)
 {
         _cleanup_close_ int fd = -1, top = -1;
+        unsigned long nodev = privileged ? 0 : MS_NODEV;
         struct stat st;
         char p[64];
 
@@ -362,19 +453,26 @@ static int user_mount(int rootfd, const struct launch_mount *m, struct err *err)
                 return err_errno(err, "creating mount point %s", m->target);
         }
         fd_path(fd, p);
-        if (m->tmpfs ? mount("tmpfs", p, "tmpfs", m->flags, m->data) < 0
+        if (m->tmpfs ? mount("tmpfs", p, "tmpfs", m->flags | nodev, m->data) < 0
                      : mount(m->source, p, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return err_errno(err, "mounting %s on %s", m->tmpfs ? "tmpfs" : m->source,
                                  m->target);
-        if (!m->readonly)
+        if (!m->readonly && (m->tmpfs || !nodev))
                 return 0;
         top = open_in_root(rootfd, m->target, O_PATH, 0);
         if (top < 0) {
                 errno = -top;
                 return err_errno(err, "reopening %s", m->target);
         }
+        /* Every mount below a recursive bind too: -v /:/host brings the host's /dev along. */
+        if (!m->tmpfs && nodev &&
+            mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                          &(struct mount_attr){.attr_set = MOUNT_ATTR_NODEV},
+                          sizeof(struct mount_attr)) < 0)
+                return err_errno(err, "making %s nodev", m->target);
         fd_path(top, p);
-        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        if (m->readonly &&
+            mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | kept_flags(p) | MS_RDONLY, NULL) < 0)
                 return err_errno(err, "making %s read-only", m->target);
         return 0;
 }
@@ -399,9 +497,9 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
                 if (r < 0)
                         return r;
         }
-        r = setup_dev(rootfd, err);
+        r = setup_dev(rootfd, s, err);
         for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
-                r = user_mount(rootfd, &s->mounts[i], err);
+                r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
         /* A user's mount on one of these files is used instead of the generated one. */
         if (r >= 0 && !user_mounted(s, "/etc/hosts"))
                 r = bind_file(rootfd, s->hosts_path, "/etc/hosts", err);
@@ -523,14 +621,6 @@ static const char *env_path(char **env)
         return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }
 
-/* strerror as Go prints it: lower case ("no such file or directory"). */
-static const char *go_strerror(int e, char buf[64])
-{
-        snprintf(buf, 64, "%s", strerror(e));
-        buf[0] = (char)tolower((unsigned char)buf[0]);
-        return buf;
-}
-
 /* Looks argv0 up in PATH as Docker (runc) does, to report Docker's messages and codes. */
 static int find_executable(const char *argv0, char **env, char out[PATH_MAX], int *ret_exit_code,
                            struct err *err)
@@ -544,7 +634,7 @@ static int find_executable(const char *argv0, char **env, char out[PATH_MAX], in
                 char eb[64];
                 if (stat(argv0, &st) < 0)
                         return err_set(err, -ENOENT, "exec: \"%s\": stat %s: %s", argv0, argv0,
-                                       go_strerror(errno, eb));
+                                       util_go_strerror(errno, eb));
                 snprintf(out, PATH_MAX, "%s", argv0);
                 return 0;
         }
@@ -617,7 +707,7 @@ int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct 
                 int e = errno;
                 char eb[64];
                 *ret_exit_code = e == ENOENT ? 127 : 126;
-                return err_set(err, -e, "exec: \"%s\": %s", p->argv[0], go_strerror(e, eb));
+                return err_set(err, -e, "exec: \"%s\": %s", p->argv[0], util_go_strerror(e, eb));
         }
 }
 

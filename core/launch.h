@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "devices.h"
 #include "secprof.h"
 
 /* A volume, bind or tmpfs mount, in the order to mount (parents before children). */
@@ -35,6 +36,8 @@ struct launch_spec {
         int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
         const struct launch_mount *mounts;
         size_t n_mounts;
+        const struct device_node *devices; /* beyond the default set (devices.h) */
+        size_t n_devices;
         char *title; /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
         size_t title_len;
 };

@@ -26,6 +26,7 @@
 #include "logfile.h"
 #include "create.h"
 #include "dnsd.h"
+#include "devices.h"
 #include "monitor.h"
 #include "mountspec.h"
 #include "network.h"
@@ -67,6 +68,7 @@ struct spec_buf {
         struct secprof_bpf bpf;
         struct launch_mount *mounts;
         char **mount_data; /* tmpfs data strings owned here */
+        struct device_list devices;
 };
 
 static void spec_buf_free(struct spec_buf *b)
@@ -80,6 +82,30 @@ static void spec_buf_free(struct spec_buf *b)
                 close(b->netns_fd);
         free(b->mounts);
         util_strv_free(b->mount_data);
+        devices_free(&b->devices);
+}
+
+/* --privileged: every host device; else the --device grants (looked at now, as Docker). */
+static int build_devices(const struct container *c, struct spec_buf *b, struct err *err)
+{
+        const struct jv *hc = jv_get(c->doc, "HostConfig"), *ds = jv_get(hc, "Devices");
+        int r = 0;
+
+        if (jv_get_bool(hc, "Privileged"))
+                r = devices_gather_host(&b->devices, err);
+        for (size_t i = 0; r >= 0 && i < jv_len(ds); i++) {
+                const struct jv *d = jv_at(ds, i);
+                const char *host = jv_get_str(d, "PathOnHost"),
+                           *ctr = jv_get_str(d, "PathInContainer");
+
+                if (!host || !ctr || ctr[0] != '/')
+                        return err_set(err, -EINVAL, "container %.12s: invalid device entry %zu",
+                                       c->id, i);
+                r = devices_gather(host, ctr, &b->devices, err);
+        }
+        b->s.devices = b->devices.v;
+        b->s.n_devices = b->devices.n;
+        return r;
 }
 
 static int mount_depth(const char *p)
@@ -242,7 +268,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .title = cli->argv_area,
                 .title_len = cli->argv_len,
         };
-        if (build_mounts(c, b, err) < 0)
+        if (build_mounts(c, b, err) < 0 || build_devices(c, b, err) < 0)
                 return -err->code;
         if (net && !strncmp(net, "container:", 10))
                 return join_container_net(cli, net + 10, b, err);

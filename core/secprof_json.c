@@ -689,14 +689,6 @@ static int compact_json(const char *text, char **ret, struct err *err)
         return 0;
 }
 
-/* strerror as Go prints it: lower case ("no such file or directory"). */
-static const char *go_strerror(int e, char buf[64])
-{
-        snprintf(buf, 64, "%s", strerror(e));
-        buf[0] = (char)tolower((unsigned char)buf[0]);
-        return buf;
-}
-
 static int read_profile(const char *path, uint64_t caps, char **ret, struct err *err)
 {
         _cleanup_free_ char *text = NULL, *json = NULL;
@@ -709,7 +701,7 @@ static int read_profile(const char *path, uint64_t caps, char **ret, struct err 
         /* A directory opens and fails on read, as Go reports it. */
         if (r < 0)
                 return err_set(err, r, "opening seccomp profile (%s) failed: %s %s: %s", path,
-                               r == -EISDIR ? "read" : "open", path, go_strerror(-r, eb));
+                               r == -EISDIR ? "read" : "open", path, util_go_strerror(-r, eb));
         r = compact_json(text, &json, err);
         if (r >= 0)
                 r = parse_value(json, &doc, &value, err);

@@ -378,6 +378,13 @@ bool util_name_ok(const char *s)
         return true;
 }
 
+const char *util_go_strerror(int e, char buf[64])
+{
+        snprintf(buf, 64, "%s", strerror(e));
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+        return buf;
+}
+
 int util_parse_signal(const char *s)
 {
         char up[16];

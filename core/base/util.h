@@ -42,6 +42,8 @@ int util_parse_signal(const char *s);
 /* Whether s matches Docker's restricted name pattern, [a-zA-Z0-9][a-zA-Z0-9_.-]* (names of
  * containers, volumes and networks, link aliases); the empty string does not. */
 bool util_name_ok(const char *s);
+/* strerror(e) as Go prints it, lower case ("no such file or directory"), in buf. */
+const char *util_go_strerror(int e, char buf[64]);
 
 /* Loads a library on first use: dlopen(soname) and dlsym of names[i] into *slots[i]. The
  * table counts as loaded (*loaded set) only once every symbol resolved, so a later call never

@@ -130,3 +130,109 @@ PY
     run busybox wget -qO- http://127.0.0.1:18090/hostname
     assert_success
 }
+
+# ---- devices ----
+
+# A character device every kernel has that no default container may open: /dev/kmsg (1:11).
+KMSG="c 1 11"
+
+@test "a default container can make a device node but not open it, in /dev, its root or a tmpfs" {
+    run h run --rm busybox sh -c "
+        for p in /dev/k /tmp/k /dev/shm/k; do
+            mknod \$p $KMSG || exit 10
+            if head -c 1 \$p >/dev/null 2>/tmp/err; then echo \"opened \$p\"; exit 11; fi
+            grep -q 'Permission denied' /tmp/err || { cat /tmp/err; exit 12; }
+        done
+        mknod /dev/blk b 7 0 && ! head -c 1 /dev/blk 2>/dev/null || exit 13
+        echo denied"
+    assert_success
+    assert_output "denied"
+    run h run --rm --tmpfs /scratch busybox sh -c "mknod /scratch/k $KMSG && head -c 1 /scratch/k"
+    assert_failure
+    assert_output_contains "Permission denied"
+}
+
+@test "the default device nodes still work, and /dev is a nodev mount with each node bound in" {
+    run h run --rm busybox sh -c '
+        echo x >/dev/null && head -c 4 /dev/zero | od -An -tx1 | tr -d " \n" && echo &&
+        head -c 8 /dev/urandom | wc -c && ! echo x >/dev/full 2>/dev/null && echo ok'
+    assert_success
+    assert_output "00000000
+8
+ok"
+    run h run --rm busybox sh -c 'grep " /dev " /proc/mounts; grep -c " /dev/null " /proc/mounts'
+    assert_success
+    [[ ${lines[0]} == *nodev* ]] || fail "/dev is not nodev: ${lines[0]}"
+    assert_line 1 "1"
+}
+
+@test "device nodes in an image layer, a bind-mounted directory or a submount of it open nothing" {
+    local d=$BATS_TEST_TMPDIR
+    mkdir -p "$d/img" "$d/outer/inner"
+    # An image whose layer holds the node (made where devices are allowed, then committed).
+    run h run --privileged --name mk busybox mknod /kmsg $KMSG
+    assert_success
+    run h commit mk devimage
+    assert_success
+    run h run --rm devimage sh -c '[ -c /kmsg ] && head -c 1 /kmsg'
+    assert_failure
+    assert_output_contains "/kmsg: Permission denied"
+    # A node in a host directory bound in.
+    mknod "$d/img/kmsg" $KMSG
+    run h run --rm -v "$d/img:/imgdir" busybox sh -c 'head -c 1 /imgdir/kmsg'
+    assert_failure
+    assert_output_contains "Permission denied"
+    # A directory bound in whose submount allows devices: nodev reaches the submount too.
+    mount -t tmpfs -o size=1m hawser-devtest "$d/outer/inner"
+    mknod "$d/outer/inner/null" c 1 3
+    run h run --rm -v "$d/outer:/o" busybox sh -c 'echo x > /o/inner/null'
+    umount "$d/outer/inner"
+    assert_failure
+    assert_output_contains "Permission denied"
+}
+
+@test "--device grants a host node, at its own path, another path inside /dev or outside it" {
+    local d=$BATS_TEST_TMPDIR
+    mknod "$d/mynull" c 1 3
+    run h run --rm --device "$d/mynull:/dev/granted" --device "$d/mynull:/granted2:rw" \
+        --device /dev/null:/dev/snd/null2 busybox sh -c \
+        'echo x >/dev/granted && echo x >/granted2 && echo x >/dev/snd/null2 && ls -l /dev/granted'
+    assert_success
+    assert_output_matches "^crw.* 1, +3 .*/dev/granted$"
+    run h create --name dv --device "$d/mynull:/dev/granted" busybox true
+    assert_success
+    run h inspect -f '{{json .HostConfig.Devices}}' dv
+    assert_output "[{\"PathOnHost\":\"$d/mynull\",\"PathInContainer\":\"/dev/granted\",\"CgroupPermissions\":\"rwm\"}]"
+}
+
+@test "--device errors: Docker's parse messages at create, a missing host node at start" {
+    run h create --device /dev/null:relative busybox true
+    assert_failure 125
+    assert_output "Error: relative is not an absolute path"
+    run h create --device /dev/null:/dev/x:rwz busybox true
+    assert_failure 125
+    assert_output "Error: bad mode specified: rwz"
+    run h create --device /dev/null:/dev/x:r busybox true
+    assert_failure 125
+    assert_output_contains "mode r would need a devices cgroup"
+    run h create --device a:b:c:d busybox true
+    assert_failure 125
+    assert_output_contains "bad format for path: a:b:c:d"
+    run h ps -aq
+    assert_output ""
+    run h create --name nodev --device /dev/nosuch busybox true
+    assert_success
+    run h start nodev
+    assert_failure 1
+    assert_output_contains 'error gathering device information while adding custom device "/dev/nosuch": no such file or directory'
+    run h run --rm --device /dev/nosuch busybox true
+    assert_failure 125
+}
+
+@test "--privileged sees the host's devices and may open nodes it makes" {
+    run h run --rm --privileged busybox sh -c "
+        [ -c /dev/kmsg ] || exit 10
+        mknod /tmp/n c 1 3 && echo x > /tmp/n && echo ok"
+    assert_success
+    assert_output "ok"
+}
