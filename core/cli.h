@@ -13,6 +13,8 @@ struct cli {
         bool printed;        /* the command already printed its errors (one per object) */
         char *argv_area;     /* our argv strings, contiguous: --init retitles itself there */
         size_t argv_len;
+        char **argv; /* main's argv, for re-executing (core/selfexe.h) */
+        bool sealed; /* running from a sealed copy of the binary (core/selfexe.h) */
 };
 
 /* A command: argv[0] is the command name. Returns the process exit code (>= 0) or a

@@ -20,6 +20,8 @@
 #include "commands.h"
 #include "container.h"
 #include "launch.h"
+#include "lifecycle.h"
+#include "selfexe.h"
 #include "network.h"
 #include "opt.h"
 #include "secprof.h"
@@ -132,6 +134,10 @@ static void __attribute__((noreturn)) exec_child(struct exec_plan *p)
         pid_t pid;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Its child is the host's hawser binary inside the container until it execs: not
+         * dumpable, so its /proc/PID/exe needs CAP_SYS_PTRACE (execve makes the command
+         * dumpable again). */
+        prctl(PR_SET_DUMPABLE, 0);
         if (cgroup_join(p->id, getpid(), &err) < 0) {
                 launch_send_error(p->sync, 126, &err);
                 _exit(126);
@@ -288,11 +294,17 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
         }
         cli->fail_code = 1;
         r = container_find(cli, argv[1], &c, err);
+        if (r >= 0)
+                lifecycle_heal_freeze(c);
         if (r >= 0 && !container_is_running(c))
                 r = err_set(err, -EINVAL, "container %s is not running", c->id);
         else if (r >= 0 && !strcmp(container_status(c), "paused"))
                 r = err_set(err, -EINVAL,
                             "container %s is paused, unpause the container before exec", c->id);
+        /* The process that enters the container is this one's child: where a process in
+         * the container could reach its /proc/PID/exe, it is a sealed copy of hawser. */
+        if (r >= 0 && !cli->sealed && selfexe_needed(jv_get(c->doc, "HostConfig")))
+                selfexe_reexec(cli, cli->argv);
         if (r >= 0) {
                 cfg = jv_get(c->doc, "Config");
                 hc = jv_get(c->doc, "HostConfig");

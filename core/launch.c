@@ -777,6 +777,9 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
         char **env;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Until it execs, this process is the host's hawser binary inside the container:
+         * not dumpable, its /proc/PID/exe needs CAP_SYS_PTRACE. */
+        prctl(PR_SET_DUMPABLE, 0);
         if (read(fd, &go, 1) != 1)
                 _exit(125);
         if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0) {

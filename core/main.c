@@ -11,6 +11,7 @@
 #include "commit.h"
 #include "dnsd.h"
 #include "image.h"
+#include "monitor.h"
 #include "saveload.h"
 #include "network.h"
 #include "volume.h"
@@ -33,6 +34,7 @@ static int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
 
 static const struct command commands[] = {
         {"_dns", dnsd_cmd, 1},
+        {"_monitor", monitor_cmd, 125},
         {"attach", cmd_attach, 1},
         {"commit", commit_cmd_commit, 1},
         {"create", cmd_create, 125},
@@ -145,6 +147,11 @@ int main(int argc, char **argv)
         n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         self[n > 0 ? n : 0] = '\0';
         cli.self = self;
+        /* A monitor running from a sealed copy (core/monitor.c) is told where the binary is. */
+        cli.sealed = !strncmp(self, "/memfd:", 7);
+        if (cli.sealed && getenv("HAWSER_BINARY"))
+                cli.self = getenv("HAWSER_BINARY");
+        cli.argv = argv;
         cli.argv_area = argv[0];
         cli.argv_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
         cli.root = env_or(g.root, "HAWSER_ROOT", "/var/lib/hawser");

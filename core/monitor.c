@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -27,6 +28,7 @@
 #include "create.h"
 #include "dnsd.h"
 #include "devices.h"
+#include "selfexe.h"
 #include "monitor.h"
 #include "mountspec.h"
 #include "network.h"
@@ -46,6 +48,7 @@ struct monitor {
         int log_fd;
         struct network_hold hold; /* published host ports, held while the container runs */
         struct jv *netsettings;   /* NetworkSettings made by the attach, saved with the state */
+        int dns_fd;               /* inotify on the DNS servers' locks of its networks */
 };
 
 char *monitor_socket_path(const struct cli *cli, const char *id)
@@ -367,7 +370,7 @@ static int add_client(struct monitor *m, int fd)
         return -ENOSPC;
 }
 
-enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR };
+enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR, EV_DNS };
 
 static void watch(struct monitor *m, int fd, uint64_t tag)
 {
@@ -498,6 +501,21 @@ static int reap(struct monitor *m, bool *done)
         return 0;
 }
 
+/* A DNS server's lock was closed: a server that died is started again (the container's
+ * networks are read anew: connect and disconnect change them). */
+static void dns_event(struct monitor *m)
+{
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        struct err e = {0};
+
+        while (read(m->dns_fd, buf, sizeof(buf)) > 0)
+                ;
+        if (container_reload(m->c, &e) < 0 || !container_is_running(m->c))
+                return;
+        dnsd_revive(m->cli, m->c);
+        dnsd_watch(m->cli, m->c, m->dns_fd);
+}
+
 static void loop(struct monitor *m)
 {
         bool done = false;
@@ -522,6 +540,8 @@ static void loop(struct monitor *m)
                                         if (!m->tty)
                                                 close(*fd), *fd = -1;
                                 }
+                        } else if (t == EV_DNS) {
+                                dns_event(m);
                         } else if (t >= 100 && t < 100 + MAX_CLIENTS) {
                                 if (m->clients[t - 100] >= 0)
                                         client_input(m, (int)(t - 100));
@@ -690,11 +710,65 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         watch(&m, m.listen_fd, EV_LISTEN);
         watch(&m, m.out_fd, EV_OUT);
         watch(&m, m.err_fd, EV_ERR);
+        m.dns_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (m.dns_fd >= 0) {
+                dnsd_watch(cli, c, m.dns_fd);
+                watch(&m, m.dns_fd, EV_DNS);
+        }
         close(ready_fd);
         /* The monitor lives as long as the container: give back what the start used. */
         malloc_trim(0);
         loop(&m);
         _exit(0);
+}
+
+/* The monitor of a container that needs it (selfexe_needed) runs from a sealed copy of
+ * hawser, and so do the processes it forks into the container. Returns only if that could
+ * not be done; the monitor then runs from the binary, its container processes still not
+ * dumpable. */
+static void reexec_sealed(const struct cli *cli, const struct container *c, int attach_fd,
+                          int ready_fd)
+{
+        char a[16], r[16];
+        char *argv[] = {"hawser",
+                        "--root",
+                        (char *)cli->root,
+                        "--runroot",
+                        (char *)cli->runroot,
+                        "_monitor",
+                        (char *)c->id,
+                        a,
+                        r,
+                        NULL};
+
+        snprintf(a, sizeof(a), "%d", attach_fd);
+        snprintf(r, sizeof(r), "%d", ready_fd);
+        if ((attach_fd < 0 || fcntl(attach_fd, F_SETFD, 0) == 0) &&
+            fcntl(ready_fd, F_SETFD, 0) == 0)
+                selfexe_reexec(cli, argv);
+}
+
+int monitor_cmd(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct container *c = NULL;
+        int attach_fd, ready_fd;
+
+        if (argc != 4)
+                return cli_usage_error(cli, "_monitor", err,
+                                       "\"hawser _monitor\" requires a container id and two "
+                                       "descriptors");
+        attach_fd = atoi(argv[2]);
+        ready_fd = atoi(argv[3]);
+        if (ready_fd < 3)
+                return err_set(err, -EINVAL, "_monitor: bad descriptor %s", argv[3]);
+        fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+        if (attach_fd >= 3)
+                fcntl(attach_fd, F_SETFD, FD_CLOEXEC);
+        if (container_load(cli, argv[1], &c, err) < 0) {
+                report(ready_fd, 125, err);
+                _exit(1);
+        }
+        monitor_main(cli, c, attach_fd, ready_fd);
 }
 
 int monitor_start(const struct cli *cli, struct container *c, int attach_fd, int *ret_exit_code,
@@ -717,6 +791,8 @@ int monitor_start(const struct cli *cli, struct container *c, int attach_fd, int
         }
         if (pid == 0) {
                 close(ready[0]);
+                if (!cli->sealed && selfexe_needed(jv_get(c->doc, "HostConfig")))
+                        reexec_sealed(cli, c, attach_fd, ready[1]);
                 monitor_main(cli, c, attach_fd, ready[1]);
         }
         close(ready[1]);

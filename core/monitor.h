@@ -26,3 +26,6 @@ int monitor_start(const struct cli *cli, struct container *c, int attach_fd, int
 char *monitor_socket_path(const struct cli *cli, const char *id);
 /* Path of the json-file log (malloc'd). */
 char *monitor_log_path(const struct container *c);
+/* `hawser _monitor ID ATTACH_FD READY_FD`: the monitor of a container that needs it, run
+ * from a sealed copy of hawser (monitor_start execs it; never by hand). */
+int monitor_cmd(struct cli *cli, int argc, char **argv, struct err *err);
