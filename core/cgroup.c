@@ -218,6 +218,18 @@ int cgroup_freeze(const char *id, bool freeze, struct err *err)
                        freeze ? "freeze" : "thaw");
 }
 
+bool cgroup_is_frozen(const char *id)
+{
+        bool v2 = cgroup_base()->v2;
+        char path[PATH_MAX];
+        struct err e = {0};
+
+        if (cgroup_path(id, v2 ? "cgroup.freeze" : "freezer.state", path, &e) < 0 ||
+            access(path, F_OK) < 0)
+                return false;
+        return v2 ? state_is(path, "1") : !state_is(path, "THAWED");
+}
+
 void cgroup_remove(const char *id)
 {
         char path[PATH_MAX];

@@ -17,5 +17,7 @@ int cgroup_join(const char *id, pid_t pid, struct err *err);
 int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err);
 /* Freezes (true) or thaws (false) every process of the container and waits until done. */
 int cgroup_freeze(const char *id, bool freeze, struct err *err);
+/* Whether the container's cgroup is frozen or freezing (no cgroup: false). */
+bool cgroup_is_frozen(const char *id);
 /* Removes the cgroup (thawing it first); missing is fine. */
 void cgroup_remove(const char *id);

@@ -17,6 +17,7 @@
 #include "commit.h"
 #include "container.h"
 #include "image.h"
+#include "lifecycle.h"
 #include "imgconfig.h"
 #include "layer.h"
 #include "opt.h"
@@ -1379,6 +1380,7 @@ static int snapshot(const struct target *t, bool pause, struct snap *s, struct e
 
         if (r >= 0 && pause)
                 r = freeze(t->c, &f, err);
+        util_test_kill_point("commit-frozen");
         if (r >= 0)
                 r = commit_write_layer(t->upper, t->lowers, &flt, s->fd, &s->n, s->diff_id, err);
         freeze_undo(&f);
@@ -1477,9 +1479,11 @@ static int commit_layer(const struct cli *cli, const struct commit_opts *o, stru
                         char ret_parent[65], struct jv **ret_parent_doc, struct snap *snap,
                         struct err *err)
 {
-        _cleanup_close_ int lock = container_lock(t->c, err);
-        int r = lock;
+        _cleanup_close_ int lock = -1;
+        int r;
 
+        lifecycle_heal_freeze(t->c);
+        r = lock = container_lock(t->c, err);
         if (r >= 0)
                 r = container_reload(t->c, err);
         if (r >= 0)

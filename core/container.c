@@ -81,7 +81,7 @@ int container_save(const struct container *c, struct err *err)
         return jv_save(path, c->doc, err);
 }
 
-int container_lock(const struct container *c, struct err *err)
+static int lock_container(const struct container *c, int how, struct err *err)
 {
         _cleanup_free_ char *path = util_printf("%s/lock", c->dir);
         int fd;
@@ -89,13 +89,27 @@ int container_lock(const struct container *c, struct err *err)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
                 return err_errno(err, "locking container %.12s", c->id);
-        while (flock(fd, LOCK_EX) < 0) {
+        while (flock(fd, how) < 0) {
+                if (errno == EWOULDBLOCK) {
+                        close(fd);
+                        return -EWOULDBLOCK;
+                }
                 if (errno != EINTR) {
                         close(fd);
                         return err_errno(err, "locking container %.12s", c->id);
                 }
         }
         return fd;
+}
+
+int container_lock(const struct container *c, struct err *err)
+{
+        return lock_container(c, LOCK_EX, err);
+}
+
+int container_trylock(const struct container *c, struct err *err)
+{
+        return lock_container(c, LOCK_EX | LOCK_NB, err);
 }
 
 const char *container_name(const struct container *c)

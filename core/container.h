@@ -34,6 +34,8 @@ int container_load(const struct cli *cli, const char *id, struct container **ret
 int container_save(const struct container *c, struct err *err);
 /* Takes the container's flock (blocking); returns the lock fd to close. */
 int container_lock(const struct container *c, struct err *err);
+/* The same lock without waiting: -EWOULDBLOCK while another process holds it. */
+int container_trylock(const struct container *c, struct err *err);
 /* Re-reads the state document from disk (after taking the lock). */
 int container_reload(struct container *c, struct err *err);
 /* The name without the leading '/'. */

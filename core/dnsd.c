@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,7 +169,9 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
 static void ensure_server(const struct cli *cli, const char *net)
 {
         _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", net);
-        _cleanup_close_ int fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+        /* Read-only: monitors watch the lock for a close after writing (a server's death,
+         * dnsd_watch); this look must not wake them. */
+        _cleanup_close_ int fd = lock ? open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
         pid_t pid;
 
         if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -330,6 +333,31 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         else if (jv_len(records))
                 ensure_server(cli, net);
+}
+
+/* The bridge networks c has an address on. */
+static char **bridge_nets(const struct container *c)
+{
+        return jv_keys(jv_path(c->doc, "NetworkSettings.Networks"));
+}
+
+void dnsd_watch(const struct cli *cli, const struct container *c, int inotify_fd)
+{
+        _cleanup_strv_ char **nets = bridge_nets(c);
+
+        for (char **k = nets; k && *k; k++) {
+                _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", *k);
+                if (lock)
+                        inotify_add_watch(inotify_fd, lock, IN_CLOSE_WRITE);
+        }
+}
+
+void dnsd_revive(const struct cli *cli, const struct container *c)
+{
+        _cleanup_strv_ char **nets = bridge_nets(c);
+
+        for (char **k = nets; k && *k; k++)
+                ensure_server(cli, *k);
 }
 
 void dnsd_stop(const struct cli *cli, const char *net)

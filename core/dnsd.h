@@ -17,6 +17,12 @@ void dnsd_refresh(const struct cli *cli, const struct container *c);
 void dnsd_publish(const struct cli *cli, const struct container *c);
 /* Rewrites the records of one network (by name). */
 void dnsd_refresh_network(const struct cli *cli, const char *network);
+/* Supervision, for a running container's monitor: adds an inotify watch (IN_CLOSE_WRITE)
+ * on the lock of each bridge network's server c is on; a server that dies closes it. */
+void dnsd_watch(const struct cli *cli, const struct container *c, int inotify_fd);
+/* Starts the server of each bridge network c is on that has none running (a killed server
+ * comes back without any user command). */
+void dnsd_revive(const struct cli *cli, const struct container *c);
 /* Stops a network's server (network rm) and removes its files. */
 void dnsd_stop(const struct cli *cli, const char *network);
 /* The hidden command that runs a network's server in the foreground. */

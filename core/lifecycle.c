@@ -64,6 +64,21 @@ static int signal_init(const struct container *c, int sig, struct err *err)
         return 0;
 }
 
+void lifecycle_heal_freeze(struct container *c)
+{
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+
+        if (strcmp(container_status(c), "running") || !cgroup_is_frozen(c->id))
+                return;
+        lock = container_trylock(c, &e);
+        if (lock < 0 || container_reload(c, &e) < 0)
+                return;
+        if (!strcmp(container_status(c), "running") && cgroup_is_frozen(c->id) &&
+            cgroup_freeze(c->id, false, &e) < 0)
+                fprintf(stderr, "warning: thawing container %.12s: %s, ignoring\n", c->id, e.msg);
+}
+
 int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, int signal,
                    struct err *err)
 {
@@ -77,8 +92,9 @@ int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout
                 return 0;
         if (timeout < 0)
                 timeout = jv_get_int(cfg, "StopTimeout", 10);
-        /* A frozen container cannot act on the signal; thaw it first. */
-        if (!strcmp(container_status(c), "paused"))
+        /* A frozen container cannot act on the signal; thaw it first (paused, or frozen by
+         * a commit, live or killed). */
+        if (cgroup_is_frozen(c->id))
                 cgroup_freeze(c->id, false, err);
         r = signal_init(c, sig > 0 ? sig : SIGTERM, err);
         if (r < 0)
@@ -115,6 +131,8 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud, bool missing_
                 int rr = container_find(cli, refs[i], &c, &e);
                 bool gone = rr == -ENOENT;
 
+                if (rr >= 0)
+                        lifecycle_heal_freeze(c);
                 if (rr >= 0)
                         rr = fn(cli, c, ud, &e);
                 container_free(c);
@@ -201,6 +219,9 @@ static int signal_paused(struct container *c, int sig, struct err *err)
         int r = signal_init(c, sig, err);
         _cleanup_close_ int lock = -1;
 
+        if (r >= 0 && strcmp(container_status(c), "paused") && cgroup_is_frozen(c->id) &&
+            sig == SIGKILL)
+                cgroup_freeze(c->id, false, &(struct err){0}); /* frozen by a live commit */
         if (r < 0 || strcmp(container_status(c), "paused"))
                 return r;
         /* The container may exit (and its monitor remove the cgroup) as soon as it thaws. */

@@ -11,4 +11,8 @@ int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout
                    struct err *err);
 /* Waits until the container's monitor has exited (the exit is recorded), at most
  * timeout_ms (-1: forever). -ETIMEDOUT otherwise. */
+/* Undoes a freeze nobody holds: a container recorded as running whose cgroup is frozen,
+ * while no process holds its lock (whoever freezes on its own behalf, a commit, holds it
+ * meanwhile; one killed midway leaves the freeze behind). */
+void lifecycle_heal_freeze(struct container *c);
 int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err *err);

@@ -368,6 +368,14 @@ static int parse_rt_signal(const char *s)
         return base + sign * (int)n;
 }
 
+void util_test_kill_point(const char *point)
+{
+        const char *want = getenv("HAWSER_TEST_KILL_AT");
+
+        if (want && !strcmp(want, point))
+                raise(SIGKILL);
+}
+
 bool util_name_ok(const char *s)
 {
         if (!isalnum((unsigned char)s[0]))

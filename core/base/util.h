@@ -42,6 +42,9 @@ int util_parse_signal(const char *s);
 /* Whether s matches Docker's restricted name pattern, [a-zA-Z0-9][a-zA-Z0-9_.-]* (names of
  * containers, volumes and networks, link aliases); the empty string does not. */
 bool util_name_ok(const char *s);
+/* Test hook for crash-consistency tests: the process kills itself with SIGKILL at the named
+ * point when $HAWSER_TEST_KILL_AT names it. Nothing happens otherwise. */
+void util_test_kill_point(const char *point);
 /* strerror(e) as Go prints it, lower case ("no such file or directory"), in buf. */
 const char *util_go_strerror(int e, char buf[64]);
 
