@@ -20,6 +20,13 @@ ps_names() {
     h ps -a --format '{{.Names}}'
 }
 
+# runner_unconfined: this test process runs under no seccomp filter and without
+# no_new_privs. A container inherits both and cannot drop them, so the exact Seccomp and
+# NoNewPrivs values the tests expect hold only then.
+runner_unconfined() {
+    [ "$(awk '/^(Seccomp|NoNewPrivs):/ { printf "%s", $2 }' /proc/self/status)" = 00 ]
+}
+
 # ---- output and exit codes ----
 
 @test "run prints the command's output and passes its exit code through" {
@@ -109,10 +116,12 @@ ps_names() {
 }
 
 @test "run -d --rm removes the container after it exits by itself" {
-    run h run -d --rm --name rmd busybox sleep 0.3
+    # It exits once the test has seen it (a gate, not a sleep that a slow machine outlasts).
+    run h run -d --rm --name rmd busybox sh -c 'while [ ! -e /go ]; do sleep 0.05; done'
     assert_success
     run ps_names
     assert_output "rmd"
+    h exec rmd touch /go
     wait_for sh -c "[ -z \"\$(\"$HAWSER\" ps -aq)\" ]"
     [ -z "$(container_dirs)" ] || fail "state left behind: $(container_dirs)"
 }
@@ -294,7 +303,7 @@ myhost"
 }
 
 @test "run -d --init returns at once and the container keeps running" {
-    run timeout -k 1 5 "$HAWSER" run -d --init --name initd busybox sleep 30
+    run timeout -k 1 15 "$HAWSER" run -d --init --name initd busybox sleep 30
     assert_success
     assert_output_matches '^[0-9a-f]{64}$'
     run h inspect -f '{{.State.Status}}' initd
@@ -356,6 +365,7 @@ CapAmb:	0000000000000000"
 }
 
 @test "--privileged gives every capability we hold and no no_new_privs" {
+    runner_unconfined || skip "the tests already run under a seccomp filter or no_new_privs, which a container inherits"
     local bnd
     bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
     run h run --privileged busybox grep -E '^(CapEff|NoNewPrivs):' /proc/self/status
@@ -367,6 +377,7 @@ NoNewPrivs:	0"
 # The foundation issue asks for no_new_privs on every container (Docker leaves it off unless
 # --security-opt no-new-privileges); --privileged turns it off.
 @test "no_new_privs is set by default and cleared by --privileged" {
+    runner_unconfined || skip "the tests already run under a seccomp filter or no_new_privs, which a container inherits"
     run h run busybox grep NoNewPrivs /proc/self/status
     assert_success
     assert_output "NoNewPrivs:	1"
@@ -414,6 +425,7 @@ NoNewPrivs:	0"
 # ---- --security-opt: the default syscall filter ----
 
 @test "the default seccomp filter is on, blocks namespaces, mounts and keyrings, and lets programs run" {
+    runner_unconfined || skip "the tests already run under a seccomp filter or no_new_privs, which a container inherits"
     run h run --rm --network none busybox grep -E '^Seccomp(_filters)?:' /proc/self/status
     assert_output "Seccomp:	2
 Seccomp_filters:	1"
@@ -438,6 +450,7 @@ done"
 }
 
 @test "capabilities reopen what they guard; unconfined and --privileged have no filter" {
+    runner_unconfined || skip "the tests already run under a seccomp filter or no_new_privs, which a container inherits"
     run h run --rm --network none --cap-add SYS_ADMIN busybox unshare -n true
     assert_success
     run h run --rm --network none --security-opt seccomp=unconfined busybox grep '^Seccomp:' /proc/self/status
@@ -511,6 +524,7 @@ Seccomp:	2"
 }
 
 @test "seccomp profile actions: errnoRet, KILL and an argument comparison" {
+    runner_unconfined || skip "the tests already run under a seccomp filter or no_new_privs, which a container inherits"
     local f=$BATS_TEST_TMPDIR/p.json
     echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":28}]}' >"$f"
     run h run --rm --network none --security-opt "seccomp=$f" busybox mkdir /x
@@ -606,8 +620,10 @@ got-usr1"
     local start=$SECONDS
     run h stop st
     assert_success
-    # sleep as PID 1 ignores SIGTERM: SIGKILL comes after 1 s, not Docker's default 10 s.
-    [ $((SECONDS - start)) -le 4 ] || fail "stop took $((SECONDS - start)) s"
+    # sleep as PID 1 ignores SIGTERM: SIGKILL comes after 1 s, not Docker's default 10 s
+    # (the bound leaves a slow machine room, and stays below those 10 s).
+    [ $((SECONDS - start)) -ge 1 ] || fail "stop took less than the 1 s grace period"
+    [ $((SECONDS - start)) -le 7 ] || fail "stop took $((SECONDS - start)) s"
     run h inspect -f '{{.State.ExitCode}}' st
     assert_output "137"
 }
@@ -617,6 +633,7 @@ got-usr1"
 @test "--network none has only lo, and it is UP" {
     run h run --network none busybox ip -o link
     assert_success
+    drop_fallback_tunnels
     assert_line_count 1
     assert_output_matches '^1: lo: <LOOPBACK,UP,LOWER_UP>'
 }
@@ -655,7 +672,8 @@ got-usr1"
 }
 
 @test "/proc/sys and /sys are read-only; masked /proc files read empty" {
-    run h run busybox sh -c 'echo 1 >/proc/sys/kernel/shmmax'
+    # kernel/hostname exists on every kernel (kernel/shmmax needs CONFIG_SYSVIPC).
+    run h run busybox sh -c 'echo x >/proc/sys/kernel/hostname'
     assert_failure
     assert_output_contains "Read-only file system"
     run h run busybox touch /sys/x

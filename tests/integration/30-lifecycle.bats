@@ -279,6 +279,7 @@ $id   fmt"
 }
 
 @test "status strings: Created, Up, Up (Paused), Exited (N) ago" {
+    [ -n "$(cgroup_base)" ] || skip "this host has neither a cgroup v2 hierarchy nor the v1 freezer (pause needs one)"
     run h create --name s-created busybox true
     run h run -d --name s-up busybox sleep 30
     run h run -d --name s-paused busybox sleep 30
@@ -300,7 +301,10 @@ $id   fmt"
     run h stop -t 1 st
     assert_success
     assert_output "st"
-    [ $((SECONDS - start)) -le 4 ] || fail "stop took $((SECONDS - start)) s"
+    # SIGKILL after the 1 s grace period, not Docker's default 10 s (the bound leaves a slow
+    # machine room, and stays below those 10 s).
+    [ $((SECONDS - start)) -ge 1 ] || fail "stop took less than the 1 s grace period"
+    [ $((SECONDS - start)) -le 7 ] || fail "stop took $((SECONDS - start)) s"
     run h inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}' st
     assert_output "exited 137 false"
     run h ps -a --format '{{.Status}}'
@@ -318,9 +322,10 @@ $id   fmt"
     run h run -d --name term busybox sh -c "$(trap_cmd TERM 0)"
     wait_ready term
     local start=$SECONDS
-    run h stop -t 20 term
+    run h stop -t 30 term
     assert_success
-    [ $((SECONDS - start)) -le 3 ] || fail "stop waited $((SECONDS - start)) s"
+    # It returns when the process exits, not at the 30 s timeout (room for a slow machine).
+    [ $((SECONDS - start)) -le 10 ] || fail "stop waited $((SECONDS - start)) s"
     run h inspect -f '{{.State.ExitCode}}' term
     assert_output "0"
     run h logs term
@@ -329,12 +334,13 @@ got-TERM"
 }
 
 @test "stop of an --init container: the init forwards SIGTERM, exit 143" {
-    run timeout -k 1 5 "$HAWSER" run -d --init --name it busybox sleep 30
+    run timeout -k 1 15 "$HAWSER" run -d --init --name it busybox sleep 30
     assert_success
     local start=$SECONDS
-    run h stop -t 10 it
+    run h stop -t 30 it
     assert_success
-    [ $((SECONDS - start)) -le 3 ] || fail "stop waited $((SECONDS - start)) s"
+    # It returns when the process exits, not at the 30 s timeout (room for a slow machine).
+    [ $((SECONDS - start)) -le 10 ] || fail "stop waited $((SECONDS - start)) s"
     run h inspect -f '{{.State.ExitCode}}' it
     assert_output "143"
 }
@@ -513,10 +519,28 @@ line5"
 
 @test "logs --since and --until take durations, Unix times and RFC 3339 times" {
     h run --name lwin --network none busybox sh -c 'echo early; sleep 3; echo late' >/dev/null
-    # late was written just now, early three seconds ago.
-    run h logs --since 1500ms lwin
+    # The cut: halfway between the two lines' own timestamps (ns since the epoch), 1.5 s from
+    # each, whenever the test gets to run.
+    run h logs -t lwin
+    assert_line_count 2
+    local early late mid unix
+    early=$(date -d "${lines[0]%% *}" +%s%N)
+    late=$(date -d "${lines[1]%% *}" +%s%N)
+    [ $((late - early)) -ge 2000000000 ] || fail "the lines are not 3 s apart: $output"
+    mid=$(((early + late) / 2))
+    unix=$((mid / 1000000000)).$(printf '%09d' $((mid % 1000000000)))
+    # A duration counts back from now: the time since the cut, taken just before the call.
+    run h logs --since "$((($(date +%s%N) - mid) / 1000000))ms" lwin
     assert_output "late"
-    run h logs --until 1500ms lwin
+    run h logs --until "$((($(date +%s%N) - mid) / 1000000))ms" lwin
+    assert_output "early"
+    run h logs --since "$unix" lwin
+    assert_output "late"
+    run h logs --until "$unix" lwin
+    assert_output "early"
+    run h logs --since "$(date -u -d "@$unix" +%Y-%m-%dT%H:%M:%S.%NZ)" lwin
+    assert_output "late"
+    run h logs --until "$(date -u -d "@$unix" +%Y-%m-%dT%H:%M:%S.%NZ)" lwin
     assert_output "early"
     run h logs --since 2000-01-01 lwin
     assert_output "early
@@ -534,11 +558,12 @@ late"
 @test "logs -f follows a running container and ends when it exits" {
     run h run -d --name lf busybox sh -c 'echo a; sleep 1; echo b'
     local start=$SECONDS
-    run timeout -k 1 10 "$HAWSER" logs -f lf
+    run timeout -k 1 30 "$HAWSER" logs -f lf
     assert_success
     assert_output "a
 b"
-    [ $((SECONDS - start)) -le 5 ] || fail "logs -f took $((SECONDS - start)) s"
+    # It ends with the container, about 1 s after the start (room for a slow machine).
+    [ $((SECONDS - start)) -le 10 ] || fail "logs -f took $((SECONDS - start)) s"
 }
 
 # ---- rename ----
@@ -573,6 +598,7 @@ b"
 # ---- pause, unpause, top ----
 
 @test "pause freezes the container; top works; exec is refused; unpause resumes" {
+    [ -n "$(cgroup_base)" ] || skip "this host has neither a cgroup v2 hierarchy nor the v1 freezer (pause needs one)"
     run h run -d --name pz busybox sh -c 'while :; do echo tick; sleep 0.1; done'
     local id=$output
     wait_for sh -c "[ \"\$(\"$HAWSER\" logs pz | wc -l)\" -ge 2 ]"
@@ -609,6 +635,7 @@ b"
 }
 
 @test "a paused container can be stopped" {
+    [ -n "$(cgroup_base)" ] || skip "this host has neither a cgroup v2 hierarchy nor the v1 freezer (pause needs one)"
     run h run -d --name pstop busybox sleep 30
     run h pause pstop
     run h stop -t 1 pstop
@@ -618,19 +645,22 @@ b"
 }
 
 @test "rm -f removes a paused container" {
+    [ -n "$(cgroup_base)" ] || skip "this host has neither a cgroup v2 hierarchy nor the v1 freezer (pause needs one)"
     run h run -d --name prm busybox sleep 30
     run h pause prm
     assert_success
     local start=$SECONDS
-    run timeout -k 1 10 "$HAWSER" rm -f prm
+    run timeout -k 1 20 "$HAWSER" rm -f prm
     assert_success
     assert_output "prm"
-    [ $((SECONDS - start)) -le 3 ] || fail "rm -f took $((SECONDS - start)) s"
+    # At once, not after the 30 s hang this test was written for (room for a slow machine).
+    [ $((SECONDS - start)) -le 10 ] || fail "rm -f took $((SECONDS - start)) s"
     run h ps -aq
     assert_output ""
 }
 
 @test "kill of a paused container kills it (three times: the thaw races with the exit)" {
+    [ -n "$(cgroup_base)" ] || skip "this host has neither a cgroup v2 hierarchy nor the v1 freezer (pause needs one)"
     local i
     for i in 1 2 3; do
         run h run -d --name "pkill$i" busybox sleep 30

@@ -95,6 +95,7 @@ assert_file_bytes() {
     assert_line 0 "default via 172.17.0.1 dev eth0 "
     run h exec b1 ip -o link
     assert_success
+    drop_fallback_tunnels
     assert_line_count 2 # lo and eth0
 
     run h inspect -f '{{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.MacAddress}}' b1
@@ -208,6 +209,7 @@ assert_file_bytes() {
     h run -d --name none1 --network none busybox sleep 1000
     run h exec none1 ip -o link
     assert_success
+    drop_fallback_tunnels
     assert_line_count 1
     assert_output_matches '^1: lo: <LOOPBACK,UP,LOWER_UP>'
     run h exec none1 ip -o -4 addr
@@ -450,6 +452,7 @@ assert_file_bytes() {
     run h network connect cnb c1
     assert_success
     run h exec c1 ip -o link
+    drop_fallback_tunnels
     assert_line_count 3
     run h exec c1 ip -o -4 addr show eth1
     assert_success
@@ -471,6 +474,7 @@ assert_file_bytes() {
     run h network disconnect cnb c1
     assert_success
     run h exec c1 ip -o link
+    drop_fallback_tunnels
     assert_line_count 2
     refute_output_contains "eth1"
     run h exec c1 ping -c1 -W1 "$ip2"
@@ -496,6 +500,7 @@ assert_file_bytes() {
     run h network connect cnd e1
     assert_success
     run h exec e1 ip -o link
+    drop_fallback_tunnels
     assert_line_count 3
     run h exec e1 ip -o -4 addr show eth1
     assert_success

@@ -210,3 +210,41 @@ cgroup_base() {
 cgroup_dir() {
     echo "$(cgroup_base)/hawser/$1"
 }
+
+# The kernel's fallback tunnel devices: while the ipip, sit, ip_gre, ip_vti, ip6_tunnel,
+# ip6_gre or ip6_vti modules are loaded (and net.core.fb_tunnels_only_for_init_net is 0),
+# every new network namespace gets its own (down) tunl0, sit0, gre0, gretap0, erspan0,
+# ip_vti0, ip6_vti0, ip6tnl0 and ip6gre0. They are not hawser's.
+FALLBACK_TUNNELS='tunl0|sit0|gre0|gretap0|erspan0|ip_vti0|ip6_vti0|ip6tnl0|ip6gre0'
+
+# drop_fallback_tunnels: removes the kernel's fallback tunnel devices from the `ip -o link`
+# listing in $output and $lines (after `run`); every other interface stays.
+drop_fallback_tunnels() {
+    local l kept=()
+    for l in "${lines[@]}"; do
+        [[ $l =~ ^[0-9]+:\ ($FALLBACK_TUNNELS)(@[^:]*)?: ]] || kept+=("$l")
+    done
+    lines=("${kept[@]}")
+    output=$(printf '%s\n' "${kept[@]}")
+}
+
+# tar_content_size TAR: Docker's layer size of TAR's contents, computed apart from hawser:
+# the sizes of the regular files (hard links once) plus the lengths of the symlinks.
+tar_content_size() {
+    local dir
+    dir=$(mktemp -d "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-$TMPDIR}}/content.XXXXXX")
+    tar -xf "$1" -C "$dir" || return 1
+    find "$dir" -mindepth 1 \( -type f -o -type l \) -printf '%i %s\n' | sort -u -k1,1 |
+        awk '{ s += $2 } END { printf "%.0f\n", s }'
+    rm -rf "$dir"
+}
+
+# human_size BYTES PRECISION: BYTES as Docker's units.HumanSizeWithPrecision prints it
+# (decimal units, PRECISION significant digits): 1985699 3 -> 1.99MB, 1985699 4 -> 1.986MB.
+human_size() {
+    awk -v b="$1" -v p="$2" 'BEGIN {
+        split("B kB MB GB TB", u, " ")
+        for (i = 1; b >= 1000 && i < 5; i++) b /= 1000
+        printf "%." p "g%s\n", b, u[i]
+    }'
+}
