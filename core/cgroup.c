@@ -212,6 +212,11 @@ int cgroup_freeze(const char *id, bool freeze, struct err *err)
         for (int i = 0; i < 5000; i++) {
                 if (state_is(path, want))
                         return 0;
+                /* Removed meanwhile, or thawed by another command (rm -f, stop): waiting on
+                 * is waiting for nothing. */
+                if (access(path, F_OK) < 0 || (freeze && !cgroup_is_frozen(id)))
+                        return err_set(err, -ESRCH, "container %.12s stopped while it was "
+                                       "being frozen", id);
                 nanosleep(&(struct timespec){0, 1000000}, NULL);
         }
         return err_set(err, -ETIMEDOUT, "container %.12s did not %s", id,

@@ -1384,14 +1384,12 @@ static int snapshot(const struct target *t, bool pause, struct snap *s, struct e
         if (r >= 0)
                 r = commit_write_layer(t->upper, t->lowers, &flt, s->fd, &s->n, s->diff_id, err);
         freeze_undo(&f);
-        if (r < 0)
-                return r;
         /* `rm -f` does not wait for our lock: a container that went meanwhile left a torn
-         * layer behind. */
+         * layer behind (or none, when it went while being frozen). */
         if (access(state, F_OK) < 0)
                 return err_set(err, -ENOENT, "container %.12s was removed during the commit",
                                t->c->id);
-        return 0;
+        return r;
 }
 
 /* Stages the layer tar; *ret_stage stays NULL when nothing changed or when the store holds
