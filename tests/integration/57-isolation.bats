@@ -236,3 +236,54 @@ ok"
     assert_success
     assert_output "ok"
 }
+
+# ---- the host binary ----
+
+# exe_probe: what a container process learns of PID 1's binary (the --init, hawser's own
+# code for the container's whole life): the link, the inode, whether it could be written.
+exe_probe() {
+    readlink /proc/1/exe || echo "no link"
+    stat -L -c %i /proc/1/exe 2>&1
+    if (echo x >>/proc/1/exe) 2>/dev/null; then echo written; else echo "not written"; fi
+}
+EXE_PROBE=$(declare -f exe_probe)
+
+@test "--init without CAP_SYS_PTRACE: /proc/1/exe (hawser's init) cannot be opened at all" {
+    run h run --rm --init busybox sh -c "$EXE_PROBE; exe_probe"
+    assert_success
+    assert_line 0 "no link"
+    assert_line 1 "stat: can't stat '/proc/1/exe': Permission denied"
+    assert_line 2 "not written"
+}
+
+@test "--init with CAP_SYS_PTRACE or --privileged: PID 1 is a sealed copy, never the host binary" {
+    local host_inode opt
+    host_inode=$(stat -L -c %i "$HAWSER")
+    for opt in --cap-add=SYS_PTRACE --privileged; do
+        run h run --rm --init "$opt" busybox sh -c "$EXE_PROBE; exe_probe"
+        assert_success
+        assert_line 0 "/memfd:hawser (deleted)"
+        [ "${lines[1]}" != "$host_inode" ] || fail "$opt: /proc/1/exe is the host binary"
+        assert_line 2 "not written"
+    done
+    # Such a container still works as any other: DNS (started by its monitor), signals
+    # through the init, its exit status.
+    run h run -d --init --cap-add SYS_PTRACE --name traced busybox sh -c \
+        'trap "exit 7" TERM; while :; do sleep 0.1; done'
+    assert_success
+    run h run --rm busybox nslookup traced
+    assert_success
+    # exec into it: the process that enters the container runs from a sealed copy too.
+    local ppid
+    h exec traced sleep 31 &
+    wait_for pgrep -f "^sleep 31"
+    ppid=$(awk '{ print $4 }' "/proc/$(pgrep -f '^sleep 31')/stat")
+    run readlink "/proc/$ppid/exe"
+    assert_output "/memfd:hawser (deleted)"
+    pkill -f "^sleep 31"
+    wait
+    run h stop -t 5 traced
+    assert_success
+    run h inspect -f '{{.State.ExitCode}}' traced
+    assert_output "7"
+}

@@ -128,13 +128,17 @@ not_found() {
     assert_output_contains "bad address"
 }
 
-# elapsed_ms CMD...: runs CMD under `run`, and sets ELAPSED_MS.
-elapsed_ms() {
-    local t0 t1
-    t0=$(date +%s%N)
-    run "$@"
-    t1=$(date +%s%N)
-    ELAPSED_MS=$(((t1 - t0) / 1000000))
+# timed_exec CONTAINER CMD...: `run h exec CONTAINER CMD...`, and sets ELAPSED_MS to how
+# long CMD took inside the container (its /proc/uptime, in 10 ms steps): the time exec
+# itself takes on a loaded machine is not counted.
+timed_exec() {
+    # shellcheck disable=SC2016  # expanded by the container's shell
+    run h exec "$1" sh -c 'read -r t0 _ </proc/uptime; "$@"; rc=$?; read -r t1 _ </proc/uptime
+        echo "$t0 $t1" >/tmp/.elapsed; exit $rc' sh "${@:2}"
+    local t
+    t=$(h exec "$1" cat /tmp/.elapsed) || { fail "no time taken in $1"; return 1; }
+    [[ $t =~ ^([0-9]+)\.([0-9]{2})\ ([0-9]+)\.([0-9]{2})$ ]] || { fail "bad times: $t"; return 1; }
+    ELAPSED_MS=$(((10#${BASH_REMATCH[3]}${BASH_REMATCH[4]} - 10#${BASH_REMATCH[1]}${BASH_REMATCH[2]}) * 10))
 }
 
 # tcp_query CLIENT SERVER NAME/TYPE...: the queries, pipelined on one TCP connection from
@@ -607,9 +611,10 @@ bridge_mac() {
     assert_success
     h rm -f "$drop" >/dev/null
     # no fresh_neigh here: this is what a real client does
-    elapsed_ms h exec "$keep" nslookup "$keep"
+    timed_exec "$keep" nslookup "$keep"
     assert_success
     assert_output_contains "Address: $(ip_of "$keep" macnet)"
+    # Answered at once (a few ms), not by nslookup's resend after a lost query (2.5 s).
     [ "$ELAPSED_MS" -lt 2000 ] || fail "took ${ELAPSED_MS} ms"
     run bridge_mac "$br"
     assert_output "$before"
@@ -650,12 +655,14 @@ bridge_mac() {
     start_fake 127.0.0.2:drop,127.0.0.3:answer www.upstream.test=192.0.2.11
     h run -d --name client busybox sleep 1000
     fresh_neigh client
-    elapsed_ms h exec client nslookup www.upstream.test
+    timed_exec client nslookup www.upstream.test
     assert_success
     assert_output_contains "Address: 192.0.2.11"
     grep -q "^127.0.0.2 query www.upstream.test A$" "$FAKE_LOG" || fail "first upstream not tried: $(cat "$FAKE_LOG")"
     grep -q "^127.0.0.3 query www.upstream.test A$" "$FAKE_LOG" || fail "second upstream not tried: $(cat "$FAKE_LOG")"
-    [ "$ELAPSED_MS" -lt 3000 ] || fail "took ${ELAPSED_MS} ms"
+    # One 600 ms try of the silent one, then the next answers: four times that, still before
+    # nslookup's own resend (2.5 s).
+    [ "$ELAPSED_MS" -lt 2400 ] || fail "took ${ELAPSED_MS} ms"
 }
 
 @test "upstream down: nothing listening gives SERVFAIL fast" {
@@ -663,38 +670,44 @@ bridge_mac() {
     set_upstreams 127.0.0.1
     h run -d --name client busybox sleep 1000
     fresh_neigh client
-    elapsed_ms h exec client nslookup www.upstream.test
+    timed_exec client nslookup www.upstream.test
     assert_failure
     assert_output_contains "SERVFAIL"
+    refute_output_contains "timed out"
+    # The refused query fails at once (a few ms); even three 600 ms tries would be in time.
     [ "$ELAPSED_MS" -lt 3000 ] || fail "SERVFAIL took ${ELAPSED_MS} ms"
 }
 
-@test "upstream down: a silent upstream gives SERVFAIL fast (nslookup fails within 3 s)" {
+@test "upstream down: a silent upstream gives SERVFAIL fast (nslookup fails before its own timeout)" {
     need_upstream_control
     set_upstreams 127.0.0.2
     start_fake 127.0.0.2:drop
     h run -d --name client busybox sleep 1000
     fresh_neigh client
-    elapsed_ms h exec client nslookup www.upstream.test
+    timed_exec client nslookup www.upstream.test
     assert_failure
     assert_output_contains "SERVFAIL"
     refute_output_contains "timed out"
-    [ "$ELAPSED_MS" -lt 3000 ] || fail "SERVFAIL took ${ELAPSED_MS} ms"
+    # nslookup asks again at once on SERVFAIL: three 600 ms tries, 1.8 s by design. The bound
+    # leaves a loaded machine room and stays below nslookup's own 5 s timeout.
+    [ "$ELAPSED_MS" -lt 4500 ] || fail "SERVFAIL took ${ELAPSED_MS} ms"
     grep -q "^127.0.0.2 query www.upstream.test A$" "$FAKE_LOG" || fail "the upstream was not tried: $(cat "$FAKE_LOG")"
 }
 
-@test "upstream down: three silent upstreams give one query SERVFAIL within 2.5 s; a fourth is never asked" {
+@test "upstream down: three silent upstreams give one query SERVFAIL before a client's timeout; a fourth is never asked" {
     need_upstream_control
     set_upstreams 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5
     start_fake 127.0.0.2:drop,127.0.0.3:drop,127.0.0.4:drop,127.0.0.5:answer www.upstream.test=192.0.2.12
     h run -d --name client busybox sleep 1000
     # One query, no client retries (busybox nslookup re-sends on every SERVFAIL): sent from
     # the sandbox host to the bridge's server.
-    run perl "$BATS_FILE_TMPDIR/dns.pl" udp 172.17.0.1 www.upstream.test/A 5
+    run perl "$BATS_FILE_TMPDIR/dns.pl" udp 172.17.0.1 www.upstream.test/A 10
     assert_success
     assert_line 0 "reply 8738 www.upstream.test A SERVFAIL an=0"
     [[ ${lines[1]} =~ ^elapsed_ms\ ([0-9]+)$ ]] || fail "no time in: $output"
-    [ "${BASH_REMATCH[1]}" -lt 2500 ] || fail "SERVFAIL took ${BASH_REMATCH[1]} ms"
+    # Three 600 ms tries, 1.8 s by design; the bound leaves a loaded machine room and stays
+    # below a client's own timeout (5 s: glibc's and busybox nslookup's).
+    [ "${BASH_REMATCH[1]}" -lt 5000 ] || fail "SERVFAIL took ${BASH_REMATCH[1]} ms"
     local a
     for a in 127.0.0.2 127.0.0.3 127.0.0.4; do
         grep -q "^$a query www.upstream.test A$" "$FAKE_LOG" || fail "$a was not tried: $(cat "$FAKE_LOG")"
@@ -729,13 +742,14 @@ answer uw.hawser.internal A 0 $(ip_of uweb tnet)"
     h run -d --name web1 busybox sleep 1000
     h run -d --name client busybox sleep 1000
     fresh_neigh client
-    elapsed_ms h exec client nslookup -type=AAAA web1
+    timed_exec client nslookup -type=AAAA web1
     assert_success
     refute_output_contains "Address: "
     refute_output_contains "NXDOMAIN"
     refute_output_contains "SERVFAIL"
     refute_output_contains "timed out"
-    [ "$ELAPSED_MS" -lt 1000 ] || fail "AAAA took ${ELAPSED_MS} ms"
+    # Answered at once (a few ms), never forwarded, and well before nslookup's resend (2.5 s).
+    [ "$ELAPSED_MS" -lt 2000 ] || fail "AAAA took ${ELAPSED_MS} ms"
     # while the A query for the same name answers
     lookup client -type=A web1
     assert_success
@@ -772,7 +786,7 @@ answer uw.hawser.internal A 0 $(ip_of uweb tnet)"
     assert_output_contains "Address: $(ip_of c1 inet1)"
 }
 
-@test "server lifecycle: started by the first run, restarted by the next run after a kill, exits when the network empties" {
+@test "server lifecycle: started by the first run, restarted by the network's monitors after a kill, exits when the network empties" {
     h network create lnet >/dev/null
     no_dns_server lnet || fail "a server runs for lnet before any container: $(dns_pids lnet)"
     h run -d --name l1 --network lnet busybox sleep 1000
@@ -787,14 +801,14 @@ answer uw.hawser.internal A 0 $(ip_of uweb tnet)"
     assert_output_contains "pid=$pid,"
     run ss -Hlntp "src $(gateway_of lnet):53"
     assert_output_contains "pid=$pid,"
+    # killed, it is started again by the monitor of a container on the network, with no
+    # command run
     kill -KILL "$pid"
-    wait_for no_dns_server lnet
-    lookup l1 l1.hawser.internal
-    assert_failure
-    # the next run restarts it
+    server_replaced() { local p; p=$(dns_pids lnet) && [ -n "$p" ] && [ "$p" != "$pid" ]; }
+    wait_for server_replaced
+    resolves_to l1 l1 "$(ip_of l1 lnet)"
     h run -d --name l2 --network lnet busybox sleep 1000
-    wait_for dns_pids lnet
-    [ "$(dns_pids lnet)" != "$pid" ] || fail "the same server pid $pid"
+    [ "$(wc -w <<<"$(dns_pids lnet)")" = 1 ] || fail "expected one server for lnet, got: $(dns_pids lnet)"
     resolves_to l2 l1 "$(ip_of l1 lnet)"
     resolves_to l1 l2 "$(ip_of l2 lnet)"
     # the last container leaves: the server exits after a few seconds
