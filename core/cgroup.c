@@ -215,8 +215,10 @@ int cgroup_freeze(const char *id, bool freeze, struct err *err)
                 /* Removed meanwhile, or thawed by another command (rm -f, stop): waiting on
                  * is waiting for nothing. */
                 if (access(path, F_OK) < 0 || (freeze && !cgroup_is_frozen(id)))
-                        return err_set(err, -ESRCH, "container %.12s stopped while it was "
-                                       "being frozen", id);
+                        return err_set(err, -ESRCH,
+                                       "container %.12s stopped while it was "
+                                       "being frozen",
+                                       id);
                 nanosleep(&(struct timespec){0, 1000000}, NULL);
         }
         return err_set(err, -ETIMEDOUT, "container %.12s did not %s", id,
