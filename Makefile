@@ -129,26 +129,36 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
 
-# libFuzzer on the DNS wire parser for FUZZ_TIME seconds. New inputs go to a scratch dir first;
-# only those that add coverage are merged into the corpus, which the unit tests replay.
-FUZZ_CC     ?= clang
-FUZZ_TIME   ?= 60
-FUZZ_CORPUS := tests/fuzz/corpus/dns_packet
-FUZZ_BIN    := $(BUILD)/fuzz/dns_packet
+# libFuzzer, FUZZ_TIME seconds per target: the DNS wire parser (dns_packet) and container state
+# documents (state_doc). New inputs go to a scratch dir first; only those that add coverage are
+# merged into tests/fuzz/corpus/TARGET/, which the unit tests replay.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_TARGETS := dns_packet state_doc
+FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -I. -I/usr/include/json-c -g -O1 $(WARN) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+fuzz_src_dns_packet := dns/packet.c
+fuzz_src_state_doc  := core/statedoc.c $(BASE_SRC)
+fuzz_lib_state_doc  := -ljson-c -ldl
 
-$(FUZZ_BIN): tests/fuzz/dns_packet_fuzz.c dns/packet.c dns/packet.h
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%_fuzz.c $$(fuzz_src_$$*)
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -I. -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ tests/fuzz/dns_packet_fuzz.c dns/packet.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(fuzz_lib_$*)
 
 .PHONY: fuzz
-fuzz: $(FUZZ_BIN)
-	@rm -rf $(BUILD)/fuzz/new && mkdir -p $(BUILD)/fuzz/new $(FUZZ_CORPUS)
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -max_len=2048 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/new $(FUZZ_CORPUS)
-	$(FUZZ_BIN) -merge=1 -artifact_prefix=$(BUILD)/fuzz/ $(FUZZ_CORPUS) $(BUILD)/fuzz/new
-	@echo "make fuzz: corpus $(FUZZ_CORPUS) now holds $$(ls $(FUZZ_CORPUS) | wc -l) inputs"
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		rm -rf $(BUILD)/fuzz/new && mkdir -p $(BUILD)/fuzz/new tests/fuzz/corpus/$$t && \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=2048 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/new \
+			tests/fuzz/corpus/$$t && \
+		$(BUILD)/fuzz/$$t -merge=1 -artifact_prefix=$(BUILD)/fuzz/ tests/fuzz/corpus/$$t \
+			$(BUILD)/fuzz/new && \
+		echo "make fuzz: corpus tests/fuzz/corpus/$$t now holds $$(ls tests/fuzz/corpus/$$t | wc -l) inputs" \
+		|| exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan

@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "container.h"
+#include "statedoc.h"
 #include "image.h"
 #include "network.h"
 
@@ -34,10 +35,53 @@ void container_list_free(struct container **v)
         free(v);
 }
 
+/* The name a by-name link gives id, for a container whose state cannot say (NULL: none). */
+static const char *name_of(const struct cli *cli, const char *id, char *out, size_t len)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "containers/by-name");
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                char target[80];
+                ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (n == 64 && !memcmp(target, id, 64)) {
+                        snprintf(out, len, "%s", de->d_name);
+                        return out;
+                }
+        }
+        return NULL;
+}
+
+/* Reads a state document and checks its shape: -EIO with why filled when either fails. */
+static int read_doc(const char *path, const char *id, struct jv **ret, char *why, size_t len,
+                    struct err *err)
+{
+        struct jv *doc = NULL;
+        int r = jv_load(path, &doc, err);
+
+        if (r == -ENOENT || r == -ENOMEM)
+                return r;
+        if (r == -EINVAL)
+                snprintf(why, len, "state.json is not JSON");
+        else if (r < 0)
+                snprintf(why, len, "state.json: %s", strerror(-r));
+        else if (statedoc_check(doc, id, why, len) < 0)
+                r = -EIO;
+        if (r < 0) {
+                jv_put(doc);
+                return err_set(err, -EIO, "the state of container %.12s cannot be read: %s", id,
+                               why);
+        }
+        *ret = doc;
+        return 0;
+}
+
 int container_load(const struct cli *cli, const char *id, struct container **ret, struct err *err)
 {
         struct container *c = calloc(1, sizeof(*c));
         _cleanup_free_ char *path = NULL;
+        char why[ERR_MSG_MAX / 2], name[256];
         int r;
 
         if (!c)
@@ -49,10 +93,28 @@ int container_load(const struct cli *cli, const char *id, struct container **ret
                 container_free(c);
                 return err_set(err, -ENOMEM, "loading container %s", id);
         }
-        r = jv_load(path, &c->doc, err);
-        if (r < 0) {
+        /* No state.json: not a container (yet: create writes it last, atomically). */
+        r = read_doc(path, id, &c->doc, why, sizeof(why), err);
+        if (r == -ENOENT || r == -ENOMEM) {
                 container_free(c);
                 return r;
+        }
+        if (r < 0) {
+                /* Listed, removable, never torn down by a read: a stand-in says why. */
+                err_clear(err);
+                struct stat st;
+                char created[40];
+                bool dated = stat(c->dir, &st) == 0;
+                if (dated)
+                        util_format_time(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+                                         created);
+                c->doc = statedoc_unreadable(id, name_of(cli, id, name, sizeof(name)),
+                                             dated ? created : NULL, why);
+                c->unreadable = true;
+                if (!c->doc) {
+                        container_free(c);
+                        return err_set(err, -ENOMEM, "loading container %s", id);
+                }
         }
         *ret = c;
         return 0;
@@ -61,10 +123,14 @@ int container_load(const struct cli *cli, const char *id, struct container **ret
 int container_reload(struct container *c, struct err *err)
 {
         _cleanup_free_ char *path = util_printf("%s/state.json", c->dir);
-        struct jv *doc;
+        struct jv *doc = NULL;
+        char why[ERR_MSG_MAX / 2];
         int r;
 
-        r = jv_load(path, &doc, err);
+        if (!path)
+                return err_set(err, -ENOMEM, "loading container %.12s", c->id);
+        /* A document that went bad meanwhile: the caller keeps the one it has and fails. */
+        r = read_doc(path, c->id, &doc, why, sizeof(why), err);
         if (r < 0)
                 return r;
         jv_put(c->doc);
@@ -74,6 +140,11 @@ int container_reload(struct container *c, struct err *err)
 
 int container_save(const struct container *c, struct err *err)
 {
+        if (c->unreadable)
+                return err_set(err, -EIO,
+                               "the state of container %.12s cannot be read; remove it "
+                               "with rm -f",
+                               c->id);
         _cleanup_free_ char *path = util_printf("%s/state.json", c->dir);
 
         if (!path)
@@ -192,6 +263,48 @@ int container_mark_exited(struct container *c, int exit_code, const char *error,
         return container_save(c, err);
 }
 
+pid_t container_monitor_by_socket(const struct cli *cli, const char *id)
+{
+        _cleanup_free_ char *sock = cli_runroot_path(cli, "containers/%.12s/attach.sock", id);
+        _cleanup_fclose_ FILE *f = fopen("/proc/net/unix", "re");
+        _cleanup_closedir_ DIR *proc = NULL;
+        unsigned long inode = 0;
+        char line[PATH_MAX + 128], want[48];
+        struct dirent *de;
+
+        while (sock && f && !inode && fgets(line, sizeof(line), f)) {
+                char *path = strrchr(line, ' ');
+                size_t n;
+                if (!path)
+                        continue;
+                n = strcspn(++path, "\n");
+                path[n] = '\0';
+                if (!strcmp(path, sock))
+                        sscanf(line, "%*s %*s %*s %*s %*s %*s %lu", &inode);
+        }
+        if (!inode)
+                return 0;
+        snprintf(want, sizeof(want), "socket:[%lu]", inode);
+        proc = opendir("/proc");
+        while (proc && (de = readdir(proc))) {
+                char fdpath[64];
+                _cleanup_closedir_ DIR *fds = NULL;
+                struct dirent *fe;
+                pid_t pid = (pid_t)atoi(de->d_name);
+                if (pid <= 0)
+                        continue;
+                snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd", (int)pid);
+                fds = opendir(fdpath);
+                while (fds && (fe = readdir(fds))) {
+                        char target[64];
+                        ssize_t n = readlinkat(dirfd(fds), fe->d_name, target, sizeof(target) - 1);
+                        if (n > 0 && (target[n] = '\0', !strcmp(target, want)))
+                                return pid;
+                }
+        }
+        return 0;
+}
+
 /* A running state whose monitor is gone (killed, machine crash) is turned into "exited" so
  * that ps, rm and the next run see the truth; the init, if it outlived the monitor, is
  * killed because nothing would reap it or record its exit. */
@@ -268,7 +381,8 @@ static int find_by_prefix(const struct cli *cli, const char *prefix, char ret_id
         return found ? 0 : -ENOENT;
 }
 
-int container_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err)
+int container_find_any(const struct cli *cli, const char *ref, struct container **ret,
+                       struct err *err)
 {
         char id[65];
         const char *name = ref[0] == '/' ? ref + 1 : ref;
@@ -284,6 +398,19 @@ int container_find(const struct cli *cli, const char *ref, struct container **re
                 return err_set(err, -ENOENT, "No such container: %s", ref);
         container_refresh(cli, *ret);
         return 0;
+}
+
+int container_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err)
+{
+        int r = container_find_any(cli, ref, ret, err);
+
+        if (r < 0 || !(*ret)->unreadable)
+                return r;
+        r = err_set(err, -EIO, "container %.12s: %s; remove it with rm -f", (*ret)->id,
+                    jv_str(jv_path((*ret)->doc, "State.Error")));
+        container_free(*ret);
+        *ret = NULL;
+        return r;
 }
 
 static int cmp_created(const void *a, const void *b)

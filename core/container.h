@@ -12,14 +12,22 @@
  * fields. Names are reserved atomically as symlinks --root/containers/by-name/NAME -> id. */
 struct container {
         char id[65];
-        char *dir;      /* --root/containers/<id> */
-        struct jv *doc; /* the state document */
+        char *dir;       /* --root/containers/<id> */
+        struct jv *doc;  /* the state document */
+        bool unreadable; /* state.json is missing its shape: doc is a stand-in (statedoc.h) */
 };
 
 /* Finds a container by full id, unique id prefix, or name. -ENOENT with Docker's
  * "No such container: REF"; caller frees with container_free. Refreshes a stale running
  * state (dead monitor) before returning. */
 int container_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err);
+/* Also finds a container whose state cannot be read (c->unreadable, a stand-in document),
+ * which container_find refuses with the reason: for ps, inspect and rm. */
+int container_find_any(const struct cli *cli, const char *ref, struct container **ret,
+                       struct err *err);
+/* Pid of the container's monitor found by the process holding its attach socket, for a
+ * container whose state no longer says (0: none alive). */
+pid_t container_monitor_by_socket(const struct cli *cli, const char *id);
 /* All containers (NULL-terminated array), newest first. */
 int container_list(const struct cli *cli, struct container ***ret, struct err *err);
 void container_free(struct container *c);

@@ -1,3 +1,6 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "monitor.h"
 #include "network.h"
 #include "opt.h"
+#include "reclaim.h"
 
 static pid_t monitor_pid(const struct container *c, long long *ret_start)
 {
@@ -27,10 +31,9 @@ static pid_t monitor_pid(const struct container *c, long long *ret_start)
         return (pid_t)jv_get_int(h, "MonitorPid", 0);
 }
 
-int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err *err)
+/* Waits up to timeout_ms for pid (started at start ticks) to exit. */
+static int wait_pid(pid_t pid, long long start, int timeout_ms, const char *id, struct err *err)
 {
-        long long start;
-        pid_t pid = monitor_pid(c, &start);
         _cleanup_close_ int pfd = -1;
         struct pollfd p;
         int r;
@@ -39,7 +42,7 @@ int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err
                 return 0;
         pfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (pfd < 0)
-                return errno == ESRCH ? 0 : err_errno(err, "watching container %.12s", c->id);
+                return errno == ESRCH ? 0 : err_errno(err, "watching container %.12s", id);
         /* The pid may have been reused between the check and pidfd_open. */
         if (!container_pid_alive(pid, start))
                 return 0;
@@ -48,8 +51,62 @@ int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err
                 r = poll(&p, 1, timeout_ms);
         while (r < 0 && errno == EINTR);
         if (r == 0)
-                return err_set(err, -ETIMEDOUT, "container %.12s did not exit", c->id);
-        return r < 0 ? err_errno(err, "waiting for container %.12s", c->id) : 0;
+                return err_set(err, -ETIMEDOUT, "container %.12s did not exit", id);
+        return r < 0 ? err_errno(err, "waiting for container %.12s", id) : 0;
+}
+
+int lifecycle_wait_monitor(const struct container *c, int timeout_ms, struct err *err)
+{
+        long long start;
+        pid_t pid = monitor_pid(c, &start);
+
+        return wait_pid(pid, start, timeout_ms, c->id, err);
+}
+
+/* Sends sig to every child of parent. */
+static void signal_children(pid_t parent, int sig)
+{
+        _cleanup_closedir_ DIR *proc = opendir("/proc");
+        struct dirent *de;
+
+        while (proc && (de = readdir(proc))) {
+                char path[64], buf[512], *p;
+                _cleanup_close_ int fd = -1;
+                pid_t pid = (pid_t)atoi(de->d_name), ppid = 0;
+                ssize_t n;
+                if (pid <= 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+                if (n <= 0)
+                        continue;
+                buf[n] = '\0';
+                /* Fields after the command name (which may hold spaces): state, ppid. */
+                p = strrchr(buf, ')');
+                if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == parent)
+                        kill(pid, sig);
+        }
+}
+
+/* Stops a container whose state cannot name its processes: its monitor is the process
+ * holding its attach socket; the monitor's child (the init) is killed, and the monitor,
+ * which tears the network down as after any exit, is waited for (and killed if it hangs). */
+static int kill_unreadable(const struct cli *cli, const struct container *c, struct err *err)
+{
+        pid_t mon = container_monitor_by_socket(cli, c->id);
+        long long start = mon > 0 ? container_pid_start(mon) : 0;
+
+        if (mon <= 0 || !start)
+                return 0;
+        if (cgroup_is_frozen(c->id))
+                cgroup_freeze(c->id, false, &(struct err){0});
+        signal_children(mon, SIGKILL);
+        if (wait_pid(mon, start, 10000, c->id, &(struct err){0}) == 0)
+                return 0;
+        if (container_pid_alive(mon, start))
+                kill(mon, SIGKILL);
+        return wait_pid(mon, start, 10000, c->id, err);
 }
 
 static int signal_init(const struct container *c, int sig, struct err *err)
@@ -116,10 +173,14 @@ struct stop_opts {
         bool details;
 };
 
+enum {
+        EACH_MISSING_OK = 1, /* a name that does not exist is no failure (rm -f) */
+        EACH_UNREADABLE = 2, /* fn takes containers whose state cannot be read (rm) */
+};
+
 /* Runs fn on each named container, printing the name on success and Docker's per-container
- * error otherwise; the command fails if any failed, except for names that do not exist when
- * missing_ok (rm -f). */
-static int for_each(struct cli *cli, char **refs, int n, void *ud, bool missing_ok,
+ * error otherwise; the command fails if any failed, except as flags (EACH_*) say. */
+static int for_each(struct cli *cli, char **refs, int n, void *ud, int flags,
                     int (*fn)(struct cli *, struct container *, void *, struct err *),
                     struct err *err)
 {
@@ -128,7 +189,8 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud, bool missing_
         for (int i = 0; i < n; i++) {
                 struct container *c = NULL;
                 struct err e = {0};
-                int rr = container_find(cli, refs[i], &c, &e);
+                int rr = flags & EACH_UNREADABLE ? container_find_any(cli, refs[i], &c, &e)
+                                                 : container_find(cli, refs[i], &c, &e);
                 bool gone = rr == -ENOENT;
 
                 if (rr >= 0)
@@ -138,7 +200,7 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud, bool missing_
                 container_free(c);
                 if (rr < 0) {
                         fprintf(stderr, "Error: %s\n", e.msg);
-                        if (!(gone && missing_ok))
+                        if (!(gone && (flags & EACH_MISSING_OK)))
                                 r = rr;
                         continue;
                 }
@@ -181,7 +243,7 @@ int cmd_stop(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return n;
-        return for_each(cli, argv + 1, n, &o, false, do_stop, err);
+        return for_each(cli, argv + 1, n, &o, 0, do_stop, err);
 }
 
 static int do_restart(struct cli *cli, struct container *c, void *ud, struct err *err)
@@ -209,7 +271,7 @@ int cmd_restart(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return n;
-        return for_each(cli, argv + 1, n, &o, false, do_restart, err);
+        return for_each(cli, argv + 1, n, &o, 0, do_restart, err);
 }
 
 /* A frozen task acts on no signal, SIGKILL included, until it is thawed: signal, then thaw,
@@ -265,7 +327,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err)
                 return n;
         if (o.signal && (sig = util_parse_signal(o.signal)) < 0)
                 return err_set(err, -EINVAL, "invalid signal: %s", o.signal);
-        return for_each(cli, argv + 1, n, &sig, false, do_kill, err);
+        return for_each(cli, argv + 1, n, &sig, 0, do_kill, err);
 }
 
 static int rm_refuse_running(const struct container *c, struct err *err)
@@ -276,12 +338,45 @@ static int rm_refuse_running(const struct container *c, struct err *err)
                        container_name(c), container_status(c));
 }
 
+/* A container whose state cannot be read: running as long as its monitor lives. What it
+ * held (name, directories, veth, leases, published ports) is found without the state. */
+static int rm_unreadable(struct cli *cli, struct container *c, const struct stop_opts *o,
+                         struct err *err)
+{
+        _cleanup_close_ int lock = -1;
+        int r;
+
+        if (container_monitor_by_socket(cli, c->id) > 0) {
+                if (!o->force)
+                        return err_set(err, -EBUSY,
+                                       "cannot remove container \"/%s\": container is running: "
+                                       "stop the container before removing or force remove",
+                                       container_name(c));
+                r = kill_unreadable(cli, c, err);
+                if (r < 0)
+                        return r;
+        }
+        lock = container_lock(c, err);
+        if (lock == -ENOENT) {
+                err_clear(err);
+                return 0;
+        }
+        if (lock < 0)
+                return lock;
+        r = container_remove(cli, c, err);
+        if (r >= 0)
+                reclaim_container(cli, c->id);
+        return r;
+}
+
 static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err)
 {
         const struct stop_opts *o = ud;
         _cleanup_close_ int lock = -1;
         int r;
 
+        if (c->unreadable)
+                return rm_unreadable(cli, c, o, err);
         if (container_is_running(c)) {
                 if (!o->force)
                         return rm_refuse_running(c, err);
@@ -341,7 +436,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
                 return r;
         }
         /* rm -f of what is not there is said, but is not a failure (Docker). */
-        return for_each(cli, argv + 1, n, &o, o.force, do_rm, err);
+        return for_each(cli, argv + 1, n, &o, (o.force ? EACH_MISSING_OK : 0) | EACH_UNREADABLE,
+                        do_rm, err);
 }
 
 static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *err)
@@ -390,7 +486,7 @@ static int pause_cmd(struct cli *cli, const char *name, bool pause, int argc, ch
 
         if (n < 0)
                 return n;
-        return for_each(cli, argv + 1, n, &pause, false, do_pause, err);
+        return for_each(cli, argv + 1, n, &pause, 0, do_pause, err);
 }
 
 int cmd_pause(struct cli *cli, int argc, char **argv, struct err *err)

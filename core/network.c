@@ -1221,12 +1221,15 @@ void network_update_links(const struct cli *cli, const struct container *c)
 
 static int users_of(const struct cli *cli, const char *name, char ***ret, struct err *err)
 {
+        _cleanup_free_ char *leases = lease_dir(cli, name);
         struct container **all = NULL;
         int r = container_list(cli, &all, err);
 
         *ret = calloc(1, sizeof(char *));
+        /* A container whose state cannot be read still uses the networks it holds leases in. */
         for (struct container **p = all; r >= 0 && *p; p++)
-                if (jv_get(jv_path((*p)->doc, "NetworkSettings.Networks"), name))
+                if (jv_get(jv_path((*p)->doc, "NetworkSettings.Networks"), name) ||
+                    ((*p)->unreadable && leases && net_ipam_holds(leases, (*p)->id)))
                         util_strv_push(ret, container_name(*p));
         container_list_free(all);
         return r;

@@ -407,7 +407,7 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
         struct container *c = NULL;
         char id[65];
 
-        if (strcmp(type, "image") && container_find(cli, ref, &c, err) == 0) {
+        if (strcmp(type, "image") && container_find_any(cli, ref, &c, err) == 0) {
                 struct jv *mounts;
                 *ret = jv_copy(c->doc);
                 jv_del(*ret, "Hawser");

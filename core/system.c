@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,101 +10,15 @@
 #include "commands.h"
 #include "container.h"
 #include "image.h"
-#include "net/ipam.h"
-#include "net/link.h"
-#include "net/nft.h"
 #include "network.h"
 #include "opt.h"
+#include "reclaim.h"
 #include "table.h"
 #include "volume.h"
 
 /* `hawser system prune`: stopped containers, unused networks, and whatever a killed hawser
  * or monitor left in the kernel: veths, published-port elements and leases without an
  * owner. */
-
-static bool owner_exists(struct container **all, const char *id_prefix)
-{
-        for (struct container **p = all; *p; p++)
-                if (!strncmp((*p)->id, id_prefix, strlen(id_prefix)))
-                        return true;
-        return false;
-}
-
-/* veth host ends are hw + 12 (or 11 + index) hex digits of the container id. */
-static void prune_veths(struct container **all)
-{
-        _cleanup_strv_ char **links = NULL;
-        struct err e = {0};
-
-        if (net_link_list(&links, &e) < 0)
-                return;
-        for (char **l = links; l && *l; l++) {
-                char prefix[12];
-                if (strncmp(*l, "hw", 2) || strlen(*l) != 14)
-                        continue;
-                snprintf(prefix, sizeof(prefix), "%.10s", *l + 2);
-                if (!owner_exists(all, prefix) && net_link_delete(*l, &e) < 0)
-                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-        }
-}
-
-static void prune_leases(const struct cli *cli, struct container **all)
-{
-        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
-        _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
-        struct dirent *de;
-
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *dir = NULL;
-                _cleanup_closedir_ DIR *ld = NULL;
-                struct dirent *le;
-                if (de->d_name[0] == '.')
-                        continue;
-                dir = util_printf("%s/%s/leases", root, de->d_name);
-                ld = dir ? opendir(dir) : NULL;
-                while (ld && (le = readdir(ld))) {
-                        struct in_addr a;
-                        char owner[160];
-                        struct err e = {0};
-                        if (inet_pton(AF_INET, le->d_name, &a) != 1 ||
-                            net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 ||
-                            owner_exists(all, owner))
-                                continue;
-                        net_ipam_release(dir, a, owner, &e);
-                }
-        }
-}
-
-/* A published port whose container address has no lease belongs to nobody. */
-static void prune_ports(const struct cli *cli)
-{
-        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
-        struct net_nft_port *ports = NULL;
-        size_t n = 0, k = 0;
-        struct err e = {0};
-
-        if (net_nft_list_ports(&ports, &n, &e) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
-                struct dirent *de;
-                bool owned = false;
-                while (!owned && d && (de = readdir(d))) {
-                        _cleanup_free_ char *dir = NULL;
-                        char owner[160];
-                        if (de->d_name[0] == '.')
-                                continue;
-                        dir = util_printf("%s/%s/leases", root, de->d_name);
-                        owned = dir &&
-                                net_ipam_owner(dir, ports[i].ctr_ip, owner, sizeof(owner)) == 0;
-                }
-                if (!owned)
-                        ports[k++] = ports[i];
-        }
-        if (k && net_nft_unpublish(ports, k, &e) < 0)
-                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-        free(ports);
-}
 
 static int prune(struct cli *cli, bool all_images, struct err *err)
 {
@@ -119,7 +32,9 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
                 return r;
         for (struct container **p = all; *p; p++) {
                 struct err e = {0};
-                if (container_is_running(*p))
+                /* Running, or unreadable with its monitor alive: rm -f is for those. */
+                if (container_is_running(*p) ||
+                    ((*p)->unreadable && container_monitor_by_socket(cli, (*p)->id) > 0))
                         continue;
                 if (container_remove(cli, *p, &e) < 0) {
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
@@ -136,9 +51,7 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
         r = container_list(cli, &all, err);
         if (r < 0)
                 return r;
-        prune_veths(all);
-        prune_leases(cli, all);
-        prune_ports(cli);
+        reclaim_orphans(cli, all);
         container_list_free(all);
         {
                 char *argv[] = {"prune", "-f", NULL};

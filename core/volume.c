@@ -265,7 +265,10 @@ int volume_inspect(const struct cli *cli, const char *name, struct jv **ret_doc,
         return 0;
 }
 
-/* Calls fn for every volume mount of every container. */
+static int list_names(const struct cli *cli, char ***ret, struct err *err);
+
+/* Calls fn for every volume mount of every container. A container whose state cannot be read
+ * might mount any volume: it counts as a user of each until it is removed. */
 static int each_ref(const struct cli *cli, void (*fn)(const char *id, const char *vol, void *ud),
                     void *ud, struct err *err)
 {
@@ -274,6 +277,13 @@ static int each_ref(const struct cli *cli, void (*fn)(const char *id, const char
 
         for (struct container **c = all; r >= 0 && *c; c++) {
                 const struct jv *mounts = jv_get((*c)->doc, "Mounts");
+                if ((*c)->unreadable) {
+                        _cleanup_strv_ char **names = NULL;
+                        r = list_names(cli, &names, err);
+                        for (char **n = names; r >= 0 && *n; n++)
+                                fn((*c)->id, *n, ud);
+                        continue;
+                }
                 for (size_t i = 0; i < jv_len(mounts); i++) {
                         const struct jv *m = jv_at(mounts, i);
                         const char *type = jv_get_str(m, "Type"), *vol = jv_get_str(m, "Name");

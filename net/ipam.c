@@ -314,6 +314,17 @@ int net_ipam_release_owner(const char *dir, const char *owner, struct err *err)
         return n;
 }
 
+bool net_ipam_holds(const char *dir, const char *owner)
+{
+        _cleanup_closedir_ DIR *d = owner_valid(owner) ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d)))
+                if (is_lease_name(de->d_name) && owned_by(dirfd(d), de->d_name, owner))
+                        return true;
+        return false;
+}
+
 int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len)
 {
         _cleanup_close_ int dfd = -1;

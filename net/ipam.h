@@ -28,6 +28,8 @@ int net_ipam_release(const char *dir, struct in_addr addr, const char *owner, st
 /* Removes every lease (and leftover temp file) of owner: cleanup after a crash. Returns the
  * number of leases removed; a missing dir is 0. */
 int net_ipam_release_owner(const char *dir, const char *owner, struct err *err);
+/* Whether owner holds a lease in dir (read without the lock: a moment's answer). */
+bool net_ipam_holds(const char *dir, const char *owner);
 /* Copies the owner of addr's lease into out. -ENOENT when free, -ERANGE when len is too small. */
 int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len);
 

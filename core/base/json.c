@@ -163,8 +163,14 @@ bool jv_bool(const struct jv *v)
         return v ? json_object_get_boolean(J(v)) : false;
 }
 
+/* Setters on what is not an object (or array) drop the value: a state file of the wrong
+ * shape must never reach json-c's assertions. */
 void jv_set(struct jv *obj, const char *key, struct jv *val)
 {
+        if (!obj || !json_object_is_type(J(obj), json_type_object)) {
+                jv_put(val);
+                return;
+        }
         json_object_object_add(J(obj), key, J(val));
 }
 
@@ -185,7 +191,8 @@ void jv_set_bool(struct jv *obj, const char *key, bool v)
 
 void jv_del(struct jv *obj, const char *key)
 {
-        json_object_object_del(J(obj), key);
+        if (obj && json_object_is_type(J(obj), json_type_object))
+                json_object_object_del(J(obj), key);
 }
 
 struct jv *jv_get(const struct jv *obj, const char *key)
@@ -278,6 +285,10 @@ struct jv *jv_at(const struct jv *arr, size_t i)
 
 void jv_append(struct jv *arr, struct jv *val)
 {
+        if (!arr || !json_object_is_type(J(arr), json_type_array)) {
+                jv_put(val);
+                return;
+        }
         json_object_array_add(J(arr), J(val));
 }
 

@@ -95,3 +95,105 @@ dns_pid() {
     kill -KILL "$old"
     wait_for sh -c "p=\$(pgrep -f -- '--runroot $HAWSER_RUNROOT _dns bridge\$') && [ \"\$p\" != $old ]"
 }
+
+# ---- state documents that cannot be read ----
+
+# spoil ID KIND: replaces the container's state.json with a damaged one of KIND.
+spoil() {
+    local f=$HAWSER_ROOT/containers/$1/state.json
+    case $2 in
+    empty) : >"$f" ;;
+    torn) head -c 40 "$f" >"$f.x" && mv "$f.x" "$f" ;;
+    garbage) printf '\x00\xffnot json at all' >"$f" ;;
+    array) echo '[1,2,3]' >"$f" ;;
+    shape) echo "{\"Id\":\"$1\",\"Name\":\"/x\",\"State\":5,\"Config\":[],\"HostConfig\":\"\"}" >"$f" ;;
+    esac
+}
+
+# no_crash: the last `run` ended with a status of its own, not an abort or a fault.
+no_crash() {
+    [ "$status" -lt 128 ] || fail "exit $status: $output"
+}
+
+@test "a running container whose state.json is damaged is listed as Dead, kept by prune, stopped and removed by rm -f" {
+    h network create spoilnet >/dev/null
+    local kind id ip pid
+    for kind in empty torn garbage array shape; do
+        run h run -d --name "sp-$kind" --network spoilnet -p 8097:80 busybox sleep 1000
+        assert_success
+        id=$output
+        ip=$(h inspect -f '{{(index .NetworkSettings.Networks "spoilnet").IPAddress}}' "sp-$kind")
+        pid=$(h inspect -f '{{.State.Pid}}' "sp-$kind")
+        spoil "$id" "$kind"
+        # Listed, under its name, Dead, with the reason; no command aborts on it.
+        run h ps -a --format '{{.Names}} {{.Status}}'
+        assert_success
+        assert_output "sp-$kind Dead"
+        run h inspect -f '{{.State.Status}} {{.State.Error}}' "sp-$kind"
+        assert_success
+        assert_output_matches "^dead the container's state cannot be read: "
+        # Every other command refuses it, saying why and what to do.
+        for cmd in start stop kill pause unpause restart logs commit top diff export port wait \
+            attach "exec ? true" "rename ? other" "network disconnect spoilnet ?"; do
+            [[ $cmd == *\?* ]] || cmd="$cmd ?"
+            # shellcheck disable=SC2086
+            run timeout 20 "$HAWSER" ${cmd//\?/sp-$kind} </dev/null
+            no_crash
+            assert_failure
+            assert_output_contains "the container's state cannot be read: "
+            assert_output_contains "; remove it with rm -f"
+        done
+        run h inspect -f '{{.Name}}' "sp-$kind"
+        assert_output "/sp-$kind"
+        # Still running: prune keeps it, and what it holds.
+        run h system prune -f
+        assert_success
+        kill -0 "$pid" || fail "$kind: system prune stopped the container"
+        [ -e "$HAWSER_RUNROOT/networks/spoilnet/leases/$ip" ] || fail "$kind: prune released a live lease"
+        run nft list map ip hawser dnat_any
+        assert_output_contains "8097 : $ip . 80"
+        # rm without -f refuses it as Docker refuses a running container.
+        run h rm "sp-$kind"
+        assert_failure
+        assert_output_contains "cannot remove container \"/sp-$kind\": container is running: stop the container before removing or force remove"
+        run timeout 30 "$HAWSER" rm -f "sp-$kind"
+        assert_success
+        assert_output "sp-$kind"
+        # Stopped, and nothing of it is left: processes, directory, name, veth, lease, port.
+        wait_for sh -c "! kill -0 $pid 2>/dev/null"
+        [ ! -e "$HAWSER_ROOT/containers/$id" ] || fail "$kind: its directory is left"
+        [ ! -e "$HAWSER_RUNROOT/networks/spoilnet/leases/$ip" ] || fail "$kind: its lease is left"
+        run ip -o link show "hw${id:0:12}"
+        assert_failure
+        run nft list map ip hawser dnat_any
+        refute_output_contains "8097"
+        run h ps -aq
+        assert_output ""
+    done
+    # The name, the address and the port are free again.
+    run h run -d --name sp-empty --network spoilnet -p 8097:80 busybox sleep 1000
+    assert_success
+}
+
+@test "a stopped container whose state.json is damaged is removed by rm and by system prune" {
+    local kind id
+    for kind in empty garbage shape; do
+        run h create --name "st-$kind" busybox true
+        id=$output
+        spoil "$id" "$kind"
+        run h ps -a --format '{{.Names}} {{.Status}}'
+        assert_output "st-$kind Dead"
+        run h rm "st-$kind"
+        assert_success
+        assert_output "st-$kind"
+        [ ! -e "$HAWSER_ROOT/containers/$id" ] || fail "$kind: its directory is left"
+    done
+    run h create --name st-pruned busybox true
+    spoil "$output" torn
+    run h system prune -f
+    assert_success
+    run h ps -aq
+    assert_output ""
+    run h create --name st-pruned busybox true
+    assert_success
+}

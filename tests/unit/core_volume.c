@@ -84,6 +84,8 @@ static void fake_container(const struct fixture *f, const char *id, const char *
         jv_set_str(doc, "Created", "2026-01-01T00:00:00.000000000Z");
         jv_set_str(st, "Status", "exited");
         jv_set(doc, "State", st);
+        jv_set(doc, "Config", jv_new_object());
+        jv_set(doc, "HostConfig", jv_new_object());
         /* A bind whose source looks like a volume name must not count. */
         jv_set_str(bind, "Type", "bind");
         jv_set_str(bind, "Name", "data");
@@ -290,6 +292,27 @@ static void test_remove_and_users(void **state)
         assert_int_equal(volume_remove(&f->cli, "data", true, &e), 0);
         assert_int_equal(volume_remove(&f->cli, "../volumes", false, &e), -ENOENT);
         assert_true(exists(f, "volumes"));
+}
+
+/* A container whose state.json cannot be read might mount any volume: each is in use. */
+static void test_unreadable_container_uses_all(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const none[] = {NULL};
+        _cleanup_free_ char *path = util_printf("%s/containers/%s/state.json", f->root, CID1);
+        _cleanup_strv_ char **users = NULL;
+        struct err e = {0};
+
+        assert_int_equal(volume_create(&f->cli, "data", NULL, false, NULL, &e), 1);
+        fake_container(f, CID1, "/web", none);
+        assert_int_equal(fs_write_atomic(path, "{\"Id\":", 6, 0644, &e), 0);
+        assert_int_equal(volume_users(&f->cli, "data", &users, &e), 0);
+        assert_int_equal(util_strv_len(users), 1);
+        assert_string_equal(users[0], CID1);
+        assert_int_equal(volume_remove(&f->cli, "data", false, &e), -EBUSY);
+        assert_true(exists(f, "volumes/data/_data"));
+        drop_container(f, CID1);
+        assert_int_equal(volume_remove(&f->cli, "data", false, &e), 0);
 }
 
 static void test_remove_keeps_symlink_targets(void **state)
@@ -576,6 +599,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_create, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_anonymous, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_container_uses_all, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_remove_and_users, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_keeps_symlink_targets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_up_marker, setup, teardown),

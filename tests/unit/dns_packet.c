@@ -20,6 +20,7 @@
 
 /* The corpus replay goes through the fuzz target itself. */
 #include "tests/fuzz/dns_packet_fuzz.c"
+#include "tests/unit/corpus.h"
 
 #define CORPUS "tests/fuzz/corpus/dns_packet"
 
@@ -566,55 +567,10 @@ static void test_garbage(void **state)
         }
 }
 
-/* Finds the corpus from the working directory (the repo root for tests/run.sh) or relative to
- * the binary (BUILD/tests/dns_packet). */
-static DIR *open_corpus(char *path, size_t size)
-{
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        DIR *d = opendir(CORPUS);
-
-        if (d) {
-                snprintf(path, size, "%s", CORPUS);
-                return d;
-        }
-        if (n <= 0)
-                return NULL;
-        exe[n] = '\0';
-        for (int up = 0; up < 3; up++) {
-                char *slash = strrchr(exe, '/');
-                if (!slash)
-                        return NULL;
-                *slash = '\0';
-        }
-        if (snprintf(path, size, "%s/%s", exe, CORPUS) >= (int)size)
-                return NULL;
-        return opendir(path);
-}
-
 static void test_corpus_replay(void **state)
 {
-        char dir[PATH_MAX + sizeof(CORPUS) + 1];
-        _cleanup_closedir_ DIR *d = open_corpus(dir, sizeof(dir));
-        struct dirent *de;
-        unsigned replayed = 0;
-
         (void)state;
-        assert_non_null(d);
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *data = NULL;
-                char path[PATH_MAX * 2];
-                struct err err = {0};
-                size_t len;
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                assert_int_equal(fs_read_file(path, &data, &len, &err), 0);
-                assert_int_equal(LLVMFuzzerTestOneInput((const uint8_t *)data, len), 0);
-                replayed++;
-        }
-        print_message("replayed %u corpus files from %s\n", replayed, dir);
-        assert_true(replayed > 0);
+        corpus_replay(CORPUS);
 }
 
 int main(void)
