@@ -60,7 +60,10 @@ static int read_doc(const char *path, const char *id, struct jv **ret, char *why
         struct jv *doc = NULL;
         int r = jv_load(path, &doc, err);
 
-        if (r == -ENOENT || r == -ENOMEM)
+        /* Gone (removed meanwhile): said without the internal path. */
+        if (r == -ENOENT)
+                return err_set(err, -ENOENT, "No such container: %.12s", id);
+        if (r == -ENOMEM)
                 return r;
         if (r == -EINVAL)
                 snprintf(why, len, "state.json is not JSON");
@@ -206,46 +209,6 @@ bool container_is_running(const struct container *c)
         return !strcmp(s, "running") || !strcmp(s, "paused");
 }
 
-long long container_pid_start(pid_t pid)
-{
-        char path[64], buf[1024];
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
-        char *p;
-        long long start = 0;
-
-        if (pid <= 0)
-                return 0;
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = fs_read_all(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        /* The command name may contain spaces and parentheses: fields start after the last ')'. */
-        p = strrchr(buf, ')');
-        if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-                return 0;
-        /* Field 22 (starttime) is the 20th after the name. */
-        for (int i = 0; i < 20 && p; i++)
-                p = strchr(p + 1, ' ');
-        if (p)
-                start = strtoll(p + 1, NULL, 10);
-        return start;
-}
-
-bool container_pid_alive(pid_t pid, long long start_ticks)
-{
-        long long now;
-
-        if (pid <= 0)
-                return false;
-        now = container_pid_start(pid);
-        return now != 0 && (start_ticks == 0 || now == start_ticks);
-}
-
 int container_mark_exited(struct container *c, int exit_code, const char *error, struct err *err)
 {
         struct jv *st = jv_get(c->doc, "State");
@@ -308,24 +271,29 @@ pid_t container_monitor_by_socket(const struct cli *cli, const char *id)
 /* A running state whose monitor is gone (killed, machine crash) is turned into "exited" so
  * that ps, rm and the next run see the truth; the init, if it outlived the monitor, is
  * killed because nothing would reap it or record its exit. */
-static void container_refresh(const struct cli *cli, struct container *c)
+void container_refresh(const struct cli *cli, struct container *c)
 {
-        struct jv *h = jv_get(c->doc, "Hawser");
-        pid_t mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
-        pid_t init = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        struct jv *h;
+        pid_t mon, init;
         _cleanup_close_ int lock = -1;
         struct err e = {0};
 
-        if (!container_is_running(c) || container_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
+        /* First, as it may reload the document. */
+        if (jv_path(c->doc, "Hawser.Pending"))
+                network_settle(cli, c);
+        h = jv_get(c->doc, "Hawser");
+        mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
+        init = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        if (!container_is_running(c) || util_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
                 return;
         lock = container_lock(c, &e);
         if (lock < 0 || container_reload(c, &e) < 0 || !container_is_running(c))
                 return;
         h = jv_get(c->doc, "Hawser");
         mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
-        if (container_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
+        if (util_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
                 return;
-        if (container_pid_alive(init, jv_get_int(h, "InitStart", 0)))
+        if (util_pid_alive(init, jv_get_int(h, "InitStart", 0)))
                 kill(init, SIGKILL);
         network_detach(cli, c, true);
         cgroup_remove(c->id);

@@ -28,6 +28,9 @@ int container_find_any(const struct cli *cli, const char *ref, struct container 
 /* Pid of the container's monitor found by the process holding its attach socket, for a
  * container whose state no longer says (0: none alive). */
 pid_t container_monitor_by_socket(const struct cli *cli, const char *id);
+/* Brings a loaded state up to date: finishes a network change killed halfway; records a
+ * running container whose monitor is gone as exited (container_find and _list do this). */
+void container_refresh(const struct cli *cli, struct container *c);
 /* All containers (NULL-terminated array), newest first. */
 int container_list(const struct cli *cli, struct container ***ret, struct err *err);
 void container_free(struct container *c);
@@ -67,7 +70,3 @@ int container_remove(const struct cli *cli, struct container *c, struct err *err
 bool container_uses_layer(const struct cli *cli, const char *diff_id);
 /* A Docker-style random name ("eager_turing"). */
 void container_random_name(char *out, size_t len);
-/* Whether pid still runs the process started at start_ticks (guards against pid reuse). */
-bool container_pid_alive(pid_t pid, long long start_ticks);
-/* The process start time in clock ticks from /proc/PID/stat (0 if gone). */
-long long container_pid_start(pid_t pid);

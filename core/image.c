@@ -589,8 +589,28 @@ static int write_config(const struct store *s, const char *text, const char *id,
 }
 
 /* Leftovers of killed commands: removals renamed aside (only ever made under images.lock,
- * which the caller holds) and stages older than any real import. */
+ * which the caller holds), and stages (layer-OWNER-*, load-OWNER-*) whose owner has ended;
+ * stages named before owner tags, once older than any real import. */
 #define STALE_STAGE_SEC (24 * 3600)
+
+static bool stale_stage(int dfd, const char *name, time_t now)
+{
+        static const char *const prefixes[] = {"layer-", "load-"};
+        struct stat st;
+
+        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+                size_t n = strlen(prefixes[i]);
+                if (strncmp(name, prefixes[i], n))
+                        continue;
+                if (util_owner_gone(name + n))
+                        return true;
+                /* Untagged (layer-XXXXXX): by age. */
+                return !strchr(name + n, '.') &&
+                       fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                       now - st.st_mtime > STALE_STAGE_SEC;
+        }
+        return false;
+}
 
 static void sweep_tmp(const struct store *s)
 {
@@ -600,14 +620,22 @@ static void sweep_tmp(const struct store *s)
 
         while (d && (de = readdir(d))) {
                 struct err ignored = {0};
-                struct stat st;
-                bool stale_stage = !strncmp(de->d_name, "layer-", 6) &&
-                                   fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                                   now - st.st_mtime > STALE_STAGE_SEC;
-
-                if (!strncmp(de->d_name, "rm-", 3) || stale_stage)
+                if (!strncmp(de->d_name, "rm-", 3) || stale_stage(dirfd(d), de->d_name, now))
                         (void)fs_rm_rf_at(dirfd(d), de->d_name, &ignored);
         }
+}
+
+int image_sweep(const struct cli *cli, struct err *err)
+{
+        _cleanup_(store_free) struct store s = {0};
+        _cleanup_close_ int lock = -1;
+        int r = store_open(cli, false, &s, err);
+
+        if (r >= 0)
+                r = lock = store_lock(&s, err);
+        if (r >= 0)
+                sweep_tmp(&s);
+        return r < 0 ? r : 0;
 }
 
 struct create_step {

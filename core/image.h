@@ -77,3 +77,6 @@ struct image_usage {
         long long count, active, size, reclaimable;
 };
 int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err *err);
+/* Removes what killed load, import and commit commands left in --root/tmp (their owners
+ * have ended); system prune. */
+int image_sweep(const struct cli *cli, struct err *err);

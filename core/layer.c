@@ -430,21 +430,46 @@ static int walk_from(int start, const char *rest, bool create)
         return TAKE_FD(cur);
 }
 
+/* Opens the directory up levels above start (each ".." of a directory this extraction
+ * opened on its way down from the root, so never above the root). Returns an owned fd. */
+static int walk_up(int start, size_t up)
+{
+        _cleanup_close_ int cur = -1;
+
+        for (size_t i = 0; i < up; i++) {
+                int fd = openat(cur >= 0 ? cur : start, "..",
+                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                closep(&cur);
+                cur = fd;
+        }
+        return TAKE_FD(cur);
+}
+
 /* Returns a borrowed fd for dir ("" is the root), valid until the next walk or cache_drop.
- * Tar entries come grouped by directory, so the last parent is kept open and reused. */
+ * The last directory is kept open: tar entries come grouped by directory, parents before
+ * children, and directory times are set children first, so each step is one level down or
+ * up from it and a whole walk is linear in the depth, not quadratic. */
 static int walk(struct extract *x, const char *dir, bool create)
 {
+        size_t cl = x->cache_path ? strlen(x->cache_path) : 0, dl = strlen(dir), up = 0;
         int fd;
 
         if (!*dir)
                 return x->root;
         if (x->cache_path && !strcmp(x->cache_path, dir))
                 return x->cache_fd;
-        if (x->cache_path && !strncmp(x->cache_path, dir, strlen(x->cache_path)) &&
-            dir[strlen(x->cache_path)] == '/')
-                fd = walk_from(x->cache_fd, dir + strlen(x->cache_path) + 1, create);
-        else
+        if (x->cache_path && dl > cl && !strncmp(x->cache_path, dir, cl) && dir[cl] == '/') {
+                fd = walk_from(x->cache_fd, dir + cl + 1, create);
+        } else if (x->cache_path && dl < cl && !strncmp(x->cache_path, dir, dl) &&
+                   x->cache_path[dl] == '/') {
+                for (const char *p = x->cache_path + dl; *p; p++)
+                        up += *p == '/';
+                fd = walk_up(x->cache_fd, up);
+        } else {
                 fd = walk_from(x->root, dir, create);
+        }
         cache_drop(x);
         if (fd < 0)
                 return fd;
@@ -1191,10 +1216,14 @@ static int stage_fill(const struct stream_src *src, const char *stage, struct la
 static int stage_src(const struct stream_src *src, const char *tmp_dir, char **ret_stage,
                      struct layer_stats *ret, struct err *err)
 {
-        _cleanup_free_ char *stage = util_printf("%s/layer-XXXXXX", tmp_dir);
+        _cleanup_free_ char *stage = NULL;
+        char tag[UTIL_OWNER_TAG_MAX];
         struct layer_stats st;
         int r;
 
+        /* Owner-tagged: a killed stager's directory is swept by the next command (image.c). */
+        util_owner_tag(tag);
+        stage = util_printf("%s/layer-%s-XXXXXX", tmp_dir, tag);
         if (!stage)
                 return err_set(err, -ENOMEM, "staging a layer");
         r = fs_mkdir_p(tmp_dir, 0700, err);
@@ -1207,6 +1236,7 @@ static int stage_src(const struct stream_src *src, const char *tmp_dir, char **r
                 layer_discard(stage);
                 return r;
         }
+        util_test_kill_point("layer-staged");
         *ret_stage = TAKE_PTR(stage);
         *ret = st;
         return 0;

@@ -38,13 +38,13 @@ static int wait_pid(pid_t pid, long long start, int timeout_ms, const char *id, 
         struct pollfd p;
         int r;
 
-        if (!container_pid_alive(pid, start))
+        if (!util_pid_alive(pid, start))
                 return 0;
         pfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (pfd < 0)
                 return errno == ESRCH ? 0 : err_errno(err, "watching container %.12s", id);
         /* The pid may have been reused between the check and pidfd_open. */
-        if (!container_pid_alive(pid, start))
+        if (!util_pid_alive(pid, start))
                 return 0;
         p = (struct pollfd){.fd = pfd, .events = POLLIN};
         do
@@ -95,7 +95,7 @@ static void signal_children(pid_t parent, int sig)
 static int kill_unreadable(const struct cli *cli, const struct container *c, struct err *err)
 {
         pid_t mon = container_monitor_by_socket(cli, c->id);
-        long long start = mon > 0 ? container_pid_start(mon) : 0;
+        long long start = mon > 0 ? util_pid_start(mon) : 0;
 
         if (mon <= 0 || !start)
                 return 0;
@@ -104,7 +104,7 @@ static int kill_unreadable(const struct cli *cli, const struct container *c, str
         signal_children(mon, SIGKILL);
         if (wait_pid(mon, start, 10000, c->id, &(struct err){0}) == 0)
                 return 0;
-        if (container_pid_alive(mon, start))
+        if (util_pid_alive(mon, start))
                 kill(mon, SIGKILL);
         return wait_pid(mon, start, 10000, c->id, err);
 }
@@ -114,7 +114,7 @@ static int signal_init(const struct container *c, int sig, struct err *err)
         pid_t pid = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
         long long start = jv_get_int(jv_get(c->doc, "Hawser"), "InitStart", 0);
 
-        if (!container_pid_alive(pid, start))
+        if (!util_pid_alive(pid, start))
                 return 0;
         if (kill(pid, sig) < 0 && errno != ESRCH)
                 return err_errno(err, "signalling container %.12s", c->id);
@@ -385,6 +385,9 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
                         r = lifecycle_wait_monitor(c, 30000, err);
                 if (r < 0)
                         return r;
+                /* A monitor that died rather than record the exit (killed meanwhile) leaves
+                 * "running": what it would have done is done here. */
+                container_refresh(cli, c);
         }
         /* Under the container's lock: a commit reading the layer, a start or a second rm
          * finishes first, and what is removed is the state as it is now. */

@@ -429,8 +429,8 @@ static int record_running(struct monitor *m, struct err *err)
         jv_set_str(st, "StartedAt", ts);
         jv_set_str(st, "FinishedAt", "0001-01-01T00:00:00Z");
         jv_set_int(h, "MonitorPid", getpid());
-        jv_set_int(h, "MonitorStart", container_pid_start(getpid()));
-        jv_set_int(h, "InitStart", container_pid_start(m->l.pid));
+        jv_set_int(h, "MonitorStart", util_pid_start(getpid()));
+        jv_set_int(h, "InitStart", util_pid_start(m->l.pid));
         return container_save(m->c, err);
 }
 
@@ -528,6 +528,8 @@ static void loop(struct monitor *m)
                         uint64_t t = ev[i].data.u64;
                         if (t == EV_SIGNAL) {
                                 code = reap(m, &done);
+                                if (done)
+                                        util_test_kill_point("monitor-reaped");
                         } else if (t == EV_LISTEN) {
                                 int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
                                 if (fd >= 0)

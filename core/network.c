@@ -1,11 +1,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -538,6 +540,53 @@ static void remembered(const struct cli *cli, const char *net, const char *name,
                 parse_addr(text, ret);
 }
 
+/* How many names a network remembers; the least recently used go first. */
+#define NAMES_KEPT 256
+
+struct name_age {
+        char name[NAME_MAX + 1];
+        struct timespec mtime;
+};
+
+static int older_first(const void *a, const void *b)
+{
+        const struct timespec *x = &((const struct name_age *)a)->mtime;
+        const struct timespec *y = &((const struct name_age *)b)->mtime;
+
+        if (x->tv_sec != y->tv_sec)
+                return x->tv_sec < y->tv_sec ? -1 : 1;
+        return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+/* Keeps the NAMES_KEPT most recently written names of dir. */
+static void trim_names(const char *dir)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        _cleanup_free_ struct name_age *v = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                struct stat st;
+                if (de->d_name[0] == '.' ||
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (n == cap) {
+                        struct name_age *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+                        if (!nv)
+                                return;
+                        v = nv;
+                }
+                snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+                v[n++].mtime = st.st_mtim;
+        }
+        if (n <= NAMES_KEPT)
+                return;
+        qsort(v, n, sizeof(*v), older_first);
+        for (size_t i = 0; i < n - NAMES_KEPT; i++)
+                (void)unlinkat(dirfd(d), v[i].name, 0);
+}
+
 static void remember(const struct cli *cli, const char *net, const char *name, struct in_addr ip)
 {
         _cleanup_free_ char *dir = cli_runroot_path(cli, "networks/%s/names", net);
@@ -548,7 +597,47 @@ static void remember(const struct cli *cli, const char *net, const char *name, s
         if (!dir || !p || !*name || fs_mkdir_p(dir, 0700, &e) < 0)
                 return;
         inet_ntop(AF_INET, &ip, a, sizeof(a));
-        fs_write_atomic(p, a, strlen(a), 0644, &e);
+        if (fs_write_atomic(p, a, strlen(a), 0644, &e) >= 0)
+                trim_names(dir);
+}
+
+void network_each_run_dir(const struct cli *cli, const char *sub,
+                          void (*fn)(const char *dir, void *ud), void *ud)
+{
+        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
+        _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *dir = NULL;
+                if (de->d_name[0] == '.')
+                        continue;
+                dir = util_printf("%s/%s/%s", root, de->d_name, sub);
+                if (dir)
+                        fn(dir, ud);
+        }
+}
+
+static void forget_unused(const char *dir, void *ud)
+{
+        struct container **all = ud;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                bool used = false;
+                if (de->d_name[0] == '.')
+                        continue;
+                for (struct container **c = all; *c && !used; c++)
+                        used = !strcmp(container_name(*c), de->d_name);
+                if (!used)
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+}
+
+void network_forget_names(const struct cli *cli, struct container **all)
+{
+        network_each_run_dir(cli, "names", forget_unused, all);
 }
 
 static int endpoint_attach(const struct cli *cli, struct container *c, const char *name, int idx,
@@ -1705,6 +1794,72 @@ int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const 
         return 0;
 }
 
+/* A connect or disconnect of a running container records what it is doing in the state
+ * (Hawser.Pending: {"Connect" or "Disconnect": NETWORK, "Index": N}) before it touches the
+ * kernel, and clears it when done. One killed halfway leaves the record; whoever next holds
+ * the container's lock finishes the job: a disconnect is completed, a connect rolled back
+ * (its veth, its lease and its endpoint go). */
+static void finish_pending(const struct cli *cli, struct container *c)
+{
+        struct jv *pending = jv_path(c->doc, "Hawser.Pending");
+        const char *net = jv_get_str(pending, "Connect");
+        bool connect = net != NULL;
+        int idx = (int)jv_get_int(pending, "Index", -1);
+        _cleanup_free_ char *leases = NULL;
+        struct jv *ep;
+        struct err e = {0};
+        char veth[16];
+
+        if (!net)
+                net = jv_get_str(pending, "Disconnect");
+        if (!net)
+                return;
+        ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net);
+        leases = lease_dir(cli, net);
+        if (idx >= 0 && idx < MAX_ENDPOINTS)
+                veth_name(c->id, idx, veth);
+        else
+                snprintf(veth, sizeof(veth), "%s", jv_get_str(ep, "EndpointID") ?: "");
+        if (*veth && net_link_delete(veth, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        if (leases && net_ipam_release_owner(leases, c->id, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        jv_del(jv_path(c->doc, "NetworkSettings.Networks"), net);
+        jv_del(jv_get(c->doc, "Hawser"), "Pending");
+        if (container_save(c, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        if (container_is_running(c))
+                render_hosts(cli, c, &e);
+        if (!connect)
+                dnsd_refresh_network(cli, net);
+        dnsd_refresh(cli, c);
+}
+
+static int set_pending(struct container *c, const char *op, const char *net, int idx,
+                       struct err *err)
+{
+        struct jv *p = jv_new_object();
+
+        if (!jv_get(c->doc, "Hawser"))
+                jv_set(c->doc, "Hawser", jv_new_object());
+        jv_set_str(p, op, net);
+        if (idx >= 0)
+                jv_set_int(p, "Index", idx);
+        jv_set(jv_get(c->doc, "Hawser"), "Pending", p);
+        return container_save(c, err);
+}
+
+void network_settle(const struct cli *cli, struct container *c)
+{
+        struct err e = {0};
+        _cleanup_close_ int lock = container_trylock(c, &e);
+
+        /* Held: the connect or disconnect is still running; it finishes by itself. */
+        if (lock < 0 || container_reload(c, &e) < 0)
+                return;
+        finish_pending(cli, c);
+}
+
 static int connect_running(const struct cli *cli, struct container *c, const char *net,
                            struct err *err)
 {
@@ -1720,8 +1875,16 @@ static int connect_running(const struct cli *cli, struct container *c, const cha
         fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return err_errno(err, "opening the network namespace of %s", container_name(c));
-        r = endpoint_attach(cli, c, net, idx, fd, err);
-        return r < 0 ? r : render_hosts(cli, c, err);
+        r = set_pending(c, "Connect", net, idx, err);
+        if (r >= 0)
+                r = endpoint_attach(cli, c, net, idx, fd, err);
+        if (r >= 0)
+                util_test_kill_point("connect-attached");
+        if (r >= 0)
+                r = render_hosts(cli, c, err);
+        if (r >= 0)
+                jv_del(jv_get(c->doc, "Hawser"), "Pending");
+        return r;
 }
 
 static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
@@ -1776,6 +1939,8 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                         r = container_save(c, err);
                 if (r >= 0)
                         dnsd_refresh(cli, c);
+                else if (jv_path(c->doc, "Hawser.Pending"))
+                        finish_pending(cli, c); /* rolls the connect back */
         } else if (r >= 0) {
                 r = -err->code;
         }
@@ -1814,23 +1979,16 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
         if (r >= 0 && !ep)
                 r = err_set(err, -ENOENT, "container %s is not connected to network %s", c->id,
                             n.name);
-        if (r >= 0) {
-                _cleanup_free_ char *leases = lease_dir(cli, n.name);
-                const char *veth = jv_get_str(ep, "EndpointID"), *ip = jv_get_str(ep, "IPAddress");
-                struct in_addr a;
-                struct err e = {0};
-                if (container_is_running(c) && veth && *veth)
-                        net_link_delete(veth, &e);
-                if (container_is_running(c) && ip && parse_addr(ip, &a) == 0)
-                        net_ipam_release(leases, a, c->id, &e);
+        if (r >= 0 && container_is_running(c)) {
+                /* Recorded first: a disconnect killed from here on is completed by the next
+                 * command. */
+                r = set_pending(c, "Disconnect", n.name, -1, err);
+                util_test_kill_point("disconnect-pending");
+                if (r >= 0)
+                        finish_pending(cli, c);
+        } else if (r >= 0) {
                 jv_del(jv_path(c->doc, "NetworkSettings.Networks"), n.name);
                 r = container_save(c, err);
-                if (r >= 0 && container_is_running(c))
-                        render_hosts(cli, c, &e);
-                if (r >= 0) {
-                        dnsd_refresh_network(cli, n.name);
-                        dnsd_refresh(cli, c);
-                }
         }
         container_free(c);
         network_release(&n);

@@ -75,6 +75,16 @@ int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const 
 
 /* `hawser network ...` and `hawser port`. */
 int network_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+/* Finishes a connect or disconnect of c that was killed halfway (Hawser.Pending): completes
+ * the disconnect, rolls the connect back. No-op while that command still holds the lock. */
+void network_settle(const struct cli *cli, struct container *c);
+/* Calls fn with runroot/networks/NET/SUB for every network NET with runtime state (whether
+ * that directory exists or not). */
+void network_each_run_dir(const struct cli *cli, const char *sub,
+                          void (*fn)(const char *dir, void *ud), void *ud);
+/* Forgets the remembered addresses (runroot/networks/NET/names/) of names no container in all
+ * has: system prune. A network remembers its NAMES_KEPT most recent names anyway. */
+void network_forget_names(const struct cli *cli, struct container **all);
 /* `hawser network prune` (also used by system prune). */
 int network_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err);
 int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err);

@@ -9,6 +9,7 @@
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/nft.h"
+#include "network.h"
 #include "reclaim.h"
 
 /* Whose things are reclaimed: one container's (id), or those of no container in all. */
@@ -44,23 +45,6 @@ static void reclaim_veths(const struct scope *s)
                 snprintf(prefix, sizeof(prefix), "%.10s", *l + 2);
                 if (gone(s, prefix) && net_link_delete(*l, &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-        }
-}
-
-/* Calls fn for each lease directory (runroot/networks/NET/leases). */
-static void each_lease_dir(const struct cli *cli, void (*fn)(const char *dir, void *), void *ud)
-{
-        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
-        _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
-        struct dirent *de;
-
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *dir = NULL;
-                if (de->d_name[0] == '.')
-                        continue;
-                dir = util_printf("%s/%s/leases", root, de->d_name);
-                if (dir)
-                        fn(dir, ud);
         }
 }
 
@@ -104,7 +88,7 @@ static void reclaim_ports(const struct cli *cli)
                 return;
         for (size_t i = 0; i < n; i++) {
                 struct owned o = {ports[i].ctr_ip, false};
-                each_lease_dir(cli, lease_held, &o);
+                network_each_run_dir(cli, "leases", lease_held, &o);
                 if (!o.yes)
                         ports[k++] = ports[i];
         }
@@ -116,7 +100,7 @@ static void reclaim_ports(const struct cli *cli)
 static void reclaim(const struct cli *cli, const struct scope *s)
 {
         reclaim_veths(s);
-        each_lease_dir(cli, release_gone, (void *)s);
+        network_each_run_dir(cli, "leases", release_gone, (void *)s);
         reclaim_ports(cli);
 }
 

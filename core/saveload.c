@@ -145,10 +145,13 @@ static int read_in(int rootfd, const char *path, char **ret, size_t *ret_len, st
         return read_fd_all(fd, ret, ret_len, err);
 }
 
+/* --root/tmp/PREFIX-OWNER-XXXXXX: a killed load's directory is removed by the next command
+ * that sweeps --root/tmp (image.c). */
 static int make_tmpdir(const struct cli *cli, const char *prefix, char **ret, struct err *err)
 {
         _cleanup_free_ char *tmp = cli_root_path(cli, "tmp");
         _cleanup_free_ char *dir = NULL;
+        char tag[UTIL_OWNER_TAG_MAX];
         int r;
 
         if (!tmp)
@@ -156,7 +159,8 @@ static int make_tmpdir(const struct cli *cli, const char *prefix, char **ret, st
         r = fs_mkdir_p(tmp, 0700, err);
         if (r < 0)
                 return r;
-        dir = util_printf("%s/%s-XXXXXX", tmp, prefix);
+        util_owner_tag(tag);
+        dir = util_printf("%s/%s-%s-XXXXXX", tmp, prefix, tag);
         if (!dir)
                 return err_set(err, -ENOMEM, "creating a temporary directory");
         if (!mkdtemp(dir))
@@ -1094,6 +1098,7 @@ static int do_load(const struct cli *cli, int infd, bool quiet, struct err *err)
         r = layer_extract_divert(infd, rootfd, &d, err);
         if (r < 0)
                 return err_wrap(err, "invalid archive");
+        util_test_kill_point("load-extracted");
         c.rootfd = rootfd;
         if (faccessat(rootfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 r = load_docker(&c, err);

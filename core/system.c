@@ -23,6 +23,7 @@
 static int prune(struct cli *cli, bool all_images, struct err *err)
 {
         struct container **all = NULL;
+        struct err sweep = {0};
         bool header = false;
         int r;
 
@@ -52,7 +53,10 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
         if (r < 0)
                 return r;
         reclaim_orphans(cli, all);
+        network_forget_names(cli, all);
         container_list_free(all);
+        if (image_sweep(cli, &sweep) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", sweep.msg);
         {
                 char *argv[] = {"prune", "-f", NULL};
                 network_cmd_prune(cli, 2, argv, err);

@@ -1,4 +1,6 @@
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <ctype.h>
 #include <limits.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "util.h"
 
 #define NSEC_PER_SEC  1000000000LL
@@ -495,4 +498,63 @@ int util_dl_table(const char *soname, const char *const *names, void **const *sl
                         return err_set(err, -ENOTSUP, "%s lacks %s", soname, names[i]);
         *loaded = true;
         return 0;
+}
+
+long long util_pid_start(pid_t pid)
+{
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        char *p;
+        long long start = 0;
+
+        if (pid <= 0)
+                return 0;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = fs_read_all(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        /* The command name may contain spaces and parentheses: fields start after the last ')'. */
+        p = strrchr(buf, ')');
+        if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+                return 0;
+        /* Field 22 (starttime) is the 20th after the name. */
+        for (int i = 0; i < 20 && p; i++)
+                p = strchr(p + 1, ' ');
+        if (p)
+                start = strtoll(p + 1, NULL, 10);
+        return start;
+}
+
+bool util_pid_alive(pid_t pid, long long start_ticks)
+{
+        long long now;
+
+        if (pid <= 0)
+                return false;
+        now = util_pid_start(pid);
+        return now != 0 && (start_ticks == 0 || now == start_ticks);
+}
+
+void util_owner_tag(char out[UTIL_OWNER_TAG_MAX])
+{
+        pid_t pid = getpid();
+
+        snprintf(out, UTIL_OWNER_TAG_MAX, "%d.%lld", (int)pid, util_pid_start(pid));
+}
+
+bool util_owner_gone(const char *tag)
+{
+        int pid = 0;
+        long long start = 0;
+        char end = 0;
+
+        if (sscanf(tag, "%d.%lld%c", &pid, &start, &end) < 2 || pid <= 0 || start <= 0 ||
+            (end && end != '-'))
+                return false;
+        return !util_pid_alive(pid, start);
 }

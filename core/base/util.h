@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -53,3 +54,16 @@ const char *util_go_strerror(int e, char buf[64]);
  * finds a NULL slot. -ENOTSUP naming the library or the missing symbol. */
 int util_dl_table(const char *soname, const char *const *names, void **const *slots, size_t n,
                   bool *loaded, struct err *err);
+
+/* The process start time in clock ticks from /proc/PID/stat (0 if gone or a zombie). */
+long long util_pid_start(pid_t pid);
+/* Whether pid still runs the process started at start_ticks (guards against pid reuse). */
+bool util_pid_alive(pid_t pid, long long start_ticks);
+
+/* Owner tags: "PID.STARTTIME" of the calling process, put into the names of scratch files and
+ * directories so that whoever finds one can tell whether its maker still runs. */
+#define UTIL_OWNER_TAG_MAX 48
+void util_owner_tag(char out[UTIL_OWNER_TAG_MAX]);
+/* Whether the process a tag (possibly followed by "-...") names has ended; false for text
+ * that is not a tag. */
+bool util_owner_gone(const char *tag);

@@ -197,3 +197,66 @@ no_crash() {
     run h create --name st-pruned busybox true
     assert_success
 }
+
+# ---- staging left by killed load, import and commit ----
+
+# tmp_entries: what is in --root/tmp (one name per line).
+tmp_entries() {
+    ls -A "$HAWSER_ROOT/tmp" 2>/dev/null
+}
+
+@test "stages of a killed load, import or commit are removed by the next such command and by system prune" {
+    h save -o "$BATS_TEST_TMPDIR/bb.tar" busybox
+    # load killed after the archive was read: its directory and a staged layer stay.
+    HAWSER_TEST_KILL_AT=load-extracted run h load -i "$BATS_TEST_TMPDIR/bb.tar"
+    assert_status 137
+    run tmp_entries
+    assert_output_matches "(^|"$'\n'")load-[0-9]+\.[0-9]+-"
+    assert_output_matches "(^|"$'\n'")layer-[0-9]+\.[0-9]+-"
+    # The next load removes them (and leaves nothing of its own).
+    run h load -q -i "$BATS_TEST_TMPDIR/bb.tar"
+    assert_success
+    run tmp_entries
+    assert_output ""
+    # import killed with its layer staged: the next import removes the stage.
+    HAWSER_TEST_KILL_AT=layer-staged run h import "$HAWSER_TEST_IMAGE_TAR" killed:1
+    assert_status 137
+    run tmp_entries
+    assert_output_matches "^layer-[0-9]+\.[0-9]+-"
+    run h import "$HAWSER_TEST_IMAGE_TAR" fine:1
+    assert_success
+    run tmp_entries
+    assert_output ""
+    # commit killed with its layer staged: system prune removes the stage.
+    h run --name chg busybox sh -c 'echo x >/x'
+    HAWSER_TEST_KILL_AT=layer-staged run h commit chg chg:1
+    assert_status 137
+    run tmp_entries
+    assert_output_matches "^layer-[0-9]+\.[0-9]+-"
+    run h system prune -f
+    assert_success
+    run tmp_entries
+    assert_output ""
+    run h images -q chg:1
+    assert_output ""
+}
+
+@test "a stage whose owner still runs is never swept" {
+    local start tag
+    # This shell's own tag (PID.STARTTIME), as hawser writes it; bash's name has no spaces.
+    start=$(awk '{ print $22 }' "/proc/$$/stat")
+    tag="$$.$start"
+    mkdir -p "$HAWSER_ROOT/tmp/layer-$tag-live" "$HAWSER_ROOT/tmp/load-$tag-live"
+    # A tag of a process that ended (the pid of a finished subshell, a start time of 1).
+    sh -c 'exit 0' &
+    wait $!
+    mkdir -p "$HAWSER_ROOT/tmp/layer-$!.1-dead"
+    run h import "$HAWSER_TEST_IMAGE_TAR" sweep:1
+    assert_success
+    run tmp_entries
+    assert_output "layer-$tag-live
+load-$tag-live"
+    run h system prune -f
+    run tmp_entries
+    assert_line_count 2
+}

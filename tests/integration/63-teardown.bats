@@ -222,3 +222,80 @@ monitor_of() {
     h rm -f $(h ps -aq) >/dev/null
     assert_baseline
 }
+
+@test "rm -f of a container whose monitor dies without recording the exit succeeds and leaves nothing" {
+    # The monitor is killed (test hook) right after it reaped the init, before it writes the
+    # exit or tears anything down: the state still says running when rm -f gets the lock.
+    HAWSER_TEST_KILL_AT=monitor-reaped h run -d --name mreap -p 8088:80 busybox sleep 1000
+    run h rm -f mreap
+    assert_success
+    assert_output "mreap"
+    run h ps -aq
+    assert_output ""
+    assert_baseline
+}
+
+# networks_of CONTAINER: the networks its state lists.
+networks_of() {
+    h inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$1"
+}
+
+# assert_on_bridge_only CONTAINER: its state, its interfaces (lo and eth0) and hnet's leases
+# say it is on the default network only.
+assert_on_bridge_only() {
+    run networks_of "$1"
+    assert_output "bridge "
+    run h exec "$1" ip -o link
+    drop_fallback_tunnels
+    assert_line_count 2
+    run ls -A "$HAWSER_RUNROOT/networks/hnet/leases"
+    refute_output_contains "10.63.2."
+}
+
+@test "a killed network disconnect is completed, a killed connect rolled back, by the next command" {
+    h network create --subnet 10.63.2.0/24 hnet >/dev/null
+    h run -d --name half busybox sleep 1000
+    run h network connect hnet half
+    assert_success
+    # disconnect killed after it recorded its intent: the next command completes it.
+    HAWSER_TEST_KILL_AT=disconnect-pending run h network disconnect hnet half
+    assert_status 137
+    assert_on_bridge_only half
+    # connect killed with its interface made: the next command rolls it back.
+    HAWSER_TEST_KILL_AT=connect-attached run h network connect hnet half
+    assert_status 137
+    assert_on_bridge_only half
+    # Both work afterwards.
+    run h network connect hnet half
+    assert_success
+    run h exec half ip -o -4 addr show eth1
+    assert_output_contains "inet 10.63.2."
+    run h network disconnect hnet half
+    assert_success
+    h rm -f half >/dev/null
+    run h network rm hnet
+    assert_success
+    assert_baseline
+}
+
+@test "a network remembers at most 256 names; system prune forgets those of removed containers" {
+    h network create memnet >/dev/null
+    local dir=$HAWSER_RUNROOT/networks/memnet/names i
+    # A long history: 300 names used long ago.
+    mkdir -p "$dir"
+    for i in $(seq 1 300); do echo 10.99.0.1 >"$dir/old$i"; done
+    touch -d 2020-01-01 "$dir"/old*
+    h run -d --name keepme --network memnet busybox sleep 1000 >/dev/null
+    [ "$(ls "$dir" | wc -l)" -eq 256 ] || fail "memnet remembers $(ls "$dir" | wc -l) names"
+    [ -e "$dir/keepme" ] || fail "the newest name was dropped"
+    h run --rm --name gone1 --network memnet busybox true
+    [ -e "$dir/gone1" ] || fail "a removed container's name is not remembered"
+    run h system prune -f
+    assert_success
+    run ls "$dir"
+    assert_output "keepme"
+    h rm -f keepme >/dev/null
+    run h network rm memnet
+    assert_success
+    assert_baseline
+}
