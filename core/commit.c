@@ -1015,15 +1015,19 @@ static int target_paths(struct target *t, const char *verb, struct err *err)
                 if (dst && util_strv_push(&t->mounts, dst) < 0)
                         return err_set(err, -ENOMEM, "reading container %.12s", t->c->id);
         }
+        /* Said without hawser's internal paths. */
         if (lstat(t->upper, &st) < 0 || !S_ISDIR(st.st_mode))
                 return err_set(err, -ENOENT,
-                               "cannot %s container %.12s: its writable layer %s is gone", verb,
-                               t->c->id, t->upper);
-        for (char **l = t->lowers; *l; l++)
+                               "cannot %s container %.12s: its writable layer is gone", verb,
+                               t->c->id);
+        for (char **l = t->lowers; *l; l++) {
+                const char *id = strstr(*l, "/layers/");
                 if (access(*l, F_OK) < 0)
-                        return err_set(err, -ENOENT,
-                                       "cannot %s container %.12s: image layer %s is gone", verb,
-                                       t->c->id, *l);
+                        return err_set(
+                                err, -ENOENT,
+                                "cannot %s container %.12s: image layer sha256:%.12s is gone", verb,
+                                t->c->id, id ? id + 8 : "");
+        }
         return 0;
 }
 

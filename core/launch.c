@@ -408,7 +408,7 @@ static int mount_rootfs(const struct launch_spec *s, struct err *err)
         if (!opts)
                 return err_set(err, -ENOMEM, "mounting rootfs");
         if (mount("overlay", s->rootfs, "overlay", s->privileged ? 0 : MS_NODEV, opts) < 0)
-                return err_errno(err, "mounting overlay rootfs on %s", s->rootfs);
+                return err_errno(err, "mounting the container's root filesystem (overlay)");
         return 0;
 }
 

@@ -1,17 +1,63 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 
+/* Shortest part of a word kept at each end when it is cut. */
+#define KEEP_END 24
+
+/* Copies s into out (cap bytes). A message too long for out has its longest words (paths,
+ * as a rule) cut in the middle, "…" marking the cut, until it fits: the beginning, which
+ * says what was done, and the end, which says why it failed, both survive. */
+static void fit(char *out, size_t cap, const char *s)
+{
+        size_t len = strlen(s), w;
+        char *buf;
+
+        if (len < cap) {
+                memcpy(out, s, len + 1);
+                return;
+        }
+        buf = strdup(s);
+        while (buf && len >= cap) {
+                size_t best = 0, best_len = 0, excess = len - (cap - 1), keep, head;
+                for (size_t i = 0; buf[i]; i += w ? w : 1) {
+                        w = strcspn(buf + i, " ");
+                        if (w > best_len)
+                                best = i, best_len = w;
+                }
+                if (best_len < 2 * KEEP_END + 4)
+                        break;
+                /* The word keeps keep bytes around a 3-byte "…". */
+                keep = best_len > excess + 3 + 2 * KEEP_END ? best_len - excess - 3 : 2 * KEEP_END;
+                head = keep / 2;
+                memcpy(buf + best + head, "\xe2\x80\xa6", 3);
+                memmove(buf + best + head + 3, buf + best + best_len - (keep - head),
+                        len - (best + best_len - (keep - head)) + 1);
+                len = strlen(buf);
+        }
+        snprintf(out, cap, "%s", buf ? buf : s);
+        free(buf);
+}
+
 static int err_vset(struct err *err, int code, const char *fmt, va_list ap)
 {
+        char *s = NULL;
+
         if (code > 0)
                 code = -code;
         if (code == 0)
                 code = -EIO;
         err->code = -code;
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        if (s)
+                fit(err->msg, sizeof(err->msg), s);
+        else
+                snprintf(err->msg, sizeof(err->msg), "%s", fmt);
+        free(s);
         return code;
 }
 
@@ -29,41 +75,33 @@ int err_set(struct err *err, int code, const char *fmt, ...)
 int err_errno(struct err *err, const char *fmt, ...)
 {
         int code = errno ? errno : EIO;
-        char ctx[ERR_MSG_MAX];
+        char *ctx = NULL;
         va_list ap;
+        int r;
 
         va_start(ap, fmt);
-        vsnprintf(ctx, sizeof(ctx), fmt, ap);
+        if (vasprintf(&ctx, fmt, ap) < 0)
+                ctx = NULL;
         va_end(ap);
-        return err_set(err, -code, "%s: %s", ctx, strerror(code));
+        r = err_set(err, -code, "%s: %s", ctx ? ctx : fmt, strerror(code));
+        free(ctx);
+        return r;
 }
 
 int err_wrap(struct err *err, const char *fmt, ...)
 {
-        char ctx[ERR_MSG_MAX], old[ERR_MSG_MAX];
+        char *ctx = NULL, old[ERR_MSG_MAX];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(ctx, sizeof(ctx), fmt, ap);
+        if (vasprintf(&ctx, fmt, ap) < 0)
+                ctx = NULL;
         va_end(ap);
         memcpy(old, err->msg, sizeof(old));
-        /* Truncation is acceptable: the innermost cause is at the end and the message is
-         * bounded so that it can cross the sync socket. */
-        {
-                size_t n = strnlen(ctx, sizeof(err->msg) - 1);
-                memcpy(err->msg, ctx, n);
-                if (n + 2 < sizeof(err->msg)) {
-                        memcpy(err->msg + n, ": ", 2);
-                        n += 2;
-                }
-                size_t m = strnlen(old, sizeof(old) - 1);
-                if (m > sizeof(err->msg) - 1 - n)
-                        m = sizeof(err->msg) - 1 - n;
-                memcpy(err->msg + n, old, m);
-                err->msg[n + m] = '\0';
-        }
-        if (err->code == 0)
-                err->code = EIO;
+        /* The innermost cause stays at the end; the message stays bounded so that it can
+         * cross the sync socket. */
+        err_set(err, err->code ? err->code : EIO, "%s: %s", ctx ? ctx : fmt, old);
+        free(ctx);
         return -err->code;
 }
 

@@ -21,6 +21,10 @@
 #   images-hawser-commit  hawser commit bench-images-c, a container that wrote
 #                         1,000 files (/d/f0 .. /d/f999); before each run /d/f0
 #                         changes, so every run stores a new 1,000-file layer
+#   images-hawser-commit-deep500, -deep2000
+#                         hawser commit of a container that made 500 (2,000) nested
+#                         directories; their ratio shows how commit scales with depth
+#                         (linear: about 4x; target <= 6x; a quadratic walk was 20x)
 #
 # summary.sh prints the ratios of the medians (hawser / tar, target <= 1.5x) and
 # commit's median (target < 200 ms). The work dir, the images and the container
@@ -138,4 +142,19 @@ section_images() {
         --prepare "hawser exec bench-images-c sh -c 'date +%s%N > /d/f0'" \
         -n 'hawser commit (1,000 new files)'
     hawser rm -f bench-images-c >/dev/null
+
+    # ---- commit of deep trees: 500 and 2,000 nested directories ----
+    # Linear in the depth: 4x the depth should cost about 4x, not 16x (quadratic).
+    for n in 500 2000; do
+        # shellcheck disable=SC2016  # expanded by the container's shell
+        hawser run --network none --name "bench-deep-$n" busybox sh -c \
+            "i=0; while [ \$i -lt $n ]; do mkdir d; cd d; i=\$((i+1)); done; echo x >f" >/dev/null
+        # The previous run's image goes first, so every run stages its layer anew.
+        hf "images-hawser-commit-deep$n" "$IMAGES_RUNS" 1 "hawser commit bench-deep-$n bench-deep:$n" \
+            --prepare "sh -c 'hawser rmi -f bench-deep:$n >/dev/null 2>&1; true'" \
+            -n "hawser commit ($n nested directories)"
+    done
+    images_ratio deep_depth images-hawser-commit-deep2000 images-hawser-commit-deep500
+    hawser rm -f bench-deep-500 bench-deep-2000 >/dev/null
+    hawser rmi -f bench-deep:500 bench-deep:2000 >/dev/null 2>&1 || true
 }

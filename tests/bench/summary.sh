@@ -113,6 +113,12 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$commit" ] || shown=$(printf '%.1f ms' "$commit")
     row 'commit, container with 1,000 new files (median)' "$commit" ms "$shown" '<' 200
+    r=$(get_metric images.deep_depth.ratio)
+    shown=
+    [ -z "$r" ] || shown=$(printf '%.2fx (%.0f / %.0f ms)' "$r" \
+        "$(ms "$(get_metric images-hawser-commit-deep2000.median)")" \
+        "$(ms "$(get_metric images-hawser-commit-deep500.median)")")
+    row 'commit depth 2,000 / depth 500 (medians; linear is 4x)' "$r" x "$shown" '<=' 6
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"

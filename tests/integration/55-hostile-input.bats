@@ -161,3 +161,24 @@ nothing_made() {
     run h create --name "$(printf 'c%.0s' {1..128})" busybox true
     assert_success
 }
+
+@test "error messages never show hawser's internal state paths" {
+    local c out=$BATS_TEST_TMPDIR/out dir
+    h create --name up busybox true >/dev/null
+    h create --name spoilt busybox true >/dev/null
+    dir=$HAWSER_ROOT/containers/$(h inspect -f '{{.Id}}' up)
+    mv "$dir/upper" "$dir/upper.away"
+    echo garbage >"$HAWSER_ROOT/containers/$(h inspect -f '{{.Id}}' spoilt)/state.json"
+    for c in "inspect nosuch" "network inspect nosuch" "network rm nosuch" "volume rm nosuch" \
+        "rmi nosuch" "start nosuch" "commit nosuch" "logs nosuch" "network connect nosuch nosuch" \
+        "history nosuch" "run --rm --network nosuch busybox true" "network create ../../x" \
+        "volume create ../x" "commit up" "diff up" "export up" "start up" "start spoilt" \
+        "logs spoilt" "commit spoilt" "network disconnect bridge spoilt"; do
+        # shellcheck disable=SC2086
+        "$HAWSER" $c >"$out" 2>&1 </dev/null && fail "$c succeeded"
+        if grep -qF -e "$HAWSER_ROOT" -e "$HAWSER_RUNROOT" "$out"; then
+            fail "$c: $(cat "$out")"
+        fi
+        grep -q . "$out" || fail "$c failed without a message"
+    done
+}
