@@ -28,7 +28,7 @@ BENCH_PKGS := $(DEMO_PKGS) hyperfine
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
 DNS_SRC  := $(wildcard dns/*.c)
-CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard core/network/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -38,7 +38,7 @@ LIBDNS  := $(BUILD)/libdns.a
 LIBCORE := $(BUILD)/libcore.a
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all install check check-tests unit integration demo bench format format-check clean asan
+.PHONY: all install check check-tests check-layers unit integration demo bench format format-check clean asan
 
 all: $(BUILD)/hawser
 
@@ -99,7 +99,7 @@ unit: $(UNIT_BIN)
 ASAN_FLAGS := BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g"
 
 check: deps
-	$(MAKE) format-check check-tests
+	$(MAKE) format-check check-tests check-layers
 	$(MAKE) all unit
 	$(MAKE) $(ASAN_FLAGS) unit
 	BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run.sh
@@ -123,11 +123,16 @@ check-tests:
 		echo "check-tests: unit tests fork with test_fork() from tests/unit/testkit.h"; exit 1; \
 	fi
 
+# The include rules of DEVELOPERS.md ("Layers"): the stores include nothing above core/base,
+# and no include cycle between modules.
+check-layers:
+	tests/lint/check-layers.sh
+
 format:
-	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
+	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
 
 format-check:
-	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
+	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
 
 # libFuzzer, FUZZ_TIME seconds per target: the DNS wire parser (dns_packet) and container state
 # documents (state_doc). New inputs go to a scratch dir first; only those that add coverage are

@@ -87,3 +87,22 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs,
         return cli_usage_error(cli, group, err, "unknown command \"%s\" for \"hawser %s\"", argv[1],
                                group);
 }
+
+int cli_each_ref(struct cli *cli, char *const *refs, int n,
+                 int (*fn)(const struct cli *cli, const char *ref, void *ud, struct err *err),
+                 void *ud, struct err *err)
+{
+        int r = 0;
+
+        for (int i = 0; i < n; i++) {
+                struct err e = {0};
+                if (fn(cli, refs[i], ud, &e) < 0) {
+                        fprintf(stderr, "Error: %s\n", e.msg);
+                        cli->printed = true;
+                        r = err_set(err, -e.code, "%s", e.msg);
+                        continue;
+                }
+                printf("%s\n", refs[i]);
+        }
+        return r;
+}

@@ -41,3 +41,10 @@ char *cli_root_path(const struct cli *cli, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+/* Runs fn on refs[0..n) as Docker's removal commands do: each success prints the ref, each
+ * failure "Error: ..." on stderr and the loop goes on; the last failure is returned (with
+ * cli->printed set, so main prints nothing more). */
+int cli_each_ref(struct cli *cli, char *const *refs, int n,
+                 int (*fn)(const struct cli *cli, const char *ref, void *ud, struct err *err),
+                 void *ud, struct err *err);

@@ -24,6 +24,7 @@
 #include "table.h"
 #include "tarwrite.h"
 #include "template.h"
+#include "teardown.h"
 
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 #define WH_PREFIX    ".wh."
@@ -1034,7 +1035,7 @@ static int target_paths(struct target *t, const char *verb, struct err *err)
 static int target_open(const struct cli *cli, const char *ref, const char *verb, bool check,
                        struct target *t, struct err *err)
 {
-        int r = container_find(cli, ref, &t->c, err);
+        int r = teardown_find(cli, ref, &t->c, err);
 
         if (r >= 0 && check)
                 r = check_alive(t->c, verb, err);

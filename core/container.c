@@ -13,11 +13,8 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
-#include "cgroup.h"
 #include "container.h"
 #include "statedoc.h"
-#include "image.h"
-#include "network.h"
 
 void container_free(struct container *c)
 {
@@ -209,6 +206,14 @@ bool container_is_running(const struct container *c)
         return !strcmp(s, "running") || !strcmp(s, "paused");
 }
 
+bool container_is_live(const struct container *c)
+{
+        const struct jv *h = jv_get(c->doc, "Hawser");
+
+        return container_is_running(c) && util_pid_alive((pid_t)jv_get_int(h, "MonitorPid", 0),
+                                                         jv_get_int(h, "MonitorStart", 0));
+}
+
 int container_mark_exited(struct container *c, int exit_code, const char *error, struct err *err)
 {
         struct jv *st = jv_get(c->doc, "State");
@@ -266,38 +271,6 @@ pid_t container_monitor_by_socket(const struct cli *cli, const char *id)
                 }
         }
         return 0;
-}
-
-/* A running state whose monitor is gone (killed, machine crash) is turned into "exited" so
- * that ps, rm and the next run see the truth; the init, if it outlived the monitor, is
- * killed because nothing would reap it or record its exit. */
-void container_refresh(const struct cli *cli, struct container *c)
-{
-        struct jv *h;
-        pid_t mon, init;
-        _cleanup_close_ int lock = -1;
-        struct err e = {0};
-
-        /* First, as it may reload the document. */
-        if (jv_path(c->doc, "Hawser.Pending"))
-                network_settle(cli, c);
-        h = jv_get(c->doc, "Hawser");
-        mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
-        init = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
-        if (!container_is_running(c) || util_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
-                return;
-        lock = container_lock(c, &e);
-        if (lock < 0 || container_reload(c, &e) < 0 || !container_is_running(c))
-                return;
-        h = jv_get(c->doc, "Hawser");
-        mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
-        if (util_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
-                return;
-        if (util_pid_alive(init, jv_get_int(h, "InitStart", 0)))
-                kill(init, SIGKILL);
-        network_detach(cli, c, true);
-        cgroup_remove(c->id);
-        container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
 }
 
 static bool is_hex_prefix(const char *s)
@@ -364,7 +337,6 @@ int container_find_any(const struct cli *cli, const char *ref, struct container 
         }
         if (r < 0 || container_load(cli, id, ret, err) < 0)
                 return err_set(err, -ENOENT, "No such container: %s", ref);
-        container_refresh(cli, *ret);
         return 0;
 }
 
@@ -405,7 +377,6 @@ int container_list(const struct cli *cli, struct container ***ret, struct err *e
                 struct err e = {0};
                 if (strlen(de->d_name) != 64 || container_load(cli, de->d_name, &c, &e) < 0)
                         continue;
-                container_refresh(cli, c);
                 nv = realloc(v, (n + 2) * sizeof(*v));
                 if (!nv) {
                         container_free(c);
@@ -534,39 +505,6 @@ void container_release_name(const struct cli *cli, const char *name, const char 
 
         if (link && find_by_name(cli, name, cur) == 0 && !strcmp(cur, id))
                 unlink(link);
-}
-
-int container_remove(const struct cli *cli, struct container *c, struct err *err)
-{
-        _cleanup_free_ char *run = cli_runroot_path(cli, "containers/%.12s", c->id);
-        int r;
-
-        _cleanup_free_ char *lower =
-                strdup(jv_str(jv_path(c->doc, "GraphDriver.Data.LowerDir")) ?: "");
-        struct err ignore = {0};
-
-        container_release_name(cli, container_name(c), c->id);
-        network_link_index_del(cli, c);
-        network_detach(cli, c, false);
-        cgroup_remove(c->id);
-        if (run)
-                fs_rm_rf(run, err);
-        /* When the init dies the kernel kills the rest of the container's processes and tears
-         * its mount namespace (and the overlay on the upper dir) down asynchronously; entries
-         * can still appear for a moment, so a non-empty directory is retried briefly. */
-        for (int i = 0;; i++) {
-                err_clear(err);
-                r = fs_rm_rf(c->dir, err);
-                if (r != -ENOTEMPTY || i >= 100)
-                        break;
-                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-        }
-        if (r < 0)
-                return err_wrap(err, "removing container %.12s", c->id);
-        /* Layers of a force-removed image go with their last container. */
-        if (lower && image_release_layers(cli, lower, &ignore) < 0)
-                fprintf(stderr, "warning: %s, ignoring\n", ignore.msg);
-        return 0;
 }
 
 void container_random_name(char *out, size_t len)

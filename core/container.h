@@ -17,9 +17,12 @@ struct container {
         bool unreadable; /* state.json is missing its shape: doc is a stand-in (statedoc.h) */
 };
 
+/* The container store: load, save, lock, list and find, and names. A leaf above core/base:
+ * reads never write, and nothing here stops, tears down or removes (core/teardown.h does).
+ * A state read here may be stale (a monitor killed since): container_is_live says. */
+
 /* Finds a container by full id, unique id prefix, or name. -ENOENT with Docker's
- * "No such container: REF"; caller frees with container_free. Refreshes a stale running
- * state (dead monitor) before returning. */
+ * "No such container: REF"; caller frees with container_free. */
 int container_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err);
 /* Also finds a container whose state cannot be read (c->unreadable, a stand-in document),
  * which container_find refuses with the reason: for ps, inspect and rm. */
@@ -28,9 +31,6 @@ int container_find_any(const struct cli *cli, const char *ref, struct container 
 /* Pid of the container's monitor found by the process holding its attach socket, for a
  * container whose state no longer says (0: none alive). */
 pid_t container_monitor_by_socket(const struct cli *cli, const char *id);
-/* Brings a loaded state up to date: finishes a network change killed halfway; records a
- * running container whose monitor is gone as exited (container_find and _list do this). */
-void container_refresh(const struct cli *cli, struct container *c);
 /* All containers (NULL-terminated array), newest first. */
 int container_list(const struct cli *cli, struct container ***ret, struct err *err);
 void container_free(struct container *c);
@@ -53,8 +53,10 @@ int container_reload(struct container *c, struct err *err);
 const char *container_name(const struct container *c);
 /* State.Status: "created", "running", "paused", "exited", "dead", "removing". */
 const char *container_status(const struct container *c);
-/* True while the container's init process is alive (running or paused). */
+/* Whether the state says running or paused. */
 bool container_is_running(const struct container *c);
+/* Whether it says so and its monitor is alive: a stale state (monitor killed) is not live. */
+bool container_is_live(const struct container *c);
 /* Validates a name with Docker's rule [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
 int container_check_name(const char *name, struct err *err);
 /* Reserves NAME for id atomically (by-name symlink). -EEXIST with Docker's conflict message. */
@@ -64,8 +66,6 @@ int container_reserve_name(const struct cli *cli, const char *name, const char *
 void container_release_name(const struct cli *cli, const char *name, const char *id);
 /* Marks the container exited with code (monitor gone or child reaped) and saves it. */
 int container_mark_exited(struct container *c, int exit_code, const char *error, struct err *err);
-/* Removes state, writable layer, cgroup and name; the container must not be running. */
-int container_remove(const struct cli *cli, struct container *c, struct err *err);
 /* Whether any container's overlay stack includes the layer with this diff id. */
 bool container_uses_layer(const struct cli *cli, const char *diff_id);
 /* A Docker-style random name ("eager_turing"). */

@@ -22,6 +22,7 @@
 #include "monitor.h"
 #include "opt.h"
 #include "secprof.h"
+#include "teardown.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -558,7 +559,8 @@ static int embedded_dns(const struct cli *cli, const struct jv *hc, char ***dns,
 
         if (*dns && **dns)
                 return 0;
-        if (!network_mode_is_bridge(mode) || network_load(cli, mode, &n, err) < 0)
+        if (network_mode_parse(mode, NULL) != NETWORK_MODE_BRIDGE ||
+            network_load(cli, mode, &n, err) < 0)
                 return 0;
         inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
         network_release(&n);
@@ -596,7 +598,7 @@ static int render_files(const struct cli *cli, const char *dir, const struct jv 
 {
         const struct jv *cfg = jv_get(doc, "Config");
         const char *host = jv_get_str(cfg, "Hostname");
-        bool host_net = !strcmp(jv_get_str(jv_get(doc, "HostConfig"), "NetworkMode"), "host");
+        bool host_net = network_mode_of(doc, NULL) == NETWORK_MODE_HOST;
         struct dns_hosts_spec hs = {.ipv6 = true};
         _cleanup_free_ char *hosts = NULL, *hostname = NULL, *resolv = NULL, *host_rc = NULL;
         struct err ignore = {0};
@@ -691,7 +693,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (r >= 0) {
                 r = create_mounts_doc(cli, o, doc, err);
                 if (r < 0)
-                        create_release_volumes(cli, doc);
+                        volume_release_anonymous(cli, doc);
         }
         if (r < 0)
                 return r;
@@ -721,7 +723,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                 struct err ignore = {0};
                 container_release_name(cli, container_name(c), id);
                 fs_rm_rf(c->dir, &ignore);
-                create_release_volumes(cli, c->doc);
+                volume_release_anonymous(cli, c->doc);
                 container_free(c);
                 return r;
         }
@@ -846,7 +848,7 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
         for (int i = 1; i <= n; i++) {
                 struct container *c = NULL;
                 struct err e = {0};
-                int rr = container_find(cli, argv[i], &c, &e);
+                int rr = teardown_find(cli, argv[i], &c, &e);
                 if (rr >= 0 && !container_is_running(c))
                         rr = start_one(cli, c, o.attach || o.interactive, o.interactive, &e);
                 else if (rr >= 0 && (o.attach || o.interactive))
@@ -892,7 +894,7 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
         if (n != 1)
                 return cli_usage_error(cli, "attach", err,
                                        "\"hawser attach\" requires exactly 1 argument.");
-        r = container_find(cli, argv[1], &c, err);
+        r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
         if (!container_is_running(c)) {

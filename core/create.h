@@ -38,9 +38,6 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
 /* Docker's copy-up at create: new volumes get the image's content at their path (run in a
  * child with a private mount namespace; dir is the container's directory). */
 int create_copy_up(const struct cli *cli, const char *dir, const struct jv *doc, struct err *err);
-/* Removes the anonymous volumes of a removed container's document (rm -v, --rm, a failed
- * create); volumes still in use stay. */
-void create_release_volumes(const struct cli *cli, const struct jv *doc);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);

@@ -10,6 +10,7 @@
 #include "links.h"
 #include "network.h"
 #include "ports.h"
+#include "teardown.h"
 
 /* Network-related parts of a new container's document: mode, endpoints, ports, links, extra
  * hosts and DNS settings, checked against what exists now. */
@@ -17,16 +18,22 @@
 static int check_mode(const struct cli *cli, const char *mode, struct err *err)
 {
         struct network n = {0};
+        const char *target;
         int r;
 
-        if (!strcmp(mode, "none") || !strcmp(mode, "host"))
+        switch (network_mode_parse(mode, &target)) {
+        case NETWORK_MODE_NONE:
+        case NETWORK_MODE_HOST:
                 return 0;
-        if (!strncmp(mode, "container:", 10)) {
+        case NETWORK_MODE_CONTAINER: {
                 struct container *x = NULL;
-                if (container_find(cli, mode + 10, &x, err) < 0)
+                if (teardown_find(cli, target, &x, err) < 0)
                         return -err->code;
                 container_free(x);
                 return 0;
+        }
+        case NETWORK_MODE_BRIDGE:
+                break;
         }
         r = network_load(cli, mode, &n, err);
         network_release(&n);
@@ -152,7 +159,7 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                 return r;
         jv_set(doc, "NetworkSettings", jv_new_object());
         jv_set(jv_get(doc, "NetworkSettings"), "Ports", jv_new_object());
-        if (network_mode_is_bridge(mode)) {
+        if (network_mode_parse(mode, NULL) == NETWORK_MODE_BRIDGE) {
                 struct network n = {0};
                 if (network_load(cli, mode, &n, err) < 0)
                         return -err->code;
@@ -175,12 +182,12 @@ int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv 
                 int r = links_parse(*l, &name, &alias, err);
                 if (r < 0)
                         return r;
-                if (container_find(cli, name, &child, err) < 0)
+                if (teardown_find(cli, name, &child, err) < 0)
                         return err_set(err, -EINVAL,
                                        "could not get container for %s: No such "
                                        "container: %s",
                                        name, name);
-                if (!strcmp(jv_str(jv_path(child->doc, "HostConfig.NetworkMode")) ?: "", "host")) {
+                if (network_mode_of(child->doc, NULL) == NETWORK_MODE_HOST) {
                         container_free(child);
                         return err_set(err, -EINVAL,
                                        "conflicting options: host type networking "

@@ -13,6 +13,7 @@
 #include "create.h"
 #include "mountspec.h"
 #include "volume.h"
+#include "teardown.h"
 
 /* The container's Mounts array, shaped like Docker's inspect output, plus "Anonymous" and
  * "NoCopy" that hawser keeps for itself (rm -v and copy-up). */
@@ -130,7 +131,7 @@ static int add_from(const struct cli *cli, char **specs, struct jv *mounts, stru
                 bool ro = false;
                 int r = mountspec_parse_volumes_from(*p, &name, &ro, err);
                 if (r >= 0)
-                        r = container_find(cli, name, &src, err);
+                        r = teardown_find(cli, name, &src, err);
                 if (r < 0)
                         return r;
                 sm = jv_get(src->doc, "Mounts");
@@ -180,7 +181,7 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
                 bool ro;
                 r = mountspec_parse_volumes_from(*p, &name, &ro, err);
                 if (r >= 0)
-                        r = container_find(cli, name, &src, err);
+                        r = teardown_find(cli, name, &src, err);
                 container_free(src);
                 if (r < 0)
                         return r;
@@ -197,22 +198,6 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
         if (r >= 0)
                 r = add_image_volumes(cli, jv_path(doc, "Config.Volumes"), mounts, err);
         return r;
-}
-
-void create_release_volumes(const struct cli *cli, const struct jv *doc)
-{
-        const struct jv *mounts = jv_get(doc, "Mounts");
-
-        for (size_t i = 0; i < jv_len(mounts); i++) {
-                const struct jv *m = jv_at(mounts, i);
-                struct err e = {0};
-                if (!jv_get_bool(m, "Anonymous") || strcmp(jv_get_str(m, "Type") ?: "", "volume"))
-                        continue;
-                /* Still used (by --volumes-from receivers): it stays, as in Docker. */
-                if (volume_remove(cli, jv_get_str(m, "Name") ?: "", false, &e) < 0 &&
-                    e.code != EBUSY && e.code != ENOENT)
-                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-        }
 }
 
 /* Fills one new volume from the image, in a child with a private mount namespace that mounts

@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "dns/server.h"
 #include "dnsd.h"
+#include "links.h"
 #include "network.h"
 #include "opt.h"
 
@@ -90,15 +91,13 @@ static struct jv *client_names(struct container **all, const struct container *c
                                 jv_set_str(names, container_name(*p), ep_ip(*p, *k));
         }
         for (size_t i = 0; i < jv_len(links); i++) {
-                const char *l = jv_str(jv_at(links, i)), *colon = l ? strchr(l, ':') : NULL;
                 const struct container *child;
-                char name[256];
-                if (!colon)
+                struct links_stored l;
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
                         continue;
-                snprintf(name, sizeof(name), "%.*s", (int)(colon - l - 1), l + 1);
-                child = find_named(all, name);
-                if (child && container_is_running(child) && reach_ip(child, net))
-                        jv_set_str(names, strrchr(colon, '/') + 1, reach_ip(child, net));
+                child = find_named(all, l.child);
+                if (child && container_is_live(child) && reach_ip(child, net))
+                        jv_set_str(names, l.alias, reach_ip(child, net));
         }
         return names;
 }
@@ -144,7 +143,7 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
         for (struct container **p = all; *p; p++) {
                 const char *ip = ep_ip(*p, n->name);
                 struct jv *r, *cl;
-                if (!ip || !container_is_running(*p))
+                if (!ip || !container_is_live(*p))
                         continue;
                 r = jv_new_object();
                 jv_set_str(r, "id", (*p)->id);
@@ -249,16 +248,14 @@ static void link_names(const struct cli *cli, const struct container *c, const c
         const struct jv *links = jv_path(c->doc, "HostConfig.Links");
 
         for (size_t i = 0; i < jv_len(links); i++) {
-                const char *l = jv_str(jv_at(links, i)), *colon = l ? strchr(l, ':') : NULL;
                 struct container *child = NULL;
+                struct links_stored l;
                 struct err e = {0};
-                char name[256];
-                if (!colon)
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
                         continue;
-                snprintf(name, sizeof(name), "%.*s", (int)(colon - l - 1), l + 1);
-                if (container_find(cli, name, &child, &e) == 0 && container_is_running(child) &&
+                if (container_find(cli, l.child, &child, &e) == 0 && container_is_live(child) &&
                     reach_ip(child, net))
-                        jv_set_str(names, strrchr(colon, '/') + 1, reach_ip(child, net));
+                        jv_set_str(names, l.alias, reach_ip(child, net));
                 container_free(child);
         }
 }

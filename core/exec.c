@@ -25,6 +25,7 @@
 #include "network.h"
 #include "opt.h"
 #include "secprof.h"
+#include "teardown.h"
 
 struct exec_opts {
         bool detach, interactive, tty, privileged;
@@ -293,7 +294,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                                              : "\"hawser exec\" requires at least 2 arguments.");
         }
         cli->fail_code = 1;
-        r = container_find(cli, argv[1], &c, err);
+        r = teardown_find(cli, argv[1], &c, err);
         if (r >= 0)
                 lifecycle_heal_freeze(c);
         if (r >= 0 && !container_is_running(c))

@@ -1402,7 +1402,7 @@ static int find_users(struct rmi *d, struct err *err)
 
                 if (container_find(d->cli, *p, &c, &ignored) < 0)
                         continue;
-                running = jv_bool(jv_path(c->doc, "State.Running"));
+                running = container_is_live(c);
                 container_free(c);
                 if (running && !d->running)
                         d->running = strdup(*p);

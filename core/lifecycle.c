@@ -15,13 +15,13 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "commands.h"
-#include "create.h"
 #include "dnsd.h"
 #include "lifecycle.h"
 #include "monitor.h"
 #include "network.h"
 #include "opt.h"
-#include "reclaim.h"
+#include "teardown.h"
+#include "volume.h"
 
 static pid_t monitor_pid(const struct container *c, long long *ret_start)
 {
@@ -189,8 +189,8 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud, int flags,
         for (int i = 0; i < n; i++) {
                 struct container *c = NULL;
                 struct err e = {0};
-                int rr = flags & EACH_UNREADABLE ? container_find_any(cli, refs[i], &c, &e)
-                                                 : container_find(cli, refs[i], &c, &e);
+                int rr = flags & EACH_UNREADABLE ? teardown_find_any(cli, refs[i], &c, &e)
+                                                 : teardown_find(cli, refs[i], &c, &e);
                 bool gone = rr == -ENOENT;
 
                 if (rr >= 0)
@@ -363,9 +363,9 @@ static int rm_unreadable(struct cli *cli, struct container *c, const struct stop
         }
         if (lock < 0)
                 return lock;
-        r = container_remove(cli, c, err);
+        r = teardown_remove(cli, c, err);
         if (r >= 0)
-                reclaim_container(cli, c->id);
+                network_detach(cli, c->id, true);
         return r;
 }
 
@@ -387,7 +387,7 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
                         return r;
                 /* A monitor that died rather than record the exit (killed meanwhile) leaves
                  * "running": what it would have done is done here. */
-                container_refresh(cli, c);
+                teardown_reconcile(cli, c);
         }
         /* Under the container's lock: a commit reading the layer, a start or a second rm
          * finishes first, and what is removed is the state as it is now. */
@@ -405,10 +405,16 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
         jv_set_str(jv_get(c->doc, "State"), "Status", "removing");
         r = container_save(c, err);
         if (r >= 0)
-                r = container_remove(cli, c, err);
+                r = teardown_remove(cli, c, err);
         if (r >= 0 && o->volumes)
-                create_release_volumes(cli, c->doc);
+                volume_release_anonymous(cli, c->doc);
         return r;
+}
+
+static int remove_link(const struct cli *cli, const char *spec, void *ud, struct err *err)
+{
+        (void)ud;
+        return network_remove_link(cli, spec, err);
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
@@ -424,20 +430,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return n;
-        if (o.link) {
-                int r = 0;
-                for (int k = 1; k <= n; k++) {
-                        struct err e = {0};
-                        if (network_remove_link(cli, argv[k], &e) < 0) {
-                                fprintf(stderr, "Error: %s\n", e.msg);
-                                cli->printed = true;
-                                r = err_set(err, -e.code, "%s", e.msg);
-                                continue;
-                        }
-                        printf("%s\n", argv[k]);
-                }
-                return r;
-        }
+        if (o.link)
+                return cli_each_ref(cli, argv + 1, n, remove_link, NULL, err);
         /* rm -f of what is not there is said, but is not a failure (Docker). */
         return for_each(cli, argv + 1, n, &o, (o.force ? EACH_MISSING_OK : 0) | EACH_UNREADABLE,
                         do_rm, err);
@@ -513,7 +507,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err)
         for (int i = 1; i <= n; i++) {
                 struct container *c = NULL;
                 struct err e = {0};
-                int rr = container_find(cli, argv[i], &c, &e);
+                int rr = teardown_find(cli, argv[i], &c, &e);
                 if (rr >= 0)
                         rr = lifecycle_wait_monitor(c, -1, &e);
                 if (rr >= 0 && container_reload(c, &e) >= 0)
@@ -547,7 +541,7 @@ int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err)
         to = argv[2][0] == '/' ? argv[2] + 1 : argv[2];
         r = container_check_name(to, err);
         if (r >= 0)
-                r = container_find(cli, argv[1], &c, err);
+                r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
         snprintf(old, sizeof(old), "%s", container_name(c));

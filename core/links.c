@@ -52,6 +52,21 @@ int links_parse(const char *spec, char **ret_name, char **ret_alias, struct err 
         return 0;
 }
 
+int links_parse_stored(const char *s, struct links_stored *ret)
+{
+        const char *colon = s && s[0] == '/' ? strchr(s, ':') : NULL;
+        const char *slash = colon ? strrchr(colon + 1, '/') : NULL;
+        size_t n = colon ? (size_t)(colon - s - 1) : 0;
+
+        if (!colon || !slash || n >= sizeof(ret->child) || strlen(slash + 1) >= sizeof(ret->alias))
+                return -EINVAL;
+        memcpy(ret->child, s + 1, n);
+        ret->child[n] = '\0';
+        strcpy(ret->alias, slash + 1);
+        ret->path = colon + 1;
+        return 0;
+}
+
 struct link_port {
         uint16_t num;
         uint8_t proto;

@@ -13,6 +13,15 @@
 bool links_alias_ok(const char *alias);
 int links_parse(const char *spec, char **ret_name, char **ret_alias, struct err *err);
 
+/* A link as HostConfig.Links stores it: "/child:/parent/alias". */
+struct links_stored {
+        char child[256];  /* the linked container's name, without its '/' */
+        char alias[256];  /* the last element of the path */
+        const char *path; /* "/parent/alias": points into the stored string */
+};
+/* Splits a stored link; -EINVAL (nothing filled) when s is NULL or not of that form. */
+int links_parse_stored(const char *s, struct links_stored *ret);
+
 /* The variables for one link, in Docker's order: ALIAS_PORT (the first exposed port), then per
  * port ALIAS_PORT_<n>_<PROTO>{,_ADDR,_PORT,_PROTO}, runs of consecutive ports add
  * ALIAS_PORT_<first>_<PROTO>_{START,PORT_START,END,PORT_END}, then ALIAS_NAME=/<parent>/<alias>

@@ -17,6 +17,7 @@
 #include "logfile.h"
 #include "monitor.h"
 #include "opt.h"
+#include "teardown.h"
 
 struct logs_opts {
         bool follow, timestamps, details;
@@ -215,7 +216,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
                 return bad_time("since", o.since, err);
         if (o.until && parse_log_time(o.until, &w.until) < 0)
                 return bad_time("until", o.until, err);
-        r = container_find(cli, argv[1], &c, err);
+        r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
         path = monitor_log_path(c);

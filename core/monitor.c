@@ -25,7 +25,6 @@
 #include "image.h"
 #include "launch.h"
 #include "logfile.h"
-#include "create.h"
 #include "dnsd.h"
 #include "devices.h"
 #include "selfexe.h"
@@ -33,6 +32,8 @@
 #include "mountspec.h"
 #include "network.h"
 #include "secprof.h"
+#include "teardown.h"
+#include "volume.h"
 
 #define MAX_CLIENTS 64
 
@@ -196,7 +197,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                       struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config"), *hc = jv_get(c->doc, "HostConfig");
-        const char *net = jv_get_str(hc, "NetworkMode");
+        const char *net = jv_get_str(hc, "NetworkMode"), *target;
         struct secprof sp;
 
         /* The stack recorded at create time: an image force-removed since then keeps its
@@ -260,7 +261,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 .seccomp_bpf = b->bpf.len ? &b->bpf : NULL,
                 .no_new_privs = sp.no_new_privs,
                 .init = jv_get_bool(hc, "Init"),
-                .new_netns = !net || strcmp(net, "host"),
+                .new_netns = network_mode_parse(net, NULL) != NETWORK_MODE_HOST,
                 .cap_add = b->cap_add,
                 .cap_drop = b->cap_drop,
                 .hosts_path = b->hosts,
@@ -273,8 +274,8 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
         };
         if (build_mounts(c, b, err) < 0 || build_devices(c, b, err) < 0)
                 return -err->code;
-        if (net && !strncmp(net, "container:", 10))
-                return join_container_net(cli, net + 10, b, err);
+        if (network_mode_parse(net, &target) == NETWORK_MODE_CONTAINER)
+                return join_container_net(cli, target, b, err);
         return 0;
 }
 
@@ -464,14 +465,14 @@ static void finish(struct monitor *m, int code)
         bool autoremove;
 
         network_hold_close(&m->hold);
-        network_detach(m->cli, m->c, false);
+        network_detach(m->cli, m->c->id, false);
         lock = container_lock(m->c, &e);
         if (container_reload(m->c, &e) == 0)
                 container_mark_exited(m->c, code, NULL, &e);
         cgroup_remove(m->c->id);
         autoremove = jv_get_bool(jv_get(m->c->doc, "HostConfig"), "AutoRemove");
-        if (autoremove && container_remove(m->cli, m->c, &e) >= 0)
-                create_release_volumes(m->cli, m->c->doc);
+        if (autoremove && teardown_remove(m->cli, m->c, &e) >= 0)
+                volume_release_anonymous(m->cli, m->c->doc);
         dnsd_refresh(m->cli, m->c);
         broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
 }
@@ -578,12 +579,11 @@ static int make_pipes(struct monitor *m, struct launch_spec *s, bool open_stdin,
 /* Wires the waiting init into its networks from outside its namespace. */
 static int attach_network(struct monitor *m, struct err *err)
 {
-        const char *mode = jv_str(jv_path(m->c->doc, "HostConfig.NetworkMode"));
         _cleanup_close_ int fd = -1;
         char p[64];
         int r;
 
-        if (!network_mode_is_bridge(mode))
+        if (network_mode_of(m->c->doc, NULL) != NETWORK_MODE_BRIDGE)
                 return 0;
         snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)m->l.pid);
         fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -631,7 +631,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 kill(m->l.pid, SIGKILL);
                 waitpid(m->l.pid, NULL, 0);
                 network_hold_close(&m->hold);
-                network_detach(m->cli, m->c, true);
+                network_detach(m->cli, m->c->id, true);
                 if (m->netsettings)
                         dnsd_refresh(m->cli, m->c);
                 cgroup_remove(m->c->id);
@@ -699,12 +699,15 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         if (launch(&m, &code, &err) < 0 || record_running(&m, &err) < 0) {
                 record_failed_start(&m, code, &err);
                 if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
-                    container_remove(cli, c, &(struct err){0}) >= 0)
-                        create_release_volumes(cli, c->doc);
+                    teardown_remove(cli, c, &(struct err){0}) >= 0)
+                        volume_release_anonymous(cli, c->doc);
                 report(ready_fd, code, &err);
                 _exit(1);
         }
-        network_update_links(cli, c);
+        network_update_links(cli, c, dnsd_refresh);
+        /* Again now that the state says running: a network's records rebuilt from every
+         * container's state (its first container, a missing records file) counted only
+         * running ones, so dnsd_publish could not list this one there. */
         dnsd_refresh(cli, c);
         if (attach_fd >= 0)
                 add_client(&m, attach_fd);

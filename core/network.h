@@ -32,8 +32,17 @@ struct network {
 int network_check_name(const char *name, struct err *err);
 int network_load(const struct cli *cli, const char *ref, struct network *ret, struct err *err);
 void network_release(struct network *n);
-/* Whether mode names a bridge network (not none, host, container:X). */
-bool network_mode_is_bridge(const char *mode);
+/* HostConfig.NetworkMode, classified in this one place. */
+enum network_mode {
+        NETWORK_MODE_BRIDGE,    /* "bridge" or a user network's name */
+        NETWORK_MODE_NONE,      /* "none" (also a missing mode) */
+        NETWORK_MODE_HOST,      /* "host" */
+        NETWORK_MODE_CONTAINER, /* "container:X": X's network namespace */
+};
+/* Classifies mode; *ret_target (may be NULL) gets the X of container:X, else NULL. */
+enum network_mode network_mode_parse(const char *mode, const char **ret_target);
+/* The same for a container's state document. */
+enum network_mode network_mode_of(const struct jv *doc, const char **ret_target);
 
 /* What the monitor holds for a started container's networking: the host port reservations
  * (bound sockets) it must keep open until the container stops. */
@@ -52,7 +61,7 @@ int network_attach(const struct cli *cli, struct container *c, int netns_fd,
  * delete_links the veths go with the container's network namespace: the kernel destroys
  * them in its batched namespace cleanup, which spares the stop path a ~20 ms synchronous
  * device unregistration per interface. */
-void network_detach(const struct cli *cli, struct container *c, bool delete_links);
+void network_detach(const struct cli *cli, const char *id, bool delete_links);
 void network_hold_close(struct network_hold *hold);
 
 /* The reverse link index, --root/links/<child name>/<parent id>: who links to a name, found
@@ -61,8 +70,10 @@ void network_link_index_add(const struct cli *cli, const char *child, const char
 void network_link_index_del(const struct cli *cli, const struct container *parent);
 
 /* Rewrites /etc/hosts of every running container that links to c (c restarted or was
- * recreated with another address). */
-void network_update_links(const struct cli *cli, const struct container *c);
+ * recreated with another address), then calls changed (may be NULL) for each: the caller
+ * refreshes what else depends on the link (the linker's DNS names). */
+void network_update_links(const struct cli *cli, const struct container *c,
+                          void (*changed)(const struct cli *cli, const struct container *linker));
 
 /* Appends Docker's legacy link variables (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...) for
  * every --link of c to *env, from the linked containers' current addresses. */
@@ -76,12 +87,16 @@ int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const 
 /* `hawser network ...` and `hawser port`. */
 int network_cmd(struct cli *cli, int argc, char **argv, struct err *err);
 /* Finishes a connect or disconnect of c that was killed halfway (Hawser.Pending): completes
- * the disconnect, rolls the connect back. No-op while that command still holds the lock. */
-void network_settle(const struct cli *cli, struct container *c);
+ * the disconnect, rolls the connect back. No-op (0) while that command still holds the lock;
+ * 1 with the network's name in net when it finished one: the caller refreshes DNS. */
+int network_settle(const struct cli *cli, struct container *c, char net[NETWORK_NAME_MAX + 1]);
 /* Calls fn with runroot/networks/NET/SUB for every network NET with runtime state (whether
  * that directory exists or not). */
 void network_each_run_dir(const struct cli *cli, const char *sub,
                           void (*fn)(const char *dir, void *ud), void *ud);
+/* Removes what killed processes left in the kernel and the run root (host veth ends, address
+ * leases, published-port elements) of every owner not in all: system prune. */
+void network_reclaim_orphans(const struct cli *cli, struct container **all);
 /* Forgets the remembered addresses (runroot/networks/NET/names/) of names no container in all
  * has: system prune. A network remembers its NAMES_KEPT most recent names anyway. */
 void network_forget_names(const struct cli *cli, struct container **all);

@@ -22,6 +22,7 @@
 #include "ports.h"
 #include "table.h"
 #include "template.h"
+#include "teardown.h"
 
 struct ps_opts {
         bool all, quiet, no_trunc, latest, size;
@@ -367,7 +368,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
         if (o.last && util_parse_ll(o.last, -1, 1 << 30, &last) < 0)
                 r = err_set(err, -EINVAL, "invalid argument \"%s\" for \"-n\"", o.last);
         if (r >= 0)
-                r = container_list(cli, &all, err);
+                r = teardown_list(cli, &all, err);
         for (struct container **c = all; r >= 0 && c && *c; c++) {
                 bool keep = true;
                 if (last >= 0 && (long long)n >= last)
@@ -407,7 +408,7 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
         struct container *c = NULL;
         char id[65];
 
-        if (strcmp(type, "image") && container_find_any(cli, ref, &c, err) == 0) {
+        if (strcmp(type, "image") && teardown_find_any(cli, ref, &c, err) == 0) {
                 struct jv *mounts;
                 *ret = jv_copy(c->doc);
                 jv_del(*ret, "Hawser");
@@ -435,6 +436,18 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
         return err_set(err, -ENOENT, "No such object: %s", ref);
 }
 
+struct inspect_q {
+        const struct cli *cli;
+        const char *type;
+};
+
+static int inspect_get(const char *ref, void *ud, struct jv **ret, struct err *err)
+{
+        const struct inspect_q *q = ud;
+
+        return inspect_one(q->cli, ref, q->type, ret, err);
+}
+
 int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct {
@@ -447,9 +460,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
                 {"size", 's', OPT_BOOL, offsetof(__typeof__(o), size)},
                 OPT_END,
         };
-        _cleanup_jv_ struct jv *out = jv_new_array();
-        _cleanup_template_ struct template *t = NULL;
-        int n = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r = 0;
+        struct inspect_q q = {.cli = cli};
+        int n = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
 
         if (n < 0)
                 return cli_usage_error(cli, "inspect", err, "%s", err->msg);
@@ -458,26 +470,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
                                        "\"hawser inspect\" requires at least 1 argument.");
         if (o.type && strcmp(o.type, "container") && strcmp(o.type, "image"))
                 return err_set(err, -EINVAL, "\"%s\" is not a valid value for --type", o.type);
-        if (o.format && template_parse(o.format, &t, err) < 0)
-                return -err->code;
-        for (int i = 1; i <= n; i++) {
-                struct jv *doc = NULL;
-                struct err e = {0};
-                _cleanup_free_ char *line = NULL;
-                if (inspect_one(cli, argv[i], o.type ? o.type : "", &doc, &e) < 0) {
-                        *err = e;
-                        r = -e.code;
-                        continue;
-                }
-                if (t && template_render(t, doc, &line, &e) == 0)
-                        printf("%s\n", line);
-                else if (t)
-                        *err = e, r = -e.code;
-                jv_append(out, doc);
-        }
-        if (!t)
-                printf("%s\n", jv_len(out) ? jv_to_string(out, true) : "[]");
-        return r;
+        q.type = o.type ? o.type : "";
+        return template_print_docs(o.format, argv + 1, n, inspect_get, &q, err);
 }
 
 /* ---- top ---- */
@@ -553,7 +547,7 @@ int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
         if (argc < 2)
                 return cli_usage_error(cli, "top", err,
                                        "\"hawser top\" requires at least 1 argument.");
-        r = container_find(cli, argv[1], &c, err);
+        r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
         if (!container_is_running(c)) {

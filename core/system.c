@@ -12,9 +12,9 @@
 #include "image.h"
 #include "network.h"
 #include "opt.h"
-#include "reclaim.h"
 #include "table.h"
 #include "volume.h"
+#include "teardown.h"
 
 /* `hawser system prune`: stopped containers, unused networks, and whatever a killed hawser
  * or monitor left in the kernel: veths, published-port elements and leases without an
@@ -28,7 +28,7 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
         int r;
 
         (void)all_images;
-        r = container_list(cli, &all, err);
+        r = teardown_list(cli, &all, err);
         if (r < 0)
                 return r;
         for (struct container **p = all; *p; p++) {
@@ -37,7 +37,7 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
                 if (container_is_running(*p) ||
                     ((*p)->unreadable && container_monitor_by_socket(cli, (*p)->id) > 0))
                         continue;
-                if (container_remove(cli, *p, &e) < 0) {
+                if (teardown_remove(cli, *p, &e) < 0) {
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
                         continue;
                 }
@@ -49,10 +49,10 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
         container_list_free(all);
         if (header)
                 printf("\n");
-        r = container_list(cli, &all, err);
+        r = teardown_list(cli, &all, err);
         if (r < 0)
                 return r;
-        reclaim_orphans(cli, all);
+        network_reclaim_orphans(cli, all);
         network_forget_names(cli, all);
         container_list_free(all);
         if (image_sweep(cli, &sweep) < 0)
@@ -76,7 +76,7 @@ static void df_containers(const struct cli *cli, struct df_row *r)
         struct container **all = NULL;
         struct err e = {0};
 
-        if (container_list(cli, &all, &e) < 0)
+        if (teardown_list(cli, &all, &e) < 0)
                 return;
         for (struct container **p = all; *p; p++) {
                 _cleanup_free_ char *upper = util_printf("%s/upper", (*p)->dir);

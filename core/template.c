@@ -2336,3 +2336,32 @@ int template_print_rows(const char *format, const struct jv *headers, struct jv 
                 r = err_set(err, -EIO, "writing the list");
         return r;
 }
+
+int template_print_docs(const char *format, char *const *refs, int n, template_doc_fn get, void *ud,
+                        struct err *err)
+{
+        _cleanup_jv_ struct jv *out = jv_new_array();
+        _cleanup_template_ struct template *t = NULL;
+        int r = 0;
+
+        if (format && template_parse(format, &t, err) < 0)
+                return -err->code;
+        for (int i = 0; i < n; i++) {
+                struct jv *doc = NULL;
+                struct err e = {0};
+                _cleanup_free_ char *line = NULL;
+                if (get(refs[i], ud, &doc, &e) < 0) {
+                        *err = e;
+                        r = -e.code;
+                        continue;
+                }
+                if (t && template_render(t, doc, &line, &e) == 0)
+                        printf("%s\n", line);
+                else if (t)
+                        *err = e, r = -e.code;
+                jv_append(out, doc);
+        }
+        if (!t)
+                printf("%s\n", jv_len(out) ? jv_to_string(out, true) : "[]");
+        return r;
+}

@@ -35,3 +35,11 @@ bool template_is_table(const char *src, const char **ret_rest);
  * rows aligned by the tabwriter; otherwise one rendered line per row. */
 int template_print_rows(const char *format, const struct jv *headers, struct jv *const *rows,
                         size_t n, struct err *err);
+
+/* Gets the document of one inspect argument; the caller frees *ret. */
+typedef int (*template_doc_fn)(const char *ref, void *ud, struct jv **ret, struct err *err);
+/* `inspect` output, as Docker writes it: the documents of refs[0..n) as one indented JSON
+ * array, or with format one rendered line each. A ref that fails is skipped; the last
+ * failure is returned (the others were printed by nothing: Docker prints the last). */
+int template_print_docs(const char *format, char *const *refs, int n, template_doc_fn get, void *ud,
+                        struct err *err);

@@ -852,6 +852,11 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)
         return r < 0 ? r : 0;
 }
 
+static int inspect_get(const char *ref, void *ud, struct jv **ret, struct err *err)
+{
+        return volume_inspect(ud, ref, ret, err);
+}
+
 static int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct {
@@ -861,32 +866,16 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
                 {"format", 'f', OPT_STR, offsetof(__typeof__(o), format)},
                 OPT_END,
         };
-        _cleanup_jv_ struct jv *out = jv_new_array();
-        _cleanup_template_ struct template *t = NULL;
-        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r = 0;
+        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
 
         if (k < 1)
                 return usage(cli, "inspect", err, k, "requires at least 1 argument");
-        if (o.format && template_parse(o.format, &t, err) < 0)
-                return -err->code;
-        for (int i = 1; i <= k; i++) {
-                struct jv *doc = NULL;
-                struct err e = {0};
-                _cleanup_free_ char *line = NULL;
-                if (volume_inspect(cli, argv[i], &doc, &e) < 0) {
-                        *err = e;
-                        r = -e.code;
-                        continue;
-                }
-                if (t && template_render(t, doc, &line, &e) == 0)
-                        printf("%s\n", line);
-                else if (t)
-                        *err = e, r = -e.code;
-                jv_append(out, doc);
-        }
-        if (!t)
-                printf("%s\n", jv_len(out) ? jv_to_string(out, true) : "[]");
-        return r;
+        return template_print_docs(o.format, argv + 1, k, inspect_get, (void *)cli, err);
+}
+
+static int remove_ref(const struct cli *cli, const char *ref, void *ud, struct err *err)
+{
+        return volume_remove(cli, ref, *(bool *)ud, err);
 }
 
 static int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
@@ -898,8 +887,7 @@ static int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
                 {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
                 OPT_END,
         };
-        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r = 0;
-
+        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
         _cleanup_close_ int guard = -1;
 
         if (k < 1)
@@ -908,17 +896,7 @@ static int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
         guard = volume_guard(cli, true, err);
         if (guard < 0)
                 return guard;
-        for (int i = 1; i <= k; i++) {
-                struct err e = {0};
-                if (volume_remove(cli, argv[i], o.force, &e) < 0) {
-                        fprintf(stderr, "Error: %s\n", e.msg);
-                        cli->printed = true;
-                        r = err_set(err, -e.code, "%s", e.msg);
-                        continue;
-                }
-                printf("%s\n", argv[i]);
-        }
-        return r;
+        return cli_each_ref(cli, argv + 1, k, remove_ref, &o.force, err);
 }
 
 static bool confirm(bool all)
@@ -1033,4 +1011,20 @@ int volume_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 
         return cli_dispatch(cli, "volume", sub, sizeof(sub) / sizeof(sub[0]),
                             "create, ls, inspect, rm, prune", argc, argv, err);
+}
+
+void volume_release_anonymous(const struct cli *cli, const struct jv *doc)
+{
+        const struct jv *mounts = jv_get(doc, "Mounts");
+
+        for (size_t i = 0; i < jv_len(mounts); i++) {
+                const struct jv *m = jv_at(mounts, i);
+                struct err e = {0};
+                if (!jv_get_bool(m, "Anonymous") || strcmp(jv_get_str(m, "Type") ?: "", "volume"))
+                        continue;
+                /* Still used (by --volumes-from receivers): it stays, as in Docker. */
+                if (volume_remove(cli, jv_get_str(m, "Name") ?: "", false, &e) < 0 &&
+                    e.code != EBUSY && e.code != ENOENT)
+                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        }
 }

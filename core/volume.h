@@ -66,3 +66,6 @@ int volume_mark_populated(const struct cli *cli, const char *name, struct err *e
  * that uses it is saved; prune holds it exclusive. Returns the fd to close. */
 int volume_guard(const struct cli *cli, bool exclusive, struct err *err);
 int volume_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+/* Removes the anonymous volumes of a removed container's document (rm -v, --rm, a failed
+ * create); volumes still in use stay. */
+void volume_release_anonymous(const struct cli *cli, const struct jv *doc);

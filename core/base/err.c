@@ -100,7 +100,7 @@ int err_wrap(struct err *err, const char *fmt, ...)
         memcpy(old, err->msg, sizeof(old));
         /* The innermost cause stays at the end; the message stays bounded so that it can
          * cross the sync socket. */
-        err_set(err, err->code ? err->code : EIO, "%s: %s", ctx ? ctx : fmt, old);
+        err_set(err, err->code ? -err->code : -EIO, "%s: %s", ctx ? ctx : fmt, old);
         free(ctx);
         return -err->code;
 }

@@ -139,7 +139,7 @@ nothing_made() {
     run h inspect -f '{{len .NetworkSettings.Networks}}' target
     assert_output "1"
     # A good link still renders one line for the alias.
-    run h run --rm --link target:db busybox grep -c db /etc/hosts
+    run h run --rm --link target:db busybox grep -cw db /etc/hosts
     assert_success
     assert_output "1"
 }

@@ -74,6 +74,33 @@ static void assert_env(char **got, const char *const *want)
                 fail_msg("extra #%zu: %s", n, got[n]);
 }
 
+static void test_parse_stored(void **state)
+{
+        struct links_stored l;
+        char big[600];
+
+        (void)state;
+        assert_int_equal(links_parse_stored("/db:/web/db", &l), 0);
+        assert_string_equal(l.child, "db");
+        assert_string_equal(l.alias, "db");
+        assert_string_equal(l.path, "/web/db");
+        assert_int_equal(links_parse_stored("/db-1:/web/database", &l), 0);
+        assert_string_equal(l.child, "db-1");
+        assert_string_equal(l.alias, "database");
+        assert_string_equal(l.path, "/web/database");
+        /* Not the stored form. */
+        assert_int_equal(links_parse_stored(NULL, &l), -EINVAL);
+        assert_int_equal(links_parse_stored("db:alias", &l), -EINVAL);
+        assert_int_equal(links_parse_stored("/db", &l), -EINVAL);
+        assert_int_equal(links_parse_stored("/db:alias", &l), -EINVAL);
+        memset(big, 'a', sizeof(big) - 1);
+        big[0] = '/';
+        big[300] = ':';
+        big[301] = '/';
+        big[sizeof(big) - 1] = '\0';
+        assert_int_equal(links_parse_stored(big, &l), -EINVAL);
+}
+
 static void test_single_port(void **state)
 {
         static const char *const exposed[] = {"5432/tcp", NULL};
@@ -242,6 +269,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),
+                cmocka_unit_test(test_parse_stored),
                 cmocka_unit_test(test_single_port),
                 cmocka_unit_test(test_range_and_order),
                 cmocka_unit_test(test_expose_range_and_duplicates),

@@ -1,37 +1,30 @@
+/* What a killed hawser or monitor leaves in the kernel and in the run root: host veth ends,
+ * address leases and published-port elements whose container is gone. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/cleanup.h"
-#include "base/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/nft.h"
-#include "network.h"
-#include "reclaim.h"
+#include "internal.h"
 
-/* Whose things are reclaimed: one container's (id), or those of no container in all. */
-struct scope {
-        struct container **all;
-        const char *id;
-};
-
-static bool gone(const struct scope *s, const char *owner_prefix)
+/* Whether no container in all has an id starting with owner_prefix. */
+static bool gone(struct container **all, const char *owner_prefix)
 {
         size_t n = strlen(owner_prefix);
 
-        if (s->id)
-                return !strncmp(s->id, owner_prefix, n);
-        for (struct container **p = s->all; *p; p++)
+        for (struct container **p = all; *p; p++)
                 if (!strncmp((*p)->id, owner_prefix, n))
                         return false;
         return true;
 }
 
-/* veth host ends are hw + 12 (or 11 + index) hex digits of the container id. */
-static void reclaim_veths(const struct scope *s)
+static void reclaim_veths(struct container **all)
 {
         _cleanup_strv_ char **links = NULL;
         struct err e = {0};
@@ -39,17 +32,17 @@ static void reclaim_veths(const struct scope *s)
         if (net_link_list(&links, &e) < 0)
                 return;
         for (char **l = links; l && *l; l++) {
-                char prefix[12];
-                if (strncmp(*l, "hw", 2) || strlen(*l) != 14)
+                char prefix[11];
+                if (!endpoint_veth_owner(*l, prefix))
                         continue;
-                snprintf(prefix, sizeof(prefix), "%.10s", *l + 2);
-                if (gone(s, prefix) && net_link_delete(*l, &e) < 0)
+                if (gone(all, prefix) && net_link_delete(*l, &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
 }
 
 static void release_gone(const char *dir, void *ud)
 {
+        struct container **all = ud;
         _cleanup_closedir_ DIR *ld = opendir(dir);
         struct dirent *le;
 
@@ -58,7 +51,7 @@ static void release_gone(const char *dir, void *ud)
                 char owner[160];
                 struct err e = {0};
                 if (inet_pton(AF_INET, le->d_name, &a) != 1 ||
-                    net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 || !gone(ud, owner))
+                    net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 || !gone(all, owner))
                         continue;
                 net_ipam_release(dir, a, owner, &e);
         }
@@ -97,19 +90,9 @@ static void reclaim_ports(const struct cli *cli)
         free(ports);
 }
 
-static void reclaim(const struct cli *cli, const struct scope *s)
+void network_reclaim_orphans(const struct cli *cli, struct container **all)
 {
-        reclaim_veths(s);
-        network_each_run_dir(cli, "leases", release_gone, (void *)s);
+        reclaim_veths(all);
+        network_each_run_dir(cli, "leases", release_gone, all);
         reclaim_ports(cli);
-}
-
-void reclaim_orphans(const struct cli *cli, struct container **all)
-{
-        reclaim(cli, &(struct scope){.all = all});
-}
-
-void reclaim_container(const struct cli *cli, const char *id)
-{
-        reclaim(cli, &(struct scope){.id = id});
 }

@@ -1,0 +1,76 @@
+/* The kernel side of a network: its bridge, forwarding and nftables rules. */
+#include <stdio.h>
+
+#include "core/base/cleanup.h"
+#include "net/link.h"
+#include "internal.h"
+
+struct net_nft_network bridge_nft(const struct network *n)
+{
+        return (struct net_nft_network){.bridge = n->bridge,
+                                        .subnet = n->subnet,
+                                        .prefix = n->prefix,
+                                        .icc = n->icc,
+                                        .internal = n->internal};
+}
+
+/* Someone flushed the ruleset (a firewall reload does): hawser's table, every network's
+ * rules and every running container's published ports are put back before the next
+ * container (except, which publishes its own) joins. */
+static int table_check(const struct cli *cli, const char *except, struct err *err)
+{
+        _cleanup_close_ int lock = -1;
+        int r = net_nft_table_present(err);
+
+        if (r != 0)
+                return r < 0 ? r : 0;
+        lock = store_lock(cli, "bridges.lock", err);
+        if (lock < 0)
+                return lock;
+        publish_restore_all(cli, except);
+        return 0;
+}
+
+int bridge_ensure(const struct cli *cli, const struct network *n, const char *except,
+                  struct err *err)
+{
+        struct net_nft_network nn = bridge_nft(n);
+        _cleanup_close_ int lock = -1;
+        char path[128];
+        int r;
+
+        /* The bridge is made last, so its presence means the rest was done, unless the
+         * ruleset was flushed since. */
+        if (net_link_exists(n->bridge) == 1)
+                return table_check(cli, except, err);
+        lock = store_lock(cli, "bridges.lock", err);
+        if (lock < 0)
+                return lock;
+        if (net_link_exists(n->bridge) == 1) {
+                closep(&lock);
+                return table_check(cli, except, err);
+        }
+        r = net_nft_ensure(err);
+        if (r >= 0)
+                r = net_nft_network_add(&nn, err);
+        if (r >= 0)
+                r = net_sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
+        if (r >= 0)
+                r = net_link_bridge_ensure(n->bridge, n->gateway, n->prefix, n->mtu, err);
+        if (r < 0)
+                return err_wrap(err, "setting up network %s", n->name);
+        /* DNAT of 127.0.0.1 to a container needs loopback sources routable on the bridge. */
+        snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
+        r = net_sysctl_write(path, "1", err);
+        return r < 0 ? err_wrap(err, "setting up network %s", n->name) : 0;
+}
+
+void bridge_remove(const struct cli *cli, const struct network *n)
+{
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+
+        lock = store_lock(cli, "bridges.lock", &e);
+        if (net_nft_network_del(n->bridge, &e) < 0 || net_link_bridge_delete(n->bridge, &e) < 0)
+                fprintf(stderr, "warning: removing network %s: %s, ignoring\n", n->name, e.msg);
+}

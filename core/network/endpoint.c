@@ -1,0 +1,304 @@
+/* A container's endpoints: veth names, addresses (remembered by name), the veth pair. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fs.h"
+#include "core/base/util.h"
+#include "net/ipam.h"
+#include "net/link.h"
+#include "internal.h"
+
+/* hw<12 hex of the id> for the first network, hw<10 hex>-<index> for the others: the dash
+ * keeps the two forms from ever colliding. */
+void endpoint_veth_name(const char *id, int idx, char out[16])
+{
+        if (idx == 0)
+                snprintf(out, 16, "hw%.12s", id);
+        else
+                snprintf(out, 16, "hw%.10s-%x", id, idx & 0xf);
+}
+
+bool endpoint_veth_owner(const char *link, char prefix[11])
+{
+        size_t n = strlen(link);
+
+        if (strncmp(link, "hw", 2) || n != 14)
+                return false;
+        snprintf(prefix, 11, "%.10s", link + 2);
+        return true;
+}
+
+/* The last address a container name had on a network: a container recreated under the same
+ * name gets it back while it is free, so hosts files and links elsewhere stay right. */
+static void remembered(const struct cli *cli, const char *net, const char *name,
+                       struct in_addr *ret)
+{
+        _cleanup_free_ char *p = cli_runroot_path(cli, "networks/%s/names/%s", net, name);
+        _cleanup_free_ char *text = NULL;
+        struct err e = {0};
+
+        if (p && fs_read_file(p, &text, NULL, &e) == 0)
+                store_parse_addr(text, ret);
+}
+
+/* How many names a network remembers; the least recently used go first. */
+#define NAMES_KEPT 256
+
+struct name_age {
+        char name[NAME_MAX + 1];
+        struct timespec mtime;
+};
+
+static int older_first(const void *a, const void *b)
+{
+        const struct timespec *x = &((const struct name_age *)a)->mtime;
+        const struct timespec *y = &((const struct name_age *)b)->mtime;
+
+        if (x->tv_sec != y->tv_sec)
+                return x->tv_sec < y->tv_sec ? -1 : 1;
+        return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+/* Keeps the NAMES_KEPT most recently written names of dir. */
+static void trim_names(const char *dir)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        _cleanup_free_ struct name_age *v = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                struct stat st;
+                if (de->d_name[0] == '.' ||
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (n == cap) {
+                        struct name_age *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+                        if (!nv)
+                                return;
+                        v = nv;
+                }
+                snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+                v[n++].mtime = st.st_mtim;
+        }
+        if (n <= NAMES_KEPT)
+                return;
+        qsort(v, n, sizeof(*v), older_first);
+        for (size_t i = 0; i < n - NAMES_KEPT; i++)
+                (void)unlinkat(dirfd(d), v[i].name, 0);
+}
+
+static void remember(const struct cli *cli, const char *net, const char *name, struct in_addr ip)
+{
+        _cleanup_free_ char *dir = cli_runroot_path(cli, "networks/%s/names", net);
+        _cleanup_free_ char *p = cli_runroot_path(cli, "networks/%s/names/%s", net, name);
+        char a[INET_ADDRSTRLEN];
+        struct err e = {0};
+
+        if (!dir || !p || !*name || fs_mkdir_p(dir, 0700, &e) < 0)
+                return;
+        inet_ntop(AF_INET, &ip, a, sizeof(a));
+        if (fs_write_atomic(p, a, strlen(a), 0644, &e) >= 0)
+                trim_names(dir);
+}
+
+void network_each_run_dir(const struct cli *cli, const char *sub,
+                          void (*fn)(const char *dir, void *ud), void *ud)
+{
+        _cleanup_free_ char *root = cli_runroot_path(cli, "networks");
+        _cleanup_closedir_ DIR *d = root ? opendir(root) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *dir = NULL;
+                if (de->d_name[0] == '.')
+                        continue;
+                dir = util_printf("%s/%s/%s", root, de->d_name, sub);
+                if (dir)
+                        fn(dir, ud);
+        }
+}
+
+static void forget_unused(const char *dir, void *ud)
+{
+        struct container **all = ud;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                bool used = false;
+                if (de->d_name[0] == '.')
+                        continue;
+                for (struct container **c = all; *c && !used; c++)
+                        used = !strcmp(container_name(*c), de->d_name);
+                if (!used)
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+}
+
+void network_forget_names(const struct cli *cli, struct container **all)
+{
+        network_each_run_dir(cli, "names", forget_unused, all);
+}
+
+int endpoint_attach(const struct cli *cli, struct container *c, const char *name, int idx,
+                    int netns_fd, struct err *err)
+{
+        struct jv *ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), name);
+        const char *want = jv_str(jv_path(ep, "IPAMConfig.IPv4Address"));
+        const char *prev = jv_get_str(ep, "IPAddress");
+        _cleanup_free_ char *leases = store_lease_dir(cli, name);
+        struct network n = {0};
+        struct in_addr pref = {0}, ip;
+        struct net_veth v = {0};
+        char veth[16], a[INET_ADDRSTRLEN], mac[18];
+        int r;
+
+        r = network_load(cli, name, &n, err);
+        if (r >= 0)
+                r = bridge_ensure(cli, &n, c->id, err);
+        if (r >= 0 && fs_mkdir_p(leases, 0700, err) < 0)
+                r = -err->code;
+        if (r < 0)
+                goto out;
+        /* --ip first, then the address this container had last time, if still free. */
+        if (want && *want && store_parse_addr(want, &pref) < 0) {
+                r = err_set(err, -EINVAL, "invalid IPv4 address: %s", want);
+                goto out;
+        }
+        if (!pref.s_addr && prev && *prev)
+                store_parse_addr(prev, &pref);
+        if (!pref.s_addr)
+                remembered(cli, name, container_name(c), &pref);
+        if (want && *want && !net_ipam_contains(n.subnet, n.prefix, pref)) {
+                r = err_set(err, -EINVAL,
+                            "Invalid address %s: It does not belong to any of "
+                            "this network's subnets",
+                            want);
+                goto out;
+        }
+        r = net_ipam_allocate(leases, n.range, n.range_prefix, n.gateway, pref, c->id, &ip, err);
+        if (r >= 0 && want && *want && ip.s_addr != pref.s_addr) {
+                net_ipam_release(leases, ip, c->id, &(struct err){0});
+                r = err_set(err, -EADDRINUSE, "Address already in use: %s", want);
+        }
+        if (r < 0)
+                goto out;
+        endpoint_veth_name(c->id, idx, veth);
+        v = (struct net_veth){.host_name = veth,
+                              .bridge = n.bridge,
+                              .netns_fd = netns_fd,
+                              .peer_name = idx ? NULL : "eth0",
+                              .addr = ip,
+                              .prefix = n.prefix,
+                              .gateway = idx ? (struct in_addr){0} : n.gateway,
+                              .mtu = n.mtu};
+        {
+                char peer[16];
+                snprintf(peer, sizeof(peer), "eth%d", idx);
+                v.peer_name = peer;
+                if (n.internal)
+                        v.gateway.s_addr = 0;
+                net_ipam_mac(ip, v.mac);
+                r = net_link_veth_create(&v, err);
+                /* The same container's previous veth may still be in the kernel's
+                 * asynchronous namespace cleanup: remove it and try once more. */
+                if (r == -EEXIST && net_link_delete(veth, &(struct err){0}) == 0)
+                        r = net_link_veth_create(&v, err);
+        }
+        if (r < 0) {
+                net_ipam_release(leases, ip, c->id, &(struct err){0});
+                goto out;
+        }
+        remember(cli, name, container_name(c), ip);
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1], v.mac[2],
+                 v.mac[3], v.mac[4], v.mac[5]);
+        jv_set_str(ep, "NetworkID", n.id);
+        jv_set_str(ep, "EndpointID", veth);
+        jv_set_str(ep, "Gateway", n.internal ? "" : inet_ntop(AF_INET, &n.gateway, a, sizeof(a)));
+        jv_set_str(ep, "IPAddress", inet_ntop(AF_INET, &ip, a, sizeof(a)));
+        jv_set_int(ep, "IPPrefixLen", n.prefix);
+        jv_set_str(ep, "MacAddress", mac);
+out:
+        network_release(&n);
+        return r;
+}
+
+int endpoint_free_index(const struct container *c)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+
+        for (int i = 0; i < MAX_ENDPOINTS; i++) {
+                char veth[16];
+                bool used = false;
+                endpoint_veth_name(c->id, i, veth);
+                for (char **k = keys; k && *k; k++) {
+                        const char *e = jv_get_str(jv_get(nets, *k), "EndpointID");
+                        used |= e && !strcmp(e, veth);
+                }
+                if (!used)
+                        return i;
+        }
+        return -ENOSPC;
+}
+
+static struct jv *endpoint_doc(char **aliases, const char *ip)
+{
+        struct jv *ep = jv_new_object(), *ipam = NULL;
+
+        if (ip && *ip) {
+                ipam = jv_new_object();
+                jv_set_str(ipam, "IPv4Address", ip);
+        }
+        jv_set(ep, "IPAMConfig", ipam);
+        jv_set(ep, "Links", NULL);
+        jv_set(ep, "Aliases", aliases && *aliases ? jv_from_strv(aliases) : NULL);
+        jv_set_str(ep, "NetworkID", "");
+        jv_set_str(ep, "EndpointID", "");
+        jv_set_str(ep, "Gateway", "");
+        jv_set_str(ep, "IPAddress", "");
+        jv_set_int(ep, "IPPrefixLen", 0);
+        jv_set_str(ep, "MacAddress", "");
+        return ep;
+}
+
+int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip)
+{
+        struct jv *ns = jv_get(doc, "NetworkSettings"), *nets;
+
+        if (!ns) {
+                ns = jv_new_object();
+                jv_set(doc, "NetworkSettings", ns);
+        }
+        nets = jv_get(ns, "Networks");
+        if (!nets) {
+                nets = jv_new_object();
+                jv_set(ns, "Networks", nets);
+        }
+        jv_set(nets, net, endpoint_doc(aliases, ip));
+        return 0;
+}
+
+const char *endpoint_primary_ip(const struct container *c)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+        const char *ip = NULL;
+
+        for (char **k = keys; !ip && k && *k; k++) {
+                ip = jv_get_str(jv_get(nets, *k), "IPAddress");
+                if (ip && !*ip)
+                        ip = NULL;
+        }
+        return ip;
+}

@@ -1,0 +1,126 @@
+/* A container's /etc/hosts, rendered from its endpoints, links and --add-host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fs.h"
+#include "core/base/util.h"
+#include "dns/files.h"
+#include "core/links.h"
+#include "internal.h"
+
+/* The bind mount follows the inode, so the file is rewritten in place, never renamed. */
+static int write_in_place(const char *path, const char *text, struct err *err)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+        int r;
+
+        if (fd < 0)
+                return err_errno(err, "opening %s", path);
+        r = fs_write_all(fd, text, strlen(text));
+        if (r < 0) {
+                errno = -r;
+                return err_errno(err, "writing %s", path);
+        }
+        return 0;
+}
+
+/* Room for --add-host and link lines; each name list is bounded by hosts_links' buffer. */
+#define HOSTS_MAX  64
+#define HOSTS_TEXT 640
+
+struct hosts_buf {
+        struct dns_host_entry e[HOSTS_MAX];
+        char store[HOSTS_MAX][2][HOSTS_TEXT];
+        size_t n;
+};
+
+static void hosts_add(struct hosts_buf *b, const char *ip, const char *names)
+{
+        if (b->n >= HOSTS_MAX)
+                return;
+        snprintf(b->store[b->n][0], HOSTS_TEXT, "%s", ip);
+        snprintf(b->store[b->n][1], HOSTS_TEXT, "%s", names);
+        b->e[b->n] = (struct dns_host_entry){b->store[b->n][0], b->store[b->n][1]};
+        b->n++;
+}
+
+static void hosts_links(const struct cli *cli, const struct container *c, struct hosts_buf *b)
+{
+        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
+
+        for (size_t i = 0; i < jv_len(links); i++) {
+                struct links_stored l;
+                struct container *child = NULL;
+                struct err e = {0};
+                char names[600];
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0 ||
+                    container_find(cli, l.child, &child, &e) < 0)
+                        continue;
+                if (container_is_live(child) && endpoint_primary_ip(child)) {
+                        const char *h = jv_str(jv_path(child->doc, "Config.Hostname")) ?: "";
+                        if (strcmp(l.child, l.alias))
+                                snprintf(names, sizeof(names), "%s %s %s", l.alias, h, l.child);
+                        else
+                                snprintf(names, sizeof(names), "%s %s", l.alias, h);
+                        hosts_add(b, endpoint_primary_ip(child), names);
+                }
+                container_free(child);
+        }
+}
+
+/* One own line per interface address, after the extra and link lines (Docker's order);
+ * the renderer's own_ip stays empty. */
+static void own_entries(const struct container *c, struct hosts_buf *b, const char *names)
+{
+        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
+        _cleanup_strv_ char **keys = jv_keys(nets);
+
+        for (char **k = keys; k && *k; k++) {
+                const char *ip = jv_get_str(jv_get(nets, *k), "IPAddress");
+                if (ip && *ip)
+                        hosts_add(b, ip, names);
+        }
+}
+
+int hosts_render(const struct cli *cli, const struct container *c, struct err *err)
+{
+        const struct jv *cfg = jv_get(c->doc, "Config");
+        const struct jv *extra = jv_path(c->doc, "HostConfig.ExtraHosts");
+        const char *host = jv_get_str(cfg, "Hostname") ?: "", *dom = jv_get_str(cfg, "Domainname");
+        struct hosts_buf *b = calloc(1, sizeof(*b));
+        _cleanup_free_ char *text = NULL, *path = util_printf("%s/hosts", c->dir);
+        char own[600];
+        struct dns_hosts_spec spec = {.ipv6 = true};
+        int r;
+
+        if (!b || !path) {
+                free(b);
+                return err_set(err, -ENOMEM, "rendering /etc/hosts");
+        }
+        for (size_t i = 0; i < jv_len(extra); i++) {
+                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
+                char name[256];
+                if (!colon)
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int)(colon - x), x);
+                hosts_add(b, colon + 1, name);
+        }
+        hosts_links(cli, c, b);
+        /* Docker: "host.domain host", and a dotted hostname also lists its first label. */
+        if (dom && *dom)
+                snprintf(own, sizeof(own), "%s.%s %s", host, dom, host);
+        else if (strchr(host, '.'))
+                snprintf(own, sizeof(own), "%s %.*s", host, (int)strcspn(host, "."), host);
+        else
+                snprintf(own, sizeof(own), "%s", host);
+        own_entries(c, b, own);
+        spec.extra = b->e;
+        spec.n_extra = b->n;
+        r = dns_hosts_render(&spec, &text, err);
+        free(b);
+        return r < 0 ? r : write_in_place(path, text, err);
+}

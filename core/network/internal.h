@@ -1,0 +1,64 @@
+#pragma once
+/* Inside core/network/ only: what its files share. The module's face is core/network.h. */
+#include <netinet/in.h>
+#include <stdbool.h>
+
+#include "core/container.h"
+#include "net/nft.h"
+#include "core/network.h"
+
+#define MAX_ENDPOINTS 16
+
+struct network_opts {
+        char *subnet, *gateway, *ip_range, *driver;
+        bool internal, help;
+        char **opts, **labels;
+};
+
+/* store.c */
+char *store_doc_path(const struct cli *cli, const char *name);
+char *store_lease_dir(const struct cli *cli, const char *name);
+int store_parse_addr(const char *s, struct in_addr *ret);
+int store_from_doc(struct jv *doc, struct network *n, struct err *err);
+int store_lock(const struct cli *cli, const char *name, struct err *err);
+int store_each(const struct cli *cli, int (*fn)(struct jv *doc, void *ud), void *ud);
+int store_create(const struct cli *cli, const char *name, const struct network_opts *o, bool dflt,
+                 struct network *ret, struct err *err);
+
+/* bridge.c */
+struct net_nft_network bridge_nft(const struct network *n);
+int bridge_ensure(const struct cli *cli, const struct network *n, const char *except,
+                  struct err *err);
+void bridge_remove(const struct cli *cli, const struct network *n);
+
+/* endpoint.c */
+/* The host end of a container's veth: "hw" + 12 hex digits of the id for the first
+ * endpoint, "hw" + 10 + "-" + index for the others. */
+void endpoint_veth_name(const char *id, int idx, char out[16]);
+/* Whether link is named so; prefix gets the 10 id digits every such name holds. */
+bool endpoint_veth_owner(const char *link, char prefix[11]);
+int endpoint_attach(const struct cli *cli, struct container *c, const char *name, int idx,
+                    int netns_fd, struct err *err);
+int endpoint_free_index(const struct container *c);
+const char *endpoint_primary_ip(const struct container *c);
+
+/* publish.c */
+int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
+                struct network_hold *hold, struct err *err);
+void publish_restore_all(const struct cli *cli, const char *except);
+
+/* hosts.c */
+int hosts_render(const struct cli *cli, const struct container *c, struct err *err);
+
+/* links.c */
+int links_check_running(const struct cli *cli, const struct container *c, struct err *err);
+
+/* attach.c */
+/* Finishes what Hawser.Pending records (see network_settle), under the caller's lock; 1 and
+ * the network's name in net when there was something, 0 otherwise. */
+int attach_finish_pending(const struct cli *cli, struct container *c,
+                          char net[NETWORK_NAME_MAX + 1]);
+int attach_set_pending(struct container *c, const char *op, const char *net, int idx,
+                       struct err *err);
+int attach_connect_running(const struct cli *cli, struct container *c, const char *net,
+                           struct err *err);

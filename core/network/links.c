@@ -1,0 +1,164 @@
+/* Legacy links on the default network: checks, the reverse index, environment, rm --link. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fs.h"
+#include "core/base/util.h"
+#include "core/links.h"
+#include "internal.h"
+
+int links_check_running(const struct cli *cli, const struct container *c, struct err *err)
+{
+        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
+
+        for (size_t i = 0; i < jv_len(links); i++) {
+                struct container *child = NULL;
+                struct links_stored l;
+                bool ok;
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
+                        continue;
+                ok = container_find(cli, l.child, &child, err) == 0 && container_is_live(child);
+                container_free(child);
+                if (!ok)
+                        return err_set(err, -EINVAL,
+                                       "Cannot link to a non running container: "
+                                       "/%s AS %s",
+                                       l.child, l.path);
+        }
+        return 0;
+}
+
+void network_link_index_add(const struct cli *cli, const char *child, const char *parent_id)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "links/%s", child);
+        _cleanup_free_ char *p = cli_root_path(cli, "links/%s/%s", child, parent_id);
+        struct err e = {0};
+        int fd;
+
+        if (!dir || !p || fs_mkdir_p(dir, 0700, &e) < 0)
+                return;
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                close(fd);
+}
+
+void network_link_index_del(const struct cli *cli, const struct container *parent)
+{
+        const struct jv *links = jv_path(parent->doc, "HostConfig.Links");
+
+        for (size_t i = 0; i < jv_len(links); i++) {
+                _cleanup_free_ char *p = NULL;
+                struct links_stored l;
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
+                        continue;
+                p = cli_root_path(cli, "links/%s/%s", l.child, parent->id);
+                if (p)
+                        unlink(p);
+        }
+}
+
+void network_update_links(const struct cli *cli, const struct container *c,
+                          void (*changed)(const struct cli *cli, const struct container *linker))
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "links/%s", container_name(c));
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                struct container *p = NULL;
+                struct err e = {0};
+                if (strlen(de->d_name) != 64)
+                        continue;
+                if (container_load(cli, de->d_name, &p, &e) < 0) {
+                        unlinkat(dirfd(d), de->d_name, 0); /* the parent is gone */
+                        continue;
+                }
+                if (container_is_live(p) && hosts_render(cli, p, &e) < 0)
+                        fprintf(stderr, "warning: updating /etc/hosts of %s: %s, ignoring\n",
+                                container_name(p), e.msg);
+                if (container_is_live(p) && changed)
+                        changed(cli, p);
+                container_free(p);
+        }
+}
+
+int network_link_env(const struct cli *cli, const struct container *c, char ***env, struct err *err)
+{
+        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
+
+        for (size_t i = 0; i < jv_len(links); i++) {
+                struct container *child = NULL;
+                _cleanup_strv_ char **exposed = NULL, **cenv = NULL, **out = NULL;
+                struct links_stored l;
+                int r;
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
+                        continue;
+                if (container_find(cli, l.child, &child, err) < 0)
+                        return -err->code;
+                exposed = jv_keys(jv_path(child->doc, "Config.ExposedPorts"));
+                cenv = jv_to_strv(jv_path(child->doc, "Config.Env"));
+                r = links_env(container_name(c), l.alias, endpoint_primary_ip(child) ?: "",
+                              (const char *const *)exposed, cenv, &out, err);
+                container_free(child);
+                if (r < 0)
+                        return r;
+                for (char **e = out; e && *e; e++)
+                        if (util_strv_push(env, *e) < 0)
+                                return err_set(err, -ENOMEM, "link environment");
+        }
+        return 0;
+}
+
+int network_remove_link(const struct cli *cli, const char *spec, struct err *err)
+{
+        char full[300], parent[256];
+        const char *last;
+        struct container *c = NULL;
+        _cleanup_close_ int lock = -1;
+        struct jv *links, *kept;
+        size_t removed = 0;
+        int r;
+
+        snprintf(full, sizeof(full), "%s%s", spec[0] == '/' ? "" : "/", spec);
+        last = strrchr(full, '/');
+        if (last == full)
+                return err_set(err, -EINVAL,
+                               "Conflict, cannot remove the default link name of "
+                               "the container");
+        snprintf(parent, sizeof(parent), "%.*s", (int)(last - full - 1), full + 1);
+        if (container_find(cli, parent, &c, err) < 0)
+                return err_set(err, -ENOENT, "Cannot get parent /%s for link name %s", parent,
+                               full);
+        r = lock = container_lock(c, err);
+        if (r >= 0)
+                r = container_reload(c, err);
+        if (r >= 0) {
+                links = jv_path(c->doc, "HostConfig.Links");
+                kept = jv_new_array();
+                for (size_t i = 0; i < jv_len(links); i++) {
+                        const char *s = jv_str(jv_at(links, i));
+                        struct links_stored l;
+                        _cleanup_free_ char *index = NULL;
+                        if (links_parse_stored(s, &l) < 0 || strcmp(l.path, full)) {
+                                jv_append(kept, jv_new_string(s));
+                                continue;
+                        }
+                        /* The reverse index entry goes with the link. */
+                        if (!removed++ &&
+                            (index = cli_root_path(cli, "links/%s/%s", l.child, c->id)))
+                                unlink(index);
+                }
+                jv_set(jv_get(c->doc, "HostConfig"), "Links", kept);
+                r = removed ? container_save(c, err)
+                            : err_set(err, -ENOENT, "No such link: %s", full);
+        }
+        if (r >= 0 && container_is_live(c))
+                r = hosts_render(cli, c, err);
+        container_free(c);
+        return r < 0 ? r : 0;
+}

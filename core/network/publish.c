@@ -1,0 +1,306 @@
+/* Published ports: host-port holds and DNAT elements, and their restoring after a flush. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "net/link.h"
+#include "core/ports.h"
+#include "internal.h"
+
+struct publish {
+        struct net_nft_port *v;
+        size_t n;
+};
+
+/* The protocol of a port key ("80/tcp", "53/udp"; "80" is TCP). Keys were made from parsed
+ * ports: -EINVAL only for a hand-edited state. */
+static int key_proto(const char *key, uint8_t *ret)
+{
+        const char *slash = strchr(key, '/');
+
+        *ret = IPPROTO_TCP;
+        return slash ? ports_proto_parse(slash + 1, ret) : 0;
+}
+
+/* Holds host_ip:port so no host process can take it while the container runs. */
+static int reserve(struct in_addr host, uint16_t port, int proto, struct err *err)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = host, .sin_port = htons(port)};
+        int type = proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+        int fd = socket(AF_INET, type | SOCK_CLOEXEC, proto);
+
+        if (fd < 0 && proto == IPPROTO_SCTP)
+                return -ENOTSUP; /* no SCTP in this kernel: nothing to hold */
+        if (fd < 0)
+                return err_errno(err, "reserving port %u", port);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int e = errno;
+                close(fd);
+                return -e;
+        }
+        return fd;
+}
+
+/* The DNAT elements as they were when a start began: read once, not once per candidate
+ * port. One published since loses at net_nft_publish (EEXIST), which is atomic. */
+struct taken {
+        struct net_nft_port *v;
+        size_t n;
+};
+
+static bool already_published(const struct taken *t, struct in_addr host, uint16_t port, int proto)
+{
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i].host_port == port && t->v[i].proto == proto &&
+                    (!t->v[i].host_ip.s_addr || !host.s_addr ||
+                     t->v[i].host_ip.s_addr == host.s_addr))
+                        return true;
+        return false;
+}
+
+static int hold_push(struct network_hold *h, int fd)
+{
+        int *nv = realloc(h->fds, (h->n + 1) * sizeof(int));
+
+        if (!nv)
+                return -ENOMEM;
+        h->fds = nv;
+        h->fds[h->n++] = fd;
+        return 0;
+}
+
+/* Picks and reserves the host port of one binding ("", "8080" or "8000-8010"). */
+static int bind_one(const struct cli *cli, const struct taken *t, struct in_addr host,
+                    const char *spec, int proto, struct network_hold *hold, uint16_t *ret,
+                    struct err *err)
+{
+        _cleanup_free_ char *state = cli_runroot_path(cli, "ports.state");
+        long long lo = 0, hi = 0;
+        char a[INET_ADDRSTRLEN];
+        int fd = -EADDRINUSE;
+
+        inet_ntop(AF_INET, &host, a, sizeof(a));
+        if (spec && *spec && sscanf(spec, "%lld-%lld", &lo, &hi) < 1)
+                return err_set(err, -EINVAL, "invalid host port %s", spec);
+        if (hi == 0)
+                hi = lo;
+        for (long long p = lo; lo && p <= hi; p++) {
+                if (already_published(t, host, (uint16_t)p, proto)) {
+                        fd = -EEXIST;
+                        continue;
+                }
+                fd = reserve(host, (uint16_t)p, proto, err);
+                if (fd >= 0 || fd == -ENOTSUP) {
+                        *ret = (uint16_t)p;
+                        break;
+                }
+        }
+        for (int tries = 0; !lo && tries < 64; tries++) {
+                uint16_t p;
+                if (ports_allocate(state, a, (uint8_t)proto, &p, err) < 0)
+                        return -err->code;
+                fd = already_published(t, host, p, proto) ? -EEXIST : reserve(host, p, proto, err);
+                if (fd >= 0 || fd == -ENOTSUP) {
+                        *ret = p;
+                        break;
+                }
+        }
+        if (fd == -EEXIST)
+                return err_set(err, -EADDRINUSE,
+                               "Bind for %s:%s failed: port is already "
+                               "allocated",
+                               a, spec && *spec ? spec : "0");
+        if (fd < 0)
+                return err_set(err, -EADDRINUSE,
+                               "failed to bind host port %s:%s/%s: address "
+                               "already in use",
+                               a, spec && *spec ? spec : "0", ports_proto_name((uint8_t)proto));
+        return fd == -ENOTSUP ? 0 : hold_push(hold, fd);
+}
+
+static int publish_push(struct publish *p, struct in_addr host, uint16_t hport, int proto,
+                        struct in_addr ctr, uint16_t cport)
+{
+        struct net_nft_port *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+
+        if (!nv)
+                return -ENOMEM;
+        p->v = nv;
+        p->v[p->n++] = (struct net_nft_port){.host_ip = host,
+                                             .host_port = hport,
+                                             .proto = (uint8_t)proto,
+                                             .ctr_ip = ctr,
+                                             .ctr_port = cport};
+        return 0;
+}
+
+/* Binds one "80/tcp" key: every binding of it (or one dynamic with -P). */
+static int publish_key(const struct cli *cli, const struct taken *t, const char *key,
+                       const struct jv *bindings, struct in_addr ctr, struct jv *out,
+                       struct publish *p, struct network_hold *hold, struct err *err)
+{
+        uint8_t proto;
+        uint16_t cport = (uint16_t)atoi(key);
+        struct jv *list = jv_new_array();
+
+        jv_set(out, key, list);
+        if (key_proto(key, &proto) < 0)
+                return err_set(err, -EINVAL, "invalid port %s", key);
+        for (size_t i = 0; i < jv_len(bindings); i++) {
+                const struct jv *b = jv_at(bindings, i);
+                const char *hip = jv_get_str(b, "HostIp");
+                struct in_addr host = {0};
+                struct jv *o = jv_new_object();
+                char port[8], a[INET_ADDRSTRLEN];
+                uint16_t hport = 0;
+                int r;
+                if (hip && *hip && store_parse_addr(hip, &host) < 0) {
+                        jv_put(o);
+                        return err_set(err, -EINVAL,
+                                       "invalid host IP %s (IPv6 publishing is "
+                                       "not supported yet)",
+                                       hip);
+                }
+                r = bind_one(cli, t, host, jv_get_str(b, "HostPort"), proto, hold, &hport, err);
+                if (r >= 0 && publish_push(p, host, hport, proto, ctr, cport) < 0)
+                        r = err_set(err, -ENOMEM, "publishing %s", key);
+                if (r < 0) {
+                        jv_put(o);
+                        return r;
+                }
+                snprintf(port, sizeof(port), "%u", hport);
+                jv_set_str(o, "HostIp", inet_ntop(AF_INET, &host, a, sizeof(a)));
+                jv_set_str(o, "HostPort", port);
+                jv_append(list, o);
+        }
+        return 0;
+}
+
+int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
+                struct network_hold *hold, struct err *err)
+{
+        const struct jv *pb = jv_path(c->doc, "HostConfig.PortBindings");
+        const struct jv *exposed = jv_path(c->doc, "Config.ExposedPorts");
+        bool all = jv_get_bool(jv_get(c->doc, "HostConfig"), "PublishAllPorts");
+        _cleanup_strv_ char **keys = jv_keys(exposed), **bound = jv_keys(pb);
+        struct jv *out = jv_new_object();
+        _cleanup_jv_ struct jv *dyn = jv_new_array();
+        struct publish p = {0};
+        struct taken t = {0};
+        struct err ignored = {0};
+        int r = 0;
+
+        /* Unreadable: nothing found taken; the final publish still refuses a clash. */
+        if ((bound && bound[0]) || (all && keys && keys[0]))
+                (void)net_nft_list_ports(&t.v, &t.n, &ignored);
+        jv_append(dyn, jv_new_object());
+        jv_set(jv_get(c->doc, "NetworkSettings"), "Ports", out);
+        for (char **k = bound; r >= 0 && k && *k; k++)
+                r = publish_key(cli, &t, *k, jv_get(pb, *k), ctr, out, &p, hold, err);
+        for (char **k = keys; r >= 0 && k && *k; k++) {
+                if (jv_get(pb, *k))
+                        continue;
+                if (all)
+                        r = publish_key(cli, &t, *k, dyn, ctr, out, &p, hold, err);
+                else
+                        jv_set(out, *k, NULL);
+        }
+        free(t.v);
+        if (r >= 0 && p.n)
+                r = net_nft_publish(p.v, p.n, err);
+        free(p.v);
+        if (r == 1) {
+                /* The table had vanished and was rebuilt just now with our ports only. */
+                _cleanup_close_ int lock = store_lock(cli, "bridges.lock", err);
+
+                if (lock < 0)
+                        return lock;
+                publish_restore_all(cli, c->id);
+                r = 0;
+        }
+        return r;
+}
+
+/* The DNAT entries of a running container's published ports, from its state. */
+static int ports_of(const struct container *c, struct in_addr ctr, struct publish *p)
+{
+        const struct jv *ports = jv_path(c->doc, "NetworkSettings.Ports");
+        _cleanup_strv_ char **keys = jv_keys(ports);
+
+        for (char **k = keys; k && *k; k++) {
+                const struct jv *list = jv_get(ports, *k);
+                uint8_t proto;
+
+                if (key_proto(*k, &proto) < 0)
+                        continue;
+                for (size_t i = 0; i < jv_len(list); i++) {
+                        const struct jv *b = jv_at(list, i);
+                        struct in_addr host = {0};
+                        int hport = atoi(jv_get_str(b, "HostPort") ?: "0");
+
+                        if (store_parse_addr(jv_get_str(b, "HostIp"), &host) < 0 || hport <= 0 ||
+                            hport > 65535)
+                                continue;
+                        if (publish_push(p, host, (uint16_t)hport, proto, ctr, (uint16_t)atoi(*k)) <
+                            0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int restore_network(struct jv *doc, void *ud)
+{
+        struct network n;
+        struct net_nft_network nn;
+        struct err e = {0};
+
+        (void)ud;
+        if (store_from_doc(doc, &n, &e) < 0 || !n.bridge[0] || net_link_exists(n.bridge) != 1)
+                return 0;
+        nn = bridge_nft(&n);
+        if (net_nft_network_add(&nn, &e) < 0)
+                fprintf(stderr, "warning: restoring the rules of network %s: %s, ignoring\n",
+                        n.name, e.msg);
+        return 0;
+}
+
+static void restore_ports(const struct container *c)
+{
+        struct publish p = {0};
+        struct in_addr ctr;
+        struct err e = {0};
+
+        if (!endpoint_primary_ip(c) || store_parse_addr(endpoint_primary_ip(c), &ctr) < 0 ||
+            ports_of(c, ctr, &p) < 0 || !p.n) {
+                free(p.v);
+                return;
+        }
+        /* Already there (err codes are positive): nothing to restore. */
+        if (net_nft_publish(p.v, p.n, &e) < 0 && e.code != EEXIST)
+                fprintf(stderr, "warning: restoring the ports of container %.12s: %s, ignoring\n",
+                        c->id, e.msg);
+        free(p.v);
+}
+
+void publish_restore_all(const struct cli *cli, const char *except)
+{
+        struct container **all = NULL;
+        struct err e = {0};
+
+        if (net_nft_ensure(&e) < 0) {
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+                return;
+        }
+        store_each(cli, restore_network, NULL);
+        if (container_list(cli, &all, &e) < 0)
+                return;
+        for (struct container **c = all; *c; c++)
+                if ((!except || strcmp((*c)->id, except)) && container_is_live(*c))
+                        restore_ports(*c);
+        container_list_free(all);
+}

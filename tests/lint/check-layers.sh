@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# check-layers.sh: the include rules of DEVELOPERS.md ("Layers"), checked on the sources.
+#   1. core/container.c (the container store) includes nothing above core/base but its own
+#      header, cli.h and statedoc.h.
+#   2. core/network/store.c (the network store) includes nothing of core/ but core/base, the
+#      module's internal.h and the headers internal.h names (network.h, container.h).
+#   3. No include cycle between modules. A module is a file of core/ with its header (x.c,
+#      x.h), core/network/ (one module; its cmd.c, the commands, is a module of its own),
+#      core/base/, net/ and dns/. `tsort` finds the cycles.
+# Exits 1 and says which rule broke, 0 otherwise.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+fail=0
+
+# includes FILE: the quoted includes of FILE, one per line.
+includes() { sed -n 's/^#include "\([^"]*\)".*/\1/p' "$1"; }
+
+bad=$(includes core/container.c | grep -vxE 'base/[a-z0-9_]+\.h|container\.h|cli\.h|statedoc\.h')
+if [ -n "$bad" ]; then
+    echo "check-layers: core/container.c (the container store) includes above core/base: $bad" >&2
+    fail=1
+fi
+bad=$(includes core/network/store.c | grep -vxE 'core/base/[a-z0-9_]+\.h|net/[a-z0-9_]+\.h|internal\.h')
+if [ -n "$bad" ]; then
+    echo "check-layers: core/network/store.c (the network store) includes above core/base: $bad" >&2
+    fail=1
+fi
+
+# module PATH: the module a source or header file belongs to.
+module() {
+    case $1 in
+    core/base/* | base/*) echo base ;;
+    net/*) echo net ;;
+    dns/*) echo dns ;;
+    core/network/cmd.c) echo network-cmd ;;
+    core/network/* | core/network.h | network.h) echo network ;;
+    core/commands.h | commands.h) echo commands ;;
+    *) local b=${1##*/}; echo "${b%.*}" ;;
+    esac
+}
+
+edges=$(
+    for f in core/*.c core/*.h core/network/*.c core/network/*.h; do
+        from=$(module "$f")
+        for inc in $(includes "$f"); do
+            to=$(module "$inc")
+            [ "$to" = "$from" ] || [ "$to" = commands ] || echo "$from $to"
+        done
+    done | sort -u
+)
+if ! loops=$(tsort <<<"$edges" 2>&1 >/dev/null) || [ -n "$loops" ]; then
+    echo "check-layers: include cycle between modules:" >&2
+    sed 's/^tsort: /  /' <<<"$loops" >&2
+    fail=1
+fi
+exit "$fail"
