@@ -15,28 +15,16 @@
 #include "base/util.h"
 #include "container.h"
 #include "image.h"
+#include "image_internal.h"
 #include "imgconfig.h"
 #include "layer.h"
-#include "opt.h"
-#include "table.h"
-#include "template.h"
 
 /* Docker prints this for an image that was never tagged. */
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 
 /* ---- the store ---- */
 
-struct store {
-        const struct cli *cli;
-        char *root;
-        char *images; /* images/<id>.json, images/<id>.meta */
-        char *layers;
-        char *tmp;
-        char *repos; /* repositories.json */
-        char *lock;  /* images.lock */
-};
-
-static void store_free(struct store *s)
+void imgstore_free(struct store *s)
 {
         free(s->root), free(s->images), free(s->layers);
         free(s->tmp), free(s->repos), free(s->lock);
@@ -44,7 +32,7 @@ static void store_free(struct store *s)
 
 /* Paths of the store; with create, the directories are made (commands work on an empty
  * --root). */
-static int store_open(const struct cli *cli, bool create, struct store *s, struct err *err)
+int imgstore_open(const struct cli *cli, bool create, struct store *s, struct err *err)
 {
         int r = 0;
 
@@ -69,7 +57,7 @@ static int store_open(const struct cli *cli, bool create, struct store *s, struc
 
 /* Serialises changes to repositories.json, image configs and layer removal. Returns the
  * lock fd; closing it unlocks. */
-static int store_lock(const struct store *s, struct err *err)
+int imgstore_lock(const struct store *s, struct err *err)
 {
         _cleanup_close_ int fd = -1;
         int r = fs_mkdir_p(s->root, 0700, err);
@@ -85,12 +73,12 @@ static int store_lock(const struct store *s, struct err *err)
         return TAKE_FD(fd);
 }
 
-static char *config_path(const struct store *s, const char *id)
+char *imgstore_config_path(const struct store *s, const char *id)
 {
         return util_printf("%s/%s.json", s->images, id);
 }
 
-static char *meta_path(const struct store *s, const char *id)
+char *imgstore_meta_path(const struct store *s, const char *id)
 {
         return util_printf("%s/%s.meta", s->images, id);
 }
@@ -103,7 +91,7 @@ static bool is_hex(const char *s, size_t min, size_t max)
 }
 
 /* {"name:tag": "sha256:<id>"}; a missing file is an empty map. */
-static int repos_load(const struct store *s, struct jv **ret, struct err *err)
+int imgstore_repos_load(const struct store *s, struct jv **ret, struct err *err)
 {
         struct jv *v = NULL;
         int r = jv_load(s->repos, &v, err);
@@ -123,7 +111,7 @@ static int repos_load(const struct store *s, struct jv **ret, struct err *err)
 }
 
 /* The ids of all stored images (64-hex names of images/<id>.json). */
-static int list_ids(const struct store *s, char ***ret, struct err *err)
+int imgstore_list_ids(const struct store *s, char ***ret, struct err *err)
 {
         _cleanup_closedir_ DIR *d = opendir(s->images);
         _cleanup_strv_ char **ids = calloc(1, sizeof(char *));
@@ -147,9 +135,9 @@ static int list_ids(const struct store *s, char ***ret, struct err *err)
         return 0;
 }
 
-static int load_config(const struct store *s, const char *id, struct jv **ret, struct err *err)
+int imgstore_load_config(const struct store *s, const char *id, struct jv **ret, struct err *err)
 {
-        _cleanup_free_ char *path = config_path(s, id);
+        _cleanup_free_ char *path = imgstore_config_path(s, id);
         int r;
 
         if (!path)
@@ -167,7 +155,7 @@ static int resolve_prefix(const struct store *s, const char *prefix, char ret_id
         _cleanup_strv_ char **ids = NULL;
         const char *found = NULL;
         size_t n = strlen(prefix);
-        int r = list_ids(s, &ids, err);
+        int r = imgstore_list_ids(s, &ids, err);
 
         if (r < 0)
                 return r;
@@ -189,7 +177,7 @@ static int resolve_tag(const struct store *s, const char *norm, char ret_id[65],
 {
         _cleanup_jv_ struct jv *repos = NULL;
         const char *v;
-        int r = repos_load(s, &repos, err);
+        int r = imgstore_repos_load(s, &repos, err);
 
         if (r < 0)
                 return r;
@@ -201,7 +189,7 @@ static int resolve_tag(const struct store *s, const char *norm, char ret_id[65],
 }
 
 /* Docker's order: a name first, then an id (prefix), with or without "sha256:". */
-static int resolve(const struct store *s, const char *ref, char ret_id[65], struct err *err)
+int imgstore_resolve(const struct store *s, const char *ref, char ret_id[65], struct err *err)
 {
         _cleanup_free_ char *norm = NULL;
         struct err perr = {0};
@@ -230,12 +218,12 @@ static int resolve(const struct store *s, const char *ref, char ret_id[65], stru
 
 int image_resolve(const struct cli *cli, const char *ref, char ret_id[65], struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         char id[65];
-        int r = store_open(cli, false, &s, err);
+        int r = imgstore_open(cli, false, &s, err);
 
         if (r >= 0)
-                r = resolve(&s, ref, id, err);
+                r = imgstore_resolve(&s, ref, id, err);
         if (r < 0)
                 return r;
         memcpy(ret_id, id, 65);
@@ -244,13 +232,13 @@ int image_resolve(const struct cli *cli, const char *ref, char ret_id[65], struc
 
 int image_load_config(const struct cli *cli, const char *id, struct jv **ret, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
-        int r = store_open(cli, false, &s, err);
+        _cleanup_(imgstore_free) struct store s = {0};
+        int r = imgstore_open(cli, false, &s, err);
 
-        return r < 0 ? r : load_config(&s, id, ret, err);
+        return r < 0 ? r : imgstore_load_config(&s, id, ret, err);
 }
 
-static int tags_of(const struct jv *repos, const char *id, char ***ret, struct err *err)
+int imgstore_tags_of(const struct jv *repos, const char *id, char ***ret, struct err *err)
 {
         _cleanup_strv_ char **keys = jv_keys(repos);
         _cleanup_strv_ char **out = calloc(1, sizeof(char *));
@@ -270,13 +258,13 @@ static int tags_of(const struct jv *repos, const char *id, char ***ret, struct e
 
 int image_tags(const struct cli *cli, const char *id, char ***ret, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_jv_ struct jv *repos = NULL;
-        int r = store_open(cli, false, &s, err);
+        int r = imgstore_open(cli, false, &s, err);
 
         if (r >= 0)
-                r = repos_load(&s, &repos, err);
-        return r < 0 ? r : tags_of(repos, id, ret, err);
+                r = imgstore_repos_load(&s, &repos, err);
+        return r < 0 ? r : imgstore_tags_of(repos, id, ret, err);
 }
 
 static char *layer_dir(const struct store *s, const char *diff_id)
@@ -308,13 +296,13 @@ static int diff_dirs(const struct store *s, char *const *ids, const char *sep, s
 
 int image_lowerdir(const struct cli *cli, const char *id, char **ret, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_jv_ struct jv *cfg = NULL;
         _cleanup_strv_ char **ids = NULL;
-        int r = store_open(cli, false, &s, err);
+        int r = imgstore_open(cli, false, &s, err);
 
         if (r >= 0)
-                r = load_config(&s, id, &cfg, err);
+                r = imgstore_load_config(&s, id, &cfg, err);
         if (r >= 0)
                 r = imgconfig_diff_ids(cfg, &ids, err);
         if (r < 0)
@@ -332,7 +320,7 @@ int image_lowerdir(const struct cli *cli, const char *id, char **ret, struct err
 }
 
 /* Docker's Size: the extracted content of every layer. */
-static long long image_size(const struct store *s, char *const *ids)
+long long imgstore_size(const struct store *s, char *const *ids)
 {
         long long sum = 0;
 
@@ -350,7 +338,7 @@ static long long image_size(const struct store *s, char *const *ids)
 
 static char *last_tag_time(const struct store *s, const char *id)
 {
-        _cleanup_free_ char *path = meta_path(s, id);
+        _cleanup_free_ char *path = imgstore_meta_path(s, id);
         _cleanup_jv_ struct jv *meta = NULL;
         struct err ignored = {0};
         const char *t;
@@ -420,7 +408,7 @@ static struct jv *inspect_doc(const struct store *s, const char *id, const struc
         if (jv_get_str(cfg, "variant"))
                 jv_set_str(d, "Variant", jv_get_str(cfg, "variant"));
         jv_set_str(d, "Os", str_or(cfg, "os", ""));
-        jv_set_int(d, "Size", image_size(s, ids));
+        jv_set_int(d, "Size", imgstore_size(s, ids));
         jv_set(d, "GraphDriver", graph_driver(s, ids));
         jv_set(d, "RootFS", rootfs_doc(ids));
         jv_set_str(meta, "LastTagTime", tag_time ? tag_time : ZERO_TIME);
@@ -430,17 +418,17 @@ static struct jv *inspect_doc(const struct store *s, const char *id, const struc
 
 int image_inspect(const struct cli *cli, const char *id, struct jv **ret, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_jv_ struct jv *cfg = NULL, *repos = NULL;
         _cleanup_strv_ char **tags = NULL, **ids = NULL;
-        int r = store_open(cli, false, &s, err);
+        int r = imgstore_open(cli, false, &s, err);
 
         if (r >= 0)
-                r = load_config(&s, id, &cfg, err);
+                r = imgstore_load_config(&s, id, &cfg, err);
         if (r >= 0)
-                r = repos_load(&s, &repos, err);
+                r = imgstore_repos_load(&s, &repos, err);
         if (r >= 0)
-                r = tags_of(repos, id, &tags, err);
+                r = imgstore_tags_of(repos, id, &tags, err);
         if (r >= 0)
                 r = imgconfig_diff_ids(cfg, &ids, err);
         if (r < 0)
@@ -453,7 +441,7 @@ int image_inspect(const struct cli *cli, const char *id, struct jv **ret, struct
 
 static int write_tag_time(const struct store *s, const char *id, struct err *err)
 {
-        _cleanup_free_ char *path = meta_path(s, id);
+        _cleanup_free_ char *path = imgstore_meta_path(s, id);
         _cleanup_jv_ struct jv *meta = jv_new_object();
         char now[40];
 
@@ -469,7 +457,7 @@ static int tag_locked(const struct store *s, const char *id, const char *norm, s
 {
         _cleanup_jv_ struct jv *repos = NULL;
         char v[72]; /* "sha256:" + 64 hex */
-        int r = repos_load(s, &repos, err);
+        int r = imgstore_repos_load(s, &repos, err);
 
         if (r < 0)
                 return r;
@@ -481,10 +469,10 @@ static int tag_locked(const struct store *s, const char *id, const char *norm, s
         return write_tag_time(s, id, err);
 }
 
-static int untag_locked(const struct store *s, const char *norm, struct err *err)
+int imgstore_untag_locked(const struct store *s, const char *norm, struct err *err)
 {
         _cleanup_jv_ struct jv *repos = NULL;
-        int r = repos_load(s, &repos, err);
+        int r = imgstore_repos_load(s, &repos, err);
 
         if (r < 0)
                 return r;
@@ -505,7 +493,7 @@ static bool layer_in_use(const struct store *s, char *const *image_ids, const ch
                 if (skip_id && !strcmp(*p, skip_id))
                         continue;
                 /* An unreadable config keeps its layers: never delete on doubt. */
-                if (load_config(s, *p, &cfg, &ignored) < 0 ||
+                if (imgstore_load_config(s, *p, &cfg, &ignored) < 0 ||
                     imgconfig_diff_ids(cfg, &ids, &ignored) < 0)
                         return true;
                 if (util_strv_contains(ids, diff_id))
@@ -517,11 +505,11 @@ static bool layer_in_use(const struct store *s, char *const *image_ids, const ch
 
 /* Removes the layers of diff_ids that no image other than skip_id uses; the removed ones
  * are appended to *removed (may be NULL). */
-static int gc_layers(const struct store *s, char *const *diff_ids, const char *skip_id,
-                     char ***removed, struct err *err)
+int imgstore_gc_layers(const struct store *s, char *const *diff_ids, const char *skip_id,
+                       char ***removed, struct err *err)
 {
         _cleanup_strv_ char **images = NULL;
-        int r = list_ids(s, &images, err);
+        int r = imgstore_list_ids(s, &images, err);
 
         for (char *const *d = diff_ids; r >= 0 && d && *d; d++) {
                 if (layer_in_use(s, images, skip_id, *d))
@@ -535,7 +523,7 @@ static int gc_layers(const struct store *s, char *const *diff_ids, const char *s
 
 int image_release_layers(const struct cli *cli, const char *lowerdir, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_strv_ char **ids = NULL;
         _cleanup_free_ char *copy = strdup(lowerdir ? lowerdir : "");
         _cleanup_close_ int lock = -1;
@@ -556,11 +544,11 @@ int image_release_layers(const struct cli *cli, const char *lowerdir, struct err
         }
         if (!ids)
                 return 0;
-        r = store_open(cli, false, &s, err);
+        r = imgstore_open(cli, false, &s, err);
         if (r >= 0)
-                r = lock = store_lock(&s, err);
+                r = lock = imgstore_lock(&s, err);
         if (r >= 0)
-                r = gc_layers(&s, ids, NULL, NULL, err);
+                r = imgstore_gc_layers(&s, ids, NULL, NULL, err);
         return r < 0 ? r : 0;
 }
 
@@ -578,7 +566,7 @@ static int check_layers_present(const struct store *s, char *const *ids, struct 
 
 static int write_config(const struct store *s, const char *text, const char *id, struct err *err)
 {
-        _cleanup_free_ char *path = config_path(s, id);
+        _cleanup_free_ char *path = imgstore_config_path(s, id);
 
         if (!path)
                 return err_set(err, -ENOMEM, "storing image %.12s", id);
@@ -627,12 +615,12 @@ static void sweep_tmp(const struct store *s)
 
 int image_sweep(const struct cli *cli, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_close_ int lock = -1;
-        int r = store_open(cli, false, &s, err);
+        int r = imgstore_open(cli, false, &s, err);
 
         if (r >= 0)
-                r = lock = store_lock(&s, err);
+                r = lock = imgstore_lock(&s, err);
         if (r >= 0)
                 sweep_tmp(&s);
         return r < 0 ? r : 0;
@@ -689,7 +677,7 @@ static int create_locked(struct create_step *c, const struct jv *config, const c
 static int create_image(const struct cli *cli, const struct jv *config, const char *exact,
                         char *const *stages, const char *ref, char ret_id[65], struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_free_ char *norm = NULL;
         _cleanup_close_ int lock = -1;
         struct create_step c = {.s = &s};
@@ -697,16 +685,16 @@ static int create_image(const struct cli *cli, const struct jv *config, const ch
 
         r = ref ? imgconfig_normalize_reference(ref, &norm, err) : 0;
         if (r >= 0)
-                r = store_open(cli, true, &s, err);
+                r = imgstore_open(cli, true, &s, err);
         if (r >= 0)
-                r = lock = store_lock(&s, err);
+                r = lock = imgstore_lock(&s, err);
         if (r >= 0) {
                 sweep_tmp(&s);
                 r = create_locked(&c, config, exact, stages, norm, ret_id, err);
         }
         if (r < 0 && c.created) {
                 struct err ignored = {0};
-                (void)gc_layers(&s, c.created, NULL, NULL, &ignored);
+                (void)imgstore_gc_layers(&s, c.created, NULL, NULL, &ignored);
         }
         util_strv_free(c.created);
         /* Stages not consumed by a failed commit are gone either way. */
@@ -737,10 +725,10 @@ int image_create_exact(const struct cli *cli, const char *text, const struct jv 
 int image_stage_layer(const struct cli *cli, int fd, char **ret_stage, char ret_diff_id[65],
                       struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         struct layer_stats st;
         char *stage = NULL;
-        int r = store_open(cli, true, &s, err);
+        int r = imgstore_open(cli, true, &s, err);
 
         if (r >= 0)
                 r = layer_stage(fd, s.tmp, &stage, &st, err);
@@ -754,1019 +742,20 @@ int image_stage_layer(const struct cli *cli, int fd, char **ret_stage, char ret_
 
 int image_tag(const struct cli *cli, const char *id, const char *ref, struct err *err)
 {
-        _cleanup_(store_free) struct store s = {0};
+        _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_free_ char *norm = NULL;
         _cleanup_close_ int lock = -1;
         int r = imgconfig_normalize_reference(ref, &norm, err);
 
         if (r >= 0)
-                r = store_open(cli, true, &s, err);
+                r = imgstore_open(cli, true, &s, err);
         if (r >= 0)
-                r = lock = store_lock(&s, err);
+                r = lock = imgstore_lock(&s, err);
         if (r >= 0) {
-                _cleanup_free_ char *path = config_path(&s, id);
+                _cleanup_free_ char *path = imgstore_config_path(&s, id);
                 if (!path || access(path, F_OK) < 0)
                         return err_set(err, -ENOENT, "No such image: %.12s", id);
                 r = tag_locked(&s, id, norm, err);
         }
         return r;
-}
-
-/* ---- import ---- */
-
-struct import_opts {
-        char **changes;
-        char *message;
-        char *platform;
-};
-
-static const struct opt_def import_defs[] = {
-        {"change", 'c', OPT_LIST, offsetof(struct import_opts, changes)},
-        {"message", 'm', OPT_STR, offsetof(struct import_opts, message)},
-        {"platform", 0, OPT_STR, offsetof(struct import_opts, platform)},
-        OPT_END,
-};
-
-static void import_opts_free(struct import_opts *o)
-{
-        opt_free_lists(import_defs, o);
-}
-
-/* The config document of a one-layer import, changes applied. */
-static int import_config(const struct import_opts *o, const char *diff_id, struct jv **ret,
-                         struct err *err)
-{
-        _cleanup_jv_ struct jv *cfg = jv_new_object();
-        _cleanup_free_ char *os = NULL, *arch = NULL;
-        char *ids[] = {(char *)diff_id, NULL};
-        char created[40];
-        int r;
-
-        r = imgconfig_apply_changes(cfg, o->changes, err);
-        if (r >= 0)
-                r = imgconfig_parse_platform(o->platform ? o->platform : "linux", &os, &arch, err);
-        if (r < 0)
-                return r;
-        util_format_time(util_now_ns(), created);
-        /* The Docker CLI uploads a local file as a stream named "-", so the daemon records
-         * "Imported from -" for files and stdin alike. */
-        *ret = imgconfig_new(cfg, ids, created, NULL, o->message ? o->message : "Imported from -",
-                             arch, os);
-        return *ret ? 0 : err_set(err, -ENOMEM, "building the image config");
-}
-
-static int open_source(const char *src, int *ret_fd, struct err *err)
-{
-        int fd;
-
-        if (!strcmp(src, "-")) {
-                *ret_fd = STDIN_FILENO;
-                return 0;
-        }
-        if (!strncmp(src, "http://", 7) || !strncmp(src, "https://", 8))
-                return err_set(err, -ENOTSUP, "importing from a URL is not supported: %s", src);
-        fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return err_errno(err, "open %s", src);
-        *ret_fd = fd;
-        return 0;
-}
-
-static int do_import(struct cli *cli, const struct import_opts *o, const char *src, const char *ref,
-                     struct err *err)
-{
-        _cleanup_jv_ struct jv *check = jv_new_object(), *doc = NULL;
-        _cleanup_free_ char *stage = NULL, *norm = NULL;
-        char diff_id[65], id[65];
-        char *stages[2] = {NULL, NULL};
-        int fd = -1, r;
-
-        /* Bad references and changes are refused before any work is done. */
-        r = ref ? imgconfig_normalize_reference(ref, &norm, err) : 0;
-        if (r >= 0)
-                r = imgconfig_apply_changes(check, o->changes, err);
-        if (r >= 0)
-                r = open_source(src, &fd, err);
-        if (r < 0)
-                return r;
-        r = image_stage_layer(cli, fd, &stage, diff_id, err);
-        if (fd != STDIN_FILENO)
-                close(fd);
-        if (r < 0)
-                return err_wrap(err, "importing %s", src);
-        r = import_config(o, diff_id, &doc, err);
-        if (r < 0) {
-                layer_discard(stage);
-                return r;
-        }
-        stages[0] = stage;
-        r = image_create(cli, doc, stages, norm, id, err);
-        if (r < 0)
-                return err_wrap(err, "importing %s", src);
-        printf("sha256:%s\n", id);
-        return 0;
-}
-
-int image_cmd_import(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        _cleanup_(import_opts_free) struct import_opts o = {0};
-        int n = opt_parse(import_defs, argc - 1, argv + 1, false, &o, err);
-
-        if (n < 0)
-                return cli_usage_error(cli, "import", err, "%s", err->msg);
-        if (n < 1 || n > 2)
-                return cli_usage_error(cli, "import", err,
-                                       "\"hawser import\" requires at least 1 and at most 2 "
-                                       "arguments.");
-        return do_import(cli, &o, argv[1], n == 2 ? argv[2] : NULL, err);
-}
-
-/* ---- images ---- */
-
-struct images_opts {
-        bool all, quiet, no_trunc, digests;
-        char *format;
-        char **filters;
-};
-
-static const struct opt_def images_defs[] = {
-        {"all", 'a', OPT_BOOL, offsetof(struct images_opts, all)},
-        {"quiet", 'q', OPT_BOOL, offsetof(struct images_opts, quiet)},
-        {"no-trunc", 0, OPT_BOOL, offsetof(struct images_opts, no_trunc)},
-        {"digests", 0, OPT_BOOL, offsetof(struct images_opts, digests)},
-        {"format", 0, OPT_STR, offsetof(struct images_opts, format)},
-        {"filter", 'f', OPT_LIST, offsetof(struct images_opts, filters)},
-        OPT_END,
-};
-
-static void images_opts_free(struct images_opts *o)
-{
-        opt_free_lists(images_defs, o);
-}
-
-/* One line of the listing: an image under one of its tags (or untagged). */
-struct image_row {
-        char id[65];
-        int64_t created;
-        const char *created_str; /* borrowed from the image's config */
-        long long size;
-        char *repo, *tag;  /* NULL when untagged */
-        struct jv *labels; /* borrowed */
-        size_t seq;
-};
-
-struct listing {
-        struct image_row *rows;
-        size_t n, cap;
-        struct jv **configs; /* owned; rows borrow from them */
-        size_t nconfigs;
-};
-
-static void listing_free(struct listing *l)
-{
-        for (size_t i = 0; i < l->n; i++)
-                free(l->rows[i].repo), free(l->rows[i].tag);
-        free(l->rows);
-        for (size_t i = 0; i < l->nconfigs; i++)
-                jv_put(l->configs[i]);
-        free(l->configs);
-}
-
-static int add_row(struct listing *l, const struct image_row *proto, const char *ref)
-{
-        struct image_row *row;
-
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                struct image_row *n = realloc(l->rows, cap * sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
-                l->rows = n;
-                l->cap = cap;
-        }
-        row = &l->rows[l->n];
-        *row = *proto;
-        row->seq = l->n;
-        if (ref) {
-                const char *colon = strrchr(ref, ':');
-                row->repo = strndup(ref, colon ? (size_t)(colon - ref) : strlen(ref));
-                row->tag = strdup(colon ? colon + 1 : "latest");
-                if (!row->repo || !row->tag) {
-                        free(row->repo), free(row->tag);
-                        return -ENOMEM;
-                }
-        } else {
-                row->repo = row->tag = NULL;
-        }
-        l->n++;
-        return 0;
-}
-
-static int keep_config(struct listing *l, struct jv *cfg)
-{
-        struct jv **n = realloc(l->configs, (l->nconfigs + 1) * sizeof(*n));
-
-        if (!n)
-                return -ENOMEM;
-        l->configs = n;
-        l->configs[l->nconfigs++] = cfg;
-        return 0;
-}
-
-static int add_image(struct listing *l, const struct store *s, const struct jv *repos,
-                     const char *id, struct err *err)
-{
-        _cleanup_jv_ struct jv *cfg = NULL;
-        _cleanup_strv_ char **tags = NULL, **ids = NULL;
-        struct image_row proto = {0};
-        struct err ignored = {0};
-        int r;
-
-        /* An image removed while we list is simply not listed. */
-        if (load_config(s, id, &cfg, &ignored) < 0 || imgconfig_diff_ids(cfg, &ids, &ignored) < 0)
-                return 0;
-        r = tags_of(repos, id, &tags, err);
-        if (r < 0)
-                return r;
-        memcpy(proto.id, id, 65);
-        proto.created_str = jv_get_str(cfg, "created");
-        if (!proto.created_str || util_parse_time(proto.created_str, &proto.created) < 0)
-                proto.created = 0;
-        proto.size = image_size(s, ids);
-        proto.labels = jv_path(cfg, "config.Labels");
-        for (char **t = tags; r >= 0 && *t; t++)
-                r = add_row(l, &proto, *t);
-        if (r >= 0 && !tags[0])
-                r = add_row(l, &proto, NULL);
-        if (r >= 0)
-                r = keep_config(l, cfg);
-        if (r < 0)
-                return err_set(err, -ENOMEM, "listing images");
-        cfg = NULL;
-        return 0;
-}
-
-static int cmp_rows(const void *a, const void *b)
-{
-        const struct image_row *x = a, *y = b;
-        int c;
-
-        if (x->created != y->created)
-                return x->created > y->created ? -1 : 1;
-        c = strcmp(x->id, y->id);
-        if (c)
-                return c;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int load_listing(const struct store *s, struct listing *l, struct err *err)
-{
-        _cleanup_jv_ struct jv *repos = NULL;
-        _cleanup_strv_ char **ids = NULL;
-        int r = repos_load(s, &repos, err);
-
-        if (r >= 0)
-                r = list_ids(s, &ids, err);
-        for (char **p = ids; r >= 0 && p && *p; p++)
-                r = add_image(l, s, repos, *p, err);
-        if (r >= 0 && l->n)
-                qsort(l->rows, l->n, sizeof(*l->rows), cmp_rows);
-        return r;
-}
-
-struct filters {
-        int dangling; /* -1: either */
-        char **refs;  /* reference patterns */
-        char **labels;
-        bool has_before, has_since;
-        int64_t before, since;
-};
-
-static void filters_free(struct filters *f)
-{
-        util_strv_free(f->refs);
-        util_strv_free(f->labels);
-}
-
-static int image_created(const struct store *s, const char *ref, int64_t *ret, struct err *err)
-{
-        _cleanup_jv_ struct jv *cfg = NULL;
-        char id[65];
-        const char *t;
-        int r = resolve(s, ref, id, err);
-
-        if (r >= 0)
-                r = load_config(s, id, &cfg, err);
-        if (r < 0)
-                return r;
-        t = jv_get_str(cfg, "created");
-        if (!t || util_parse_time(t, ret) < 0)
-                *ret = 0;
-        return 0;
-}
-
-static int parse_filter(const struct store *s, const char *arg, struct filters *f, struct err *err)
-{
-        const char *eq = strchr(arg, '=');
-        size_t n = eq ? (size_t)(eq - arg) : 0;
-        const char *v = eq ? eq + 1 : NULL;
-
-        if (!eq)
-                return err_set(err, -EINVAL, "bad format of filter (expected name=value)");
-        if (n == 8 && !strncmp(arg, "dangling", n)) {
-                bool b;
-                if (opt_parse_bool(v, &b) < 0)
-                        return err_set(err, -EINVAL, "Invalid filter 'dangling=%s'", v);
-                f->dangling = b;
-                return 0;
-        }
-        if (n == 9 && !strncmp(arg, "reference", n))
-                return util_strv_push(&f->refs, v) < 0 ? -ENOMEM : 0;
-        if (n == 5 && !strncmp(arg, "label", n))
-                return util_strv_push(&f->labels, v) < 0 ? -ENOMEM : 0;
-        if (n == 6 && !strncmp(arg, "before", n)) {
-                f->has_before = true;
-                return image_created(s, v, &f->before, err);
-        }
-        if (n == 5 && !strncmp(arg, "since", n)) {
-                f->has_since = true;
-                return image_created(s, v, &f->since, err);
-        }
-        return err_set(err, -EINVAL, "invalid filter '%.*s'", (int)n, arg);
-}
-
-static bool ref_matches(char *const *patterns, const struct image_row *r)
-{
-        _cleanup_free_ char *full = NULL;
-
-        if (!patterns)
-                return true;
-        if (!r->repo)
-                return false;
-        full = util_printf("%s:%s", r->repo, r->tag);
-        for (; *patterns; patterns++)
-                if ((full && !fnmatch(*patterns, full, FNM_PATHNAME)) ||
-                    !fnmatch(*patterns, r->repo, FNM_PATHNAME))
-                        return true;
-        return false;
-}
-
-static bool labels_match(char *const *want, const struct jv *labels)
-{
-        for (; want && *want; want++) {
-                const char *eq = strchr(*want, '=');
-                _cleanup_free_ char *key = eq ? strndup(*want, (size_t)(eq - *want)) : NULL;
-                const char *have = jv_get_str(labels, key ? key : *want);
-
-                if (!have || (eq && strcmp(have, eq + 1)))
-                        return false;
-        }
-        return true;
-}
-
-static bool row_visible(const struct filters *f, const struct image_row *r)
-{
-        if (f->dangling >= 0 && (r->repo == NULL) != (f->dangling == 1))
-                return false;
-        if (f->has_before && r->created >= f->before)
-                return false;
-        if (f->has_since && r->created <= f->since)
-                return false;
-        return ref_matches(f->refs, r) && labels_match(f->labels, r->labels);
-}
-
-static void short_id(const struct image_row *r, bool no_trunc, char out[72])
-{
-        if (no_trunc)
-                snprintf(out, 72, "sha256:%s", r->id);
-        else
-                snprintf(out, 72, "%.12s", r->id);
-}
-
-/* Go's time.Time.String() for a UTC time, which `images --format {{.CreatedAt}}` shows. */
-static void created_at(int64_t ns, char out[40])
-{
-        time_t t = (time_t)(ns / 1000000000);
-        struct tm tm;
-
-        gmtime_r(&t, &tm);
-        strftime(out, 40, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
-}
-
-static struct jv *row_ctx(const struct image_row *r, bool no_trunc, int64_t now)
-{
-        struct jv *o = jv_new_object();
-        char id[72], since[64], size[32], at[40];
-
-        short_id(r, no_trunc, id);
-        util_human_duration(now - r->created, since, sizeof(since));
-        strcat(since, " ago");
-        util_human_size_prec(r->size, 3, size, sizeof(size));
-        created_at(r->created, at);
-        jv_set_str(o, "Containers", "N/A");
-        jv_set_str(o, "CreatedAt", at);
-        jv_set_str(o, "CreatedSince", since);
-        jv_set_str(o, "Digest", "<none>");
-        jv_set_str(o, "ID", id);
-        jv_set_str(o, "Repository", r->repo ? r->repo : "<none>");
-        jv_set_str(o, "SharedSize", "N/A");
-        jv_set_str(o, "Size", size);
-        jv_set_str(o, "Tag", r->tag ? r->tag : "<none>");
-        jv_set_str(o, "UniqueSize", "N/A");
-        jv_set_str(o, "VirtualSize", size);
-        return o;
-}
-
-static struct jv *header_ctx(void)
-{
-        static const char *const h[][2] = {
-                {"Containers", "CONTAINERS"},
-                {"CreatedAt", "CREATED AT"},
-                {"CreatedSince", "CREATED"},
-                {"Digest", "DIGEST"},
-                {"ID", "IMAGE ID"},
-                {"Repository", "REPOSITORY"},
-                {"SharedSize", "SHARED SIZE"},
-                {"Size", "SIZE"},
-                {"Tag", "TAG"},
-                {"UniqueSize", "UNIQUE SIZE"},
-                {"VirtualSize", "VIRTUAL SIZE"},
-        };
-        struct jv *o = jv_new_object();
-
-        for (size_t i = 0; i < ARRAY_SIZE(h); i++)
-                jv_set_str(o, h[i][0], h[i][1]);
-        return o;
-}
-
-static void print_quiet(const struct listing *l, const struct filters *f, bool no_trunc)
-{
-        _cleanup_strv_ char **seen = calloc(1, sizeof(char *));
-
-        for (size_t i = 0; i < l->n; i++) {
-                char id[72];
-
-                if (!row_visible(f, &l->rows[i]) || util_strv_contains(seen, l->rows[i].id))
-                        continue;
-                if (seen)
-                        (void)util_strv_push(&seen, l->rows[i].id);
-                short_id(&l->rows[i], no_trunc, id);
-                printf("%s\n", id);
-        }
-}
-
-static int print_table(const struct listing *l, const struct filters *f,
-                       const struct images_opts *o, struct err *err)
-{
-        _cleanup_table_ struct table *t = table_new();
-        int64_t now = util_now_ns();
-        int r;
-
-        if (!t)
-                return err_set(err, -ENOMEM, "printing images");
-        r = table_add_row(t, o->digests ? "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
-                                        : "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE");
-        for (size_t i = 0; r >= 0 && i < l->n; i++) {
-                const struct image_row *row = &l->rows[i];
-                _cleanup_free_ char *line = NULL;
-                char id[72], since[64], size[32];
-
-                if (!row_visible(f, row))
-                        continue;
-                short_id(row, o->no_trunc, id);
-                util_human_duration(now - row->created, since, sizeof(since));
-                util_human_size_prec(row->size, 3, size, sizeof(size));
-                line = util_printf("%s\t%s\t%s%s%s\t%s ago\t%s", row->repo ? row->repo : "<none>",
-                                   row->tag ? row->tag : "<none>", o->digests ? "<none>" : "",
-                                   o->digests ? "\t" : "", id, since, size);
-                r = line ? table_add_row(t, line) : -ENOMEM;
-        }
-        if (r < 0)
-                return err_set(err, r, "printing images");
-        return table_print(t, stdout) < 0 ? err_set(err, -EIO, "printing images") : 0;
-}
-
-static int render_row(const struct template *t, const struct jv *ctx, struct table *tw,
-                      struct err *err)
-{
-        _cleanup_free_ char *line = NULL;
-        int r = template_render(t, ctx, &line, err);
-
-        if (r < 0)
-                return r;
-        if (tw)
-                return table_add_row(tw, line) < 0 ? err_set(err, -ENOMEM, "printing") : 0;
-        printf("%s\n", line);
-        return 0;
-}
-
-/* "table ..." goes through the tabwriter with a header rendered from the header names, as
- * the Docker CLI's formatter does; "json" prints each row as JSON. */
-static int print_format(const struct listing *l, const struct filters *f,
-                        const struct images_opts *o, struct err *err)
-{
-        _cleanup_template_ struct template *t = NULL;
-        _cleanup_table_ struct table *tw = NULL;
-        _cleanup_jv_ struct jv *header = NULL;
-        const char *body = o->format;
-        bool json = !strcmp(o->format, "json");
-        int64_t now = util_now_ns();
-        int r = 0;
-
-        if (template_is_table(o->format, &body)) {
-                tw = table_new();
-                header = header_ctx();
-                if (!tw || !header)
-                        return err_set(err, -ENOMEM, "printing images");
-        }
-        if (!json)
-                r = template_parse(body, &t, err);
-        if (r >= 0 && tw)
-                r = render_row(t, header, tw, err);
-        for (size_t i = 0; r >= 0 && i < l->n; i++) {
-                _cleanup_jv_ struct jv *ctx = NULL;
-
-                if (!row_visible(f, &l->rows[i]))
-                        continue;
-                ctx = row_ctx(&l->rows[i], o->no_trunc, now);
-                if (json)
-                        printf("%s\n", jv_to_string(ctx, false));
-                else
-                        r = render_row(t, ctx, tw, err);
-        }
-        if (r >= 0 && tw && table_print(tw, stdout) < 0)
-                return err_set(err, -EIO, "printing images");
-        return r;
-}
-
-static bool is_default_format(const char *format)
-{
-        const char *rest = NULL;
-
-        return !format || !*format || (template_is_table(format, &rest) && !*rest);
-}
-
-static int list_images(struct cli *cli, const struct images_opts *o, const char *pattern,
-                       struct err *err)
-{
-        _cleanup_(store_free) struct store s = {0};
-        _cleanup_(listing_free) struct listing l = {0};
-        _cleanup_(filters_free) struct filters f = {.dangling = -1};
-        int r = store_open(cli, false, &s, err);
-
-        for (char **p = o->filters; r >= 0 && p && *p; p++)
-                r = parse_filter(&s, *p, &f, err);
-        if (r >= 0 && pattern && util_strv_push(&f.refs, pattern) < 0)
-                r = err_set(err, -ENOMEM, "listing images");
-        if (r >= 0)
-                r = load_listing(&s, &l, err);
-        if (r < 0)
-                return r;
-        if (is_default_format(o->format)) {
-                if (o->quiet) {
-                        print_quiet(&l, &f, o->no_trunc);
-                        return 0;
-                }
-                return print_table(&l, &f, o, err);
-        }
-        return print_format(&l, &f, o, err);
-}
-
-int image_cmd_images(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        _cleanup_(images_opts_free) struct images_opts o = {0};
-        int n = opt_parse(images_defs, argc - 1, argv + 1, false, &o, err);
-
-        if (n < 0)
-                return cli_usage_error(cli, "images", err, "%s", err->msg);
-        if (n > 1)
-                return cli_usage_error(cli, "images", err,
-                                       "\"hawser images\" requires at most 1 argument.");
-        return list_images(cli, &o, n == 1 ? argv[1] : NULL, err);
-}
-
-/* ---- tag ---- */
-
-int image_cmd_tag(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        static const struct opt_def defs[] = {OPT_END};
-        _cleanup_free_ char *norm = NULL;
-        struct err perr = {0};
-        char id[65];
-        int n = opt_parse(defs, argc - 1, argv + 1, false, NULL, err);
-
-        if (n < 0)
-                return cli_usage_error(cli, "tag", err, "%s", err->msg);
-        if (n != 2)
-                return cli_usage_error(cli, "tag", err,
-                                       "\"hawser tag\" requires exactly 2 arguments.");
-        if (imgconfig_normalize_reference(argv[2], &norm, &perr) < 0)
-                return err_set(err, -EINVAL,
-                               "Error parsing reference: \"%s\" is not a valid repository/tag: %s",
-                               argv[2], perr.msg);
-        if (image_resolve(cli, argv[1], id, err) < 0)
-                return -err->code;
-        return image_tag(cli, id, norm, err);
-}
-
-/* ---- rmi ---- */
-
-struct rmi {
-        const struct cli *cli;
-        const struct store *s;
-        bool force;
-        bool prune;      /* image prune words its lines in lower case */
-        long long freed; /* content size of the layers removed */
-        char id[65];
-        char **tags;
-        char *running; /* a running container using the image, by name */
-        char *stopped; /* a stopped one */
-};
-
-static void rmi_free(struct rmi *d)
-{
-        util_strv_free(d->tags);
-        free(d->running);
-        free(d->stopped);
-}
-
-static int find_users(struct rmi *d, struct err *err)
-{
-        _cleanup_strv_ char **names = NULL;
-        int r = container_image_users(d->cli, d->id, &names, err);
-
-        for (char **p = names; r >= 0 && *p; p++) {
-                struct container *c = NULL;
-                struct err ignored = {0};
-                bool running;
-
-                if (container_find(d->cli, *p, &c, &ignored) < 0)
-                        continue;
-                running = container_is_live(c);
-                container_free(c);
-                if (running && !d->running)
-                        d->running = strdup(*p);
-                else if (!running && !d->stopped)
-                        d->stopped = strdup(*p);
-        }
-        return r;
-}
-
-/* Docker's checkImageDeleteConflict: a running container is a hard conflict (even --force
- * cannot override it); remaining tags and stopped containers are checked when asked. */
-static int delete_conflict(const struct rmi *d, bool refs, bool stopped, struct err *err)
-{
-        if (d->running)
-                return err_set(err, -EBUSY,
-                               "conflict: unable to delete %.12s (cannot be forced) - image is "
-                               "being used by running container %s",
-                               d->id, d->running);
-        if (refs && d->tags[0])
-                return err_set(err, -EBUSY,
-                               "conflict: unable to delete %.12s (must be forced) - image is "
-                               "referenced in multiple repositories",
-                               d->id);
-        if (stopped && d->stopped)
-                return err_set(err, -EBUSY,
-                               "conflict: unable to delete %.12s (must be forced) - image is "
-                               "being used by stopped container %s",
-                               d->id, d->stopped);
-        return 0;
-}
-
-static int untag(struct rmi *d, const char *norm, struct err *err)
-{
-        int r = untag_locked(d->s, norm, err);
-
-        if (r < 0)
-                return r;
-        printf("%s: %s\n", d->prune ? "untagged" : "Untagged", norm);
-        for (char **p = d->tags; *p; p++)
-                if (!strcmp(*p, norm)) {
-                        free(*p);
-                        memmove(p, p + 1, (util_strv_len(p + 1) + 1) * sizeof(*p));
-                        break;
-                }
-        return 0;
-}
-
-/* chain ids as Docker prints them for removed layers: chain(0) = diff(0),
- * chain(n) = sha256("sha256:<chain(n-1)> sha256:<diff(n)>"). */
-static void print_removed_layers(const struct rmi *d, char *const *diff_ids, char *const *removed)
-{
-        size_t n = util_strv_len(diff_ids);
-        _cleanup_free_ char(*chain)[SHA256_HEX_LEN] = calloc(n ? n : 1, SHA256_HEX_LEN);
-
-        if (!chain)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                char buf[160]; /* two "sha256:<hex>" and a blank */
-                if (i == 0) {
-                        memcpy(chain[0], diff_ids[0], SHA256_HEX_LEN);
-                        continue;
-                }
-                snprintf(buf, sizeof(buf), "sha256:%s sha256:%s", chain[i - 1], diff_ids[i]);
-                if (sha256_hex(buf, strlen(buf), chain[i]) < 0)
-                        return;
-        }
-        for (size_t i = n; i-- > 0;)
-                if (util_strv_contains(removed, diff_ids[i]))
-                        printf("%s: sha256:%s\n", d->prune ? "deleted" : "Deleted", chain[i]);
-}
-
-/* What removing these layers frees: their content, as image sizes count it. */
-static long long layers_size(const struct store *s, char *const *diff_ids)
-{
-        long long total = 0;
-
-        for (char *const *p = diff_ids; p && *p; p++) {
-                _cleanup_free_ char *dir = util_printf("%s/%s", s->layers, *p);
-                struct err ignored = {0};
-                long long v = 0;
-
-                if (dir && layer_read_size(dir, "content-size", &v, &ignored) == 0)
-                        total += v;
-        }
-        return total;
-}
-
-static int delete_image(struct rmi *d, struct err *err)
-{
-        _cleanup_free_ char *cfg_path = config_path(d->s, d->id);
-        _cleanup_free_ char *meta = meta_path(d->s, d->id);
-        _cleanup_jv_ struct jv *cfg = NULL;
-        _cleanup_strv_ char **diff_ids = NULL, **removed = calloc(1, sizeof(char *));
-        _cleanup_free_ long long *sizes = NULL;
-        int r;
-
-        if (!cfg_path || !meta || !removed)
-                return err_set(err, -ENOMEM, "deleting image %.12s", d->id);
-        r = load_config(d->s, d->id, &cfg, err);
-        if (r >= 0)
-                r = imgconfig_diff_ids(cfg, &diff_ids, err);
-        while (r >= 0 && d->tags[0])
-                r = untag(d, d->tags[0], err);
-        if (r < 0)
-                return r;
-        if (unlink(cfg_path) < 0 && errno != ENOENT)
-                return err_errno(err, "deleting image %.12s", d->id);
-        (void)unlink(meta);
-        printf("%s: sha256:%s\n", d->prune ? "deleted" : "Deleted", d->id);
-        sizes = calloc(util_strv_len(diff_ids) + 1, sizeof(*sizes));
-        for (size_t i = 0; sizes && diff_ids && diff_ids[i]; i++)
-                sizes[i] = layers_size(d->s, (char *[]){diff_ids[i], NULL});
-        r = gc_layers(d->s, diff_ids, d->id, &removed, err);
-        for (size_t i = 0; sizes && diff_ids && diff_ids[i]; i++)
-                if (util_strv_contains(removed, diff_ids[i]))
-                        d->freed += sizes[i];
-        print_removed_layers(d, diff_ids, removed);
-        return r;
-}
-
-/* Docker's imageDeleteHelper: removed_ref means a tag was just removed, in which case a
- * conflict quietly keeps the (now untagged) image instead of failing. */
-static int delete_helper(struct rmi *d, bool removed_ref, struct err *err)
-{
-        struct err conflict = {0};
-
-        if (delete_conflict(d, !d->force, !d->force, &conflict) < 0) {
-                if (removed_ref && (d->running || d->stopped))
-                        return 0;
-                *err = conflict;
-                return -conflict.code;
-        }
-        return delete_image(d, err);
-}
-
-static bool is_id_prefix(const char *id, const char *ref)
-{
-        const char *hex = !strncmp(ref, "sha256:", 7) ? ref + 7 : ref;
-
-        return *hex && !strncmp(id, hex, strlen(hex));
-}
-
-static int rmi_by_name(struct rmi *d, const char *ref, struct err *err)
-{
-        _cleanup_free_ char *norm = NULL;
-        int r = imgconfig_normalize_reference(ref, &norm, err);
-
-        if (r < 0)
-                return r;
-        if (!d->force && util_strv_len(d->tags) == 1 && (d->running || d->stopped))
-                return err_set(err, -EBUSY,
-                               "conflict: unable to remove repository reference \"%s\" (must "
-                               "force) - container %s is using its referenced image %.12s",
-                               ref, d->running ? d->running : d->stopped, d->id);
-        r = untag(d, norm, err);
-        if (r < 0 || d->tags[0])
-                return r;
-        return delete_helper(d, true, err);
-}
-
-static int rmi_by_id(struct rmi *d, struct err *err)
-{
-        int r;
-
-        /* One tag goes with the image; several need --force. */
-        if (util_strv_len(d->tags) == 1) {
-                r = delete_conflict(d, false, !d->force, err);
-                if (r >= 0)
-                        r = untag(d, d->tags[0], err);
-                if (r < 0)
-                        return r;
-        }
-        return delete_helper(d, false, err);
-}
-
-/* prune_freed (NULL for rmi): image prune's lower-case lines, and what the removal freed. */
-static int rmi_one(const struct cli *cli, const struct store *s, const char *ref, bool force,
-                   long long *prune_freed, struct err *err)
-{
-        _cleanup_(rmi_free) struct rmi d = {
-                .cli = cli, .s = s, .force = force, .prune = prune_freed != NULL};
-        _cleanup_jv_ struct jv *repos = NULL;
-        _cleanup_close_ int lock = store_lock(s, err);
-        int r = lock;
-
-        if (r >= 0)
-                r = resolve(s, ref, d.id, err);
-        if (r >= 0)
-                r = repos_load(s, &repos, err);
-        if (r >= 0)
-                r = tags_of(repos, d.id, &d.tags, err);
-        if (r >= 0)
-                r = find_users(&d, err);
-        if (r < 0)
-                return r;
-        r = is_id_prefix(d.id, ref) ? rmi_by_id(&d, err) : rmi_by_name(&d, ref, err);
-        if (prune_freed)
-                *prune_freed = d.freed;
-        return r;
-}
-
-int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        struct {
-                bool force, no_prune;
-        } o = {0};
-        static const struct opt_def defs[] = {
-                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
-                {"no-prune", 0, OPT_BOOL, offsetof(__typeof__(o), no_prune)},
-                OPT_END,
-        };
-        _cleanup_(store_free) struct store s = {0};
-        int n = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r = 0;
-
-        if (n < 0)
-                return cli_usage_error(cli, "rmi", err, "%s", err->msg);
-        if (n < 1)
-                return cli_usage_error(cli, "rmi", err,
-                                       "\"hawser rmi\" requires at least 1 argument.");
-        if (store_open(cli, false, &s, err) < 0)
-                return -err->code;
-        for (int i = 1; i <= n; i++) {
-                struct err e = {0};
-
-                if (rmi_one(cli, &s, argv[i], o.force, NULL, &e) >= 0)
-                        continue;
-                /* Docker reports every failure, one per line, after trying them all. */
-                if (r < 0)
-                        fprintf(stderr, "Error: %s\n", err->msg);
-                *err = e;
-                r = -e.code;
-        }
-        fflush(stdout);
-        return r;
-}
-
-/* ---- system df ---- */
-
-/* Adds each layer of diff_ids not in *seen to *seen and its content size to *sum. */
-static int count_layers(const struct store *s, char *const *diff_ids, char ***seen, long long *sum)
-{
-        for (char *const *p = diff_ids; p && *p; p++) {
-                if (util_strv_contains(*seen, *p))
-                        continue;
-                if (util_strv_push(seen, *p) < 0)
-                        return -ENOMEM;
-                *sum += image_size(s, (char *[]){*p, NULL});
-        }
-        return 0;
-}
-
-int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err *err)
-{
-        _cleanup_(store_free) struct store s = {0};
-        _cleanup_strv_ char **ids = NULL, **all = NULL, **used = NULL;
-        struct image_usage u = {0};
-        long long in_use = 0;
-        int r = store_open(cli, false, &s, err);
-
-        if (r >= 0)
-                r = list_ids(&s, &ids, err);
-        for (char **id = ids; r >= 0 && id && *id; id++) {
-                _cleanup_strv_ char **users = NULL, **diff_ids = NULL;
-                _cleanup_jv_ struct jv *cfg = NULL;
-                struct err e = {0};
-
-                if (load_config(&s, *id, &cfg, &e) < 0 ||
-                    imgconfig_diff_ids(cfg, &diff_ids, &e) < 0)
-                        continue;
-                u.count++;
-                r = count_layers(&s, diff_ids, &all, &u.size);
-                if (r >= 0 && container_image_users(cli, *id, &users, &e) == 0 && users &&
-                    users[0]) {
-                        u.active++;
-                        r = count_layers(&s, diff_ids, &used, &in_use);
-                }
-                if (r < 0)
-                        r = err_set(err, r, "measuring image %.12s", *id);
-        }
-        if (r < 0)
-                return r;
-        /* Layers shared with an image a container uses stay: they are not reclaimable. */
-        u.reclaimable = u.size - in_use;
-        *ret = u;
-        return 0;
-}
-
-/* ---- image prune ---- */
-
-static bool prune_candidate(const struct cli *cli, const struct store *s, const char *id, bool all)
-{
-        _cleanup_strv_ char **tags = NULL, **users = NULL;
-        _cleanup_jv_ struct jv *repos = NULL;
-        struct err e = {0};
-
-        if (repos_load(s, &repos, &e) < 0 || tags_of(repos, id, &tags, &e) < 0 ||
-            container_image_users(cli, id, &users, &e) < 0)
-                return false;
-        return !(users && users[0]) && (all || !tags || !tags[0]);
-}
-
-int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        struct {
-                bool all, force;
-                char **filters;
-        } o = {0};
-        static const struct opt_def defs[] = {
-                {"all", 'a', OPT_BOOL, offsetof(__typeof__(o), all)},
-                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
-                {"filter", 0, OPT_LIST, offsetof(__typeof__(o), filters)},
-                OPT_END,
-        };
-        _cleanup_(store_free) struct store s = {0};
-        _cleanup_strv_ char **ids = NULL;
-        long long total = 0;
-        bool header = false;
-        char size[32];
-        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
-
-        opt_free_lists(defs, &o);
-        if (k != 0)
-                return cli_usage_error(cli, "image prune", err, "%s",
-                                       k < 0 ? err->msg
-                                             : "\"hawser image prune\" accepts no arguments.");
-        if (!o.force) {
-                char answer[16] = "";
-                fprintf(stderr,
-                        "WARNING! This will remove all %s.\nAre you sure you want to "
-                        "continue? [y/N] ",
-                        o.all ? "images without at least one container associated to them"
-                              : "dangling images");
-                if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
-                        return 0;
-        }
-        if (store_open(cli, false, &s, err) < 0 || list_ids(&s, &ids, err) < 0)
-                return -err->code;
-        for (char **id = ids; id && *id; id++) {
-                long long sz = 0;
-                struct err e = {0};
-                if (!prune_candidate(cli, &s, *id, o.all))
-                        continue;
-                if (!header)
-                        printf("Deleted Images:\n");
-                header = true;
-                fflush(stdout);
-                if (rmi_one(cli, &s, *id, true, &sz, &e) < 0) {
-                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-                        continue;
-                }
-                total += sz;
-        }
-        util_human_size(total, size, sizeof(size));
-        printf("%sTotal reclaimed space: %s\n", header ? "\n" : "", size);
-        return 0;
-}
-
-int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        static const struct cli_sub sub[] = {
-                {"prune", image_cmd_prune}, {"ls", image_cmd_images}, {"list", image_cmd_images},
-                {"rm", image_cmd_rmi},      {"tag", image_cmd_tag},   {"import", image_cmd_import},
-        };
-
-        return cli_dispatch(cli, "image", sub, sizeof(sub) / sizeof(sub[0]),
-                            "prune, ls, rm, tag, import", argc, argv, err);
 }
