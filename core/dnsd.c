@@ -303,9 +303,16 @@ static void update_one(const struct cli *cli, const struct container *c, const c
         const char *ip = present ? ep_ip(c, net) : NULL;
         struct err e = {0};
 
-        if (!path || !dir || jv_load(path, &doc, &e) < 0) {
-                dnsd_refresh_network(cli, net);
+        if (!path || !dir)
                 return;
+        /* No records file yet (the network's first container, or one removed): built from
+         * every container's state, then c is put in as it is now (its state may not say
+         * running yet: dnsd_publish runs before record_running). */
+        if (jv_load(path, &doc, &e) < 0) {
+                dnsd_refresh_network(cli, net);
+                err_clear(&e);
+                if (jv_load(path, &doc, &e) < 0)
+                        return;
         }
         jv_set(doc, "upstreams", upstreams());
         records = without_id(jv_get(doc, "records"), c->id);

@@ -704,11 +704,9 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 report(ready_fd, code, &err);
                 _exit(1);
         }
+        /* The container's own DNS records were published before it ran (dnsd_publish): only
+         * the containers that link to it need theirs (and their hosts files) redone. */
         network_update_links(cli, c, dnsd_refresh);
-        /* Again now that the state says running: a network's records rebuilt from every
-         * container's state (its first container, a missing records file) counted only
-         * running ones, so dnsd_publish could not list this one there. */
-        dnsd_refresh(cli, c);
         if (attach_fd >= 0)
                 add_client(&m, attach_fd);
         watch(&m, m.sigfd, EV_SIGNAL);
