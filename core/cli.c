@@ -50,6 +50,18 @@ static bool is_flag_error(const char *msg)
         return false;
 }
 
+void cli_fail_status(struct cli *cli, int status)
+{
+        cli->failure = CLI_FAIL_STATUS;
+        cli->status = status;
+}
+
+void cli_fail_printed(struct cli *cli, int status)
+{
+        cli->failure = CLI_FAIL_PRINTED;
+        cli->status = status;
+}
+
 int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const char *fmt, ...)
 {
         char msg[ERR_MSG_MAX];
@@ -58,16 +70,14 @@ int cli_usage_error(struct cli *cli, const char *cmd, struct err *err, const cha
         if (err->code == ECANCELED && opt_help_defs()) {
                 printf("\nUsage:  hawser %s [OPTIONS]\n", cmd);
                 opt_format_help(opt_help_defs(), stdout);
-                cli->printed = true;
-                cli->fail_code = 0;
+                cli->failure = CLI_FAIL_HELP;
                 return -ECANCELED;
         }
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        cli->usage = true;
         /* Docker's CLI: a flag it cannot parse is status 125, a wrong number of arguments 1. */
-        cli->fail_code = is_flag_error(msg) ? 125 : 1;
+        cli->failure = is_flag_error(msg) ? CLI_FAIL_FLAG : CLI_FAIL_USAGE;
         return err_set(err, -EINVAL, "%s\nSee 'hawser %s --help'.", msg, cmd);
 }
 
@@ -98,7 +108,7 @@ int cli_each_ref(struct cli *cli, char *const *refs, int n,
                 struct err e = {0};
                 if (fn(cli, refs[i], ud, &e) < 0) {
                         fprintf(stderr, "Error: %s\n", e.msg);
-                        cli->printed = true;
+                        cli_fail_printed(cli, 0);
                         r = err_set(err, -e.code, "%s", e.msg);
                         continue;
                 }

@@ -3,24 +3,42 @@
 
 #include "base/err.h"
 
+/* How a command that returns < 0 failed. main maps each to the exit status and the shape of
+ * the message in one table; a command never exits by itself. */
+enum cli_failure {
+        CLI_FAIL_DEFAULT, /* "Error: <msg>"; the command's failure status (1; 125 for run and
+                           * create, which fail before the container's command; 126 exec) */
+        CLI_FAIL_USAGE,   /* "hawser: <msg>"; 1 (wrong arguments, unknown command) */
+        CLI_FAIL_FLAG,    /* "hawser: <msg>"; 125 (a flag Docker's CLI cannot parse) */
+        CLI_FAIL_PRINTED, /* the command printed its errors (one per object); cli->status if
+                           * set, else the command's failure status */
+        CLI_FAIL_HELP,    /* --help: the help is printed; 0. Not an error. */
+        CLI_FAIL_STATUS,  /* "Error: <msg>"; cli->status (a start's 125/126/127, start's 1) */
+};
+
 /* Global options, parsed before the command name. */
 struct cli {
-        const char *root;    /* --root, $HAWSER_ROOT, default /var/lib/hawser */
-        const char *runroot; /* --runroot, $HAWSER_RUNROOT, default /run/hawser */
-        const char *self;    /* absolute path of the hawser binary (/proc/self/exe) */
-        int fail_code;       /* exit code main uses when a command returns < 0 (default 1) */
-        bool usage;          /* the error is a usage error: printed as "hawser: <msg>" */
-        bool printed;        /* the command already printed its errors (one per object) */
-        char *argv_area;     /* our argv strings, contiguous: --init retitles itself there */
+        const char *root;         /* --root, $HAWSER_ROOT, default /var/lib/hawser */
+        const char *runroot;      /* --runroot, $HAWSER_RUNROOT, default /run/hawser */
+        const char *self;         /* absolute path of the hawser binary (/proc/self/exe) */
+        enum cli_failure failure; /* how a command that returns < 0 failed (main.c's table) */
+        int status;               /* the exit status, for CLI_FAIL_STATUS (and PRINTED if set) */
+        char *argv_area;          /* our argv strings, contiguous: --init retitles itself there */
         size_t argv_len;
         char **argv; /* main's argv, for re-executing (core/selfexe.h) */
         bool sealed; /* running from a sealed copy of the binary (core/selfexe.h) */
 };
 
 /* A command: argv[0] is the command name. Returns the process exit code (>= 0) or a
- * negative errno with err set; main then prints "Error: <msg>" (or "hawser: <msg>" for usage
- * errors) and exits with cli->fail_code. Commands print their normal output themselves. */
+ * negative errno with err set and cli->failure saying how it failed (enum cli_failure);
+ * main prints the message and picks the status. Commands print their normal output
+ * themselves. */
 typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv, struct err *err);
+
+/* The failure is "Error: <msg>" with this exit status. */
+void cli_fail_status(struct cli *cli, int status);
+/* The command printed its errors itself; status 0 keeps the command's failure status. */
+void cli_fail_printed(struct cli *cli, int status);
 
 /* Records a usage error (wrong argument count, bad flag) in Docker's shape:
  * "\"hawser rm\" requires at least 1 argument.\nSee 'hawser rm --help'."; returns -EINVAL. */
@@ -43,8 +61,8 @@ char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
 /* Runs fn on refs[0..n) as Docker's removal commands do: each success prints the ref, each
- * failure "Error: ..." on stderr and the loop goes on; the last failure is returned (with
- * cli->printed set, so main prints nothing more). */
+ * failure "Error: ..." on stderr and the loop goes on; the last failure is returned
+ * (CLI_FAIL_PRINTED: main prints nothing more). */
 int cli_each_ref(struct cli *cli, char *const *refs, int n,
                  int (*fn)(const struct cli *cli, const char *ref, void *ud, struct err *err),
                  void *ud, struct err *err);

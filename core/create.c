@@ -779,7 +779,7 @@ static int start_one(struct cli *cli, struct container *c, bool attach, bool wit
         if (r < 0) {
                 if (sv[0] >= 0)
                         close(sv[0]);
-                cli->fail_code = code;
+                cli_fail_status(cli, code);
                 return r;
         }
         if (!attach)
@@ -866,7 +866,8 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 printf("%s\n", argv[i]);
         }
         /* Docker's start exits 1 whatever went wrong (run's 125/126/127 are run's). */
-        cli->fail_code = 1;
+        if (r < 0)
+                cli_fail_status(cli, 1);
         if (r < 0)
                 return err_set(err, r, "failed to start containers: %s", failed);
         return r;
@@ -923,8 +924,7 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
         /* Docker's attach words a detach as a bare message and exit 1. */
         if (r == -ECONNABORTED) {
                 fprintf(stderr, "%s\n", err->msg);
-                cli->printed = true;
-                cli->fail_code = 1;
+                cli_fail_printed(cli, 1);
         }
         return r;
 }

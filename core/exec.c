@@ -257,7 +257,7 @@ static int run_exec(struct cli *cli, struct exec_plan *p, struct err *err)
                 wait_exit(pid);
                 if (master >= 0)
                         close(master);
-                cli->fail_code = code;
+                cli_fail_status(cli, code);
                 return r;
         }
         if (master >= 0) {
@@ -293,7 +293,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                                        n < 0 ? err->msg
                                              : "\"hawser exec\" requires at least 2 arguments.");
         }
-        cli->fail_code = 1;
+        /* Exit 126 is for a command that cannot run; anything before that is 1. */
+        cli_fail_status(cli, 1);
         r = teardown_find(cli, argv[1], &c, err);
         if (r >= 0)
                 lifecycle_heal_freeze(c);

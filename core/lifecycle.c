@@ -207,7 +207,7 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud, int flags,
                 printf("%s\n", refs[i]);
         }
         if (r < 0) {
-                cli->printed = true;
+                cli_fail_printed(cli, 0);
                 return err_set(err, r, "some containers failed");
         }
         return 0;
@@ -517,7 +517,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err)
                 container_free(c);
                 if (rr < 0) {
                         fprintf(stderr, "Error: %s\n", e.msg);
-                        cli->printed = true;
+                        cli_fail_printed(cli, 0);
                         r = err_set(err, rr, "%s", e.msg);
                 }
                 fflush(stdout);

@@ -112,18 +112,44 @@ static int dispatch(struct cli *cli, int argc, char **argv, struct err *err)
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
                 if (strcmp(commands[i].name, argv[0]))
                         continue;
-                cli->fail_code = commands[i].fail_code;
                 return commands[i].fn(cli, argc, argv, err);
         }
-        cli->fail_code = 1;
-        cli->usage = true;
+        cli->failure = CLI_FAIL_USAGE;
         return err_set(err, -EINVAL, "'%s' is not a hawser command.\nSee 'hawser --help'", argv[0]);
+}
+
+/* The one place a failed command becomes an exit status and a message (cli.h). */
+static int failed(const struct cli *cli, const char *name, const struct err *err)
+{
+        int dflt = 1;
+
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (!strcmp(commands[i].name, name))
+                        dflt = commands[i].fail_code;
+        fflush(stdout);
+        switch (cli->failure) {
+        case CLI_FAIL_HELP:
+                return 0;
+        case CLI_FAIL_PRINTED:
+                return cli->status ? cli->status : dflt;
+        case CLI_FAIL_USAGE:
+        case CLI_FAIL_FLAG:
+                fprintf(stderr, "hawser: %s\n", err->msg);
+                return cli->failure == CLI_FAIL_FLAG ? 125 : 1;
+        case CLI_FAIL_STATUS:
+                fprintf(stderr, "Error: %s\n", err->msg);
+                return cli->status;
+        case CLI_FAIL_DEFAULT:
+                break;
+        }
+        fprintf(stderr, "Error: %s\n", err->msg);
+        return dflt;
 }
 
 int main(int argc, char **argv)
 {
         struct global_opts g = {0};
-        struct cli cli = {.fail_code = 1};
+        struct cli cli = {0};
         struct err err = {0};
         char self[PATH_MAX];
         ssize_t n;
@@ -157,14 +183,5 @@ int main(int argc, char **argv)
         cli.root = env_or(g.root, "HAWSER_ROOT", "/var/lib/hawser");
         cli.runroot = env_or(g.runroot, "HAWSER_RUNROOT", "/run/hawser");
         r = dispatch(&cli, argc - i, argv + i, &err);
-        if (r >= 0)
-                return r;
-        fflush(stdout);
-        if (cli.printed)
-                ;
-        else if (cli.usage)
-                fprintf(stderr, "hawser: %s\n", err.msg);
-        else
-                fprintf(stderr, "Error: %s\n", err.msg);
-        return cli.fail_code;
+        return r >= 0 ? r : failed(&cli, argv[i], &err);
 }

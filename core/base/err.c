@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +47,8 @@ static int err_vset(struct err *err, int code, const char *fmt, va_list ap)
 {
         char *s = NULL;
 
-        if (code > 0)
-                code = -code;
+        /* Returns are negative errnos; struct err keeps the positive one. */
+        assert(code <= 0);
         if (code == 0)
                 code = -EIO;
         err->code = -code;

@@ -6,38 +6,48 @@
 #include "cleanup.h"
 #include "fs.h"
 #include "json.h"
+#include "util.h"
 
 #define J(v) ((struct json_object *)(v))
 #define V(o) ((struct jv *)(o))
 
+/* The constructors never return NULL for lack of memory: they abort (util_oom), so the
+ * hundreds of jv_set(doc, k, jv_new_...()) calls need no check. */
+static struct jv *made(struct json_object *o)
+{
+        if (!o)
+                util_oom();
+        return V(o);
+}
+
 struct jv *jv_new_object(void)
 {
-        return V(json_object_new_object());
+        return made(json_object_new_object());
 }
 
 struct jv *jv_new_array(void)
 {
-        return V(json_object_new_array());
+        return made(json_object_new_array());
 }
 
 struct jv *jv_new_string(const char *s)
 {
-        return s ? V(json_object_new_string(s)) : NULL;
+        return s ? made(json_object_new_string(s)) : NULL;
 }
 
 struct jv *jv_new_stringn(const char *s, size_t len)
 {
-        return V(json_object_new_string_len(s, (int)len));
+        return made(json_object_new_string_len(s, (int)len));
 }
 
 struct jv *jv_new_int(long long v)
 {
-        return V(json_object_new_int64(v));
+        return made(json_object_new_int64(v));
 }
 
 struct jv *jv_new_bool(bool v)
 {
-        return V(json_object_new_boolean(v));
+        return made(json_object_new_boolean(v));
 }
 
 struct jv *jv_copy(const struct jv *v)

@@ -45,6 +45,14 @@ size_t util_strv_len(char *const *v)
         return n;
 }
 
+void util_oom(void)
+{
+        static const char msg[] = "hawser: out of memory\n";
+
+        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+}
+
 int util_strv_push(char ***v, const char *s)
 {
         size_t n = util_strv_len(*v);
@@ -52,10 +60,10 @@ int util_strv_push(char ***v, const char *s)
         char **nv;
 
         if (!copy)
-                return -ENOMEM;
+                util_oom();
         nv = realloc(*v, (n + 2) * sizeof(*nv));
         if (!nv)
-                return -ENOMEM;
+                util_oom();
         nv[n] = TAKE_PTR(copy);
         nv[n + 1] = NULL;
         *v = nv;

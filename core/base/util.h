@@ -9,7 +9,10 @@
 /* asprintf that returns NULL on failure instead of leaving the pointer undefined. */
 char *util_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t util_strv_len(char *const *v);
-/* Appends a strdup of s; returns -ENOMEM on failure. *v may be NULL. */
+/* The out-of-memory policy of the jv and strv helpers (crun's OOM()): a message on stderr,
+ * then abort. Allocations elsewhere are checked and fail with -ENOMEM. */
+void util_oom(void) __attribute__((noreturn));
+/* Appends a strdup of s; *v may be NULL. Aborts when out of memory (util_oom); returns 0. */
 int util_strv_push(char ***v, const char *s);
 /* Deep copy of a NULL-terminated vector. */
 char **util_strv_dup(char *const *v);

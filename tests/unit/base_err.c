@@ -6,11 +6,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base/err.h"
+#include "tests/unit/testkit.h"
 
 /* A path of depth components "d" ending in "f": 2 * depth + 1 bytes. */
 static char *deep_path(int depth)
@@ -37,7 +41,7 @@ static void test_short_messages_unchanged(void **state)
         struct err e = {0};
 
         (void)state;
-        assert_int_equal(err_set(&e, EINVAL, "bad %s", "thing"), -EINVAL);
+        assert_int_equal(err_set(&e, -EINVAL, "bad %s", "thing"), -EINVAL);
         assert_int_equal(e.code, EINVAL);
         assert_string_equal(e.msg, "bad thing");
         errno = ENOENT;
@@ -79,8 +83,28 @@ static void test_many_short_words(void **state)
         for (size_t i = 0; i + 2 < sizeof(buf); i += 2)
                 buf[i] = 'a', buf[i + 1] = ' ';
         buf[sizeof(buf) - 2] = '\0';
-        err_set(&e, EIO, "%s", buf);
+        err_set(&e, -EIO, "%s", buf);
         assert_int_equal(strlen(e.msg), ERR_MSG_MAX - 1);
+}
+
+/* A positive code is a caller's mistake (the returns are negative errnos): it aborts. */
+static void test_positive_code_aborts(void **state)
+{
+        pid_t pid;
+        int status;
+
+        (void)state;
+        pid = test_fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct err e = {0};
+                signal(SIGABRT, SIG_DFL);
+                err_set(&e, EINVAL, "positive");
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGABRT);
 }
 
 int main(void)
@@ -89,6 +113,7 @@ int main(void)
                 cmocka_unit_test(test_short_messages_unchanged),
                 cmocka_unit_test(test_long_path_keeps_reason),
                 cmocka_unit_test(test_many_short_words),
+                cmocka_unit_test(test_positive_code_aborts),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
