@@ -242,21 +242,12 @@ static void other_network_names(const struct cli *cli, const struct container *c
 }
 
 /* Link aliases resolved to the children's current addresses (by name: O(1) lookups). */
-static void link_names(const struct cli *cli, const struct container *c, const char *net,
-                       struct jv *names)
+static void link_names(const struct network_links *links, const char *net, struct jv *names)
 {
-        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
-
-        for (size_t i = 0; i < jv_len(links); i++) {
-                struct container *child = NULL;
-                struct links_stored l;
-                struct err e = {0};
-                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
-                        continue;
-                if (container_find(cli, l.child, &child, &e) == 0 && container_is_live(child) &&
-                    reach_ip(child, net))
-                        jv_set_str(names, l.alias, reach_ip(child, net));
-                container_free(child);
+        for (size_t i = 0; i < links->n; i++) {
+                const struct network_link *l = &links->v[i];
+                if (l->child && container_is_live(l->child) && reach_ip(l->child, net))
+                        jv_set_str(names, l->stored.alias, reach_ip(l->child, net));
         }
 }
 
@@ -271,7 +262,7 @@ static struct jv *without_id(const struct jv *arr, const char *id)
 }
 
 static void update_one(const struct cli *cli, const struct container *c, const char *net,
-                       bool present);
+                       bool present, const struct network_links *links);
 
 /* Members of net that are on other networks too see net's names through those networks'
  * servers: refresh their entries there (only multi-network containers pay for this). */
@@ -287,7 +278,8 @@ static void update_cross(const struct cli *cli, const struct container *c, const
                         continue;
                 for (size_t j = 0; j < jv_len(nets); j++)
                         if (strcmp(jv_str(jv_at(nets, j)) ?: "", net))
-                                update_one(cli, y, jv_str(jv_at(nets, j)), container_is_running(y));
+                                update_one(cli, y, jv_str(jv_at(nets, j)), container_is_running(y),
+                                           NULL);
                 container_free(y);
         }
 }
@@ -295,8 +287,9 @@ static void update_cross(const struct cli *cli, const struct container *c, const
 /* Replaces c's entries in one network's records file without reading other containers, so
  * a start costs the same with 200 containers as with none. */
 static void update_one(const struct cli *cli, const struct container *c, const char *net,
-                       bool present)
+                       bool present, const struct network_links *links)
 {
+        _cleanup_(network_links_free) struct network_links resolved = {0};
         _cleanup_free_ char *path = records_path(cli, net), *dir = cli_runroot_path(cli, "dns");
         _cleanup_jv_ struct jv *doc = NULL;
         struct jv *records, *clients;
@@ -327,7 +320,10 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 jv_set(r, "nets", nets_of(c));
                 jv_append(records, r);
                 other_network_names(cli, c, net, names);
-                link_names(cli, c, net, names);
+                if (!links && network_links_resolve(cli, c, &resolved, &e) == 0)
+                        links = &resolved;
+                if (links)
+                        link_names(links, net, names);
                 jv_set_str(cl, "id", c->id);
                 jv_set_str(cl, "client", ip);
                 jv_set(cl, "names", names);
@@ -385,7 +381,8 @@ void dnsd_stop(const struct cli *cli, const char *net)
         unlink(lock);
 }
 
-static void refresh(const struct cli *cli, const struct container *c, bool present)
+static void refresh(const struct cli *cli, const struct container *c, bool present,
+                    const struct network_links *links)
 {
         const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
         _cleanup_strv_ char **keys = jv_keys(nets);
@@ -394,7 +391,7 @@ static void refresh(const struct cli *cli, const struct container *c, bool prese
                 _cleanup_free_ char *path = records_path(cli, *k);
                 _cleanup_jv_ struct jv *doc = NULL;
                 struct err e = {0};
-                update_one(cli, c, *k, present);
+                update_one(cli, c, *k, present, links);
                 if (path && jv_load(path, &doc, &e) == 0)
                         update_cross(cli, c, *k, jv_get(doc, "records"));
         }
@@ -402,12 +399,13 @@ static void refresh(const struct cli *cli, const struct container *c, bool prese
 
 void dnsd_refresh(const struct cli *cli, const struct container *c)
 {
-        refresh(cli, c, container_is_running(c));
+        refresh(cli, c, container_is_running(c), NULL);
 }
 
-void dnsd_publish(const struct cli *cli, const struct container *c)
+void dnsd_publish(const struct cli *cli, const struct container *c,
+                  const struct network_links *links)
 {
-        refresh(cli, c, true);
+        refresh(cli, c, true, links);
 }
 
 int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)

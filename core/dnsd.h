@@ -2,6 +2,7 @@
 #include "base/err.h"
 #include "cli.h"
 #include "container.h"
+#include "network.h"
 
 /* The embedded DNS server of each bridge network: one process per network with containers
  * (`hawser _dns NETWORK`), listening on the network's gateway, port 53. Its data is a
@@ -13,8 +14,9 @@
 void dnsd_refresh(const struct cli *cli, const struct container *c);
 /* Like dnsd_refresh for a container whose network is wired but whose process has not
  * started yet: its names (and its membership, which scopes answers) must be in place before
- * its first query. */
-void dnsd_publish(const struct cli *cli, const struct container *c);
+ * its first query. links is c's resolved links (NULL: resolved here). */
+void dnsd_publish(const struct cli *cli, const struct container *c,
+                  const struct network_links *links);
 /* Rewrites the records of one network (by name). */
 void dnsd_refresh_network(const struct cli *cli, const char *network);
 /* Supervision, for a running container's monitor: adds an inotify watch (IN_CLOSE_WRITE)

@@ -321,7 +321,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                                 r = err_set(err, -ENOMEM, "preparing the exec");
                 }
                 /* Like the container's own process, an exec sees the link variables. */
-                if (p.env && network_link_env(cli, c, &p.env, err) < 0)
+                if (p.env && network_link_env(cli, c, NULL, &p.env, err) < 0)
                         r = -err->code;
                 if (o.tty)
                         util_env_set(&p.env, "TERM=xterm");

@@ -47,9 +47,10 @@ struct monitor {
         int clients[MAX_CLIENTS];
         bool tty, stdin_once;
         int log_fd;
-        struct network_hold hold; /* published host ports, held while the container runs */
-        struct jv *netsettings;   /* NetworkSettings made by the attach, saved with the state */
-        int dns_fd;               /* inotify on the DNS servers' locks of its networks */
+        struct network_hold hold;   /* published host ports, held while the container runs */
+        struct jv *netsettings;     /* NetworkSettings made by the attach, saved with the state */
+        struct network_links links; /* its --links, resolved once for the whole start */
+        int dns_fd;                 /* inotify on the DNS servers' locks of its networks */
 };
 
 char *monitor_socket_path(const struct cli *cli, const char *id)
@@ -193,8 +194,8 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
         return r;
 }
 
-static int build_spec(const struct cli *cli, const struct container *c, struct spec_buf *b,
-                      struct err *err)
+static int build_spec(const struct cli *cli, const struct container *c,
+                      const struct network_links *links, struct spec_buf *b, struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config"), *hc = jv_get(c->doc, "HostConfig");
         const char *net = jv_get_str(hc, "NetworkMode"), *target;
@@ -226,7 +227,7 @@ static int build_spec(const struct cli *cli, const struct container *c, struct s
                 if (h)
                         util_strv_push(&b->env, h);
         }
-        if (b->env && network_link_env(cli, c, &b->env, err) < 0)
+        if (b->env && network_link_env(cli, c, links, &b->env, err) < 0)
                 return -err->code;
         b->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
         b->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
@@ -589,7 +590,7 @@ static int attach_network(struct monitor *m, struct err *err)
         fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return err_errno(err, "opening the container's network namespace");
-        r = network_attach(m->cli, m->c, fd, &m->hold, err);
+        r = network_attach(m->cli, m->c, &m->links, fd, &m->hold, err);
         if (r >= 0)
                 m->netsettings = jv_copy(jv_get(m->c->doc, "NetworkSettings"));
         return r;
@@ -605,7 +606,9 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         *ret_code = 125;
         m->tty = jv_get_bool(cfg, "Tty");
         m->stdin_once = jv_get_bool(cfg, "StdinOnce");
-        r = build_spec(m->cli, m->c, &b, err);
+        r = network_links_resolve(m->cli, m->c, &m->links, err);
+        if (r >= 0)
+                r = build_spec(m->cli, m->c, &m->links, &b, err);
         if (r >= 0)
                 r = make_pipes(m, &b.s, jv_get_bool(cfg, "OpenStdin"), fds, err);
         if (r >= 0)
@@ -620,7 +623,9 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         if (r >= 0)
                 r = attach_network(m, err);
         if (r >= 0 && m->netsettings)
-                dnsd_publish(m->cli, m->c);
+                dnsd_publish(m->cli, m->c, &m->links);
+        /* Resolved for this start: the linked containers are not needed after it. */
+        network_links_free(&m->links);
         if (r >= 0)
                 r = launch_go(&m->l, ret_code, err);
         if (r >= 0 && m->tty) {

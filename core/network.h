@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "cli.h"
 #include "container.h"
+#include "links.h"
 
 /* Networks live in --root/networks/<name>.json; leases in --runroot/networks/<name>/leases
  * (a reboot stops every container, and with them every lease). The default network
@@ -51,11 +52,27 @@ struct network_hold {
         size_t n;
 };
 
+/* A container's legacy links, resolved once per operation: each linked ("child") container
+ * is loaded once and handed to everything that needs it (the running check, /etc/hosts, the
+ * link variables, the DNS names). child is NULL when it does not exist. */
+struct network_link {
+        struct links_stored stored;
+        struct container *child;
+};
+struct network_links {
+        struct network_link *v;
+        size_t n;
+};
+/* Resolves c's HostConfig.Links. -ENOMEM only. */
+int network_links_resolve(const struct cli *cli, const struct container *c,
+                          struct network_links *ret, struct err *err);
+void network_links_free(struct network_links *l);
+
 /* Connects the container (init pid, network namespace fd) to every network in its state:
  * address, veth, published ports; records NetworkSettings in c->doc (caller saves) and
  * re-renders its /etc/hosts. On failure everything made is removed. Runs in the monitor. */
-int network_attach(const struct cli *cli, struct container *c, int netns_fd,
-                   struct network_hold *hold, struct err *err);
+int network_attach(const struct cli *cli, struct container *c, const struct network_links *links,
+                   int netns_fd, struct network_hold *hold, struct err *err);
 /* Removes the container's published ports, leases and (with delete_links) veths. Idempotent,
  * safe after a crash; warnings are printed for failures ("..., ignoring"). Without
  * delete_links the veths go with the container's network namespace: the kernel destroys
@@ -76,9 +93,10 @@ void network_update_links(const struct cli *cli, const struct container *c,
                           void (*changed)(const struct cli *cli, const struct container *linker));
 
 /* Appends Docker's legacy link variables (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...) for
- * every --link of c to *env, from the linked containers' current addresses. */
-int network_link_env(const struct cli *cli, const struct container *c, char ***env,
-                     struct err *err);
+ * every --link of c to *env, from the linked containers' current addresses; links is c's
+ * resolved links, or NULL to resolve them here. */
+int network_link_env(const struct cli *cli, const struct container *c,
+                     const struct network_links *links, char ***env, struct err *err);
 /* `rm --link /parent/alias`: drops the link from the parent and rewrites its /etc/hosts. */
 int network_remove_link(const struct cli *cli, const char *spec, struct err *err);
 /* Adds an endpoint request (aliases, --ip) for network net to a container document. */

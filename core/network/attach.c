@@ -13,13 +13,13 @@
 #include "net/link.h"
 #include "internal.h"
 
-int network_attach(const struct cli *cli, struct container *c, int netns_fd,
-                   struct network_hold *hold, struct err *err)
+int network_attach(const struct cli *cli, struct container *c, const struct network_links *links,
+                   int netns_fd, struct network_hold *hold, struct err *err)
 {
         struct jv *ns = jv_get(c->doc, "NetworkSettings");
         _cleanup_strv_ char **names = jv_keys(jv_get(ns, "Networks"));
         struct in_addr ctr = {0};
-        int r = links_check_running(cli, c, err), idx = 0;
+        int r = links_check_running(links, err), idx = 0;
 
         for (char **k = names; r >= 0 && k && *k; k++, idx++)
                 r = endpoint_attach(cli, c, *k, idx, netns_fd, err);
@@ -35,7 +35,7 @@ int network_attach(const struct cli *cli, struct container *c, int netns_fd,
                 jv_set_int(ns, "IPPrefixLen", jv_get_int(ep, "IPPrefixLen", 0));
         }
         if (r >= 0)
-                r = hosts_render(cli, c, err);
+                r = hosts_render(cli, c, links, err);
         if (r < 0) {
                 network_hold_close(hold);
                 network_detach(cli, c->id, true);
@@ -141,7 +141,7 @@ int attach_finish_pending(const struct cli *cli, struct container *c,
         if (container_save(c, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         if (container_is_running(c))
-                hosts_render(cli, c, &e);
+                hosts_render(cli, c, NULL, &e);
         return 1;
 }
 
@@ -192,7 +192,7 @@ int attach_connect_running(const struct cli *cli, struct container *c, const cha
         if (r >= 0)
                 util_test_kill_point("connect-attached");
         if (r >= 0)
-                r = hosts_render(cli, c, err);
+                r = hosts_render(cli, c, NULL, err);
         if (r >= 0)
                 jv_del(jv_get(c->doc, "Hawser"), "Pending");
         return r;

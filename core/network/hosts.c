@@ -48,27 +48,22 @@ static void hosts_add(struct hosts_buf *b, const char *ip, const char *names)
         b->n++;
 }
 
-static void hosts_links(const struct cli *cli, const struct container *c, struct hosts_buf *b)
+static void hosts_links(const struct network_links *links, struct hosts_buf *b)
 {
-        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
-
-        for (size_t i = 0; i < jv_len(links); i++) {
-                struct links_stored l;
-                struct container *child = NULL;
-                struct err e = {0};
+        for (size_t i = 0; i < links->n; i++) {
+                const struct network_link *l = &links->v[i];
+                const char *ip = l->child ? endpoint_primary_ip(l->child) : NULL;
+                const char *h;
                 char names[600];
-                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0 ||
-                    container_find(cli, l.child, &child, &e) < 0)
+                if (!ip || !container_is_live(l->child))
                         continue;
-                if (container_is_live(child) && endpoint_primary_ip(child)) {
-                        const char *h = jv_str(jv_path(child->doc, "Config.Hostname")) ?: "";
-                        if (strcmp(l.child, l.alias))
-                                snprintf(names, sizeof(names), "%s %s %s", l.alias, h, l.child);
-                        else
-                                snprintf(names, sizeof(names), "%s %s", l.alias, h);
-                        hosts_add(b, endpoint_primary_ip(child), names);
-                }
-                container_free(child);
+                h = jv_str(jv_path(l->child->doc, "Config.Hostname")) ?: "";
+                if (strcmp(l->stored.child, l->stored.alias))
+                        snprintf(names, sizeof(names), "%s %s %s", l->stored.alias, h,
+                                 l->stored.child);
+                else
+                        snprintf(names, sizeof(names), "%s %s", l->stored.alias, h);
+                hosts_add(b, ip, names);
         }
 }
 
@@ -86,8 +81,10 @@ static void own_entries(const struct container *c, struct hosts_buf *b, const ch
         }
 }
 
-int hosts_render(const struct cli *cli, const struct container *c, struct err *err)
+int hosts_render(const struct cli *cli, const struct container *c,
+                 const struct network_links *links, struct err *err)
 {
+        _cleanup_(network_links_free) struct network_links resolved = {0};
         const struct jv *cfg = jv_get(c->doc, "Config");
         const struct jv *extra = jv_path(c->doc, "HostConfig.ExtraHosts");
         const char *host = jv_get_str(cfg, "Hostname") ?: "", *dom = jv_get_str(cfg, "Domainname");
@@ -109,7 +106,11 @@ int hosts_render(const struct cli *cli, const struct container *c, struct err *e
                 snprintf(name, sizeof(name), "%.*s", (int)(colon - x), x);
                 hosts_add(b, colon + 1, name);
         }
-        hosts_links(cli, c, b);
+        if (!links && network_links_resolve(cli, c, &resolved, err) < 0) {
+                free(b);
+                return -err->code;
+        }
+        hosts_links(links ? links : &resolved, b);
         /* Docker: "host.domain host", and a dotted hostname also lists its first label. */
         if (dom && *dom)
                 snprintf(own, sizeof(own), "%s.%s %s", host, dom, host);

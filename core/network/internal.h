@@ -48,10 +48,14 @@ int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
 void publish_restore_all(const struct cli *cli, const char *except);
 
 /* hosts.c */
-int hosts_render(const struct cli *cli, const struct container *c, struct err *err);
+/* Renders c's /etc/hosts; links is c's resolved links, or NULL to resolve them here. */
+int hosts_render(const struct cli *cli, const struct container *c,
+                 const struct network_links *links, struct err *err);
 
 /* links.c */
-int links_check_running(const struct cli *cli, const struct container *c, struct err *err);
+/* -EINVAL "Cannot link to a non running container: ..." unless every link's container is
+ * live. */
+int links_check_running(const struct network_links *links, struct err *err);
 
 /* attach.c */
 /* Finishes what Hawser.Pending records (see network_settle), under the caller's lock; 1 and

@@ -12,23 +12,46 @@
 #include "core/links.h"
 #include "internal.h"
 
-int links_check_running(const struct cli *cli, const struct container *c, struct err *err)
+int network_links_resolve(const struct cli *cli, const struct container *c,
+                          struct network_links *ret, struct err *err)
 {
         const struct jv *links = jv_path(c->doc, "HostConfig.Links");
 
+        *ret = (struct network_links){0};
+        if (!jv_len(links))
+                return 0;
+        ret->v = calloc(jv_len(links), sizeof(*ret->v));
+        if (!ret->v)
+                return err_set(err, -ENOMEM, "resolving the links of %s", container_name(c));
         for (size_t i = 0; i < jv_len(links); i++) {
-                struct container *child = NULL;
-                struct links_stored l;
-                bool ok;
-                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
+                struct network_link *l = &ret->v[ret->n];
+                struct err e = {0};
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l->stored) < 0)
                         continue;
-                ok = container_find(cli, l.child, &child, err) == 0 && container_is_live(child);
-                container_free(child);
-                if (!ok)
+                if (container_find(cli, l->stored.child, &l->child, &e) < 0)
+                        l->child = NULL;
+                ret->n++;
+        }
+        return 0;
+}
+
+void network_links_free(struct network_links *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                container_free(l->v[i].child);
+        free(l->v);
+        *l = (struct network_links){0};
+}
+
+int links_check_running(const struct network_links *links, struct err *err)
+{
+        for (size_t i = 0; i < links->n; i++) {
+                const struct network_link *l = &links->v[i];
+                if (!l->child || !container_is_live(l->child))
                         return err_set(err, -EINVAL,
                                        "Cannot link to a non running container: "
                                        "/%s AS %s",
-                                       l.child, l.path);
+                                       l->stored.child, l->stored.path);
         }
         return 0;
 }
@@ -78,7 +101,7 @@ void network_update_links(const struct cli *cli, const struct container *c,
                         unlinkat(dirfd(d), de->d_name, 0); /* the parent is gone */
                         continue;
                 }
-                if (container_is_live(p) && hosts_render(cli, p, &e) < 0)
+                if (container_is_live(p) && hosts_render(cli, p, NULL, &e) < 0)
                         fprintf(stderr, "warning: updating /etc/hosts of %s: %s, ignoring\n",
                                 container_name(p), e.msg);
                 if (container_is_live(p) && changed)
@@ -87,29 +110,26 @@ void network_update_links(const struct cli *cli, const struct container *c,
         }
 }
 
-int network_link_env(const struct cli *cli, const struct container *c, char ***env, struct err *err)
+int network_link_env(const struct cli *cli, const struct container *c,
+                     const struct network_links *links, char ***env, struct err *err)
 {
-        const struct jv *links = jv_path(c->doc, "HostConfig.Links");
+        _cleanup_(network_links_free) struct network_links own = {0};
 
-        for (size_t i = 0; i < jv_len(links); i++) {
-                struct container *child = NULL;
+        if (!links && network_links_resolve(cli, c, &own, err) < 0)
+                return -err->code;
+        for (size_t i = 0; i < (links ? links : &own)->n; i++) {
+                const struct network_link *l = &(links ? links : &own)->v[i];
                 _cleanup_strv_ char **exposed = NULL, **cenv = NULL, **out = NULL;
-                struct links_stored l;
-                int r;
-                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
-                        continue;
-                if (container_find(cli, l.child, &child, err) < 0)
+                if (!l->child)
+                        return err_set(err, -ENOENT, "No such container: %s", l->stored.child);
+                exposed = jv_keys(jv_path(l->child->doc, "Config.ExposedPorts"));
+                cenv = jv_to_strv(jv_path(l->child->doc, "Config.Env"));
+                if (links_env(container_name(c), l->stored.alias,
+                              endpoint_primary_ip(l->child) ?: "", (const char *const *)exposed,
+                              cenv, &out, err) < 0)
                         return -err->code;
-                exposed = jv_keys(jv_path(child->doc, "Config.ExposedPorts"));
-                cenv = jv_to_strv(jv_path(child->doc, "Config.Env"));
-                r = links_env(container_name(c), l.alias, endpoint_primary_ip(child) ?: "",
-                              (const char *const *)exposed, cenv, &out, err);
-                container_free(child);
-                if (r < 0)
-                        return r;
                 for (char **e = out; e && *e; e++)
-                        if (util_strv_push(env, *e) < 0)
-                                return err_set(err, -ENOMEM, "link environment");
+                        util_strv_push(env, *e);
         }
         return 0;
 }
@@ -158,7 +178,7 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
                             : err_set(err, -ENOENT, "No such link: %s", full);
         }
         if (r >= 0 && container_is_live(c))
-                r = hosts_render(cli, c, err);
+                r = hosts_render(cli, c, NULL, err);
         container_free(c);
         return r < 0 ? r : 0;
 }
