@@ -460,21 +460,10 @@ static int exit_code_of(int status)
 
 static void finish(struct monitor *m, int code)
 {
-        _cleanup_close_ int lock = -1;
-        struct err e = {0};
         int32_t c32 = code;
-        bool autoremove;
 
         network_hold_close(&m->hold);
-        network_detach(m->cli, m->c->id, false);
-        lock = container_lock(m->c, &e);
-        if (container_reload(m->c, &e) == 0)
-                container_mark_exited(m->c, code, NULL, &e);
-        cgroup_remove(m->c->id);
-        autoremove = jv_get_bool(jv_get(m->c->doc, "HostConfig"), "AutoRemove");
-        if (autoremove && teardown_remove(m->cli, m->c, &e) >= 0)
-                volume_release_anonymous(m->cli, m->c->doc);
-        dnsd_refresh(m->cli, m->c);
+        teardown_stopped(m->cli, m->c, code);
         broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
 }
 

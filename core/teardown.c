@@ -12,6 +12,7 @@
 #include "image.h"
 #include "network.h"
 #include "teardown.h"
+#include "volume.h"
 
 /* A running state whose monitor is gone (killed, machine crash) is turned into "exited" so
  * that ps, rm and the next run see the truth; the init, if it outlived the monitor, is
@@ -46,6 +47,25 @@ void teardown_reconcile(const struct cli *cli, struct container *c)
         network_detach(cli, c->id, true);
         cgroup_remove(c->id);
         container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
+        /* Its names go from the DNS servers, as after any exit. */
+        dnsd_refresh(cli, c);
+}
+
+void teardown_stopped(const struct cli *cli, struct container *c, int code)
+{
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+
+        network_detach(cli, c->id, false);
+        lock = container_lock(c, &e);
+        /* Gone already (rm -f won the race): nothing to record, the rest still goes. */
+        if (container_reload(c, &e) == 0)
+                container_mark_exited(c, code, NULL, &e);
+        cgroup_remove(c->id);
+        if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
+            teardown_remove(cli, c, &e) >= 0)
+                volume_release_anonymous(cli, c->doc);
+        dnsd_refresh(cli, c);
 }
 
 int teardown_find(const struct cli *cli, const char *ref, struct container **ret, struct err *err)

@@ -260,3 +260,22 @@ load-$tag-live"
     run tmp_entries
     assert_line_count 2
 }
+
+@test "a container whose monitor was killed leaves the DNS records at the next command" {
+    h network create knet >/dev/null
+    h run -d --name kq --network knet busybox sleep 300 >/dev/null
+    h run -d --name kc --network knet busybox sleep 300 >/dev/null
+    run h exec kc nslookup kq
+    assert_success
+    local pid mon
+    pid=$(h inspect -f '{{.State.Pid}}' kq)
+    mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+    kill -KILL "$mon"
+    wait_for sh -c "! kill -0 $mon 2>/dev/null"
+    # The next command sees the truth and says so to the DNS server too.
+    run h ps -a --filter name=kq --format '{{.Status}}'
+    assert_output_matches "^Exited \(137\) "
+    run h exec kc nslookup kq
+    assert_failure
+    assert_output_contains "NXDOMAIN"
+}
