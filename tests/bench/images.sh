@@ -62,15 +62,17 @@ images_mkdata() {
     done
 }
 
-# images_ratio NAME HAWSER TAR: record NAME.ratio (hawser median / tar median).
+# images_ratio NAME A B [A_LABEL [B_LABEL]]: record NAME.ratio (A median / B median) and print it
+# with the labels (default "hawser" and "tar").
 images_ratio() {
     local h t r
     h=$(get_metric "$2.median") t=$(get_metric "$3.median")
     [ -n "$h" ] && [ -n "$t" ] || return 0
     r=$(awk -v h="$h" -v t="$t" 'BEGIN { printf "%.3f", h / t }')
     metric "images.$1.ratio" "$r"
-    printf '%s: hawser %.1f ms / tar %.1f ms = %.2fx\n' "$1" \
-        "$(awk -v x="$h" 'BEGIN { print x * 1000 }')" "$(awk -v x="$t" 'BEGIN { print x * 1000 }')" "$r"
+    printf '%s: %s %.1f ms / %s %.1f ms = %.2fx\n' "$1" "${4:-hawser}" \
+        "$(awk -v x="$h" 'BEGIN { print x * 1000 }')" "${5:-tar}" \
+        "$(awk -v x="$t" 'BEGIN { print x * 1000 }')" "$r"
 }
 
 section_images() {
@@ -154,7 +156,8 @@ section_images() {
             --prepare "sh -c 'hawser rmi -f bench-deep:$n >/dev/null 2>&1; true'" \
             -n "hawser commit ($n nested directories)"
     done
-    images_ratio deep_depth images-hawser-commit-deep2000 images-hawser-commit-deep500
+    images_ratio deep_depth images-hawser-commit-deep2000 images-hawser-commit-deep500 \
+        'depth 2,000' 'depth 500'
     hawser rm -f bench-deep-500 bench-deep-2000 >/dev/null
     hawser rmi -f bench-deep:500 bench-deep:2000 >/dev/null 2>&1 || true
 }
