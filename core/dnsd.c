@@ -194,7 +194,36 @@ static void ensure_server(const struct cli *cli, const char *net)
         waitpid(pid, NULL, 0);
 }
 
+/* Serialises the read-modify-write of a network's records file (two starts, a start and a
+ * disconnect). Returns the lock's fd, or -1 when it cannot be had: the update then goes
+ * ahead unlocked. */
+static int records_lock(const struct cli *cli, const char *net)
+{
+        _cleanup_free_ char *dir = cli_runroot_path(cli, "dns");
+        _cleanup_free_ char *p = cli_runroot_path(cli, "dns/%s.records.lock", net);
+        struct err e = {0};
+        int fd;
+
+        if (!dir || !p || fs_mkdir_p(dir, 0700, &e) < 0)
+                return -1;
+        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+                close(fd);
+                fd = -1;
+        }
+        return fd;
+}
+
+static void refresh_network_locked(const struct cli *cli, const char *net);
+
 void dnsd_refresh_network(const struct cli *cli, const char *net)
+{
+        _cleanup_close_ int lock = records_lock(cli, net);
+
+        refresh_network_locked(cli, net);
+}
+
+static void refresh_network_locked(const struct cli *cli, const char *net)
 {
         struct container **all = NULL;
         struct network n = {0};
@@ -291,6 +320,7 @@ static void update_one(const struct cli *cli, const struct container *c, const c
 {
         _cleanup_(network_links_free) struct network_links resolved = {0};
         _cleanup_free_ char *path = records_path(cli, net), *dir = cli_runroot_path(cli, "dns");
+        _cleanup_close_ int lock = -1;
         _cleanup_jv_ struct jv *doc = NULL;
         struct jv *records, *clients;
         const char *ip = present ? ep_ip(c, net) : NULL;
@@ -298,11 +328,12 @@ static void update_one(const struct cli *cli, const struct container *c, const c
 
         if (!path || !dir)
                 return;
+        lock = records_lock(cli, net);
         /* No records file yet (the network's first container, or one removed): built from
          * every container's state, then c is put in as it is now (its state may not say
          * running yet: dnsd_publish runs before record_running). */
         if (jv_load(path, &doc, &e) < 0) {
-                dnsd_refresh_network(cli, net);
+                refresh_network_locked(cli, net);
                 err_clear(&e);
                 if (jv_load(path, &doc, &e) < 0)
                         return;
@@ -364,11 +395,14 @@ void dnsd_stop(const struct cli *cli, const char *net)
 {
         _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", net);
         _cleanup_free_ char *records = records_path(cli, net);
+        _cleanup_free_ char *records_lock_path = cli_runroot_path(cli, "dns/%s.records.lock", net);
         _cleanup_close_ int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
         char buf[24] = "";
 
         if (records)
                 unlink(records);
+        if (records_lock_path)
+                unlink(records_lock_path);
         if (fd < 0)
                 return;
         if (flock(fd, LOCK_EX | LOCK_NB) < 0 && pread(fd, buf, sizeof(buf) - 1, 0) > 0 &&

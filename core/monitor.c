@@ -168,19 +168,30 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
                               struct err *err)
 {
         struct container *x = NULL;
+        pid_t pid = 0;
+        long long start = 0;
         char p[64];
-        int r = container_find(cli, ref, &x, err);
+        /* Reconciled: X's state may be stale (its monitor killed since this one's create). */
+        int r = teardown_find(cli, ref, &x, err);
 
-        if (r >= 0 && !container_is_running(x))
+        if (r >= 0) {
+                pid = (pid_t)jv_get_int(jv_get(x->doc, "State"), "Pid", 0);
+                start = jv_get_int(jv_get(x->doc, "Hawser"), "InitStart", 0);
+        }
+        if (r >= 0 && (!container_is_live(x) || !util_pid_alive(pid, start)))
                 r = err_set(err, -EINVAL, "cannot join network of a non running container: %s",
                             x->id);
         if (r >= 0) {
-                snprintf(p, sizeof(p), "/proc/%lld/ns/net",
-                         jv_get_int(jv_get(x->doc, "State"), "Pid", 0));
+                snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
                 b->netns_fd = open(p, O_RDONLY | O_CLOEXEC);
                 if (b->netns_fd < 0)
                         r = err_errno(err, "opening the network namespace of %s", ref);
         }
+        /* The pid is still X's init (not reused between the check and the open): the
+         * namespace is X's. */
+        if (r >= 0 && !util_pid_alive(pid, start))
+                r = err_set(err, -EINVAL, "cannot join network of a non running container: %s",
+                            x->id);
         if (r >= 0) {
                 free(b->hosts), free(b->resolv);
                 b->hosts = strdup(jv_get_str(x->doc, "HostsPath") ?: "");
@@ -698,9 +709,11 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 report(ready_fd, code, &err);
                 _exit(1);
         }
-        /* The container's own DNS records were published before it ran (dnsd_publish): only
-         * the containers that link to it need theirs (and their hosts files) redone. */
         network_update_links(cli, c, dnsd_refresh);
+        /* Published before it ran (dnsd_publish), and again now that its state says running:
+         * a rebuild of the network's records in between (another network's disconnect, a
+         * removed records file) counted only containers whose state said so. */
+        dnsd_refresh(cli, c);
         if (attach_fd >= 0)
                 add_client(&m, attach_fd);
         watch(&m, m.sigfd, EV_SIGNAL);

@@ -58,9 +58,12 @@ void teardown_stopped(const struct cli *cli, struct container *c, int code)
 
         network_detach(cli, c->id, false);
         lock = container_lock(c, &e);
-        /* Gone already (rm -f won the race): nothing to record, the rest still goes. */
+        /* Gone already (rm -f won the race) or unreadable: nothing to record, the rest still
+         * goes, and the copy in memory says exited for it (the DNS records drop it). */
         if (container_reload(c, &e) == 0)
                 container_mark_exited(c, code, NULL, &e);
+        else
+                jv_set_str(jv_get(c->doc, "State"), "Status", "exited");
         cgroup_remove(c->id);
         if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
             teardown_remove(cli, c, &e) >= 0)

@@ -279,3 +279,24 @@ load-$tag-live"
     assert_failure
     assert_output_contains "NXDOMAIN"
 }
+
+@test "--network container:X after X's monitor was killed: start refuses, never joins a reused pid's namespace" {
+    h run -d --name xx busybox sleep 1000 >/dev/null
+    h create --name jj --network container:xx busybox ip -o -4 addr >/dev/null
+    local id pid mon other st
+    id=$(h inspect -f '{{.Id}}' xx)
+    pid=$(h inspect -f '{{.State.Pid}}' xx)
+    mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+    kill -KILL "$mon"
+    wait_for sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $pid 2>/dev/null"
+    # The state still says running, with an init pid that now names a host process.
+    sleep 1000 &
+    other=$!
+    st=$HAWSER_ROOT/containers/$id/state.json
+    jq --argjson p "$other" '.State.Pid = $p' "$st" >"$st.new" && mv "$st.new" "$st"
+    run h start -a jj
+    kill "$other"
+    assert_failure
+    assert_output_contains "cannot join network of a non running container: $id"
+    refute_output_contains "hawser0"
+}
