@@ -60,28 +60,16 @@ static int open_namespaces(pid_t pid, int ns[6], struct err *err)
 
 static int tty_child(int sync, struct err *err)
 {
-        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
+        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave, r;
         char name[64];
-        char c = 'F';
-        struct iovec iov = {.iov_base = &c, .iov_len = 1};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u = {0};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = u.buf,
-                            .msg_controllen = sizeof(u.buf)};
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
         if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)))
                 return err_errno(err, "allocating a terminal");
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &master, sizeof(int));
-        if (sendmsg(sync, &mh, MSG_NOSIGNAL) < 0)
+        r = launch_send_fd(sync, master);
+        if (r < 0) {
+                errno = -r;
                 return err_errno(err, "sending the terminal");
+        }
         close(master);
         slave = open(name, O_RDWR | O_NOCTTY);
         if (slave < 0 || setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)

@@ -45,7 +45,7 @@ void launch_send_error(int fd, int exit_code, const struct err *err)
         (void)!send(fd, &m, sizeof(m), MSG_NOSIGNAL);
 }
 
-static int send_fd(int sock, int fd)
+int launch_send_fd(int sock, int fd)
 {
         char c = 'F';
         struct iovec iov = {.iov_base = &c, .iov_len = 1};
@@ -540,7 +540,7 @@ static int setup_tty(int sync_fd, struct err *err)
                 return err_errno(err, "opening /dev/ptmx");
         if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
                 return err_errno(err, "setting up the terminal");
-        r = send_fd(sync_fd, master);
+        r = launch_send_fd(sync_fd, master);
         if (r < 0) {
                 errno = -r;
                 return err_errno(err, "sending the terminal");

@@ -75,5 +75,7 @@ struct launch_proc {
 int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err);
 /* Sends an error {code, message} over the sync socket (child side). */
 void launch_send_error(int fd, int exit_code, const struct err *err);
+/* Sends fd over the unix socket sock (SCM_RIGHTS, with one byte 'F'); -errno. */
+int launch_send_fd(int sock, int fd);
 /* Receives a child's error or EOF; 0 on EOF (success), < 0 with err/exit code set. */
 int launch_recv_result(int fd, int *ret_exit_code, int *ret_fd, struct err *err);

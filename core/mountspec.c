@@ -413,22 +413,6 @@ static int data_set(char ***data, const char *word)
         return util_strv_push(data, word);
 }
 
-static char *strv_join(char *const *v, const char *sep)
-{
-        size_t len = 1;
-        char *out;
-
-        for (char *const *p = v; p && *p; p++)
-                len += strlen(*p) + strlen(sep);
-        out = calloc(1, len);
-        for (char *const *p = v; out && p && *p; p++) {
-                if (p != v)
-                        strcat(out, sep);
-                strcat(out, *p);
-        }
-        return out;
-}
-
 int mountspec_tmpfs_options(const char *opts, unsigned long *ret_flags, char **ret_data,
                             struct err *err)
 {
@@ -450,7 +434,7 @@ int mountspec_tmpfs_options(const char *opts, unsigned long *ret_flags, char **r
                 else if (data_set(&data, w) < 0)
                         return err_set(err, -ENOMEM, "parsing tmpfs options");
         }
-        data_str = strv_join(data, ",");
+        data_str = util_strv_join(data, ",");
         if (!data_str)
                 return err_set(err, -ENOMEM, "parsing tmpfs options");
         *ret_flags = flags;

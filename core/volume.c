@@ -384,22 +384,6 @@ int volume_lock(const struct cli *cli, const char *name, struct err *err)
         return TAKE_FD(fd);
 }
 
-static char *join(char *const *v, const char *sep)
-{
-        size_t len = 1;
-        char *out;
-
-        for (char *const *p = v; p && *p; p++)
-                len += strlen(*p) + strlen(sep);
-        out = calloc(1, len);
-        for (char *const *p = v; out && p && *p; p++) {
-                if (p != v)
-                        strcat(out, sep);
-                strcat(out, *p);
-        }
-        return out;
-}
-
 int volume_remove(const struct cli *cli, const char *name, bool force, struct err *err)
 {
         _cleanup_free_ char *dir = vol_dir(cli, name), *trash = NULL, *list = NULL;
@@ -418,7 +402,7 @@ int volume_remove(const struct cli *cli, const char *name, bool force, struct er
         if (r < 0)
                 return r;
         if (users[0]) {
-                list = join(users, ", ");
+                list = util_strv_join(users, ", ");
                 return err_set(err, -EBUSY, "remove %s: volume is in use - [%s]", name, list ?: "");
         }
         r = util_random_hex(rnd, err);
@@ -748,7 +732,7 @@ static struct jv *ls_row(const struct jv *doc)
                 if (s)
                         util_strv_push(&kv, s);
         }
-        joined = join(kv, ",");
+        joined = util_strv_join(kv, ",");
         jv_set_str(row, "Name", jv_get_str(doc, "Name"));
         jv_set_str(row, "Driver", "local");
         jv_set_str(row, "Scope", "local");

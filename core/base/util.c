@@ -70,6 +70,22 @@ int util_strv_push(char ***v, const char *s)
         return 0;
 }
 
+char *util_strv_join(char *const *v, const char *sep)
+{
+        size_t len = 1;
+        char *out;
+
+        for (char *const *p = v; p && *p; p++)
+                len += strlen(*p) + strlen(sep);
+        out = calloc(1, len);
+        for (char *const *p = v; out && p && *p; p++) {
+                if (p != v)
+                        strcat(out, sep);
+                strcat(out, *p);
+        }
+        return out;
+}
+
 char **util_strv_dup(char *const *v)
 {
         size_t n = util_strv_len(v);

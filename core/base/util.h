@@ -14,6 +14,8 @@ size_t util_strv_len(char *const *v);
 void util_oom(void) __attribute__((noreturn));
 /* Appends a strdup of s; *v may be NULL. Aborts when out of memory (util_oom); returns 0. */
 int util_strv_push(char ***v, const char *s);
+/* The strings of v joined by sep ("" for an empty or NULL v); NULL when out of memory. */
+char *util_strv_join(char *const *v, const char *sep);
 /* Deep copy of a NULL-terminated vector. */
 char **util_strv_dup(char *const *v);
 void util_strv_free(char **v);

@@ -46,6 +46,11 @@ static void test_strv(void **state)
         assert_true(util_strv_contains(v, "b"));
         assert_true(util_strv_contains(v, ""));
         assert_false(util_strv_contains(v, "c"));
+        {
+                _cleanup_free_ char *j = util_strv_join(v, ", "), *none = util_strv_join(NULL, ",");
+                assert_string_equal(j, "a, b, ");
+                assert_string_equal(none, "");
+        }
 
         copy = util_strv_dup(v);
         assert_non_null(copy);
