@@ -70,21 +70,8 @@ static void signal_children(pid_t parent, int sig)
         struct dirent *de;
 
         while (proc && (de = readdir(proc))) {
-                char path[64], buf[512], *p;
-                _cleanup_close_ int fd = -1;
-                pid_t pid = (pid_t)atoi(de->d_name), ppid = 0;
-                ssize_t n;
-                if (pid <= 0)
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-                if (n <= 0)
-                        continue;
-                buf[n] = '\0';
-                /* Fields after the command name (which may hold spaces): state, ppid. */
-                p = strrchr(buf, ')');
-                if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == parent)
+                pid_t pid = (pid_t)atoi(de->d_name);
+                if (pid > 0 && util_pid_parent(pid) == parent)
                         kill(pid, sig);
         }
 }

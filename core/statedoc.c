@@ -78,6 +78,5 @@ struct jv *statedoc_unreadable(const char *id, const char *name, const char *cre
         jv_set(doc, "Config", cfg);
         jv_set(doc, "HostConfig", jv_new_object());
         jv_set(doc, "Hawser", jv_new_object());
-        jv_set_bool(jv_get(doc, "Hawser"), "Unreadable", true);
         return doc;
 }

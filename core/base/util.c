@@ -524,34 +524,49 @@ int util_dl_table(const char *soname, const char *const *names, void **const *sl
         return 0;
 }
 
-long long util_pid_start(pid_t pid)
+/* Reads /proc/PID/stat into buf; returns the ')' that ends the command name (the fields
+ * follow: ") S 1 ..."), or NULL when the process is gone or a zombie. The name may hold
+ * spaces and parentheses: its end is the last ')'. */
+static const char *read_stat(pid_t pid, char *buf, size_t len)
 {
-        char path[64], buf[1024];
+        char path[64];
         _cleanup_close_ int fd = -1;
         ssize_t n;
         char *p;
-        long long start = 0;
 
         if (pid <= 0)
-                return 0;
+                return NULL;
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = fs_read_all(fd, buf, sizeof(buf) - 1);
+        n = fd < 0 ? -1 : fs_read_all(fd, buf, len - 1);
         if (n <= 0)
-                return 0;
+                return NULL;
         buf[n] = '\0';
-        /* The command name may contain spaces and parentheses: fields start after the last ')'. */
         p = strrchr(buf, ')');
         if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-                return 0;
+                return NULL;
+        return p;
+}
+
+long long util_pid_start(pid_t pid)
+{
+        char buf[1024];
+        const char *p = read_stat(pid, buf, sizeof(buf));
+
         /* Field 22 (starttime) is the 20th after the name. */
         for (int i = 0; i < 20 && p; i++)
                 p = strchr(p + 1, ' ');
-        if (p)
-                start = strtoll(p + 1, NULL, 10);
-        return start;
+        return p ? strtoll(p + 1, NULL, 10) : 0;
+}
+
+pid_t util_pid_parent(pid_t pid)
+{
+        char buf[1024];
+        const char *p = read_stat(pid, buf, sizeof(buf));
+        int ppid = 0;
+
+        /* Fields after the name: state, then ppid. */
+        return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
 }
 
 bool util_pid_alive(pid_t pid, long long start_ticks)

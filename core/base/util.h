@@ -62,6 +62,8 @@ int util_dl_table(const char *soname, const char *const *names, void **const *sl
 
 /* The process start time in clock ticks from /proc/PID/stat (0 if gone or a zombie). */
 long long util_pid_start(pid_t pid);
+/* The parent of pid (0 if gone or a zombie). */
+pid_t util_pid_parent(pid_t pid);
 /* Whether pid still runs the process started at start_ticks (guards against pid reuse). */
 bool util_pid_alive(pid_t pid, long long start_ticks);
 

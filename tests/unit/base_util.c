@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -273,14 +275,37 @@ static void test_parse_signal(void **state)
         assert_int_equal(util_parse_signal("SIGAVERYLONGSIGNALNAME"), -EINVAL);
 }
 
+/* /proc/PID/stat read right: the start time (field 22) is after the parent's and not in the
+ * future, and the parent is getppid(). */
+static void test_pid_stat(void **state)
+{
+        long long me = util_pid_start(getpid()), parent = util_pid_start(getppid());
+        double up = 0;
+        FILE *f = fopen("/proc/uptime", "r");
+
+        (void)state;
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lf", &up), 1);
+        fclose(f);
+        assert_true(me > 0);
+        assert_true(me >= parent);
+        assert_true(me <= (long long)(up * (double)sysconf(_SC_CLK_TCK)) + 1);
+        assert_true(util_pid_alive(getpid(), me));
+        assert_false(util_pid_alive(getpid(), me + 1));
+        assert_int_equal(util_pid_parent(getpid()), getppid());
+        assert_int_equal(util_pid_start(0), 0);
+        assert_int_equal(util_pid_parent(-1), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_printf),         cmocka_unit_test(test_strv),
-                cmocka_unit_test(test_random_hex),     cmocka_unit_test(test_now),
-                cmocka_unit_test(test_format_time),    cmocka_unit_test(test_parse_time),
-                cmocka_unit_test(test_human_duration), cmocka_unit_test(test_human_size),
-                cmocka_unit_test(test_parse_ll),       cmocka_unit_test(test_parse_signal),
+                cmocka_unit_test(test_printf),       cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_pid_stat),     cmocka_unit_test(test_random_hex),
+                cmocka_unit_test(test_now),          cmocka_unit_test(test_format_time),
+                cmocka_unit_test(test_parse_time),   cmocka_unit_test(test_human_duration),
+                cmocka_unit_test(test_human_size),   cmocka_unit_test(test_parse_ll),
+                cmocka_unit_test(test_parse_signal),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,7 +89,6 @@ static void test_stand_in(void **state)
         assert_string_equal(jv_str(jv_path(doc, "State.Status")), "dead");
         assert_string_equal(jv_str(jv_path(doc, "State.Error")),
                             "the container's state cannot be read: state.json is not JSON");
-        assert_true(jv_bool(jv_path(doc, "Hawser.Unreadable")));
         jv_put(doc);
         /* No name known: the id stands for it. */
         doc = statedoc_unreadable(ID, NULL, NULL, "x");
