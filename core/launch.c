@@ -769,42 +769,50 @@ static void __attribute__((noreturn)) child_fail(int fd, int exit_code, struct e
         _exit(exit_code);
 }
 
+/* Everything the init does that does not need its network: the monitor wires the network
+ * from outside at the same time, so both halves of a start run in parallel. */
+static int prepare(const struct launch_spec *s, int fd, struct err *err)
+{
+        if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0)
+                return err_errno(err, "joining the network namespace");
+        if (s->new_netns && net_loopback_up(err) < 0)
+                return -err->code;
+        /* After the setns: /sys shows the network namespace it was mounted in. */
+        if (mount_rootfs(s, err) < 0 || setup_mounts(s, err) < 0 || pivot(s, err) < 0)
+                return -err->code;
+        if (s->domainname && *s->domainname &&
+            setdomainname(s->domainname, strlen(s->domainname)) < 0)
+                return err_errno(err, "setdomainname");
+        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+                return err_errno(err, "sethostname");
+        if ((s->tty ? setup_tty(fd, err) : setup_stdio(s, err)) < 0)
+                return -err->code;
+        if (s->cwd && *s->cwd) {
+                _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
+                (void)d;
+        }
+        return 0;
+}
+
 static void __attribute__((noreturn)) child_main(const struct launch_spec *s, int fd)
 {
         struct err err = {0};
         char go;
         int code = 125;
         char **env;
+        bool prepared;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* Until it execs, this process is the host's hawser binary inside the container:
          * not dumpable, its /proc/PID/exe needs CAP_SYS_PTRACE. */
         prctl(PR_SET_DUMPABLE, 0);
+        prepared = prepare(s, fd, &err) >= 0;
+        /* A failure is reported after the go: until then the monitor is attaching the
+         * network to this process, and its error would hide the cause. */
         if (read(fd, &go, 1) != 1)
                 _exit(125);
-        if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0) {
-                err_errno(&err, "joining the network namespace");
+        if (!prepared)
                 child_fail(fd, 125, &err);
-        }
-        if (s->new_netns && net_loopback_up(&err) < 0)
-                child_fail(fd, 125, &err);
-        if (mount_rootfs(s, &err) < 0 || setup_mounts(s, &err) < 0 || pivot(s, &err) < 0)
-                child_fail(fd, 125, &err);
-        if (s->domainname && *s->domainname &&
-            setdomainname(s->domainname, strlen(s->domainname)) < 0) {
-                err_errno(&err, "setdomainname");
-                child_fail(fd, 125, &err);
-        }
-        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
-                err_errno(&err, "sethostname");
-                child_fail(fd, 125, &err);
-        }
-        if ((s->tty ? setup_tty(fd, &err) : setup_stdio(s, &err)) < 0)
-                child_fail(fd, 125, &err);
-        if (s->cwd && *s->cwd) {
-                _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
-                (void)d;
-        }
         if (s->init) {
                 pid_t p = fork();
                 if (p < 0) {

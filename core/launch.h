@@ -50,7 +50,8 @@ struct launch {
 };
 
 /* Clones the init into new mount, UTS, IPC, PID, cgroup (and, with new_netns, network)
- * namespaces. The child waits; the caller puts it into its cgroup and network first.
+ * namespaces. The child sets up everything but its network (root, mounts, hostname, stdio)
+ * while the caller wires the network from outside, then waits for launch_go().
  * Runs in the monitor. */
 int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err);
 /* Releases the child and waits until it has exec'd. On failure the child's own message is

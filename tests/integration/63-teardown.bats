@@ -118,6 +118,23 @@ monitor_of() {
     assert_baseline
 }
 
+@test "a setup failure inside the container reports its own cause, exit 125, and leaves nothing" {
+    # The init mounts its root while the monitor wires its network and port: the mount's
+    # error, not a later one of the network's, is what the user sees, and both halves go.
+    run h run --rm -p 8086:80 -v /etc/hostname:/bin busybox true
+    assert_status 125
+    assert_output_contains "mounting /etc/hostname on /bin: Not a directory"
+    refute_output_contains "network"
+    run h run --name setupfail -p 8087:80 -v /etc/hostname:/bin busybox true
+    assert_status 125
+    assert_output_contains "mounting /etc/hostname on /bin: Not a directory"
+    run h inspect -f '{{.State.Status}} {{.State.ExitCode}}' setupfail
+    assert_output "created 125"
+    run h rm setupfail
+    assert_success
+    assert_baseline
+}
+
 @test "kill -9 of a monitor: ps -a shows the container exited and its lease and map elements go" {
     h run -d --name victim -p 8086:80 -p 5386:53/udp busybox sleep 1000
     local ip mon init
