@@ -18,55 +18,59 @@
 #include "network.h"
 #include "opt.h"
 
-static const char *ep_ip(const struct container *c, const char *net)
+/* The endpoint of v on net when it has an address there. */
+static const struct network_endpoint *on(const struct network_view *v, const char *net)
 {
-        const struct jv *ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net);
-        const char *ip = jv_get_str(ep, "IPAddress");
+        const struct network_endpoint *ep = network_view_find(v, net);
 
-        return ip && *ip ? ip : NULL;
+        return ep && ep->ip.s_addr ? ep : NULL;
 }
 
-/* The address of c that a client on net reaches: on net itself, else its first one. */
-static const char *reach_ip(const struct container *c, const char *net)
+static const char *ip_text(const struct network_endpoint *ep, char buf[INET_ADDRSTRLEN])
 {
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
-        const char *ip = ep_ip(c, net);
-
-        for (char **k = keys; !ip && k && *k; k++)
-                ip = ep_ip(c, *k);
-        return ip;
+        return ep && ep->ip.s_addr ? inet_ntop(AF_INET, &ep->ip, buf, INET_ADDRSTRLEN) : NULL;
 }
 
-static struct jv *nets_of(const struct container *c)
+/* The networks v has an address on. */
+static struct jv *nets_of(const struct network_view *v)
 {
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
-        struct jv *v = jv_new_array();
+        struct jv *nets = jv_new_array();
 
-        for (char **k = keys; k && *k; k++)
-                if (ep_ip(c, *k))
-                        jv_append(v, jv_new_string(*k));
-        return v;
+        for (size_t i = 0; i < v->n; i++)
+                if (v->ep[i].ip.s_addr)
+                        jv_append(nets, jv_new_string(v->ep[i].net));
+        return nets;
 }
 
-static struct jv *names_of(const struct container *c, const char *net)
+/* The names c answers to on ep's network: its name, short id, hostname, aliases there. */
+static struct jv *names_of(const struct container *c, const struct network_endpoint *ep)
 {
         struct jv *names = jv_new_array();
-        const struct jv *aliases =
-                jv_get(jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net), "Aliases");
-        char shortid[13];
-
         const char *host = jv_str(jv_path(c->doc, "Config.Hostname"));
+        char shortid[13];
 
         snprintf(shortid, sizeof(shortid), "%.12s", c->id);
         jv_append(names, jv_new_string(container_name(c)));
         jv_append(names, jv_new_string(shortid));
         if (host && strcmp(host, shortid) && strcmp(host, container_name(c)))
                 jv_append(names, jv_new_string(host));
-        for (size_t i = 0; i < jv_len(aliases); i++)
-                jv_append(names, jv_copy(jv_at(aliases, i)));
+        for (size_t i = 0; i < jv_len(ep->aliases); i++)
+                jv_append(names, jv_copy(jv_at(ep->aliases, i)));
         return names;
+}
+
+/* A --link alias: the linked container, while live, at the address a client on net reaches. */
+static void alias_name(struct jv *names, const char *alias, const struct container *child,
+                       const char *net)
+{
+        struct network_view v;
+        char ip[INET_ADDRSTRLEN];
+
+        if (!child || !container_is_live(child))
+                return;
+        network_view_read(child, &v);
+        if (ip_text(network_view_reach(&v, net), ip))
+                jv_set_str(names, alias, ip);
 }
 
 static struct container *find_named(struct container **all, const char *name)
@@ -78,26 +82,27 @@ static struct container *find_named(struct container **all, const char *name)
 }
 
 /* Per-client names: its --link aliases, and members of the other networks it is on. */
-static struct jv *client_names(struct container **all, const struct container *c, const char *net)
+static struct jv *client_names(struct container **all, const struct container *c,
+                               const struct network_view *cv, const char *net)
 {
         const struct jv *links = jv_path(c->doc, "HostConfig.Links");
         struct jv *names = jv_new_object();
+        char ip[INET_ADDRSTRLEN];
 
         for (struct container **p = all; *p; p++) {
-                const struct jv *nets = jv_path((*p)->doc, "NetworkSettings.Networks");
-                _cleanup_strv_ char **keys = jv_keys(nets);
-                for (char **k = keys; k && *k && *p != c; k++)
-                        if (strcmp(*k, net) && ep_ip(c, *k) && ep_ip(*p, *k))
-                                jv_set_str(names, container_name(*p), ep_ip(*p, *k));
+                struct network_view pv;
+                if (*p == c)
+                        continue;
+                network_view_read(*p, &pv);
+                for (size_t i = 0; i < pv.n; i++)
+                        if (strcmp(pv.ep[i].net, net) && on(cv, pv.ep[i].net) &&
+                            ip_text(&pv.ep[i], ip))
+                                jv_set_str(names, container_name(*p), ip);
         }
         for (size_t i = 0; i < jv_len(links); i++) {
-                const struct container *child;
                 struct links_stored l;
-                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
-                        continue;
-                child = find_named(all, l.child);
-                if (child && container_is_live(child) && reach_ip(child, net))
-                        jv_set_str(names, l.alias, reach_ip(child, net));
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) == 0)
+                        alias_name(names, l.alias, find_named(all, l.child), net);
         }
         return names;
 }
@@ -141,20 +146,25 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
         jv_set(doc, "records", records);
         jv_set(doc, "clients", clients);
         for (struct container **p = all; *p; p++) {
-                const char *ip = ep_ip(*p, n->name);
+                const struct network_endpoint *ep;
+                struct network_view v;
+                char ip[INET_ADDRSTRLEN];
                 struct jv *r, *cl;
-                if (!ip || !container_is_live(*p))
+                network_view_read(*p, &v);
+                ep = on(&v, n->name);
+                if (!ep || !container_is_live(*p))
                         continue;
+                ip_text(ep, ip);
                 r = jv_new_object();
                 jv_set_str(r, "id", (*p)->id);
                 jv_set_str(r, "ip", ip);
-                jv_set(r, "nets", nets_of(*p));
-                jv_set(r, "names", names_of(*p, n->name));
+                jv_set(r, "nets", nets_of(&v));
+                jv_set(r, "names", names_of(*p, ep));
                 jv_append(records, r);
                 cl = jv_new_object();
                 jv_set_str(cl, "id", (*p)->id);
                 jv_set_str(cl, "client", ip);
-                jv_set(cl, "names", client_names(all, *p, n->name));
+                jv_set(cl, "names", client_names(all, *p, &v, n->name));
                 jv_append(clients, cl);
                 count++;
         }
@@ -243,20 +253,17 @@ static void refresh_network_locked(const struct cli *cli, const char *net)
 }
 
 /* Names a container on other networks sees: the records of those networks' servers. */
-static void other_network_names(const struct cli *cli, const struct container *c, const char *net,
-                                struct jv *names)
+static void other_network_names(const struct cli *cli, const struct container *c,
+                                const struct network_view *v, const char *net, struct jv *names)
 {
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
-
-        for (char **k = keys; k && *k; k++) {
+        for (size_t k = 0; k < v->n; k++) {
                 _cleanup_free_ char *path = NULL;
                 _cleanup_jv_ struct jv *doc = NULL;
                 const struct jv *recs;
                 struct err e = {0};
-                if (!strcmp(*k, net) || !ep_ip(c, *k))
+                if (!strcmp(v->ep[k].net, net) || !v->ep[k].ip.s_addr)
                         continue;
-                path = records_path(cli, *k);
+                path = records_path(cli, v->ep[k].net);
                 if (!path || jv_load(path, &doc, &e) < 0)
                         continue;
                 recs = jv_get(doc, "records");
@@ -273,11 +280,8 @@ static void other_network_names(const struct cli *cli, const struct container *c
 /* Link aliases resolved to the children's current addresses (by name: O(1) lookups). */
 static void link_names(const struct network_links *links, const char *net, struct jv *names)
 {
-        for (size_t i = 0; i < links->n; i++) {
-                const struct network_link *l = &links->v[i];
-                if (l->child && container_is_live(l->child) && reach_ip(l->child, net))
-                        jv_set_str(names, l->stored.alias, reach_ip(l->child, net));
-        }
+        for (size_t i = 0; i < links->n; i++)
+                alias_name(names, links->v[i].stored.alias, links->v[i].child, net);
 }
 
 static struct jv *without_id(const struct jv *arr, const char *id)
@@ -323,8 +327,13 @@ static void update_one(const struct cli *cli, const struct container *c, const c
         _cleanup_close_ int lock = -1;
         _cleanup_jv_ struct jv *doc = NULL;
         struct jv *records, *clients;
-        const char *ip = present ? ep_ip(c, net) : NULL;
+        const struct network_endpoint *ep;
+        struct network_view v;
+        char ip[INET_ADDRSTRLEN];
         struct err e = {0};
+
+        network_view_read(c, &v);
+        ep = present ? on(&v, net) : NULL;
 
         if (!path || !dir)
                 return;
@@ -343,14 +352,15 @@ static void update_one(const struct cli *cli, const struct container *c, const c
         clients = without_id(jv_get(doc, "clients"), c->id);
         jv_set(doc, "records", records);
         jv_set(doc, "clients", clients);
-        if (ip) {
+        if (ep) {
                 struct jv *r = jv_new_object(), *cl = jv_new_object(), *names = jv_new_object();
+                ip_text(ep, ip);
                 jv_set_str(r, "id", c->id);
                 jv_set_str(r, "ip", ip);
-                jv_set(r, "names", names_of(c, net));
-                jv_set(r, "nets", nets_of(c));
+                jv_set(r, "names", names_of(c, ep));
+                jv_set(r, "nets", nets_of(&v));
                 jv_append(records, r);
-                other_network_names(cli, c, net, names);
+                other_network_names(cli, c, &v, net, names);
                 if (!links && network_links_resolve(cli, c, &resolved, &e) == 0)
                         links = &resolved;
                 if (links)
@@ -366,18 +376,13 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 ensure_server(cli, net);
 }
 
-/* The bridge networks c has an address on. */
-static char **bridge_nets(const struct container *c)
-{
-        return jv_keys(jv_path(c->doc, "NetworkSettings.Networks"));
-}
-
 void dnsd_watch(const struct cli *cli, const struct container *c, int inotify_fd)
 {
-        _cleanup_strv_ char **nets = bridge_nets(c);
+        struct network_view v;
 
-        for (char **k = nets; k && *k; k++) {
-                _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", *k);
+        network_view_read(c, &v);
+        for (size_t i = 0; i < v.n; i++) {
+                _cleanup_free_ char *lock = cli_runroot_path(cli, "dns/%s.lock", v.ep[i].net);
                 if (lock)
                         inotify_add_watch(inotify_fd, lock, IN_CLOSE_WRITE);
         }
@@ -385,10 +390,11 @@ void dnsd_watch(const struct cli *cli, const struct container *c, int inotify_fd
 
 void dnsd_revive(const struct cli *cli, const struct container *c)
 {
-        _cleanup_strv_ char **nets = bridge_nets(c);
+        struct network_view v;
 
-        for (char **k = nets; k && *k; k++)
-                ensure_server(cli, *k);
+        network_view_read(c, &v);
+        for (size_t i = 0; i < v.n; i++)
+                ensure_server(cli, v.ep[i].net);
 }
 
 void dnsd_stop(const struct cli *cli, const char *net)
@@ -418,16 +424,16 @@ void dnsd_stop(const struct cli *cli, const char *net)
 static void refresh(const struct cli *cli, const struct container *c, bool present,
                     const struct network_links *links)
 {
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
+        struct network_view v;
 
-        for (char **k = keys; k && *k; k++) {
-                _cleanup_free_ char *path = records_path(cli, *k);
+        network_view_read(c, &v);
+        for (size_t i = 0; i < v.n; i++) {
+                _cleanup_free_ char *path = records_path(cli, v.ep[i].net);
                 _cleanup_jv_ struct jv *doc = NULL;
                 struct err e = {0};
-                update_one(cli, c, *k, present, links);
+                update_one(cli, c, v.ep[i].net, present, links);
                 if (path && jv_load(path, &doc, &e) == 0)
-                        update_cross(cli, c, *k, jv_get(doc, "records"));
+                        update_cross(cli, c, v.ep[i].net, jv_get(doc, "records"));
         }
 }
 

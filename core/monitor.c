@@ -48,7 +48,8 @@ struct monitor {
         bool tty, stdin_once;
         int log_fd;
         struct network_hold hold;   /* published host ports, held while the container runs */
-        struct jv *netsettings;     /* NetworkSettings made by the attach, saved with the state */
+        bool attached;              /* wired into its networks (NetworkSettings in c->doc) */
+        int lock;                   /* the container's lock, held from the start to "running" */
         struct network_links links; /* its --links, resolved once for the whole start */
         int dns_fd;                 /* inotify on the DNS servers' locks of its networks */
 };
@@ -416,22 +417,28 @@ static int listen_socket(const struct cli *cli, const char *id, struct err *err)
 
 /* ---- state transitions ---- */
 
-static int record_running(struct monitor *m, struct err *err)
+/* The start runs under the container's lock (taken once, with the document read afresh):
+ * nothing else changes the document meanwhile, so the state is saved once at the end. */
+static int begin_start(struct monitor *m, struct err *err)
 {
-        _cleanup_close_ int lock = container_lock(m->c, err);
-        struct jv *st, *h;
-        char ts[40];
-        int r;
+        int lock = container_lock(m->c, err), r;
 
         if (lock < 0)
                 return lock;
         r = container_reload(m->c, err);
-        if (r < 0)
+        if (r < 0) {
+                close(lock);
                 return r;
-        if (m->netsettings)
-                jv_set(m->c->doc, "NetworkSettings", jv_copy(m->netsettings));
-        st = jv_get(m->c->doc, "State");
-        h = jv_get(m->c->doc, "Hawser");
+        }
+        m->lock = lock;
+        return 0;
+}
+
+static int record_running(struct monitor *m, struct err *err)
+{
+        struct jv *st = jv_get(m->c->doc, "State"), *h = jv_get(m->c->doc, "Hawser");
+        char ts[40];
+
         util_format_time(util_now_ns(), ts);
         jv_set_str(st, "Status", "running");
         jv_set_bool(st, "Running", true);
@@ -450,12 +457,12 @@ static int record_running(struct monitor *m, struct err *err)
 /* A start that failed leaves Docker's "created" state with the exit code and message. */
 static void record_failed_start(struct monitor *m, int code, const struct err *why)
 {
-        _cleanup_close_ int lock = -1;
         struct err e = {0};
         struct jv *st;
 
-        lock = container_lock(m->c, &e);
-        if (lock < 0 || container_reload(m->c, &e) < 0)
+        /* Without the lock or the document (gone), there is nothing to record. The document
+         * is read again: what the failed start wrote into it (addresses, ports) is dropped. */
+        if (m->lock < 0 || container_reload(m->c, &e) < 0)
                 return;
         st = jv_get(m->c->doc, "State");
         jv_set_int(st, "ExitCode", code);
@@ -591,8 +598,7 @@ static int attach_network(struct monitor *m, struct err *err)
         if (fd < 0)
                 return err_errno(err, "opening the container's network namespace");
         r = network_attach(m->cli, m->c, &m->links, fd, &m->hold, err);
-        if (r >= 0)
-                m->netsettings = jv_copy(jv_get(m->c->doc, "NetworkSettings"));
+        m->attached = r >= 0;
         return r;
 }
 
@@ -622,7 +628,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 close(fds[4]);
         if (r >= 0)
                 r = attach_network(m, err);
-        if (r >= 0 && m->netsettings)
+        if (r >= 0 && m->attached)
                 dnsd_publish(m->cli, m->c, &m->links);
         /* Resolved for this start: the linked containers are not needed after it. */
         network_links_free(&m->links);
@@ -637,7 +643,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 waitpid(m->l.pid, NULL, 0);
                 network_hold_close(&m->hold);
                 network_detach(m->cli, m->c->id, true);
-                if (m->netsettings)
+                if (m->attached)
                         dnsd_refresh(m->cli, m->c);
                 cgroup_remove(m->c->id);
         }
@@ -671,7 +677,8 @@ static void close_other_fds(int a, int b)
 static void __attribute__((noreturn))
 monitor_main(const struct cli *cli, struct container *c, int attach_fd, int ready_fd)
 {
-        struct monitor m = {.cli = cli, .c = c, .out_fd = -1, .err_fd = -1, .in_fd = -1};
+        struct monitor m = {
+                .cli = cli, .c = c, .out_fd = -1, .err_fd = -1, .in_fd = -1, .lock = -1};
         _cleanup_free_ char *logp = monitor_log_path(c);
         struct err err = {0};
         sigset_t mask;
@@ -701,7 +708,9 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 report(ready_fd, 125, &err);
                 _exit(1);
         }
-        if (launch(&m, &code, &err) < 0 || record_running(&m, &err) < 0) {
+        code = 125;
+        if (begin_start(&m, &err) < 0 || launch(&m, &code, &err) < 0 ||
+            record_running(&m, &err) < 0) {
                 record_failed_start(&m, code, &err);
                 if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
                     teardown_remove(cli, c, &(struct err){0}) >= 0)
@@ -709,6 +718,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 report(ready_fd, code, &err);
                 _exit(1);
         }
+        closep(&m.lock);
         network_update_links(cli, c, dnsd_refresh);
         /* Published before it ran (dnsd_publish), and again now that its state says running:
          * a rebuild of the network's records in between (another network's disconnect, a

@@ -45,6 +45,33 @@ enum network_mode network_mode_parse(const char *mode, const char **ret_target);
 /* The same for a container's state document. */
 enum network_mode network_mode_of(const struct jv *doc, const char **ret_target);
 
+/* A container's endpoint on one network, parsed from its NetworkSettings.Networks. */
+#define NETWORK_MAX_ENDPOINTS 16
+struct network_endpoint {
+        char net[NETWORK_NAME_MAX + 1];
+        char network_id[65];
+        char veth[16]; /* EndpointID: the host end of its veth; "" until attached */
+        char mac[18];
+        char want[64];              /* IPAMConfig.IPv4Address (--ip); "": any */
+        struct in_addr ip, gateway; /* ip 0: no address (not started, or stopped) */
+        int prefix;
+        const struct jv *aliases; /* borrowed from the document */
+};
+/* Everything the runtime reasons about in a container's networking, parsed once per
+ * operation; endpoints sorted by network name (the first gives the summary fields, the
+ * first with an address is the primary one). */
+struct network_view {
+        struct network_endpoint ep[NETWORK_MAX_ENDPOINTS];
+        size_t n;
+};
+void network_view_read(const struct container *c, struct network_view *ret);
+const struct network_endpoint *network_view_find(const struct network_view *v, const char *net);
+/* The first endpoint with an address; NULL when none has one. */
+const struct network_endpoint *network_view_primary(const struct network_view *v);
+/* The endpoint a client on net reaches: the one on net if it has an address, else the
+ * primary one. */
+const struct network_endpoint *network_view_reach(const struct network_view *v, const char *net);
+
 /* What the monitor holds for a started container's networking: the host port reservations
  * (bound sockets) it must keep open until the container stops. */
 struct network_hold {
@@ -58,6 +85,7 @@ struct network_hold {
 struct network_link {
         struct links_stored stored;
         struct container *child;
+        struct in_addr ip; /* the child's primary address; 0: none */
 };
 struct network_links {
         struct network_link *v;

@@ -16,26 +16,20 @@
 int network_attach(const struct cli *cli, struct container *c, const struct network_links *links,
                    int netns_fd, struct network_hold *hold, struct err *err)
 {
-        struct jv *ns = jv_get(c->doc, "NetworkSettings");
-        _cleanup_strv_ char **names = jv_keys(jv_get(ns, "Networks"));
-        struct in_addr ctr = {0};
-        int r = links_check_running(links, err), idx = 0;
+        const struct network_endpoint *primary;
+        struct network_view v;
+        int r = links_check_running(links, err);
 
-        for (char **k = names; r >= 0 && k && *k; k++, idx++)
-                r = endpoint_attach(cli, c, *k, idx, netns_fd, err);
-        if (r >= 0 && endpoint_primary_ip(c)) {
-                store_parse_addr(endpoint_primary_ip(c), &ctr);
-                r = publish_all(cli, c, ctr, hold, err);
-        }
-        if (r >= 0 && names && names[0]) {
-                const struct jv *ep = jv_get(jv_get(ns, "Networks"), names[0]);
-                jv_set_str(ns, "IPAddress", jv_get_str(ep, "IPAddress"));
-                jv_set_str(ns, "Gateway", jv_get_str(ep, "Gateway"));
-                jv_set_str(ns, "MacAddress", jv_get_str(ep, "MacAddress"));
-                jv_set_int(ns, "IPPrefixLen", jv_get_int(ep, "IPPrefixLen", 0));
-        }
+        network_view_read(c, &v);
+        for (size_t i = 0; r >= 0 && i < v.n; i++)
+                r = endpoint_attach(cli, c, &v.ep[i], (int)i, netns_fd, err);
+        primary = r >= 0 ? network_view_primary(&v) : NULL;
+        if (primary)
+                r = publish_all(cli, c, primary->ip, hold, err);
         if (r >= 0)
-                r = hosts_render(cli, c, links, err);
+                r = hosts_render(cli, c, &v, links, err);
+        if (r >= 0)
+                view_write(c, &v);
         if (r < 0) {
                 network_hold_close(hold);
                 network_detach(cli, c->id, true);
@@ -95,7 +89,7 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
         free(q.v);
-        for (int i = 0; delete_links && i < MAX_ENDPOINTS; i++) {
+        for (int i = 0; delete_links && i < NETWORK_MAX_ENDPOINTS; i++) {
                 endpoint_veth_name(id, i, veth);
                 if (net_link_delete(veth, &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
@@ -116,7 +110,8 @@ int attach_finish_pending(const struct cli *cli, struct container *c,
         const char *net = connect ? connect : jv_get_str(pending, "Disconnect");
         int idx = (int)jv_get_int(pending, "Index", -1);
         _cleanup_free_ char *leases = NULL;
-        struct jv *ep;
+        const struct network_endpoint *ep;
+        struct network_view v;
         struct err e = {0};
         char veth[16];
 
@@ -126,22 +121,23 @@ int attach_finish_pending(const struct cli *cli, struct container *c,
         /* Copied: the record (and net with it) is dropped below. */
         snprintf(gone, NETWORK_NAME_MAX + 1, "%s", net);
         net = gone;
-        ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), net);
+        network_view_read(c, &v);
+        ep = network_view_find(&v, net);
         leases = store_lease_dir(cli, net);
-        if (idx >= 0 && idx < MAX_ENDPOINTS)
+        if (idx >= 0 && idx < NETWORK_MAX_ENDPOINTS)
                 endpoint_veth_name(c->id, idx, veth);
         else
-                snprintf(veth, sizeof(veth), "%s", jv_get_str(ep, "EndpointID") ?: "");
+                snprintf(veth, sizeof(veth), "%s", ep ? ep->veth : "");
         if (*veth && net_link_delete(veth, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         if (leases && net_ipam_release_owner(leases, c->id, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-        jv_del(jv_path(c->doc, "NetworkSettings.Networks"), net);
+        view_drop(c, net);
         jv_del(jv_get(c->doc, "Hawser"), "Pending");
         if (container_save(c, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         if (container_is_running(c))
-                hosts_render(cli, c, NULL, &e);
+                hosts_render(cli, c, NULL, NULL, &e);
         return 1;
 }
 
@@ -175,24 +171,35 @@ int attach_connect_running(const struct cli *cli, struct container *c, const cha
                            struct err *err)
 {
         pid_t pid = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        struct network_endpoint *ep = NULL;
+        struct network_view v;
         char p[64];
         _cleanup_close_ int fd = -1;
-        int idx = endpoint_free_index(c), r;
+        int idx, r;
 
+        network_view_read(c, &v);
+        idx = endpoint_free_index(&v, c->id);
         if (idx < 0)
                 return err_set(err, -ENOSPC, "container %s is on too many networks",
                                container_name(c));
+        for (size_t i = 0; i < v.n && !ep; i++)
+                if (!strcmp(v.ep[i].net, net))
+                        ep = &v.ep[i];
+        if (!ep)
+                return err_set(err, -ENOENT, "container %s has no endpoint on network %s",
+                               container_name(c), net);
         snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
         fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return err_errno(err, "opening the network namespace of %s", container_name(c));
         r = attach_set_pending(c, "Connect", net, idx, err);
         if (r >= 0)
-                r = endpoint_attach(cli, c, net, idx, fd, err);
-        if (r >= 0)
+                r = endpoint_attach(cli, c, ep, idx, fd, err);
+        if (r >= 0) {
+                view_write_endpoint(c, ep);
                 util_test_kill_point("connect-attached");
-        if (r >= 0)
-                r = hosts_render(cli, c, NULL, err);
+                r = hosts_render(cli, c, &v, NULL, err);
+        }
         if (r >= 0)
                 jv_del(jv_get(c->doc, "Hawser"), "Pending");
         return r;

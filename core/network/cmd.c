@@ -28,7 +28,7 @@ static int users_of(const struct cli *cli, const char *name, char ***ret, struct
         *ret = calloc(1, sizeof(char *));
         /* A container whose state cannot be read still uses the networks it holds leases in. */
         for (struct container **p = all; r >= 0 && *p; p++)
-                if (jv_get(jv_path((*p)->doc, "NetworkSettings.Networks"), name) ||
+                if (view_has(*p, name) ||
                     ((*p)->unreadable && leases && net_ipam_holds(leases, (*p)->id)))
                         util_strv_push(ret, container_name(*p));
         container_list_free(all);
@@ -287,18 +287,21 @@ static struct jv *inspect_doc(const struct cli *cli, const struct network *n)
         if (teardown_list(cli, &all, &e) < 0)
                 return doc;
         for (struct container **p = all; *p; p++) {
-                const struct jv *ep =
-                        jv_get(jv_path((*p)->doc, "NetworkSettings.Networks"), n->name);
+                const struct network_endpoint *ep;
+                struct network_view v;
+                char cidr[64], ip[INET_ADDRSTRLEN] = "";
                 struct jv *o;
-                char cidr[64];
+                network_view_read(*p, &v);
+                ep = network_view_find(&v, n->name);
                 if (!ep || !container_is_running(*p))
                         continue;
                 o = jv_new_object();
-                snprintf(cidr, sizeof(cidr), "%s/%lld", jv_get_str(ep, "IPAddress") ?: "",
-                         jv_get_int(ep, "IPPrefixLen", 0));
+                if (ep->ip.s_addr)
+                        inet_ntop(AF_INET, &ep->ip, ip, sizeof(ip));
+                snprintf(cidr, sizeof(cidr), "%s/%d", ip, ep->prefix);
                 jv_set_str(o, "Name", container_name(*p));
-                jv_set_str(o, "EndpointID", jv_get_str(ep, "EndpointID"));
-                jv_set_str(o, "MacAddress", jv_get_str(ep, "MacAddress"));
+                jv_set_str(o, "EndpointID", ep->veth);
+                jv_set_str(o, "MacAddress", ep->mac);
                 jv_set_str(o, "IPv4Address", cidr);
                 jv_set_str(o, "IPv6Address", "");
                 jv_set(cs, (*p)->id, o);
@@ -478,7 +481,7 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                         r = err_set(err, -EINVAL,
                                     "container cannot be disconnected from host "
                                     "network or connected to host network");
-                else if (jv_get(jv_path(c->doc, "NetworkSettings.Networks"), n.name))
+                else if (view_has(c, n.name))
                         r = err_set(err, -EEXIST,
                                     "endpoint with name %s already exists in "
                                     "network %s",
@@ -515,7 +518,6 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
         struct network n = {0};
         _cleanup_close_ int lock = -1;
         int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r;
-        struct jv *ep;
 
         if (k != 2)
                 return cli_usage_error(cli, "network disconnect", err, "%s",
@@ -527,8 +529,7 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                 r = teardown_find(cli, argv[2], &c, err);
         if (r >= 0 && ((lock = container_lock(c, err)) < 0 || container_reload(c, err) < 0))
                 r = -err->code;
-        ep = r >= 0 ? jv_get(jv_path(c->doc, "NetworkSettings.Networks"), n.name) : NULL;
-        if (r >= 0 && !ep)
+        if (r >= 0 && !view_has(c, n.name))
                 r = err_set(err, -ENOENT, "container %s is not connected to network %s", c->id,
                             n.name);
         if (r >= 0 && container_is_running(c)) {
@@ -539,7 +540,7 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                 if (r >= 0)
                         finish_pending(cli, c);
         } else if (r >= 0) {
-                jv_del(jv_path(c->doc, "NetworkSettings.Networks"), n.name);
+                view_drop(c, n.name);
                 r = container_save(c, err);
         }
         container_free(c);

@@ -150,20 +150,17 @@ void network_forget_names(const struct cli *cli, struct container **all)
         network_each_run_dir(cli, "names", forget_unused, all);
 }
 
-int endpoint_attach(const struct cli *cli, struct container *c, const char *name, int idx,
-                    int netns_fd, struct err *err)
+int endpoint_attach(const struct cli *cli, const struct container *c, struct network_endpoint *ep,
+                    int idx, int netns_fd, struct err *err)
 {
-        struct jv *ep = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), name);
-        const char *want = jv_str(jv_path(ep, "IPAMConfig.IPv4Address"));
-        const char *prev = jv_get_str(ep, "IPAddress");
-        _cleanup_free_ char *leases = store_lease_dir(cli, name);
+        _cleanup_free_ char *leases = store_lease_dir(cli, ep->net);
         struct network n = {0};
         struct in_addr pref = {0}, ip;
         struct net_veth v = {0};
-        char veth[16], a[INET_ADDRSTRLEN], mac[18];
+        char veth[16], peer[16];
         int r;
 
-        r = network_load(cli, name, &n, err);
+        r = network_load(cli, ep->net, &n, err);
         if (r >= 0)
                 r = bridge_ensure(cli, &n, c->id, err);
         if (r >= 0 && fs_mkdir_p(leases, 0700, err) < 0)
@@ -171,81 +168,69 @@ int endpoint_attach(const struct cli *cli, struct container *c, const char *name
         if (r < 0)
                 goto out;
         /* --ip first, then the address this container had last time, if still free. */
-        if (want && *want && store_parse_addr(want, &pref) < 0) {
-                r = err_set(err, -EINVAL, "invalid IPv4 address: %s", want);
+        if (*ep->want && store_parse_addr(ep->want, &pref) < 0) {
+                r = err_set(err, -EINVAL, "invalid IPv4 address: %s", ep->want);
                 goto out;
         }
-        if (!pref.s_addr && prev && *prev)
-                store_parse_addr(prev, &pref);
         if (!pref.s_addr)
-                remembered(cli, name, container_name(c), &pref);
-        if (want && *want && !net_ipam_contains(n.subnet, n.prefix, pref)) {
+                pref = ep->ip;
+        if (!pref.s_addr)
+                remembered(cli, ep->net, container_name(c), &pref);
+        if (*ep->want && !net_ipam_contains(n.subnet, n.prefix, pref)) {
                 r = err_set(err, -EINVAL,
                             "Invalid address %s: It does not belong to any of "
                             "this network's subnets",
-                            want);
+                            ep->want);
                 goto out;
         }
         r = net_ipam_allocate(leases, n.range, n.range_prefix, n.gateway, pref, c->id, &ip, err);
-        if (r >= 0 && want && *want && ip.s_addr != pref.s_addr) {
+        if (r >= 0 && *ep->want && ip.s_addr != pref.s_addr) {
                 net_ipam_release(leases, ip, c->id, &(struct err){0});
-                r = err_set(err, -EADDRINUSE, "Address already in use: %s", want);
+                r = err_set(err, -EADDRINUSE, "Address already in use: %s", ep->want);
         }
         if (r < 0)
                 goto out;
         endpoint_veth_name(c->id, idx, veth);
+        snprintf(peer, sizeof(peer), "eth%d", idx);
         v = (struct net_veth){.host_name = veth,
                               .bridge = n.bridge,
                               .netns_fd = netns_fd,
-                              .peer_name = idx ? NULL : "eth0",
+                              .peer_name = peer,
                               .addr = ip,
                               .prefix = n.prefix,
-                              .gateway = idx ? (struct in_addr){0} : n.gateway,
+                              .gateway = idx || n.internal ? (struct in_addr){0} : n.gateway,
                               .mtu = n.mtu};
-        {
-                char peer[16];
-                snprintf(peer, sizeof(peer), "eth%d", idx);
-                v.peer_name = peer;
-                if (n.internal)
-                        v.gateway.s_addr = 0;
-                net_ipam_mac(ip, v.mac);
+        net_ipam_mac(ip, v.mac);
+        r = net_link_veth_create(&v, err);
+        /* The same container's previous veth may still be in the kernel's asynchronous
+         * namespace cleanup: remove it and try once more. */
+        if (r == -EEXIST && net_link_delete(veth, &(struct err){0}) == 0)
                 r = net_link_veth_create(&v, err);
-                /* The same container's previous veth may still be in the kernel's
-                 * asynchronous namespace cleanup: remove it and try once more. */
-                if (r == -EEXIST && net_link_delete(veth, &(struct err){0}) == 0)
-                        r = net_link_veth_create(&v, err);
-        }
         if (r < 0) {
                 net_ipam_release(leases, ip, c->id, &(struct err){0});
                 goto out;
         }
-        remember(cli, name, container_name(c), ip);
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1], v.mac[2],
-                 v.mac[3], v.mac[4], v.mac[5]);
-        jv_set_str(ep, "NetworkID", n.id);
-        jv_set_str(ep, "EndpointID", veth);
-        jv_set_str(ep, "Gateway", n.internal ? "" : inet_ntop(AF_INET, &n.gateway, a, sizeof(a)));
-        jv_set_str(ep, "IPAddress", inet_ntop(AF_INET, &ip, a, sizeof(a)));
-        jv_set_int(ep, "IPPrefixLen", n.prefix);
-        jv_set_str(ep, "MacAddress", mac);
+        remember(cli, ep->net, container_name(c), ip);
+        snprintf(ep->mac, sizeof(ep->mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1],
+                 v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
+        snprintf(ep->network_id, sizeof(ep->network_id), "%s", n.id);
+        snprintf(ep->veth, sizeof(ep->veth), "%s", veth);
+        ep->gateway = n.internal ? (struct in_addr){0} : n.gateway;
+        ep->ip = ip;
+        ep->prefix = n.prefix;
 out:
         network_release(&n);
         return r;
 }
 
-int endpoint_free_index(const struct container *c)
+int endpoint_free_index(const struct network_view *v, const char *id)
 {
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
-
-        for (int i = 0; i < MAX_ENDPOINTS; i++) {
+        for (int i = 0; i < NETWORK_MAX_ENDPOINTS; i++) {
                 char veth[16];
                 bool used = false;
-                endpoint_veth_name(c->id, i, veth);
-                for (char **k = keys; k && *k; k++) {
-                        const char *e = jv_get_str(jv_get(nets, *k), "EndpointID");
-                        used |= e && !strcmp(e, veth);
-                }
+                endpoint_veth_name(id, i, veth);
+                for (size_t k = 0; k < v->n; k++)
+                        used |= !strcmp(v->ep[k].veth, veth);
                 if (!used)
                         return i;
         }
@@ -287,18 +272,4 @@ int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const 
         }
         jv_set(nets, net, endpoint_doc(aliases, ip));
         return 0;
-}
-
-const char *endpoint_primary_ip(const struct container *c)
-{
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
-        const char *ip = NULL;
-
-        for (char **k = keys; !ip && k && *k; k++) {
-                ip = jv_get_str(jv_get(nets, *k), "IPAddress");
-                if (ip && !*ip)
-                        ip = NULL;
-        }
-        return ip;
 }

@@ -1,4 +1,5 @@
 /* A container's /etc/hosts, rendered from its endpoints, links and --add-host. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,11 +53,11 @@ static void hosts_links(const struct network_links *links, struct hosts_buf *b)
 {
         for (size_t i = 0; i < links->n; i++) {
                 const struct network_link *l = &links->v[i];
-                const char *ip = l->child ? endpoint_primary_ip(l->child) : NULL;
+                char ip[INET_ADDRSTRLEN], names[600];
                 const char *h;
-                char names[600];
-                if (!ip || !container_is_live(l->child))
+                if (!l->ip.s_addr || !container_is_live(l->child))
                         continue;
+                inet_ntop(AF_INET, &l->ip, ip, sizeof(ip));
                 h = jv_str(jv_path(l->child->doc, "Config.Hostname")) ?: "";
                 if (strcmp(l->stored.child, l->stored.alias))
                         snprintf(names, sizeof(names), "%s %s %s", l->stored.alias, h,
@@ -69,21 +70,19 @@ static void hosts_links(const struct network_links *links, struct hosts_buf *b)
 
 /* One own line per interface address, after the extra and link lines (Docker's order);
  * the renderer's own_ip stays empty. */
-static void own_entries(const struct container *c, struct hosts_buf *b, const char *names)
+static void own_entries(const struct network_view *v, struct hosts_buf *b, const char *names)
 {
-        const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
-        _cleanup_strv_ char **keys = jv_keys(nets);
+        char ip[INET_ADDRSTRLEN];
 
-        for (char **k = keys; k && *k; k++) {
-                const char *ip = jv_get_str(jv_get(nets, *k), "IPAddress");
-                if (ip && *ip)
-                        hosts_add(b, ip, names);
-        }
+        for (size_t i = 0; i < v->n; i++)
+                if (v->ep[i].ip.s_addr)
+                        hosts_add(b, inet_ntop(AF_INET, &v->ep[i].ip, ip, sizeof(ip)), names);
 }
 
-int hosts_render(const struct cli *cli, const struct container *c,
+int hosts_render(const struct cli *cli, const struct container *c, const struct network_view *view,
                  const struct network_links *links, struct err *err)
 {
+        struct network_view self;
         _cleanup_(network_links_free) struct network_links resolved = {0};
         const struct jv *cfg = jv_get(c->doc, "Config");
         const struct jv *extra = jv_path(c->doc, "HostConfig.ExtraHosts");
@@ -118,7 +117,11 @@ int hosts_render(const struct cli *cli, const struct container *c,
                 snprintf(own, sizeof(own), "%s %.*s", host, (int)strcspn(host, "."), host);
         else
                 snprintf(own, sizeof(own), "%s", host);
-        own_entries(c, b, own);
+        if (!view) {
+                network_view_read(c, &self);
+                view = &self;
+        }
+        own_entries(view, b, own);
         spec.extra = b->e;
         spec.n_extra = b->n;
         r = dns_hosts_render(&spec, &text, err);

@@ -7,8 +7,6 @@
 #include "net/nft.h"
 #include "core/network.h"
 
-#define MAX_ENDPOINTS 16
-
 struct network_opts {
         char *subnet, *gateway, *ip_range, *driver;
         bool internal, help;
@@ -37,10 +35,23 @@ void bridge_remove(const struct cli *cli, const struct network *n);
 void endpoint_veth_name(const char *id, int idx, char out[16]);
 /* Whether link is named so; prefix gets the 10 id digits every such name holds. */
 bool endpoint_veth_owner(const char *link, char prefix[11]);
-int endpoint_attach(const struct cli *cli, struct container *c, const char *name, int idx,
-                    int netns_fd, struct err *err);
-int endpoint_free_index(const struct container *c);
-const char *endpoint_primary_ip(const struct container *c);
+/* Wires c into ep's network as its interface eth<idx> inside netns_fd: an address (ep->want,
+ * else the one it had, else the one its name had), the veth pair, the bridge port. Fills
+ * ep's address fields; the caller writes them back (view_write). */
+int endpoint_attach(const struct cli *cli, const struct container *c, struct network_endpoint *ep,
+                    int idx, int netns_fd, struct err *err);
+/* The lowest interface index none of v's endpoints uses; -ENOSPC. */
+int endpoint_free_index(const struct network_view *v, const char *id);
+
+/* view.c */
+/* Writes the view's address fields back into c->doc, and Docker's summary fields
+ * (NetworkSettings.IPAddress, ...) from its first endpoint. */
+void view_write(struct container *c, const struct network_view *v);
+void view_write_endpoint(struct container *c, const struct network_endpoint *ep);
+/* Whether c has an endpoint on net (connected, started or not). */
+bool view_has(const struct container *c, const char *net);
+/* Forgets c's endpoint on net (disconnect). */
+void view_drop(struct container *c, const char *net);
 
 /* publish.c */
 int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
@@ -48,8 +59,9 @@ int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
 void publish_restore_all(const struct cli *cli, const char *except);
 
 /* hosts.c */
-/* Renders c's /etc/hosts; links is c's resolved links, or NULL to resolve them here. */
-int hosts_render(const struct cli *cli, const struct container *c,
+/* Renders c's /etc/hosts from view (NULL: read from c) and its resolved links (NULL:
+ * resolved here). */
+int hosts_render(const struct cli *cli, const struct container *c, const struct network_view *view,
                  const struct network_links *links, struct err *err);
 
 /* links.c */

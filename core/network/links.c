@@ -1,5 +1,6 @@
 /* Legacy links on the default network: checks, the reverse index, environment, rm --link. */
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +31,13 @@ int network_links_resolve(const struct cli *cli, const struct container *c,
                         continue;
                 if (container_find(cli, l->stored.child, &l->child, &e) < 0)
                         l->child = NULL;
+                if (l->child) {
+                        struct network_view v;
+                        const struct network_endpoint *ep;
+                        network_view_read(l->child, &v);
+                        ep = network_view_primary(&v);
+                        l->ip = ep ? ep->ip : (struct in_addr){0};
+                }
                 ret->n++;
         }
         return 0;
@@ -101,7 +109,7 @@ void network_update_links(const struct cli *cli, const struct container *c,
                         unlinkat(dirfd(d), de->d_name, 0); /* the parent is gone */
                         continue;
                 }
-                if (container_is_live(p) && hosts_render(cli, p, NULL, &e) < 0)
+                if (container_is_live(p) && hosts_render(cli, p, NULL, NULL, &e) < 0)
                         fprintf(stderr, "warning: updating /etc/hosts of %s: %s, ignoring\n",
                                 container_name(p), e.msg);
                 if (container_is_live(p) && changed)
@@ -120,12 +128,14 @@ int network_link_env(const struct cli *cli, const struct container *c,
         for (size_t i = 0; i < (links ? links : &own)->n; i++) {
                 const struct network_link *l = &(links ? links : &own)->v[i];
                 _cleanup_strv_ char **exposed = NULL, **cenv = NULL, **out = NULL;
+                char ip[INET_ADDRSTRLEN] = "";
                 if (!l->child)
                         return err_set(err, -ENOENT, "No such container: %s", l->stored.child);
                 exposed = jv_keys(jv_path(l->child->doc, "Config.ExposedPorts"));
                 cenv = jv_to_strv(jv_path(l->child->doc, "Config.Env"));
-                if (links_env(container_name(c), l->stored.alias,
-                              endpoint_primary_ip(l->child) ?: "", (const char *const *)exposed,
+                if (l->ip.s_addr)
+                        inet_ntop(AF_INET, &l->ip, ip, sizeof(ip));
+                if (links_env(container_name(c), l->stored.alias, ip, (const char *const *)exposed,
                               cenv, &out, err) < 0)
                         return -err->code;
                 for (char **e = out; e && *e; e++)
@@ -178,7 +188,7 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
                             : err_set(err, -ENOENT, "No such link: %s", full);
         }
         if (r >= 0 && container_is_live(c))
-                r = hosts_render(cli, c, NULL, err);
+                r = hosts_render(cli, c, NULL, NULL, err);
         container_free(c);
         return r < 0 ? r : 0;
 }

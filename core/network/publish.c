@@ -271,12 +271,14 @@ static int restore_network(struct jv *doc, void *ud)
 
 static void restore_ports(const struct container *c)
 {
+        const struct network_endpoint *ep;
         struct publish p = {0};
-        struct in_addr ctr;
+        struct network_view v;
         struct err e = {0};
 
-        if (!endpoint_primary_ip(c) || store_parse_addr(endpoint_primary_ip(c), &ctr) < 0 ||
-            ports_of(c, ctr, &p) < 0 || !p.n) {
+        network_view_read(c, &v);
+        ep = network_view_primary(&v);
+        if (!ep || ports_of(c, ep->ip, &p) < 0 || !p.n) {
                 free(p.v);
                 return;
         }
