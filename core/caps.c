@@ -24,24 +24,36 @@ uint64_t caps_default(void)
         return m;
 }
 
+/* The kernel's highest capability number: probed once per process. */
 static int cap_last(void)
 {
-        int last = CAP_LAST_CAP;
+        static int last = -1;
 
-        while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
-                last++;
+        if (last < 0) {
+                last = CAP_LAST_CAP;
+                while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+                        last++;
+        }
         return last;
 }
 
+/* Our bounding set, read once: only caps_drop_bounding changes it (and forgets it). A start
+ * resolves capabilities several times, each would cost a system call per capability. */
+static bool bounding_known;
+static uint64_t bounding;
+
 uint64_t caps_all(void)
 {
-        uint64_t m = 0;
-
         /* Only what our own bounding set still holds can be given to a container. */
-        for (int c = 0; c <= cap_last() && c < 64; c++)
-                if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-                        m |= 1ULL << c;
-        return m;
+        if (!bounding_known) {
+                int last = cap_last();
+                bounding = 0;
+                for (int c = 0; c <= last && c < 64; c++)
+                        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+                                bounding |= 1ULL << c;
+                bounding_known = true;
+        }
+        return bounding;
 }
 
 int caps_from_name(const char *name)
@@ -130,6 +142,7 @@ int caps_drop_bounding(uint64_t keep, struct err *err)
 {
         int last = cap_last();
 
+        bounding_known = false;
         for (int c = 0; c <= last; c++) {
                 if (keep & (1ULL << c))
                         continue;
@@ -147,7 +160,7 @@ int caps_apply(uint64_t keep, bool root, struct err *err)
 
         if (!caps)
                 return err_errno(err, "allocating capability set");
-        for (int c = 0; c <= cap_last() && c < 64; c++)
+        for (int c = 0, last = cap_last(); c <= last && c < 64; c++)
                 if (keep & (1ULL << c))
                         list[n++] = c;
         if (root && n > 0) {

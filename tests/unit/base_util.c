@@ -5,11 +5,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fs.h"
 #include "core/base/util.h"
 
 #define SEC  1000000000LL
@@ -297,6 +299,38 @@ static void test_pid_stat(void **state)
         assert_int_equal(util_pid_parent(-1), 0);
 }
 
+static void test_mkdir_p(void **state)
+{
+        char tmpl[] = "/tmp/hawser-mkdir-XXXXXX", path[PATH_MAX];
+        char *dir = mkdtemp(tmpl);
+        struct stat st;
+        struct err e = {0};
+        FILE *f;
+
+        (void)state;
+        assert_non_null(dir);
+        /* Every missing parent is made; an existing directory is fine. */
+        snprintf(path, sizeof(path), "%s/a/b/c", dir);
+        assert_int_equal(fs_mkdir_p(path, 0700, &e), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(fs_mkdir_p(path, 0700, &e), 0);
+        snprintf(path, sizeof(path), "%s/a/b/d", dir);
+        assert_int_equal(fs_mkdir_p(path, 0755, &e), 0);
+        assert_int_equal(stat(path, &st), 0);
+        /* A file where a parent should be is an error naming the path. */
+        snprintf(path, sizeof(path), "%s/file", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+        snprintf(path, sizeof(path), "%s/file/x/y", dir);
+        assert_int_equal(fs_mkdir_p(path, 0700, &e), -ENOTDIR);
+        assert_non_null(strstr(e.msg, "creating directory"));
+        assert_non_null(strstr(e.msg, "/file/x"));
+        fs_rm_rf(dir, &e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -305,7 +339,7 @@ int main(void)
                 cmocka_unit_test(test_now),          cmocka_unit_test(test_format_time),
                 cmocka_unit_test(test_parse_time),   cmocka_unit_test(test_human_duration),
                 cmocka_unit_test(test_human_size),   cmocka_unit_test(test_parse_ll),
-                cmocka_unit_test(test_parse_signal),
+                cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_mkdir_p),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
