@@ -9,8 +9,13 @@ CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The binary loads libarchive and libcrypto on first use (core/layer.c, core/base/sha256.c);
-# tests link them for their fixtures.
-BIN_LDLIBS := $(shell pkg-config --libs $(filter-out libarchive libcrypto,$(PKGS)) 2>/dev/null) -ldl
+# tests link them for their fixtures. The others are linked in statically (libmnl has no
+# static archive in Debian; libc stays shared): one start execs hawser once and forks it
+# twice, and every shared library costs page faults in each of those processes, ~20 us each
+# on this kind of VM (`hawser --version`: 122 faults shared, 79 static; README, Performance).
+STATIC_PKGS := libnl-route-3.0 libnl-3.0 libnftnl libcap json-c libseccomp
+BIN_LDLIBS := -Wl,-Bstatic $(shell pkg-config --libs-only-l $(STATIC_PKGS) 2>/dev/null) \
+              -Wl,-Bdynamic $(shell pkg-config --libs libmnl 2>/dev/null) -lpthread -lm -ldl
 SAN     ?=
 
 # Debian packages, by what needs them. make demo installs DEMO_PKGS only: building and running

@@ -29,24 +29,36 @@ static int write_in_place(const char *path, const char *text, struct err *err)
         return 0;
 }
 
-/* Room for --add-host and link lines; each name list is bounded by hosts_links' buffer. */
-#define HOSTS_MAX  64
-#define HOSTS_TEXT 640
+/* Room for --add-host and link lines. The strings are allocated one by one: a start renders
+ * this file, and 80 KiB of fixed buffers cost it twenty fresh pages, each a page fault. */
+#define HOSTS_MAX 64
 
 struct hosts_buf {
         struct dns_host_entry e[HOSTS_MAX];
-        char store[HOSTS_MAX][2][HOSTS_TEXT];
         size_t n;
+        bool oom;
 };
 
 static void hosts_add(struct hosts_buf *b, const char *ip, const char *names)
 {
+        char *i, *n;
+
         if (b->n >= HOSTS_MAX)
                 return;
-        snprintf(b->store[b->n][0], HOSTS_TEXT, "%s", ip);
-        snprintf(b->store[b->n][1], HOSTS_TEXT, "%s", names);
-        b->e[b->n] = (struct dns_host_entry){b->store[b->n][0], b->store[b->n][1]};
-        b->n++;
+        i = strdup(ip);
+        n = strdup(names);
+        if (!i || !n) {
+                free(i), free(n);
+                b->oom = true;
+                return;
+        }
+        b->e[b->n++] = (struct dns_host_entry){i, n};
+}
+
+static void hosts_buf_free(struct hosts_buf *b)
+{
+        for (size_t i = 0; i < b->n; i++)
+                free((char *)b->e[i].ip), free((char *)b->e[i].names);
 }
 
 static void hosts_links(const struct network_links *links, struct hosts_buf *b)
@@ -87,29 +99,25 @@ int hosts_render(const struct cli *cli, const struct container *c, const struct 
         const struct jv *cfg = jv_get(c->doc, "Config");
         const struct jv *extra = jv_path(c->doc, "HostConfig.ExtraHosts");
         const char *host = jv_get_str(cfg, "Hostname") ?: "", *dom = jv_get_str(cfg, "Domainname");
-        struct hosts_buf *b = calloc(1, sizeof(*b));
+        _cleanup_(hosts_buf_free) struct hosts_buf b = {0};
         _cleanup_free_ char *text = NULL, *path = util_printf("%s/hosts", c->dir);
         char own[600];
         struct dns_hosts_spec spec = {.ipv6 = true};
         int r;
 
-        if (!b || !path) {
-                free(b);
+        if (!path)
                 return err_set(err, -ENOMEM, "rendering /etc/hosts");
-        }
         for (size_t i = 0; i < jv_len(extra); i++) {
                 const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
                 char name[256];
                 if (!colon)
                         continue;
                 snprintf(name, sizeof(name), "%.*s", (int)(colon - x), x);
-                hosts_add(b, colon + 1, name);
+                hosts_add(&b, colon + 1, name);
         }
-        if (!links && network_links_resolve(cli, c, &resolved, err) < 0) {
-                free(b);
+        if (!links && network_links_resolve(cli, c, &resolved, err) < 0)
                 return -err->code;
-        }
-        hosts_links(links ? links : &resolved, b);
+        hosts_links(links ? links : &resolved, &b);
         /* Docker: "host.domain host", and a dotted hostname also lists its first label. */
         if (dom && *dom)
                 snprintf(own, sizeof(own), "%s.%s %s", host, dom, host);
@@ -121,10 +129,11 @@ int hosts_render(const struct cli *cli, const struct container *c, const struct 
                 network_view_read(c, &self);
                 view = &self;
         }
-        own_entries(view, b, own);
-        spec.extra = b->e;
-        spec.n_extra = b->n;
+        own_entries(view, &b, own);
+        if (b.oom)
+                return err_set(err, -ENOMEM, "rendering /etc/hosts");
+        spec.extra = b.e;
+        spec.n_extra = b.n;
         r = dns_hosts_render(&spec, &text, err);
-        free(b);
         return r < 0 ? r : write_in_place(path, text, err);
 }
