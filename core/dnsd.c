@@ -448,6 +448,46 @@ void dnsd_publish(const struct cli *cli, const struct container *c,
         refresh(cli, c, true, links);
 }
 
+/* Whether net's records file holds c at ip. */
+static bool has_record(const struct cli *cli, const char *net, const char *id, const char *ip)
+{
+        _cleanup_free_ char *path = records_path(cli, net);
+        _cleanup_jv_ struct jv *doc = NULL;
+        const struct jv *recs;
+        struct err e = {0};
+
+        if (!path || jv_load(path, &doc, &e) < 0)
+                return false;
+        recs = jv_get(doc, "records");
+        for (size_t i = 0; i < jv_len(recs); i++) {
+                const struct jv *r = jv_at(recs, i);
+                if (!strcmp(jv_get_str(r, "id") ?: "", id))
+                        return !strcmp(jv_get_str(r, "ip") ?: "", ip);
+        }
+        return false;
+}
+
+void dnsd_confirm(const struct cli *cli, const struct container *c)
+{
+        struct network_view v;
+        char ip[INET_ADDRSTRLEN];
+
+        network_view_read(c, &v);
+        for (size_t i = 0; i < v.n; i++) {
+                bool ok;
+                if (!ip_text(&v.ep[i], ip))
+                        continue;
+                {
+                        _cleanup_close_ int lock = records_lock(cli, v.ep[i].net);
+                        ok = has_record(cli, v.ep[i].net, c->id, ip);
+                }
+                if (!ok) {
+                        refresh(cli, c, container_is_running(c), NULL);
+                        return;
+                }
+        }
+}
+
 int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
         _cleanup_free_ char *lock = NULL, *records = NULL;

@@ -17,6 +17,10 @@ void dnsd_refresh(const struct cli *cli, const struct container *c);
  * its first query. links is c's resolved links (NULL: resolved here). */
 void dnsd_publish(const struct cli *cli, const struct container *c,
                   const struct network_links *links);
+/* After a start's state says running: refreshes c's records only where they are missing (a
+ * rebuild of a network's records between dnsd_publish and that save counted only containers
+ * whose state said running). A read per network, no write, in the common case. */
+void dnsd_confirm(const struct cli *cli, const struct container *c);
 /* Rewrites the records of one network (by name). */
 void dnsd_refresh_network(const struct cli *cli, const char *network);
 /* Supervision, for a running container's monitor: adds an inotify watch (IN_CLOSE_WRITE)

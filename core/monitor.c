@@ -682,7 +682,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         _cleanup_free_ char *logp = monitor_log_path(c);
         struct err err = {0};
         sigset_t mask;
-        int code, null;
+        int code, null, r;
 
         prctl(PR_SET_NAME, "hawser-monitor");
         setsid();
@@ -709,8 +709,14 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 _exit(1);
         }
         code = 125;
-        if (begin_start(&m, &err) < 0 || launch(&m, &code, &err) < 0 ||
-            record_running(&m, &err) < 0) {
+        r = begin_start(&m, &err);
+        if (r >= 0)
+                r = launch(&m, &code, &err);
+        if (r >= 0) {
+                util_test_gate("monitor-before-running");
+                r = record_running(&m, &err);
+        }
+        if (r < 0) {
                 record_failed_start(&m, code, &err);
                 if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
                     teardown_remove(cli, c, &(struct err){0}) >= 0)
@@ -720,10 +726,10 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         }
         closep(&m.lock);
         network_update_links(cli, c, dnsd_refresh);
-        /* Published before it ran (dnsd_publish), and again now that its state says running:
-         * a rebuild of the network's records in between (another network's disconnect, a
+        /* Published before it ran (dnsd_publish); confirmed now that its state says running: a
+         * rebuild of the network's records in between (another network's disconnect, a
          * removed records file) counted only containers whose state said so. */
-        dnsd_refresh(cli, c);
+        dnsd_confirm(cli, c);
         if (attach_fd >= 0)
                 add_client(&m, attach_fd);
         watch(&m, m.sigfd, EV_SIGNAL);

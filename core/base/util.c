@@ -403,6 +403,24 @@ void util_test_kill_point(const char *point)
                 raise(SIGKILL);
 }
 
+void util_test_gate(const char *point)
+{
+        const char *want = getenv("HAWSER_TEST_GATE"), *colon = want ? strchr(want, ':') : NULL;
+        char path[PATH_MAX];
+        int fd;
+
+        if (!colon || strlen(point) != (size_t)(colon - want) ||
+            strncmp(want, point, strlen(point)))
+                return;
+        snprintf(path, sizeof(path), "%s/reached", colon + 1);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                close(fd);
+        snprintf(path, sizeof(path), "%s/open", colon + 1);
+        for (int i = 0; i < 3000 && access(path, F_OK) < 0; i++)
+                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+}
+
 bool util_name_ok(const char *s)
 {
         if (!isalnum((unsigned char)s[0]))

@@ -51,6 +51,9 @@ bool util_name_ok(const char *s);
 /* Test hook for crash-consistency tests: the process kills itself with SIGKILL at the named
  * point when $HAWSER_TEST_KILL_AT names it. Nothing happens otherwise. */
 void util_test_kill_point(const char *point);
+/* Test hook for race tests: at the named point, when $HAWSER_TEST_GATE is "POINT:DIR", the
+ * process creates DIR/reached and waits (30 s at most) until DIR/open exists. */
+void util_test_gate(const char *point);
 /* strerror(e) as Go prints it, lower case ("no such file or directory"), in buf. */
 const char *util_go_strerror(int e, char buf[64]);
 

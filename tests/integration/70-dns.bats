@@ -503,6 +503,27 @@ options ndots:0"
     not_found dclient dweb1
 }
 
+@test "a records rebuild during a start keeps the starting container: it resolves once it runs" {
+    h network create dgate >/dev/null
+    h run -d --name client --network dgate busybox sleep 1000 >/dev/null
+    local gate=$BATS_TEST_TMPDIR/gate pid
+    mkdir -p "$gate"
+    # "late" stops after its names are published, before its state says running.
+    HAWSER_TEST_GATE="monitor-before-running:$gate" h run -d --name late --network dgate \
+        busybox sleep 1000 >"$BATS_TEST_TMPDIR/late.out" 2>&1 &
+    pid=$!
+    wait_for test -e "$gate/reached"
+    # Meanwhile the network's records are rebuilt from the states (here: the file is gone and
+    # the next start rebuilds it), which count only containers that say running.
+    rm -f "$HAWSER_RUNROOT/dns/dgate.json"
+    h run --rm --network dgate busybox true
+    run grep -c "$(h inspect -f '{{.Id}}' late)" "$HAWSER_RUNROOT/dns/dgate.json"
+    assert_output 0
+    touch "$gate/open"
+    wait "$pid" || { cat "$BATS_TEST_TMPDIR/late.out" >&2; fail "run late failed"; }
+    resolves_to client late "$(ip_of late dgate)"
+}
+
 @test "connect and disconnect: a container connected to the client's network resolves at once, and is NXDOMAIN at once after disconnect" {
     h network create n1 >/dev/null
     h network create n2 >/dev/null
