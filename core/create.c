@@ -67,6 +67,7 @@ static const struct opt_def run_defs[] = {
         {"network-alias", 0, OPT_LIST, RO(aliases)},
         {"net-alias", 0, OPT_LIST, RO(aliases)},
         {"ip", 0, OPT_STR, RO(ip)},
+        {"mac-address", 0, OPT_STR, RO(mac_address)},
         {"volume", 'v', OPT_LIST, RO(volumes)},
         {"mount", 0, OPT_LIST, RO(mounts)},
         {"tmpfs", 0, OPT_LIST, RO(tmpfs)},
@@ -242,6 +243,8 @@ static struct jv *build_config(const struct run_opts *o, const char *image_ref,
         snprintf(host, sizeof(host), "%.12s", id);
         jv_set_str(cfg, "Hostname", o->hostname ? o->hostname : host);
         jv_set_str(cfg, "Domainname", o->domainname ? o->domainname : "");
+        if (o->mac_address)
+                jv_set_str(cfg, "MacAddress", o->mac_address);
         jv_set_str(cfg, "User", user ? user : "");
         jv_set_bool(cfg, "AttachStdin", !o->detach && o->interactive);
         jv_set_bool(cfg, "AttachStdout", !o->detach);
@@ -421,6 +424,8 @@ static int check_opts(const struct run_opts *o, struct err *err)
         r = check_name_opts(o, err);
         if (r < 0)
                 return r;
+        if (o->mac_address && !util_mac_ok(o->mac_address))
+                return err_set(err, -EINVAL, "%s is not a valid mac address", o->mac_address);
         if (o->workdir && *o->workdir && o->workdir[0] != '/')
                 return err_set(err, -EINVAL,
                                "the working directory '%s' is invalid, it needs to be an absolute "
@@ -522,9 +527,12 @@ static void set_paths(struct jv *doc, const char *dir, const char *id, const cha
         _cleanup_free_ char *wk = util_printf("%s/work", dir);
         _cleanup_free_ char *mg = util_printf("%s/merged", dir);
 
-        jv_set_str(doc, "ResolvConfPath", rc);
-        jv_set_str(doc, "HostnamePath", hn);
-        jv_set_str(doc, "HostsPath", hs);
+        /* --network container:X has X's already (create_network_doc). */
+        if (!jv_get_str(doc, "HostsPath")) {
+                jv_set_str(doc, "ResolvConfPath", rc);
+                jv_set_str(doc, "HostnamePath", hn);
+                jv_set_str(doc, "HostsPath", hs);
+        }
         jv_set_str(doc, "LogPath", lp);
         jv_set_int(doc, "RestartCount", 0);
         jv_set_str(doc, "Driver", "overlay2");
@@ -552,15 +560,15 @@ static int write_file(const char *dir, const char *name, const char *text, struc
 static int embedded_dns(const struct cli *cli, const struct jv *hc, char ***dns, char ***search,
                         char ***opts, struct err *err)
 {
-        const char *mode = jv_get_str(hc, "NetworkMode");
+        const char *mode = jv_get_str(hc, "NetworkMode"), *net;
         _cleanup_strv_ char **s = NULL, **o = NULL;
         struct network n = {0};
         char gw[INET_ADDRSTRLEN];
 
         if (*dns && **dns)
                 return 0;
-        if (network_mode_parse(mode, NULL) != NETWORK_MODE_BRIDGE ||
-            network_load(cli, mode, &n, err) < 0)
+        if (network_mode_parse(mode, &net) != NETWORK_MODE_BRIDGE ||
+            network_load(cli, net, &n, err) < 0)
                 return 0;
         inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
         network_release(&n);
@@ -593,6 +601,28 @@ static int render_resolv(const struct cli *cli, const struct jv *doc, const char
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf live in the state dir and are bound in. */
+/* --network host: the host's /etc/hosts with the --add-host lines after it. */
+static int host_extra(const struct jv *doc, char **hosts)
+{
+        const struct jv *extra = jv_path(doc, "HostConfig.ExtraHosts");
+
+        for (size_t i = 0; i < jv_len(extra); i++) {
+                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
+                size_t len = strlen(*hosts);
+                char *more;
+                if (!colon)
+                        continue;
+                more = util_printf("%s%s%s\t%.*s\n", *hosts,
+                                   len && (*hosts)[len - 1] != '\n' ? "\n" : "", colon + 1,
+                                   (int)(colon - x), x);
+                if (!more)
+                        return -ENOMEM;
+                free(*hosts);
+                *hosts = more;
+        }
+        return 0;
+}
+
 static int render_files(const struct cli *cli, const char *dir, const struct jv *doc,
                         struct err *err)
 {
@@ -604,8 +634,11 @@ static int render_files(const struct cli *cli, const char *dir, const struct jv 
         struct err ignore = {0};
         int r;
 
-        if (host_net)
-                fs_read_file("/etc/hosts", &hosts, NULL, &ignore);
+        if (network_mode_of(doc, NULL) == NETWORK_MODE_CONTAINER)
+                return 0; /* X's files are used */
+        if (host_net && fs_read_file("/etc/hosts", &hosts, NULL, &ignore) == 0 &&
+            host_extra(doc, &hosts) < 0)
+                return err_set(err, -ENOMEM, "rendering /etc/hosts");
         fs_read_file("/etc/resolv.conf", &host_rc, NULL, &ignore);
         r = hosts ? 0 : dns_hosts_render(&hs, &hosts, err);
         if (r >= 0)

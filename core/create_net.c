@@ -1,7 +1,9 @@
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/util.h"
@@ -15,27 +17,110 @@
 /* Network-related parts of a new container's document: mode, endpoints, ports, links, extra
  * hosts and DNS settings, checked against what exists now. */
 
-static int check_mode(const struct cli *cli, const char *mode, struct err *err)
+/* Docker's conflicts of --network container:X with the flags that set what X owns, in its
+ * order (runconfig's validateNetContainerMode). */
+static int container_conflicts(const struct run_opts *o, struct err *err)
 {
+        static const char pre[] = "conflicting options: ";
+
+        if (o->hostname)
+                return err_set(err, -EINVAL, "%shostname and the network mode", pre);
+        if (o->links)
+                return err_set(err, -EINVAL,
+                               "%scontainer type network can't be used with links. This would "
+                               "result in undefined behavior",
+                               pre);
+        if (o->dns)
+                return err_set(err, -EINVAL, "%sdns and the network mode", pre);
+        if (o->add_hosts)
+                return err_set(err, -EINVAL, "%scustom host-to-IP mapping and the network mode",
+                               pre);
+        if (o->mac_address)
+                return err_set(err, -EINVAL, "%smac-address and the network mode", pre);
+        if (o->publish || o->publish_all)
+                return err_set(err, -EINVAL,
+                               "%sport publishing and the container type network mode", pre);
+        if (o->expose)
+                return err_set(err, -EINVAL, "%sport exposing and the container type network mode",
+                               pre);
+        return 0;
+}
+
+/* --network container:X: X's namespace, hostname and files. The mode is stored with X's id
+ * (Docker's container:<id>), so a rename of X changes nothing. */
+static int container_mode(const struct cli *cli, const struct run_opts *o, struct jv *doc,
+                          const char *target, struct err *err)
+{
+        struct jv *cfg = jv_get(doc, "Config");
+        struct container *x = NULL;
+        _cleanup_free_ char *mode = NULL;
+        int r = container_conflicts(o, err);
+
+        if (r < 0)
+                return r;
+        if (!*target)
+                return err_set(err, -EINVAL,
+                               "Invalid network mode: invalid container format "
+                               "container:<name|id>");
+        if (o->name && !strcmp(o->name[0] == '/' ? o->name + 1 : o->name, target))
+                return err_set(err, -EINVAL, "cannot join own network");
+        if (teardown_find(cli, target, &x, err) < 0)
+                return -err->code;
+        mode = util_printf("container:%s", x->id);
+        if (!mode) {
+                container_free(x);
+                return err_set(err, -ENOMEM, "creating the container");
+        }
+        jv_set_str(jv_get(doc, "HostConfig"), "NetworkMode", mode);
+        jv_set_str(cfg, "Hostname", jv_str(jv_path(x->doc, "Config.Hostname")) ?: "");
+        jv_set_str(cfg, "Domainname", jv_str(jv_path(x->doc, "Config.Domainname")) ?: "");
+        jv_set_str(doc, "ResolvConfPath", jv_get_str(x->doc, "ResolvConfPath") ?: "");
+        jv_set_str(doc, "HostnamePath", jv_get_str(x->doc, "HostnamePath") ?: "");
+        jv_set_str(doc, "HostsPath", jv_get_str(x->doc, "HostsPath") ?: "");
+        container_free(x);
+        return 0;
+}
+
+/* --network host: the host's hostname unless -h; links cannot work there. */
+static int host_mode(const struct run_opts *o, struct jv *doc, struct err *err)
+{
+        char host[HOST_NAME_MAX + 1];
+
+        if (o->links)
+                return err_set(err, -EINVAL,
+                               "conflicting options: host type networking can't be used with "
+                               "links. This would result in undefined behavior");
+        if (o->mac_address)
+                return err_set(err, -EINVAL,
+                               "conflicting options: mac-address and the network mode");
+        if (o->publish || o->publish_all)
+                fprintf(stderr, "WARNING: Published ports are discarded when using host network "
+                                "mode\n");
+        if (!o->hostname && gethostname(host, sizeof(host)) == 0) {
+                host[sizeof(host) - 1] = '\0';
+                jv_set_str(jv_get(doc, "Config"), "Hostname", host);
+        }
+        return 0;
+}
+
+static int check_mode(const struct cli *cli, const struct run_opts *o, struct jv *doc,
+                      struct err *err)
+{
+        const char *mode = jv_get_str(jv_get(doc, "HostConfig"), "NetworkMode"), *target;
         struct network n = {0};
-        const char *target;
         int r;
 
         switch (network_mode_parse(mode, &target)) {
         case NETWORK_MODE_NONE:
+                return 0;
         case NETWORK_MODE_HOST:
-                return 0;
-        case NETWORK_MODE_CONTAINER: {
-                struct container *x = NULL;
-                if (teardown_find(cli, target, &x, err) < 0)
-                        return -err->code;
-                container_free(x);
-                return 0;
-        }
+                return host_mode(o, doc, err);
+        case NETWORK_MODE_CONTAINER:
+                return container_mode(cli, o, doc, target, err);
         case NETWORK_MODE_BRIDGE:
                 break;
         }
-        r = network_load(cli, mode, &n, err);
+        r = network_load(cli, target, &n, err);
         network_release(&n);
         return r;
 }
@@ -143,14 +228,21 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                        struct err *err)
 {
         struct jv *hc = jv_get(doc, "HostConfig");
-        const char *mode = jv_get_str(hc, "NetworkMode");
+        const char *mode = jv_get_str(hc, "NetworkMode"), *net;
+        bool user_net = network_mode_parse(mode, &net) == NETWORK_MODE_BRIDGE &&
+                        strcmp(net, NETWORK_DEFAULT);
         int r;
 
-        r = check_mode(cli, mode, err);
-        if (r >= 0 && (o->aliases || o->ip) && !strcmp(mode, NETWORK_DEFAULT))
-                r = err_set(err, -EINVAL,
-                            "user specified IP address and network-scoped aliases "
-                            "are supported only for user defined networks");
+        /* Docker's two checks, in its order (the first in its client). */
+        if (o->aliases && !user_net)
+                return err_set(err, -EINVAL,
+                               "network-scoped aliases are only supported for user-defined "
+                               "networks");
+        if (o->ip && !user_net)
+                return err_set(err, -EINVAL,
+                               "user specified IP address is supported on user defined "
+                               "networks only");
+        r = check_mode(cli, o, doc, err);
         if (r >= 0)
                 r = ports_doc(o, doc, err);
         if (r >= 0)
@@ -159,9 +251,10 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                 return r;
         jv_set(doc, "NetworkSettings", jv_new_object());
         jv_set(jv_get(doc, "NetworkSettings"), "Ports", jv_new_object());
-        if (network_mode_parse(mode, NULL) == NETWORK_MODE_BRIDGE) {
+        /* Read again: check_mode may have rewritten it (container:<id>). */
+        if (network_mode_of(doc, &net) == NETWORK_MODE_BRIDGE) {
                 struct network n = {0};
-                if (network_load(cli, mode, &n, err) < 0)
+                if (network_load(cli, net, &n, err) < 0)
                         return -err->code;
                 network_add_endpoint(doc, n.name, o->aliases, o->ip);
                 network_release(&n);
@@ -172,9 +265,15 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
 int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
                      struct err *err)
 {
-        const char *me = jv_get_str(doc, "Name");
-        struct jv *links = jv_new_array();
+        const char *me = jv_get_str(doc, "Name"), *net;
+        struct jv *links;
 
+        /* On a user network a link is a DNS alias of this container's (Docker). */
+        if (network_mode_of(doc, &net) == NETWORK_MODE_BRIDGE && strcmp(net, NETWORK_DEFAULT)) {
+                jv_set(jv_get(doc, "HostConfig"), "Links", NULL);
+                return network_add_endpoint_links(cli, doc, net, o->links, err);
+        }
+        links = jv_new_array();
         jv_set(jv_get(doc, "HostConfig"), "Links", links);
         for (char **l = o->links; l && *l; l++) {
                 _cleanup_free_ char *name = NULL, *alias = NULL, *full = NULL;

@@ -59,9 +59,18 @@ static struct jv *names_of(const struct container *c, const struct network_endpo
         return names;
 }
 
-/* A --link alias: the linked container, while live, at the address a client on net reaches. */
+static struct container *find_named(struct container **all, const char *name)
+{
+        for (struct container **p = all; *p; p++)
+                if (!strcmp(container_name(*p), name))
+                        return *p;
+        return NULL;
+}
+
+/* A --link alias: the linked container, while live, at the address a client on net reaches
+ * (legacy links: on net, else its primary address), or only on net (a user network's link). */
 static void alias_name(struct jv *names, const char *alias, const struct container *child,
-                       const char *net)
+                       const char *net, bool only_on_net)
 {
         struct network_view v;
         char ip[INET_ADDRSTRLEN];
@@ -69,16 +78,31 @@ static void alias_name(struct jv *names, const char *alias, const struct contain
         if (!child || !container_is_live(child))
                 return;
         network_view_read(child, &v);
-        if (ip_text(network_view_reach(&v, net), ip))
+        if (ip_text(only_on_net ? on(&v, net) : network_view_reach(&v, net), ip))
                 jv_set_str(names, alias, ip);
 }
 
-static struct container *find_named(struct container **all, const char *name)
+/* The user-network links of c's endpoint on net ("name:alias"); each target is looked up in
+ * all when given (a rebuild has every container), else in the store. */
+static void endpoint_link_names(const struct cli *cli, struct container **all,
+                                const struct network_view *cv, const char *net, struct jv *names)
 {
-        for (struct container **p = all; *p; p++)
-                if (!strcmp(container_name(*p), name))
-                        return *p;
-        return NULL;
+        const struct network_endpoint *ep = network_view_find(cv, net);
+
+        for (size_t i = 0; ep && i < jv_len(ep->links); i++) {
+                const char *l = jv_str(jv_at(ep->links, i)), *colon = l ? strchr(l, ':') : NULL;
+                struct container *own = NULL;
+                struct err e = {0};
+                char name[256];
+                if (!colon)
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int)(colon - l), l);
+                if (all)
+                        alias_name(names, colon + 1, find_named(all, name), net, true);
+                else if (container_find(cli, name, &own, &e) == 0)
+                        alias_name(names, colon + 1, own, net, true);
+                container_free(own);
+        }
 }
 
 /* Per-client names: its --link aliases, and members of the other networks it is on. */
@@ -102,8 +126,9 @@ static struct jv *client_names(struct container **all, const struct container *c
         for (size_t i = 0; i < jv_len(links); i++) {
                 struct links_stored l;
                 if (links_parse_stored(jv_str(jv_at(links, i)), &l) == 0)
-                        alias_name(names, l.alias, find_named(all, l.child), net);
+                        alias_name(names, l.alias, find_named(all, l.child), net, false);
         }
+        endpoint_link_names(NULL, all, cv, net, names);
         return names;
 }
 
@@ -281,7 +306,7 @@ static void other_network_names(const struct cli *cli, const struct container *c
 static void link_names(const struct network_links *links, const char *net, struct jv *names)
 {
         for (size_t i = 0; i < links->n; i++)
-                alias_name(names, links->v[i].stored.alias, links->v[i].child, net);
+                alias_name(names, links->v[i].stored.alias, links->v[i].child, net, false);
 }
 
 static struct jv *without_id(const struct jv *arr, const char *id)
@@ -365,6 +390,7 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                         links = &resolved;
                 if (links)
                         link_names(links, net, names);
+                endpoint_link_names(cli, NULL, &v, net, names);
                 jv_set_str(cl, "id", c->id);
                 jv_set_str(cl, "client", ip);
                 jv_set(cl, "names", names);

@@ -333,9 +333,14 @@ static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
         return 0;
 }
 
-static int bind_file(int rootfd, const char *src, const char *target, struct err *err)
+static unsigned long kept_flags(const char *p);
+
+/* /etc/hosts, /etc/hostname, /etc/resolv.conf: bound from the state dir; read-only inside a
+ * --read-only container (as Docker mounts them), still rewritten from outside. */
+static int bind_file(int rootfd, const char *src, const char *target, bool readonly,
+                     struct err *err)
 {
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, top = -1;
         char p[64];
 
         if (!src)
@@ -348,6 +353,16 @@ static int bind_file(int rootfd, const char *src, const char *target, struct err
         fd_path(fd, p);
         if (mount(src, p, NULL, MS_BIND, NULL) < 0)
                 return err_errno(err, "binding %s", target);
+        if (!readonly)
+                return 0;
+        top = open_in_root(rootfd, target, O_PATH, 0);
+        if (top < 0) {
+                errno = -top;
+                return err_errno(err, "reopening %s", target);
+        }
+        fd_path(top, p);
+        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags(p), NULL) < 0)
+                return err_errno(err, "making %s read-only", target);
         return 0;
 }
 
@@ -502,11 +517,11 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
                 r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
         /* A user's mount on one of these files is used instead of the generated one. */
         if (r >= 0 && !user_mounted(s, "/etc/hosts"))
-                r = bind_file(rootfd, s->hosts_path, "/etc/hosts", err);
+                r = bind_file(rootfd, s->hosts_path, "/etc/hosts", s->read_only, err);
         if (r >= 0 && !user_mounted(s, "/etc/hostname"))
-                r = bind_file(rootfd, s->hostname_path, "/etc/hostname", err);
+                r = bind_file(rootfd, s->hostname_path, "/etc/hostname", s->read_only, err);
         if (r >= 0 && !user_mounted(s, "/etc/resolv.conf"))
-                r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", err);
+                r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", s->read_only, err);
         if (r >= 0 && !s->privileged)
                 r = mask_paths(rootfd, err);
         return r;

@@ -164,7 +164,8 @@ static int build_mounts(const struct container *c, struct spec_buf *b, struct er
         return 0;
 }
 
-/* --network container:X: share X's network namespace and its hosts and resolv.conf. */
+/* --network container:X: share X's network namespace and its hosts, hostname and resolv.conf
+ * files (its hostname is in this container's Config since create). */
 static int join_container_net(const struct cli *cli, const char *ref, struct spec_buf *b,
                               struct err *err)
 {
@@ -194,11 +195,13 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
                 r = err_set(err, -EINVAL, "cannot join network of a non running container: %s",
                             x->id);
         if (r >= 0) {
-                free(b->hosts), free(b->resolv);
+                free(b->hosts), free(b->resolv), free(b->hostname);
                 b->hosts = strdup(jv_get_str(x->doc, "HostsPath") ?: "");
                 b->resolv = strdup(jv_get_str(x->doc, "ResolvConfPath") ?: "");
+                b->hostname = strdup(jv_get_str(x->doc, "HostnamePath") ?: "");
                 b->s.hosts_path = b->hosts;
                 b->s.resolv_path = b->resolv;
+                b->s.hostname_path = b->hostname;
                 b->s.netns_fd = b->netns_fd;
                 b->s.new_netns = false;
         }

@@ -40,7 +40,8 @@ enum network_mode {
         NETWORK_MODE_HOST,      /* "host" */
         NETWORK_MODE_CONTAINER, /* "container:X": X's network namespace */
 };
-/* Classifies mode; *ret_target (may be NULL) gets the X of container:X, else NULL. */
+/* Classifies mode; *ret_target (may be NULL) gets the X of container:X, the network's name
+ * for a bridge mode ("default" names the default network), else NULL. */
 enum network_mode network_mode_parse(const char *mode, const char **ret_target);
 /* The same for a container's state document. */
 enum network_mode network_mode_of(const struct jv *doc, const char **ret_target);
@@ -53,9 +54,11 @@ struct network_endpoint {
         char veth[16]; /* EndpointID: the host end of its veth; "" until attached */
         char mac[18];
         char want[64];              /* IPAMConfig.IPv4Address (--ip); "": any */
+        char want_mac[18];          /* --mac-address, on the network of the mode; "": derived */
         struct in_addr ip, gateway; /* ip 0: no address (not started, or stopped) */
         int prefix;
         const struct jv *aliases; /* borrowed from the document */
+        const struct jv *links;   /* "name:alias" (--link on a user network), borrowed */
 };
 /* Everything the runtime reasons about in a container's networking, parsed once per
  * operation; endpoints sorted by network name (the first gives the summary fields, the
@@ -71,6 +74,9 @@ const struct network_endpoint *network_view_primary(const struct network_view *v
 /* The endpoint a client on net reaches: the one on net if it has an address, else the
  * primary one. */
 const struct network_endpoint *network_view_reach(const struct network_view *v, const char *net);
+/* Docker's NETWORKS column: the container's networks joined by ",", "none", "host", or ""
+ * for container:X. malloc'd; NULL without memory. */
+char *network_names_of(const struct container *c);
 
 /* What the monitor holds for a started container's networking: the host port reservations
  * (bound sockets) it must keep open until the container stops. */
@@ -127,6 +133,10 @@ int network_link_env(const struct cli *cli, const struct container *c,
                      const struct network_links *links, char ***env, struct err *err);
 /* `rm --link /parent/alias`: drops the link from the parent and rewrites its /etc/hosts. */
 int network_remove_link(const struct cli *cli, const char *spec, struct err *err);
+/* --link on a user network (Docker's semantics there): "name:alias" on the endpoint of net,
+ * a DNS alias for this container only; the target need not exist. */
+int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char *net, char **specs,
+                               struct err *err);
 /* Adds an endpoint request (aliases, --ip) for network net to a container document. */
 int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip);
 

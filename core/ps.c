@@ -18,6 +18,8 @@
 #include "commands.h"
 #include "container.h"
 #include "image.h"
+#include "links.h"
+#include "network.h"
 #include "opt.h"
 #include "ports.h"
 #include "table.h"
@@ -136,6 +138,9 @@ static char *ports_string(const struct container *c)
         char *out = NULL;
         struct err e = {0};
 
+        /* Host networking publishes nothing and has no ports of its own (Docker: empty). */
+        if (network_mode_of(c->doc, NULL) == NETWORK_MODE_HOST)
+                return NULL;
         if (ports_from_state(jv_path(c->doc, "Config.ExposedPorts"),
                              container_is_running(c) ? ports : NULL, &v, &n) < 0)
                 return NULL;
@@ -145,8 +150,37 @@ static char *ports_string(const struct container *c)
         return out;
 }
 
+static int by_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Docker's NAMES: the name, and untruncated also "linker/alias" for every legacy link to it,
+ * all sorted and joined by ",". */
+static char *names_string(const struct container *c, struct container **all, bool trunc)
+{
+        _cleanup_strv_ char **v = NULL;
+
+        util_strv_push(&v, container_name(c));
+        for (struct container **p = all; !trunc && p && *p; p++) {
+                const struct jv *links = jv_path((*p)->doc, "HostConfig.Links");
+                for (size_t i = 0; i < jv_len(links); i++) {
+                        struct links_stored l;
+                        _cleanup_free_ char *n = NULL;
+                        if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0 ||
+                            strcmp(l.child, container_name(c)))
+                                continue;
+                        n = util_printf("%s/%s", container_name(*p), l.alias);
+                        if (n)
+                                util_strv_push(&v, n);
+                }
+        }
+        qsort(v, util_strv_len(v), sizeof(*v), by_str);
+        return util_strv_join(v, ",");
+}
+
 /* The object `ps --format` templates see, with Docker's field names. */
-static struct jv *ps_row(const struct container *c, bool trunc)
+static struct jv *ps_row(const struct container *c, struct container **all, bool trunc)
 {
         struct jv *o = jv_new_object();
         _cleanup_free_ char *cmd = command_string(c, trunc), *labels = NULL;
@@ -180,11 +214,17 @@ static struct jv *ps_row(const struct container *c, bool trunc)
         jv_set_str(o, "State", container_status(c));
         jv_set_str(o, "Status", status);
         jv_set_str(o, "Size", "0B");
-        jv_set_str(o, "Names", container_name(c));
+        {
+                _cleanup_free_ char *names = names_string(c, all, trunc);
+                jv_set_str(o, "Names", names ? names : container_name(c));
+        }
         jv_set_str(o, "Labels", labels);
         jv_set(o, "LabelMap", jv_copy(jv_path(c->doc, "Config.Labels")));
         jv_set_str(o, "Mounts", "");
-        jv_set_str(o, "Networks", jv_str(jv_path(c->doc, "HostConfig.NetworkMode")));
+        {
+                _cleanup_free_ char *nets = network_names_of(c);
+                jv_set_str(o, "Networks", nets ? nets : "");
+        }
         return o;
 }
 
@@ -380,7 +420,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                 if (r < 0 || !keep)
                         continue;
                 rows = realloc(rows, (n + 1) * sizeof(*rows));
-                rows[n++] = ps_row(*c, !o.no_trunc);
+                rows[n++] = ps_row(*c, all, !o.no_trunc);
         }
         if (r >= 0) {
                 const char *fmt = o.quiet    ? "{{.ID}}"

@@ -421,6 +421,27 @@ void util_test_gate(const char *point)
                 nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 }
 
+int util_mac_parse(const char *s, uint8_t mac[6])
+{
+        if (strlen(s) != 17)
+                return -EINVAL;
+        for (int i = 0; i < 6; i++) {
+                const char *p = s + 3 * i;
+                if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+                    (i < 5 && p[2] != ':'))
+                        return -EINVAL;
+                mac[i] = (uint8_t)strtoul((char[3]){p[0], p[1], '\0'}, NULL, 16);
+        }
+        return 0;
+}
+
+bool util_mac_ok(const char *s)
+{
+        uint8_t mac[6];
+
+        return util_mac_parse(s, mac) == 0;
+}
+
 bool util_name_ok(const char *s)
 {
         if (!isalnum((unsigned char)s[0]))

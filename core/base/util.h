@@ -48,6 +48,10 @@ int util_parse_signal(const char *s);
 /* Whether s matches Docker's restricted name pattern, [a-zA-Z0-9][a-zA-Z0-9_.-]* (names of
  * containers, volumes and networks, link aliases); the empty string does not. */
 bool util_name_ok(const char *s);
+/* Whether s is a MAC address as Docker takes it: six pairs of hex digits joined by ':'. */
+bool util_mac_ok(const char *s);
+/* Parses such an address; -EINVAL otherwise. */
+int util_mac_parse(const char *s, uint8_t mac[6]);
 /* Test hook for crash-consistency tests: the process kills itself with SIGKILL at the named
  * point when $HAWSER_TEST_KILL_AT names it. Nothing happens otherwise. */
 void util_test_kill_point(const char *point);

@@ -200,7 +200,8 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
                               .prefix = n.prefix,
                               .gateway = idx || n.internal ? (struct in_addr){0} : n.gateway,
                               .mtu = n.mtu};
-        net_ipam_mac(ip, v.mac);
+        if (!*ep->want_mac || util_mac_parse(ep->want_mac, v.mac) < 0)
+                net_ipam_mac(ip, v.mac);
         r = net_link_veth_create(&v, err);
         /* The same container's previous veth may still be in the kernel's asynchronous
          * namespace cleanup: remove it and try once more. */

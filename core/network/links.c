@@ -13,6 +13,37 @@
 #include "core/links.h"
 #include "internal.h"
 
+/* The address a link to c points at: c's primary one, or, for a container that uses
+ * --network container:X, X's (Docker follows the chain). */
+static struct in_addr link_addr(const struct cli *cli, const struct container *c)
+{
+        const struct network_endpoint *ep;
+        struct network_view v;
+        struct container *x = NULL;
+        struct in_addr ip = {0};
+        const char *target;
+        struct err e = {0};
+
+        /* A chain is at most as long as the containers on it; 8 hops is plenty, and a cycle
+         * (made by hand in the state files) stops. */
+        for (int hop = 0; hop < 8; hop++) {
+                const struct container *cur = x ? x : c;
+                struct container *next = NULL;
+                if (network_mode_of(cur->doc, &target) != NETWORK_MODE_CONTAINER) {
+                        network_view_read(cur, &v);
+                        ep = network_view_primary(&v);
+                        ip = ep ? ep->ip : ip;
+                        break;
+                }
+                if (container_find(cli, target, &next, &e) < 0)
+                        break;
+                container_free(x);
+                x = next;
+        }
+        container_free(x);
+        return ip;
+}
+
 int network_links_resolve(const struct cli *cli, const struct container *c,
                           struct network_links *ret, struct err *err)
 {
@@ -31,13 +62,8 @@ int network_links_resolve(const struct cli *cli, const struct container *c,
                         continue;
                 if (container_find(cli, l->stored.child, &l->child, &e) < 0)
                         l->child = NULL;
-                if (l->child) {
-                        struct network_view v;
-                        const struct network_endpoint *ep;
-                        network_view_read(l->child, &v);
-                        ep = network_view_primary(&v);
-                        l->ip = ep ? ep->ip : (struct in_addr){0};
-                }
+                if (l->child)
+                        l->ip = link_addr(cli, l->child);
                 ret->n++;
         }
         return 0;
@@ -78,19 +104,64 @@ void network_link_index_add(const struct cli *cli, const char *child, const char
                 close(fd);
 }
 
+static void index_del(const struct cli *cli, const char *child, const char *parent_id)
+{
+        _cleanup_free_ char *p = cli_root_path(cli, "links/%s/%s", child, parent_id);
+
+        if (p)
+                unlink(p);
+}
+
 void network_link_index_del(const struct cli *cli, const struct container *parent)
 {
         const struct jv *links = jv_path(parent->doc, "HostConfig.Links");
+        struct network_view v;
 
         for (size_t i = 0; i < jv_len(links); i++) {
-                _cleanup_free_ char *p = NULL;
                 struct links_stored l;
-                if (links_parse_stored(jv_str(jv_at(links, i)), &l) < 0)
-                        continue;
-                p = cli_root_path(cli, "links/%s/%s", l.child, parent->id);
-                if (p)
-                        unlink(p);
+                if (links_parse_stored(jv_str(jv_at(links, i)), &l) == 0)
+                        index_del(cli, l.child, parent->id);
         }
+        network_view_read(parent, &v);
+        for (size_t k = 0; k < v.n; k++)
+                for (size_t i = 0; i < jv_len(v.ep[k].links); i++) {
+                        _cleanup_free_ char *name = NULL, *alias = NULL;
+                        struct err e = {0};
+                        if (links_parse(jv_str(jv_at(v.ep[k].links, i)) ?: "", &name, &alias, &e) ==
+                            0)
+                                index_del(cli, name, parent->id);
+                }
+}
+
+int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char *net, char **specs,
+                               struct err *err)
+{
+        struct jv *ep = jv_get(jv_path(doc, "NetworkSettings.Networks"), net);
+        struct jv *list;
+
+        if (!specs || !*specs)
+                return 0;
+        list = jv_new_array();
+        for (char **l = specs; l && *l; l++) {
+                _cleanup_free_ char *name = NULL, *alias = NULL, *stored = NULL;
+                if (links_parse(*l, &name, &alias, err) < 0) {
+                        jv_put(list);
+                        return -err->code;
+                }
+                stored = util_printf("%s:%s", name, alias);
+                if (!stored) {
+                        jv_put(list);
+                        return err_set(err, -ENOMEM, "linking %s", name);
+                }
+                jv_append(list, jv_new_string(stored));
+                /* The target's start refreshes this container's DNS names. */
+                network_link_index_add(cli, name, jv_get_str(doc, "Id"));
+        }
+        if (ep)
+                jv_set(ep, "Links", list);
+        else
+                jv_put(list);
+        return 0;
 }
 
 void network_update_links(const struct cli *cli, const struct container *c,

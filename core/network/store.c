@@ -39,6 +39,9 @@ enum network_mode network_mode_parse(const char *mode, const char **ret_target)
                         *ret_target = mode + 10;
                 return NETWORK_MODE_CONTAINER;
         }
+        /* Docker's "default" is the default bridge network (the mode keeps its word). */
+        if (ret_target)
+                *ret_target = strcmp(mode, "default") ? mode : NETWORK_DEFAULT;
         return NETWORK_MODE_BRIDGE;
 }
 

@@ -1,9 +1,11 @@
 /* The typed view of a container's networking: NetworkSettings parsed once, written once. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "internal.h"
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -15,19 +17,26 @@ void network_view_read(const struct container *c, struct network_view *ret)
 {
         const struct jv *nets = jv_path(c->doc, "NetworkSettings.Networks");
         _cleanup_strv_ char **keys = jv_keys(nets);
+        const char *mode_net = NULL;
 
         ret->n = 0;
+        if (network_mode_of(c->doc, &mode_net) != NETWORK_MODE_BRIDGE)
+                mode_net = NULL;
         for (char **k = keys; k && *k && ret->n < NETWORK_MAX_ENDPOINTS; k++) {
                 const struct jv *doc = jv_get(nets, *k);
                 struct network_endpoint *ep = &ret->ep[ret->n++];
                 *ep = (struct network_endpoint){.prefix = (int)jv_get_int(doc, "IPPrefixLen", 0),
-                                                .aliases = jv_get(doc, "Aliases")};
+                                                .aliases = jv_get(doc, "Aliases"),
+                                                .links = jv_get(doc, "Links")};
                 copy_str(ep->net, sizeof(ep->net), *k);
                 copy_str(ep->network_id, sizeof(ep->network_id), jv_get_str(doc, "NetworkID"));
                 copy_str(ep->veth, sizeof(ep->veth), jv_get_str(doc, "EndpointID"));
                 copy_str(ep->mac, sizeof(ep->mac), jv_get_str(doc, "MacAddress"));
                 copy_str(ep->want, sizeof(ep->want),
                          jv_str(jv_path(doc, "IPAMConfig.IPv4Address")));
+                if (mode_net && !strcmp(*k, mode_net))
+                        copy_str(ep->want_mac, sizeof(ep->want_mac),
+                                 jv_str(jv_path(c->doc, "Config.MacAddress")));
                 store_parse_addr(jv_get_str(doc, "IPAddress") ?: "", &ep->ip);
                 store_parse_addr(jv_get_str(doc, "Gateway") ?: "", &ep->gateway);
         }
@@ -107,4 +116,29 @@ bool view_has(const struct container *c, const char *net)
 void view_drop(struct container *c, const char *net)
 {
         jv_del(jv_path(c->doc, "NetworkSettings.Networks"), net);
+}
+
+char *network_names_of(const struct container *c)
+{
+        struct network_view v;
+        char *out = NULL;
+
+        switch (network_mode_of(c->doc, NULL)) {
+        case NETWORK_MODE_NONE:
+                return strdup("none");
+        case NETWORK_MODE_HOST:
+                return strdup("host");
+        case NETWORK_MODE_CONTAINER:
+                return strdup("");
+        case NETWORK_MODE_BRIDGE:
+                break;
+        }
+        network_view_read(c, &v);
+        out = strdup("");
+        for (size_t i = 0; out && i < v.n; i++) {
+                char *more = util_printf("%s%s%s", out, i ? "," : "", v.ep[i].net);
+                free(out);
+                out = more;
+        }
+        return out;
 }

@@ -17,17 +17,6 @@ teardown() {
     rm_user_networks
 }
 
-# rm_user_networks: remove every network but the three predefined ones.
-rm_user_networks() {
-    local n
-    for n in $(h network ls 2>/dev/null | awk 'NR > 1 { print $2 }'); do
-        case $n in
-        bridge | host | none) ;;
-        *) h network rm "$n" >/dev/null 2>&1 || true ;;
-        esac
-    done
-}
-
 # ip_of CONTAINER [NETWORK]: the container's address (on NETWORK).
 ip_of() {
     if [ $# -gt 1 ]; then

@@ -2,7 +2,9 @@
 # Legacy links on the default bridge: the receiver's /etc/hosts line (alias, child hostname,
 # child name), ping by alias, name and id, Docker's link environment variables, errors for
 # missing and stopped children, `rm --link`, and the hosts file kept up to date when the
-# child restarts with a new address or is removed and recreated under the same name.
+# child restarts with a new address or is removed and recreated under the same name; `ps
+# --no-trunc` lists the link names. Links on a user network (issue 13): a DNS alias for the
+# linking container only, to a target that may not exist yet; no hosts line, no variables.
 
 load helpers
 
@@ -12,6 +14,7 @@ setup_file() {
 
 teardown() {
     cleanup_all
+    h network rm ulinks >/dev/null 2>&1 || true
 }
 
 ip_of() {
@@ -259,4 +262,51 @@ WEB_PORT_80_TCP_PROTO=tcp"
     assert_output_contains "Conflict, cannot remove the default link name of the container"
     run h inspect -f '{{.State.Running}}' web1
     assert_output "true"
+}
+
+@test "ps NAMES: the name, and with --no-trunc every linker/alias too, sorted (Docker)" {
+    h run -d --name web1 busybox sleep 1000 >/dev/null
+    h run -d --name web2 --link web1:web1 busybox sleep 1000 >/dev/null
+    h run -d --name aweb3 --link web1:w busybox sleep 1000 >/dev/null
+    run h ps --filter name=web1 --format '{{.Names}}'
+    assert_output "web1"
+    run h ps --no-trunc --filter name=web1 --format '{{.Names}}'
+    assert_output "aweb3/w,web1,web2/web1"
+    run h ps --no-trunc
+    assert_output_contains " aweb3/w,web1,web2/web1"
+}
+
+@test "--link on a user network: a DNS alias for the linker only, to a target created later, following its address" {
+    h network create ulinks >/dev/null
+    # The target does not exist yet: accepted, as Docker accepts it there.
+    run h run -d --name linker --network ulinks --link later:al busybox sleep 1000
+    assert_success
+    run h inspect -f '{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.ulinks.Links}}' linker
+    assert_output 'null ["later:al"]'
+    run h exec linker nslookup al
+    assert_failure
+    h run -d --name later --network ulinks busybox sleep 1000 >/dev/null
+    local ip
+    ip=$(h inspect -f '{{.NetworkSettings.Networks.ulinks.IPAddress}}' later)
+    run h exec linker nslookup al
+    assert_success
+    assert_output_contains "Address: $ip"
+    # Only for the linker.
+    h run -d --name other --network ulinks busybox sleep 1000 >/dev/null
+    run h exec other nslookup al
+    assert_failure
+    # No /etc/hosts line and no link variables on a user network.
+    run h run --rm --network ulinks --link later:lt busybox sh -c 'grep -c "lt" /etc/hosts; env | grep -c "^LT_"'
+    assert_output "0
+0"
+    # Recreated with another address: the alias follows.
+    h rm -f later >/dev/null
+    h run -d --name holder --network ulinks busybox sleep 1000 >/dev/null
+    h run -d --name later --network ulinks busybox sleep 1000 >/dev/null
+    local ip2
+    ip2=$(h inspect -f '{{.NetworkSettings.Networks.ulinks.IPAddress}}' later)
+    [ "$ip2" != "$ip" ] || fail "the recreated target kept $ip"
+    run h exec linker nslookup al
+    assert_success
+    assert_output_contains "Address: $ip2"
 }

@@ -23,13 +23,7 @@ setup_file() {
 
 teardown() {
     cleanup_all
-    local n
-    for n in $(h network ls 2>/dev/null | awk 'NR > 1 { print $2 }'); do
-        case $n in
-        bridge | host | none) ;;
-        *) h network rm "$n" >/dev/null 2>&1 || true ;;
-        esac
-    done
+    rm_user_networks
 }
 
 ip_of() {

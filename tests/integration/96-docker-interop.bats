@@ -325,3 +325,51 @@ config_digest() {
     done
     [ -z "$bad" ] || fail "the image id changed on the way from Docker to hawser:"$'\n'"$bad"
 }
+
+# first_line_msg: the first line of $output without the CLI's prefix ("docker: ",
+# "Error response from daemon: ", "Error: ").
+first_line_msg() {
+    local l=${output%%$'\n'*}
+    l=${l#docker: }
+    l=${l#Error response from daemon: }
+    l=${l#Error: }
+    printf '%s' "$l"
+}
+
+# `run`, not `create`: Debian's docker client exits 1 for a daemon's refusal of `create` (and
+# 125 for `run`), newer than the 20.10 daemon whose messages are compared.
+@test "network mode conflicts: hawser refuses what Docker refuses, with the same message and exit code" {
+    need_docker
+    docker import "$HAWSER_TEST_IMAGE_TAR" hawser-interop/bb:1 >/dev/null
+    drun -d --name hawser-interop-x hawser-interop/bb:1 sleep 1000 >/dev/null
+    h run -d --name xi --network none busybox sleep 1000 >/dev/null
+    local flags d_rc d_msg checked=0
+    while IFS= read -r flags; do
+        # shellcheck disable=SC2086  # the flags are split on purpose
+        run docker run --rm --pull never --network container:hawser-interop-x $flags hawser-interop/bb:1 true
+        d_rc=$status
+        d_msg=$(first_line_msg)
+        case $d_msg in *"requires API version"*) continue ;; esac # a newer client than daemon
+        # shellcheck disable=SC2086
+        run h run --rm --network container:xi ${flags//hawser-interop-x/xi} busybox true
+        [ "$status" = "$d_rc" ] || fail "container mode, $flags: Docker exits $d_rc ($d_msg), hawser $status ($output)"
+        [ "$(first_line_msg)" = "$d_msg" ] || fail "container mode, $flags: Docker says '$d_msg', hawser '$(first_line_msg)'"
+        checked=$((checked + 1))
+    done <<'FLAGS'
+-h myh
+--dns 10.0.0.1
+--add-host a:10.0.0.1
+-p 18097:80
+-P
+--expose 80
+--link hawser-interop-x:y
+--network-alias a
+FLAGS
+    [ "$checked" -ge 6 ] || fail "only $checked flag sets compared"
+    run docker run --rm --pull never --network host --link hawser-interop-x:y hawser-interop/bb:1 true
+    d_rc=$status
+    d_msg=$(first_line_msg)
+    run h run --rm --network host --link xi:y busybox true
+    [ "$status" = "$d_rc" ] && [ "$(first_line_msg)" = "$d_msg" ] ||
+        fail "host mode and --link: Docker $d_rc '$d_msg', hawser $status '$(first_line_msg)'"
+}

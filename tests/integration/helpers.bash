@@ -52,6 +52,17 @@ cleanup_all() {
     fi
 }
 
+# rm_user_networks: remove every network but the three predefined ones.
+rm_user_networks() {
+    local n
+    for n in $(h network ls 2>/dev/null | awk 'NR > 1 { print $2 }'); do
+        case $n in
+        bridge | host | none) ;;
+        *) h network rm "$n" >/dev/null 2>&1 || true ;;
+        esac
+    done
+}
+
 # fail MESSAGE...: print a message and fail the test.
 fail() {
     printf '%s\n' "$*" >&2

@@ -331,6 +331,24 @@ static void test_mkdir_p(void **state)
         fs_rm_rf(dir, &e);
 }
 
+static void test_mac(void **state)
+{
+        uint8_t m[6];
+
+        (void)state;
+        assert_int_equal(util_mac_parse("02:42:AC:11:00:09", m), 0);
+        assert_int_equal(m[0], 0x02);
+        assert_int_equal(m[2], 0xac);
+        assert_int_equal(m[5], 0x09);
+        assert_true(util_mac_ok("ff:ff:ff:ff:ff:ff"));
+        assert_false(util_mac_ok("zz"));
+        assert_false(util_mac_ok("02:42:ac:11:00"));
+        assert_false(util_mac_ok("02:42:ac:11:00:0g"));
+        assert_false(util_mac_ok("02-42-ac-11-00-09"));
+        assert_false(util_mac_ok("02:42:ac:11:00:099"));
+        assert_false(util_mac_ok(""));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -340,6 +358,7 @@ int main(void)
                 cmocka_unit_test(test_parse_time),   cmocka_unit_test(test_human_duration),
                 cmocka_unit_test(test_human_size),   cmocka_unit_test(test_parse_ll),
                 cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_mkdir_p),
+                cmocka_unit_test(test_mac),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
