@@ -159,6 +159,41 @@ host_listen() {
     assert_output_matches '^0\.0\.0\.0:810[1-5]$'
 }
 
+@test "-p with a host range skips ports a host process holds" {
+    host_listen 8110
+    host_listen 8111
+    run h run -d --name hr3 -p 8110-8112:80 busybox sleep 1000
+    assert_success
+    run h port hr3 80/tcp
+    assert_output "0.0.0.0:8112"
+}
+
+@test "-P skips ports a host process holds; a fixed -p on one still fails and leaves nothing" {
+    local saved
+    saved=$(cat /proc/sys/net/ipv4/ip_local_port_range)
+    # A range of four ports (this sandbox's own network namespace), three held by the host.
+    echo "33010 33013" >/proc/sys/net/ipv4/ip_local_port_range
+    host_listen 33010
+    host_listen 33011
+    host_listen 33012
+    run h run -d --name pskip -P --expose 80 busybox sleep 1000
+    local st=$status out=$output
+    run h port pskip 80/tcp
+    local got=$output
+    run h run -d --name pfixed -p 33011:80 busybox sleep 1000
+    local fst=$status fout=$output
+    echo "$saved" >/proc/sys/net/ipv4/ip_local_port_range
+    [ "$st" = 0 ] || fail "-P failed: $out"
+    [ "$got" = "0.0.0.0:33013" ] || fail "-P took $got, not the one free port 33013"
+    [ "$fst" = 125 ] || fail "-p 33011:80 exited $fst: $fout"
+    [[ $fout == *"address already in use"* ]] || fail "unexpected message: $fout"
+    # Created but not running, as Docker leaves it; no DNAT element for it.
+    run h ps -q --filter name=pfixed
+    assert_output ""
+    run nft list map ip hawser dnat_any
+    refute_output_contains "33011"
+}
+
 @test "-p parse errors are Docker's, exit 125, and create nothing" {
     local spec want
     while IFS='|' read -r spec want; do
