@@ -140,6 +140,9 @@ int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char
 /* Adds an endpoint request (aliases, --ip) for network net to a container document. */
 int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip);
 
+/* The `network inspect` document of a network (name or id prefix); -ENOENT with Docker's
+ * "network REF not found". */
+int network_inspect(const struct cli *cli, const char *ref, struct jv **ret, struct err *err);
 /* `hawser network ...` and `hawser port`. */
 int network_cmd(struct cli *cli, int argc, char **argv, struct err *err);
 /* Finishes a connect or disconnect of c that was killed halfway (Hawser.Pending): completes

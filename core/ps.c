@@ -25,6 +25,7 @@
 #include "table.h"
 #include "template.h"
 #include "teardown.h"
+#include "volume.h"
 
 struct ps_opts {
         bool all, quiet, no_trunc, latest, size;
@@ -448,7 +449,7 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
         struct container *c = NULL;
         char id[65];
 
-        if (strcmp(type, "image") && teardown_find_any(cli, ref, &c, err) == 0) {
+        if ((!*type || !strcmp(type, "container")) && teardown_find_any(cli, ref, &c, err) == 0) {
                 struct jv *mounts;
                 *ret = jv_copy(c->doc);
                 jv_del(*ret, "Hawser");
@@ -467,8 +468,17 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
                 container_free(c);
                 return 0;
         }
-        if (strcmp(type, "container") && image_resolve(cli, ref, id, err) == 0)
+        if ((!*type || !strcmp(type, "image")) && image_resolve(cli, ref, id, err) == 0)
                 return image_inspect(cli, id, ret, err);
+        /* Docker's CLI order: containers, images, networks, volumes. */
+        if ((!*type || !strcmp(type, "network")) && network_inspect(cli, ref, ret, err) == 0)
+                return 0;
+        if (!strcmp(type, "network"))
+                return -err->code;
+        if ((!*type || !strcmp(type, "volume")) && volume_inspect(cli, ref, ret, err) == 0)
+                return 0;
+        if (!strcmp(type, "volume"))
+                return -err->code;
         if (!strcmp(type, "container"))
                 return err_set(err, -ENOENT, "No such container: %s", ref);
         if (!strcmp(type, "image"))
@@ -508,7 +518,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
         if (n < 1)
                 return cli_usage_error(cli, "inspect", err,
                                        "\"hawser inspect\" requires at least 1 argument.");
-        if (o.type && strcmp(o.type, "container") && strcmp(o.type, "image"))
+        if (o.type && strcmp(o.type, "container") && strcmp(o.type, "image") &&
+            strcmp(o.type, "network") && strcmp(o.type, "volume"))
                 return err_set(err, -EINVAL, "\"%s\" is not a valid value for --type", o.type);
         q.type = o.type ? o.type : "";
         return template_print_docs(o.format, argv + 1, n, inspect_get, &q, err);

@@ -310,9 +310,8 @@ static struct jv *inspect_doc(const struct cli *cli, const struct network *n)
         return doc;
 }
 
-static int inspect_get(const char *ref, void *ud, struct jv **ret, struct err *err)
+int network_inspect(const struct cli *cli, const char *ref, struct jv **ret, struct err *err)
 {
-        const struct cli *cli = ud;
         struct network n = {0};
 
         if (network_load(cli, ref, &n, err) < 0)
@@ -320,6 +319,11 @@ static int inspect_get(const char *ref, void *ud, struct jv **ret, struct err *e
         *ret = inspect_doc(cli, &n);
         network_release(&n);
         return 0;
+}
+
+static int inspect_get(const char *ref, void *ud, struct jv **ret, struct err *err)
+{
+        return network_inspect(ud, ref, ret, err);
 }
 
 static int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)

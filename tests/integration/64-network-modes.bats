@@ -10,7 +10,8 @@
 #     container points at X's address; container:<itself> refused;
 #   - --read-only: /etc/hosts, /etc/hostname and /etc/resolv.conf read-only inside, still
 #     holding --add-host, -h and --dns;
-#   - --mac-address on the mode's network; --network-alias and --ip only on user networks.
+#   - --mac-address on the mode's network; --network-alias and --ip only on user networks;
+#   - inspect finds networks and volumes after containers and images; --type narrows it.
 
 load helpers
 
@@ -186,4 +187,40 @@ refused() {
     refused "zz is not a valid mac address" --mac-address zz busybox true
     refused "conflicting options: mac-address and the network mode" \
         --network host --mac-address 02:42:0a:00:00:97 busybox true
+}
+
+@test "inspect finds networks and volumes too (containers, images, networks, volumes), --type narrows it" {
+    h network create insnet >/dev/null
+    h volume create insvol >/dev/null
+    h run -d --name insc busybox sleep 1000 >/dev/null
+    run h inspect -f '{{.Name}}' insc busybox insnet insvol bridge
+    assert_success
+    # An image has no .Name: Docker's template prints <no value> for it too.
+    assert_output "/insc
+<no value>
+insnet
+insvol
+bridge"
+    run h inspect --type network -f '{{.Driver}} {{.Name}}' insnet
+    assert_output "bridge insnet"
+    run h inspect --type volume -f '{{.Driver}} {{.Name}}' insvol
+    assert_output "local insvol"
+    run h inspect --type container insnet
+    assert_status 1
+    assert_output_contains "No such container: insnet"
+    run h inspect --type network nosuch
+    assert_status 1
+    assert_output_contains "network nosuch not found"
+    run h inspect --type volume nosuch
+    assert_status 1
+    assert_output_contains "No such volume: nosuch"
+    # Several refs: the found ones print, the missing one fails the command.
+    run h inspect -f '{{.Name}}' insnet nosuch insvol
+    assert_status 1
+    assert_output_contains "insnet"
+    assert_output_contains "insvol"
+    assert_output_contains "No such object: nosuch"
+    run h inspect --type bogus insnet
+    assert_status 1
+    assert_output_contains '"bogus" is not a valid value for --type'
 }
