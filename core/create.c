@@ -570,6 +570,12 @@ static int embedded_dns(const struct cli *cli, const struct jv *hc, char ***dns,
         if (network_mode_parse(mode, &net) != NETWORK_MODE_BRIDGE ||
             network_load(cli, net, &n, err) < 0)
                 return 0;
+        /* A macvlan or ipvlan network has no server the container could reach: the host's
+         * resolvers, as on Docker's default bridge. */
+        if (n.driver != NETWORK_DRIVER_BRIDGE) {
+                network_release(&n);
+                return 0;
+        }
         inet_ntop(AF_INET, &n.gateway, gw, sizeof(gw));
         network_release(&n);
         if (util_strv_push(&s, DNSD_DOMAIN) < 0 || util_strv_push(&o, "ndots:0") < 0)

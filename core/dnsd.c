@@ -199,6 +199,18 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
         return jv_save(path, doc, err);
 }
 
+/* Whether net has a server: a bridge network, which the host reaches on its gateway (a
+ * macvlan or ipvlan network's containers are not reachable from the host). */
+static bool served(const struct cli *cli, const char *net)
+{
+        struct network n = {0};
+        struct err e = {0};
+        bool yes = network_load(cli, net, &n, &e) == 0 && n.driver == NETWORK_DRIVER_BRIDGE;
+
+        network_release(&n);
+        return yes;
+}
+
 /* Starts `hawser _dns NETWORK` detached, unless its lock shows one running. */
 static void ensure_server(const struct cli *cli, const char *net)
 {
@@ -420,7 +432,8 @@ void dnsd_revive(const struct cli *cli, const struct container *c)
 
         network_view_read(c, &v);
         for (size_t i = 0; i < v.n; i++)
-                ensure_server(cli, v.ep[i].net);
+                if (served(cli, v.ep[i].net))
+                        ensure_server(cli, v.ep[i].net);
 }
 
 void dnsd_stop(const struct cli *cli, const char *net)
@@ -457,6 +470,8 @@ static void refresh(const struct cli *cli, const struct container *c, bool prese
                 _cleanup_free_ char *path = records_path(cli, v.ep[i].net);
                 _cleanup_jv_ struct jv *doc = NULL;
                 struct err e = {0};
+                if (!served(cli, v.ep[i].net))
+                        continue;
                 update_one(cli, c, v.ep[i].net, present, links);
                 if (path && jv_load(path, &doc, &e) == 0)
                         update_cross(cli, c, v.ep[i].net, jv_get(doc, "records"));
@@ -501,7 +516,7 @@ void dnsd_confirm(const struct cli *cli, const struct container *c)
         network_view_read(c, &v);
         for (size_t i = 0; i < v.n; i++) {
                 bool ok;
-                if (!ip_text(&v.ep[i], ip))
+                if (!ip_text(&v.ep[i], ip) || !served(cli, v.ep[i].net))
                         continue;
                 {
                         _cleanup_close_ int lock = records_lock(cli, v.ep[i].net);

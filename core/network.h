@@ -12,9 +12,21 @@
 /* Networks live in --root/networks/<name>.json; leases in --runroot/networks/<name>/leases
  * (a reboot stops every container, and with them every lease). The default network
  * "bridge" (Linux bridge hawser0) is made on first use. */
+/* How a network's containers are wired: a bridge with veth pairs (Docker's "bridge"), or
+ * an interface of their own on a host interface ("macvlan", "ipvlan"; no bridge, no nft
+ * rules, no published ports, no embedded DNS: the host cannot reach them). */
+enum network_driver {
+        NETWORK_DRIVER_BRIDGE,
+        NETWORK_DRIVER_MACVLAN,
+        NETWORK_DRIVER_IPVLAN,
+};
+
 struct network {
         char name[128];
         char id[65];
+        enum network_driver driver;
+        char parent[16]; /* macvlan/ipvlan: -o parent */
+        int sub_mode;    /* macvlan/ipvlan: the kernel's mode (linux/if_link.h) */
         char bridge[16];
         struct in_addr subnet, gateway, range;
         int prefix, range_prefix, mtu;
@@ -57,6 +69,7 @@ struct network_endpoint {
         char want_mac[18];          /* --mac-address, on the network of the mode; "": derived */
         struct in_addr ip, gateway; /* ip 0: no address (not started, or stopped) */
         int prefix;
+        bool bridged;             /* set by an attach: on a bridge (published ports go there) */
         const struct jv *aliases; /* borrowed from the document */
         const struct jv *links;   /* "name:alias" (--link on a user network), borrowed */
 };

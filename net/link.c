@@ -11,6 +11,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/inet6.h>
+#include <netlink/route/link/ipvlan.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
@@ -413,27 +415,34 @@ static int port_hairpin(struct net_nl *nl, const char *name, struct err *err)
         return 0;
 }
 
-/* Runs the container-side steps through a socket that lives in the container's namespace. */
+/* Runs the container-side steps of an interface (address, up, default route) through a
+ * socket that lives in the container's namespace; the socket stays open in *ns. */
+static int setup_in_netns(struct net_nl *ns, int netns_fd, const char *name, struct in_addr addr,
+                          int prefix, struct in_addr gateway, struct err *err)
+{
+        int r, ifindex;
+
+        r = net_nl_open_netns(ns, netns_fd, err);
+        if (r < 0)
+                return r;
+        ifindex = link_ifindex(ns, name, err);
+        if (ifindex < 0)
+                return ifindex;
+        r = link_no_ipv6_addrgen(ns, ifindex, name, err);
+        if (r >= 0)
+                r = addr_add(ns, ifindex, name, addr, prefix, err);
+        if (r >= 0)
+                r = link_set(ns, ifindex, name, 0, true, err);
+        if (r >= 0 && gateway.s_addr != INADDR_ANY)
+                r = route_add_default(ns, ifindex, name, gateway, err);
+        return r;
+}
+
 static int veth_setup_peer(const struct net_veth *v, struct err *err)
 {
         _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
-        const char *name = v->peer_name;
-        int r, ifindex;
 
-        r = net_nl_open_netns(&ns, v->netns_fd, err);
-        if (r < 0)
-                return r;
-        ifindex = link_ifindex(&ns, name, err);
-        if (ifindex < 0)
-                return ifindex;
-        r = link_no_ipv6_addrgen(&ns, ifindex, name, err);
-        if (r >= 0)
-                r = addr_add(&ns, ifindex, name, v->addr, v->prefix, err);
-        if (r >= 0)
-                r = link_set(&ns, ifindex, name, 0, true, err);
-        if (r >= 0 && v->gateway.s_addr != INADDR_ANY)
-                r = route_add_default(&ns, ifindex, name, v->gateway, err);
-        return r;
+        return setup_in_netns(&ns, v->netns_fd, v->peer_name, v->addr, v->prefix, v->gateway, err);
 }
 
 int net_link_veth_create(const struct net_veth *v, struct err *err)
@@ -467,6 +476,92 @@ int net_link_veth_create(const struct net_veth *v, struct err *err)
                          undo.msg);
         }
         return r;
+}
+
+static struct rtnl_link *sublink_alloc(const struct net_sublink *s, struct err *err)
+{
+        struct rtnl_link *l = NULL;
+        int r = 0;
+
+        if (!strcmp(s->kind, "macvlan")) {
+                l = rtnl_link_macvlan_alloc();
+                if (l)
+                        r = rtnl_link_macvlan_set_mode(l, (uint32_t)s->mode);
+        } else if (!strcmp(s->kind, "ipvlan")) {
+                l = rtnl_link_ipvlan_alloc();
+                if (l)
+                        r = rtnl_link_ipvlan_set_mode(l, (uint16_t)s->mode);
+        } else {
+                err_set(err, -EINVAL, "%s: unknown link kind %s", s->name, s->kind);
+                return NULL;
+        }
+        if (!l || r < 0) {
+                if (l)
+                        rtnl_link_put(l);
+                err_set(err, -ENOMEM, "%s: allocating a %s link", s->name, s->kind);
+                return NULL;
+        }
+        return l;
+}
+
+int net_link_sublink_create(const struct net_sublink *s, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl host = NET_NL_INIT, ns = NET_NL_INIT;
+        _cleanup_link_ struct rtnl_link *l = NULL;
+        _cleanup_nladdr_ struct nl_addr *mac = NULL;
+        struct err undo;
+        int r, parent;
+
+        r = check_name(s->kind, s->name, err);
+        if (r >= 0)
+                r = check_name("parent", s->parent, err);
+        if (r >= 0)
+                r = check_prefix(s->prefix, 1, err);
+        if (r >= 0 && s->netns_fd < 0)
+                r = err_set(err, -EBADF, "%s: network namespace fd %d", s->name, s->netns_fd);
+        if (r >= 0)
+                r = net_nl_open(&host, err);
+        if (r < 0)
+                return r;
+        parent = link_ifindex(&host, s->parent, err);
+        if (parent < 0)
+                return err_wrap(err, "%s %s: parent", s->kind, s->name);
+        l = sublink_alloc(s, err);
+        if (!l)
+                return -err->code;
+        rtnl_link_set_name(l, s->name);
+        rtnl_link_set_link(l, parent);
+        rtnl_link_set_ns_fd(l, s->netns_fd);
+        if (!strcmp(s->kind, "macvlan")) {
+                mac = nl_addr_build(AF_LLC, s->mac, sizeof(s->mac));
+                if (!mac)
+                        return err_set(err, -ENOMEM, "%s: MAC address", s->name);
+                rtnl_link_set_addr(l, mac);
+        }
+        if (s->mtu > 0)
+                rtnl_link_set_mtu(l, (unsigned int)s->mtu);
+        r = rtnl_link_add(host.sk, l, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return net_nl_fail(&host, r, err, "creating %s %s on %s in the container namespace",
+                                   s->kind, s->name, s->parent);
+        r = setup_in_netns(&ns, s->netns_fd, s->name, s->addr, s->prefix, s->gateway, err);
+        if (r >= 0)
+                return 0;
+        err_wrap(err, "%s %s: configuring it in the container namespace", s->kind, s->name);
+        if (ns.sk && link_del(&ns, s->name, &undo) < 0) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof(err->msg) - n, "; removing it failed too: %s",
+                         undo.msg);
+        }
+        return r;
+}
+
+int net_link_delete_in(int netns_fd, const char *name, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
+        int r = net_nl_open_netns(&ns, netns_fd, err);
+
+        return r < 0 ? r : link_del(&ns, name, err);
 }
 
 int net_link_delete(const char *name, struct err *err)

@@ -37,6 +37,26 @@ int net_link_bridge_delete(const char *name, struct err *err);
  * peer_name in the container; -ENODEV: no such bridge; -EBADF: netns_fd is not open;
  * -EINVAL: netns_fd is not a network namespace, or a bad name, prefix or MAC. */
 int net_link_veth_create(const struct net_veth *v, struct err *err);
+/* A macvlan or ipvlan interface on a host interface, created directly in a container's
+ * namespace (it has no host end). */
+struct net_sublink {
+        const char *kind;       /* "macvlan" or "ipvlan" */
+        const char *parent;     /* the host interface it sits on */
+        int mode;               /* MACVLAN_MODE_* or IPVLAN_MODE_* (linux/if_link.h) */
+        int netns_fd;           /* fd of /proc/PID/ns/net of the container */
+        const char *name;       /* its name there ("eth0") */
+        struct in_addr addr;    /* container address ... */
+        int prefix;             /* ... and its prefix length, 1..32 */
+        struct in_addr gateway; /* default route via this address; 0.0.0.0: none */
+        uint8_t mac[6];         /* macvlan only (an ipvlan shares its parent's) */
+        int mtu;                /* 0: the parent's */
+};
+/* Creates it and configures it as net_link_veth_create configures a container end. On
+ * failure nothing is left behind. -ENODEV: no such parent; -EOPNOTSUPP (the kernel's answer)
+ * when the kernel has no such driver. */
+int net_link_sublink_create(const struct net_sublink *s, struct err *err);
+/* Deletes a link by name inside the namespace of netns_fd; a missing one is success. */
+int net_link_delete_in(int netns_fd, const char *name, struct err *err);
 /* Deletes any link by name (a veth takes its peer with it); a missing one is success. */
 int net_link_delete(const char *name, struct err *err);
 /* 1 if a link with this name exists, 0 if not, -errno if the kernel could not be asked. */

@@ -23,7 +23,12 @@ int network_attach(const struct cli *cli, struct container *c, const struct netw
         network_view_read(c, &v);
         for (size_t i = 0; r >= 0 && i < v.n; i++)
                 r = endpoint_attach(cli, c, &v.ep[i], (int)i, netns_fd, err);
-        primary = r >= 0 ? network_view_primary(&v) : NULL;
+        /* Ports are published to the first address on a bridge (a macvlan or ipvlan
+         * interface is not reachable from the host, as in Docker). */
+        primary = NULL;
+        for (size_t i = 0; r >= 0 && !primary && i < v.n; i++)
+                if (v.ep[i].bridged && v.ep[i].ip.s_addr)
+                        primary = &v.ep[i];
         if (primary)
                 r = publish_all(cli, c, primary->ip, hold, err);
         if (r >= 0)
@@ -102,6 +107,36 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
  * kernel, and clears it when done. One killed halfway leaves the record; whoever next holds
  * the container's lock finishes the job: a disconnect is completed, a connect rolled back
  * (its veth, its lease and its endpoint go). */
+/* A running container's macvlan or ipvlan interface lives only in its namespace: it is
+ * deleted there (eth<N>, N from the endpoint's deterministic name). */
+static void delete_sublink(const struct cli *cli, const struct container *c, const char *net,
+                           const char *veth)
+{
+        pid_t pid = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
+        _cleanup_close_ int fd = -1;
+        struct network n = {0};
+        struct err e = {0};
+        char p[64], name[16];
+        int idx = -1;
+
+        if (!container_is_running(c) || pid <= 0 || network_load(cli, net, &n, &e) < 0)
+                return;
+        for (int i = 0; i < NETWORK_MAX_ENDPOINTS && idx < 0; i++) {
+                char v[16];
+                endpoint_veth_name(c->id, i, v);
+                if (!strcmp(v, veth))
+                        idx = i;
+        }
+        if (n.driver != NETWORK_DRIVER_BRIDGE && idx >= 0) {
+                snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
+                snprintf(name, sizeof(name), "eth%d", idx);
+                fd = open(p, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0 && net_link_delete_in(fd, name, &e) < 0)
+                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        }
+        network_release(&n);
+}
+
 int attach_finish_pending(const struct cli *cli, struct container *c,
                           char gone[NETWORK_NAME_MAX + 1])
 {
@@ -130,6 +165,7 @@ int attach_finish_pending(const struct cli *cli, struct container *c,
                 snprintf(veth, sizeof(veth), "%s", ep ? ep->veth : "");
         if (*veth && net_link_delete(veth, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
+        delete_sublink(cli, c, net, veth);
         if (leases && net_ipam_release_owner(leases, c->id, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         view_drop(c, net);

@@ -59,10 +59,10 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                                                "argument.");
         }
         /* The default network exists from the start in Docker and takes the first pool. */
-        if (network_load(cli, NETWORK_DEFAULT, &n, err) < 0)
+        r = network_load(cli, NETWORK_DEFAULT, &n, err);
+        network_release(&n);
+        if (r < 0)
                 r = -err->code;
-        else if (network_release(&n), o.driver && strcmp(o.driver, "bridge"))
-                r = err_set(err, -EINVAL, "plugin \"%s\" not found", o.driver);
         else if (!strcmp(argv[1], "none") || !strcmp(argv[1], "host") ||
                  !strcmp(argv[1], NETWORK_DEFAULT))
                 r = err_set(err, -EEXIST, "network with name %s already exists", argv[1]);
@@ -102,8 +102,8 @@ static struct jv *ls_row(const char *id, const char *name, const char *driver, c
 
 static int ls_cb(struct jv *doc, void *ud)
 {
-        jv_append(ud, ls_row(jv_get_str(doc, "Id") ?: "", jv_get_str(doc, "Name") ?: "", "bridge",
-                             doc));
+        jv_append(ud, ls_row(jv_get_str(doc, "Id") ?: "", jv_get_str(doc, "Name") ?: "",
+                             jv_get_str(doc, "Driver") ?: "bridge", doc));
         return 0;
 }
 
@@ -368,7 +368,8 @@ static int remove_one(const struct cli *cli, const char *ref, void *ud, struct e
                             n.name, n.id);
         if (r >= 0) {
                 dnsd_stop(cli, n.name);
-                bridge_remove(cli, &n);
+                if (n.driver == NETWORK_DRIVER_BRIDGE)
+                        bridge_remove(cli, &n);
                 path = store_doc_path(cli, n.name);
                 leases = cli_runroot_path(cli, "networks/%s", n.name);
                 fs_rm_rf(leases, err);

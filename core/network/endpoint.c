@@ -161,7 +161,7 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
         int r;
 
         r = network_load(cli, ep->net, &n, err);
-        if (r >= 0)
+        if (r >= 0 && n.driver == NETWORK_DRIVER_BRIDGE)
                 r = bridge_ensure(cli, &n, c->id, err);
         if (r >= 0 && fs_mkdir_p(leases, 0700, err) < 0)
                 r = -err->code;
@@ -201,12 +201,29 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
                               .gateway = idx || n.internal ? (struct in_addr){0} : n.gateway,
                               .mtu = n.mtu};
         if (!*ep->want_mac || util_mac_parse(ep->want_mac, v.mac) < 0)
-                net_ipam_mac(ip, v.mac);
-        r = net_link_veth_create(&v, err);
-        /* The same container's previous veth may still be in the kernel's asynchronous
-         * namespace cleanup: remove it and try once more. */
-        if (r == -EEXIST && net_link_delete(veth, &(struct err){0}) == 0)
+                if (!*ep->want_mac || util_mac_parse(ep->want_mac, v.mac) < 0)
+                        net_ipam_mac(ip, v.mac);
+        if (n.driver != NETWORK_DRIVER_BRIDGE) {
+                r = net_link_sublink_create(
+                        &(struct net_sublink){.kind = n.driver == NETWORK_DRIVER_MACVLAN ? "macvlan"
+                                                                                         : "ipvlan",
+                                              .parent = n.parent,
+                                              .mode = n.sub_mode,
+                                              .netns_fd = netns_fd,
+                                              .name = peer,
+                                              .addr = ip,
+                                              .prefix = n.prefix,
+                                              .gateway = v.gateway,
+                                              .mac = {v.mac[0], v.mac[1], v.mac[2], v.mac[3],
+                                                      v.mac[4], v.mac[5]}},
+                        err);
+        } else {
                 r = net_link_veth_create(&v, err);
+                /* The same container's previous veth may still be in the kernel's
+                 * asynchronous namespace cleanup: remove it and try once more. */
+                if (r == -EEXIST && net_link_delete(veth, &(struct err){0}) == 0)
+                        r = net_link_veth_create(&v, err);
+        }
         if (r < 0) {
                 net_ipam_release(leases, ip, c->id, &(struct err){0});
                 goto out;
@@ -217,6 +234,7 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
         snprintf(ep->network_id, sizeof(ep->network_id), "%s", n.id);
         snprintf(ep->veth, sizeof(ep->veth), "%s", veth);
         ep->gateway = n.internal ? (struct in_addr){0} : n.gateway;
+        ep->bridged = n.driver == NETWORK_DRIVER_BRIDGE;
         ep->ip = ip;
         ep->prefix = n.prefix;
 out:

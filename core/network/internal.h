@@ -18,6 +18,7 @@ char *store_doc_path(const struct cli *cli, const char *name);
 char *store_lease_dir(const struct cli *cli, const char *name);
 int store_parse_addr(const char *s, struct in_addr *ret);
 int store_from_doc(struct jv *doc, struct network *n, struct err *err);
+int store_driver(const char *driver, const struct jv *opts, struct network *n, struct err *err);
 int store_lock(const struct cli *cli, const char *name, struct err *err);
 int store_each(const struct cli *cli, int (*fn)(struct jv *doc, void *ud), void *ud);
 int store_create(const struct cli *cli, const char *name, const struct network_opts *o, bool dflt,

@@ -1,5 +1,6 @@
 /* Network documents: --root/networks/NAME.json, their names and subnets, the default network. */
 #include <arpa/inet.h>
+#include <linux/if_link.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,48 @@ int store_parse_addr(const char *s, struct in_addr *ret)
         return s && inet_pton(AF_INET, s, ret) == 1 ? 0 : -EINVAL;
 }
 
+/* The driver of a network and its options, with Docker's messages for bad ones. */
+int store_driver(const char *driver, const struct jv *opts, struct network *n, struct err *err)
+{
+        static const struct {
+                const char *name;
+                int mode;
+        } macvlan[] = {{"bridge", MACVLAN_MODE_BRIDGE},
+                       {"private", MACVLAN_MODE_PRIVATE},
+                       {"vepa", MACVLAN_MODE_VEPA},
+                       {"passthru", MACVLAN_MODE_PASSTHRU}},
+          ipvlan[] = {{"l2", IPVLAN_MODE_L2}, {"l3", IPVLAN_MODE_L3}, {"l3s", IPVLAN_MODE_L3S}};
+        bool mv = driver && !strcmp(driver, "macvlan");
+        const char *key = mv ? "macvlan_mode" : "ipvlan_mode", *mode, *parent;
+
+        if (!driver || !strcmp(driver, "bridge")) {
+                n->driver = NETWORK_DRIVER_BRIDGE;
+                return 0;
+        }
+        if (!mv && strcmp(driver, "ipvlan"))
+                return err_set(err, -ENOENT, "plugin \"%s\" not found", driver);
+        n->driver = mv ? NETWORK_DRIVER_MACVLAN : NETWORK_DRIVER_IPVLAN;
+        mode = jv_get_str(opts, key);
+        n->sub_mode = mv ? MACVLAN_MODE_BRIDGE : IPVLAN_MODE_L2;
+        for (size_t i = 0; mode && i < (mv ? ARRAY_SIZE(macvlan) : ARRAY_SIZE(ipvlan)); i++)
+                if (!strcmp(mode, mv ? macvlan[i].name : ipvlan[i].name)) {
+                        n->sub_mode = mv ? macvlan[i].mode : ipvlan[i].mode;
+                        mode = NULL;
+                }
+        if (mode)
+                return err_set(err, -EINVAL,
+                               "requested %s mode '%s' is not valid, '%s' mode is the %s driver "
+                               "default",
+                               driver, mode, mv ? "bridge" : "l2", driver);
+        parent = jv_get_str(opts, "parent");
+        if (!parent || !*parent || strlen(parent) >= sizeof(n->parent))
+                return err_set(err, -EINVAL,
+                               "the %s driver needs -o parent=INTERFACE (a host interface)",
+                               driver);
+        snprintf(n->parent, sizeof(n->parent), "%s", parent);
+        return 0;
+}
+
 /* Fills the struct from the stored document (Docker's `network inspect` shape). */
 int store_from_doc(struct jv *doc, struct network *n, struct err *err)
 {
@@ -86,6 +129,8 @@ int store_from_doc(struct jv *doc, struct network *n, struct err *err)
         n->mtu = mtu ? atoi(mtu) : 1500;
         n->icc = !icc || strcmp(icc, "false");
         n->internal = jv_get_bool(doc, "Internal");
+        if (store_driver(jv_get_str(doc, "Driver"), opts, n, err) < 0)
+                return -err->code;
         n->doc = doc;
         return 0;
 }
@@ -252,6 +297,53 @@ static int ipam_config(const struct network_opts *o, struct in_addr net, int pre
         return 0;
 }
 
+struct parent_q {
+        const char *parent;
+        char who[NETWORK_NAME_MAX + 1];
+};
+
+static int parent_cb(struct jv *doc, void *ud)
+{
+        struct parent_q *q = ud;
+        const char *p = jv_get_str(jv_get(doc, "Options"), "parent");
+        const char *d = jv_get_str(doc, "Driver");
+
+        if (!p || !d || strcmp(p, q->parent) || !strcmp(d, "bridge"))
+                return 0;
+        snprintf(q->who, sizeof(q->who), "%s", jv_get_str(doc, "Name") ?: "");
+        return 1;
+}
+
+/* -d macvlan|ipvlan: Docker's options and errors; the parent must exist (hawser makes no
+ * VLAN sub-interfaces and no dummy parents) and carry no other such network. */
+static int check_driver(const struct cli *cli, const struct network_opts *o, const struct jv *opts,
+                        struct err *err)
+{
+        struct network n = {0};
+        struct parent_q q = {0};
+        int r = store_driver(o->driver, opts, &n, err);
+
+        if (r < 0 || n.driver == NETWORK_DRIVER_BRIDGE)
+                return r;
+        if (o->internal)
+                return err_set(err, -EINVAL, "--internal is not supported with the %s driver",
+                               o->driver);
+        if (net_link_exists(n.parent) != 1)
+                return strchr(n.parent, '.')
+                               ? err_set(err, -ENODEV,
+                                         "-o parent interface was not found on the host: %s",
+                                         n.parent)
+                               : err_set(err, -ENODEV,
+                                         "invalid subinterface vlan name %s, example formatting "
+                                         "is eth0.10",
+                                         n.parent);
+        q.parent = n.parent;
+        if (store_each(cli, parent_cb, &q))
+                return err_set(err, -EEXIST, "network %s is already using parent interface %s",
+                               q.who, n.parent);
+        return 0;
+}
+
 static int build_doc(const struct cli *cli, const char *name, const struct network_opts *o,
                      bool dflt, struct jv **ret, struct err *err)
 {
@@ -270,6 +362,9 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
         for (char **p = o->opts; p && *p; p++)
                 if (set_option(opts, *p, err) < 0)
                         return -err->code;
+        r = check_driver(cli, o, opts, err);
+        if (r < 0)
+                return r;
         r = util_random_hex(id, err);
         if (r >= 0 && o->subnet) {
                 r = net_ipam_parse_cidr(o->subnet, &net, &prefix, err);
@@ -290,23 +385,25 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
         if (r < 0)
                 return r;
         jv_append(cfgs, c);
-        snprintf(br, sizeof(br), dflt ? NETWORK_DEFAULT_BRIDGE : "hawser%.9s", id);
-        if (!jv_get_str(opts, "com.docker.network.bridge.name"))
-                jv_set_str(opts, "com.docker.network.bridge.name", br);
-        if (dflt) {
-                jv_set_str(opts, "com.docker.network.bridge.default_bridge", "true");
-                jv_set_str(opts, "com.docker.network.bridge.enable_ip_masquerade", "true");
+        if (!o->driver || !strcmp(o->driver, "bridge")) {
+                snprintf(br, sizeof(br), dflt ? NETWORK_DEFAULT_BRIDGE : "hawser%.9s", id);
+                if (!jv_get_str(opts, "com.docker.network.bridge.name"))
+                        jv_set_str(opts, "com.docker.network.bridge.name", br);
+                if (dflt) {
+                        jv_set_str(opts, "com.docker.network.bridge.default_bridge", "true");
+                        jv_set_str(opts, "com.docker.network.bridge.enable_ip_masquerade", "true");
+                }
+                if (!jv_get_str(opts, "com.docker.network.bridge.enable_icc"))
+                        jv_set_str(opts, "com.docker.network.bridge.enable_icc", "true");
+                if (!jv_get_str(opts, "com.docker.network.driver.mtu"))
+                        jv_set_str(opts, "com.docker.network.driver.mtu", "1500");
         }
-        if (!jv_get_str(opts, "com.docker.network.bridge.enable_icc"))
-                jv_set_str(opts, "com.docker.network.bridge.enable_icc", "true");
-        if (!jv_get_str(opts, "com.docker.network.driver.mtu"))
-                jv_set_str(opts, "com.docker.network.driver.mtu", "1500");
         util_format_time(util_now_ns(), ts);
         jv_set_str(doc, "Name", name);
         jv_set_str(doc, "Id", id);
         jv_set_str(doc, "Created", ts);
         jv_set_str(doc, "Scope", "local");
-        jv_set_str(doc, "Driver", "bridge");
+        jv_set_str(doc, "Driver", o->driver ? o->driver : "bridge");
         jv_set_bool(doc, "EnableIPv6", false);
         jv_set_bool(doc, "Internal", o->internal);
         jv_set_bool(doc, "Attachable", false);
@@ -368,7 +465,7 @@ int store_create(const struct cli *cli, const char *name, const struct network_o
         if (r < 0)
                 return r;
         br = jv_get_str(jv_get(doc, "Options"), "com.docker.network.bridge.name");
-        if (store_each(cli, name_taken_cb, (void *)br)) {
+        if (br && store_each(cli, name_taken_cb, (void *)br)) {
                 r = err_set(err, -EEXIST, "bridge name %s is already used by another network", br);
         } else {
                 r = fs_mkdir_p(dir, 0700, err);
