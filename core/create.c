@@ -67,6 +67,7 @@ static const struct opt_def run_defs[] = {
         {"network-alias", 0, OPT_LIST, RO(aliases)},
         {"net-alias", 0, OPT_LIST, RO(aliases)},
         {"ip", 0, OPT_STR, RO(ip)},
+        {"ip6", 0, OPT_STR, RO(ip6)},
         {"mac-address", 0, OPT_STR, RO(mac_address)},
         {"volume", 'v', OPT_LIST, RO(volumes)},
         {"mount", 0, OPT_LIST, RO(mounts)},

@@ -13,7 +13,7 @@ struct run_opts {
         char *stop_timeout, *domainname, *detach_keys, *pull;
         char **env, **env_file, **labels, **cap_add, **cap_drop, **security_opt;
         bool publish_all;
-        char *ip, *mac_address;
+        char *ip, *ip6, *mac_address;
         char **publish, **expose, **links, **add_hosts, **dns, **dns_search, **dns_options,
                 **aliases;
         char **volumes, **mounts, **tmpfs, **volumes_from;

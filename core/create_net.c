@@ -238,10 +238,15 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                 return err_set(err, -EINVAL,
                                "network-scoped aliases are only supported for user-defined "
                                "networks");
-        if (o->ip && !user_net)
+        if ((o->ip || o->ip6) && !user_net)
                 return err_set(err, -EINVAL,
                                "user specified IP address is supported on user defined "
                                "networks only");
+        if (o->ip6) {
+                struct in6_addr a;
+                if (inet_pton(AF_INET6, o->ip6, &a) != 1)
+                        return err_set(err, -EINVAL, "invalid IPv6 address: %s", o->ip6);
+        }
         r = check_mode(cli, o, doc, err);
         if (r >= 0)
                 r = ports_doc(o, doc, err);
@@ -256,7 +261,7 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                 struct network n = {0};
                 if (network_load(cli, net, &n, err) < 0)
                         return -err->code;
-                network_add_endpoint(doc, n.name, o->aliases, o->ip);
+                network_add_endpoint(doc, n.name, o->aliases, o->ip, o->ip6);
                 network_release(&n);
         }
         return 0;

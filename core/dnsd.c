@@ -31,6 +31,15 @@ static const char *ip_text(const struct network_endpoint *ep, char buf[INET_ADDR
         return ep && ep->ip.s_addr ? inet_ntop(AF_INET, &ep->ip, buf, INET_ADDRSTRLEN) : NULL;
 }
 
+/* A dual-stack endpoint's IPv6 address, for AAAA answers. */
+static void set_ip6(struct jv *rec, const struct network_endpoint *ep)
+{
+        char a6[INET6_ADDRSTRLEN];
+
+        if (!IN6_IS_ADDR_UNSPECIFIED(&ep->ip6))
+                jv_set_str(rec, "ip6", inet_ntop(AF_INET6, &ep->ip6, a6, sizeof(a6)));
+}
+
 /* The networks v has an address on. */
 static struct jv *nets_of(const struct network_view *v)
 {
@@ -183,6 +192,7 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
                 r = jv_new_object();
                 jv_set_str(r, "id", (*p)->id);
                 jv_set_str(r, "ip", ip);
+                set_ip6(r, ep);
                 jv_set(r, "nets", nets_of(&v));
                 jv_set(r, "names", names_of(*p, ep));
                 jv_append(records, r);
@@ -394,6 +404,7 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 ip_text(ep, ip);
                 jv_set_str(r, "id", c->id);
                 jv_set_str(r, "ip", ip);
+                set_ip6(r, ep);
                 jv_set(r, "names", names_of(c, ep));
                 jv_set(r, "nets", nets_of(&v));
                 jv_append(records, r);

@@ -30,6 +30,9 @@ struct network {
         char bridge[16];
         struct in_addr subnet, gateway, range;
         int prefix, range_prefix, mtu;
+        bool ipv6; /* EnableIPv6 with an IPv6 subnet: dual-stack */
+        struct in6_addr subnet6, gateway6;
+        int prefix6;
         bool internal, icc;
         struct jv *doc; /* the stored document (network inspect) */
 };
@@ -69,6 +72,9 @@ struct network_endpoint {
         char want_mac[18];          /* --mac-address, on the network of the mode; "": derived */
         struct in_addr ip, gateway; /* ip 0: no address (not started, or stopped) */
         int prefix;
+        char want6[64];                /* IPAMConfig.IPv6Address (--ip6); "": any */
+        struct in6_addr ip6, gateway6; /* dual-stack networks; :: when none */
+        int prefix6;
         bool bridged;             /* set by an attach: on a bridge (published ports go there) */
         const struct jv *aliases; /* borrowed from the document */
         const struct jv *links;   /* "name:alias" (--link on a user network), borrowed */
@@ -151,7 +157,8 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
 int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char *net, char **specs,
                                struct err *err);
 /* Adds an endpoint request (aliases, --ip) for network net to a container document. */
-int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip);
+int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip,
+                         const char *ip6);
 
 /* The `network inspect` document of a network (name or id prefix); -ENOENT with Docker's
  * "network REF not found". */

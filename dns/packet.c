@@ -373,6 +373,11 @@ int dns_pkt_writer_add_a(struct dns_pkt_writer *w, uint32_t ttl, struct in_addr 
         return dns_pkt_writer_add(w, DNS_PKT_TYPE_A, ttl, &addr.s_addr, 4);
 }
 
+int dns_pkt_writer_add_aaaa(struct dns_pkt_writer *w, uint32_t ttl, const struct in6_addr *addr)
+{
+        return dns_pkt_writer_add(w, DNS_PKT_TYPE_AAAA, ttl, addr->s6_addr, 16);
+}
+
 int dns_pkt_writer_add_ptr(struct dns_pkt_writer *w, uint32_t ttl, const char *target)
 {
         uint8_t wire[DNS_PKT_NAME_MAX];

@@ -161,6 +161,8 @@ int dns_pkt_writer_add(struct dns_pkt_writer *w, uint16_t type, uint32_t ttl, co
                        uint16_t rdlength);
 /* An A answer for the question's name. Same contract as dns_pkt_writer_add. */
 int dns_pkt_writer_add_a(struct dns_pkt_writer *w, uint32_t ttl, struct in_addr addr);
+/* An AAAA answer (IPv6 address, network order). */
+int dns_pkt_writer_add_aaaa(struct dns_pkt_writer *w, uint32_t ttl, const struct in6_addr *addr);
 /* A PTR answer pointing at target (presentation form). -EINVAL for a bad target, else as
  * dns_pkt_writer_add. */
 int dns_pkt_writer_add_ptr(struct dns_pkt_writer *w, uint32_t ttl, const char *target);

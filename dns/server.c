@@ -62,6 +62,11 @@ struct rec_ptr {
         uint32_t name;
 };
 
+struct rec_v6 {
+        in_addr_t ip;
+        struct in6_addr ip6;
+};
+
 union sockaddr_any {
         struct sockaddr sa;
         struct sockaddr_in in;
@@ -84,6 +89,8 @@ struct records {
         size_t n_ips;
         struct rec_ptr *ptrs;
         size_t n_ptrs;
+        struct rec_v6 *v6; /* a dual-stack container's IPv6 address, by its IPv4 one */
+        size_t n_v6, cap_v6;
         uint32_t *ptr_buckets;
         size_t n_ptr_buckets;
         size_t n_records;
@@ -121,6 +128,7 @@ static void records_free(struct records *r)
         free(r->ips);
         free(r->ptrs);
         free(r->ptr_buckets);
+        free(r->v6);
         free(r);
 }
 
@@ -241,9 +249,17 @@ static int add_record(struct rec_builder *b, const struct jv *rec)
         bool have_first = false;
         int r;
 
-        /* Only IPv4 is served; other entries (IPv6) are skipped, not an error. */
+        struct in6_addr ip6;
+
+        /* A record has an IPv4 address, and on a dual-stack network an IPv6 one (AAAA answers
+         * go through the IPv4 one, so client-scoped names get them too). */
         if (!parse_ip4(jv_get_str(rec, "ip"), &ip))
                 return 0;
+        if (jv_get_str(rec, "ip6") && inet_pton(AF_INET6, jv_get_str(rec, "ip6"), &ip6) == 1) {
+                if (grow((void **)&b->r->v6, &b->r->cap_v6, b->r->n_v6 + 1, sizeof(*b->r->v6)) < 0)
+                        return -ENOMEM;
+                b->r->v6[b->r->n_v6++] = (struct rec_v6){ip, ip6};
+        }
         b->r->n_records++;
         for (size_t i = 0; i < jv_len(names); i++) {
                 const char *name = jv_str(jv_at(names, i));
@@ -808,17 +824,32 @@ static bool resolve_local(const struct records *r, const struct dns_pkt_query *q
 /* Container names change at any moment: never let a client cache them. */
 #define LOCAL_TTL 0
 
-static size_t reply_local(const uint8_t *msg, const struct dns_pkt_query *q, const struct local *l,
-                          uint8_t *out, size_t limit)
+static const struct in6_addr *v6_of(const struct records *r, in_addr_t ip)
+{
+        for (size_t i = 0; r && i < r->n_v6; i++)
+                if (r->v6[i].ip == ip)
+                        return &r->v6[i].ip6;
+        return NULL;
+}
+
+static size_t reply_local(const struct records *r, const uint8_t *msg,
+                          const struct dns_pkt_query *q, const struct local *l, uint8_t *out,
+                          size_t limit)
 {
         struct dns_pkt_writer w;
         bool want_a = q->qtype == DNS_PKT_TYPE_A || q->qtype == DNS_PKT_TYPE_ANY;
+        bool want_aaaa = q->qtype == DNS_PKT_TYPE_AAAA || q->qtype == DNS_PKT_TYPE_ANY;
 
         if (dns_pkt_writer_init(&w, out, limit, msg, q, l->rcode, true) < 0)
                 return 0;
         for (size_t i = 0; want_a && i < l->n_ips; i++)
                 if (dns_pkt_writer_add_a(&w, LOCAL_TTL, (struct in_addr){l->ips[i]}) < 0)
                         break;
+        for (size_t i = 0; want_aaaa && i < l->n_ips; i++) {
+                const struct in6_addr *a6 = v6_of(r, l->ips[i]);
+                if (a6 && dns_pkt_writer_add_aaaa(&w, LOCAL_TTL, a6) < 0)
+                        break;
+        }
         if (l->ptr)
                 (void)dns_pkt_writer_add_ptr(&w, LOCAL_TTL, l->ptr);
         return dns_pkt_writer_finish(&w);
@@ -866,7 +897,7 @@ static size_t answer(struct server *s, const uint8_t *msg, size_t len, const str
         if (q.edns && q.edns_version != 0)
                 return reply_rcode(msg, &q, DNS_PKT_RCODE_BADVERS, out, limit);
         if (resolve_local(s->rec, &q, cl->addr.sin_addr.s_addr, &l))
-                return reply_local(msg, &q, &l, out, limit);
+                return reply_local(s->rec, msg, &q, &l, out, limit);
         return forward_start(s, msg, len, &q, cl, out, limit);
 }
 

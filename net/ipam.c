@@ -142,6 +142,21 @@ static int lease_tmp_make(const char *dir, const char *owner, struct lease_tmp *
         return 0;
 }
 
+/* An allocation's start: the dir locked shared (its fd) and the owner's temp file in t. */
+static int lease_begin(const char *dir, const char *owner, struct lease_tmp *t, struct err *err)
+{
+        int dfd = open_locked(dir, true, LOCK_SH, err), r;
+
+        if (dfd < 0)
+                return dfd;
+        r = lease_tmp_make(dir, owner, t, err);
+        if (r < 0) {
+                close(dfd);
+                return r;
+        }
+        return dfd;
+}
+
 /* 0 when the lease was created, 1 when the address is taken, < 0 on error. */
 static int try_lease(int dfd, const struct lease_tmp *t, uint32_t a, struct err *err)
 {
@@ -209,12 +224,9 @@ int net_ipam_allocate(const char *dir, struct in_addr subnet, int prefix, struct
         rg.gw = ntohl(gateway.s_addr);
         addr_name(rg.net, net_s);
 
-        dfd = open_locked(dir, true, LOCK_SH, err);
+        dfd = lease_begin(dir, owner, &t, err);
         if (dfd < 0)
                 return dfd;
-        r = lease_tmp_make(dir, owner, &t, err);
-        if (r < 0)
-                return r;
         r = try_preferred(dfd, &t, &rg, ntohl(preferred.s_addr), owner, err);
         if (r == 0)
                 ret->s_addr = preferred.s_addr;
@@ -266,11 +278,15 @@ int net_ipam_release(const char *dir, struct in_addr addr, const char *owner, st
 static bool is_lease_name(const char *name)
 {
         struct in_addr a;
-        char canon[INET_ADDRSTRLEN];
+        struct in6_addr a6;
+        char canon[INET6_ADDRSTRLEN];
 
-        if (inet_pton(AF_INET, name, &a) != 1)
+        /* The canonical text of an IPv4 or (dual-stack networks) IPv6 address. */
+        if (inet_pton(AF_INET, name, &a) == 1)
+                return !strcmp(inet_ntop(AF_INET, &a, canon, sizeof(canon)), name);
+        if (inet_pton(AF_INET6, name, &a6) != 1)
                 return false;
-        inet_ntop(AF_INET, &a, canon, sizeof(canon));
+        inet_ntop(AF_INET6, &a6, canon, sizeof(canon));
         return strcmp(canon, name) == 0;
 }
 
@@ -344,17 +360,18 @@ void net_ipam_mac(struct in_addr a, uint8_t mac[6])
         memcpy(mac + 2, &a.s_addr, 4);
 }
 
-static int parse_prefix_len(const char *s)
+/* A prefix length of at most max (32 or 128): decimal, no leading zero. */
+static int parse_prefix_len(const char *s, int max)
 {
         size_t n = strlen(s);
 
-        if (n == 0 || n > 2 || (n == 2 && s[0] == '0'))
+        if (n == 0 || n > (max > 99 ? 3 : 2) || (n > 1 && s[0] == '0'))
                 return -EINVAL;
         for (size_t i = 0; i < n; i++)
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
         n = (size_t)atoi(s);
-        return n > 32 ? -EINVAL : (int)n;
+        return n > (size_t)max ? -EINVAL : (int)n;
 }
 
 int net_ipam_parse_cidr(const char *s, struct in_addr *ret_net, int *ret_prefix, struct err *err)
@@ -374,7 +391,7 @@ int net_ipam_parse_cidr(const char *s, struct in_addr *ret_net, int *ret_prefix,
         if (inet_pton(AF_INET6, addr, &a6) == 1)
                 return err_set(err, -EINVAL, "invalid subnet %s: only IPv4 subnets are supported",
                                s);
-        prefix = parse_prefix_len(slash + 1);
+        prefix = parse_prefix_len(slash + 1, 32);
         if (inet_pton(AF_INET, addr, &a) != 1 || prefix < 0)
                 return err_set(err, -EINVAL, "invalid subnet %s: invalid CIDR block notation", s);
         if ((ntohl(a.s_addr) & ~prefix_mask(prefix)) != 0) {
@@ -416,4 +433,122 @@ int net_ipam_pool_next(int index, struct in_addr *ret_net, int *ret_prefix)
         }
         ret_net->s_addr = htonl(a);
         return 0;
+}
+
+/* ---- IPv6 ---- */
+
+
+static void mask6(struct in6_addr *a, int prefix)
+{
+        for (int i = 0; i < 16; i++) {
+                int bits = prefix - 8 * i;
+                a->s6_addr[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+        }
+}
+
+bool net_ipam_contains6(const struct in6_addr *net, int prefix, const struct in6_addr *a)
+{
+        struct in6_addr x = *a, n = *net;
+
+        mask6(&x, prefix);
+        mask6(&n, prefix);
+        return !memcmp(&x, &n, sizeof(x));
+}
+
+int net_ipam_parse_cidr6(const char *s, struct in6_addr *ret_net, int *ret_prefix, struct err *err)
+{
+        char addr[INET6_ADDRSTRLEN + 1], masked[INET6_ADDRSTRLEN];
+        const char *slash = strchr(s, '/');
+        size_t alen = slash ? (size_t)(slash - s) : 0;
+        struct in6_addr a, m;
+        int prefix;
+
+        if (!slash || alen >= sizeof(addr))
+                return err_set(err, -EINVAL, "invalid subnet %s: invalid CIDR block notation", s);
+        memcpy(addr, s, alen);
+        addr[alen] = '\0';
+        prefix = parse_prefix_len(slash + 1, 128);
+        if (inet_pton(AF_INET6, addr, &a) != 1 || prefix < 1 || prefix > 126)
+                return err_set(err, -EINVAL, "invalid subnet %s: invalid CIDR block notation", s);
+        m = a;
+        mask6(&m, prefix);
+        if (memcmp(&m, &a, sizeof(a))) {
+                inet_ntop(AF_INET6, &m, masked, sizeof(masked));
+                return err_set(err, -EINVAL, "invalid subnet %s: it should be %s/%d", s, masked,
+                               prefix);
+        }
+        *ret_net = a;
+        *ret_prefix = prefix;
+        return 0;
+}
+
+/* The subnet's host address number i (from 1), within the last 16 bits. */
+static struct in6_addr host6(const struct in6_addr *net, uint32_t i)
+{
+        struct in6_addr a = *net;
+
+        a.s6_addr[14] |= (uint8_t)(i >> 8);
+        a.s6_addr[15] |= (uint8_t)i;
+        return a;
+}
+
+static int try_lease6(int dfd, const struct lease_tmp *t, const struct in6_addr *a, struct err *err)
+{
+        char name[INET6_ADDRSTRLEN];
+
+        inet_ntop(AF_INET6, a, name, sizeof(name));
+        if (linkat(AT_FDCWD, t->path, dfd, name, 0) == 0)
+                return 0;
+        if (errno == EEXIST)
+                return 1;
+        return err_errno(err, "leasing %s", name);
+}
+
+int net_ipam_allocate6(const char *dir, const struct in6_addr *subnet, int prefix,
+                       const struct in6_addr *gateway, const struct in6_addr *preferred,
+                       const char *owner, struct in6_addr *ret, struct err *err)
+{
+        _cleanup_(lease_tmp_done) struct lease_tmp t = {0};
+        _cleanup_close_ int dfd = -1;
+        struct in6_addr net = *subnet;
+        char net_s[INET6_ADDRSTRLEN];
+        uint32_t last;
+        int r;
+
+        if (prefix < 1 || prefix > 126)
+                return err_set(err, -EINVAL, "invalid prefix length /%d", prefix);
+        if (!owner_valid(owner))
+                return err_set(err, -EINVAL, "invalid lease owner '%s'", owner ? owner : "");
+        mask6(&net, prefix);
+        inet_ntop(AF_INET6, &net, net_s, sizeof(net_s));
+        /* Host numbers 1 .. min(2^(128-prefix) - 1, 65535). */
+        last = 128 - prefix >= 16 ? 0xffff : (1u << (128 - prefix)) - 1;
+        dfd = lease_begin(dir, owner, &t, err);
+        if (dfd < 0)
+                return dfd;
+        if (preferred && net_ipam_contains6(&net, prefix, preferred) &&
+            memcmp(preferred, &net, sizeof(net)) && memcmp(preferred, gateway, sizeof(net))) {
+                char name[INET6_ADDRSTRLEN];
+                r = try_lease6(dfd, &t, preferred, err);
+                inet_ntop(AF_INET6, preferred, name, sizeof(name));
+                if (r == 0 || (r == 1 && owned_by(dfd, name, owner))) {
+                        *ret = *preferred;
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+        }
+        for (uint32_t i = 1; i <= last && i < 0xffff; i++) {
+                struct in6_addr a = host6(&net, i);
+                if (!memcmp(&a, gateway, sizeof(a)))
+                        continue;
+                r = try_lease6(dfd, &t, &a, err);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        *ret = a;
+                        return 0;
+                }
+        }
+        return err_set(err, -ENOSPC, "no available IPv6 addresses on subnet %s/%d", net_s, prefix);
 }

@@ -33,6 +33,18 @@ bool net_ipam_holds(const char *dir, const char *owner);
 /* Copies the owner of addr's lease into out. -ENOENT when free, -ERANGE when len is too small. */
 int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len);
 
+/* The same for an IPv6 subnet (leases named by the address's text): preferred (NULL: none)
+ * first, else the lowest free address from subnet::1 on, the gateway excepted; the first
+ * 65,534 host addresses are searched. -ENOSPC, -EINVAL. */
+int net_ipam_allocate6(const char *dir, const struct in6_addr *subnet, int prefix,
+                       const struct in6_addr *gateway, const struct in6_addr *preferred,
+                       const char *owner, struct in6_addr *ret, struct err *err);
+/* Parses "x:y::/n" with host bits clear ("invalid subnet fd00::5/64: it should be
+ * fd00::/64"); prefix 1..126. -EINVAL. */
+int net_ipam_parse_cidr6(const char *s, struct in6_addr *ret_net, int *ret_prefix, struct err *err);
+/* Whether a lies in net/prefix. */
+bool net_ipam_contains6(const struct in6_addr *net, int prefix, const struct in6_addr *a);
+
 /* Docker's classic (pre-28) container MAC: 02:42 followed by the four address bytes. */
 void net_ipam_mac(struct in_addr a, uint8_t mac[6]);
 /* Parses "a.b.c.d/n" as docker network create --subnet does: host bits must be clear

@@ -207,6 +207,79 @@ static int addr_add(struct net_nl *nl, int ifindex, const char *name, struct in_
         return 0;
 }
 
+/* IPv6: no DAD (the address is the container's own, and a tentative address could not be
+ * used for the first second or two). */
+static int addr6_add(struct net_nl *nl, int ifindex, const char *name, const struct in6_addr *a,
+                     int prefix, struct err *err)
+{
+        _cleanup_addr_ struct rtnl_addr *req = rtnl_addr_alloc();
+        _cleanup_nladdr_ struct nl_addr *local = nl_addr_build(AF_INET6, a, sizeof(*a));
+        char text[INET6_ADDRSTRLEN];
+        int r;
+
+        inet_ntop(AF_INET6, a, text, sizeof(text));
+        if (!req || !local)
+                return err_set(err, -ENOMEM, "adding %s/%d to %s", text, prefix, name);
+        nl_addr_set_prefixlen(local, prefix);
+        rtnl_addr_set_ifindex(req, ifindex);
+        rtnl_addr_set_family(req, AF_INET6);
+        rtnl_addr_set_local(req, local);
+        rtnl_addr_set_prefixlen(req, prefix);
+        rtnl_addr_set_flags(req, IFA_F_NODAD);
+        r = rtnl_addr_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "adding %s/%d to %s", text, prefix, name);
+        return 0;
+}
+
+static int route6_add_default(struct net_nl *nl, int ifindex, const char *name,
+                              const struct in6_addr *gw, struct err *err)
+{
+        _cleanup_route_ struct rtnl_route *req = rtnl_route_alloc();
+        _cleanup_nladdr_ struct nl_addr *dst = nl_addr_build(AF_INET6, &in6addr_any, 16);
+        _cleanup_nladdr_ struct nl_addr *via = nl_addr_build(AF_INET6, gw, sizeof(*gw));
+        struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+        char text[INET6_ADDRSTRLEN];
+        int r;
+
+        inet_ntop(AF_INET6, gw, text, sizeof(text));
+        if (!req || !dst || !via || !nh) {
+                if (nh)
+                        rtnl_route_nh_free(nh);
+                return err_set(err, -ENOMEM, "adding the IPv6 default route via %s", text);
+        }
+        nl_addr_set_prefixlen(dst, 0);
+        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_gateway(nh, via);
+        rtnl_route_add_nexthop(req, nh);
+        rtnl_route_set_family(req, AF_INET6);
+        rtnl_route_set_table(req, RT_TABLE_MAIN);
+        rtnl_route_set_protocol(req, RTPROT_BOOT);
+        rtnl_route_set_scope(req, RT_SCOPE_UNIVERSE);
+        rtnl_route_set_type(req, RTN_UNICAST);
+        r = rtnl_route_set_dst(req, dst);
+        if (r >= 0)
+                r = rtnl_route_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return net_nl_fail(nl, r, err, "adding the IPv6 default route via %s dev %s", text,
+                                   name);
+        return 0;
+}
+
+int net_link_addr6_add(const char *name, const struct in6_addr *a, int prefix, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        int r = net_nl_open(&nl, err), ifindex;
+
+        if (r < 0)
+                return r;
+        ifindex = link_ifindex(&nl, name, err);
+        if (ifindex < 0)
+                return ifindex;
+        r = addr6_add(&nl, ifindex, name, a, prefix, err);
+        return r == -EEXIST ? 0 : r;
+}
+
 static int route_add_default(struct net_nl *nl, int ifindex, const char *name, struct in_addr gw,
                              struct err *err)
 {
@@ -418,7 +491,8 @@ static int port_hairpin(struct net_nl *nl, const char *name, struct err *err)
 /* Runs the container-side steps of an interface (address, up, default route) through a
  * socket that lives in the container's namespace; the socket stays open in *ns. */
 static int setup_in_netns(struct net_nl *ns, int netns_fd, const char *name, struct in_addr addr,
-                          int prefix, struct in_addr gateway, struct err *err)
+                          int prefix, struct in_addr gateway, const struct net_addr6 *v6,
+                          struct err *err)
 {
         int r, ifindex;
 
@@ -433,8 +507,12 @@ static int setup_in_netns(struct net_nl *ns, int netns_fd, const char *name, str
                 r = addr_add(ns, ifindex, name, addr, prefix, err);
         if (r >= 0)
                 r = link_set(ns, ifindex, name, 0, true, err);
+        if (r >= 0 && v6)
+                r = addr6_add(ns, ifindex, name, &v6->addr, v6->prefix, err);
         if (r >= 0 && gateway.s_addr != INADDR_ANY)
                 r = route_add_default(ns, ifindex, name, gateway, err);
+        if (r >= 0 && v6 && v6->has_gateway)
+                r = route6_add_default(ns, ifindex, name, &v6->gateway, err);
         return r;
 }
 
@@ -442,7 +520,8 @@ static int veth_setup_peer(const struct net_veth *v, struct err *err)
 {
         _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
 
-        return setup_in_netns(&ns, v->netns_fd, v->peer_name, v->addr, v->prefix, v->gateway, err);
+        return setup_in_netns(&ns, v->netns_fd, v->peer_name, v->addr, v->prefix, v->gateway, v->v6,
+                              err);
 }
 
 int net_link_veth_create(const struct net_veth *v, struct err *err)
@@ -544,7 +623,7 @@ int net_link_sublink_create(const struct net_sublink *s, struct err *err)
         if (r < 0)
                 return net_nl_fail(&host, r, err, "creating %s %s on %s in the container namespace",
                                    s->kind, s->name, s->parent);
-        r = setup_in_netns(&ns, s->netns_fd, s->name, s->addr, s->prefix, s->gateway, err);
+        r = setup_in_netns(&ns, s->netns_fd, s->name, s->addr, s->prefix, s->gateway, s->v6, err);
         if (r >= 0)
                 return 0;
         err_wrap(err, "%s %s: configuring it in the container namespace", s->kind, s->name);

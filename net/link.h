@@ -8,18 +8,27 @@
 
 #include "core/base/err.h"
 
+/* An interface's IPv6 address and default route (dual-stack networks). */
+struct net_addr6 {
+        struct in6_addr addr;
+        int prefix; /* 1..126 */
+        struct in6_addr gateway;
+        bool has_gateway;
+};
+
 /* A container's veth pair. Names are deterministic and at most 15 characters, so a crash can
  * always be cleaned up by name. */
 struct net_veth {
-        const char *host_name;  /* host end, e.g. "hw" + 12 hex digits of the container id */
-        const char *bridge;     /* existing bridge the host end joins */
-        int netns_fd;           /* fd of /proc/PID/ns/net of the container */
-        const char *peer_name;  /* container end, created there under this name ("eth0") */
-        struct in_addr addr;    /* container address ... */
-        int prefix;             /* ... and its prefix length, 1..32 */
-        struct in_addr gateway; /* default route via this address; 0.0.0.0: no default route */
-        uint8_t mac[6];         /* container end's MAC */
-        int mtu;                /* both ends; 0 keeps the kernel's default */
+        const char *host_name;      /* host end, e.g. "hw" + 12 hex digits of the container id */
+        const char *bridge;         /* existing bridge the host end joins */
+        int netns_fd;               /* fd of /proc/PID/ns/net of the container */
+        const char *peer_name;      /* container end, created there under this name ("eth0") */
+        struct in_addr addr;        /* container address ... */
+        int prefix;                 /* ... and its prefix length, 1..32 */
+        struct in_addr gateway;     /* default route via this address; 0.0.0.0: no default route */
+        uint8_t mac[6];             /* container end's MAC */
+        int mtu;                    /* both ends; 0 keeps the kernel's default */
+        const struct net_addr6 *v6; /* also an IPv6 address and route; NULL: IPv4 only */
 };
 
 /* Creates the bridge if missing (also when a concurrent creator wins the race), sets its MTU
@@ -40,17 +49,21 @@ int net_link_veth_create(const struct net_veth *v, struct err *err);
 /* A macvlan or ipvlan interface on a host interface, created directly in a container's
  * namespace (it has no host end). */
 struct net_sublink {
-        const char *kind;       /* "macvlan" or "ipvlan" */
-        const char *parent;     /* the host interface it sits on */
-        int mode;               /* MACVLAN_MODE_* or IPVLAN_MODE_* (linux/if_link.h) */
-        int netns_fd;           /* fd of /proc/PID/ns/net of the container */
-        const char *name;       /* its name there ("eth0") */
-        struct in_addr addr;    /* container address ... */
-        int prefix;             /* ... and its prefix length, 1..32 */
-        struct in_addr gateway; /* default route via this address; 0.0.0.0: none */
-        uint8_t mac[6];         /* macvlan only (an ipvlan shares its parent's) */
-        int mtu;                /* 0: the parent's */
+        const char *kind;           /* "macvlan" or "ipvlan" */
+        const char *parent;         /* the host interface it sits on */
+        int mode;                   /* MACVLAN_MODE_* or IPVLAN_MODE_* (linux/if_link.h) */
+        int netns_fd;               /* fd of /proc/PID/ns/net of the container */
+        const char *name;           /* its name there ("eth0") */
+        struct in_addr addr;        /* container address ... */
+        int prefix;                 /* ... and its prefix length, 1..32 */
+        struct in_addr gateway;     /* default route via this address; 0.0.0.0: none */
+        uint8_t mac[6];             /* macvlan only (an ipvlan shares its parent's) */
+        int mtu;                    /* 0: the parent's */
+        const struct net_addr6 *v6; /* NULL: IPv4 only */
 };
+/* Adds an IPv6 address (no duplicate address detection: usable at once) to a host interface;
+ * present already is success. */
+int net_link_addr6_add(const char *name, const struct in6_addr *a, int prefix, struct err *err);
 /* Creates it and configures it as net_link_veth_create configures a container end. On
  * failure nothing is left behind. -ENODEV: no such parent; -EOPNOTSUPP (the kernel's answer)
  * when the kernel has no such driver. */

@@ -35,11 +35,26 @@ static int users_of(const struct cli *cli, const char *name, char ***ret, struct
         return r;
 }
 
+/* One IPv4 and at most one IPv6 value of --subnet or --gateway (borrowed from list). */
+static int split_family(char **list, char **v4, char **v6, const char *what, struct err *err)
+{
+        for (char **p = list; p && *p; p++) {
+                char **slot = strchr(*p, ':') ? v6 : v4;
+                if (*slot)
+                        return err_set(err, -EINVAL,
+                                       "a network has one IPv4 and at most one IPv6 %s: %s and %s",
+                                       what, *slot, *p);
+                *slot = *p;
+        }
+        return 0;
+}
+
 static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct opt_def defs[] = {
-                {"subnet", 0, OPT_STR, offsetof(struct network_opts, subnet)},
-                {"gateway", 0, OPT_STR, offsetof(struct network_opts, gateway)},
+                {"subnet", 0, OPT_LIST, offsetof(struct network_opts, subnets)},
+                {"gateway", 0, OPT_LIST, offsetof(struct network_opts, gateways)},
+                {"ipv6", 0, OPT_BOOL, offsetof(struct network_opts, ipv6)},
                 {"ip-range", 0, OPT_STR, offsetof(struct network_opts, ip_range)},
                 {"driver", 'd', OPT_STR, offsetof(struct network_opts, driver)},
                 {"internal", 0, OPT_BOOL, offsetof(struct network_opts, internal)},
@@ -57,6 +72,11 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                                        k < 0 ? err->msg
                                              : "\"hawser network create\" requires exactly 1 "
                                                "argument.");
+        }
+        if (split_family(o.subnets, &o.subnet, &o.subnet6, "subnet", err) < 0 ||
+            split_family(o.gateways, &o.gateway, &o.gateway6, "gateway", err) < 0) {
+                opt_free_lists(defs, &o);
+                return -err->code;
         }
         /* The default network exists from the start in Docker and takes the first pool. */
         r = network_load(cli, NETWORK_DEFAULT, &n, err);
@@ -492,7 +512,7 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                                     "network %s",
                                     container_name(c), n.name);
                 else
-                        r = network_add_endpoint(c->doc, n.name, o.aliases, o.ip);
+                        r = network_add_endpoint(c->doc, n.name, o.aliases, o.ip, NULL);
                 if (r >= 0 && container_is_running(c))
                         r = attach_connect_running(cli, c, n.name, err);
                 if (r >= 0)

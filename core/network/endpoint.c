@@ -150,6 +150,39 @@ void network_forget_names(const struct cli *cli, struct container **all)
         network_each_run_dir(cli, "names", forget_unused, all);
 }
 
+/* The IPv6 address of a dual-stack endpoint: --ip6 (which must be free), else the one it
+ * had, else the lowest free one. */
+static int attach_ip6(const char *leases, const struct network *n, const char *id,
+                      const struct network_endpoint *ep, struct net_addr6 *ret, struct err *err)
+{
+        struct in6_addr want = in6addr_any;
+        const struct in6_addr *pref = NULL;
+        int r;
+
+        if (*ep->want6) {
+                if (inet_pton(AF_INET6, ep->want6, &want) != 1)
+                        return err_set(err, -EINVAL, "invalid IPv6 address: %s", ep->want6);
+                if (!net_ipam_contains6(&n->subnet6, n->prefix6, &want))
+                        return err_set(err, -EINVAL,
+                                       "Invalid address %s: It does not belong to any of this "
+                                       "network's subnets",
+                                       ep->want6);
+                pref = &want;
+        } else if (!IN6_IS_ADDR_UNSPECIFIED(&ep->ip6)) {
+                pref = &ep->ip6;
+        }
+        r = net_ipam_allocate6(leases, &n->subnet6, n->prefix6, &n->gateway6, pref, id, &ret->addr,
+                               err);
+        if (r < 0)
+                return r;
+        if (*ep->want6 && memcmp(&ret->addr, &want, sizeof(want)))
+                return err_set(err, -EADDRINUSE, "Address already in use: %s", ep->want6);
+        ret->prefix = n->prefix6;
+        ret->gateway = n->gateway6;
+        ret->has_gateway = !n->internal;
+        return 0;
+}
+
 int endpoint_attach(const struct cli *cli, const struct container *c, struct network_endpoint *ep,
                     int idx, int netns_fd, struct err *err)
 {
@@ -157,6 +190,7 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
         struct network n = {0};
         struct in_addr pref = {0}, ip;
         struct net_veth v = {0};
+        struct net_addr6 v6 = {0};
         char veth[16], peer[16];
         int r;
 
@@ -190,6 +224,13 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
         }
         if (r < 0)
                 goto out;
+        if (n.ipv6) {
+                r = attach_ip6(leases, &n, c->id, ep, &v6, err);
+                if (r < 0) {
+                        net_ipam_release(leases, ip, c->id, &(struct err){0});
+                        goto out;
+                }
+        }
         endpoint_veth_name(c->id, idx, veth);
         snprintf(peer, sizeof(peer), "eth%d", idx);
         v = (struct net_veth){.host_name = veth,
@@ -199,23 +240,24 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
                               .addr = ip,
                               .prefix = n.prefix,
                               .gateway = idx || n.internal ? (struct in_addr){0} : n.gateway,
-                              .mtu = n.mtu};
+                              .mtu = n.mtu,
+                              .v6 = n.ipv6 ? &v6 : NULL};
         if (!*ep->want_mac || util_mac_parse(ep->want_mac, v.mac) < 0)
                 if (!*ep->want_mac || util_mac_parse(ep->want_mac, v.mac) < 0)
                         net_ipam_mac(ip, v.mac);
         if (n.driver != NETWORK_DRIVER_BRIDGE) {
                 r = net_link_sublink_create(
-                        &(struct net_sublink){.kind = n.driver == NETWORK_DRIVER_MACVLAN ? "macvlan"
-                                                                                         : "ipvlan",
-                                              .parent = n.parent,
-                                              .mode = n.sub_mode,
-                                              .netns_fd = netns_fd,
-                                              .name = peer,
-                                              .addr = ip,
-                                              .prefix = n.prefix,
-                                              .gateway = v.gateway,
-                                              .mac = {v.mac[0], v.mac[1], v.mac[2], v.mac[3],
-                                                      v.mac[4], v.mac[5]}},
+                        &(struct net_sublink){
+                                .kind = n.driver == NETWORK_DRIVER_MACVLAN ? "macvlan" : "ipvlan",
+                                .parent = n.parent,
+                                .mode = n.sub_mode,
+                                .netns_fd = netns_fd,
+                                .name = peer,
+                                .addr = ip,
+                                .prefix = n.prefix,
+                                .gateway = v.gateway,
+                                .mac = {v.mac[0], v.mac[1], v.mac[2], v.mac[3], v.mac[4], v.mac[5]},
+                                .v6 = n.ipv6 ? &v6 : NULL},
                         err);
         } else {
                 r = net_link_veth_create(&v, err);
@@ -225,7 +267,8 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
                         r = net_link_veth_create(&v, err);
         }
         if (r < 0) {
-                net_ipam_release(leases, ip, c->id, &(struct err){0});
+                /* The IPv4 lease and, on a dual-stack network, the IPv6 one. */
+                net_ipam_release_owner(leases, c->id, &(struct err){0});
                 goto out;
         }
         remember(cli, ep->net, container_name(c), ip);
@@ -236,6 +279,9 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
         ep->gateway = n.internal ? (struct in_addr){0} : n.gateway;
         ep->bridged = n.driver == NETWORK_DRIVER_BRIDGE;
         ep->ip = ip;
+        ep->ip6 = n.ipv6 ? v6.addr : in6addr_any;
+        ep->gateway6 = n.ipv6 && v6.has_gateway ? v6.gateway : in6addr_any;
+        ep->prefix6 = n.ipv6 ? n.prefix6 : 0;
         ep->prefix = n.prefix;
 out:
         network_release(&n);
@@ -256,14 +302,16 @@ int endpoint_free_index(const struct network_view *v, const char *id)
         return -ENOSPC;
 }
 
-static struct jv *endpoint_doc(char **aliases, const char *ip)
+static struct jv *endpoint_doc(char **aliases, const char *ip, const char *ip6)
 {
         struct jv *ep = jv_new_object(), *ipam = NULL;
 
-        if (ip && *ip) {
+        if ((ip && *ip) || (ip6 && *ip6))
                 ipam = jv_new_object();
+        if (ip && *ip)
                 jv_set_str(ipam, "IPv4Address", ip);
-        }
+        if (ip6 && *ip6)
+                jv_set_str(ipam, "IPv6Address", ip6);
         jv_set(ep, "IPAMConfig", ipam);
         jv_set(ep, "Links", NULL);
         jv_set(ep, "Aliases", aliases && *aliases ? jv_from_strv(aliases) : NULL);
@@ -272,11 +320,15 @@ static struct jv *endpoint_doc(char **aliases, const char *ip)
         jv_set_str(ep, "Gateway", "");
         jv_set_str(ep, "IPAddress", "");
         jv_set_int(ep, "IPPrefixLen", 0);
+        jv_set_str(ep, "IPv6Gateway", "");
+        jv_set_str(ep, "GlobalIPv6Address", "");
+        jv_set_int(ep, "GlobalIPv6PrefixLen", 0);
         jv_set_str(ep, "MacAddress", "");
         return ep;
 }
 
-int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip)
+int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip,
+                         const char *ip6)
 {
         struct jv *ns = jv_get(doc, "NetworkSettings"), *nets;
 
@@ -289,6 +341,6 @@ int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const 
                 nets = jv_new_object();
                 jv_set(ns, "Networks", nets);
         }
-        jv_set(nets, net, endpoint_doc(aliases, ip));
+        jv_set(nets, net, endpoint_doc(aliases, ip, ip6));
         return 0;
 }

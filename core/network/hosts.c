@@ -86,9 +86,15 @@ static void own_entries(const struct network_view *v, struct hosts_buf *b, const
 {
         char ip[INET_ADDRSTRLEN];
 
-        for (size_t i = 0; i < v->n; i++)
+        char ip6[INET6_ADDRSTRLEN];
+
+        /* Docker: the IPv4 line, then the IPv6 one of a dual-stack network. */
+        for (size_t i = 0; i < v->n; i++) {
                 if (v->ep[i].ip.s_addr)
                         hosts_add(b, inet_ntop(AF_INET, &v->ep[i].ip, ip, sizeof(ip)), names);
+                if (!IN6_IS_ADDR_UNSPECIFIED(&v->ep[i].ip6))
+                        hosts_add(b, inet_ntop(AF_INET6, &v->ep[i].ip6, ip6, sizeof(ip6)), names);
+        }
 }
 
 int hosts_render(const struct cli *cli, const struct container *c, const struct network_view *view,

@@ -9,8 +9,10 @@
 
 struct network_opts {
         char *subnet, *gateway, *ip_range, *driver;
-        bool internal, help;
+        char *subnet6, *gateway6; /* --ipv6: the IPv6 --subnet and --gateway */
+        bool internal, ipv6, help;
         char **opts, **labels;
+        char **subnets, **gateways; /* as given; cmd_create splits them by family */
 };
 
 /* store.c */

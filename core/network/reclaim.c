@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fs.h"
 #include "core/base/util.h"
 #include "net/ipam.h"
 #include "net/link.h"
@@ -47,13 +48,18 @@ static void release_gone(const char *dir, void *ud)
         struct dirent *le;
 
         while (ld && (le = readdir(ld))) {
+                _cleanup_free_ char *path = NULL, *owner = NULL;
+                struct in6_addr a6;
                 struct in_addr a;
-                char owner[160];
                 struct err e = {0};
-                if (inet_pton(AF_INET, le->d_name, &a) != 1 ||
-                    net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 || !gone(all, owner))
+                /* IPv4 leases, and the IPv6 ones of dual-stack networks: the owner's all go. */
+                if (inet_pton(AF_INET, le->d_name, &a) != 1 &&
+                    inet_pton(AF_INET6, le->d_name, &a6) != 1)
                         continue;
-                net_ipam_release(dir, a, owner, &e);
+                path = util_printf("%s/%s", dir, le->d_name);
+                if (!path || fs_read_file(path, &owner, NULL, &e) < 0 || !gone(all, owner))
+                        continue;
+                net_ipam_release_owner(dir, owner, &e);
         }
 }
 

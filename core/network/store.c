@@ -129,6 +129,15 @@ int store_from_doc(struct jv *doc, struct network *n, struct err *err)
         n->mtu = mtu ? atoi(mtu) : 1500;
         n->icc = !icc || strcmp(icc, "false");
         n->internal = jv_get_bool(doc, "Internal");
+        for (size_t i = 0; i < jv_len(jv_path(doc, "IPAM.Config")); i++) {
+                const struct jv *c6 = jv_at(jv_path(doc, "IPAM.Config"), i);
+                const char *sub = jv_get_str(c6, "Subnet"), *gw = jv_get_str(c6, "Gateway");
+                if (!sub || !strchr(sub, ':') ||
+                    net_ipam_parse_cidr6(sub, &n->subnet6, &n->prefix6, &ignore) < 0 || !gw ||
+                    inet_pton(AF_INET6, gw, &n->gateway6) != 1)
+                        continue;
+                n->ipv6 = jv_get_bool(doc, "EnableIPv6");
+        }
         if (store_driver(jv_get_str(doc, "Driver"), opts, n, err) < 0)
                 return -err->code;
         n->doc = doc;
@@ -297,6 +306,62 @@ static int ipam_config(const struct network_opts *o, struct in_addr net, int pre
         return 0;
 }
 
+struct overlap6_q {
+        struct in6_addr net;
+        int prefix;
+        char who[NETWORK_NAME_MAX + 1];
+};
+
+static int overlap6_cb(struct jv *doc, void *ud)
+{
+        struct overlap6_q *q = ud;
+        const struct jv *cfgs = jv_path(doc, "IPAM.Config");
+
+        for (size_t i = 0; i < jv_len(cfgs); i++) {
+                struct in6_addr n;
+                int p;
+                struct err e = {0};
+                const char *sub = jv_get_str(jv_at(cfgs, i), "Subnet");
+                if (!sub || !strchr(sub, ':') || net_ipam_parse_cidr6(sub, &n, &p, &e) < 0)
+                        continue;
+                if (net_ipam_contains6(&n, p, &q->net) ||
+                    net_ipam_contains6(&q->net, q->prefix, &n)) {
+                        snprintf(q->who, sizeof(q->who), "%s", jv_get_str(doc, "Name") ?: "");
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+/* The IPv6 entry of IPAM.Config: the subnet, its gateway (given, or subnet::1). */
+static int ipam_config6(const struct cli *cli, const struct network_opts *o, struct jv **ret,
+                        struct err *err)
+{
+        struct overlap6_q q = {0};
+        struct in6_addr gw;
+        char buf[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN];
+        struct jv *c;
+
+        if (net_ipam_parse_cidr6(o->subnet6, &q.net, &q.prefix, err) < 0)
+                return -err->code;
+        gw = q.net;
+        gw.s6_addr[15] |= 1;
+        if (o->gateway6 && (inet_pton(AF_INET6, o->gateway6, &gw) != 1 ||
+                            !net_ipam_contains6(&q.net, q.prefix, &gw)))
+                return err_set(err, -EINVAL, "invalid gateway %s: it must be an address in %s",
+                               o->gateway6, o->subnet6);
+        if (store_each(cli, overlap6_cb, &q))
+                return err_set(err, -EEXIST,
+                               "Pool overlaps with other one on this address space (network %s)",
+                               q.who);
+        c = jv_new_object();
+        snprintf(buf, sizeof(buf), "%s/%d", inet_ntop(AF_INET6, &q.net, a, sizeof(a)), q.prefix);
+        jv_set_str(c, "Subnet", buf);
+        jv_set_str(c, "Gateway", inet_ntop(AF_INET6, &gw, a, sizeof(a)));
+        *ret = c;
+        return 0;
+}
+
 struct parent_q {
         const char *parent;
         char who[NETWORK_NAME_MAX + 1];
@@ -385,6 +450,16 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
         if (r < 0)
                 return r;
         jv_append(cfgs, c);
+        if (o->subnet6) {
+                r = ipam_config6(cli, o, &c, err);
+                if (r < 0)
+                        return r;
+                jv_append(cfgs, c);
+        } else if (o->ipv6) {
+                return err_set(err, -ENOSPC,
+                               "could not find an available, non-overlapping IPv6 address pool "
+                               "among the defaults to assign to the network");
+        }
         if (!o->driver || !strcmp(o->driver, "bridge")) {
                 snprintf(br, sizeof(br), dflt ? NETWORK_DEFAULT_BRIDGE : "hawser%.9s", id);
                 if (!jv_get_str(opts, "com.docker.network.bridge.name"))
@@ -404,7 +479,7 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
         jv_set_str(doc, "Created", ts);
         jv_set_str(doc, "Scope", "local");
         jv_set_str(doc, "Driver", o->driver ? o->driver : "bridge");
-        jv_set_bool(doc, "EnableIPv6", false);
+        jv_set_bool(doc, "EnableIPv6", o->ipv6);
         jv_set_bool(doc, "Internal", o->internal);
         jv_set_bool(doc, "Attachable", false);
         jv_set_bool(doc, "Ingress", false);

@@ -37,6 +37,11 @@ void network_view_read(const struct container *c, struct network_view *ret)
                 if (mode_net && !strcmp(*k, mode_net))
                         copy_str(ep->want_mac, sizeof(ep->want_mac),
                                  jv_str(jv_path(c->doc, "Config.MacAddress")));
+                copy_str(ep->want6, sizeof(ep->want6),
+                         jv_str(jv_path(doc, "IPAMConfig.IPv6Address")));
+                inet_pton(AF_INET6, jv_get_str(doc, "GlobalIPv6Address") ?: "", &ep->ip6);
+                inet_pton(AF_INET6, jv_get_str(doc, "IPv6Gateway") ?: "", &ep->gateway6);
+                ep->prefix6 = (int)jv_get_int(doc, "GlobalIPv6PrefixLen", 0);
                 store_parse_addr(jv_get_str(doc, "IPAddress") ?: "", &ep->ip);
                 store_parse_addr(jv_get_str(doc, "Gateway") ?: "", &ep->gateway);
         }
@@ -70,9 +75,14 @@ static const char *addr_str(struct in_addr a, char out[INET_ADDRSTRLEN])
         return a.s_addr ? inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN) : "";
 }
 
+static const char *addr6_str(const struct in6_addr *a, char out[INET6_ADDRSTRLEN])
+{
+        return IN6_IS_ADDR_UNSPECIFIED(a) ? "" : inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN);
+}
+
 static void write_endpoint(struct jv *doc, const struct network_endpoint *ep)
 {
-        char a[INET_ADDRSTRLEN];
+        char a[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 
         jv_set_str(doc, "NetworkID", ep->network_id);
         jv_set_str(doc, "EndpointID", ep->veth);
@@ -80,6 +90,9 @@ static void write_endpoint(struct jv *doc, const struct network_endpoint *ep)
         jv_set_str(doc, "IPAddress", addr_str(ep->ip, a));
         jv_set_int(doc, "IPPrefixLen", ep->prefix);
         jv_set_str(doc, "MacAddress", ep->mac);
+        jv_set_str(doc, "IPv6Gateway", addr6_str(&ep->gateway6, a6));
+        jv_set_str(doc, "GlobalIPv6Address", addr6_str(&ep->ip6, a6));
+        jv_set_int(doc, "GlobalIPv6PrefixLen", ep->prefix6);
 }
 
 void view_write(struct container *c, const struct network_view *v)
@@ -98,6 +111,12 @@ void view_write(struct container *c, const struct network_view *v)
         jv_set_str(ns, "Gateway", addr_str(v->ep[0].gateway, a));
         jv_set_str(ns, "MacAddress", v->ep[0].mac);
         jv_set_int(ns, "IPPrefixLen", v->ep[0].prefix);
+        {
+                char a6[INET6_ADDRSTRLEN];
+                jv_set_str(ns, "GlobalIPv6Address", addr6_str(&v->ep[0].ip6, a6));
+                jv_set_int(ns, "GlobalIPv6PrefixLen", v->ep[0].prefix6);
+                jv_set_str(ns, "IPv6Gateway", addr6_str(&v->ep[0].gateway6, a6));
+        }
 }
 
 void view_write_endpoint(struct container *c, const struct network_endpoint *ep)

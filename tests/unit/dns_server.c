@@ -48,8 +48,9 @@ struct fixture {
 struct reply {
         uint16_t id, flags;
         unsigned rcode, ancount;
-        unsigned n_a;
+        unsigned n_a, n_aaaa;
         char a[MAX_A][INET_ADDRSTRLEN];
+        char aaaa[MAX_A][INET6_ADDRSTRLEN];
         char owner[DNS_PKT_NAME_TEXT_MAX];
         char ptr[DNS_PKT_NAME_TEXT_MAX];
         uint32_t ttl;
@@ -321,6 +322,9 @@ static void parse_reply(const uint8_t *msg, size_t len, struct reply *r)
                         inet_ntop(AF_INET, msg + rr.rdata, r->a[r->n_a++], INET_ADDRSTRLEN);
                         strcpy(r->owner, rr.name);
                         r->ttl = rr.ttl;
+                } else if (rr.type == DNS_PKT_TYPE_AAAA && rr.rdlength == 16 && r->n_aaaa < MAX_A) {
+                        inet_ntop(AF_INET6, msg + rr.rdata, r->aaaa[r->n_aaaa++], INET6_ADDRSTRLEN);
+                        r->ttl = rr.ttl;
                 } else if (rr.type == DNS_PKT_TYPE_PTR) {
                         p = rr.rdata;
                         assert_int_equal(dns_pkt_name_decode(msg, len, &p, r->ptr, sizeof(r->ptr)),
@@ -541,6 +545,34 @@ static void test_client_scoped_alias(void **state)
         assert_int_equal(r.rcode, DNS_PKT_RCODE_NXDOMAIN);
         ask_from(fx, "127.0.0.1", "web1", DNS_PKT_TYPE_A, false, &r);
         assert_string_equal(r.a[0], "172.17.0.2");
+}
+
+static void test_aaaa_dual_stack(void **state)
+{
+        struct fixture *fx = *state;
+        struct reply r;
+
+        write_records(fx, "",
+                      ",\n  {\"ip\": \"172.30.0.9\", \"ip6\": \"fd00:30::9\", \"names\": "
+                      "[\"dual\"]}");
+        ask(fx, "dual", DNS_PKT_TYPE_AAAA, &r);
+        assert_int_equal(r.rcode, DNS_PKT_RCODE_NOERROR);
+        assert_int_equal(r.n_aaaa, 1);
+        assert_int_equal(r.n_a, 0);
+        assert_string_equal(r.aaaa[0], "fd00:30::9");
+        assert_int_equal(r.ttl, 0);
+        ask(fx, "dual.hawser.internal", DNS_PKT_TYPE_A, &r);
+        assert_int_equal(r.n_a, 1);
+        assert_int_equal(r.n_aaaa, 0);
+        assert_string_equal(r.a[0], "172.30.0.9");
+        /* ANY: both. A container without an IPv6 address still has no AAAA. */
+        ask(fx, "dual", DNS_PKT_TYPE_ANY, &r);
+        assert_int_equal(r.n_a, 1);
+        assert_int_equal(r.n_aaaa, 1);
+        ask(fx, "web1", DNS_PKT_TYPE_AAAA, &r);
+        assert_int_equal(r.rcode, DNS_PKT_RCODE_NOERROR);
+        assert_int_equal(r.ancount, 0);
+        default_records(fx);
 }
 
 static void test_update_visible_to_next_query(void **state)
@@ -838,6 +870,7 @@ int main(void)
                 cmocka_unit_test(test_edns_echo),
                 cmocka_unit_test(test_ptr),
                 cmocka_unit_test(test_aaaa_nodata),
+                cmocka_unit_test(test_aaaa_dual_stack),
                 cmocka_unit_test(test_nxdomain_in_domain),
                 cmocka_unit_test(test_host_gateway),
                 cmocka_unit_test(test_client_scoped_alias),

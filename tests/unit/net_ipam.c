@@ -363,6 +363,66 @@ static void assert_distinct(const struct in_addr *got, int n)
                                 assert_int_not_equal(got[i].s_addr, got[j].s_addr);
 }
 
+static struct in6_addr A6(const char *s) {
+        struct in6_addr a;
+
+        assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+        return a;
+}
+
+static void
+assert_a6(const struct in6_addr *a, const char *want)
+{
+        char buf[INET6_ADDRSTRLEN];
+
+        assert_string_equal(inet_ntop(AF_INET6, a, buf, sizeof(buf)), want);
+}
+
+static void test_ipv6(void **state)
+{
+        struct fixture *f = *state;
+        struct in6_addr net, gw = A6("fd00:30::1"), got, pref = A6("fd00:30::99");
+        struct err e = {0};
+        int prefix;
+
+        assert_int_equal(net_ipam_parse_cidr6("fd00:30::/64", &net, &prefix, &e), 0);
+        assert_int_equal(prefix, 64);
+        /* First free from ::1 on, the gateway skipped; a lease is the address's text. */
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 64, &gw, NULL, "c1", &got, &e), 0);
+        assert_a6(&got, "fd00:30::2");
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 64, &gw, NULL, "c2", &got, &e), 0);
+        assert_a6(&got, "fd00:30::3");
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 64, &gw, &pref, "c3", &got, &e), 0);
+        assert_a6(&got, "fd00:30::99");
+        /* Taken by another: the lowest free instead; held by the same owner: it again. */
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 64, &gw, &pref, "c4", &got, &e), 0);
+        assert_a6(&got, "fd00:30::4");
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 64, &gw, &pref, "c3", &got, &e), 0);
+        assert_a6(&got, "fd00:30::99");
+        /* release_owner takes IPv6 leases too. */
+        assert_int_equal(net_ipam_release_owner(f->dir, "c3", &e), 1);
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 64, &gw, &pref, "c5", &got, &e), 0);
+        assert_a6(&got, "fd00:30::99");
+        /* A /126 has host numbers 1..3: the gateway, and two addresses. */
+        assert_int_equal(net_ipam_parse_cidr6("fd00:31::/126", &net, &prefix, &e), 0);
+        gw = A6("fd00:31::1");
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 126, &gw, NULL, "x1", &got, &e), 0);
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 126, &gw, NULL, "x2", &got, &e), 0);
+        assert_a6(&got, "fd00:31::3");
+        assert_int_equal(net_ipam_allocate6(f->dir, &net, 126, &gw, NULL, "x3", &got, &e), -ENOSPC);
+        /* Parsing. */
+        assert_int_equal(net_ipam_parse_cidr6("fd00:30::5/64", &net, &prefix, &e), -EINVAL);
+        assert_string_equal(e.msg, "invalid subnet fd00:30::5/64: it should be fd00:30::/64");
+        assert_int_equal(net_ipam_parse_cidr6("fd00::/127", &net, &prefix, &e), -EINVAL);
+        assert_int_equal(net_ipam_parse_cidr6("fd00::/064", &net, &prefix, &e), -EINVAL);
+        assert_int_equal(net_ipam_parse_cidr6("10.0.0.0/8", &net, &prefix, &e), -EINVAL);
+        net = A6("fd00:30::");
+        got = A6("fd00:30::ffff:1");
+        assert_true(net_ipam_contains6(&net, 64, &got));
+        got = A6("fd00:31::1");
+        assert_false(net_ipam_contains6(&net, 64, &got));
+}
+
 static void test_parallel_distinct(void **state)
 {
         struct fixture *f = *state;
@@ -531,6 +591,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_invalid_args, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release_owner, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel_distinct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel_exhaustion, setup, teardown),
                 cmocka_unit_test(test_mac),
