@@ -437,7 +437,6 @@ int net_ipam_pool_next(int index, struct in_addr *ret_net, int *ret_prefix)
 
 /* ---- IPv6 ---- */
 
-
 static void mask6(struct in6_addr *a, int prefix)
 {
         for (int i = 0; i < 16; i++) {
