@@ -608,8 +608,41 @@ static int render_resolv(const struct cli *cli, const struct jv *doc, const char
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf live in the state dir and are bound in. */
+/* The hosts file a container starts with: Docker's fixed lines and the --add-host ones (a
+ * bridge container's own line comes with its address, at start). */
+static int none_hosts(const struct cli *cli, const struct jv *doc, struct dns_hosts_spec *hs,
+                      char **ret, struct err *err)
+{
+        const struct jv *extra = jv_path(doc, "HostConfig.ExtraHosts");
+        size_t n = jv_len(extra), k = 0;
+        struct dns_host_entry *e = calloc(n ? n : 1, sizeof(*e));
+        char(*store)[2][256] = calloc(n ? n : 1, sizeof(*store));
+        int r;
+
+        if (!e || !store) {
+                free(e), free(store);
+                return err_set(err, -ENOMEM, "rendering /etc/hosts");
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
+                char gw[INET_ADDRSTRLEN];
+                if (!colon)
+                        continue;
+                snprintf(store[k][0], sizeof(store[k][0]), "%s",
+                         network_host_gateway(cli, colon + 1, gw));
+                snprintf(store[k][1], sizeof(store[k][1]), "%.*s", (int)(colon - x), x);
+                e[k] = (struct dns_host_entry){store[k][0], store[k][1]};
+                k++;
+        }
+        hs->extra = e;
+        hs->n_extra = k;
+        r = dns_hosts_render(hs, ret, err);
+        free(e), free(store);
+        return r;
+}
+
 /* --network host: the host's /etc/hosts with the --add-host lines after it. */
-static int host_extra(const struct jv *doc, char **hosts)
+static int host_extra(const struct cli *cli, const struct jv *doc, char **hosts)
 {
         const struct jv *extra = jv_path(doc, "HostConfig.ExtraHosts");
 
@@ -619,9 +652,10 @@ static int host_extra(const struct jv *doc, char **hosts)
                 char *more;
                 if (!colon)
                         continue;
+                char gw[INET_ADDRSTRLEN];
                 more = util_printf("%s%s%s\t%.*s\n", *hosts,
-                                   len && (*hosts)[len - 1] != '\n' ? "\n" : "", colon + 1,
-                                   (int)(colon - x), x);
+                                   len && (*hosts)[len - 1] != '\n' ? "\n" : "",
+                                   network_host_gateway(cli, colon + 1, gw), (int)(colon - x), x);
                 if (!more)
                         return -ENOMEM;
                 free(*hosts);
@@ -644,10 +678,10 @@ static int render_files(const struct cli *cli, const char *dir, const struct jv 
         if (network_mode_of(doc, NULL) == NETWORK_MODE_CONTAINER)
                 return 0; /* X's files are used */
         if (host_net && fs_read_file("/etc/hosts", &hosts, NULL, &ignore) == 0 &&
-            host_extra(doc, &hosts) < 0)
+            host_extra(cli, doc, &hosts) < 0)
                 return err_set(err, -ENOMEM, "rendering /etc/hosts");
         fs_read_file("/etc/resolv.conf", &host_rc, NULL, &ignore);
-        r = hosts ? 0 : dns_hosts_render(&hs, &hosts, err);
+        r = hosts ? 0 : none_hosts(cli, doc, &hs, &hosts, err);
         if (r >= 0)
                 r = dns_hostname_render(host, &hostname, err);
         if (r >= 0)

@@ -156,6 +156,10 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
  * a DNS alias for this container only; the target need not exist. */
 int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char *net, char **specs,
                                struct err *err);
+/* The address of an --add-host value: "host-gateway" is the default bridge's gateway (as
+ * Docker's default --host-gateway-ip), written into out; anything else is itself. */
+const char *network_host_gateway(const struct cli *cli, const char *value,
+                                 char out[INET_ADDRSTRLEN]);
 /* Adds an endpoint request (aliases, --ip) for network net to a container document. */
 int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip,
                          const char *ip6);

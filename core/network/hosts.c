@@ -115,11 +115,11 @@ int hosts_render(const struct cli *cli, const struct container *c, const struct 
                 return err_set(err, -ENOMEM, "rendering /etc/hosts");
         for (size_t i = 0; i < jv_len(extra); i++) {
                 const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
-                char name[256];
+                char name[256], gw[INET_ADDRSTRLEN];
                 if (!colon)
                         continue;
                 snprintf(name, sizeof(name), "%.*s", (int)(colon - x), x);
-                hosts_add(&b, colon + 1, name);
+                hosts_add(&b, network_host_gateway(cli, colon + 1, gw), name);
         }
         if (!links && network_links_resolve(cli, c, &resolved, err) < 0)
                 return -err->code;

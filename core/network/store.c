@@ -611,3 +611,18 @@ int network_load(const struct cli *cli, const char *ref, struct network *ret, st
                 return err_set(err, -ENOENT, "network %s not found", ref);
         return store_from_doc(doc, ret, err) < 0 ? (jv_put(doc), -err->code) : 0;
 }
+
+const char *network_host_gateway(const struct cli *cli, const char *value,
+                                 char out[INET_ADDRSTRLEN])
+{
+        struct network n = {0};
+        struct err e = {0};
+
+        if (strcmp(value, "host-gateway"))
+                return value;
+        if (network_load(cli, NETWORK_DEFAULT, &n, &e) < 0)
+                return value;
+        inet_ntop(AF_INET, &n.gateway, out, INET_ADDRSTRLEN);
+        network_release(&n);
+        return out;
+}

@@ -224,3 +224,15 @@ bridge"
     assert_status 1
     assert_output_contains '"bogus" is not a valid value for --type'
 }
+
+@test "--add-host NAME:host-gateway is the default bridge's gateway, in every mode; --network none keeps --add-host lines" {
+    h network create hgnet >/dev/null
+    local mode
+    for mode in bridge hgnet none host; do
+        run h run --rm --network "$mode" --add-host hg:host-gateway --add-host fixed:10.5.5.5 busybox cat /etc/hosts
+        assert_success
+        assert_output_contains "172.17.0.1	hg"
+        assert_output_contains "10.5.5.5	fixed"
+        refute_output_contains "host-gateway"
+    done
+}
