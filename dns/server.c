@@ -766,6 +766,35 @@ static bool reverse_ip(const char *key, size_t len, in_addr_t *ret)
         return true;
 }
 
+/* "n.n....n.ip6.arpa" (32 nibbles, least significant first, lowercase) to the address. */
+static bool reverse_ip6(const char *key, size_t len, struct in6_addr *ret)
+{
+        static const char suffix[] = ".ip6.arpa";
+        const size_t sl = sizeof(suffix) - 1;
+
+        if (len != 64 + sl - 1 || memcmp(key + len - sl, suffix, sl))
+                return false;
+        memset(ret, 0, sizeof(*ret));
+        for (int i = 0; i < 32; i++) {
+                char c = key[2 * i];
+                int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+                if (v < 0 || (i < 31 && key[2 * i + 1] != '.'))
+                        return false;
+                /* Nibble i counts from the end of the address. */
+                ret->s6_addr[15 - i / 2] |= (uint8_t)(i % 2 ? v << 4 : v);
+        }
+        return true;
+}
+
+/* The name a dual-stack container's IPv6 address answers a PTR with (its IPv4 one's). */
+static const char *records_ptr6(const struct records *r, const struct in6_addr *a)
+{
+        for (size_t i = 0; i < r->n_v6; i++)
+                if (!memcmp(&r->v6[i].ip6, a, sizeof(*a)))
+                        return records_ptr(r, r->v6[i].ip);
+        return NULL;
+}
+
 /* Strips ".<domain>"; returns the length of what is left, 0 when key is not below domain. */
 static size_t below_domain(const struct records *r, const char *key, size_t len)
 {
@@ -785,6 +814,7 @@ static bool resolve_local(const struct records *r, const struct dns_pkt_query *q
         int n = make_key(q->qname, strlen(q->qname), key);
         size_t len = n > 0 ? (size_t)n : 0, short_len = below_domain(r, key, len);
         const struct rec_name *e = NULL;
+        struct in6_addr ip6;
         in_addr_t ip;
         bool member;
 
@@ -813,6 +843,9 @@ static bool resolve_local(const struct records *r, const struct dns_pkt_query *q
         }
         if (q->qtype == DNS_PKT_TYPE_PTR && reverse_ip(key, len, &ip) &&
             (ret->ptr = records_ptr(r, ip)))
+                return true;
+        if (q->qtype == DNS_PKT_TYPE_PTR && reverse_ip6(key, len, &ip6) &&
+            (ret->ptr = records_ptr6(r, &ip6)))
                 return true;
         if (short_len) {
                 ret->rcode = DNS_PKT_RCODE_NXDOMAIN;

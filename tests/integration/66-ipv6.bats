@@ -2,7 +2,8 @@
 # Dual-stack user networks (issue 13): `network create --ipv6 --subnet V4 --subnet V6`,
 # containers get both addresses (the IPv6 one from subnet::2 on, or --ip6), a default IPv6
 # route via the gateway on the bridge, both lines in /etc/hosts, inspect's
-# GlobalIPv6Address/GlobalIPv6PrefixLen/IPv6Gateway, AAAA answers from the embedded DNS;
+# GlobalIPv6Address/GlobalIPv6PrefixLen/IPv6Gateway, AAAA and ip6.arpa PTR answers from the
+# embedded DNS;
 # leases go with the container. hawser forwards no IPv6 (its nftables table is IPv4): two
 # dual-stack networks cannot reach each other over IPv6, and an --internal one has no IPv6
 # route out. Skipped, with the reason, where the sandbox has no IPv6.
@@ -79,7 +80,7 @@ fd00:30::2	$sid"
     assert_output_contains "user specified IP address is supported on user defined networks only"
 }
 
-@test "dual-stack DNS: AAAA answers with the IPv6 address, A with the IPv4 one" {
+@test "dual-stack DNS: AAAA answers with the IPv6 address, A with the IPv4 one, PTR for both" {
     h network create --ipv6 --subnet 172.31.0.0/16 --subnet fd00:31::/64 v6dns >/dev/null
     h run -d --name qa --network v6dns busybox sleep 1000 >/dev/null
     h run -d --name qb --network v6dns --ip6 fd00:31::77 busybox sleep 1000 >/dev/null
@@ -91,6 +92,10 @@ fd00:30::2	$sid"
     refute_output_contains "fd00:31::77"
     run h exec qa ping -6 -c1 -W2 qb
     assert_success
+    # Reverse: the IPv6 address's PTR names the container.
+    run h exec qa nslookup fd00:31::77
+    assert_success
+    assert_output_contains "name = qb"
 }
 
 @test "dual-stack: leases go with the container; no IPv6 between networks; --internal has no IPv6 route out" {

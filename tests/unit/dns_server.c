@@ -572,6 +572,14 @@ static void test_aaaa_dual_stack(void **state)
         ask(fx, "web1", DNS_PKT_TYPE_AAAA, &r);
         assert_int_equal(r.rcode, DNS_PKT_RCODE_NOERROR);
         assert_int_equal(r.ancount, 0);
+        /* PTR of the IPv6 address: the container's name, as for its IPv4 one. */
+        ask(fx, "9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.0.0.d.f.ip6.arpa",
+            DNS_PKT_TYPE_PTR, &r);
+        assert_int_equal(r.rcode, DNS_PKT_RCODE_NOERROR);
+        assert_string_equal(r.ptr, "dual");
+        ask(fx, "8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.0.0.d.f.ip6.arpa",
+            DNS_PKT_TYPE_PTR, &r);
+        assert_int_equal(r.ancount, 0);
         default_records(fx);
 }
 
