@@ -28,6 +28,9 @@
 #      they include dnsperf's time to print them); then the same -v run at
 #      $BENCH_DNS_FLOOR_QPS (1,000) q/s, where the server is idle nearly all the
 #      time: what the client and the machine add (dns.hawser.floor.*).
+#   4. every record also with an IPv6 address (fd00:b::I), and A and AAAA queries
+#      alternately: saturation for $BENCH_DNS_HALF_TIME s (dns.hawser.aaaa_mix.*),
+#      beside the A-only figure of step 3.
 #
 # When Podman's aardvark-dns is installed (in PATH, /usr/lib/podman or
 # /usr/libexec/podman; never installed here) steps 1-3 (without the floor) are
@@ -56,6 +59,11 @@ dns_gen_names() {
     awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "bench-name-%d A\n", i }' >"$2"
 }
 
+# dns_gen_mix N FILE: A and AAAA queries alternately (a dual-stack client asks both).
+dns_gen_mix() {
+    awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "bench-name-%d %s\n", i, i % 2 ? "A" : "AAAA" }' >"$2"
+}
+
 # dns_hawser_records N: replace the server's records file (atomically) with the
 # probe name on the container's own record plus N generated ones, bench-name-I
 # at an address in the gateway's /16 (the server does not check it).
@@ -66,8 +74,8 @@ dns_hawser_records() {
         printf "{\"domain\":\"hawser.internal\",\"gateway\":\"%s\",\"upstreams\":[],\"records\":[", gw
         printf "{\"id\":\"%s\",\"ip\":\"%s\",\"names\":[\"bench-probe\"]}", id, ip
         for (i = 1; i <= n; i++)
-            printf ",\n{\"id\":\"bench-%d\",\"ip\":\"%d.%d.%d.%d\",\"names\":[\"bench-name-%d\"]}",
-                i, o[1], o[2], 100 + int((i - 1) / 250), (i - 1) % 250 + 2, i
+            printf ",\n{\"id\":\"bench-%d\",\"ip\":\"%d.%d.%d.%d\",\"ip6\":\"fd00:b::%x\",\"names\":[\"bench-name-%d\"]}",
+                i, o[1], o[2], 100 + int((i - 1) / 250), (i - 1) % 250 + 2, i, i
         printf "],\"clients\":[]}\n"
     }' >"$tmp"
     mv -f "$tmp" "$dns_records"
@@ -330,6 +338,12 @@ section_dns() {
     dns_probe 53 "bench-name-$DNS_NAMES"
     dns_rss hawser "$DNS_NAMES" "$pid"
     dns_load hawser 53
+    # Dual-stack names: every record also has an IPv6 address; half the queries are AAAA.
+    dns_gen_mix "$DNS_NAMES" "$dns_tmp/queries-mix"
+    echo "--- hawser, $DNS_NAMES dual-stack names: A and AAAA mixed, saturation"
+    dns_perf hawser-aaaa-mix 53 "$dns_tmp/queries-mix" -c "$DNS_CLIENTS" -T "$DNS_THREADS" \
+        -l "$DNS_HALF_TIME" || return 1
+    dns_summary hawser-aaaa-mix dns.hawser.aaaa_mix
     # What the client and the machine add: the same at a rate where the server
     # idles (DNS_FLOOR_QPS).
     echo "--- hawser, $DNS_NAMES names: -v latencies at $DNS_FLOOR_QPS q/s (the measurement's floor)"

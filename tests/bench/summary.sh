@@ -97,6 +97,11 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$dns_p99" ] || shown=$(printf '%.3f ms at %s q/s' "$dns_p99" "$(get_metric dns.hawser.half.target_qps)")
     row 'dns p99 latency at half load (hawser)' "$dns_p99" ms "$shown" '<' 1
+    dns_mix=$(get_metric dns.hawser.aaaa_mix.qps)
+    dns_mix_ratio=$(calc 'm / h' "m=$dns_mix" "h=$dns_h")
+    shown=
+    [ -z "$dns_mix_ratio" ] || shown=$(printf '%.2fx (%.0f / %.0f q/s)' "$dns_mix_ratio" "$dns_mix" "$dns_h")
+    row 'dns q/s, A+AAAA dual-stack mix / A only (hawser)' "$dns_mix_ratio" x "$shown" '>=' 0.9
     # image_row LABEL OP HAWSER TAR: hawser's median over tar's
     image_row() {
         local r h t
