@@ -139,11 +139,10 @@ static int add_binding(struct jv *pb, struct jv *exposed, const struct port_bind
                 snprintf(hp, sizeof(hp), "%u", b->host_port);
         else
                 hp[0] = '\0';
-        if (strchr(b->host_ip, ':')) {
+        if (strchr(b->host_ip, ':') && b->proto != IPPROTO_TCP) {
                 jv_put(o);
                 return err_set(err, -ENOTSUP,
-                               "publishing on IPv6 address %s is not supported "
-                               "yet",
+                               "publishing %s on an IPv6 host address (%s) is not supported", proto,
                                b->host_ip);
         }
         list = jv_get(pb, key);

@@ -31,6 +31,7 @@
 #include "monitor.h"
 #include "mountspec.h"
 #include "network.h"
+#include "proxy.h"
 #include "secprof.h"
 #include "teardown.h"
 #include "volume.h"
@@ -387,7 +388,7 @@ static int add_client(struct monitor *m, int fd)
         return -ENOSPC;
 }
 
-enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR, EV_DNS };
+enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR, EV_DNS, EV_PROXY = 1000 };
 
 static void watch(struct monitor *m, int fd, uint64_t tag)
 {
@@ -528,6 +529,17 @@ static void dns_event(struct monitor *m)
         dnsd_watch(m->cli, m->c, m->dns_fd);
 }
 
+/* Connections to a port published on an IPv6 host address: each is relayed to the
+ * container (core/proxy.h). */
+static void proxy_accept(struct monitor *m, size_t i)
+{
+        const struct network_proxy *p = &m->hold.proxies[i];
+        int fd;
+
+        while ((fd = accept4(p->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+                proxy_relay(fd, &p->target);
+}
+
 static void loop(struct monitor *m)
 {
         bool done = false;
@@ -556,6 +568,8 @@ static void loop(struct monitor *m)
                                 }
                         } else if (t == EV_DNS) {
                                 dns_event(m);
+                        } else if (t >= EV_PROXY && t < EV_PROXY + m->hold.n_proxies) {
+                                proxy_accept(m, (size_t)(t - EV_PROXY));
                         } else if (t >= 100 && t < 100 + MAX_CLIENTS) {
                                 if (m->clients[t - 100] >= 0)
                                         client_input(m, (int)(t - 100));
@@ -737,6 +751,8 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 add_client(&m, attach_fd);
         watch(&m, m.sigfd, EV_SIGNAL);
         watch(&m, m.listen_fd, EV_LISTEN);
+        for (size_t i = 0; i < m.hold.n_proxies; i++)
+                watch(&m, m.hold.proxies[i].fd, EV_PROXY + i);
         watch(&m, m.out_fd, EV_OUT);
         watch(&m, m.err_fd, EV_ERR);
         m.dns_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);

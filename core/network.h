@@ -1,6 +1,7 @@
 #pragma once
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -97,11 +98,20 @@ const struct network_endpoint *network_view_reach(const struct network_view *v, 
  * for container:X. malloc'd; NULL without memory. */
 char *network_names_of(const struct container *c);
 
+/* A port published on an IPv6 host address: the monitor accepts on fd (listening, also in
+ * fds) and relays each connection to the container's target (core/proxy.h). */
+struct network_proxy {
+        int fd;
+        struct sockaddr_in target;
+};
+
 /* What the monitor holds for a started container's networking: the host port reservations
  * (bound sockets) it must keep open until the container stops. */
 struct network_hold {
         int *fds;
         size_t n;
+        struct network_proxy *proxies; /* ports published on IPv6 host addresses */
+        size_t n_proxies;
 };
 
 /* A container's legacy links, resolved once per operation: each linked ("child") container

@@ -47,6 +47,7 @@ void network_hold_close(struct network_hold *hold)
         for (size_t i = 0; i < hold->n; i++)
                 close(hold->fds[i]);
         free(hold->fds);
+        free(hold->proxies);
         *hold = (struct network_hold){0};
 }
 

@@ -122,6 +122,64 @@ static int bind_one(const struct cli *cli, const struct taken *t, struct in_addr
         return fd == -ENOTSUP ? 0 : hold_push(hold, fd);
 }
 
+/* Listens on [host6]:port (the given one, the first free of a range, or one from
+ * ip_local_port_range) for the monitor to relay to ctr:cport: a port published on an IPv6
+ * host address, which Linux cannot DNAT to a container's IPv4 address. TCP only. */
+static int proxy_one(const struct cli *cli, const char *host6, const char *spec, int proto,
+                     struct in_addr ctr, uint16_t cport, struct network_hold *hold, uint16_t *ret,
+                     struct err *err)
+{
+        _cleanup_free_ char *state = cli_runroot_path(cli, "ports.state");
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+        struct network_proxy *nv;
+        long long lo = 0, hi = 0;
+        int fd = -1, one = 1;
+
+        if (proto != IPPROTO_TCP)
+                return err_set(err, -ENOTSUP,
+                               "publishing %s on an IPv6 host address (%s) is not supported",
+                               ports_proto_name((uint8_t)proto), host6);
+        if (inet_pton(AF_INET6, host6, &sa.sin6_addr) != 1)
+                return err_set(err, -EINVAL, "invalid host IP %s", host6);
+        if (spec && *spec && sscanf(spec, "%lld-%lld", &lo, &hi) < 1)
+                return err_set(err, -EINVAL, "invalid host port %s", spec);
+        if (hi == 0)
+                hi = lo;
+        for (long long p = lo ? lo : 0, tries = 0; fd < 0 && (lo ? p <= hi : tries < 64);
+             p++, tries++) {
+                uint16_t port = (uint16_t)p;
+                if (!lo && ports_allocate(state, host6, (uint8_t)proto, &port, err) < 0)
+                        return -err->code;
+                fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        return err_errno(err, "publishing on [%s]", host6);
+                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                sa.sin6_port = htons(port);
+                if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+                        close(fd);
+                        fd = -1;
+                        continue;
+                }
+                *ret = port;
+        }
+        if (fd < 0)
+                return err_set(err, -EADDRINUSE,
+                               "failed to bind host port [%s]:%s/tcp: address already in use",
+                               host6, spec && *spec ? spec : "0");
+        nv = realloc(hold->proxies, (hold->n_proxies + 1) * sizeof(*nv));
+        if (!nv || hold_push(hold, fd) < 0) {
+                if (nv)
+                        hold->proxies = nv;
+                close(fd);
+                return err_set(err, -ENOMEM, "publishing on [%s]", host6);
+        }
+        hold->proxies = nv;
+        hold->proxies[hold->n_proxies++] = (struct network_proxy){
+                .fd = fd,
+                .target = {.sin_family = AF_INET, .sin_addr = ctr, .sin_port = htons(cport)}};
+        return 0;
+}
+
 static int publish_push(struct publish *p, struct in_addr host, uint16_t hport, int proto,
                         struct in_addr ctr, uint16_t cport)
 {
@@ -158,12 +216,23 @@ static int publish_key(const struct cli *cli, const struct taken *t, const char 
                 char port[8], a[INET_ADDRSTRLEN];
                 uint16_t hport = 0;
                 int r;
+                if (hip && strchr(hip, ':')) {
+                        /* An IPv6 host address: relayed by the monitor, not DNAT'ed. */
+                        r = proxy_one(cli, hip, jv_get_str(b, "HostPort"), proto, ctr, cport, hold,
+                                      &hport, err);
+                        if (r < 0) {
+                                jv_put(o);
+                                return r;
+                        }
+                        snprintf(port, sizeof(port), "%u", hport);
+                        jv_set_str(o, "HostIp", hip);
+                        jv_set_str(o, "HostPort", port);
+                        jv_append(list, o);
+                        continue;
+                }
                 if (hip && *hip && store_parse_addr(hip, &host) < 0) {
                         jv_put(o);
-                        return err_set(err, -EINVAL,
-                                       "invalid host IP %s (IPv6 publishing is "
-                                       "not supported yet)",
-                                       hip);
+                        return err_set(err, -EINVAL, "invalid host IP %s", hip);
                 }
                 r = bind_one(cli, t, host, jv_get_str(b, "HostPort"), proto, hold, &hport, err);
                 if (r >= 0 && publish_push(p, host, hport, proto, ctr, cport) < 0)

@@ -20,9 +20,10 @@
 #             `sandbox.sh --recreate` is hyperfine's --prepare for it)
 #   memory    VmRSS/VmHWM/Pss of the hawser-monitor of a running bridge container
 #   iperf3    iperf3 servers in containers, one publishing 127.0.0.1:5201:5201 and
-#             one not; client here to 127.0.0.1:5201 (kernel DNAT), to the
-#             unpublished container's address, and to the published one's
-#             address, alternating, $BENCH_IPERF_ROUNDS times
+#             [::1]:5202:5201, one not; client here to 127.0.0.1:5201 (kernel DNAT),
+#             to [::1]:5202 (the monitor's splice relay), to the unpublished
+#             container's address, and to the published one's address,
+#             alternating, $BENCH_IPERF_ROUNDS times
 #   scale     hyperfine run --rm busybox true with 0 and with $BENCH_SCALE `sleep`
 #             containers on the bridge, each of those starts timed too
 #   dns       dnsperf against the bridge's DNS server (and Podman's aardvark-dns
@@ -192,21 +193,25 @@ section_iperf3() {
     rm -f "$out"/.iperf-*
     hawser import -c "ENV LD_LIBRARY_PATH=$iperf_libdirs" "$iperf_tar" "$iperf_image" >/dev/null
     hawser run --rm "$iperf_image" iperf3 --version | head -n 1
-    hawser run -d --name bench-iperf-pub -p 127.0.0.1:5201:5201 "$iperf_image" iperf3 -s >/dev/null
+    # Also published on [::1]: relayed by the container's monitor with splice(2) (IPv6 host
+    # addresses are not DNAT'ed), measured beside the IPv4 DNAT path.
+    hawser run -d --name bench-iperf-pub -p 127.0.0.1:5201:5201 -p '[::1]:5202:5201' \
+        "$iperf_image" iperf3 -s >/dev/null
     hawser run -d --name bench-iperf-direct "$iperf_image" iperf3 -s >/dev/null
     wait_listen bench-iperf-pub 5201
     wait_listen bench-iperf-direct 5201
     ip_pub=$(hawser inspect -f '{{.NetworkSettings.IPAddress}}' bench-iperf-pub)
     ip_direct=$(hawser inspect -f '{{.NetworkSettings.IPAddress}}' bench-iperf-direct)
-    local -A host=([published]=127.0.0.1 [direct]=$ip_direct [pub-direct]=$ip_pub)
-    local order=(published direct pub-direct) i
+    local -A host=([published]=127.0.0.1 [direct]=$ip_direct [pub-direct]=$ip_pub [published6]=::1)
+    local -A port=([published]=5201 [direct]=5201 [pub-direct]=5201 [published6]=5202)
+    local order=(published direct pub-direct published6) i
     for ((r = 1; r <= IPERF_ROUNDS; r++)); do
-        for ((i = 0; i < 3; i++)); do # each round starts with the next target
-            name=${order[(r - 1 + i) % 3]}
-            iperf_to "$name" "${host[$name]}" 5201 "$r" >>"$out/.iperf-$name"
+        for ((i = 0; i < 4; i++)); do # each round starts with the next target
+            name=${order[(r - 1 + i) % 4]}
+            iperf_to "$name" "${host[$name]}" "${port[$name]}" "$r" >>"$out/.iperf-$name"
         done
     done
-    for name in published direct pub-direct; do
+    for name in published direct pub-direct published6; do
         metric "iperf3.$name.bps" "$(median_of "$out/.iperf-$name")"
         rm -f "$out/.iperf-$name"
     done

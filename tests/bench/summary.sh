@@ -65,6 +65,8 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     pubdirect=$(calc 'x / 1e9' "x=$(get_metric iperf3.pub-direct.bps)")
     iperf_ratio=$(calc '100 * p / d' "p=$pub" "d=$direct")
     iperf_ratio_same=$(calc '100 * p / d' "p=$pub" "d=$pubdirect")
+    pub6=$(calc 'x / 1e9' "x=$(get_metric iperf3.published6.bps)")
+    iperf_ratio6=$(calc '100 * p / d' "p=$pub6" "d=$pub")
     rss=$(get_metric monitor.VmRSS)
     pss=$(get_metric monitor.Pss)
     dns_h=$(get_metric dns.hawser.qps)
@@ -88,6 +90,9 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$iperf_ratio" ] || shown=$(printf '%.1f %% (%.2f / %.2f Gb/s)' "$iperf_ratio" "$pub" "$direct")
     row 'iperf3 via 127.0.0.1 published / container address' "$iperf_ratio" % "$shown" '>=' 90
+    shown=
+    [ -z "$iperf_ratio6" ] || shown=$(printf '%.1f %% (%.2f / %.2f Gb/s)' "$iperf_ratio6" "$pub6" "$pub")
+    row 'iperf3 via [::1] published (splice relay) / via 127.0.0.1' "$iperf_ratio6" % "$shown" '>=' 50
     shown=
     [ -z "$rss" ] || shown=$(printf '%d KiB (Pss %s KiB)' "$rss" "${pss:--}")
     row 'hawser-monitor VmRSS (running bridge container)' "$(calc 'x / 1024' "x=$rss")" MiB "$shown" '<' 1

@@ -441,3 +441,54 @@ EOF
     run http_get http://127.0.0.1:8081/index.html
     assert_output "hello from web1"
 }
+
+# ---- IPv6 host addresses: relayed by the monitor ----
+
+# have_ipv6_loopback: ::1 is on lo in this sandbox.
+have_ipv6_loopback() {
+    ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/128'
+}
+
+@test "-p [::1]:P:80 and -p [::]:P:80: relayed to the container (splice), shown as Docker does, freed on stop" {
+    have_ipv6_loopback || skip "no ::1 on lo in this sandbox (IPv6 disabled)"
+    h run -d --name web6 -p '[::1]:18200:80' -p '[::]:18201:80' busybox \
+        sh -c 'mkdir -p /www && echo hi6 >/www/index.html && head -c 2000000 /dev/urandom >/www/big && exec httpd -f -p 80 -h /www'
+    wait_for h exec web6 wget -qO- http://127.0.0.1/index.html
+    run timeout 5 busybox wget -qO- 'http://[::1]:18200/index.html'
+    assert_output "hi6"
+    run timeout 5 busybox wget -qO- 'http://[::1]:18201/index.html'
+    assert_output "hi6"
+    # Two megabytes through the relay arrive intact.
+    local got want
+    got=$(timeout 10 busybox wget -qO- 'http://[::1]:18200/big' | md5sum | cut -d' ' -f1)
+    want=$(h exec web6 md5sum /www/big | cut -d' ' -f1)
+    [ "$got" = "$want" ] || fail "the file changed on the way: $got, not $want"
+    run h port web6
+    assert_output "80/tcp -> [::1]:18200
+80/tcp -> [::]:18201"
+    run h inspect -f '{{json .NetworkSettings.Ports}}' web6
+    assert_output '{"80/tcp":[{"HostIp":"::1","HostPort":"18200"},{"HostIp":"::","HostPort":"18201"}]}'
+    run h ps --filter name=web6 --format '{{.Ports}}'
+    assert_output "[::]:18201->80/tcp, [::1]:18200->80/tcp"
+    h stop -t 0 web6 >/dev/null
+    run ss -ltnH 'sport = :18200'
+    assert_output ""
+}
+
+@test "IPv6 host addresses: UDP is refused at create; a port that is taken fails and leaves nothing" {
+    have_ipv6_loopback || skip "no ::1 on lo in this sandbox (IPv6 disabled)"
+    run h run -d --name u6 -p '[::1]:18210:53/udp' busybox sleep 1000
+    assert_status 125
+    assert_output_contains "publishing udp on an IPv6 host address (::1) is not supported"
+    run h inspect u6
+    assert_failure
+    # Held by another container's monitor: the same bind as a host process's would fail.
+    h run -d --name t6a -p '[::1]:18211:80' busybox sleep 1000 >/dev/null
+    run ss -ltnH 'sport = :18211'
+    assert_output_contains "[::1]:18211"
+    run h run -d --name t6 -p '[::1]:18211:80' busybox sleep 1000
+    assert_status 125
+    assert_output_contains "failed to bind host port [::1]:18211/tcp: address already in use"
+    run h ps -q --filter 'name=^t6$'
+    assert_output ""
+}
