@@ -448,6 +448,7 @@ struct batch {
         struct batch_msg *msgs;
         size_t n, msgs_cap;
         uint32_t set_ids;
+        uint8_t family; /* 0: FAMILY (the ip table) */
 };
 
 /* Where a batch failed: msgs index (SIZE_MAX = the batch as a whole) and, for element
@@ -525,8 +526,8 @@ static struct nlmsghdr *batch_msg(struct batch *b, uint16_t type, uint16_t flags
         b->msgs[b->n] = (struct batch_msg){b->len, kind, name, tag};
         b->n++;
         b->open = true;
-        return nftnl_nlmsg_build_hdr(b->buf + b->len, type, FAMILY, flags | NLM_F_ACK,
-                                     b->seq0 + (uint32_t)b->n);
+        return nftnl_nlmsg_build_hdr(b->buf + b->len, type, b->family ? b->family : FAMILY,
+                                     flags | NLM_F_ACK, b->seq0 + (uint32_t)b->n);
 }
 
 static int batch_end(struct batch *b, struct nl *nl)
@@ -1795,4 +1796,145 @@ int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err)
                 r = unpublish_plan(&nl, p, n, sel, err);
         while (retry_again(&rt, &nl, r));
         return retry_gave_up(err, &rt, r);
+}
+
+/* ---- IPv6: the forward filter of dual-stack networks (table ip6 hawser) ---- */
+
+enum { V6_FORWARD, V6_INTO, V6_OUT };
+static const char *const v6_chains[] = {"forward", "into", "out"};
+
+/* One rule of the ip6 table: [iif] [oif op oif] then verdict (a jump when chain is set). */
+static int v6_rule(struct batch *bt, int chain, const char *iif, const char *oif,
+                   enum nft_cmp_ops oif_op, bool established, uint32_t verdict, const char *to)
+{
+        _cleanup_(rule_freep) struct nftnl_rule *rule = nftnl_rule_alloc();
+        struct rb b = {.rule = rule};
+        struct nftnl_expr *e;
+        struct nlmsghdr *nlh;
+
+        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, TABLE) < 0 ||
+            nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, v6_chains[chain]) < 0)
+                return -ENOMEM;
+        nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFPROTO_IPV6);
+        if (established)
+                m_ct_bits(&b, NFT_CT_STATE,
+                          NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+        if (iif)
+                m_ifname(&b, NFT_META_IIFNAME, NFT_CMP_EQ, iif);
+        if (oif)
+                m_ifname(&b, NFT_META_OIFNAME, oif_op, oif);
+        e = RB_ADD(&b, "immediate", {NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT},
+                   {NFTNL_EXPR_IMM_VERDICT, verdict});
+        if (to && e && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, to) < 0)
+                b.r = -ENOMEM;
+        if (b.r < 0)
+                return b.r;
+        nlh = batch_msg(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "rule in chain",
+                        v6_chains[chain], 0);
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_rule_nlmsg_build_payload(nlh, rule);
+        return 0;
+}
+
+static int v6_table_msg(struct batch *b, uint16_t type, uint16_t flags)
+{
+        _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
+        struct nlmsghdr *nlh;
+
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE) < 0)
+                return -ENOMEM;
+        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV6);
+        nlh = batch_msg(b, type, flags, "table", "ip6 " TABLE, 0);
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        return 0;
+}
+
+static int v6_chain(struct batch *b, int chain, bool base)
+{
+        _cleanup_(chain_freep) struct nftnl_chain *c = nftnl_chain_alloc();
+        struct nlmsghdr *nlh;
+
+        if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE) < 0 ||
+            nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, v6_chains[chain]) < 0)
+                return -ENOMEM;
+        if (base) {
+                if (nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter") < 0)
+                        return -ENOMEM;
+                nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD);
+                nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+        }
+        nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "chain", v6_chains[chain],
+                        0);
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_chain_nlmsg_build_payload(nlh, c);
+        return 0;
+}
+
+/* The whole ip6 table for these networks: replies pass; traffic into a bridge only from
+ * itself (and not even that without icc); out of a bridge unless it is internal. */
+static int v6_build(struct batch *b, const struct net_nft_network *v, size_t n)
+{
+        int r = v6_table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE); /* so the delete finds one */
+
+        if (r >= 0)
+                r = v6_table_msg(b, NFT_MSG_DELTABLE, 0);
+        if (r < 0 || n == 0)
+                return r;
+        r = v6_table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+        if (r >= 0)
+                r = v6_chain(b, V6_FORWARD, true);
+        if (r >= 0)
+                r = v6_chain(b, V6_INTO, false);
+        if (r >= 0)
+                r = v6_chain(b, V6_OUT, false);
+        if (r >= 0)
+                r = v6_rule(b, V6_FORWARD, NULL, NULL, NFT_CMP_EQ, true, NF_ACCEPT, NULL);
+        if (r >= 0)
+                r = v6_rule(b, V6_FORWARD, NULL, NULL, NFT_CMP_EQ, false, NFT_JUMP, "into");
+        if (r >= 0)
+                r = v6_rule(b, V6_FORWARD, NULL, NULL, NFT_CMP_EQ, false, NFT_JUMP, "out");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = v6_rule(b, V6_INTO, v[i].bridge, v[i].bridge, NFT_CMP_EQ, false,
+                            v[i].icc ? NF_ACCEPT : NF_DROP, NULL);
+                if (r >= 0)
+                        r = v6_rule(b, V6_INTO, NULL, v[i].bridge, NFT_CMP_EQ, false, NF_DROP,
+                                    NULL);
+                if (r >= 0)
+                        r = v6_rule(b, V6_OUT, v[i].bridge, NULL, NFT_CMP_EQ, false,
+                                    v[i].internal ? NF_DROP : NF_ACCEPT, NULL);
+        }
+        return r;
+}
+
+int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err)
+{
+        _cleanup_(batch_done) struct batch b = {0};
+        _cleanup_nl_ struct nl nl = {0};
+        struct batch_fail f;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = valid_bridge(v[i].bridge, err);
+                if (r < 0)
+                        return r;
+        }
+        r = nl_open(&nl, err);
+        if (r < 0)
+                return r;
+        r = batch_begin(&b, &nl, 0);
+        b.family = NFPROTO_IPV6;
+        if (r >= 0)
+                r = v6_build(&b, v, n);
+        if (r >= 0)
+                r = batch_end(&b, &nl);
+        if (r < 0)
+                return err_set(err, r, "building the nftables table ip6 " TABLE);
+        r = batch_send(&nl, &b, &f);
+        if (r < 0)
+                return fail_err(err, &b, &f, "replacing the nftables table ip6 " TABLE);
+        return 0;
 }

@@ -74,3 +74,9 @@ int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err);
 /* Reads back every element of both maps into a malloc'd array the caller frees (NULL when
  * empty). A missing table gives an empty list. */
 int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err);
+
+/* Replaces the table "ip6 hawser" in one batch with the IPv6 forward filter of the n
+ * dual-stack networks (their bridges, icc, internal): replies pass; into a bridge only from
+ * itself (and not even that without icc); out of a bridge unless internal. n == 0 deletes
+ * the table. The IPv4 table is not touched. */
+int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err);

@@ -1,5 +1,7 @@
 /* The kernel side of a network: its bridge, forwarding and nftables rules. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/base/cleanup.h"
 #include "net/link.h"
@@ -20,6 +22,7 @@ struct net_nft_network bridge_nft(const struct network *n)
 static int table_check(const struct cli *cli, const char *except, struct err *err)
 {
         _cleanup_close_ int lock = -1;
+        struct err ignore = {0};
         int r = net_nft_table_present(err);
 
         if (r != 0)
@@ -28,6 +31,9 @@ static int table_check(const struct cli *cli, const char *except, struct err *er
         if (lock < 0)
                 return lock;
         publish_restore_all(cli, except);
+        /* The flush took the IPv6 filter with it. */
+        if (bridge_sync6(cli, NULL, &ignore) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", ignore.msg);
         return 0;
 }
 
@@ -72,7 +78,51 @@ int bridge_ensure(const struct cli *cli, const struct network *n, const char *ex
         /* DNAT of 127.0.0.1 to a container needs loopback sources routable on the bridge. */
         snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
         r = net_sysctl_write(path, "1", err);
+        if (r >= 0 && n->ipv6)
+                r = bridge_sync6(cli, NULL, err);
         return r < 0 ? err_wrap(err, "setting up network %s", n->name) : 0;
+}
+
+struct v6_list {
+        struct net_nft_network v[64];
+        char names[64][16];
+        size_t n;
+        const char *skip; /* a bridge being removed */
+};
+
+static int v6_cb(struct jv *doc, void *ud)
+{
+        struct v6_list *l = ud;
+        struct network n = {0};
+        struct err e = {0};
+
+        /* store_each frees the document after this call: n is used here only. */
+        if (l->n >= ARRAY_SIZE(l->v) || store_from_doc(doc, &n, &e) < 0 || !n.ipv6 ||
+            n.driver != NETWORK_DRIVER_BRIDGE || !*n.bridge ||
+            (l->skip && !strcmp(l->skip, n.bridge)) || net_link_exists(n.bridge) != 1)
+                return 0;
+        snprintf(l->names[l->n], sizeof(l->names[l->n]), "%s", n.bridge);
+        l->v[l->n] = bridge_nft(&n);
+        l->v[l->n].bridge = l->names[l->n];
+        l->n++;
+        return 0;
+}
+
+int bridge_sync6(const struct cli *cli, const char *removing, struct err *err)
+{
+        struct v6_list *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l)
+                return err_set(err, -ENOMEM, "listing dual-stack networks");
+        l->skip = removing;
+        store_each(cli, v6_cb, l);
+        r = net_nft_ip6_sync(l->v, l->n, err);
+        /* Forwarding once a dual-stack bridge exists (the filter is in place first). */
+        if (r >= 0 && l->n)
+                r = net_sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1", err);
+        free(l);
+        return r;
 }
 
 void bridge_remove(const struct cli *cli, const struct network *n)
@@ -82,5 +132,7 @@ void bridge_remove(const struct cli *cli, const struct network *n)
 
         lock = store_lock(cli, "bridges.lock", &e);
         if (net_nft_network_del(n->bridge, &e) < 0 || net_link_bridge_delete(n->bridge, &e) < 0)
+                fprintf(stderr, "warning: removing network %s: %s, ignoring\n", n->name, e.msg);
+        if (n->ipv6 && bridge_sync6(cli, n->bridge, &e) < 0)
                 fprintf(stderr, "warning: removing network %s: %s, ignoring\n", n->name, e.msg);
 }

@@ -31,6 +31,9 @@ struct net_nft_network bridge_nft(const struct network *n);
 int bridge_ensure(const struct cli *cli, const struct network *n, const char *except,
                   struct err *err);
 void bridge_remove(const struct cli *cli, const struct network *n);
+/* Rewrites the IPv6 forward filter (table ip6 hawser) for every dual-stack network whose
+ * bridge exists (but removing), and turns IPv6 forwarding on when there is one. */
+int bridge_sync6(const struct cli *cli, const char *removing, struct err *err);
 
 /* endpoint.c */
 /* The host end of a container's veth: "hw" + 12 hex digits of the id for the first

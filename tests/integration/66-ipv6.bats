@@ -4,9 +4,9 @@
 # route via the gateway on the bridge, both lines in /etc/hosts, inspect's
 # GlobalIPv6Address/GlobalIPv6PrefixLen/IPv6Gateway, AAAA and ip6.arpa PTR answers from the
 # embedded DNS;
-# leases go with the container. hawser forwards no IPv6 (its nftables table is IPv4): two
-# dual-stack networks cannot reach each other over IPv6, and an --internal one has no IPv6
-# route out. Skipped, with the reason, where the sandbox has no IPv6.
+# leases go with the container. IPv6 is forwarded once a dual-stack bridge exists, behind
+# the table ip6 hawser: out of a network (not an --internal one), never into another.
+# Skipped, with the reason, where the sandbox has no IPv6.
 
 load helpers
 
@@ -98,17 +98,47 @@ fd00:30::2	$sid"
     assert_output_contains "name = qb"
 }
 
-@test "dual-stack: leases go with the container; no IPv6 between networks; --internal has no IPv6 route out" {
+@test "dual-stack: IPv6 is forwarded out (the ip6 table isolates networks, --internal stays in); leases go with the container" {
     h network create --ipv6 --subnet 172.30.0.0/16 --subnet fd00:30::/64 na >/dev/null
     h network create --ipv6 --subnet 172.29.0.0/16 --subnet fd00:29::/64 nb >/dev/null
     h network create --ipv6 --internal --subnet 172.28.0.0/16 --subnet fd00:28::/64 ni >/dev/null
     h run -d --name ca --network na busybox sleep 1000 >/dev/null
     h run -d --name cb --network nb busybox sleep 1000 >/dev/null
+    h run -d --name ci --network ni busybox sleep 1000 >/dev/null
+    # "Outside": a network namespace behind a veth, routed back through this host.
+    ip netns add hwext6
+    ip link add hwext0 type veth peer name hwext1
+    ip link set hwext1 netns hwext6
+    ip addr add fd99::1/64 dev hwext0 nodad
+    ip link set hwext0 up
+    ip -n hwext6 addr add fd99::2/64 dev hwext1 nodad
+    ip -n hwext6 link set hwext1 up
+    ip -n hwext6 -6 route add default via fd99::1
+    run cat /proc/sys/net/ipv6/conf/all/forwarding
+    assert_output "1"
+    # The first echo may wait for neighbour discovery on the new links: a few tries.
+    local out_status=1 i
+    for ((i = 0; i < 5 && out_status != 0; i++)); do
+        run h exec ca ping -c1 -W2 fd99::2
+        out_status=$status
+    done
     run h exec ca ping -c1 -W1 fd00:29::2
-    assert_failure
-    run h run --rm --network ni busybox ip -6 route show default
-    assert_output ""
-    h rm -f ca cb >/dev/null
+    local cross_status=$status
+    run h exec ci ping -c1 -W1 fd99::2
+    local internal_status=$status
+    run nft list table ip6 hawser
+    local table=$output
+    ip netns del hwext6
+    ip link del hwext0 2>/dev/null || true
+    [ "$out_status" = 0 ] || fail "a dual-stack container cannot reach fd99::2 through the host"
+    [ "$cross_status" != 0 ] || fail "network na reaches network nb over IPv6"
+    [ "$internal_status" != 0 ] || fail "an --internal network reaches out over IPv6"
+    [[ $table == *'jump into'* && $table == *'oifname "'* ]] || fail "unexpected ip6 table: $table"
+    h rm -f ca cb ci >/dev/null
     run sh -c "ls $HAWSER_RUNROOT/networks/na/leases $HAWSER_RUNROOT/networks/nb/leases"
     refute_output_contains "fd00:"
+    # The last dual-stack network gone, its table goes too.
+    h network rm na nb ni >/dev/null
+    run nft list table ip6 hawser
+    assert_failure
 }
