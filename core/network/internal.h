@@ -20,7 +20,15 @@ char *store_doc_path(const struct cli *cli, const char *name);
 char *store_lease_dir(const struct cli *cli, const char *name);
 int store_parse_addr(const char *s, struct in_addr *ret);
 int store_from_doc(struct jv *doc, struct network *n, struct err *err);
+
+/* driver.c */
+/* The driver of a network document ("bridge", "macvlan", "ipvlan") and its options into n;
+ * Docker's messages for an unknown driver or a bad mode. */
 int store_driver(const char *driver, const struct jv *opts, struct network *n, struct err *err);
+/* network create -d: the options of a macvlan/ipvlan network (its parent exists and carries
+ * no other such network); 0 for a bridge. */
+int driver_check(const struct cli *cli, const struct network_opts *o, const struct jv *opts,
+                 struct err *err);
 int store_lock(const struct cli *cli, const char *name, struct err *err);
 int store_each(const struct cli *cli, int (*fn)(struct jv *doc, void *ud), void *ud);
 int store_create(const struct cli *cli, const char *name, const struct network_opts *o, bool dflt,

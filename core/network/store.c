@@ -1,6 +1,5 @@
 /* Network documents: --root/networks/NAME.json, their names and subnets, the default network. */
 #include <arpa/inet.h>
-#include <linux/if_link.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,48 +59,6 @@ void network_release(struct network *n)
 int store_parse_addr(const char *s, struct in_addr *ret)
 {
         return s && inet_pton(AF_INET, s, ret) == 1 ? 0 : -EINVAL;
-}
-
-/* The driver of a network and its options, with Docker's messages for bad ones. */
-int store_driver(const char *driver, const struct jv *opts, struct network *n, struct err *err)
-{
-        static const struct {
-                const char *name;
-                int mode;
-        } macvlan[] = {{"bridge", MACVLAN_MODE_BRIDGE},
-                       {"private", MACVLAN_MODE_PRIVATE},
-                       {"vepa", MACVLAN_MODE_VEPA},
-                       {"passthru", MACVLAN_MODE_PASSTHRU}},
-          ipvlan[] = {{"l2", IPVLAN_MODE_L2}, {"l3", IPVLAN_MODE_L3}, {"l3s", IPVLAN_MODE_L3S}};
-        bool mv = driver && !strcmp(driver, "macvlan");
-        const char *key = mv ? "macvlan_mode" : "ipvlan_mode", *mode, *parent;
-
-        if (!driver || !strcmp(driver, "bridge")) {
-                n->driver = NETWORK_DRIVER_BRIDGE;
-                return 0;
-        }
-        if (!mv && strcmp(driver, "ipvlan"))
-                return err_set(err, -ENOENT, "plugin \"%s\" not found", driver);
-        n->driver = mv ? NETWORK_DRIVER_MACVLAN : NETWORK_DRIVER_IPVLAN;
-        mode = jv_get_str(opts, key);
-        n->sub_mode = mv ? MACVLAN_MODE_BRIDGE : IPVLAN_MODE_L2;
-        for (size_t i = 0; mode && i < (mv ? ARRAY_SIZE(macvlan) : ARRAY_SIZE(ipvlan)); i++)
-                if (!strcmp(mode, mv ? macvlan[i].name : ipvlan[i].name)) {
-                        n->sub_mode = mv ? macvlan[i].mode : ipvlan[i].mode;
-                        mode = NULL;
-                }
-        if (mode)
-                return err_set(err, -EINVAL,
-                               "requested %s mode '%s' is not valid, '%s' mode is the %s driver "
-                               "default",
-                               driver, mode, mv ? "bridge" : "l2", driver);
-        parent = jv_get_str(opts, "parent");
-        if (!parent || !*parent || strlen(parent) >= sizeof(n->parent))
-                return err_set(err, -EINVAL,
-                               "the %s driver needs -o parent=INTERFACE (a host interface)",
-                               driver);
-        snprintf(n->parent, sizeof(n->parent), "%s", parent);
-        return 0;
 }
 
 /* Fills the struct from the stored document (Docker's `network inspect` shape). */
@@ -362,53 +319,6 @@ static int ipam_config6(const struct cli *cli, const struct network_opts *o, str
         return 0;
 }
 
-struct parent_q {
-        const char *parent;
-        char who[NETWORK_NAME_MAX + 1];
-};
-
-static int parent_cb(struct jv *doc, void *ud)
-{
-        struct parent_q *q = ud;
-        const char *p = jv_get_str(jv_get(doc, "Options"), "parent");
-        const char *d = jv_get_str(doc, "Driver");
-
-        if (!p || !d || strcmp(p, q->parent) || !strcmp(d, "bridge"))
-                return 0;
-        snprintf(q->who, sizeof(q->who), "%s", jv_get_str(doc, "Name") ?: "");
-        return 1;
-}
-
-/* -d macvlan|ipvlan: Docker's options and errors; the parent must exist (hawser makes no
- * VLAN sub-interfaces and no dummy parents) and carry no other such network. */
-static int check_driver(const struct cli *cli, const struct network_opts *o, const struct jv *opts,
-                        struct err *err)
-{
-        struct network n = {0};
-        struct parent_q q = {0};
-        int r = store_driver(o->driver, opts, &n, err);
-
-        if (r < 0 || n.driver == NETWORK_DRIVER_BRIDGE)
-                return r;
-        if (o->internal)
-                return err_set(err, -EINVAL, "--internal is not supported with the %s driver",
-                               o->driver);
-        if (net_link_exists(n.parent) != 1)
-                return strchr(n.parent, '.')
-                               ? err_set(err, -ENODEV,
-                                         "-o parent interface was not found on the host: %s",
-                                         n.parent)
-                               : err_set(err, -ENODEV,
-                                         "invalid subinterface vlan name %s, example formatting "
-                                         "is eth0.10",
-                                         n.parent);
-        q.parent = n.parent;
-        if (store_each(cli, parent_cb, &q))
-                return err_set(err, -EEXIST, "network %s is already using parent interface %s",
-                               q.who, n.parent);
-        return 0;
-}
-
 static int build_doc(const struct cli *cli, const char *name, const struct network_opts *o,
                      bool dflt, struct jv **ret, struct err *err)
 {
@@ -427,7 +337,7 @@ static int build_doc(const struct cli *cli, const char *name, const struct netwo
         for (char **p = o->opts; p && *p; p++)
                 if (set_option(opts, *p, err) < 0)
                         return -err->code;
-        r = check_driver(cli, o, opts, err);
+        r = driver_check(cli, o, opts, err);
         if (r < 0)
                 return r;
         r = util_random_hex(id, err);
