@@ -608,90 +608,27 @@ static int render_resolv(const struct cli *cli, const struct jv *doc, const char
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf live in the state dir and are bound in. */
-/* The hosts file a container starts with: Docker's fixed lines and the --add-host ones (a
- * bridge container's own line comes with its address, at start). */
-static int none_hosts(const struct cli *cli, const struct jv *doc, struct dns_hosts_spec *hs,
-                      char **ret, struct err *err)
+static int render_files(const struct cli *cli, const struct container *c, struct err *err)
 {
-        const struct jv *extra = jv_path(doc, "HostConfig.ExtraHosts");
-        size_t n = jv_len(extra), k = 0;
-        struct dns_host_entry *e = calloc(n ? n : 1, sizeof(*e));
-        char(*store)[2][256] = calloc(n ? n : 1, sizeof(*store));
-        int r;
-
-        if (!e || !store) {
-                free(e), free(store);
-                return err_set(err, -ENOMEM, "rendering /etc/hosts");
-        }
-        for (size_t i = 0; i < n; i++) {
-                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
-                char gw[INET_ADDRSTRLEN];
-                if (!colon)
-                        continue;
-                snprintf(store[k][0], sizeof(store[k][0]), "%s",
-                         network_host_gateway(cli, colon + 1, gw));
-                snprintf(store[k][1], sizeof(store[k][1]), "%.*s", (int)(colon - x), x);
-                e[k] = (struct dns_host_entry){store[k][0], store[k][1]};
-                k++;
-        }
-        hs->extra = e;
-        hs->n_extra = k;
-        r = dns_hosts_render(hs, ret, err);
-        free(e), free(store);
-        return r;
-}
-
-/* --network host: the host's /etc/hosts with the --add-host lines after it. */
-static int host_extra(const struct cli *cli, const struct jv *doc, char **hosts)
-{
-        const struct jv *extra = jv_path(doc, "HostConfig.ExtraHosts");
-
-        for (size_t i = 0; i < jv_len(extra); i++) {
-                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
-                size_t len = strlen(*hosts);
-                char *more;
-                if (!colon)
-                        continue;
-                char gw[INET_ADDRSTRLEN];
-                more = util_printf("%s%s%s\t%.*s\n", *hosts,
-                                   len && (*hosts)[len - 1] != '\n' ? "\n" : "",
-                                   network_host_gateway(cli, colon + 1, gw), (int)(colon - x), x);
-                if (!more)
-                        return -ENOMEM;
-                free(*hosts);
-                *hosts = more;
-        }
-        return 0;
-}
-
-static int render_files(const struct cli *cli, const char *dir, const struct jv *doc,
-                        struct err *err)
-{
-        const struct jv *cfg = jv_get(doc, "Config");
+        const struct jv *cfg = jv_get(c->doc, "Config");
         const char *host = jv_get_str(cfg, "Hostname");
-        bool host_net = network_mode_of(doc, NULL) == NETWORK_MODE_HOST;
-        struct dns_hosts_spec hs = {.ipv6 = true};
-        _cleanup_free_ char *hosts = NULL, *hostname = NULL, *resolv = NULL, *host_rc = NULL;
+        bool host_net = network_mode_of(c->doc, NULL) == NETWORK_MODE_HOST;
+        _cleanup_free_ char *hostname = NULL, *resolv = NULL, *host_rc = NULL;
         struct err ignore = {0};
         int r;
 
-        if (network_mode_of(doc, NULL) == NETWORK_MODE_CONTAINER)
+        if (network_mode_of(c->doc, NULL) == NETWORK_MODE_CONTAINER)
                 return 0; /* X's files are used */
-        if (host_net && fs_read_file("/etc/hosts", &hosts, NULL, &ignore) == 0 &&
-            host_extra(cli, doc, &hosts) < 0)
-                return err_set(err, -ENOMEM, "rendering /etc/hosts");
         fs_read_file("/etc/resolv.conf", &host_rc, NULL, &ignore);
-        r = hosts ? 0 : none_hosts(cli, doc, &hs, &hosts, err);
+        r = network_hosts_create(cli, c, err);
         if (r >= 0)
                 r = dns_hostname_render(host, &hostname, err);
         if (r >= 0)
-                r = render_resolv(cli, doc, host_rc, !host_net, &resolv, err);
+                r = render_resolv(cli, c->doc, host_rc, !host_net, &resolv, err);
         if (r >= 0)
-                r = write_file(dir, "hosts", hosts, err);
+                r = write_file(c->dir, "hostname", hostname, err);
         if (r >= 0)
-                r = write_file(dir, "hostname", hostname, err);
-        if (r >= 0)
-                r = write_file(dir, "resolv.conf", resolv, err);
+                r = write_file(c->dir, "resolv.conf", resolv, err);
         return r;
 }
 
@@ -784,7 +721,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (r >= 0)
                 r = create_copy_up(cli, c->dir, c->doc, err);
         if (r >= 0)
-                r = render_files(cli, c->dir, c->doc, err);
+                r = render_files(cli, c, err);
         if (r >= 0)
                 r = container_save(c, err);
         if (r >= 0)

@@ -260,10 +260,22 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                 struct network n = {0};
                 if (network_load(cli, net, &n, err) < 0)
                         return -err->code;
-                network_add_endpoint(doc, n.name, o->aliases, o->ip, o->ip6);
+                /* What the network cannot carry is refused here, not dropped at start. */
+                if (o->ip6 && !n.ipv6)
+                        r = err_set(err, -EINVAL,
+                                    "Invalid address %s: It does not belong to any of this "
+                                    "network's subnets",
+                                    o->ip6);
+                else if (o->mac_address && n.driver == NETWORK_DRIVER_IPVLAN)
+                        r = err_set(err, -EINVAL,
+                                    "--mac-address: an ipvlan interface has its parent's MAC "
+                                    "address (network %s)",
+                                    n.name);
+                else
+                        network_add_endpoint(doc, n.name, o->aliases, o->ip, o->ip6);
                 network_release(&n);
         }
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 int create_links_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,

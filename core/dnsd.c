@@ -233,6 +233,9 @@ static void ensure_server(const struct cli *cli, const char *net)
         if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
                 return; /* a server holds the lock */
         flock(fd, LOCK_UN);
+        /* Checked only now, when no server runs: a start does not pay for it. */
+        if (!served(cli, net))
+                return;
         pid = fork();
         if (pid < 0)
                 return;
@@ -443,8 +446,7 @@ void dnsd_revive(const struct cli *cli, const struct container *c)
 
         network_view_read(c, &v);
         for (size_t i = 0; i < v.n; i++)
-                if (served(cli, v.ep[i].net))
-                        ensure_server(cli, v.ep[i].net);
+                ensure_server(cli, v.ep[i].net);
 }
 
 void dnsd_stop(const struct cli *cli, const char *net)
@@ -481,8 +483,6 @@ static void refresh(const struct cli *cli, const struct container *c, bool prese
                 _cleanup_free_ char *path = records_path(cli, v.ep[i].net);
                 _cleanup_jv_ struct jv *doc = NULL;
                 struct err e = {0};
-                if (!served(cli, v.ep[i].net))
-                        continue;
                 update_one(cli, c, v.ep[i].net, present, links);
                 if (path && jv_load(path, &doc, &e) == 0)
                         update_cross(cli, c, v.ep[i].net, jv_get(doc, "records"));
@@ -500,10 +500,11 @@ void dnsd_publish(const struct cli *cli, const struct container *c,
         refresh(cli, c, true, links);
 }
 
-/* Whether net's records file holds c at ip. */
+/* Whether net's records file holds c at ip (read under the records lock). */
 static bool has_record(const struct cli *cli, const char *net, const char *id, const char *ip)
 {
         _cleanup_free_ char *path = records_path(cli, net);
+        _cleanup_close_ int lock = records_lock(cli, net);
         _cleanup_jv_ struct jv *doc = NULL;
         const struct jv *recs;
         struct err e = {0};
@@ -525,19 +526,11 @@ void dnsd_confirm(const struct cli *cli, const struct container *c)
         char ip[INET_ADDRSTRLEN];
 
         network_view_read(c, &v);
-        for (size_t i = 0; i < v.n; i++) {
-                bool ok;
-                if (!ip_text(&v.ep[i], ip) || !served(cli, v.ep[i].net))
-                        continue;
-                {
-                        _cleanup_close_ int lock = records_lock(cli, v.ep[i].net);
-                        ok = has_record(cli, v.ep[i].net, c->id, ip);
-                }
-                if (!ok) {
+        for (size_t i = 0; i < v.n; i++)
+                if (ip_text(&v.ep[i], ip) && !has_record(cli, v.ep[i].net, c->id, ip)) {
                         refresh(cli, c, container_is_running(c), NULL);
                         return;
                 }
-        }
 }
 
 int dnsd_cmd(struct cli *cli, int argc, char **argv, struct err *err)

@@ -333,14 +333,14 @@ static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
         return 0;
 }
 
-static unsigned long kept_flags(const char *p);
+static int bind_readonly(int rootfd, const char *path, struct err *err);
 
 /* /etc/hosts, /etc/hostname, /etc/resolv.conf: bound from the state dir; read-only inside a
  * --read-only container (as Docker mounts them), still rewritten from outside. */
 static int bind_file(int rootfd, const char *src, const char *target, bool readonly,
                      struct err *err)
 {
-        _cleanup_close_ int fd = -1, top = -1;
+        _cleanup_close_ int fd = -1;
         char p[64];
 
         if (!src)
@@ -353,20 +353,8 @@ static int bind_file(int rootfd, const char *src, const char *target, bool reado
         fd_path(fd, p);
         if (mount(src, p, NULL, MS_BIND, NULL) < 0)
                 return err_errno(err, "binding %s", target);
-        if (!readonly)
-                return 0;
-        top = open_in_root(rootfd, target, O_PATH, 0);
-        if (top < 0) {
-                errno = -top;
-                return err_errno(err, "reopening %s", target);
-        }
-        fd_path(top, p);
-        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags(p), NULL) < 0)
-                return err_errno(err, "making %s read-only", target);
-        return 0;
+        return readonly ? bind_readonly(rootfd, target, err) : 0;
 }
-
-static int bind_readonly(int rootfd, const char *path, struct err *err);
 
 static int mask_paths(int rootfd, struct err *err)
 {

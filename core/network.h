@@ -166,6 +166,10 @@ int network_remove_link(const struct cli *cli, const char *spec, struct err *err
  * a DNS alias for this container only; the target need not exist. */
 int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char *net, char **specs,
                                struct err *err);
+/* Writes a new container's /etc/hosts (the file bound in): Docker's layout with its --add-host
+ * lines; with host networking the host's file with them after it. Its own line comes with its
+ * address, at start. */
+int network_hosts_create(const struct cli *cli, const struct container *c, struct err *err);
 /* The address of an --add-host value: "host-gateway" is the default bridge's gateway (as
  * Docker's default --host-gateway-ip), written into out; anything else is itself. */
 const char *network_host_gateway(const struct cli *cli, const char *value,

@@ -103,11 +103,6 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
         network_each_run_dir(cli, "leases", release_leases, (void *)id);
 }
 
-/* A connect or disconnect of a running container records what it is doing in the state
- * (Hawser.Pending: {"Connect" or "Disconnect": NETWORK, "Index": N}) before it touches the
- * kernel, and clears it when done. One killed halfway leaves the record; whoever next holds
- * the container's lock finishes the job: a disconnect is completed, a connect rolled back
- * (its veth, its lease and its endpoint go). */
 /* A running container's macvlan or ipvlan interface lives only in its namespace: it is
  * deleted there (eth<N>, N from the endpoint's deterministic name). */
 static void delete_sublink(const struct cli *cli, const struct container *c, const char *net,
@@ -138,6 +133,11 @@ static void delete_sublink(const struct cli *cli, const struct container *c, con
         network_release(&n);
 }
 
+/* A connect or disconnect of a running container records what it is doing in the state
+ * (Hawser.Pending: {"Connect" or "Disconnect": NETWORK, "Index": N}) before it touches the
+ * kernel, and clears it when done. One killed halfway leaves the record; whoever next holds
+ * the container's lock finishes the job: a disconnect is completed, a connect rolled back
+ * (its veth, its lease and its endpoint go). */
 int attach_finish_pending(const struct cli *cli, struct container *c,
                           char gone[NETWORK_NAME_MAX + 1])
 {

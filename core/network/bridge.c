@@ -84,10 +84,11 @@ int bridge_ensure(const struct cli *cli, const struct network *n, const char *ex
 }
 
 struct v6_list {
-        struct net_nft_network v[64];
-        char names[64][16];
-        size_t n;
+        struct net_nft_network *v;
+        char (*names)[16];
+        size_t n, cap;
         const char *skip; /* a bridge being removed */
+        bool oom;
 };
 
 static int v6_cb(struct jv *doc, void *ud)
@@ -97,31 +98,43 @@ static int v6_cb(struct jv *doc, void *ud)
         struct err e = {0};
 
         /* store_each frees the document after this call: n is used here only. */
-        if (l->n >= ARRAY_SIZE(l->v) || store_from_doc(doc, &n, &e) < 0 || !n.ipv6 ||
-            n.driver != NETWORK_DRIVER_BRIDGE || !*n.bridge ||
-            (l->skip && !strcmp(l->skip, n.bridge)) || net_link_exists(n.bridge) != 1)
+        if (store_from_doc(doc, &n, &e) < 0 || !n.ipv6 || n.driver != NETWORK_DRIVER_BRIDGE ||
+            !*n.bridge || (l->skip && !strcmp(l->skip, n.bridge)) || net_link_exists(n.bridge) != 1)
                 return 0;
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 8;
+                struct net_nft_network *v = realloc(l->v, cap * sizeof(*v));
+                char(*names)[16] = v ? realloc(l->names, cap * sizeof(*names)) : NULL;
+                if (v)
+                        l->v = v;
+                if (!v || !names) {
+                        l->oom = true;
+                        return 1;
+                }
+                l->names = names;
+                l->cap = cap;
+        }
         snprintf(l->names[l->n], sizeof(l->names[l->n]), "%s", n.bridge);
-        l->v[l->n] = bridge_nft(&n);
-        l->v[l->n].bridge = l->names[l->n];
-        l->n++;
+        l->v[l->n++] = bridge_nft(&n);
         return 0;
 }
 
 int bridge_sync6(const struct cli *cli, const char *removing, struct err *err)
 {
-        struct v6_list *l = calloc(1, sizeof(*l));
+        struct v6_list l = {.skip = removing};
         int r;
 
-        if (!l)
-                return err_set(err, -ENOMEM, "listing dual-stack networks");
-        l->skip = removing;
-        store_each(cli, v6_cb, l);
-        r = net_nft_ip6_sync(l->v, l->n, err);
+        store_each(cli, v6_cb, &l);
+        /* The names were copied aside while the array grew: point at them now. */
+        for (size_t i = 0; i < l.n; i++)
+                l.v[i].bridge = l.names[i];
+        r = l.oom ? err_set(err, -ENOMEM, "listing dual-stack networks")
+                  : net_nft_ip6_sync(l.v, l.n, err);
         /* Forwarding once a dual-stack bridge exists (the filter is in place first). */
-        if (r >= 0 && l->n)
+        if (r >= 0 && l.n)
                 r = net_sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1", err);
-        free(l);
+        free(l.v);
+        free(l.names);
         return r;
 }
 

@@ -227,7 +227,8 @@ int endpoint_attach(const struct cli *cli, const struct container *c, struct net
         if (n.ipv6) {
                 r = attach_ip6(leases, &n, c->id, ep, &v6, err);
                 if (r < 0) {
-                        net_ipam_release(leases, ip, c->id, &(struct err){0});
+                        /* Its IPv4 lease and any IPv6 one the attempt took. */
+                        net_ipam_release_owner(leases, c->id, &(struct err){0});
                         goto out;
                 }
         }

@@ -16,7 +16,8 @@
 /* The bind mount follows the inode, so the file is rewritten in place, never renamed. */
 static int write_in_place(const char *path, const char *text, struct err *err)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd =
+                open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         int r;
 
         if (fd < 0)
@@ -97,13 +98,27 @@ static void own_entries(const struct network_view *v, struct hosts_buf *b, const
         }
 }
 
+/* The --add-host lines ("NAME:IP"; host-gateway resolved). */
+static void extra_entries(const struct cli *cli, const struct container *c, struct hosts_buf *b)
+{
+        const struct jv *extra = jv_path(c->doc, "HostConfig.ExtraHosts");
+
+        for (size_t i = 0; i < jv_len(extra); i++) {
+                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
+                char name[256], gw[INET_ADDRSTRLEN];
+                if (!colon)
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int)(colon - x), x);
+                hosts_add(b, network_host_gateway(cli, colon + 1, gw), name);
+        }
+}
+
 int hosts_render(const struct cli *cli, const struct container *c, const struct network_view *view,
                  const struct network_links *links, struct err *err)
 {
         struct network_view self;
         _cleanup_(network_links_free) struct network_links resolved = {0};
         const struct jv *cfg = jv_get(c->doc, "Config");
-        const struct jv *extra = jv_path(c->doc, "HostConfig.ExtraHosts");
         const char *host = jv_get_str(cfg, "Hostname") ?: "", *dom = jv_get_str(cfg, "Domainname");
         _cleanup_(hosts_buf_free) struct hosts_buf b = {0};
         _cleanup_free_ char *text = NULL, *path = util_printf("%s/hosts", c->dir);
@@ -113,14 +128,7 @@ int hosts_render(const struct cli *cli, const struct container *c, const struct 
 
         if (!path)
                 return err_set(err, -ENOMEM, "rendering /etc/hosts");
-        for (size_t i = 0; i < jv_len(extra); i++) {
-                const char *x = jv_str(jv_at(extra, i)), *colon = x ? strchr(x, ':') : NULL;
-                char name[256], gw[INET_ADDRSTRLEN];
-                if (!colon)
-                        continue;
-                snprintf(name, sizeof(name), "%.*s", (int)(colon - x), x);
-                hosts_add(&b, network_host_gateway(cli, colon + 1, gw), name);
-        }
+        extra_entries(cli, c, &b);
         if (!links && network_links_resolve(cli, c, &resolved, err) < 0)
                 return -err->code;
         hosts_links(links ? links : &resolved, &b);
@@ -142,4 +150,31 @@ int hosts_render(const struct cli *cli, const struct container *c, const struct 
         spec.n_extra = b.n;
         r = dns_hosts_render(&spec, &text, err);
         return r < 0 ? r : write_in_place(path, text, err);
+}
+
+int network_hosts_create(const struct cli *cli, const struct container *c, struct err *err)
+{
+        _cleanup_(hosts_buf_free) struct hosts_buf b = {0};
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        struct err ignore = {0};
+        FILE *f;
+
+        /* Host networking: the host's file with the --add-host lines after it. Unreadable,
+         * the container gets Docker's own layout instead. */
+        if (network_mode_of(c->doc, NULL) != NETWORK_MODE_HOST ||
+            fs_read_file("/etc/hosts", &text, NULL, &ignore) < 0)
+                return hosts_render(cli, c, NULL, NULL, err);
+        extra_entries(cli, c, &b);
+        path = util_printf("%s/hosts", c->dir);
+        f = path && !b.oom ? fopen(path, "we") : NULL;
+        if (!f)
+                return err_errno(err, "writing %s/hosts", c->dir);
+        fputs(text, f);
+        if (*text && text[strlen(text) - 1] != '\n')
+                fputc('\n', f);
+        for (size_t i = 0; i < b.n; i++)
+                fprintf(f, "%s\t%s\n", b.e[i].ip, b.e[i].names);
+        if (fclose(f) != 0)
+                return err_errno(err, "writing %s", path);
+        return 0;
 }

@@ -154,7 +154,13 @@ int network_add_endpoint_links(const struct cli *cli, struct jv *doc, const char
                         return err_set(err, -ENOMEM, "linking %s", name);
                 }
                 jv_append(list, jv_new_string(stored));
-                /* The target's start refreshes this container's DNS names. */
+        }
+        /* Indexed once all parsed (nothing half-made): the target's start refreshes this
+         * container's DNS names. */
+        for (size_t i = 0; i < jv_len(list); i++) {
+                const char *l = jv_str(jv_at(list, i));
+                char name[256];
+                snprintf(name, sizeof(name), "%.*s", (int)strcspn(l, ":"), l);
                 network_link_index_add(cli, name, jv_get_str(doc, "Id"));
         }
         if (ep)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "net/link.h"
 #include "core/ports.h"
 #include "internal.h"
@@ -73,6 +74,17 @@ static int hold_push(struct network_hold *h, int fd)
         return 0;
 }
 
+/* Docker's message for a host port that cannot be bound (address: already bracketed when
+ * IPv6); e is the bind's errno. */
+static int bind_failed(const char *address, const char *spec, int proto, int e, struct err *err)
+{
+        char why[64];
+
+        return err_set(err, e == EADDRINUSE ? -EADDRINUSE : -e,
+                       "failed to bind host port %s:%s/%s: %s", address, spec && *spec ? spec : "0",
+                       ports_proto_name((uint8_t)proto), util_go_strerror(e, why));
+}
+
 /* Picks and reserves the host port of one binding ("", "8080" or "8000-8010"). */
 static int bind_one(const struct cli *cli, const struct taken *t, struct in_addr host,
                     const char *spec, int proto, struct network_hold *hold, uint16_t *ret,
@@ -115,10 +127,7 @@ static int bind_one(const struct cli *cli, const struct taken *t, struct in_addr
                                "allocated",
                                a, spec && *spec ? spec : "0");
         if (fd < 0)
-                return err_set(err, -EADDRINUSE,
-                               "failed to bind host port %s:%s/%s: address "
-                               "already in use",
-                               a, spec && *spec ? spec : "0", ports_proto_name((uint8_t)proto));
+                return bind_failed(a, spec, proto, -fd, err);
         return fd == -ENOTSUP ? 0 : hold_push(hold, fd);
 }
 
@@ -133,7 +142,8 @@ static int proxy_one(const struct cli *cli, const char *host6, const char *spec,
         struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
         struct network_proxy *nv;
         long long lo = 0, hi = 0;
-        int fd = -1, one = 1;
+        int fd = -1, one = 1, e = EADDRINUSE;
+        char bracketed[INET6_ADDRSTRLEN + 2];
 
         if (proto != IPPROTO_TCP)
                 return err_set(err, -ENOTSUP,
@@ -156,16 +166,16 @@ static int proxy_one(const struct cli *cli, const char *host6, const char *spec,
                 (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
                 sa.sin6_port = htons(port);
                 if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+                        e = errno;
                         close(fd);
                         fd = -1;
                         continue;
                 }
                 *ret = port;
         }
+        snprintf(bracketed, sizeof(bracketed), "[%s]", host6);
         if (fd < 0)
-                return err_set(err, -EADDRINUSE,
-                               "failed to bind host port [%s]:%s/tcp: address already in use",
-                               host6, spec && *spec ? spec : "0");
+                return bind_failed(bracketed, spec, proto, e, err);
         nv = realloc(hold->proxies, (hold->n_proxies + 1) * sizeof(*nv));
         if (!nv || hold_push(hold, fd) < 0) {
                 if (nv)

@@ -95,15 +95,21 @@ static void write_endpoint(struct jv *doc, const struct network_endpoint *ep)
         jv_set_int(doc, "GlobalIPv6PrefixLen", ep->prefix6);
 }
 
+void view_write_endpoint(struct container *c, const struct network_endpoint *ep)
+{
+        struct jv *doc = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), ep->net);
+
+        if (doc)
+                write_endpoint(doc, ep);
+}
+
 void view_write(struct container *c, const struct network_view *v)
 {
         struct jv *ns = jv_get(c->doc, "NetworkSettings");
-        struct jv *nets = jv_get(ns, "Networks");
-        char a[INET_ADDRSTRLEN];
+        char a[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 
         for (size_t i = 0; i < v->n; i++)
-                if (jv_get(nets, v->ep[i].net))
-                        write_endpoint(jv_get(nets, v->ep[i].net), &v->ep[i]);
+                view_write_endpoint(c, &v->ep[i]);
         if (!v->n)
                 return;
         /* Docker's summary fields are those of the first network. */
@@ -111,20 +117,9 @@ void view_write(struct container *c, const struct network_view *v)
         jv_set_str(ns, "Gateway", addr_str(v->ep[0].gateway, a));
         jv_set_str(ns, "MacAddress", v->ep[0].mac);
         jv_set_int(ns, "IPPrefixLen", v->ep[0].prefix);
-        {
-                char a6[INET6_ADDRSTRLEN];
-                jv_set_str(ns, "GlobalIPv6Address", addr6_str(&v->ep[0].ip6, a6));
-                jv_set_int(ns, "GlobalIPv6PrefixLen", v->ep[0].prefix6);
-                jv_set_str(ns, "IPv6Gateway", addr6_str(&v->ep[0].gateway6, a6));
-        }
-}
-
-void view_write_endpoint(struct container *c, const struct network_endpoint *ep)
-{
-        struct jv *doc = jv_get(jv_path(c->doc, "NetworkSettings.Networks"), ep->net);
-
-        if (doc)
-                write_endpoint(doc, ep);
+        jv_set_str(ns, "GlobalIPv6Address", addr6_str(&v->ep[0].ip6, a6));
+        jv_set_int(ns, "GlobalIPv6PrefixLen", v->ep[0].prefix6);
+        jv_set_str(ns, "IPv6Gateway", addr6_str(&v->ep[0].gateway6, a6));
 }
 
 bool view_has(const struct container *c, const char *net)
@@ -139,8 +134,8 @@ void view_drop(struct container *c, const char *net)
 
 char *network_names_of(const struct container *c)
 {
+        _cleanup_strv_ char **names = NULL;
         struct network_view v;
-        char *out = NULL;
 
         switch (network_mode_of(c->doc, NULL)) {
         case NETWORK_MODE_NONE:
@@ -153,11 +148,7 @@ char *network_names_of(const struct container *c)
                 break;
         }
         network_view_read(c, &v);
-        out = strdup("");
-        for (size_t i = 0; out && i < v.n; i++) {
-                char *more = util_printf("%s%s%s", out, i ? "," : "", v.ep[i].net);
-                free(out);
-                out = more;
-        }
-        return out;
+        for (size_t i = 0; i < v.n; i++)
+                util_strv_push(&names, v.ep[i].net);
+        return names ? util_strv_join(names, ",") : strdup("");
 }

@@ -71,6 +71,11 @@ ipvlan_missing() {
     run h network ls --format '{{.Name}}'
     refute_output_contains "m1"
     refute_output_contains "second"
+    # An ipvlan interface shares its parent's MAC: --mac-address is refused, not ignored.
+    h network create -d ipvlan --subnet 192.168.91.0/24 -o parent=hwpar1 ivm >/dev/null
+    run h run --rm --network ivm --mac-address 02:42:0a:00:00:01 busybox true
+    assert_status 125
+    assert_output_contains "--mac-address: an ipvlan interface has its parent's MAC address"
 }
 
 @test "macvlan: containers get their own interface on the parent, reach each other, use the host's resolvers" {

@@ -78,6 +78,11 @@ fd00:30::2	$sid"
     run h run --rm --ip6 fd00:30::5 busybox true
     assert_status 125
     assert_output_contains "user specified IP address is supported on user defined networks only"
+    # A user network without IPv6 refuses --ip6 rather than ignore it.
+    h network create v4only >/dev/null
+    run h run --rm --network v4only --ip6 fd00:30::5 busybox true
+    assert_status 125
+    assert_output_contains "Invalid address fd00:30::5: It does not belong to any of this network's subnets"
 }
 
 @test "dual-stack DNS: AAAA answers with the IPv6 address, A with the IPv4 one, PTR for both" {
