@@ -341,16 +341,26 @@ bool net_ipam_holds(const char *dir, const char *owner)
         return false;
 }
 
-int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len)
+static int owner_of(const char *dir, int af, const void *addr, char *out, size_t len)
 {
         _cleanup_close_ int dfd = -1;
-        char name[INET_ADDRSTRLEN];
+        char name[INET6_ADDRSTRLEN];
 
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        inet_ntop(AF_INET, &addr, name, sizeof(name));
+        inet_ntop(af, addr, name, sizeof(name));
         return read_owner_at(dfd, name, out, len);
+}
+
+int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len)
+{
+        return owner_of(dir, AF_INET, &addr, out, len);
+}
+
+int net_ipam_owner6(const char *dir, const struct in6_addr *addr, char *out, size_t len)
+{
+        return owner_of(dir, AF_INET6, addr, out, len);
 }
 
 void net_ipam_mac(struct in_addr a, uint8_t mac[6])

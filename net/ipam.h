@@ -32,6 +32,8 @@ int net_ipam_release_owner(const char *dir, const char *owner, struct err *err);
 bool net_ipam_holds(const char *dir, const char *owner);
 /* Copies the owner of addr's lease into out. -ENOENT when free, -ERANGE when len is too small. */
 int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len);
+/* The same for an IPv6 lease of a dual-stack network. */
+int net_ipam_owner6(const char *dir, const struct in6_addr *addr, char *out, size_t len);
 
 /* The same for an IPv6 subnet (leases named by the address's text): preferred (NULL: none)
  * first, else the lowest free address from subnet::1 on, the gateway excepted; the first

@@ -20,6 +20,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -44,6 +45,7 @@
  * kernel as (a << TYPE_BITS) | b; `nft list` decodes it to print the keys. */
 #define TYPE_BITS          6
 #define TYPE_IPADDR        7
+#define TYPE_IP6ADDR       8
 #define TYPE_INET_PROTOCOL 12
 #define TYPE_INET_SERVICE  13
 #define CONCAT2(a, b)      (((a) << TYPE_BITS) | (b))
@@ -91,16 +93,28 @@ static const struct chain_def {
 
 enum map_id { MAP_ANY, MAP_IP, MAP_COUNT };
 
+/* The same two maps in both tables; maps[v6][id]. */
 static const struct map_def {
         const char *name;
-        uint32_t key_type, key_len;
-} maps[MAP_COUNT] = {
-        [MAP_ANY] = {"dnat_any", CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8},
-        [MAP_IP] = {"dnat_ip", CONCAT2(CONCAT2(TYPE_IPADDR, TYPE_INET_PROTOCOL), TYPE_INET_SERVICE),
-                    12},
+        uint32_t key_type, key_len, data_type, data_len;
+} maps[2][MAP_COUNT] = {
+        {
+                [MAP_ANY] = {"dnat_any", CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
+                             CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8},
+                [MAP_IP] = {"dnat_ip",
+                            CONCAT2(CONCAT2(TYPE_IPADDR, TYPE_INET_PROTOCOL), TYPE_INET_SERVICE),
+                            12, CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8},
+        },
+        {
+                [MAP_ANY] = {"dnat_any", CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
+                             CONCAT2(TYPE_IP6ADDR, TYPE_INET_SERVICE), 20},
+                [MAP_IP] = {"dnat_ip",
+                            CONCAT2(CONCAT2(TYPE_IP6ADDR, TYPE_INET_PROTOCOL), TYPE_INET_SERVICE),
+                            24, CONCAT2(TYPE_IP6ADDR, TYPE_INET_SERVICE), 20},
+        },
 };
-#define MAP_DATA_TYPE CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE)
-#define MAP_DATA_LEN  8
+#define MAP_KEY_MAX  24
+#define MAP_DATA_MAX 20
 
 enum match {
         M_NONE,
@@ -762,20 +776,27 @@ static void m_saddr_subnet(struct rb *b, const struct net_nft_network *n)
         e_cmp(b, NFT_CMP_EQ, &addr, sizeof(addr));
 }
 
-/* (ip daddr .) meta l4proto . th dport -> map -> dnat ip to addr . port */
-static void a_dnat(struct rb *b, enum map_id map, uint32_t map_set_id)
+/* (ip daddr .) meta l4proto . th dport -> map -> dnat ip to addr . port; for IPv6 the
+ * address takes four registers. */
+static void a_dnat(struct rb *b, bool v6, enum map_id map, uint32_t map_set_id)
 {
-        uint32_t reg = REG0;
+        uint32_t alen = v6 ? 16 : 4, reg = REG0;
+        uint32_t port_reg = REG0 + alen / 4;
 
-        if (map == MAP_IP)
-                e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct iphdr, daddr), 4, reg++);
+        if (map == MAP_IP) {
+                e_payload(b, NFT_PAYLOAD_NETWORK_HEADER,
+                          v6 ? offsetof(struct ip6_hdr, ip6_dst) : offsetof(struct iphdr, daddr),
+                          alen, reg);
+                reg += alen / 4;
+        }
         RB_ADD(b, "meta", {NFTNL_EXPR_META_KEY, NFT_META_L4PROTO}, {NFTNL_EXPR_META_DREG, reg++});
         /* th dport: the destination port sits at offset 2 in TCP, UDP and SCTP alike. */
         e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg);
-        e_lookup(b, maps[map].name, map_set_id, true);
-        RB_ADD(b, "nat", {NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT}, {NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4},
+        e_lookup(b, maps[v6][map].name, map_set_id, true);
+        RB_ADD(b, "nat", {NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT},
+               {NFTNL_EXPR_NAT_FAMILY, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4},
                {NFTNL_EXPR_NAT_REG_ADDR_MIN, REG0}, {NFTNL_EXPR_NAT_REG_ADDR_MAX, REG0},
-               {NFTNL_EXPR_NAT_REG_PROTO_MIN, REG1}, {NFTNL_EXPR_NAT_REG_PROTO_MAX, REG1},
+               {NFTNL_EXPR_NAT_REG_PROTO_MIN, port_reg}, {NFTNL_EXPR_NAT_REG_PROTO_MAX, port_reg},
                {NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED});
 }
 
@@ -845,10 +866,10 @@ static void build_action(struct rb *b, enum action a, const struct build_ctx *c)
                 rb_add(b, "masq", NULL, 0);
                 break;
         case A_DNAT_IP:
-                a_dnat(b, MAP_IP, c->map_ids[MAP_IP]);
+                a_dnat(b, false, MAP_IP, c->map_ids[MAP_IP]);
                 break;
         case A_DNAT_ANY:
-                a_dnat(b, MAP_ANY, c->map_ids[MAP_ANY]);
+                a_dnat(b, false, MAP_ANY, c->map_ids[MAP_ANY]);
                 break;
         }
 }
@@ -895,8 +916,8 @@ static int emit_rule(struct batch *bt, const struct rule_def *d, const struct bu
 /* ---- set elements ---- */
 
 struct elem {
-        uint8_t key[12];
-        uint8_t data[MAP_DATA_LEN];
+        uint8_t key[MAP_KEY_MAX];
+        uint8_t data[MAP_DATA_MAX];
         uint8_t key_len, data_len; /* data_len 0: a plain set element */
         uint32_t flags;
 };
@@ -978,9 +999,11 @@ static int emit_chain(struct batch *b, const struct chain_def *d, uint16_t excl)
         return 0;
 }
 
-/* Creates a set in the batch and returns its NFTA_SET_ID (> 0). */
+/* Creates a set in the batch and returns its NFTA_SET_ID (> 0); a map's data is m's. With
+ * excl 0 an existing set is kept with its elements. */
 static int emit_set(struct batch *b, const char *name, uint32_t flags, uint32_t key_type,
-                    uint32_t key_len, const char *kind, const char *desc)
+                    uint32_t key_len, const struct map_def *m, uint16_t excl, const char *kind,
+                    const char *desc)
 {
         _cleanup_(set_freep) struct nftnl_set *s = nftnl_set_alloc();
         uint32_t id = ++b->set_ids;
@@ -992,12 +1015,12 @@ static int emit_set(struct batch *b, const char *name, uint32_t flags, uint32_t 
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
         nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
         nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
-        if (flags & NFT_SET_MAP) {
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, MAP_DATA_TYPE);
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, MAP_DATA_LEN);
+        if (m) {
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, m->data_type);
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, m->data_len);
         }
         nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-        nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, kind, desc, 0);
+        nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE | excl, kind, desc, 0);
         if (!nlh)
                 return -ENOMEM;
         nftnl_set_nlmsg_build_payload(nlh, s);
@@ -1012,8 +1035,8 @@ static int build_ensure(struct batch *b)
         for (size_t i = 0; r >= 0 && i < CH_COUNT; i++)
                 r = emit_chain(b, &chains[i], NLM_F_EXCL);
         for (size_t i = 0; r >= 0 && i < MAP_COUNT; i++) {
-                r = emit_set(b, maps[i].name, NFT_SET_MAP, maps[i].key_type, maps[i].key_len, "map",
-                             maps[i].name);
+                r = emit_set(b, maps[0][i].name, NFT_SET_MAP, maps[0][i].key_type,
+                             maps[0][i].key_len, &maps[0][i], NLM_F_EXCL, "map", maps[0][i].name);
                 if (r > 0)
                         c.map_ids[i] = (uint32_t)r;
         }
@@ -1300,7 +1323,7 @@ static int build_network(struct batch *b, const struct net_nft_network *n, const
         int r;
 
         r = emit_set(b, "__set%d", NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_INTERVAL,
-                     TYPE_IPADDR, 4, "set", "{ 127.0.0.0/8, subnet }");
+                     TYPE_IPADDR, 4, NULL, NLM_F_EXCL, "set", "{ 127.0.0.0/8, subnet }");
         if (r < 0)
                 return r;
         c.hairpin_id = (uint32_t)r;
@@ -1436,18 +1459,27 @@ static const char *proto_name(uint8_t proto)
         return NULL;
 }
 
-/* "[host_ip:]host_port/proto -> ctr_ip:ctr_port" */
-#define PORT_STR_MAX 64
+static bool port_any(const struct net_nft_port *p)
+{
+        return p->v6 ? IN6_IS_ADDR_UNSPECIFIED(&p->host_ip6) : p->host_ip.s_addr == INADDR_ANY;
+}
+
+/* "[host_ip:]host_port/proto -> ctr_ip:ctr_port", IPv6 addresses bracketed */
+#define PORT_STR_MAX 128
 static const char *port_str(const struct net_nft_port *p, char buf[PORT_STR_MAX])
 {
-        char hip[INET_ADDRSTRLEN] = "", cip[INET_ADDRSTRLEN];
+        char hip[INET6_ADDRSTRLEN + 3] = "", cip[INET6_ADDRSTRLEN + 2];
         const char *proto = proto_name(p->proto);
+        int af = p->v6 ? AF_INET6 : AF_INET;
+        const void *h = p->v6 ? (const void *)&p->host_ip6 : &p->host_ip;
+        const void *c = p->v6 ? (const void *)&p->ctr_ip6 : &p->ctr_ip;
+        char a[INET6_ADDRSTRLEN];
 
-        if (p->host_ip.s_addr != INADDR_ANY)
-                inet_ntop(AF_INET, &p->host_ip, hip, sizeof(hip));
-        inet_ntop(AF_INET, &p->ctr_ip, cip, sizeof(cip));
-        snprintf(buf, PORT_STR_MAX, "%s%s%u/%s -> %s:%u", hip, hip[0] ? ":" : "", p->host_port,
-                 proto ? proto : "?", cip, p->ctr_port);
+        if (!port_any(p))
+                snprintf(hip, sizeof(hip), p->v6 ? "[%s]:" : "%s:", inet_ntop(af, h, a, sizeof(a)));
+        snprintf(cip, sizeof(cip), p->v6 ? "[%s]" : "%s", inet_ntop(af, c, a, sizeof(a)));
+        snprintf(buf, PORT_STR_MAX, "%s%u/%s -> %s:%u", hip, p->host_port, proto ? proto : "?", cip,
+                 p->ctr_port);
         return buf;
 }
 
@@ -1459,7 +1491,9 @@ static int valid_ports(const struct net_nft_port *p, size_t n, struct err *err)
                 if (!proto_name(p[i].proto))
                         return err_set(err, -EINVAL, "port %s: protocol %u is not tcp, udp or sctp",
                                        port_str(&p[i], s), p[i].proto);
-                if (!p[i].host_port || !p[i].ctr_port || p[i].ctr_ip.s_addr == INADDR_ANY)
+                if (!p[i].host_port || !p[i].ctr_port ||
+                    (p[i].v6 ? IN6_IS_ADDR_UNSPECIFIED(&p[i].ctr_ip6)
+                             : p[i].ctr_ip.s_addr == INADDR_ANY))
                         return err_set(err, -EINVAL, "port %s: zero port or container address",
                                        port_str(&p[i], s));
         }
@@ -1468,42 +1502,48 @@ static int valid_ports(const struct net_nft_port *p, size_t n, struct err *err)
 
 static enum map_id port_map(const struct net_nft_port *p)
 {
-        return p->host_ip.s_addr == INADDR_ANY ? MAP_ANY : MAP_IP;
+        return port_any(p) ? MAP_ANY : MAP_IP;
+}
+
+/* Which of the four maps (two per table) a port goes to: 2 * v6 + map. */
+static int port_group(const struct net_nft_port *p)
+{
+        return 2 * p->v6 + (int)port_map(p);
 }
 
 /* Registers are 32 bits wide: proto is a byte padded to 4, the port 2 bytes padded to 4. */
 static void port_elem(const struct net_nft_port *p, struct elem *e)
 {
         uint16_t hport = htons(p->host_port), cport = htons(p->ctr_port);
-        size_t o = 0;
+        size_t alen = p->v6 ? 16 : 4, o = 0;
 
-        *e = (struct elem){.data_len = MAP_DATA_LEN};
+        *e = (struct elem){.data_len = (uint8_t)(alen + 4)};
         if (port_map(p) == MAP_IP) {
-                memcpy(e->key, &p->host_ip, 4);
-                o = 4;
+                memcpy(e->key, p->v6 ? (const void *)&p->host_ip6 : &p->host_ip, alen);
+                o = alen;
         }
         e->key[o] = p->proto;
         memcpy(e->key + o + 4, &hport, 2);
         e->key_len = (uint8_t)(o + 8);
-        memcpy(e->data, &p->ctr_ip, 4);
-        memcpy(e->data + 4, &cport, 2);
+        memcpy(e->data, p->v6 ? (const void *)&p->ctr_ip6 : &p->ctr_ip, alen);
+        memcpy(e->data + alen, &cport, 2);
 }
 
-static bool elem_decode(enum map_id map, const uint8_t *key, uint32_t klen, const uint8_t *data,
-                        uint32_t dlen, struct net_nft_port *p)
+static bool elem_decode(bool v6, enum map_id map, const uint8_t *key, uint32_t klen,
+                        const uint8_t *data, uint32_t dlen, struct net_nft_port *p)
 {
-        size_t o = map == MAP_IP ? 4 : 0;
+        size_t alen = v6 ? 16 : 4, o = map == MAP_IP ? alen : 0;
         uint16_t port;
 
-        if (klen != maps[map].key_len || dlen != MAP_DATA_LEN)
+        if (klen != maps[v6][map].key_len || dlen != maps[v6][map].data_len)
                 return false;
-        *p = (struct net_nft_port){.proto = key[o]};
+        *p = (struct net_nft_port){.proto = key[o], .v6 = v6};
         if (map == MAP_IP)
-                memcpy(&p->host_ip, key, 4);
+                memcpy(v6 ? (void *)&p->host_ip6 : &p->host_ip, key, alen);
         memcpy(&port, key + o + 4, 2);
         p->host_port = ntohs(port);
-        memcpy(&p->ctr_ip, data, 4);
-        memcpy(&port, data + 4, 2);
+        memcpy(v6 ? (void *)&p->ctr_ip6 : &p->ctr_ip, data, alen);
+        memcpy(&port, data + alen, 2);
         p->ctr_port = ntohs(port);
         return true;
 }
@@ -1512,6 +1552,7 @@ struct port_vec {
         struct net_nft_port *v;
         size_t n, cap;
         enum map_id map;
+        bool v6;
 };
 
 static int port_vec_push(struct port_vec *pv, const struct net_nft_port *p)
@@ -1536,7 +1577,7 @@ static int elem_cb(struct nftnl_set_elem *se, void *data)
         const uint8_t *key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &klen);
         const uint8_t *val = nftnl_set_elem_get(se, NFTNL_SET_ELEM_DATA, &dlen);
 
-        if (!key || !val || !elem_decode(pv->map, key, klen, val, dlen, &p))
+        if (!key || !val || !elem_decode(pv->v6, pv->map, key, klen, val, dlen, &p))
                 return 0;
         return port_vec_push(pv, &p);
 }
@@ -1552,24 +1593,27 @@ static int setelem_cb(const struct nlmsghdr *nlh, void *data)
         return nftnl_set_elem_foreach(s, elem_cb, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-/* Appends both maps' elements to pv; a missing table or map reads as empty. */
+/* Appends the elements of the four maps to pv; a missing table or map reads as empty. */
 static int dump_ports(struct nl *nl, struct port_vec *pv, struct err *err)
 {
-        for (int m = 0; m < MAP_COUNT; m++) {
+        for (int g = 0; g < 2 * MAP_COUNT; g++) {
+                const struct map_def *m = &maps[g / 2][g % 2];
                 _cleanup_(set_freep) struct nftnl_set *s = nftnl_set_alloc();
                 char buf[MNL_SOCKET_BUFFER_SIZE];
                 struct nlmsghdr *nlh;
                 struct nl_ack ack;
 
                 if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE) < 0 ||
-                    nftnl_set_set_str(s, NFTNL_SET_NAME, maps[m].name) < 0)
-                        return err_set(err, -ENOMEM, "listing map %s", maps[m].name);
-                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, FAMILY, NLM_F_DUMP, nl->seq++);
+                    nftnl_set_set_str(s, NFTNL_SET_NAME, m->name) < 0)
+                        return err_set(err, -ENOMEM, "listing map %s", m->name);
+                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, g / 2 ? NFPROTO_IPV6 : FAMILY,
+                                            NLM_F_DUMP, nl->seq++);
                 nftnl_set_elems_nlmsg_build_payload(nlh, s);
-                pv->map = (enum map_id)m;
+                pv->v6 = g / 2;
+                pv->map = (enum map_id)(g % 2);
                 if (nl_talk(nl, nlh, setelem_cb, pv, &ack) < 0 && ack.code != -ENOENT)
-                        return ack_err(err, &ack, "listing map %s of the " TABLE_DESC,
-                                       maps[m].name);
+                        return ack_err(err, &ack, "listing map %s of the nftables table %s " TABLE,
+                                       m->name, g / 2 ? "ip6" : "ip");
         }
         return 0;
 }
@@ -1598,8 +1642,8 @@ int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err
         return 0;
 }
 
-/* Element messages for ports[perm[0..n)], the MAP_ANY ones first; message tags are indexes
- * into perm. */
+/* Element messages for ports[perm[0..n)], grouped by map (port_group order), each group
+ * in its table's family; message tags are indexes into perm. */
 static int build_ports(struct batch *b, uint16_t type, uint16_t flags, const struct net_nft_port *p,
                        const size_t *perm, size_t n)
 {
@@ -1611,15 +1655,17 @@ static int build_ports(struct batch *b, uint16_t type, uint16_t flags, const str
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 port_elem(&p[perm[i]], &e[i]);
-        for (int m = 0; r >= 0 && m < MAP_COUNT; m++) {
+        for (int g = 0; r >= 0 && g < 2 * MAP_COUNT; g++) {
                 size_t end = start;
-                while (end < n && port_map(&p[perm[end]]) == (enum map_id)m)
+                while (end < n && port_group(&p[perm[end]]) == g)
                         end++;
+                b->family = g / 2 ? NFPROTO_IPV6 : 0;
                 if (end > start)
-                        r = emit_elems(b, type, flags, maps[m].name, 0, e + start, end - start,
-                                       start);
+                        r = emit_elems(b, type, flags, maps[g / 2][g % 2].name, 0, e + start,
+                                       end - start, start);
                 start = end;
         }
+        b->family = 0;
         return r;
 }
 
@@ -1631,9 +1677,9 @@ static size_t *ports_by_map(const struct net_nft_port *p, const bool *sel, size_
 
         if (!perm)
                 return NULL;
-        for (int m = 0; m < MAP_COUNT; m++)
+        for (int g = 0; g < 2 * MAP_COUNT; g++)
                 for (size_t i = 0; i < n; i++)
-                        if ((!sel || sel[i]) && port_map(&p[i]) == (enum map_id)m)
+                        if ((!sel || sel[i]) && port_group(&p[i]) == g)
                                 perm[k++] = i;
         *ret_n = k;
         return perm;
@@ -1705,6 +1751,17 @@ int net_nft_publish(const struct net_nft_port *p, size_t n, struct err *err)
 static int port_cmp(const void *x, const void *y)
 {
         const struct net_nft_port *a = x, *b = y;
+        int c;
+
+        if (a->v6 != b->v6)
+                return a->v6 ? 1 : -1;
+        if (a->v6) {
+                c = memcmp(&a->host_ip6, &b->host_ip6, sizeof(a->host_ip6));
+                if (!c)
+                        c = memcmp(&a->ctr_ip6, &b->ctr_ip6, sizeof(a->ctr_ip6));
+                if (c)
+                        return c;
+        }
         uint32_t ka[] = {ntohl(a->host_ip.s_addr), a->proto, a->host_port, ntohl(a->ctr_ip.s_addr),
                          a->ctr_port};
         uint32_t kb[] = {ntohl(b->host_ip.s_addr), b->proto, b->host_port, ntohl(b->ctr_ip.s_addr),
@@ -1798,14 +1855,40 @@ int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err)
         return retry_gave_up(err, &rt, r);
 }
 
-/* ---- IPv6: the forward filter of dual-stack networks (table ip6 hawser) ---- */
+/* ---- IPv6: dual-stack networks' filter, published ports and hairpin (table ip6 hawser) ---- */
 
-enum { V6_FORWARD, V6_INTO, V6_OUT };
-static const char *const v6_chains[] = {"forward", "into", "out"};
+enum { V6_FORWARD, V6_INTO, V6_OUT, V6_PREROUTING, V6_OUTPUT, V6_POSTROUTING, V6_COUNT };
+static const struct chain_def v6_chains[V6_COUNT] = {
+        [V6_FORWARD] = {"forward", "filter", NF_INET_FORWARD, 0},
+        [V6_INTO] = {"into", NULL, 0, 0},
+        [V6_OUT] = {"out", NULL, 0, 0},
+        [V6_PREROUTING] = {"prerouting", "nat", NF_INET_PRE_ROUTING, -100},
+        [V6_OUTPUT] = {"output", "nat", NF_INET_LOCAL_OUT, -100},
+        [V6_POSTROUTING] = {"postrouting", "nat", NF_INET_POST_ROUTING, 100},
+};
 
-/* One rule of the ip6 table: [iif] [oif op oif] then verdict (a jump when chain is set). */
-static int v6_rule(struct batch *bt, int chain, const char *iif, const char *oif,
-                   enum nft_cmp_ops oif_op, bool established, uint32_t verdict, const char *to)
+/* What one rule of the ip6 table matches; a NULL name or false flag does not. */
+struct v6_match {
+        bool established, dnat, fib_local, not_loopback;
+        const char *iif, *oif;
+};
+
+/* ip6 daddr != ::1 */
+static void m_daddr6_not_loopback(struct rb *b)
+{
+        static const struct in6_addr lo = IN6ADDR_LOOPBACK_INIT;
+
+        e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct ip6_hdr, ip6_dst), 16, REG0);
+        e_cmp(b, NFT_CMP_NEQ, &lo, sizeof(lo));
+}
+
+/* What a rule of the ip6 table does after its matches: a verdict (a jump when to is set),
+ * a masquerade, or the DNAT through a map. */
+#define V6_MASQ      0x100 /* beyond every verdict (NF_* >= 0, NFT_* < 0) */
+#define V6_DNAT(map) (0x200 + (map))
+
+static int v6_rule(struct batch *bt, int chain, const struct v6_match *m, int verdict,
+                   const char *to)
 {
         _cleanup_(rule_freep) struct nftnl_rule *rule = nftnl_rule_alloc();
         struct rb b = {.rule = rule};
@@ -1813,24 +1896,36 @@ static int v6_rule(struct batch *bt, int chain, const char *iif, const char *oif
         struct nlmsghdr *nlh;
 
         if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, TABLE) < 0 ||
-            nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, v6_chains[chain]) < 0)
+            nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, v6_chains[chain].name) < 0)
                 return -ENOMEM;
         nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFPROTO_IPV6);
-        if (established)
+        if (m->established)
                 m_ct_bits(&b, NFT_CT_STATE,
                           NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-        if (iif)
-                m_ifname(&b, NFT_META_IIFNAME, NFT_CMP_EQ, iif);
-        if (oif)
-                m_ifname(&b, NFT_META_OIFNAME, oif_op, oif);
-        e = RB_ADD(&b, "immediate", {NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT},
-                   {NFTNL_EXPR_IMM_VERDICT, verdict});
-        if (to && e && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, to) < 0)
-                b.r = -ENOMEM;
+        if (m->dnat)
+                m_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+        if (m->fib_local)
+                m_fib_local(&b, NFTA_FIB_F_DADDR);
+        if (m->not_loopback)
+                m_daddr6_not_loopback(&b);
+        if (m->iif)
+                m_ifname(&b, NFT_META_IIFNAME, NFT_CMP_EQ, m->iif);
+        if (m->oif)
+                m_ifname(&b, NFT_META_OIFNAME, NFT_CMP_EQ, m->oif);
+        if (verdict >= V6_DNAT(0)) {
+                a_dnat(&b, true, (enum map_id)(verdict - V6_DNAT(0)), 0);
+        } else if (verdict == V6_MASQ) {
+                rb_add(&b, "masq", NULL, 0);
+        } else {
+                e = RB_ADD(&b, "immediate", {NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT},
+                           {NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict});
+                if (to && e && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, to) < 0)
+                        b.r = -ENOMEM;
+        }
         if (b.r < 0)
                 return b.r;
         nlh = batch_msg(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "rule in chain",
-                        v6_chains[chain], 0);
+                        v6_chains[chain].name, 0);
         if (!nlh)
                 return -ENOMEM;
         nftnl_rule_nlmsg_build_payload(nlh, rule);
@@ -1852,60 +1947,81 @@ static int v6_table_msg(struct batch *b, uint16_t type, uint16_t flags)
         return 0;
 }
 
-static int v6_chain(struct batch *b, int chain, bool base)
+/* Creates the chain if it is missing, then flushes it (DELRULE naming only the chain). */
+static int v6_chain(struct batch *b, int chain)
 {
+        const struct chain_def *d = &v6_chains[chain];
         _cleanup_(chain_freep) struct nftnl_chain *c = nftnl_chain_alloc();
+        _cleanup_(rule_freep) struct nftnl_rule *flush = nftnl_rule_alloc();
         struct nlmsghdr *nlh;
 
-        if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE) < 0 ||
-            nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, v6_chains[chain]) < 0)
+        if (!c || !flush || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE) < 0 ||
+            nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, d->name) < 0 ||
+            nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, TABLE) < 0 ||
+            nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, d->name) < 0)
                 return -ENOMEM;
-        if (base) {
-                if (nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter") < 0)
+        if (d->type) {
+                if (nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, d->type) < 0)
                         return -ENOMEM;
-                nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD);
-                nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+                nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, d->hook);
+                nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, d->prio);
         }
-        nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "chain", v6_chains[chain],
-                        0);
+        nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "chain", d->name, 0);
         if (!nlh)
                 return -ENOMEM;
         nftnl_chain_nlmsg_build_payload(nlh, c);
+        nlh = batch_msg(b, NFT_MSG_DELRULE, 0, "rules of chain", d->name, 0);
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_rule_nlmsg_build_payload(nlh, flush);
         return 0;
 }
 
-/* The whole ip6 table for these networks: replies pass; traffic into a bridge only from
- * itself (and not even that without icc); out of a bridge unless it is internal. */
+/* The whole ip6 table for these networks, its maps (and their elements) kept: replies and
+ * published ports pass; traffic into a bridge only from itself (and not even that without
+ * icc); out of a bridge unless it is internal; a container reaching a published port of
+ * its own bridge through the host is masqueraded so the reply comes back the same way. */
 static int v6_build(struct batch *b, const struct net_nft_network *v, size_t n)
 {
+        const struct v6_match any = {0}, est = {.established = true}, dnat = {.dnat = true};
+        const struct v6_match pre = {.fib_local = true};
+        const struct v6_match out = {.fib_local = true, .not_loopback = true};
         int r = v6_table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE); /* so the delete finds one */
 
+        if (r >= 0 && n == 0)
+                return v6_table_msg(b, NFT_MSG_DELTABLE, 0);
+        for (int i = 0; r >= 0 && i < V6_COUNT; i++)
+                r = v6_chain(b, i);
+        for (int m = 0; r >= 0 && m < MAP_COUNT; m++)
+                r = emit_set(b, maps[1][m].name, NFT_SET_MAP, maps[1][m].key_type,
+                             maps[1][m].key_len, &maps[1][m], 0, "map", maps[1][m].name);
+        for (int m = MAP_COUNT - 1; r >= 0 && m >= 0; m--) {
+                r = v6_rule(b, V6_PREROUTING, &pre, V6_DNAT(m), NULL);
+                if (r >= 0)
+                        r = v6_rule(b, V6_OUTPUT, &out, V6_DNAT(m), NULL);
+        }
         if (r >= 0)
-                r = v6_table_msg(b, NFT_MSG_DELTABLE, 0);
-        if (r < 0 || n == 0)
-                return r;
-        r = v6_table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+                r = v6_rule(b, V6_FORWARD, &est, NF_ACCEPT, NULL);
         if (r >= 0)
-                r = v6_chain(b, V6_FORWARD, true);
+                r = v6_rule(b, V6_FORWARD, &dnat, NF_ACCEPT, NULL);
         if (r >= 0)
-                r = v6_chain(b, V6_INTO, false);
+                r = v6_rule(b, V6_FORWARD, &any, NFT_JUMP, "into");
         if (r >= 0)
-                r = v6_chain(b, V6_OUT, false);
-        if (r >= 0)
-                r = v6_rule(b, V6_FORWARD, NULL, NULL, NFT_CMP_EQ, true, NF_ACCEPT, NULL);
-        if (r >= 0)
-                r = v6_rule(b, V6_FORWARD, NULL, NULL, NFT_CMP_EQ, false, NFT_JUMP, "into");
-        if (r >= 0)
-                r = v6_rule(b, V6_FORWARD, NULL, NULL, NFT_CMP_EQ, false, NFT_JUMP, "out");
+                r = v6_rule(b, V6_FORWARD, &any, NFT_JUMP, "out");
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                r = v6_rule(b, V6_INTO, v[i].bridge, v[i].bridge, NFT_CMP_EQ, false,
-                            v[i].icc ? NF_ACCEPT : NF_DROP, NULL);
+                const struct v6_match self = {.iif = v[i].bridge, .oif = v[i].bridge};
+                const struct v6_match into = {.oif = v[i].bridge};
+                const struct v6_match from = {.iif = v[i].bridge};
+                const struct v6_match hairpin = {
+                        .dnat = true, .iif = v[i].bridge, .oif = v[i].bridge};
+
+                r = v6_rule(b, V6_INTO, &self, v[i].icc ? NF_ACCEPT : NF_DROP, NULL);
                 if (r >= 0)
-                        r = v6_rule(b, V6_INTO, NULL, v[i].bridge, NFT_CMP_EQ, false, NF_DROP,
-                                    NULL);
+                        r = v6_rule(b, V6_INTO, &into, NF_DROP, NULL);
                 if (r >= 0)
-                        r = v6_rule(b, V6_OUT, v[i].bridge, NULL, NFT_CMP_EQ, false,
-                                    v[i].internal ? NF_DROP : NF_ACCEPT, NULL);
+                        r = v6_rule(b, V6_OUT, &from, v[i].internal ? NF_DROP : NF_ACCEPT, NULL);
+                if (r >= 0)
+                        r = v6_rule(b, V6_POSTROUTING, &hairpin, V6_MASQ, NULL);
         }
         return r;
 }

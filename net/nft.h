@@ -23,13 +23,18 @@ struct net_nft_network {
         bool internal; /* no masquerade and no forwarding out of the bridge */
 };
 
-/* One published port: host_ip:host_port/proto -> ctr_ip:ctr_port. */
+/* One published port: host_ip:host_port/proto -> ctr_ip:ctr_port. With v6 the addresses
+ * are host_ip6 and ctr_ip6 and the element goes to the maps of the table "ip6 hawser"
+ * (which net_nft_ip6_sync makes); host_ip6 :: is every local address but ::1, which Linux
+ * cannot DNAT to another interface. */
 struct net_nft_port {
         struct in_addr host_ip; /* INADDR_ANY = every local address */
         uint16_t host_port;     /* host byte order */
         uint8_t proto;          /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
         struct in_addr ctr_ip;
         uint16_t ctr_port; /* host byte order */
+        bool v6;
+        struct in6_addr host_ip6, ctr_ip6;
 };
 
 /* Creates the table with its chains, maps and fixed rules in one batch if it is missing.
@@ -58,7 +63,7 @@ int net_nft_network_add(const struct net_nft_network *n, struct err *err);
 int net_nft_network_del(const char *bridge, struct err *err);
 
 /* Adds the n ports to the DNAT maps in one batch: all of them or none (n == 0 does
- * nothing). -EEXIST if a host_ip/host_port/proto key is already published (also within p);
+ * nothing); IPv6 ones need the ip6 table (-ENOENT without it: net_nft_ip6_sync first). -EEXIST if a host_ip/host_port/proto key is already published (also within p);
  * the message names that port. If the table is gone it is rebuilt and the batch retried
  * once; the call then returns 1 and the caller must re-add its networks (their rules went
  * with the table); otherwise returns 0. -EINVAL for a zero port or container address, or
@@ -71,12 +76,14 @@ int net_nft_publish(const struct net_nft_port *p, size_t n, struct err *err);
  * are left alone and are not an error. A missing table is success. */
 int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err);
 
-/* Reads back every element of both maps into a malloc'd array the caller frees (NULL when
+/* Reads back every element of the maps of both tables into a malloc'd array the caller frees (NULL when
  * empty). A missing table gives an empty list. */
 int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err);
 
-/* Replaces the table "ip6 hawser" in one batch with the IPv6 forward filter of the n
- * dual-stack networks (their bridges, icc, internal): replies pass; into a bridge only from
- * itself (and not even that without icc); out of a bridge unless internal. n == 0 deletes
- * the table. The IPv4 table is not touched. */
+/* Rewrites the table "ip6 hawser" in one batch for the n dual-stack networks (their
+ * bridges, icc, internal): the forward filter (replies and published ports pass; into a
+ * bridge only from itself, and not even that without icc; out of a bridge unless
+ * internal), the DNAT of published IPv6 ports (maps dnat_any and dnat_ip as in the ip
+ * table; their elements are kept) and the hairpin masquerade of each bridge. n == 0
+ * deletes the table. The IPv4 table is not touched. */
 int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err);

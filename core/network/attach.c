@@ -30,7 +30,7 @@ int network_attach(const struct cli *cli, struct container *c, const struct netw
                 if (v.ep[i].bridged && v.ep[i].ip.s_addr)
                         primary = &v.ep[i];
         if (primary)
-                r = publish_all(cli, c, primary->ip, hold, err);
+                r = publish_all(cli, c, primary, hold, err);
         if (r >= 0)
                 r = hosts_render(cli, c, &v, links, err);
         if (r >= 0)
@@ -66,7 +66,8 @@ static void ports_owned(const char *dir, void *ud)
         char owner[80];
 
         for (size_t i = q->k; i < q->n; i++)
-                if (net_ipam_owner(dir, q->v[i].ctr_ip, owner, sizeof(owner)) == 0 &&
+                if ((q->v[i].v6 ? net_ipam_owner6(dir, &q->v[i].ctr_ip6, owner, sizeof(owner))
+                                : net_ipam_owner(dir, q->v[i].ctr_ip, owner, sizeof(owner))) == 0 &&
                     !strcmp(owner, q->id)) {
                         struct net_nft_port t = q->v[q->k];
                         q->v[q->k++] = q->v[i];

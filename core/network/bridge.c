@@ -22,7 +22,6 @@ struct net_nft_network bridge_nft(const struct network *n)
 static int table_check(const struct cli *cli, const char *except, struct err *err)
 {
         _cleanup_close_ int lock = -1;
-        struct err ignore = {0};
         int r = net_nft_table_present(err);
 
         if (r != 0)
@@ -31,9 +30,6 @@ static int table_check(const struct cli *cli, const char *except, struct err *er
         if (lock < 0)
                 return lock;
         publish_restore_all(cli, except);
-        /* The flush took the IPv6 filter with it. */
-        if (bridge_sync6(cli, NULL, &ignore) < 0)
-                fprintf(stderr, "warning: %s, ignoring\n", ignore.msg);
         return 0;
 }
 

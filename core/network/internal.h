@@ -68,7 +68,10 @@ bool view_has(const struct container *c, const char *net);
 void view_drop(struct container *c, const char *net);
 
 /* publish.c */
-int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
+/* Publishes c's ports to ep's address: IPv4 host addresses by DNAT; IPv6 ones by the
+ * monitor's relay (held in hold), and by DNAT too when ep has an IPv6 address and the
+ * host address is not ::1. */
+int publish_all(const struct cli *cli, struct container *c, const struct network_endpoint *ep,
                 struct network_hold *hold, struct err *err);
 void publish_restore_all(const struct cli *cli, const char *except);
 

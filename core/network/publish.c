@@ -190,27 +190,40 @@ static int proxy_one(const struct cli *cli, const char *host6, const char *spec,
         return 0;
 }
 
-static int publish_push(struct publish *p, struct in_addr host, uint16_t hport, int proto,
-                        struct in_addr ctr, uint16_t cport)
+static int publish_push(struct publish *p, const struct net_nft_port *port)
 {
         struct net_nft_port *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
 
         if (!nv)
                 return -ENOMEM;
         p->v = nv;
-        p->v[p->n++] = (struct net_nft_port){.host_ip = host,
-                                             .host_port = hport,
-                                             .proto = (uint8_t)proto,
-                                             .ctr_ip = ctr,
-                                             .ctr_port = cport};
+        p->v[p->n++] = *port;
         return 0;
 }
 
-/* Binds one "80/tcp" key: every binding of it (or one dynamic with -P). */
-static int publish_key(const struct cli *cli, const struct taken *t, const char *key,
-                       const struct jv *bindings, struct in_addr ctr, struct jv *out,
-                       struct publish *p, struct network_hold *hold, struct err *err)
+/* The DNAT element of [host6]:hport for a container with an IPv6 address: none (0) for
+ * ::1, which stays with the relay, nor for a container without one. */
+static int publish_push6(struct publish *p, const char *host6, uint16_t hport, int proto,
+                         const struct in6_addr *ctr6, uint16_t cport)
 {
+        struct net_nft_port port = {
+                .v6 = true, .host_port = hport, .proto = (uint8_t)proto, .ctr_port = cport};
+
+        if (!ctr6 || IN6_IS_ADDR_UNSPECIFIED(ctr6) ||
+            inet_pton(AF_INET6, host6, &port.host_ip6) != 1 || IN6_IS_ADDR_LOOPBACK(&port.host_ip6))
+                return 0;
+        port.ctr_ip6 = *ctr6;
+        return publish_push(p, &port);
+}
+
+/* Binds one "80/tcp" key: every binding of it (or one dynamic with -P); DNAT elements go
+ * to p (IPv4) and p6. */
+static int publish_key(const struct cli *cli, const struct taken *t, const char *key,
+                       const struct jv *bindings, const struct network_endpoint *ep, struct jv *out,
+                       struct publish *p, struct publish *p6, struct network_hold *hold,
+                       struct err *err)
+{
+        struct in_addr ctr = ep->ip;
         uint8_t proto;
         uint16_t cport = (uint16_t)atoi(key);
         struct jv *list = jv_new_array();
@@ -227,9 +240,12 @@ static int publish_key(const struct cli *cli, const struct taken *t, const char 
                 uint16_t hport = 0;
                 int r;
                 if (hip && strchr(hip, ':')) {
-                        /* An IPv6 host address: relayed by the monitor, not DNAT'ed. */
+                        /* An IPv6 host address: the monitor listens and relays; DNAT as well
+                         * when the container has an IPv6 address (not for ::1). */
                         r = proxy_one(cli, hip, jv_get_str(b, "HostPort"), proto, ctr, cport, hold,
                                       &hport, err);
+                        if (r >= 0 && publish_push6(p6, hip, hport, proto, &ep->ip6, cport) < 0)
+                                r = err_set(err, -ENOMEM, "publishing %s", key);
                         if (r < 0) {
                                 jv_put(o);
                                 return r;
@@ -245,7 +261,11 @@ static int publish_key(const struct cli *cli, const struct taken *t, const char 
                         return err_set(err, -EINVAL, "invalid host IP %s", hip);
                 }
                 r = bind_one(cli, t, host, jv_get_str(b, "HostPort"), proto, hold, &hport, err);
-                if (r >= 0 && publish_push(p, host, hport, proto, ctr, cport) < 0)
+                if (r >= 0 && publish_push(p, &(struct net_nft_port){.host_ip = host,
+                                                                     .host_port = hport,
+                                                                     .proto = (uint8_t)proto,
+                                                                     .ctr_ip = ctr,
+                                                                     .ctr_port = cport}) < 0)
                         r = err_set(err, -ENOMEM, "publishing %s", key);
                 if (r < 0) {
                         jv_put(o);
@@ -259,7 +279,19 @@ static int publish_key(const struct cli *cli, const struct taken *t, const char 
         return 0;
 }
 
-int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
+/* The IPv6 elements: their maps live in the ip6 table, which a flush may have taken (it is
+ * rebuilt, with every dual-stack network's rules, and the batch retried once). */
+static int publish6(const struct cli *cli, const struct publish *p6, struct err *err)
+{
+        int r = net_nft_publish(p6->v, p6->n, err);
+
+        if (r != -ENOENT)
+                return r;
+        r = bridge_sync6(cli, NULL, err);
+        return r < 0 ? r : net_nft_publish(p6->v, p6->n, err);
+}
+
+int publish_all(const struct cli *cli, struct container *c, const struct network_endpoint *ep,
                 struct network_hold *hold, struct err *err)
 {
         const struct jv *pb = jv_path(c->doc, "HostConfig.PortBindings");
@@ -268,7 +300,7 @@ int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
         _cleanup_strv_ char **keys = jv_keys(exposed), **bound = jv_keys(pb);
         struct jv *out = jv_new_object();
         _cleanup_jv_ struct jv *dyn = jv_new_array();
-        struct publish p = {0};
+        struct publish p = {0}, p6 = {0};
         struct taken t = {0};
         struct err ignored = {0};
         int r = 0;
@@ -279,12 +311,12 @@ int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
         jv_append(dyn, jv_new_object());
         jv_set(jv_get(c->doc, "NetworkSettings"), "Ports", out);
         for (char **k = bound; r >= 0 && k && *k; k++)
-                r = publish_key(cli, &t, *k, jv_get(pb, *k), ctr, out, &p, hold, err);
+                r = publish_key(cli, &t, *k, jv_get(pb, *k), ep, out, &p, &p6, hold, err);
         for (char **k = keys; r >= 0 && k && *k; k++) {
                 if (jv_get(pb, *k))
                         continue;
                 if (all)
-                        r = publish_key(cli, &t, *k, dyn, ctr, out, &p, hold, err);
+                        r = publish_key(cli, &t, *k, dyn, ep, out, &p, &p6, hold, err);
                 else
                         jv_set(out, *k, NULL);
         }
@@ -297,15 +329,20 @@ int publish_all(const struct cli *cli, struct container *c, struct in_addr ctr,
                 _cleanup_close_ int lock = store_lock(cli, "bridges.lock", err);
 
                 if (lock < 0)
-                        return lock;
-                publish_restore_all(cli, c->id);
-                r = 0;
+                        r = lock;
+                else
+                        publish_restore_all(cli, c->id);
+                r = r < 0 ? r : 0;
         }
+        /* After the IPv4 ones: a failure here is undone with them by the detach. */
+        if (r >= 0 && p6.n)
+                r = publish6(cli, &p6, err);
+        free(p6.v);
         return r;
 }
 
 /* The DNAT entries of a running container's published ports, from its state. */
-static int ports_of(const struct container *c, struct in_addr ctr, struct publish *p)
+static int ports_of(const struct container *c, const struct network_endpoint *ep, struct publish *p)
 {
         const struct jv *ports = jv_path(c->doc, "NetworkSettings.Ports");
         _cleanup_strv_ char **keys = jv_keys(ports);
@@ -318,14 +355,24 @@ static int ports_of(const struct container *c, struct in_addr ctr, struct publis
                         continue;
                 for (size_t i = 0; i < jv_len(list); i++) {
                         const struct jv *b = jv_at(list, i);
-                        struct in_addr host = {0};
+                        const char *hip = jv_get_str(b, "HostIp");
                         int hport = atoi(jv_get_str(b, "HostPort") ?: "0");
+                        struct net_nft_port port = {.host_port = (uint16_t)hport,
+                                                    .proto = proto,
+                                                    .ctr_ip = ep->ip,
+                                                    .ctr_port = (uint16_t)atoi(*k)};
+                        int r;
 
-                        if (store_parse_addr(jv_get_str(b, "HostIp"), &host) < 0 || hport <= 0 ||
-                            hport > 65535)
+                        if (hport <= 0 || hport > 65535)
                                 continue;
-                        if (publish_push(p, host, (uint16_t)hport, proto, ctr, (uint16_t)atoi(*k)) <
-                            0)
+                        if (hip && strchr(hip, ':'))
+                                r = publish_push6(p, hip, port.host_port, proto, &ep->ip6,
+                                                  port.ctr_port);
+                        else if (store_parse_addr(hip, &port.host_ip) < 0)
+                                continue;
+                        else
+                                r = publish_push(p, &port);
+                        if (r < 0)
                                 return -ENOMEM;
                 }
         }
@@ -357,7 +404,7 @@ static void restore_ports(const struct container *c)
 
         network_view_read(c, &v);
         ep = network_view_primary(&v);
-        if (!ep || ports_of(c, ep->ip, &p) < 0 || !p.n) {
+        if (!ep || ports_of(c, ep, &p) < 0 || !p.n) {
                 free(p.v);
                 return;
         }
@@ -378,6 +425,9 @@ void publish_restore_all(const struct cli *cli, const char *except)
                 return;
         }
         store_each(cli, restore_network, NULL);
+        /* The flush took the IPv6 table with it: its rules and maps first, then the ports. */
+        if (bridge_sync6(cli, NULL, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         if (container_list(cli, &all, &e) < 0)
                 return;
         for (struct container **c = all; *c; c++)

@@ -64,16 +64,18 @@ static void release_gone(const char *dir, void *ud)
 }
 
 struct owned {
-        struct in_addr ip;
+        const struct net_nft_port *port;
         bool yes;
 };
 
 static void lease_held(const char *dir, void *ud)
 {
         struct owned *o = ud;
+        const struct net_nft_port *p = o->port;
         char owner[160];
 
-        o->yes = o->yes || net_ipam_owner(dir, o->ip, owner, sizeof(owner)) == 0;
+        o->yes = o->yes || (p->v6 ? net_ipam_owner6(dir, &p->ctr_ip6, owner, sizeof(owner))
+                                  : net_ipam_owner(dir, p->ctr_ip, owner, sizeof(owner))) == 0;
 }
 
 /* A published port whose container address has no lease belongs to nobody. */
@@ -86,7 +88,7 @@ static void reclaim_ports(const struct cli *cli)
         if (net_nft_list_ports(&ports, &n, &e) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                struct owned o = {ports[i].ctr_ip, false};
+                struct owned o = {&ports[i], false};
                 network_each_run_dir(cli, "leases", lease_held, &o);
                 if (!o.yes)
                         ports[k++] = ports[i];

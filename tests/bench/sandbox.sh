@@ -193,29 +193,46 @@ section_iperf3() {
     rm -f "$out"/.iperf-*
     hawser import -c "ENV LD_LIBRARY_PATH=$iperf_libdirs" "$iperf_tar" "$iperf_image" >/dev/null
     hawser run --rm "$iperf_image" iperf3 --version | head -n 1
-    # Also published on [::1]: relayed by the container's monitor with splice(2) (IPv6 host
-    # addresses are not DNAT'ed), measured beside the IPv4 DNAT path.
+    # Also published on [::1]: relayed by the container's monitor with splice(2) (Linux
+    # cannot DNAT ::1 to another interface), measured beside the IPv4 DNAT path. A
+    # container on a dual-stack network publishes [::]: kernel DNAT (table ip6 hawser) to
+    # its IPv6 address from the host's address on that bridge, beside that address direct.
     hawser run -d --name bench-iperf-pub -p 127.0.0.1:5201:5201 -p '[::1]:5202:5201' \
         "$iperf_image" iperf3 -s >/dev/null
     hawser run -d --name bench-iperf-direct "$iperf_image" iperf3 -s >/dev/null
+    local names=(published direct pub-direct published6) gw6= ip6=
+    if [ -e /proc/net/if_inet6 ] &&
+        hawser network create --ipv6 --subnet 172.31.250.0/24 --subnet fd00:be::/64 bench6 >/dev/null &&
+        hawser run -d --name bench-iperf-6 --network bench6 -p '[::]:5203:5201' "$iperf_image" iperf3 -s >/dev/null; then
+        wait_listen bench-iperf-6 5201
+        gw6=$(hawser network inspect -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' bench6 | tr ' ' '\n' | grep : | head -n 1)
+        ip6=$(hawser inspect -f '{{.NetworkSettings.Networks.bench6.GlobalIPv6Address}}' bench-iperf-6)
+        names+=(dnat6 direct6)
+    else
+        echo "bench: no dual-stack network here (IPv6 unavailable); IPv6 DNAT not measured" >&2
+    fi
     wait_listen bench-iperf-pub 5201
     wait_listen bench-iperf-direct 5201
     ip_pub=$(hawser inspect -f '{{.NetworkSettings.IPAddress}}' bench-iperf-pub)
     ip_direct=$(hawser inspect -f '{{.NetworkSettings.IPAddress}}' bench-iperf-direct)
-    local -A host=([published]=127.0.0.1 [direct]=$ip_direct [pub-direct]=$ip_pub [published6]=::1)
-    local -A port=([published]=5201 [direct]=5201 [pub-direct]=5201 [published6]=5202)
-    local order=(published direct pub-direct published6) i
+    local -A host=([published]=127.0.0.1 [direct]=$ip_direct [pub-direct]=$ip_pub [published6]=::1
+        [dnat6]=$gw6 [direct6]=$ip6)
+    local -A port=([published]=5201 [direct]=5201 [pub-direct]=5201 [published6]=5202
+        [dnat6]=5203 [direct6]=5201)
+    local i k=${#names[@]}
     for ((r = 1; r <= IPERF_ROUNDS; r++)); do
-        for ((i = 0; i < 4; i++)); do # each round starts with the next target
-            name=${order[(r - 1 + i) % 4]}
+        for ((i = 0; i < k; i++)); do # each round starts with the next target
+            name=${names[(r - 1 + i) % k]}
             iperf_to "$name" "${host[$name]}" "${port[$name]}" "$r" >>"$out/.iperf-$name"
         done
     done
-    for name in published direct pub-direct published6; do
+    for name in "${names[@]}"; do
         metric "iperf3.$name.bps" "$(median_of "$out/.iperf-$name")"
         rm -f "$out/.iperf-$name"
     done
     hawser rm -f bench-iperf-pub bench-iperf-direct >/dev/null
+    hawser rm -f bench-iperf-6 >/dev/null 2>&1 || true
+    hawser network rm bench6 >/dev/null 2>&1 || true
 }
 
 section_scale() {

@@ -67,6 +67,9 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     iperf_ratio_same=$(calc '100 * p / d' "p=$pub" "d=$pubdirect")
     pub6=$(calc 'x / 1e9' "x=$(get_metric iperf3.published6.bps)")
     iperf_ratio6=$(calc '100 * p / d' "p=$pub6" "d=$pub")
+    dnat6=$(calc 'x / 1e9' "x=$(get_metric iperf3.dnat6.bps)")
+    direct6=$(calc 'x / 1e9' "x=$(get_metric iperf3.direct6.bps)")
+    iperf_ratio_dnat6=$(calc '100 * p / d' "p=$dnat6" "d=$direct6")
     rss=$(get_metric monitor.VmRSS)
     pss=$(get_metric monitor.Pss)
     dns_h=$(get_metric dns.hawser.qps)
@@ -93,6 +96,9 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$iperf_ratio6" ] || shown=$(printf '%.1f %% (%.2f / %.2f Gb/s)' "$iperf_ratio6" "$pub6" "$pub")
     row 'iperf3 via [::1] published (splice relay) / via 127.0.0.1' "$iperf_ratio6" % "$shown" '>=' 50
+    shown=
+    [ -z "$iperf_ratio_dnat6" ] || shown=$(printf '%.1f %% (%.2f / %.2f Gb/s)' "$iperf_ratio_dnat6" "$dnat6" "$direct6")
+    row 'iperf3 via [::] published (IPv6 DNAT) / container IPv6' "$iperf_ratio_dnat6" % "$shown" '>=' 90
     shown=
     [ -z "$rss" ] || shown=$(printf '%d KiB (Pss %s KiB)' "$rss" "${pss:--}")
     row 'hawser-monitor VmRSS (running bridge container)' "$(calc 'x / 1024' "x=$rss")" MiB "$shown" '<' 1

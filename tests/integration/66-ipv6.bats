@@ -25,6 +25,45 @@ teardown() {
     rm_user_networks
 }
 
+# outside6: a network namespace hwext6 (fd99::2) behind a veth, the host fd99::1.
+outside6() {
+    ip netns add hwext6
+    ip link add hwext0 type veth peer name hwext1
+    ip link set hwext1 netns hwext6
+    ip addr add fd99::1/64 dev hwext0 nodad
+    ip link set hwext0 up
+    ip -n hwext6 addr add fd99::2/64 dev hwext1 nodad
+    ip -n hwext6 link set hwext1 up
+    ip -n hwext6 -6 route add default via fd99::1
+}
+
+outside6_del() {
+    ip netns del hwext6 2>/dev/null || true
+    ip link del hwext0 2>/dev/null || true
+}
+
+# A web server whose /cgi-bin/a prints the client's address.
+run_peer_echo() {
+    h run -d "$@" busybox sh -c 'mkdir -p /w/cgi-bin
+        printf "#!/bin/sh\necho\necho \$REMOTE_ADDR\n" > /w/cgi-bin/a
+        chmod +x /w/cgi-bin/a; exec httpd -f -p 80 -h /w' >/dev/null
+}
+
+# peer_of URL [NETNS]: what the container saw as the client address (retried briefly while
+# the server starts and neighbour discovery runs).
+peer_of() {
+    local i out
+    for ((i = 0; i < 20; i++)); do
+        if [ -n "${2:-}" ]; then
+            out=$(ip netns exec "$2" timeout 3 busybox wget -qO- "$1" 2>/dev/null) && break
+        else
+            out=$(timeout 3 busybox wget -qO- "$1" 2>/dev/null) && break
+        fi
+        sleep 0.2
+    done
+    echo "$out"
+}
+
 @test "network create --ipv6: Docker's inspect shape; Docker's errors without an IPv6 subnet or with a bad one" {
     run h network create --ipv6 --subnet 172.30.0.0/16 --subnet fd00:30::/64 v6net
     assert_success
@@ -111,14 +150,7 @@ fd00:30::2	$sid"
     h run -d --name cb --network nb busybox sleep 1000 >/dev/null
     h run -d --name ci --network ni busybox sleep 1000 >/dev/null
     # "Outside": a network namespace behind a veth, routed back through this host.
-    ip netns add hwext6
-    ip link add hwext0 type veth peer name hwext1
-    ip link set hwext1 netns hwext6
-    ip addr add fd99::1/64 dev hwext0 nodad
-    ip link set hwext0 up
-    ip -n hwext6 addr add fd99::2/64 dev hwext1 nodad
-    ip -n hwext6 link set hwext1 up
-    ip -n hwext6 -6 route add default via fd99::1
+    outside6
     run cat /proc/sys/net/ipv6/conf/all/forwarding
     assert_output "1"
     # The first echo may wait for neighbour discovery on the new links: a few tries.
@@ -133,8 +165,7 @@ fd00:30::2	$sid"
     local internal_status=$status
     run nft list table ip6 hawser
     local table=$output
-    ip netns del hwext6
-    ip link del hwext0 2>/dev/null || true
+    outside6_del
     [ "$out_status" = 0 ] || fail "a dual-stack container cannot reach fd99::2 through the host"
     [ "$cross_status" != 0 ] || fail "network na reaches network nb over IPv6"
     [ "$internal_status" != 0 ] || fail "an --internal network reaches out over IPv6"
@@ -146,4 +177,48 @@ fd00:30::2	$sid"
     h network rm na nb ni >/dev/null
     run nft list table ip6 hawser
     assert_failure
+}
+
+@test "dual-stack: -p [::]:P and -p [ADDR6]:P are DNAT'ed to the container's IPv6 address (the client's address is kept), ::1 is relayed; hairpin; elements go with the container and come back after a flush" {
+    h network create --ipv6 --subnet 172.30.0.0/16 --subnet fd00:30::/64 na >/dev/null
+    outside6
+    run_peer_echo --name web6 --network na -p '[::]:18300:80' -p '[fd99::1]:18302:80'
+    local ext any ip lo hair
+    ext=$(peer_of 'http://[fd99::1]:18300/cgi-bin/a' hwext6)
+    ip=$(peer_of 'http://[fd99::1]:18302/cgi-bin/a' hwext6)
+    lo=$(peer_of 'http://[::1]:18300/cgi-bin/a')
+    hair=$(h run --rm --network na busybox wget -qO- 'http://[fd99::1]:18300/cgi-bin/a' 2>&1)
+    run nft list table ip6 hawser
+    any=$output
+    outside6_del
+    [ "$ext" = "[fd99::2]" ] || fail "[::]:18300 from outside: the container saw '$ext', not the client fd99::2"
+    [ "$ip" = "[fd99::2]" ] || fail "[fd99::1]:18302 from outside: the container saw '$ip'"
+    # ::1 cannot be DNAT'ed to another interface: the monitor's relay answers it.
+    [ -n "$lo" ] && [ "$lo" != "[fd99::2]" ] || fail "[::1]:18300 was not served ('$lo')"
+    # From the same network through the host's address (masqueraded to the gateway, or seen
+    # as itself where br_netfilter tracks the bridged reply): it answers.
+    [[ $hair == '[fd00:30::'* ]] || fail "hairpin through [fd99::1]:18300 gave '$hair'"
+    [[ $any == *'tcp . 18300 : fd00:30::2 . 80'* ]] || fail "no dnat_any element: $any"
+    [[ $any == *'fd99::1 . tcp . 18302 : fd00:30::2 . 80'* ]] || fail "no dnat_ip element: $any"
+    # A flush takes the table; the next start puts back the rules and this container's ports.
+    nft flush ruleset
+    h run -d --name other --network na busybox sleep 1000 >/dev/null
+    run nft list table ip6 hawser
+    assert_output_contains 'tcp . 18300 : fd00:30::2 . 80'
+    assert_output_contains 'ct status dnat accept'
+    h rm -f web6 >/dev/null
+    run nft list table ip6 hawser
+    refute_output_contains '18300'
+    refute_output_contains '18302'
+}
+
+@test "a container without an IPv6 address published on [::]:P is relayed, not DNAT'ed" {
+    have_v6_lo=$(ip -6 addr show dev lo 2>/dev/null | grep -c 'inet6 ::1/128' || true)
+    [ "$have_v6_lo" != 0 ] || skip "no ::1 on lo in this sandbox"
+    run_peer_echo --name web4 -p '[::]:18310:80'
+    local lo
+    lo=$(peer_of 'http://[::1]:18310/cgi-bin/a')
+    [ -n "$lo" ] || fail "[::1]:18310 was not served"
+    run nft list table ip6 hawser
+    refute_output_contains '18310'
 }

@@ -120,8 +120,10 @@ static int reset(void **state)
         struct err err = {0};
 
         (void)state;
-        if (in_netns)
+        if (in_netns) {
                 assert_int_equal(net_nft_destroy(&err), 0);
+                assert_int_equal(net_nft_ip6_sync(NULL, 0, &err), 0);
+        }
         return 0;
 }
 
@@ -377,7 +379,9 @@ static bool has_port(const struct net_nft_port *v, size_t n, const struct net_nf
         for (size_t i = 0; i < n; i++)
                 if (v[i].host_ip.s_addr == p->host_ip.s_addr && v[i].host_port == p->host_port &&
                     v[i].proto == p->proto && v[i].ctr_ip.s_addr == p->ctr_ip.s_addr &&
-                    v[i].ctr_port == p->ctr_port)
+                    v[i].ctr_port == p->ctr_port && v[i].v6 == p->v6 &&
+                    !memcmp(&v[i].host_ip6, &p->host_ip6, sizeof(p->host_ip6)) &&
+                    !memcmp(&v[i].ctr_ip6, &p->ctr_ip6, sizeof(p->ctr_ip6)))
                         return true;
         return false;
 }
@@ -447,6 +451,63 @@ static void test_publish_unpublish(void **state)
         assert_int_equal(net_nft_destroy(&err), 0);
         assert_int_equal(net_nft_destroy(&err), 0);
         assert_int_equal(net_nft_unpublish(p, ARRAY_SIZE(p), &err), 0);
+}
+
+static struct net_nft_port port6(const char *host_ip, uint16_t hport, const char *ctr_ip,
+                                 uint16_t cport)
+{
+        struct net_nft_port p = {
+                .v6 = true, .host_port = hport, .proto = IPPROTO_TCP, .ctr_port = cport};
+
+        assert_int_equal(inet_pton(AF_INET6, host_ip, &p.host_ip6), 1);
+        assert_int_equal(inet_pton(AF_INET6, ctr_ip, &p.ctr_ip6), 1);
+        return p;
+}
+
+/* IPv6 ports live in the maps of the table ip6 hawser: published beside IPv4 ones in one
+ * batch, listed, refused twice, kept when the table's rules are rewritten, removed. */
+static void test_publish6(void **state)
+{
+        const struct net_nft_network nets[] = {{.bridge = "hwt6a", .icc = true},
+                                               {.bridge = "hwt6b", .internal = true}};
+        const struct net_nft_port p[] = {
+                port6("::", 8080, "fd00::2", 80),
+                port6("fd99::1", 8081, "fd00::3", 80),
+                port("0.0.0.0", 8080, IPPROTO_TCP, "172.17.0.2", 80),
+        };
+        const struct net_nft_port dup = port6("::", 8080, "fd00::9", 80);
+        _cleanup_free_ struct net_nft_port *v = NULL;
+        _cleanup_free_ char *table = NULL;
+        struct err err = {0};
+        size_t n = 0;
+
+        (void)state;
+        REQUIRE_NETNS();
+        assert_int_equal(net_nft_ensure(&err), 1);
+        assert_int_equal(net_nft_ip6_sync(NULL, 0, &err), 0);
+        assert_int_equal(net_nft_publish(p, 1, &err), -ENOENT); /* no ip6 table */
+        assert_int_equal(net_nft_ip6_sync(nets, ARRAY_SIZE(nets), &err), 0);
+        assert_int_equal(net_nft_publish(p, ARRAY_SIZE(p), &err), 0);
+        assert_int_equal(net_nft_list_ports(&v, &n, &err), 0);
+        assert_int_equal(n, ARRAY_SIZE(p));
+        for (size_t i = 0; i < ARRAY_SIZE(p); i++)
+                assert_true(has_port(v, n, &p[i]));
+        assert_int_equal(net_nft_publish(&dup, 1, &err), -EEXIST);
+        if (!strstr(err.msg, "publishing 8080/tcp -> [fd00::9]:80"))
+                fail_msg("unexpected message: %s", err.msg);
+        /* Rewriting the rules (a network came or went) keeps the elements. */
+        assert_int_equal(net_nft_ip6_sync(nets, 1, &err), 0);
+        assert_int_equal(nports(), ARRAY_SIZE(p));
+        table = run("nft list table ip6 hawser");
+        assert_non_null(table);
+        assert_true(line_pos(table, "\t\telements = { fd99::1 . tcp . 8081 : fd00::3 . 80 }") >= 0);
+        assert_true(line_pos(table, "\t\tct status dnat iifname \"hwt6a\" oifname \"hwt6a\" "
+                                    "masquerade") >= 0);
+        assert_null(strstr(table, "hwt6b"));
+        assert_int_equal(net_nft_unpublish(p, 2, &err), 0);
+        assert_int_equal(nports(), 1);
+        assert_int_equal(net_nft_ip6_sync(NULL, 0, &err), 0);
+        assert_int_equal(nports(), 1);
 }
 
 /* More elements than one netlink message carries; a duplicate deep inside is named. */
@@ -694,6 +755,7 @@ int main(void)
                 cmocka_unit_test_setup(test_network_concurrent, reset),
                 cmocka_unit_test_setup(test_publish_unpublish, reset),
                 cmocka_unit_test_setup(test_publish_many, reset),
+                cmocka_unit_test_setup(test_publish6, reset),
                 cmocka_unit_test_setup(test_publish_rebuilds, reset),
                 cmocka_unit_test_setup(test_invalid, reset),
                 cmocka_unit_test_setup(test_foreign_table, reset),
