@@ -6,7 +6,8 @@ PKGS    := libnl-3.0 libnl-route-3.0 libmnl libnftnl libcap libarchive json-c li
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
            -Wswitch-enum -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libcurl: headers only; core/registry/http.c loads it on first use (pull, push, login).
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The binary loads libarchive and libcrypto on first use (core/layer.c, core/base/sha256.c);
 # tests link them for their fixtures. The others are linked in statically (libmnl has no
@@ -22,18 +23,21 @@ SAN     ?=
 # hawser. make check adds the test tools and the peers the tests compare hawser with; make
 # bench adds the benchmark tools (tests/bench/run.sh installs iperf3 and dnsperf itself).
 BUILD_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
-              libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev
+              libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libcurl4-openssl-dev
 DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux
 # docker.io: tests/integration/96-docker-interop.bats runs its own dockerd in the sandbox to
 # move images between hawser and Docker both ways; hawser itself never needs it.
+# docker-registry, skopeo, apache2-utils (htpasswd), openssl: tests/integration/97-registry.bats
+# runs real registries (plain, htpasswd + TLS, Bearer token) on loopback in its sandbox.
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
-              bzip2 gzip python3 perl docker.io
+              bzip2 gzip python3 perl docker.io docker-registry skopeo apache2-utils openssl
 BENCH_PKGS := $(DEMO_PKGS) hyperfine
 
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
 DNS_SRC  := $(wildcard dns/*.c)
-CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard core/network/*.c)
+CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard core/network/*.c) \
+            $(wildcard core/registry/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

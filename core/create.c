@@ -13,12 +13,14 @@
 #include "caps.h"
 #include "commands.h"
 #include "create.h"
+#include "registry.h"
 #include "devices.h"
 #include "dnsd.h"
 #include "network.h"
 #include "volume.h"
 #include "dns/files.h"
 #include "image.h"
+#include "imgconfig.h"
 #include "monitor.h"
 #include "opt.h"
 #include "secprof.h"
@@ -671,6 +673,35 @@ static int reserve(struct cli *cli, const struct run_opts *o, struct jv *doc, co
         return r;
 }
 
+/* The image to create from, pulled first as --pull says (missing: when not stored; always;
+ * never), the pull's lines on stderr as Docker's run prints them (none with -q). */
+static int find_image(struct cli *cli, const struct run_opts *o, const char *ref, char id[65],
+                      struct err *err)
+{
+        _cleanup_(image_ref_free) struct image_ref pr = {0};
+        struct registry_pull_opts po = {.out = stderr, .quiet = o->quiet};
+        const char *policy = o->pull ? o->pull : "missing";
+        int r;
+
+        if (strcmp(policy, "missing") && strcmp(policy, "always") && strcmp(policy, "never"))
+                return err_set(err, -EINVAL,
+                               "invalid pull option: '%s': must be one of \"always\", "
+                               "\"missing\" or \"never\"",
+                               policy);
+        if (!strcmp(policy, "always"))
+                return registry_pull(cli, ref, &po, id, err);
+        r = image_resolve(cli, ref, id, err);
+        if (r != -ENOENT || !strcmp(policy, "never") || imgconfig_parse_ref(ref, &pr, err) < 0)
+                return r;
+        /* A name (not an id) that is not stored: pulled, as Docker does. */
+        fprintf(stderr, "Unable to find image '%s%s%s' locally\n", pr.name, pr.digest ? "@" : ":",
+                pr.digest ? pr.digest
+                : pr.tag  ? pr.tag
+                          : "latest");
+        fflush(stderr);
+        return registry_pull(cli, ref, &po, id, err);
+}
+
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err)
 {
@@ -683,12 +714,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
 
         if (o->name && container_check_name(o->name, err) < 0)
                 return -err->code;
-        if (image_resolve(cli, image_ref, image_id, err) < 0) {
-                if (err->code == ENOENT)
-                        return err_set(err, -ENOENT, "Unable to find image '%s%s' locally",
-                                       image_ref, strchr(image_ref, ':') ? "" : ":latest");
+        if (find_image(cli, o, image_ref, image_id, err) < 0)
                 return -err->code;
-        }
         r = image_load_config(cli, image_id, &icfg, err);
         if (r >= 0)
                 r = image_lowerdir(cli, image_id, &lower, err);

@@ -200,6 +200,15 @@ int imgstore_resolve(const struct store *s, const char *ref, char ret_id[65], st
                 r = is_hex(hex, 1, 64) ? resolve_prefix(s, hex, ret_id, err) : -ENOENT;
                 return r == -ENOENT ? err_set(err, -ENOENT, "No such image: %s", ref) : r;
         }
+        if (strchr(ref, '@')) {
+                _cleanup_(image_ref_free) struct image_ref pr = {0};
+                _cleanup_free_ char *key = NULL;
+                if (imgconfig_parse_ref(ref, &pr, err) < 0)
+                        return -err->code;
+                key = util_printf("%s@%s", pr.name, pr.digest);
+                r = key ? resolve_tag(s, key, ret_id, err) : -ENOMEM;
+                return r == -ENOENT ? err_set(err, -ENOENT, "No such image: %s", key) : r;
+        }
         if (imgconfig_normalize_reference(ref, &norm, &perr) >= 0) {
                 r = resolve_tag(s, norm, ret_id, err);
                 if (r != -ENOENT)
@@ -238,7 +247,10 @@ int image_load_config(const struct cli *cli, const char *id, struct jv **ret, st
         return r < 0 ? r : imgstore_load_config(&s, id, ret, err);
 }
 
-int imgstore_tags_of(const struct jv *repos, const char *id, char ***ret, struct err *err)
+/* The keys of repositories.json pointing at id: "name:tag" ones, or "name@sha256:..." ones
+ * (digests a pull or push saw) when digests is set. */
+static int refs_of(const struct jv *repos, const char *id, bool digests, char ***ret,
+                   struct err *err)
 {
         _cleanup_strv_ char **keys = jv_keys(repos);
         _cleanup_strv_ char **out = calloc(1, sizeof(char *));
@@ -249,11 +261,22 @@ int imgstore_tags_of(const struct jv *repos, const char *id, char ***ret, struct
         snprintf(want, sizeof(want), "sha256:%s", id);
         for (char **k = keys; *k; k++) {
                 const char *v = jv_get_str(repos, *k);
-                if (v && !strcmp(v, want) && util_strv_push(&out, *k) < 0)
+                if (v && !strcmp(v, want) && (strchr(*k, '@') != NULL) == digests &&
+                    util_strv_push(&out, *k) < 0)
                         return err_set(err, -ENOMEM, "listing tags");
         }
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+int imgstore_tags_of(const struct jv *repos, const char *id, char ***ret, struct err *err)
+{
+        return refs_of(repos, id, false, ret, err);
+}
+
+int imgstore_digests_of(const struct jv *repos, const char *id, char ***ret, struct err *err)
+{
+        return refs_of(repos, id, true, ret, err);
 }
 
 int image_tags(const struct cli *cli, const char *id, char ***ret, struct err *err)
@@ -388,7 +411,7 @@ static const char *str_or(const struct jv *o, const char *key, const char *dflt)
 }
 
 static struct jv *inspect_doc(const struct store *s, const char *id, const struct jv *cfg,
-                              char **tags, char **ids)
+                              char **tags, char **digests, char **ids)
 {
         struct jv *d = jv_new_object(), *meta = jv_new_object();
         _cleanup_free_ char *tag_time = last_tag_time(s, id);
@@ -397,7 +420,7 @@ static struct jv *inspect_doc(const struct store *s, const char *id, const struc
         snprintf(full, sizeof(full), "sha256:%s", id);
         jv_set_str(d, "Id", full);
         jv_set(d, "RepoTags", jv_from_strv(tags));
-        jv_set(d, "RepoDigests", jv_new_array());
+        jv_set(d, "RepoDigests", jv_from_strv(digests));
         jv_set_str(d, "Parent", str_or(cfg, "parent", ""));
         jv_set_str(d, "Comment", str_or(cfg, "comment", ""));
         jv_set_str(d, "Created", str_or(cfg, "created", ZERO_TIME));
@@ -420,7 +443,7 @@ int image_inspect(const struct cli *cli, const char *id, struct jv **ret, struct
 {
         _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_jv_ struct jv *cfg = NULL, *repos = NULL;
-        _cleanup_strv_ char **tags = NULL, **ids = NULL;
+        _cleanup_strv_ char **tags = NULL, **digests = NULL, **ids = NULL;
         int r = imgstore_open(cli, false, &s, err);
 
         if (r >= 0)
@@ -430,10 +453,12 @@ int image_inspect(const struct cli *cli, const char *id, struct jv **ret, struct
         if (r >= 0)
                 r = imgstore_tags_of(repos, id, &tags, err);
         if (r >= 0)
+                r = imgstore_digests_of(repos, id, &digests, err);
+        if (r >= 0)
                 r = imgconfig_diff_ids(cfg, &ids, err);
         if (r < 0)
                 return r;
-        *ret = inspect_doc(&s, id, cfg, tags, ids);
+        *ret = inspect_doc(&s, id, cfg, tags, digests, ids);
         return 0;
 }
 
@@ -738,6 +763,29 @@ int image_stage_layer(const struct cli *cli, int fd, char **ret_stage, char ret_
         if (ret_diff_id)
                 memcpy(ret_diff_id, st.diff_id, 65);
         return 0;
+}
+
+int image_add_digest(const struct cli *cli, const char *id, const char *name, const char *digest,
+                     struct err *err)
+{
+        _cleanup_(imgstore_free) struct store s = {0};
+        _cleanup_jv_ struct jv *repos = NULL;
+        _cleanup_free_ char *key = util_printf("%s@%s", name, digest);
+        _cleanup_close_ int lock = -1;
+        char v[72]; /* "sha256:" + 64 hex */
+        int r = key ? imgstore_open(cli, true, &s, err)
+                    : err_set(err, -ENOMEM, "recording %s", digest);
+
+        if (r >= 0)
+                r = lock = imgstore_lock(&s, err);
+        if (r >= 0)
+                r = imgstore_repos_load(&s, &repos, err);
+        if (r < 0)
+                return r;
+        snprintf(v, sizeof(v), "sha256:%s", id);
+        jv_set_str(repos, key, v);
+        r = jv_save(s.repos, repos, err);
+        return r < 0 ? err_wrap(err, "recording %s", key) : 0;
 }
 
 int image_tag(const struct cli *cli, const char *id, const char *ref, struct err *err)

@@ -54,6 +54,10 @@ int image_create(const struct cli *cli, const struct jv *config, char *const *st
  * its id: the sha256 of exactly those bytes); config is text parsed. */
 int image_create_exact(const struct cli *cli, const char *text, const struct jv *config,
                        char *const *stages, const char *ref, char ret_id[65], struct err *err);
+/* Records name@digest (the manifest digest a pull or push saw; name in familiar form) as a
+ * reference of the stored image id: RepoDigests, and resolvable as "name@digest". */
+int image_add_digest(const struct cli *cli, const char *id, const char *name, const char *digest,
+                     struct err *err);
 /* Points the reference ref (validated, normalised to "name:tag") at the stored image id. */
 int image_tag(const struct cli *cli, const char *id, const char *ref, struct err *err);
 

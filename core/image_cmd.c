@@ -16,6 +16,7 @@
 #include "container.h"
 #include "image.h"
 #include "image_internal.h"
+#include "registry.h"
 #include "imgconfig.h"
 #include "layer.h"
 #include "opt.h"
@@ -160,7 +161,8 @@ struct image_row {
         int64_t created;
         const char *created_str; /* borrowed from the image's config */
         long long size;
-        char *repo, *tag;  /* NULL when untagged */
+        char *repo, *tag;  /* NULL when untagged (tag NULL too for a digest-only row) */
+        char *digest;      /* the repository's digest ("sha256:..."), or NULL */
         struct jv *labels; /* borrowed */
         size_t seq;
 };
@@ -175,14 +177,17 @@ struct listing {
 static void listing_free(struct listing *l)
 {
         for (size_t i = 0; i < l->n; i++)
-                free(l->rows[i].repo), free(l->rows[i].tag);
+                free(l->rows[i].repo), free(l->rows[i].tag), free(l->rows[i].digest);
         free(l->rows);
         for (size_t i = 0; i < l->nconfigs; i++)
                 jv_put(l->configs[i]);
         free(l->configs);
 }
 
-static int add_row(struct listing *l, const struct image_row *proto, const char *ref)
+/* A row for ref ("name:tag", "name@sha256:..." for a digest-only row, NULL untagged), with
+ * the digest of its repository from digests ("name@sha256:..."). */
+static int add_row(struct listing *l, const struct image_row *proto, const char *ref,
+                   char *const *digests)
 {
         struct image_row *row;
 
@@ -197,7 +202,16 @@ static int add_row(struct listing *l, const struct image_row *proto, const char 
         row = &l->rows[l->n];
         *row = *proto;
         row->seq = l->n;
-        if (ref) {
+        row->repo = row->tag = row->digest = NULL;
+        if (ref && strchr(ref, '@')) {
+                const char *at = strchr(ref, '@');
+                row->repo = strndup(ref, (size_t)(at - ref));
+                row->digest = strdup(at + 1);
+                if (!row->repo || !row->digest) {
+                        free(row->repo), free(row->digest);
+                        return -ENOMEM;
+                }
+        } else if (ref) {
                 const char *colon = strrchr(ref, ':');
                 row->repo = strndup(ref, colon ? (size_t)(colon - ref) : strlen(ref));
                 row->tag = strdup(colon ? colon + 1 : "latest");
@@ -205,8 +219,12 @@ static int add_row(struct listing *l, const struct image_row *proto, const char 
                         free(row->repo), free(row->tag);
                         return -ENOMEM;
                 }
-        } else {
-                row->repo = row->tag = NULL;
+                for (char *const *d = digests; d && *d && !row->digest; d++) {
+                        const char *at = strchr(*d, '@');
+                        if (at && strlen(row->repo) == (size_t)(at - *d) &&
+                            !strncmp(*d, row->repo, (size_t)(at - *d)))
+                                row->digest = strdup(at + 1);
+                }
         }
         l->n++;
         return 0;
@@ -227,7 +245,7 @@ static int add_image(struct listing *l, const struct store *s, const struct jv *
                      const char *id, struct err *err)
 {
         _cleanup_jv_ struct jv *cfg = NULL;
-        _cleanup_strv_ char **tags = NULL, **ids = NULL;
+        _cleanup_strv_ char **tags = NULL, **digests = NULL, **ids = NULL;
         struct image_row proto = {0};
         struct err ignored = {0};
         int r;
@@ -237,6 +255,8 @@ static int add_image(struct listing *l, const struct store *s, const struct jv *
             imgconfig_diff_ids(cfg, &ids, &ignored) < 0)
                 return 0;
         r = imgstore_tags_of(repos, id, &tags, err);
+        if (r >= 0)
+                r = imgstore_digests_of(repos, id, &digests, err);
         if (r < 0)
                 return r;
         memcpy(proto.id, id, 65);
@@ -246,9 +266,18 @@ static int add_image(struct listing *l, const struct store *s, const struct jv *
         proto.size = imgstore_size(s, ids);
         proto.labels = jv_path(cfg, "config.Labels");
         for (char **t = tags; r >= 0 && *t; t++)
-                r = add_row(l, &proto, *t);
-        if (r >= 0 && !tags[0])
-                r = add_row(l, &proto, NULL);
+                r = add_row(l, &proto, *t, digests);
+        /* A repository known only by digest gets a row of its own, tag <none> (Docker). */
+        for (char **d = digests; r >= 0 && *d; d++) {
+                size_t n = strcspn(*d, "@");
+                bool tagged = false;
+                for (char **t = tags; *t && !tagged; t++)
+                        tagged = !strncmp(*t, *d, n) && (*t)[n] == ':';
+                if (!tagged)
+                        r = add_row(l, &proto, *d, NULL);
+        }
+        if (r >= 0 && !tags[0] && !digests[0])
+                r = add_row(l, &proto, NULL, NULL);
         if (r >= 0)
                 r = keep_config(l, cfg);
         if (r < 0)
@@ -354,7 +383,7 @@ static bool ref_matches(char *const *patterns, const struct image_row *r)
                 return true;
         if (!r->repo)
                 return false;
-        full = util_printf("%s:%s", r->repo, r->tag);
+        full = util_printf("%s:%s", r->repo, r->tag ? r->tag : "<none>");
         for (; *patterns; patterns++)
                 if ((full && !fnmatch(*patterns, full, FNM_PATHNAME)) ||
                     !fnmatch(*patterns, r->repo, FNM_PATHNAME))
@@ -417,7 +446,7 @@ static struct jv *row_ctx(const struct image_row *r, bool no_trunc, int64_t now)
         jv_set_str(o, "Containers", "N/A");
         jv_set_str(o, "CreatedAt", at);
         jv_set_str(o, "CreatedSince", since);
-        jv_set_str(o, "Digest", "<none>");
+        jv_set_str(o, "Digest", r->digest ? r->digest : "<none>");
         jv_set_str(o, "ID", id);
         jv_set_str(o, "Repository", r->repo ? r->repo : "<none>");
         jv_set_str(o, "SharedSize", "N/A");
@@ -488,7 +517,8 @@ static int print_table(const struct listing *l, const struct filters *f,
                 util_human_duration(now - row->created, since, sizeof(since));
                 util_human_size_prec(row->size, 3, size, sizeof(size));
                 line = util_printf("%s\t%s\t%s%s%s\t%s ago\t%s", row->repo ? row->repo : "<none>",
-                                   row->tag ? row->tag : "<none>", o->digests ? "<none>" : "",
+                                   row->tag ? row->tag : "<none>",
+                                   o->digests ? (row->digest ? row->digest : "<none>") : "",
                                    o->digests ? "\t" : "", id, since, size);
                 r = line ? table_add_row(t, line) : -ENOMEM;
         }
@@ -630,13 +660,15 @@ struct rmi {
         long long freed; /* content size of the layers removed */
         char id[65];
         char **tags;
-        char *running; /* a running container using the image, by name */
-        char *stopped; /* a stopped one */
+        char **digests; /* "name@sha256:..." references */
+        char *running;  /* a running container using the image, by name */
+        char *stopped;  /* a stopped one */
 };
 
 static void rmi_free(struct rmi *d)
 {
         util_strv_free(d->tags);
+        util_strv_free(d->digests);
         free(d->running);
         free(d->stopped);
 }
@@ -688,11 +720,12 @@ static int delete_conflict(const struct rmi *d, bool refs, bool stopped, struct 
 static int untag(struct rmi *d, const char *norm, struct err *err)
 {
         int r = imgstore_untag_locked(d->s, norm, err);
+        char **list = strchr(norm, '@') ? d->digests : d->tags;
 
         if (r < 0)
                 return r;
         printf("%s: %s\n", d->prune ? "untagged" : "Untagged", norm);
-        for (char **p = d->tags; *p; p++)
+        for (char **p = list; *p; p++)
                 if (!strcmp(*p, norm)) {
                         free(*p);
                         memmove(p, p + 1, (util_strv_len(p + 1) + 1) * sizeof(*p));
@@ -757,6 +790,8 @@ static int delete_image(struct rmi *d, struct err *err)
                 r = imgconfig_diff_ids(cfg, &diff_ids, err);
         while (r >= 0 && d->tags[0])
                 r = untag(d, d->tags[0], err);
+        while (r >= 0 && d->digests[0])
+                r = untag(d, d->digests[0], err);
         if (r < 0)
                 return r;
         if (unlink(cfg_path) < 0 && errno != ENOENT)
@@ -796,11 +831,32 @@ static bool is_id_prefix(const char *id, const char *ref)
         return *hex && !strncmp(id, hex, strlen(hex));
 }
 
+/* name@sha256:...: that reference goes; the image with it when it has no other. */
+static int rmi_by_digest(struct rmi *d, const char *ref, struct err *err)
+{
+        _cleanup_(image_ref_free) struct image_ref pr = {0};
+        _cleanup_free_ char *key = NULL;
+        int r = imgconfig_parse_ref(ref, &pr, err);
+
+        if (r < 0)
+                return r;
+        key = util_printf("%s@%s", pr.name, pr.digest);
+        if (!key)
+                return err_set(err, -ENOMEM, "removing %s", ref);
+        r = untag(d, key, err);
+        if (r < 0 || d->tags[0] || d->digests[0])
+                return r;
+        return delete_helper(d, true, err);
+}
+
 static int rmi_by_name(struct rmi *d, const char *ref, struct err *err)
 {
         _cleanup_free_ char *norm = NULL;
-        int r = imgconfig_normalize_reference(ref, &norm, err);
+        int r;
 
+        if (strchr(ref, '@'))
+                return rmi_by_digest(d, ref, err);
+        r = imgconfig_normalize_reference(ref, &norm, err);
         if (r < 0)
                 return r;
         if (!d->force && util_strv_len(d->tags) == 1 && (d->running || d->stopped))
@@ -845,6 +901,8 @@ static int rmi_one(const struct cli *cli, const struct store *s, const char *ref
                 r = imgstore_repos_load(s, &repos, err);
         if (r >= 0)
                 r = imgstore_tags_of(repos, d.id, &d.tags, err);
+        if (r >= 0)
+                r = imgstore_digests_of(repos, d.id, &d.digests, err);
         if (r >= 0)
                 r = find_users(&d, err);
         if (r < 0)
@@ -1014,10 +1072,11 @@ int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct cli_sub sub[] = {
-                {"prune", image_cmd_prune}, {"ls", image_cmd_images}, {"list", image_cmd_images},
-                {"rm", image_cmd_rmi},      {"tag", image_cmd_tag},   {"import", image_cmd_import},
+                {"prune", image_cmd_prune},  {"ls", image_cmd_images}, {"list", image_cmd_images},
+                {"rm", image_cmd_rmi},       {"tag", image_cmd_tag},   {"import", image_cmd_import},
+                {"pull", registry_cmd_pull},
         };
 
         return cli_dispatch(cli, "image", sub, sizeof(sub) / sizeof(sub[0]),
-                            "prune, ls, rm, tag, import", argc, argv, err);
+                            "prune, ls, rm, tag, import, pull", argc, argv, err);
 }

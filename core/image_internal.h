@@ -26,7 +26,10 @@ int imgstore_repos_load(const struct store *s, struct jv **ret, struct err *err)
 int imgstore_list_ids(const struct store *s, char ***ret, struct err *err);
 int imgstore_load_config(const struct store *s, const char *id, struct jv **ret, struct err *err);
 int imgstore_resolve(const struct store *s, const char *ref, char ret_id[65], struct err *err);
+/* The "name:tag" keys of repositories.json pointing at id; imgstore_digests_of the
+ * "name@sha256:..." ones (RepoDigests). */
 int imgstore_tags_of(const struct jv *repos, const char *id, char ***ret, struct err *err);
+int imgstore_digests_of(const struct jv *repos, const char *id, char ***ret, struct err *err);
 long long imgstore_size(const struct store *s, char *const *ids);
 int imgstore_untag_locked(const struct store *s, const char *norm, struct err *err);
 int imgstore_gc_layers(const struct store *s, char *const *diff_ids, const char *skip_id,

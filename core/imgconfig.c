@@ -1331,8 +1331,14 @@ static int split_domain(const char *s, struct ref_parts *p)
         return p->remainder ? 0 : -ENOMEM;
 }
 
-static int check_reference(const char *ref, const struct ref_parts *p, const char *tag,
-                           size_t path_len, struct err *err)
+/* "sha256:" and 64 lower-case hex digits: the only digest algorithm images use. */
+static bool valid_digest(const char *d)
+{
+        return !strncmp(d, "sha256:", 7) && is_hex(d + 7, 64);
+}
+
+static int check_reference(const struct ref_parts *p, const char *tag, size_t path_len,
+                           struct err *err)
 {
         size_t name_len = path_len + (p->domain ? strlen(p->domain) + 1 : 10);
 
@@ -1343,7 +1349,7 @@ static int check_reference(const char *ref, const struct ref_parts *p, const cha
                                        "be lowercase",
                                        (int)path_len, p->remainder);
         if ((p->domain && !valid_domain(p->domain)) || !valid_path(p->remainder, path_len) ||
-            (tag && !valid_tag(tag)) || strchr(ref, '@'))
+            (tag && !valid_tag(tag)))
                 return err_set(err, -EINVAL, "invalid reference format");
         if (name_len > REF_NAME_MAX)
                 return err_set(err, -EINVAL, "repository name must not be more than %d characters",
@@ -1351,12 +1357,22 @@ static int check_reference(const char *ref, const struct ref_parts *p, const cha
         return 0;
 }
 
-int imgconfig_parse_reference(const char *ref, char **ret_name, char **ret_tag, bool *ret_had_tag,
-                              struct err *err)
+void image_ref_free(struct image_ref *r)
+{
+        free(r->domain);
+        free(r->path);
+        free(r->name);
+        free(r->tag);
+        free(r->digest);
+        *r = (struct image_ref){0};
+}
+
+int imgconfig_parse_ref(const char *ref, struct image_ref *ret, struct err *err)
 {
         _cleanup_(ref_parts_free) struct ref_parts p = {0};
-        _cleanup_free_ char *name = NULL, *tag = NULL;
-        const char *colon, *familiar;
+        _cleanup_free_ char *head = NULL;
+        struct image_ref out = {0};
+        const char *at = strchr(ref, '@'), *colon, *familiar;
         size_t path_len;
         int r;
 
@@ -1367,27 +1383,52 @@ int imgconfig_parse_reference(const char *ref, char **ret_name, char **ret_tag, 
                                "invalid repository name (%s), cannot specify 64-byte "
                                "hexadecimal strings",
                                ref);
-        if (split_domain(ref, &p) < 0)
+        if (at && !valid_digest(at + 1))
+                return err_set(err, -EINVAL, "invalid reference format");
+        head = at ? strndup(ref, (size_t)(at - ref)) : strdup(ref);
+        if (!head || split_domain(head, &p) < 0)
                 return err_set(err, -ENOMEM, "parsing reference %s", ref);
         colon = strchr(p.remainder, ':');
         path_len = colon ? (size_t)(colon - p.remainder) : strlen(p.remainder);
-        r = check_reference(ref, &p, colon ? colon + 1 : NULL, path_len, err);
+        r = check_reference(&p, colon ? colon + 1 : NULL, path_len, err);
         if (r < 0)
                 return r;
         familiar = p.remainder;
         if (!p.domain && !strncmp(familiar, "library/", 8) &&
             !memchr(familiar + 8, '/', path_len - 8))
                 familiar += 8;
-        name = p.domain ? util_printf("%s/%.*s", p.domain, (int)path_len, p.remainder)
-                        : strndup(familiar, path_len - (size_t)(familiar - p.remainder));
-        tag = strdup(colon ? colon + 1 : "latest");
-        if (!name || !tag)
+        out.domain = strdup(p.domain ? p.domain : "docker.io");
+        out.path = strndup(p.remainder, path_len);
+        out.name = p.domain ? util_printf("%s/%.*s", p.domain, (int)path_len, p.remainder)
+                            : strndup(familiar, path_len - (size_t)(familiar - p.remainder));
+        out.tag = colon ? strdup(colon + 1) : NULL;
+        out.digest = at ? strdup(at + 1) : NULL;
+        if (!out.domain || !out.path || !out.name || (colon && !out.tag) || (at && !out.digest)) {
+                image_ref_free(&out);
                 return err_set(err, -ENOMEM, "parsing reference %s", ref);
-        *ret_name = TAKE_PTR(name);
-        if (ret_tag)
-                *ret_tag = TAKE_PTR(tag);
+        }
+        *ret = out;
+        return 0;
+}
+
+int imgconfig_parse_reference(const char *ref, char **ret_name, char **ret_tag, bool *ret_had_tag,
+                              struct err *err)
+{
+        _cleanup_(image_ref_free) struct image_ref r = {0};
+        int e = imgconfig_parse_ref(ref, &r, err);
+
+        if (e < 0)
+                return e;
+        if (r.digest)
+                return err_set(err, -EINVAL, "invalid reference format");
         if (ret_had_tag)
-                *ret_had_tag = colon != NULL;
+                *ret_had_tag = r.tag != NULL;
+        if (ret_tag) {
+                *ret_tag = r.tag ? TAKE_PTR(r.tag) : strdup("latest");
+                if (!*ret_tag)
+                        return err_set(err, -ENOMEM, "parsing reference %s", ref);
+        }
+        *ret_name = TAKE_PTR(r.name);
         return 0;
 }
 

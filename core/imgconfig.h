@@ -50,5 +50,18 @@ int imgconfig_parse_platform(const char *s, char **ret_os, char **ret_arch, stru
  * lowercase", ...). */
 int imgconfig_parse_reference(const char *ref, char **ret_name, char **ret_tag, bool *ret_had_tag,
                               struct err *err);
+/* A reference as a registry client needs it: [domain/]path[:tag][@digest]. */
+struct image_ref {
+        char *domain; /* "docker.io" for Docker Hub */
+        char *path;   /* "library/busybox", "ns/app" */
+        char *name;   /* familiar form: "busybox", "localhost:5000/ns/app" */
+        char *tag;    /* NULL when none was given */
+        char *digest; /* "sha256:<64 hex>", or NULL */
+};
+/* Parses ref with the grammar of imgconfig_parse_reference plus an optional "@sha256:..."
+ * digest (with or without a tag). Same errors; *ret is freed with image_ref_free. */
+int imgconfig_parse_ref(const char *ref, struct image_ref *ret, struct err *err);
+void image_ref_free(struct image_ref *r);
+
 /* "name:tag" in familiar form (malloc'd); same errors as imgconfig_parse_reference. */
 int imgconfig_normalize_reference(const char *ref, char **ret, struct err *err);

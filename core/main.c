@@ -14,6 +14,7 @@
 #include "monitor.h"
 #include "saveload.h"
 #include "network.h"
+#include "registry.h"
 #include "volume.h"
 #include "opt.h"
 
@@ -48,11 +49,14 @@ static const struct command commands[] = {
         {"inspect", cmd_inspect, 1},
         {"kill", cmd_kill, 1},
         {"load", saveload_cmd_load, 1},
+        {"login", registry_cmd_login, 1},
+        {"logout", registry_cmd_logout, 1},
         {"logs", cmd_logs, 1},
         {"network", network_cmd, 1},
         {"pause", cmd_pause, 1},
         {"port", network_cmd_port, 1},
         {"ps", cmd_ps, 1},
+        {"pull", registry_cmd_pull, 1},
         {"rename", cmd_rename, 1},
         {"restart", cmd_restart, 1},
         {"rm", cmd_rm, 1},

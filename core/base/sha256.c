@@ -75,6 +75,18 @@ void sha256_finish(struct sha256 *s, char out[SHA256_HEX_LEN])
                 snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+void sha256_free(struct sha256 *s)
+{
+        if (s)
+                EVP_MD_CTX_free((EVP_MD_CTX *)s);
+}
+
+void sha256_freep(struct sha256 **s)
+{
+        sha256_free(*s);
+        *s = NULL;
+}
+
 int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN])
 {
         struct sha256 *s = sha256_new();

@@ -14,6 +14,9 @@ struct sha256 *sha256_new(void);
 void sha256_update(struct sha256 *s, const void *data, size_t len);
 /* Writes the hex digest into out and frees s. */
 void sha256_finish(struct sha256 *s, char out[SHA256_HEX_LEN]);
+/* Frees a digest that will not be finished; NULL is fine. */
+void sha256_free(struct sha256 *s);
+void sha256_freep(struct sha256 **s);
 /* One-shot digest of a buffer; -ENOSYS when libcrypto cannot be loaded. */
 int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN]);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -549,18 +550,24 @@ bool util_natural_less(const char *a, const char *b)
 int util_dl_table(const char *soname, const char *const *names, void **const *slots, size_t n,
                   bool *loaded, struct err *err)
 {
+        /* Layers of a pull extract in threads: the first use may come from several at once. */
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
         void *handle;
+        int r = 0;
 
-        if (*loaded)
+        if (__atomic_load_n(loaded, __ATOMIC_ACQUIRE))
                 return 0;
-        handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-                return err_set(err, -ENOTSUP, "loading %s: %s", soname, dlerror());
-        for (size_t i = 0; i < n; i++)
+        pthread_mutex_lock(&lock);
+        handle = *loaded ? NULL : dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+        if (!*loaded && !handle)
+                r = err_set(err, -ENOTSUP, "loading %s: %s", soname, dlerror());
+        for (size_t i = 0; r >= 0 && !*loaded && i < n; i++)
                 if (!(*slots[i] = dlsym(handle, names[i])))
-                        return err_set(err, -ENOTSUP, "%s lacks %s", soname, names[i]);
-        *loaded = true;
-        return 0;
+                        r = err_set(err, -ENOTSUP, "%s lacks %s", soname, names[i]);
+        if (r >= 0)
+                __atomic_store_n(loaded, true, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&lock);
+        return r;
 }
 
 /* Reads /proc/PID/stat into buf; returns the ')' that ends the command name (the fields
