@@ -247,6 +247,50 @@ int image_load_config(const struct cli *cli, const char *id, struct jv **ret, st
         return r < 0 ? r : imgstore_load_config(&s, id, ret, err);
 }
 
+int image_list_refs(const struct cli *cli, char ***ret, struct err *err)
+{
+        _cleanup_(imgstore_free) struct store s = {0};
+        _cleanup_jv_ struct jv *repos = NULL;
+        int r = imgstore_open(cli, false, &s, err);
+
+        if (r >= 0)
+                r = imgstore_repos_load(&s, &repos, err);
+        if (r < 0)
+                return r;
+        *ret = jv_keys(repos);
+        return *ret ? 0 : err_set(err, -ENOMEM, "listing images");
+}
+
+int image_tags_of_repo(const struct cli *cli, const char *name, char ***ret, struct err *err)
+{
+        _cleanup_strv_ char **keys = NULL, **out = calloc(1, sizeof(char *));
+        size_t n = strlen(name);
+        int r = out ? image_list_refs(cli, &keys, err) : -ENOMEM;
+
+        if (r < 0)
+                return r == -ENOMEM ? err_set(err, r, "listing tags") : r;
+        for (char **k = keys; *k; k++)
+                if (!strncmp(*k, name, n) && (*k)[n] == ':' && !strchr(*k + n, '@') &&
+                    util_strv_push(&out, *k + n + 1) < 0)
+                        return err_set(err, -ENOMEM, "listing tags");
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int image_config_text(const struct cli *cli, const char *id, char **ret, size_t *ret_len,
+                      struct err *err)
+{
+        _cleanup_(imgstore_free) struct store s = {0};
+        _cleanup_free_ char *path = NULL;
+        int r = imgstore_open(cli, false, &s, err);
+
+        if (r < 0)
+                return r;
+        path = imgstore_config_path(&s, id);
+        return path ? fs_read_file(path, ret, ret_len, err)
+                    : err_set(err, -ENOMEM, "reading image %.12s", id);
+}
+
 /* The keys of repositories.json pointing at id: "name:tag" ones, or "name@sha256:..." ones
  * (digests a pull or push saw) when digests is set. */
 static int refs_of(const struct jv *repos, const char *id, bool digests, char ***ret,

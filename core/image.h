@@ -25,6 +25,13 @@
 int image_resolve(const struct cli *cli, const char *ref, char ret_id[65], struct err *err);
 /* Loads the image config JSON (caller owns *ret). */
 int image_load_config(const struct cli *cli, const char *id, struct jv **ret, struct err *err);
+/* Every reference the store knows ("name:tag" and "name@sha256:..."); caller frees. */
+int image_list_refs(const struct cli *cli, char ***ret, struct err *err);
+/* The tags of repository name (familiar form), e.g. {"latest", "1.36"}; caller frees. */
+int image_tags_of_repo(const struct cli *cli, const char *name, char ***ret, struct err *err);
+/* The image config's bytes exactly as stored (their sha256 is the id; caller frees). */
+int image_config_text(const struct cli *cli, const char *id, char **ret, size_t *ret_len,
+                      struct err *err);
 /* Overlay lowerdir option value for the image: layer diff dirs joined by ':', topmost first
  * (malloc'd). */
 int image_lowerdir(const struct cli *cli, const char *id, char **ret, struct err *err);

@@ -1072,11 +1072,12 @@ int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct cli_sub sub[] = {
-                {"prune", image_cmd_prune},  {"ls", image_cmd_images}, {"list", image_cmd_images},
-                {"rm", image_cmd_rmi},       {"tag", image_cmd_tag},   {"import", image_cmd_import},
-                {"pull", registry_cmd_pull},
+                {"prune", image_cmd_prune},  {"ls", image_cmd_images},
+                {"list", image_cmd_images},  {"rm", image_cmd_rmi},
+                {"tag", image_cmd_tag},      {"import", image_cmd_import},
+                {"pull", registry_cmd_pull}, {"push", registry_cmd_push},
         };
 
         return cli_dispatch(cli, "image", sub, sizeof(sub) / sizeof(sub[0]),
-                            "prune, ls, rm, tag, import, pull", argc, argv, err);
+                            "prune, ls, rm, tag, import, pull, push", argc, argv, err);
 }

@@ -57,6 +57,7 @@ static const struct command commands[] = {
         {"port", network_cmd_port, 1},
         {"ps", cmd_ps, 1},
         {"pull", registry_cmd_pull, 1},
+        {"push", registry_cmd_push, 1},
         {"rename", cmd_rename, 1},
         {"restart", cmd_restart, 1},
         {"rm", cmd_rm, 1},

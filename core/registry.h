@@ -22,7 +22,18 @@ struct registry_pull_opts {
 int registry_pull(const struct cli *cli, const char *ref, const struct registry_pull_opts *o,
                   char ret_id[65], struct err *err);
 
+struct registry_push_opts {
+        bool quiet, all_tags;
+        FILE *out;
+};
+
+/* Pushes NAME[:TAG] (or every tag of NAME with all_tags) to its registry with Docker's
+ * progress lines; records the pushed manifest's digest as a RepoDigest. */
+int registry_push(const struct cli *cli, const char *name, const struct registry_push_opts *o,
+                  struct err *err);
+
 /* Commands (see cli.h for the contract). */
 int registry_cmd_pull(struct cli *cli, int argc, char **argv, struct err *err);
+int registry_cmd_push(struct cli *cli, int argc, char **argv, struct err *err);
 int registry_cmd_login(struct cli *cli, int argc, char **argv, struct err *err);
 int registry_cmd_logout(struct cli *cli, int argc, char **argv, struct err *err);

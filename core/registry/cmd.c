@@ -92,6 +92,35 @@ int registry_cmd_pull(struct cli *cli, int argc, char **argv, struct err *err)
         return r;
 }
 
+struct push_opts {
+        bool all_tags, quiet;
+};
+
+static const struct opt_def push_defs[] = {
+        {"all-tags", 'a', OPT_BOOL, offsetof(struct push_opts, all_tags)},
+        {"quiet", 'q', OPT_BOOL, offsetof(struct push_opts, quiet)},
+        OPT_END,
+};
+
+int registry_cmd_push(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct push_opts o = {0};
+        int n = opt_parse(push_defs, argc - 1, argv + 1, false, &o, err), r;
+
+        if (n < 0)
+                return cli_usage_error(cli, "push", err, "%s", err->msg);
+        if (n != 1)
+                return cli_usage_error(cli, "push", err,
+                                       "\"hawser push\" requires exactly 1 argument.");
+        r = registry_push(cli, argv[1],
+                          &(struct registry_push_opts){
+                                  .quiet = o.quiet, .all_tags = o.all_tags, .out = stdout},
+                          err);
+        if (r >= 0 && o.quiet)
+                printf("%s\n", argv[1]);
+        return r;
+}
+
 /* ---- login / logout ---- */
 
 struct login_opts {

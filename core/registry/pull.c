@@ -455,10 +455,9 @@ static int check_config(const struct pulled *p, struct jv **ret_cfg, char ***ret
 static int check_platform(const struct pulled *p, const struct jv *cfg,
                           const struct reg_platform *want, struct err *err)
 {
-        _cleanup_free_ char *spec = util_printf("%s/%s%s%s", jv_get_str(cfg, "os") ?: "",
-                                                jv_get_str(cfg, "architecture") ?: "",
-                                                jv_get_str(cfg, "variant") ? "/" : "",
-                                                jv_get_str(cfg, "variant") ?: "");
+        _cleanup_free_ char *spec = util_printf(
+                "%s/%s%s%s", jv_get_str(cfg, "os") ?: "", jv_get_str(cfg, "architecture") ?: "",
+                jv_get_str(cfg, "variant") ? "/" : "", jv_get_str(cfg, "variant") ?: "");
         struct reg_platform have;
         char w[96], h[96];
 
