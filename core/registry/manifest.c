@@ -82,6 +82,9 @@ int reg_platform_parse(const char *s, struct reg_platform *ret, struct err *err)
         if (!copy)
                 return err_set(err, -ENOMEM, "parsing platform %s", s);
         *ret = (struct reg_platform){0};
+        for (char *p = copy; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char)(*p - 'A' + 'a');
         os = strtok_r(copy, "/", &save);
         arch = strtok_r(NULL, "/", &save);
         variant = strtok_r(NULL, "/", &save);
@@ -93,9 +96,6 @@ int reg_platform_parse(const char *s, struct reg_platform *ret, struct err *err)
                                "\"%s\": unknown operating system or architecture: "
                                "invalid argument",
                                s);
-        for (char *p = copy; *p; p++)
-                if (*p >= 'A' && *p <= 'Z')
-                        *p = (char)(*p - 'A' + 'a');
         if (strcmp(os, "linux"))
                 return err_set(err, -EINVAL,
                                "\"%s\": unknown operating system or architecture: "

@@ -27,21 +27,74 @@
 #define ACCEPT_ALL                                                                                 \
         "Accept: " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST ", " MT_DOCKER_LIST ", " MT_OCI_INDEX
 
-/* Docker's progress lines, one writer at a time. */
+/* Docker's progress display, one writer at a time: plain lines when the output is not a
+ * terminal (no byte counts, as Docker), one line per layer rewritten in place when it is. */
 struct progress {
         FILE *out;
-        bool quiet;
+        bool quiet, tty;
         pthread_mutex_t lock;
+        char (*ids)[13];
+        size_t n, cap;
 };
+
+/* The line of id on a terminal display (added at the bottom when new); -1 on ENOMEM. */
+static long line_of(struct progress *p, const char *id)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (!strcmp(p->ids[i], id))
+                        return (long)i;
+        if (p->n == p->cap) {
+                size_t cap = p->cap ? 2 * p->cap : 16;
+                char(*v)[13] = realloc(p->ids, cap * sizeof(*v));
+                if (!v)
+                        return -1;
+                p->ids = v;
+                p->cap = cap;
+        }
+        snprintf(p->ids[p->n], sizeof(p->ids[p->n]), "%s", id);
+        fputc('\n', p->out);
+        return (long)p->n++;
+}
+
+static void show(struct progress *p, const char *id, const char *what)
+{
+        long up;
+
+        pthread_mutex_lock(&p->lock);
+        if (!p->tty) {
+                fprintf(p->out, "%s: %s\n", id, what);
+        } else if ((up = line_of(p, id)) >= 0) {
+                up = (long)p->n - up;
+                fprintf(p->out, "\033[%ldA\r\033[2K%s: %s\033[%ldB\r", up, id, what, up);
+        }
+        fflush(p->out);
+        pthread_mutex_unlock(&p->lock);
+}
 
 static void say(struct progress *p, const char *id, const char *what)
 {
-        if (p->quiet)
+        if (!p->quiet)
+                show(p, id, what);
+}
+
+/* "Downloading [=====>      ]  1.2MB/3.4MB" on a terminal; nothing otherwise. */
+static void say_bytes(struct progress *p, const char *id, const char *verb, long long done,
+                      long long total)
+{
+        char line[160], a[32], b[32], bar[52];
+        int w = total > 0 ? (int)(50 * (done > total ? total : done) / total) : 0;
+
+        if (p->quiet || !p->tty)
                 return;
-        pthread_mutex_lock(&p->lock);
-        fprintf(p->out, "%s: %s\n", id, what);
-        fflush(p->out);
-        pthread_mutex_unlock(&p->lock);
+        memset(bar, ' ', 50);
+        memset(bar, '=', (size_t)w);
+        if (w < 50)
+                bar[w] = '>';
+        bar[50] = '\0';
+        util_human_size_prec(done, 3, a, sizeof(a));
+        util_human_size_prec(total, 3, b, sizeof(b));
+        snprintf(line, sizeof(line), "%s [%s]  %s/%s", verb, bar, a, b);
+        show(p, id, line);
 }
 
 struct job {
@@ -60,16 +113,24 @@ struct blob_sink {
         int fd;
         struct sha256 *digest;
         long long done;
+        struct job *job;
+        int64_t shown; /* when the progress line was last rewritten */
 };
 
 static int blob_write(void *ud, const void *buf, size_t n)
 {
         struct blob_sink *b = ud;
+        int64_t now;
 
         if (fs_write_all(b->fd, buf, n) < 0)
                 return -errno;
         sha256_update(b->digest, buf, n);
         b->done += (long long)n;
+        if (b->job->prog->tty && (now = util_now_ns()) - b->shown > 100000000) {
+                b->shown = now;
+                say_bytes(b->job->prog, b->job->short_id, "Downloading", b->done,
+                          b->job->desc->size);
+        }
         return 0;
 }
 
@@ -144,7 +205,7 @@ static int run_job(struct job *j)
 {
         _cleanup_(sha256_freep) struct sha256 *dg = sha256_new();
         struct extract x = {.tmp = j->tmp};
-        struct blob_sink sink = {.digest = dg};
+        struct blob_sink sink = {.digest = dg, .job = j};
         char hex[SHA256_HEX_LEN];
         pthread_t t;
         int p[2], r;
@@ -173,6 +234,8 @@ static int run_job(struct job *j)
         }
         if (r >= 0)
                 say(j->prog, j->short_id, "Download complete");
+        if (r >= 0 && j->prog->tty)
+                say(j->prog, j->short_id, "Extracting");
         close(p[1]);
         pthread_join(t, NULL);
         if (r == -EPIPE && x.r < 0)
@@ -481,7 +544,7 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
         _cleanup_jv_ struct jv *cfg = NULL;
         _cleanup_strv_ char **diff_ids = NULL, **stages = NULL;
         _cleanup_free_ char *tmp = cli_root_path(cli, "tmp"), *tagref = NULL;
-        struct progress prog = {.out = o->out, .quiet = o->quiet};
+        struct progress prog = {.out = o->out, .quiet = o->quiet, .tty = isatty(fileno(o->out))};
         struct fetch_plan f = {0};
         struct reg_platform want;
         struct reg_conf conf = {0};
@@ -536,6 +599,7 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
         if (r >= 0)
                 r = image_add_digest(cli, id, p->ref.name, p->top_digest, err);
         pthread_mutex_destroy(&prog.lock);
+        free(prog.ids);
         if (r < 0)
                 return r;
         if (!o->quiet) {
