@@ -373,7 +373,9 @@ static int fetch_token(struct reg_session *s, const char *challenge, struct err 
 int reg_send(struct reg_session *s, const struct reg_request *req, struct reg_response *ret,
              struct err *err)
 {
-        for (int attempt = 0;; attempt++) {
+        bool fell_back = false, authed = false;
+
+        for (;;) {
                 _cleanup_free_ char *token = NULL, *challenge = NULL;
                 bool basic;
                 int r;
@@ -385,17 +387,19 @@ int reg_send(struct reg_session *s, const struct reg_request *req, struct reg_re
                 pthread_mutex_unlock(&s->lock);
                 r = perform(s, req, token, basic, ret, &challenge, err);
                 if (r == -EPROTO && s->insecure && !strncmp(s->origin, "https://", 8) &&
-                    attempt == 0) {
+                    !fell_back) {
                         /* An insecure registry that speaks plain HTTP. */
                         char *o = util_printf("http://%s", s->origin + 8);
                         if (!o)
                                 return err_set(err, -ENOMEM, "talking to %s", s->host);
                         free(s->origin);
                         s->origin = o;
+                        fell_back = true;
                         continue;
                 }
-                if (r < 0 || ret->status != 401 || attempt > 0 || !challenge)
+                if (r < 0 || ret->status != 401 || authed || !challenge)
                         return r;
+                authed = true;
                 reg_response_free(ret);
                 pthread_mutex_lock(&s->lock);
                 if (!strncasecmp(challenge, "Bearer", 6)) {

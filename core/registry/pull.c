@@ -549,7 +549,9 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
         struct reg_platform want;
         struct reg_conf conf = {0};
         char id[65], existing[65];
-        bool up_to_date;
+        _cleanup_free_ char *ref_str = util_printf("%s@%s", p->ref.name, p->ref.digest ?: "");
+        _cleanup_free_ char *tag_str = util_printf("%s:%s", p->ref.name, p->ref.tag ?: "");
+        bool up_to_date, have;
         int r;
 
         r = o->platform ? reg_platform_parse(o->platform, &want, err) : 0;
@@ -571,16 +573,22 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
                 r = check_platform(p, cfg, &want, err);
         if (r >= 0)
                 r = reg_conf_load(&conf, err);
+        if (r >= 0 && (!ref_str || !tag_str))
+                r = err_set(err, -ENOMEM, "pulling %s", p->ref.name);
         if (r < 0)
                 return r;
         pthread_mutex_init(&prog.lock, NULL);
-        /* Already stored under the config's digest with every layer: nothing to fetch. */
-        up_to_date = image_resolve(cli, p->m.config.digest, existing, err) >= 0 &&
+        /* Already stored under the config's digest with every layer: nothing to fetch.
+         * "Image is up to date" when the reference already named it (Docker's wording). */
+        have = image_resolve(cli, p->m.config.digest, existing, err) >= 0 &&
+               !strcmp(existing, p->m.config.digest + 7);
+        for (char **d = diff_ids; have && *d; d++)
+                have = image_has_layer(cli, *d);
+        up_to_date = have &&
+                     image_resolve(cli, p->ref.digest ? ref_str : tag_str, existing, err) >= 0 &&
                      !strcmp(existing, p->m.config.digest + 7);
-        for (char **d = diff_ids; up_to_date && *d; d++)
-                up_to_date = image_has_layer(cli, *d);
         err_clear(err);
-        if (!up_to_date)
+        if (!have)
                 r = tmp ? pull_layers(cli, &s, p, diff_ids, tmp, &prog, &f, conf.max_downloads, err)
                         : err_set(err, -ENOMEM, "pulling %s", p->ref.name);
         reg_conf_free(&conf);

@@ -81,7 +81,7 @@ struct pusher {
                 FILE *out;
                 bool quiet;
         } p;
-        char **mount_from; /* repositories of the same registry this store knows */
+        const struct image_ref *ref;
 };
 
 static void say(const struct pusher *ps, const char *id, const char *what)
@@ -152,10 +152,48 @@ static char *put_url(const struct reg_session *s, const char *location, const ch
         return util_printf("%s%sdigest=%s", location, sep, digest);
 }
 
-/* Sends one blob (from fd, or the bytes of buf) unless the registry has it. */
-static int push_blob(struct pusher *ps, const char *short_id, const char *digest, int fd,
+/* Whether the stored image ref names has layer diff_id. */
+static bool image_has(const struct cli *cli, const char *ref, const char *diff_id)
+{
+        _cleanup_jv_ struct jv *cfg = NULL;
+        _cleanup_strv_ char **ids = NULL;
+        struct err ignored = {0};
+        char id[65];
+
+        return image_resolve(cli, ref, id, &ignored) >= 0 &&
+               image_load_config(cli, id, &cfg, &ignored) >= 0 &&
+               imgconfig_diff_ids(cfg, &ids, &ignored) >= 0 && util_strv_contains(ids, diff_id);
+}
+
+/* Mount sources for a layer: other repositories of the same registry holding an image of
+ * this store that has the layer (pulled from there or pushed there), at most 3. */
+static char **mount_sources(const struct cli *cli, const struct image_ref *ref,
+                            const char *diff_id)
+{
+        _cleanup_strv_ char **refs = NULL;
+        char **out = calloc(1, sizeof(char *));
+        struct err ignored = {0};
+
+        if (!out || image_list_refs(cli, &refs, &ignored) < 0)
+                return out;
+        for (char **k = refs; *k && util_strv_len(out) < 3; k++) {
+                _cleanup_(image_ref_free) struct image_ref o = {0};
+                if (imgconfig_parse_ref(*k, &o, &ignored) < 0 || strcmp(o.domain, ref->domain) ||
+                    !strcmp(o.path, ref->path) || util_strv_contains(out, o.path) ||
+                    !image_has(cli, *k, diff_id))
+                        continue;
+                if (util_strv_push(&out, o.path) < 0)
+                        break;
+        }
+        return out;
+}
+
+/* Sends one blob (from fd, or the bytes of buf) unless the registry has it; a layer (its
+ * diff id given, shown by its first 12 digits) may be mounted from another repository. */
+static int push_blob(struct pusher *ps, const char *layer, const char *digest, int fd,
                      const void *buf, long long size, struct err *err)
 {
+        _cleanup_strv_ char **mount_from = NULL;
         _cleanup_free_ char *location = NULL, *url = NULL;
         const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
         struct reg_response resp = {0};
@@ -168,21 +206,26 @@ static int push_blob(struct pusher *ps, const char *short_id, const char *digest
         int r = blob_exists(ps->s, digest, err);
 
         if (r != 0) {
-                if (r > 0 && short_id)
-                        say(ps, short_id, "Layer already exists");
+                if (r > 0 && layer)
+                        say(ps, layer, "Layer already exists");
                 return r < 0 ? r : 0;
         }
-        for (char **m = ps->mount_from; m && *m; m++) {
+        if (layer)
+                mount_from = mount_sources(ps->cli, ps->ref, layer);
+        for (char **m = mount_from; m && *m; m++) {
+                free(location);
+                location = NULL;
                 r = start_upload(ps->s, digest, *m, &location, err);
                 if (r == 1) {
-                        if (short_id) {
+                        if (layer) {
                                 _cleanup_free_ char *what = util_printf("Mounted from %s", *m);
-                                say(ps, short_id, what ? what : "Pushed");
+                                say(ps, layer, what ? what : "Pushed");
                         }
                         return 0;
                 }
-                if (r == 0)
-                        break; /* the registry started a plain upload instead */
+                if (r < 0)
+                        return r;
+                /* 202: not mountable from there; the next source, else this upload. */
         }
         if (!location) {
                 r = start_upload(ps->s, digest, NULL, &location, err);
@@ -199,29 +242,9 @@ static int push_blob(struct pusher *ps, const char *short_id, const char *digest
                 r = err_set(err, -EIO, "pushing %s: %s", digest, why);
         }
         reg_response_free(&resp);
-        if (r >= 0 && short_id)
-                say(ps, short_id, "Pushed");
+        if (r >= 0 && layer)
+                say(ps, layer, "Pushed");
         return r;
-}
-
-/* Other repositories of the same registry this store has images from (mount sources). */
-static char **known_repos(const struct cli *cli, const struct image_ref *ref)
-{
-        _cleanup_strv_ char **ids = NULL;
-        char **out = calloc(1, sizeof(char *));
-        struct err ignored = {0};
-
-        if (!out || image_list_refs(cli, &ids, &ignored) < 0)
-                return out;
-        for (char **k = ids; *k; k++) {
-                _cleanup_(image_ref_free) struct image_ref o = {0};
-                if (imgconfig_parse_ref(*k, &o, &ignored) < 0 || strcmp(o.domain, ref->domain) ||
-                    !strcmp(o.path, ref->path) || util_strv_contains(out, o.path))
-                        continue;
-                if (util_strv_push(&out, o.path) < 0 || util_strv_len(out) >= 8)
-                        break;
-        }
-        return out;
 }
 
 static int push_layers(struct pusher *ps, char *const *diff_ids, struct jv *layers, struct err *err)
@@ -260,8 +283,8 @@ static int push_tag(const struct cli *cli, const struct image_ref *ref, const ch
         _cleanup_free_ char *local = util_printf("%s:%s", ref->name, tag), *cfg_text = NULL;
         _cleanup_free_ char *cfg_digest = NULL, *mpath = NULL;
         _cleanup_jv_ struct jv *cfg = NULL, *manifest = jv_new_object();
-        _cleanup_strv_ char **diff_ids = NULL, **mount_from = NULL;
-        struct pusher ps = {.cli = cli, .s = &s, .p = {o->out, o->quiet}};
+        _cleanup_strv_ char **diff_ids = NULL;
+        struct pusher ps = {.cli = cli, .s = &s, .p = {o->out, o->quiet}, .ref = ref};
         struct jv *layers = jv_new_array(), *config = jv_new_object();
         const char *hdrs[] = {"Content-Type: " MT_DOCKER_MANIFEST, NULL};
         struct reg_response resp = {0};
@@ -287,7 +310,6 @@ static int push_tag(const struct cli *cli, const struct image_ref *ref, const ch
                 r = reg_session_open(ref, "pull,push", &s, err);
         if (r < 0)
                 return r;
-        ps.mount_from = mount_from = known_repos(cli, ref);
         r = push_layers(&ps, diff_ids, layers, err);
         cfg_digest = util_printf("sha256:%s", id);
         if (r >= 0)

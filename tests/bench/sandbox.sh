@@ -298,6 +298,8 @@ section_scale() {
 . "$bench_dir/dns.sh"
 # shellcheck source=tests/bench/images.sh
 . "$bench_dir/images.sh"
+# shellcheck source=tests/bench/pull.sh
+. "$bench_dir/pull.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

@@ -135,6 +135,20 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
         "$(ms "$(get_metric images-hawser-commit-deep2000.median)")" \
         "$(ms "$(get_metric images-hawser-commit-deep500.median)")")
     row 'commit depth 2,000 / depth 500 (medians; linear is 4x)' "$r" x "$shown" '<=' 6
+    # pull_row LABEL A B TARGET: median of pull-A over pull-B
+    pull_row() {
+        local a b r
+        a=$(ms "$(get_metric "pull-$2.median")")
+        b=$(ms "$(get_metric "pull-$3.median")")
+        r=$(calc 'a / b' "a=$a" "b=$b")
+        shown=
+        [ -z "$r" ] || shown=$(printf '%.2fx (%.0f / %.0f ms)' "$r" "$a" "$b")
+        row "$1" "$r" x "$shown" '<=' "$4"
+    }
+    pull_row 'pull 100 MB gzip, cold: hawser / docker' hawser-gzip docker-gzip 0.5
+    pull_row 'pull 100 MB gzip, cold: hawser / podman' hawser-gzip podman-gzip 0.5
+    pull_row 'pull 100 MB gzip: hawser / curl | tar -xz (floor)' hawser-gzip floor-gzip 1.3
+    pull_row 'pull 100 MB zstd / gzip (hawser)' hawser-zstd hawser-gzip 1
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"
