@@ -694,11 +694,14 @@ static int find_image(struct cli *cli, const struct run_opts *o, const char *ref
         if (r != -ENOENT || !strcmp(policy, "never") || imgconfig_parse_ref(ref, &pr, err) < 0)
                 return r;
         /* A name (not an id) that is not stored: pulled, as Docker does. */
-        fprintf(stderr, "Unable to find image '%s%s%s' locally\n", pr.name, pr.digest ? "@" : ":",
-                pr.digest ? pr.digest
-                : pr.tag  ? pr.tag
-                          : "latest");
-        fflush(stderr);
+        if (!o->quiet) {
+                fprintf(stderr, "Unable to find image '%s%s%s' locally\n", pr.name,
+                        pr.digest ? "@" : ":",
+                        pr.digest ? pr.digest
+                        : pr.tag  ? pr.tag
+                                  : "latest");
+                fflush(stderr);
+        }
         return registry_pull(cli, ref, &po, id, err);
 }
 
