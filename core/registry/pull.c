@@ -322,8 +322,17 @@ static int fetch_doc(struct reg_session *s, const char *path, const char *accept
         const char *hdrs[] = {accept, NULL};
         struct reg_request req = {.method = "GET", .url = path, .headers = hdrs, .body_fd = -1};
         char hex[SHA256_HEX_LEN], why[256];
-        int r = reg_send(s, &req, ret, err);
+        useconds_t backoff = 250000;
+        int r;
 
+        /* Small documents: a broken transfer is simply sent for again. */
+        for (int attempt = 1;; attempt++) {
+                r = reg_send(s, &req, ret, err);
+                if (r >= 0 || !retryable(r) || attempt >= s->max_attempts)
+                        break;
+                usleep(backoff);
+                backoff *= 2;
+        }
         if (r < 0)
                 return r;
         if (ret->status == 404) {

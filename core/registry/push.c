@@ -167,8 +167,7 @@ static bool image_has(const struct cli *cli, const char *ref, const char *diff_i
 
 /* Mount sources for a layer: other repositories of the same registry holding an image of
  * this store that has the layer (pulled from there or pushed there), at most 3. */
-static char **mount_sources(const struct cli *cli, const struct image_ref *ref,
-                            const char *diff_id)
+static char **mount_sources(const struct cli *cli, const struct image_ref *ref, const char *diff_id)
 {
         _cleanup_strv_ char **refs = NULL;
         char **out = calloc(1, sizeof(char *));

@@ -377,3 +377,29 @@ no_leftovers() {
     [ "$left" = 0 ] || fail "$left layers stored"
     [ -z "$tmp_left" ] || fail "left in tmp: $tmp_left"
 }
+
+@test "a layer transfer cut mid-way is resumed with Range; a server that ignores Range is coped with" {
+    registry_flaky_start 5010 5000 cut
+    run h pull 127.0.0.1:5010/app
+    assert_success
+    assert_output_contains "Pull complete"
+    run grep -E ' cut$' "$REGISTRY_FLAKY_LOG"
+    assert_success
+    local cut_path half
+    cut_path=$(grep -E ' cut$' "$REGISTRY_FLAKY_LOG" | grep '/blobs/' | tail -n 1 | cut -d' ' -f2)
+    half=$(grep -F "GET $cut_path range=- " "$REGISTRY_FLAKY_LOG" | sed -n 's/.* sent=\([0-9]*\) cut$/\1/p')
+    # The same blob asked for again from where the cut left it.
+    grep -qF "GET $cut_path range=bytes=$half- status=206" "$REGISTRY_FLAKY_LOG" ||
+        fail "no resume of $cut_path from $half: $(cat "$REGISTRY_FLAKY_LOG")"
+    run h run --rm 127.0.0.1:5010/app cat /app.txt
+    assert_output "app"
+    h rmi 127.0.0.1:5010/app >/dev/null
+    registry_flaky_start 5011 5000 norange
+    run h pull 127.0.0.1:5011/app
+    assert_success
+    grep -q 'range-ignored$' "$REGISTRY_FLAKY_LOG" ||
+        fail "the front never ignored a Range: $(cat "$REGISTRY_FLAKY_LOG")"
+    run h run --rm 127.0.0.1:5011/app cat /app.txt
+    assert_output "app"
+    no_leftovers
+}

@@ -5,8 +5,8 @@
 #   2. core/network/store.c (the network store) includes nothing of core/ but core/base, the
 #      module's internal.h and the headers internal.h names (network.h, container.h).
 #   3. No include cycle between modules. A module is a file of core/ with its header (x.c,
-#      x.h), core/network/ (one module; its cmd.c, the commands, is a module of its own),
-#      core/base/, net/ and dns/. `tsort` finds the cycles.
+#      x.h), core/network/ and core/registry/ (one module each; their cmd.c, the commands,
+#      is a module of its own), core/base/, net/ and dns/. `tsort` finds the cycles.
 # Exits 1 and says which rule broke, 0 otherwise.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -34,16 +34,19 @@ module() {
     dns/*) echo dns ;;
     core/network/cmd.c) echo network-cmd ;;
     core/network/* | core/network.h | network.h) echo network ;;
+    core/registry/cmd.c) echo registry-cmd ;;
+    core/registry/* | core/registry.h | registry.h | ../registry.h) echo registry ;;
     core/commands.h | commands.h) echo commands ;;
     *) local b=${1##*/}; echo "${b%.*}" ;;
     esac
 }
 
 edges=$(
-    for f in core/*.c core/*.h core/network/*.c core/network/*.h; do
+    for f in core/*.c core/*.h core/network/*.c core/network/*.h core/registry/*.c core/registry/*.h; do
         from=$(module "$f")
         for inc in $(includes "$f"); do
-            to=$(module "$inc")
+            to=$(module "${inc#../}")
+            [ "$inc" != internal.h ] || to=$from
             [ "$to" = "$from" ] || [ "$to" = commands ] || echo "$from $to"
         done
     done | sort -u
