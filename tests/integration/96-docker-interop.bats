@@ -20,12 +20,16 @@
 # the host's AppArmor setup (apparmor_parser, securityfs) either.
 
 load helpers
+load registry
 
 # The private dockerd's state dir: short, so unix socket paths under it stay short.
 DOCKER_PRIV=$TMPDIR/docker
 
 setup_file() {
     setup_busybox
+    if command -v docker-registry >/dev/null 2>&1; then
+        registry_start plain 5000
+    fi
     export DOCKER_MODE="" DOCKER_SKIP="" DOCKERD_PID="" DOCKER_CGROUP=""
     if command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1; then
         DOCKER_MODE=private
@@ -43,6 +47,7 @@ setup_file() {
 }
 
 teardown_file() {
+    registry_stop_all
     if [ "$DOCKER_MODE" = private ] || [ -n "$DOCKERD_PID" ]; then
         stop_private_dockerd
     fi
@@ -372,4 +377,63 @@ FLAGS
     run h run --rm --network host --link xi:y busybox true
     [ "$status" = "$d_rc" ] && [ "$(first_line_msg)" = "$d_msg" ] ||
         fail "host mode and --link: Docker $d_rc '$d_msg', hawser $status '$(first_line_msg)'"
+}
+
+# need_registry: the plain registry setup_file started on 127.0.0.1:5000.
+need_registry() {
+    [ -n "${REGISTRY_LOG_PLAIN:-}" ] || skip "docker-registry is not installed (Debian: apt-get install docker-registry)"
+}
+
+@test "an image hawser pushes is pulled and run by Docker, with the digest hawser printed" {
+    need_docker
+    need_registry
+    h run --name interop-push busybox sh -c 'echo pushed-by-hawser > /who' >/dev/null
+    h commit interop-push 127.0.0.1:5000/hawser-interop/pushed:1 >/dev/null
+    h rm interop-push >/dev/null
+    run h push 127.0.0.1:5000/hawser-interop/pushed:1
+    assert_success
+    [[ ${lines[-1]} =~ digest:\ (sha256:[0-9a-f]{64}) ]] || fail "no digest: ${lines[-1]}"
+    local digest=${BASH_REMATCH[1]}
+    run docker pull 127.0.0.1:5000/hawser-interop/pushed:1
+    assert_success
+    assert_output_contains "Digest: $digest"
+    run drun --rm 127.0.0.1:5000/hawser-interop/pushed:1 cat /who
+    assert_success
+    assert_output "pushed-by-hawser"
+    [ "$(docker inspect -f '{{.Id}}' 127.0.0.1:5000/hawser-interop/pushed:1)" = \
+        "$(h inspect -f '{{.Id}}' 127.0.0.1:5000/hawser-interop/pushed:1)" ] || fail "Docker's image id differs"
+    h rmi 127.0.0.1:5000/hawser-interop/pushed:1 >/dev/null
+}
+
+@test "an image Docker pushes is pulled and run by hawser, with the digest Docker printed" {
+    need_docker
+    need_registry
+    docker import "$HAWSER_TEST_IMAGE_TAR" 127.0.0.1:5000/hawser-interop/fromdocker:2 >/dev/null
+    run docker push 127.0.0.1:5000/hawser-interop/fromdocker:2
+    assert_success
+    [[ $output =~ digest:\ (sha256:[0-9a-f]{64}) ]] || fail "no digest in: $output"
+    local digest=${BASH_REMATCH[1]}
+    run h pull 127.0.0.1:5000/hawser-interop/fromdocker:2
+    assert_success
+    assert_output_contains "Digest: $digest"
+    run h run --rm --network none 127.0.0.1:5000/hawser-interop/fromdocker:2 echo pulled-from-docker
+    assert_output "pulled-from-docker"
+    [ "$(docker inspect -f '{{.Id}}' 127.0.0.1:5000/hawser-interop/fromdocker:2)" = \
+        "$(h inspect -f '{{.Id}}' 127.0.0.1:5000/hawser-interop/fromdocker:2)" ] || fail "the image ids differ"
+    h rmi 127.0.0.1:5000/hawser-interop/fromdocker:2 >/dev/null
+    docker rmi 127.0.0.1:5000/hawser-interop/fromdocker:2 >/dev/null
+}
+
+@test "pull errors read as Docker's: an unknown tag, a bad reference" {
+    need_docker
+    need_registry
+    local d_out h_out
+    d_out=$(docker pull 127.0.0.1:5000/hawser-interop/none:9 2>&1) && fail "docker pulled a missing tag"
+    h_out=$(h pull 127.0.0.1:5000/hawser-interop/none:9 2>&1) && fail "hawser pulled a missing tag"
+    # Docker: "Error response from daemon: manifest for X not found: manifest unknown: ..."
+    [[ $d_out == *"manifest for 127.0.0.1:5000/hawser-interop/none:9 not found"* ]] || fail "docker said: $d_out"
+    [[ $h_out == *"manifest for 127.0.0.1:5000/hawser-interop/none:9 not found"* ]] || fail "hawser said: $h_out"
+    d_out=$(docker pull 127.0.0.1:5000/Bad 2>&1) && fail "docker accepted an upper-case name"
+    h_out=$(h pull 127.0.0.1:5000/Bad 2>&1) && fail "hawser accepted an upper-case name"
+    [[ $d_out == *"must be lowercase"* && $h_out == *"must be lowercase"* ]] || fail "docker: $d_out / hawser: $h_out"
 }
