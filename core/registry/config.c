@@ -1,6 +1,5 @@
 /* What users already configured for Docker: the registries file (Docker's daemon.json keys
- * insecure-registries, registry-mirrors, max-concurrent-downloads, max-concurrent-uploads,
- * max-download-attempts) and ~/.docker/config.json credentials (auths, credsStore,
+ * insecure-registries, registry-mirrors, max-concurrent-downloads, max-download-attempts) and ~/.docker/config.json credentials (auths, credsStore,
  * credHelpers through docker-credential-* helpers). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +17,6 @@
 #include "internal.h"
 
 #define DEFAULT_DOWNLOADS 3
-#define DEFAULT_UPLOADS   5
 #define DEFAULT_ATTEMPTS  5
 
 static const char *conf_path(void)
@@ -33,7 +31,6 @@ int reg_conf_load(struct reg_conf *ret, struct err *err)
         _cleanup_jv_ struct jv *doc = NULL;
         struct reg_conf c = {
                 .max_downloads = DEFAULT_DOWNLOADS,
-                .max_uploads = DEFAULT_UPLOADS,
                 .max_attempts = DEFAULT_ATTEMPTS,
         };
         int r = jv_load(conf_path(), &doc, err);
@@ -47,13 +44,12 @@ int reg_conf_load(struct reg_conf *ret, struct err *err)
         c.insecure = jv_to_strv(jv_get(doc, "insecure-registries"));
         c.mirrors = jv_to_strv(jv_get(doc, "registry-mirrors"));
         c.max_downloads = (int)jv_get_int(doc, "max-concurrent-downloads", DEFAULT_DOWNLOADS);
-        c.max_uploads = (int)jv_get_int(doc, "max-concurrent-uploads", DEFAULT_UPLOADS);
         c.max_attempts = (int)jv_get_int(doc, "max-download-attempts", DEFAULT_ATTEMPTS);
-        if (c.max_downloads < 1 || c.max_uploads < 1 || c.max_attempts < 1) {
+        if (c.max_downloads < 1 || c.max_attempts < 1) {
                 reg_conf_free(&c);
                 return err_set(err, -EINVAL,
-                               "%s: max-concurrent-* and max-download-attempts "
-                               "must be at least 1",
+                               "%s: max-concurrent-downloads and max-download-attempts must be "
+                               "at least 1",
                                conf_path());
         }
         *ret = c;

@@ -17,7 +17,6 @@ struct reg_conf {
         char **insecure; /* "host[:port]" or CIDR */
         char **mirrors;  /* "https://mirror" (Docker Hub only, as Docker) */
         int max_downloads;
-        int max_uploads;
         int max_attempts;
 };
 /* Reads $HAWSER_REGISTRIES_CONF or /etc/hawser/registries.json; a missing file gives the

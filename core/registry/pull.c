@@ -418,6 +418,42 @@ static int resolve(struct reg_session *s, struct pulled *p, const struct reg_pla
         return r;
 }
 
+/* A Docker Hub image is asked of each configured mirror in turn, then of the Hub (Docker's
+ * order); anything else of its own registry. The session that answered stays open. */
+static int open_and_resolve(struct pulled *p, const struct reg_platform *want,
+                            struct reg_session *s, struct err *err)
+{
+        struct reg_conf conf = {0};
+        int r = reg_conf_load(&conf, err);
+
+        for (char **m = r >= 0 && !strcmp(p->ref.domain, "docker.io") ? conf.mirrors : NULL;
+             m && *m; m++) {
+                struct err ignored = {0};
+                char *origin =
+                        strndup(*m, strlen(*m) - (strlen(*m) > 1 && (*m)[strlen(*m) - 1] == '/'));
+                const char *host = origin ? strstr(origin, "://") : NULL;
+                if (!origin || reg_session_open(&p->ref, "pull", s, &ignored) < 0) {
+                        free(origin);
+                        continue;
+                }
+                free(s->origin);
+                s->origin = origin;
+                s->insecure = reg_conf_insecure(&conf, host ? host + 3 : origin);
+                if (resolve(s, p, want, &ignored) >= 0) {
+                        reg_conf_free(&conf);
+                        return 0;
+                }
+                reg_session_close(s);
+                reg_manifest_free(&p->m);
+                free(p->config);
+                p->config = NULL;
+        }
+        reg_conf_free(&conf);
+        if (r >= 0)
+                r = reg_session_open(&p->ref, "pull", s, err);
+        return r < 0 ? r : resolve(s, p, want, err);
+}
+
 /* Takes the pull lock of a layer: a concurrent pull of the same layer waits and then finds
  * it stored. */
 static int lock_layer(const struct cli *cli, const char *diff_id, struct err *err)
@@ -573,9 +609,7 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
                         strcmp(p->ref.domain, "docker.io")    ? p->ref.path
                         : strncmp(p->ref.path, "library/", 8) ? p->ref.path
                                                               : p->ref.path);
-        r = reg_session_open(&p->ref, "pull", &s, err);
-        if (r >= 0)
-                r = resolve(&s, p, &want, err);
+        r = open_and_resolve(p, &want, &s, err);
         if (r >= 0)
                 r = check_config(p, &cfg, &diff_ids, err);
         if (r >= 0 && o->platform)

@@ -403,3 +403,24 @@ no_leftovers() {
     assert_output "app"
     no_leftovers
 }
+
+@test "registries.json: registry-mirrors serve Docker Hub names (a dead mirror is skipped); a bad file is a clear error" {
+    registry_push_image 5000 library/mirrored:1 "$BATS_FILE_TMPDIR/app.tar" --format v2s2
+    local conf=$BATS_TEST_TMPDIR/registries.json
+    printf '{"registry-mirrors": ["http://127.0.0.1:5999", "http://127.0.0.1:5000/"]}\n' >"$conf"
+    run env HAWSER_REGISTRIES_CONF="$conf" "$HAWSER" pull mirrored:1
+    assert_success
+    assert_output_contains "1: Pulling from library/mirrored"
+    assert_output_contains "Status: Downloaded newer image for mirrored:1"
+    [ "${lines[-1]}" = "docker.io/library/mirrored:1" ] || fail "last line: ${lines[-1]}"
+    run h run --rm mirrored:1 cat /app.txt
+    assert_output "app"
+    h rmi mirrored:1 >/dev/null
+    printf '{"max-download-attempts": 0}\n' >"$conf"
+    run env HAWSER_REGISTRIES_CONF="$conf" "$HAWSER" pull "$PLAIN/app"
+    assert_failure 1
+    assert_output_contains "max-concurrent-downloads and max-download-attempts must be at least 1"
+    printf '{"max-concurrent-downloads": 1}\n' >"$conf"
+    run env HAWSER_REGISTRIES_CONF="$conf" "$HAWSER" pull "$PLAIN/app"
+    assert_success
+}
