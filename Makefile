@@ -24,7 +24,7 @@ SAN     ?=
 # bench adds the benchmark tools (tests/bench/run.sh installs iperf3 and dnsperf itself).
 BUILD_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
               libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libcurl4-openssl-dev
-DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux
+DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux docker-registry
 # docker.io: tests/integration/96-docker-interop.bats runs its own dockerd in the sandbox to
 # move images between hawser and Docker both ways; hawser itself never needs it.
 # docker-registry, skopeo, apache2-utils (htpasswd), openssl: tests/integration/97-registry.bats

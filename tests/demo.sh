@@ -98,6 +98,21 @@ section "1. Import a base image (a busybox root filesystem built from Debian's b
 step import "$tarball" busybox:latest
 step images
 
+section "1b. A registry: push the image, forget it, and let run pull it back"
+command -v docker-registry >/dev/null 2>&1 ||
+    die "docker-registry is missing (Debian: apt-get install docker-registry; make demo installs it)"
+printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s/registry}}\nhttp: {addr: 127.0.0.1:5000}\n' \
+    "$demo_dir" >"$demo_dir/registry.yml"
+echo "$bold+ docker-registry serve registry.yml &   (Debian's registry, on 127.0.0.1:5000 in this sandbox)$plain"
+docker-registry serve "$demo_dir/registry.yml" >"$demo_dir/registry.log" 2>&1 &
+for _ in $(seq 50); do busybox wget -qO /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && break; sleep 0.1; done
+step tag busybox 127.0.0.1:5000/demo/busybox:1
+step push 127.0.0.1:5000/demo/busybox:1
+step rmi busybox 127.0.0.1:5000/demo/busybox:1
+step_expect "pulled from the registry" run --rm 127.0.0.1:5000/demo/busybox:1 echo "pulled from the registry"
+step tag 127.0.0.1:5000/demo/busybox:1 busybox:latest
+step images --digests
+
 section "2. Start a web server in the background"
 step run -d --init --name web1 --expose 80 busybox sh -c \
     'mkdir -p /www && echo "hello from web1" > /www/index.html && echo "web1: serving /www" && exec httpd -f -p 80 -h /www'
