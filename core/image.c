@@ -682,9 +682,27 @@ static void sweep_tmp(const struct store *s)
         }
 }
 
+/* The diff ids of every stored layer. */
+static int list_layers(const struct store *s, char ***ret, struct err *err)
+{
+        _cleanup_closedir_ DIR *d = opendir(s->layers);
+        _cleanup_strv_ char **out = calloc(1, sizeof(char *));
+        struct dirent *e;
+
+        if (!out)
+                return err_set(err, -ENOMEM, "listing layers");
+        while (d && (e = readdir(d)))
+                if (strlen(e->d_name) == 64 && is_hex(e->d_name, 64, 64) &&
+                    util_strv_push(&out, e->d_name) < 0)
+                        return err_set(err, -ENOMEM, "listing layers");
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 int image_sweep(const struct cli *cli, struct err *err)
 {
         _cleanup_(imgstore_free) struct store s = {0};
+        _cleanup_strv_ char **layers = NULL;
         _cleanup_close_ int lock = -1;
         int r = imgstore_open(cli, false, &s, err);
 
@@ -692,6 +710,26 @@ int image_sweep(const struct cli *cli, struct err *err)
                 r = lock = imgstore_lock(&s, err);
         if (r >= 0)
                 sweep_tmp(&s);
+        /* Layers no image lists: what failed pulls kept for the next one. */
+        if (r >= 0)
+                r = list_layers(&s, &layers, err);
+        if (r >= 0)
+                r = imgstore_gc_layers(&s, layers, NULL, NULL, err);
+        return r < 0 ? r : 0;
+}
+
+int image_keep_layers(const struct cli *cli, char *const *stages, struct err *err)
+{
+        _cleanup_(imgstore_free) struct store s = {0};
+        _cleanup_close_ int lock = -1;
+        int r = imgstore_open(cli, true, &s, err);
+
+        if (r >= 0)
+                r = lock = imgstore_lock(&s, err);
+        for (; r >= 0 && stages && *stages; stages++)
+                r = layer_commit(*stages, s.layers, NULL, NULL, err);
+        for (; stages && *stages; stages++)
+                layer_discard(*stages);
         return r < 0 ? r : 0;
 }
 

@@ -88,6 +88,9 @@ struct image_usage {
         long long count, active, size, reclaimable;
 };
 int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err *err);
+/* Moves staged layers into the layer store without making an image (a failed pull keeps
+ * the layers it finished for the next one). Stages are consumed also on failure. */
+int image_keep_layers(const struct cli *cli, char *const *stages, struct err *err);
 /* Removes what killed load, import and commit commands left in --root/tmp (their owners
- * have ended); system prune. */
+ * have ended), and layers no image lists (kept by failed pulls); system prune. */
 int image_sweep(const struct cli *cli, struct err *err);

@@ -537,6 +537,21 @@ static int pull_layers(const struct cli *cli, struct reg_session *s, struct pull
         return run_pool(f->jobs, f->n, max, err);
 }
 
+/* A failed pull keeps the layers it finished: the next pull finds them stored. */
+static void keep_finished(const struct cli *cli, struct fetch_plan *f)
+{
+        _cleanup_strv_ char **stages = NULL;
+        struct err ignored = {0};
+
+        for (size_t i = 0; i < f->n; i++)
+                if (f->jobs[i].stage && util_strv_push(&stages, f->jobs[i].stage) >= 0) {
+                        free(f->jobs[i].stage);
+                        f->jobs[i].stage = NULL;
+                }
+        if (stages)
+                (void)image_keep_layers(cli, stages, &ignored);
+}
+
 /* The config's diff ids, one per layer of the manifest. */
 static int check_config(const struct pulled *p, struct jv **ret_cfg, char ***ret_ids,
                         struct err *err)
@@ -635,6 +650,8 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
                 r = tmp ? pull_layers(cli, &s, p, diff_ids, tmp, &prog, &f, conf.max_downloads, err)
                         : err_set(err, -ENOMEM, "pulling %s", p->ref.name);
         reg_conf_free(&conf);
+        if (r < 0)
+                keep_finished(cli, &f);
         for (size_t i = 0; r >= 0 && i < f.n; i++) {
                 if (util_strv_push(&stages, f.jobs[i].stage) < 0)
                         r = err_set(err, -ENOMEM, "pulling %s", p->ref.name);

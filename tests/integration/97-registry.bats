@@ -424,3 +424,36 @@ no_leftovers() {
     run env HAWSER_REGISTRIES_CONF="$conf" "$HAWSER" pull "$PLAIN/app"
     assert_success
 }
+
+@test "a failed pull keeps the layers it finished: the next pull reuses them; system prune drops them if no image comes" {
+    local repo=$REGISTRY_TMPDIR/registry-5000 m l0 l1 data
+    m=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$PLAIN/v2/two/manifests/oci")
+    l0=$(echo "$m" | jq -r '.layers[0].digest')
+    l1=$(echo "$m" | jq -r '.layers[1].digest')
+    data=$(find "$repo" -path "*/blobs/sha256/*/${l0#sha256:}/data" | head -n 1)
+    cp "$data" "$BATS_TEST_TMPDIR/good"
+    printf 'X' | dd of="$data" bs=1 seek=50 conv=notrunc status=none
+    run h pull "$PLAIN/two:oci"
+    cp "$BATS_TEST_TMPDIR/good" "$data"
+    assert_failure 1
+    assert_output_contains "${l1:7:12}: Pull complete"
+    run h images -q "$PLAIN/two:oci"
+    assert_output ""
+    no_leftovers
+    run h pull "$PLAIN/two:oci"
+    assert_success
+    assert_output_contains "${l1:7:12}: Already exists"
+    assert_output_contains "${l0:7:12}: Pull complete"
+    # Again, and this time nothing takes the kept layer: system prune removes it.
+    h rmi "$PLAIN/two:oci" >/dev/null
+    printf 'X' | dd of="$data" bs=1 seek=50 conv=notrunc status=none
+    run h pull "$PLAIN/two:oci"
+    cp "$BATS_TEST_TMPDIR/good" "$data"
+    assert_failure 1
+    local diff1
+    diff1=$(h save busybox >/dev/null; ls "$HAWSER_ROOT/layers" | wc -l)
+    h system prune -f >/dev/null
+    [ "$(ls "$HAWSER_ROOT/layers" | wc -l)" -lt "$diff1" ] || fail "system prune kept the orphan layer"
+    run h run --rm busybox echo still-here
+    assert_output "still-here"
+}
