@@ -220,7 +220,7 @@ static int perform(struct reg_session *s, const struct reg_request *req, const c
 {
         _cleanup_free_ char *url = NULL, *auth = NULL;
         struct curl_slist *hdrs = NULL;
-        struct upload up = {.fd = req->body_fd};
+        struct upload up = {.fd = req->body_fd, .off = req->body_off};
         struct xfer x = {.req = req, .resp = resp, .skip = 0};
         char range[48], ebuf[CURL_ERROR_SIZE] = "";
         CURLcode cr;

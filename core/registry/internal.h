@@ -84,7 +84,8 @@ struct reg_request {
         const char *const *headers;
         const void *body; /* or body_fd */
         size_t body_len;
-        int body_fd;      /* -1: none */
+        int body_fd; /* -1: none; else body_len bytes from body_off */
+        long long body_off;
         reg_sink_fn sink; /* NULL: 2xx bodies are kept in response.body too */
         void *ud;
         long long resume; /* Range: bytes=resume- when > 0 */

@@ -152,6 +152,56 @@ static char *put_url(const struct reg_session *s, const char *location, const ch
         return util_printf("%s%sdigest=%s", location, sep, digest);
 }
 
+/* Blobs above CHUNK_MIN go up in PATCH chunks of CHUNK_SIZE (the upload protocol's chunked
+ * flow, as Docker and skopeo push); smaller ones in the one PUT. */
+#define CHUNK_MIN  (8LL << 20)
+#define CHUNK_SIZE (32LL << 20)
+
+static char *absolute(const struct reg_session *s, const char *location)
+{
+        return location[0] == '/' ? util_printf("%s%s", s->origin, location) : strdup(location);
+}
+
+/* PATCHes size bytes of fd to *location in order; each answer's Location is the next. */
+static int send_chunks(struct reg_session *s, char **location, int fd, long long size,
+                       struct err *err)
+{
+        const char *type = "Content-Type: application/octet-stream";
+
+        for (long long off = 0; off < size; off += CHUNK_SIZE) {
+                long long n = size - off < CHUNK_SIZE ? size - off : CHUNK_SIZE;
+                _cleanup_free_ char *url = absolute(s, *location);
+                char range[64], why[256];
+                const char *hdrs[] = {type, range, NULL};
+                struct reg_request req = {.method = "PATCH",
+                                          .url = url,
+                                          .headers = hdrs,
+                                          .body_fd = fd,
+                                          .body_off = off,
+                                          .body_len = (size_t)n};
+                struct reg_response resp = {0};
+                int r;
+
+                if (!url)
+                        return err_set(err, -ENOMEM, "uploading");
+                snprintf(range, sizeof(range), "Content-Range: %lld-%lld", off, off + n - 1);
+                r = reg_send(s, &req, &resp, err);
+                if (r >= 0 && (resp.status != 202 || !resp.location)) {
+                        reg_error_text(&resp, why, sizeof(why));
+                        r = err_set(err, -EIO, "uploading bytes %lld-%lld: %s", off, off + n - 1,
+                                    why);
+                }
+                if (r >= 0) {
+                        free(*location);
+                        *location = TAKE_PTR(resp.location);
+                }
+                reg_response_free(&resp);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Whether the stored image ref names has layer diff_id. */
 static bool image_has(const struct cli *cli, const char *ref, const char *diff_id)
 {
@@ -230,6 +280,15 @@ static int push_blob(struct pusher *ps, const char *layer, const char *digest, i
                 r = start_upload(ps->s, digest, NULL, &location, err);
                 if (r < 0)
                         return r;
+        }
+        /* A big layer goes in PATCH chunks, then a PUT without a body closes the upload. */
+        if (fd >= 0 && size > CHUNK_MIN) {
+                r = send_chunks(ps->s, &location, fd, size, err);
+                if (r < 0)
+                        return r;
+                req.body_fd = -1;
+                req.body = NULL;
+                req.body_len = 0;
         }
         url = put_url(ps->s, location, digest);
         if (!url)

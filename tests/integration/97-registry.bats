@@ -457,3 +457,24 @@ no_leftovers() {
     run h run --rm busybox echo still-here
     assert_output "still-here"
 }
+
+@test "push sends a big layer in PATCH chunks (then a PUT), a small one in one PUT; the image pulls back intact" {
+    h run --name mkbig busybox sh -c 'head -c 41943040 /dev/urandom > /big && md5sum /big > /big.md5' >/dev/null
+    h commit mkbig "$PLAIN/big:1" >/dev/null
+    h rm mkbig >/dev/null
+    local before
+    before=$(wc -l <"$REGISTRY_LOG_PLAIN")
+    run h push "$PLAIN/big:1"
+    assert_success
+    local log
+    log=$(tail -n +"$((before + 1))" "$REGISTRY_LOG_PLAIN")
+    # 40 MiB in chunks of 32 MiB: two PATCHes.
+    [ "$(grep -c '"PATCH /v2/big/blobs/uploads/' <<<"$log")" = 2 ] || fail "PATCHes: $(grep -c PATCH <<<"$log")"
+    grep -q '"PUT /v2/big/blobs/uploads/.*digest=sha256' <<<"$log" || fail "no closing PUT"
+    grep -q '"PUT /v2/big/manifests/1 HTTP/1.1" 201' <<<"$log" || fail "no manifest PUT"
+    h rmi "$PLAIN/big:1" >/dev/null
+    h pull -q "$PLAIN/big:1" >/dev/null
+    run h run --rm "$PLAIN/big:1" md5sum -c /big.md5
+    assert_success
+    assert_output "/big: OK"
+}
