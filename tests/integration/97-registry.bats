@@ -478,3 +478,16 @@ no_leftovers() {
     assert_success
     assert_output "/big: OK"
 }
+
+@test "on a terminal pull rewrites each layer's line in place" {
+    command -v script >/dev/null 2>&1 || skip "script (util-linux) is not installed"
+    run script -qec "$HAWSER pull $PLAIN/two:oci" /dev/null
+    assert_success
+    [[ $output == *$'\033['*A* ]] || fail "no cursor movement on a terminal: $output"
+    assert_output_contains "Pull complete"
+    assert_output_contains "Status: Downloaded newer image for $PLAIN/two:oci"
+    # Not a terminal: plain lines, no escape sequences.
+    h rmi "$PLAIN/two:oci" >/dev/null
+    run h pull "$PLAIN/two:oci"
+    [[ $output != *$'\033'* ]] || fail "escape sequences without a terminal"
+}

@@ -214,12 +214,62 @@ static void test_credentials(void **state)
         rmdir(dir);
 }
 
+/* credsStore / credHelpers: Docker's helper protocol (server on stdin, JSON on stdout), a
+ * per-registry helper before the store, "not found" as no credentials. */
+static void test_credential_helpers(void **state)
+{
+        char dir[] = "/tmp/hawser-helper-XXXXXX";
+        _cleanup_free_ char *cfg = NULL, *helper = NULL, *other = NULL, *path = NULL;
+        const char *old_path = getenv("PATH");
+        struct reg_creds c = {0};
+        struct err err = {0};
+        static const char script[] =
+                "#!/bin/sh\nread server\n"
+                "case \"$1:$server\" in\n"
+                "get:reg.example:5000) echo '{\"Username\":\"carol\",\"Secret\":\"pw\"}' ;;\n"
+                "get:*) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+                "esac\n";
+        static const char per_host[] =
+                "#!/bin/sh\nread server\necho '{\"Username\":\"dave\",\"Secret\":\"x\"}'\n";
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(asprintf(&helper, "%s/docker-credential-teststore", dir) > 0, 1);
+        assert_int_equal(asprintf(&other, "%s/docker-credential-perhost", dir) > 0, 1);
+        assert_int_equal(asprintf(&cfg, "%s/config.json", dir) > 0, 1);
+        assert_int_equal(asprintf(&path, "%s:%s", dir, old_path ? old_path : "/usr/bin:/bin") > 0,
+                         1);
+        assert_int_equal(fs_write_atomic(helper, script, strlen(script), 0755, &err), 0);
+        assert_int_equal(fs_write_atomic(other, per_host, strlen(per_host), 0755, &err), 0);
+        static const char conf[] = "{\"credsStore\":\"teststore\","
+                                   "\"credHelpers\":{\"special:1\":\"perhost\"}}";
+        assert_int_equal(fs_write_atomic(cfg, conf, strlen(conf), 0600, &err), 0);
+        setenv("DOCKER_CONFIG", dir, 1);
+        setenv("PATH", path, 1);
+        assert_int_equal(reg_creds_get("reg.example:5000", &c, &err), 0);
+        assert_string_equal(c.user, "carol");
+        assert_string_equal(c.secret, "pw");
+        reg_creds_free(&c);
+        assert_int_equal(reg_creds_get("special:1", &c, &err), 0);
+        assert_string_equal(c.user, "dave");
+        reg_creds_free(&c);
+        assert_int_equal(reg_creds_get("elsewhere:1", &c, &err), 0);
+        assert_null(c.user);
+        if (old_path)
+                setenv("PATH", old_path, 1);
+        unlink(helper);
+        unlink(other);
+        unlink(cfg);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_references),     cmocka_unit_test(test_platform_match),
-                cmocka_unit_test(test_platform_parse), cmocka_unit_test(test_manifest_parse),
-                cmocka_unit_test(test_insecure),       cmocka_unit_test(test_credentials),
+                cmocka_unit_test(test_references),         cmocka_unit_test(test_platform_match),
+                cmocka_unit_test(test_platform_parse),     cmocka_unit_test(test_manifest_parse),
+                cmocka_unit_test(test_insecure),           cmocka_unit_test(test_credentials),
+                cmocka_unit_test(test_credential_helpers),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
