@@ -13,10 +13,12 @@
 #                                        tar -xz into its own directory (the physical floor)
 #   pull-docker-gzip                     docker pull, a private dockerd 20.10 in the sandbox
 #   pull-podman-gzip                     podman pull (private --root/--runroot)
+#   pull-skopeo-gzip                     skopeo copy into containers-storage: Podman's
+#                                        pull code without Podman (private roots)
 #
 # A missing docker-registry, skopeo, curl, dockerd or podman is a note, not a failure.
-# summary.sh prints hawser / docker, hawser / podman (target <= 0.5) and hawser / floor
-# (target <= 1.3).
+# summary.sh prints hawser / docker, hawser / podman or skopeo (target <= 0.5) and
+# hawser / floor (target <= 1.3).
 
 PULL_MB=${BENCH_PULL_MB:-100}
 PULL_RUNS=${BENCH_PULL_RUNS:-3}
@@ -137,6 +139,14 @@ section_pull() {
     else
         note "pull: no private dockerd here ($(tail -n 1 "$pull_work/docker/dockerd.log" 2>/dev/null | cut -c1-120)); docker pull not measured"
     fi
+    # Podman's pull without Podman: skopeo into containers-storage (the same containers/image
+    # and containers/storage code), private graph and run roots.
+    local cs="[overlay@$pull_work/cs/root+$pull_work/cs/run]"
+    hf pull-skopeo-gzip "$PULL_RUNS" 0 \
+        "skopeo copy -q --src-tls-verify=false docker://$img:gzip containers-storage:${cs}bench:gzip" \
+        --prepare "sh -c 'umount -R $pull_work/cs/root/overlay 2>/dev/null; rm -rf $pull_work/cs; sync'" ||
+        note "pull: skopeo copy to containers-storage failed"
+    umount -R "$pull_work/cs/root/overlay" 2>/dev/null || true
     if command -v podman >/dev/null 2>&1; then
         local pod="podman --root $pull_work/podman/root --runroot $pull_work/podman/run --storage-driver overlay"
         hf pull-podman-gzip "$PULL_RUNS" 0 "$pod pull -q --tls-verify=false $img:gzip" \

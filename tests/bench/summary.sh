@@ -147,6 +147,7 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     }
     pull_row 'pull 100 MB gzip, cold: hawser / docker' hawser-gzip docker-gzip 0.5
     pull_row 'pull 100 MB gzip, cold: hawser / podman' hawser-gzip podman-gzip 0.5
+    pull_row 'pull 100 MB gzip, cold: hawser / skopeo to c/storage' hawser-gzip skopeo-gzip 0.5
     pull_row 'pull 100 MB gzip: hawser / curl | tar -xz (floor)' hawser-gzip floor-gzip 1.3
     pull_row 'pull 100 MB zstd / gzip (hawser)' hawser-zstd hawser-gzip 1
 
