@@ -37,7 +37,7 @@ BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
 DNS_SRC  := $(wildcard dns/*.c)
 CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard core/network/*.c) \
-            $(wildcard core/registry/*.c)
+            $(wildcard core/registry/*.c) $(wildcard core/build/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "cli.h"
 
 /* A container's filesystem changes: its overlay upper dir read against the image layers,
@@ -54,6 +55,21 @@ int commit_write_flat(const char *upper, char *const *lowers, const struct commi
 /* Docker's "…" truncation: s itself (strdup'd) when it has at most width runes, else its
  * first width-1 runes and "…". NULL on allocation failure. */
 char *commit_ellipsis(const char *s, size_t width);
+
+/* A child image of parent (Docker's NewChildImage): platform and layers from the parent,
+ * config, the parent's history plus one entry. */
+struct commit_child {
+        const struct jv *parent; /* the parent image's config document */
+        const char *parent_id;   /* "" when the parent is unknown */
+        const char *diff_id;     /* NULL: nothing changed, the history entry is an empty layer */
+        const char *created_by, *author, *comment;
+};
+/* The child's config document (config is taken). */
+struct jv *commit_child_doc(const struct commit_child *c, struct jv *config);
+/* Commits container cref's changes (a stopped container of the builder's RUN step) as a
+ * child of its image with config (taken) and created_by as history; ret_id the new id. */
+int commit_container_as(struct cli *cli, const char *cref, struct jv *config,
+                        const char *created_by, char ret_id[65], struct err *err);
 
 /* Commands (see cli.h for the contract). */
 int commit_cmd_commit(struct cli *cli, int argc, char **argv, struct err *err);

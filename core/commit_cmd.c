@@ -278,14 +278,7 @@ static char *created_by(const struct jv *container_cfg)
         return buf;
 }
 
-struct child {
-        const struct jv *parent; /* the parent image's config document */
-        const char *parent_id;   /* "" when the parent is unknown */
-        const char *diff_id;     /* NULL: nothing changed, the history entry is an empty layer */
-        const char *created_by, *author, *comment;
-};
-
-static struct jv *child_history(const struct child *c, const char *now)
+static struct jv *child_history(const struct commit_child *c, const char *now)
 {
         const struct jv *old = jv_get(c->parent, "history");
         struct jv *hist = jv_type(old) == JV_ARRAY ? jv_copy(old) : jv_new_array();
@@ -306,7 +299,7 @@ static struct jv *child_history(const struct child *c, const char *now)
 
 /* Docker's NewChildImage: platform and layers from the parent, the new config, the parent's
  * history plus one entry. The parent id is kept ("parent") so history can name it. */
-static struct jv *child_doc(const struct child *c, struct jv *config)
+struct jv *commit_child_doc(const struct commit_child *c, struct jv *config)
 {
         static const char *const inherited[] = {"architecture", "variant", "os", "os.version",
                                                 "os.features"};
@@ -593,13 +586,13 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         if (r < 0)
                 return r;
         by = created_by(jv_get(t.c->doc, "Config"));
-        doc = child_doc(&(struct child){.parent = parent,
-                                        .parent_id = parent_id,
-                                        .diff_id = snap.n ? snap.diff_id : NULL,
-                                        .created_by = by,
-                                        .author = o->author,
-                                        .comment = o->message},
-                        TAKE_PTR(cfg));
+        doc = commit_child_doc(&(struct commit_child){.parent = parent,
+                                                      .parent_id = parent_id,
+                                                      .diff_id = snap.n ? snap.diff_id : NULL,
+                                                      .created_by = by,
+                                                      .author = o->author,
+                                                      .comment = o->message},
+                               TAKE_PTR(cfg));
         if (!by || !doc)
                 return err_set(err, -ENOMEM, "building the image config");
         /* image_create consumes the stage, also when it fails. */
@@ -610,6 +603,39 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
                 return r;
         printf("sha256:%s\n", id);
         return 0;
+}
+
+int commit_container_as(struct cli *cli, const char *cref, struct jv *config,
+                        const char *created_by, char ret_id[65], struct err *err)
+{
+        _cleanup_(target_done) struct target t = {0};
+        _cleanup_jv_ struct jv *parent = NULL, *doc = NULL, *cfg = config;
+        _cleanup_(stage_freep) char *stage = NULL;
+        _cleanup_(snap_done) struct snap snap = {.fd = -1};
+        struct commit_opts o = {0};
+        char parent_id[65];
+        char *stages[2] = {NULL, NULL};
+        int r = target_open(cli, cref, "commit", true, &t, err);
+
+        if (r >= 0)
+                r = snap.fd = layer_tmpfile(cli, err);
+        if (r >= 0)
+                r = commit_layer(cli, &o, &t, parent_id, &parent, &snap, err);
+        if (r >= 0)
+                r = stage_layer(cli, &snap, &stage, err);
+        if (r < 0)
+                return r;
+        doc = commit_child_doc(&(struct commit_child){.parent = parent,
+                                                      .parent_id = parent_id,
+                                                      .diff_id = snap.n ? snap.diff_id : NULL,
+                                                      .created_by = created_by},
+                               TAKE_PTR(cfg));
+        if (!doc)
+                return err_set(err, -ENOMEM, "building the image config");
+        stages[0] = TAKE_PTR(stage);
+        r = image_create(cli, doc, stages[0] ? stages : NULL, NULL, ret_id, err);
+        free(stages[0]);
+        return r;
 }
 
 int commit_cmd_commit(struct cli *cli, int argc, char **argv, struct err *err)

@@ -726,8 +726,11 @@ int image_keep_layers(const struct cli *cli, char *const *stages, struct err *er
 
         if (r >= 0)
                 r = lock = imgstore_lock(&s, err);
-        for (; r >= 0 && stages && *stages; stages++)
+        for (; r >= 0 && stages && *stages; stages++) {
                 r = layer_commit(*stages, s.layers, NULL, NULL, err);
+                if (r < 0)
+                        break;
+        }
         for (; stages && *stages; stages++)
                 layer_discard(*stages);
         return r < 0 ? r : 0;

@@ -16,6 +16,7 @@
 #include "container.h"
 #include "image.h"
 #include "image_internal.h"
+#include "build.h"
 #include "registry.h"
 #include "imgconfig.h"
 #include "layer.h"
@@ -163,6 +164,7 @@ struct image_row {
         long long size;
         char *repo, *tag;  /* NULL when untagged (tag NULL too for a digest-only row) */
         char *digest;      /* the repository's digest ("sha256:..."), or NULL */
+        bool intermediate; /* untagged, the parent of another image: shown with -a only */
         struct jv *labels; /* borrowed */
         size_t seq;
 };
@@ -242,7 +244,7 @@ static int keep_config(struct listing *l, struct jv *cfg)
 }
 
 static int add_image(struct listing *l, const struct store *s, const struct jv *repos,
-                     const char *id, struct err *err)
+                     const char *id, char *const *parents, struct err *err)
 {
         _cleanup_jv_ struct jv *cfg = NULL;
         _cleanup_strv_ char **tags = NULL, **digests = NULL, **ids = NULL;
@@ -276,8 +278,12 @@ static int add_image(struct listing *l, const struct store *s, const struct jv *
                 if (!tagged)
                         r = add_row(l, &proto, *d, NULL);
         }
-        if (r >= 0 && !tags[0] && !digests[0])
+        if (r >= 0 && !tags[0] && !digests[0]) {
+                char full[72];
+                snprintf(full, sizeof(full), "sha256:%s", id);
+                proto.intermediate = util_strv_contains(parents, full);
                 r = add_row(l, &proto, NULL, NULL);
+        }
         if (r >= 0)
                 r = keep_config(l, cfg);
         if (r < 0)
@@ -302,19 +308,29 @@ static int cmp_rows(const void *a, const void *b)
 static int load_listing(const struct store *s, struct listing *l, struct err *err)
 {
         _cleanup_jv_ struct jv *repos = NULL;
-        _cleanup_strv_ char **ids = NULL;
-        int r = imgstore_repos_load(s, &repos, err);
+        _cleanup_strv_ char **ids = NULL, **parents = calloc(1, sizeof(char *));
+        int r = parents ? imgstore_repos_load(s, &repos, err) : -ENOMEM;
 
         if (r >= 0)
                 r = imgstore_list_ids(s, &ids, err);
+        /* Which images are some other image's parent (a build's intermediate steps). */
+        for (char **p = ids; r >= 0 && p && *p; p++) {
+                _cleanup_jv_ struct jv *cfg = NULL;
+                struct err ignored = {0};
+                const char *parent;
+                if (imgstore_load_config(s, *p, &cfg, &ignored) >= 0 &&
+                    (parent = jv_get_str(cfg, "parent")) && util_strv_push(&parents, parent) < 0)
+                        r = err_set(err, -ENOMEM, "listing images");
+        }
         for (char **p = ids; r >= 0 && p && *p; p++)
-                r = add_image(l, s, repos, *p, err);
+                r = add_image(l, s, repos, *p, parents, err);
         if (r >= 0 && l->n)
                 qsort(l->rows, l->n, sizeof(*l->rows), cmp_rows);
         return r;
 }
 
 struct filters {
+        bool all;     /* images -a: intermediate images too */
         int dangling; /* -1: either */
         char **refs;  /* reference patterns */
         char **labels;
@@ -406,6 +422,8 @@ static bool labels_match(char *const *want, const struct jv *labels)
 
 static bool row_visible(const struct filters *f, const struct image_row *r)
 {
+        if (r->intermediate && !f->all)
+                return false;
         if (f->dangling >= 0 && (r->repo == NULL) != (f->dangling == 1))
                 return false;
         if (f->has_before && r->created >= f->before)
@@ -592,7 +610,7 @@ static int list_images(struct cli *cli, const struct images_opts *o, const char 
 {
         _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_(listing_free) struct listing l = {0};
-        _cleanup_(filters_free) struct filters f = {.dangling = -1};
+        _cleanup_(filters_free) struct filters f = {.dangling = -1, .all = o->all};
         int r = imgstore_open(cli, false, &s, err);
 
         for (char **p = o->filters; r >= 0 && p && *p; p++)
@@ -656,6 +674,7 @@ struct rmi {
         const struct cli *cli;
         const struct store *s;
         bool force;
+        bool no_prune;   /* rmi --no-prune: untagged parents stay */
         bool prune;      /* image prune words its lines in lower case */
         long long freed; /* content size of the layers removed */
         char id[65];
@@ -774,6 +793,57 @@ static long long layers_size(const struct store *s, char *const *diff_ids)
         return total;
 }
 
+static int delete_image(struct rmi *d, struct err *err);
+
+/* Whether some stored image names id as its parent. */
+static bool has_child(const struct store *s, const char *id)
+{
+        _cleanup_strv_ char **ids = NULL;
+        struct err ignored = {0};
+        char want[72];
+
+        snprintf(want, sizeof(want), "sha256:%s", id);
+        if (imgstore_list_ids(s, &ids, &ignored) < 0)
+                return true;
+        for (char **p = ids; *p; p++) {
+                _cleanup_jv_ struct jv *cfg = NULL;
+                const char *parent;
+                if (imgstore_load_config(s, *p, &cfg, &ignored) < 0)
+                        continue;
+                parent = jv_get_str(cfg, "parent");
+                if (parent && !strcmp(parent, want))
+                        return true;
+        }
+        return false;
+}
+
+/* Docker's rmi also deletes the untagged parents (a build's intermediate images) that
+ * nothing else holds: no reference, no other child, no container. */
+static int prune_parent(const struct rmi *child, const char *parent, struct err *err)
+{
+        _cleanup_(rmi_free) struct rmi d = {
+                .cli = child->cli, .s = child->s, .prune = child->prune};
+        _cleanup_jv_ struct jv *repos = NULL;
+        _cleanup_strv_ char **users = NULL;
+        struct err ignored = {0};
+        const char *hex = !strncmp(parent, "sha256:", 7) ? parent + 7 : parent;
+
+        if (strlen(hex) != 64 || imgstore_repos_load(child->s, &repos, &ignored) < 0)
+                return 0;
+        memcpy(d.id, hex, 65);
+        if (imgstore_tags_of(repos, d.id, &d.tags, &ignored) < 0 ||
+            imgstore_digests_of(repos, d.id, &d.digests, &ignored) < 0 || d.tags[0] ||
+            d.digests[0] || has_child(child->s, d.id) ||
+            container_image_users(child->cli, d.id, &users, &ignored) < 0 || (users && users[0]))
+                return 0;
+        {
+                _cleanup_free_ char *cfg = imgstore_config_path(child->s, d.id);
+                if (!cfg || access(cfg, F_OK) < 0)
+                        return 0;
+        }
+        return delete_image(&d, err);
+}
+
 static int delete_image(struct rmi *d, struct err *err)
 {
         _cleanup_free_ char *cfg_path = imgstore_config_path(d->s, d->id);
@@ -806,6 +876,8 @@ static int delete_image(struct rmi *d, struct err *err)
                 if (util_strv_contains(removed, diff_ids[i]))
                         d->freed += sizes[i];
         print_removed_layers(d, diff_ids, removed);
+        if (r >= 0 && !d->no_prune && jv_get_str(cfg, "parent"))
+                r = prune_parent(d, jv_get_str(cfg, "parent"), err);
         return r;
 }
 
@@ -887,10 +959,13 @@ static int rmi_by_id(struct rmi *d, struct err *err)
 
 /* prune_freed (NULL for rmi): image prune's lower-case lines, and what the removal freed. */
 static int rmi_one(const struct cli *cli, const struct store *s, const char *ref, bool force,
-                   long long *prune_freed, struct err *err)
+                   bool no_prune, long long *prune_freed, struct err *err)
 {
-        _cleanup_(rmi_free) struct rmi d = {
-                .cli = cli, .s = s, .force = force, .prune = prune_freed != NULL};
+        _cleanup_(rmi_free) struct rmi d = {.cli = cli,
+                                            .s = s,
+                                            .force = force,
+                                            .no_prune = no_prune,
+                                            .prune = prune_freed != NULL};
         _cleanup_jv_ struct jv *repos = NULL;
         _cleanup_close_ int lock = imgstore_lock(s, err);
         int r = lock;
@@ -936,7 +1011,7 @@ int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
         for (int i = 1; i <= n; i++) {
                 struct err e = {0};
 
-                if (rmi_one(cli, &s, argv[i], o.force, NULL, &e) >= 0)
+                if (rmi_one(cli, &s, argv[i], o.force, o.no_prune, NULL, &e) >= 0)
                         continue;
                 /* Docker reports every failure, one per line, after trying them all. */
                 if (r < 0)
@@ -1010,7 +1085,8 @@ static bool prune_candidate(const struct cli *cli, const struct store *s, const 
         if (imgstore_repos_load(s, &repos, &e) < 0 || imgstore_tags_of(repos, id, &tags, &e) < 0 ||
             container_image_users(cli, id, &users, &e) < 0)
                 return false;
-        return !(users && users[0]) && (all || !tags || !tags[0]);
+        /* An image with children (a build's intermediate step) goes with its last child. */
+        return !(users && users[0]) && (all || !tags || !tags[0]) && !has_child(s, id);
 }
 
 int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
@@ -1058,7 +1134,7 @@ int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
                         printf("Deleted Images:\n");
                 header = true;
                 fflush(stdout);
-                if (rmi_one(cli, &s, *id, true, &sz, &e) < 0) {
+                if (rmi_one(cli, &s, *id, true, false, &sz, &e) < 0) {
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
                         continue;
                 }
@@ -1076,8 +1152,9 @@ int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
                 {"list", image_cmd_images},  {"rm", image_cmd_rmi},
                 {"tag", image_cmd_tag},      {"import", image_cmd_import},
                 {"pull", registry_cmd_pull}, {"push", registry_cmd_push},
+                {"build", build_cmd_build},
         };
 
         return cli_dispatch(cli, "image", sub, sizeof(sub) / sizeof(sub[0]),
-                            "prune, ls, rm, tag, import, pull, push", argc, argv, err);
+                            "prune, ls, rm, tag, import, pull, push, build", argc, argv, err);
 }

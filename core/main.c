@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "build.h"
 #include "cli.h"
 #include "commands.h"
 #include "commit.h"
@@ -37,6 +38,8 @@ static const struct command commands[] = {
         {"_dns", dnsd_cmd, 1},
         {"_monitor", monitor_cmd, 125},
         {"attach", cmd_attach, 1},
+        {"build", build_cmd_build, 1},
+        {"builder", build_cmd_builder, 1},
         {"commit", commit_cmd_commit, 1},
         {"create", cmd_create, 125},
         {"diff", commit_cmd_diff, 1},

@@ -32,6 +32,9 @@ struct registry_push_opts {
 int registry_push(const struct cli *cli, const char *name, const struct registry_push_opts *o,
                   struct err *err);
 
+/* Downloads url (http or https, redirects followed) into fd: ADD of a URL. */
+int registry_fetch_url(const char *url, int fd, struct err *err);
+
 /* Commands (see cli.h for the contract). */
 int registry_cmd_pull(struct cli *cli, int argc, char **argv, struct err *err);
 int registry_cmd_push(struct cli *cli, int argc, char **argv, struct err *err);

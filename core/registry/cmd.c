@@ -1,5 +1,6 @@
 /* The registry commands: pull, login, logout (parsing and printing only). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,9 @@ int registry_cmd_pull(struct cli *cli, int argc, char **argv, struct err *err)
         char id[65];
         int n = opt_parse(pull_defs, argc - 1, argv + 1, false, &o, err), r;
 
+        /* A helper or a server that goes away is an error to report, not a signal. */
+        signal(SIGPIPE, SIG_IGN);
+
         if (n < 0)
                 return cli_usage_error(cli, "pull", err, "%s", err->msg);
         if (n != 1)
@@ -106,6 +110,9 @@ int registry_cmd_push(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct push_opts o = {0};
         int n = opt_parse(push_defs, argc - 1, argv + 1, false, &o, err), r;
+
+        /* A helper or a server that goes away is an error to report, not a signal. */
+        signal(SIGPIPE, SIG_IGN);
 
         if (n < 0)
                 return cli_usage_error(cli, "push", err, "%s", err->msg);
@@ -228,6 +235,9 @@ int registry_cmd_login(struct cli *cli, int argc, char **argv, struct err *err)
         _cleanup_free_ char *user = NULL, *password = NULL;
         int n = opt_parse(login_defs, argc - 1, argv + 1, false, &o, err), r;
 
+        /* A helper or a server that goes away is an error to report, not a signal. */
+        signal(SIGPIPE, SIG_IGN);
+
         if (n < 0)
                 return cli_usage_error(cli, "login", err, "%s", err->msg);
         if (n > 1)
@@ -272,6 +282,9 @@ int registry_cmd_logout(struct cli *cli, int argc, char **argv, struct err *err)
         _cleanup_(image_ref_free) struct image_ref ref = {0};
         bool removed = false;
         int n = opt_parse(defs, argc - 1, argv + 1, false, NULL, err), r;
+
+        /* A helper or a server that goes away is an error to report, not a signal. */
+        signal(SIGPIPE, SIG_IGN);
 
         if (n < 0)
                 return cli_usage_error(cli, "logout", err, "%s", err->msg);

@@ -16,6 +16,7 @@
 #include "../base/cleanup.h"
 #include "../base/fs.h"
 #include "../base/util.h"
+#include "../registry.h"
 #include "internal.h"
 
 #define CURL_FUNCS(X)                                                                              \
@@ -214,6 +215,14 @@ static char *challenge_param(const char *c, const char *key)
         return NULL;
 }
 
+/* Whether url is on the session's registry (scheme, host and port). */
+static bool same_origin(const struct reg_session *s, const char *url)
+{
+        size_t n = strlen(s->origin);
+
+        return !strncmp(url, s->origin, n) && (url[n] == '/' || url[n] == '?' || !url[n]);
+}
+
 /* One transfer, no auth logic: the session's current credentials are applied. */
 static int perform(struct reg_session *s, const struct reg_request *req, const char *token,
                    bool basic, struct reg_response *resp, char **ret_challenge, struct err *err)
@@ -231,6 +240,7 @@ static int perform(struct reg_session *s, const struct reg_request *req, const c
                 return err_set(err, -ENOMEM, "starting a request to %s", s->host);
         url = strncmp(req->url, "http", 4) ? util_printf("%s%s", s->origin, req->url)
                                            : strdup(req->url);
+
         if (!url) {
                 lc.curl_easy_cleanup(x.h);
                 return err_set(err, -ENOMEM, "starting a request to %s", s->host);
@@ -246,6 +256,8 @@ static int perform(struct reg_session *s, const struct reg_request *req, const c
                 hdrs = lc.curl_slist_append(hdrs, range);
         }
         lc.curl_easy_setopt(x.h, CURLOPT_URL, url);
+        lc.curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
+        lc.curl_easy_setopt(x.h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         lc.curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
         lc.curl_easy_setopt(x.h, CURLOPT_ERRORBUFFER, ebuf);
         lc.curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, hdrs);
@@ -302,7 +314,8 @@ static int perform(struct reg_session *s, const struct reg_request *req, const c
                         : cr == CURLE_SSL_CONNECT_ERROR        ? -EPROTO
                         : cr == CURLE_PEER_FAILED_VERIFICATION ? -EPROTO
                                                                : -EIO;
-                r = err_set(err, e, "%s \"%s\": %s", req->method[0] == 'H' ? "Head" : "Get", url,
+                r = err_set(err, e, "%c%s \"%s\": %s", req->method[0],
+                            strlen(req->method) > 1 ? req->method + 1 : "", url,
                             ebuf[0] ? ebuf : lc.curl_easy_strerror(cr));
         }
         lc.curl_slist_free_all(hdrs);
@@ -366,7 +379,11 @@ static int fetch_token(struct reg_session *s, const char *challenge, struct err 
         free(s->token);
         s->token = strdup(tok);
         /* Default lifetime 60 s (the spec); renewed a little early. */
-        s->token_expiry = time(NULL) + jv_get_int(doc, "expires_in", 60) - 5;
+        /* At least 60 s (Docker's floor), renewed a little early. */
+        s->token_expiry =
+                time(NULL) +
+                (jv_get_int(doc, "expires_in", 60) < 60 ? 60 : jv_get_int(doc, "expires_in", 60)) -
+                5;
         return s->token ? 0 : err_set(err, -ENOMEM, "keeping a token");
 }
 
@@ -385,9 +402,17 @@ int reg_send(struct reg_session *s, const struct reg_request *req, struct reg_re
                         token = strdup(s->token);
                 basic = s->basic;
                 pthread_mutex_unlock(&s->lock);
+                /* Credentials and tokens go to the registry only, never to a URL a manifest
+                 * or a Location names on another host. */
+                if (!strncmp(req->url, "http", 4) && !same_origin(s, req->url)) {
+                        free(token);
+                        token = NULL;
+                        basic = false;
+                }
                 r = perform(s, req, token, basic, ret, &challenge, err);
-                if (r == -EPROTO && s->insecure && !strncmp(s->origin, "https://", 8) &&
-                    !fell_back) {
+                if (r == -EPROTO && s->insecure && !s->settled &&
+                    !strncmp(s->origin, "https://", 8) && !fell_back &&
+                    strncmp(req->url, "http", 4)) {
                         /* An insecure registry that speaks plain HTTP. */
                         char *o = util_printf("http://%s", s->origin + 8);
                         if (!o)
@@ -397,7 +422,11 @@ int reg_send(struct reg_session *s, const struct reg_request *req, struct reg_re
                         fell_back = true;
                         continue;
                 }
-                if (r < 0 || ret->status != 401 || authed || !challenge)
+                if (r >= 0)
+                        s->settled = true; /* http or https is decided: no later switch */
+                /* Only the registry's own challenges are answered. */
+                if (r < 0 || ret->status != 401 || authed || !challenge ||
+                    !strncmp(req->url, "http", 4))
                         return r;
                 authed = true;
                 reg_response_free(ret);
@@ -538,4 +567,56 @@ void reg_session_close(struct reg_session *s)
         reg_creds_free(&s->creds);
         pthread_mutex_destroy(&s->lock);
         *s = (struct reg_session){0};
+}
+
+struct fetch {
+        int fd;
+        int r;
+};
+
+static size_t on_fetch(char *buf, size_t size, size_t n, void *ud)
+{
+        struct fetch *f = ud;
+
+        if (fs_write_all(f->fd, buf, size * n) < 0) {
+                f->r = -errno;
+                return 0;
+        }
+        return size * n;
+}
+
+int registry_fetch_url(const char *url, int fd, struct err *err)
+{
+        struct fetch f = {.fd = fd};
+        char ebuf[CURL_ERROR_SIZE] = "";
+        long status = 0;
+        CURLcode cr;
+        CURL *h;
+        int r = load_curl(err);
+
+        if (r < 0)
+                return r;
+        h = lc.curl_easy_init();
+        if (!h)
+                return err_set(err, -ENOMEM, "fetching %s", url);
+        lc.curl_easy_setopt(h, CURLOPT_URL, url);
+        lc.curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        lc.curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+        lc.curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+        lc.curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+        lc.curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+        lc.curl_easy_setopt(h, CURLOPT_USERAGENT, "hawser");
+        lc.curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_fetch);
+        lc.curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+        cr = lc.curl_easy_perform(h);
+        lc.curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        lc.curl_easy_cleanup(h);
+        if (f.r < 0)
+                return err_set(err, f.r, "fetching %s: writing", url);
+        if (cr != CURLE_OK)
+                return err_set(err, -EIO, "Get \"%s\": %s", url,
+                               ebuf[0] ? ebuf : lc.curl_easy_strerror(cr));
+        if (status / 100 != 2)
+                return err_set(err, -EIO, "failed to GET %s with status %ld", url, status);
+        return 0;
 }

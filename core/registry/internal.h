@@ -60,7 +60,8 @@ struct reg_session {
         pthread_mutex_t lock; /* guards the token below (layers download in threads) */
         char *token;
         time_t token_expiry;
-        bool basic; /* the registry asked for Basic auth */
+        bool basic;   /* the registry asked for Basic auth */
+        bool settled; /* a request went through: the scheme is decided */
         int max_attempts;
 };
 

@@ -122,6 +122,9 @@ static int blob_write(void *ud, const void *buf, size_t n)
         struct blob_sink *b = ud;
         int64_t now;
 
+        /* Never more than the manifest said: a hostile registry cannot fill the disk. */
+        if (b->job->desc->size >= 0 && b->done + (long long)n > b->job->desc->size)
+                return -EFBIG;
         if (fs_write_all(b->fd, buf, n) < 0)
                 return -errno;
         sha256_update(b->digest, buf, n);
@@ -174,6 +177,11 @@ static int download(struct reg_session *s, const struct reg_desc *desc, struct b
         url = desc->foreign && desc->urls && desc->urls[0] ? desc->urls[0] : path;
         for (int attempt = 1; attempt <= s->max_attempts; attempt++) {
                 struct reg_response resp = {0};
+                /* Everything arrived before the break (a lost terminator): verify it. */
+                if (attempt > 1 && desc->size >= 0 && sink->done >= desc->size) {
+                        r = 0;
+                        break;
+                }
                 struct reg_request req = {.method = "GET",
                                           .url = url,
                                           .body_fd = -1,
@@ -240,6 +248,14 @@ static int run_job(struct job *j)
         pthread_join(t, NULL);
         if (r == -EPIPE && x.r < 0)
                 r = 0; /* the extraction's error says more */
+        else if (r == -EPIPE)
+                r = err_set(&j->err, -EBADMSG, "layer %s: data after the end of its archive",
+                            j->desc->digest);
+        else if (r == -EFBIG)
+                r = err_set(&j->err, -EBADMSG,
+                            "layer %s: the registry sent more than its %lld "
+                            "bytes",
+                            j->desc->digest, j->desc->size);
         if (r >= 0 && x.r < 0) {
                 j->err = x.err;
                 r = x.r;
@@ -396,10 +412,10 @@ static int resolve(struct reg_session *s, struct pulled *p, const struct reg_pla
                 r = reg_index_pick(resp.body, want, digest, err);
                 reg_response_free(&resp);
                 free(path);
-                path = util_printf("/v2/%s/manifests/%s", p->ref.path, digest);
+                path = r >= 0 ? util_printf("/v2/%s/manifests/%s", p->ref.path, digest) : NULL;
                 if (r >= 0)
                         r = path ? fetch_doc(s, path, ACCEPT_ALL, digest, what, &resp, err)
-                                 : -ENOMEM;
+                                 : err_set(err, -ENOMEM, "pulling %s", p->ref.name);
         }
         if (r >= 0)
                 r = reg_manifest_parse(resp.body, resp.content_type, &p->m, err);
@@ -498,27 +514,45 @@ static void plan_free(struct fetch_plan *f)
         free(f->locks);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int pull_layers(const struct cli *cli, struct reg_session *s, struct pulled *p,
                        char *const *diff_ids, const char *tmp, struct progress *prog,
                        struct fetch_plan *f, int max, struct err *err)
 {
+        _cleanup_strv_ char **want = calloc(1, sizeof(char *));
+        size_t nwant;
+
         f->jobs = calloc(p->m.n + 1, sizeof(*f->jobs));
         f->locks = calloc(p->m.n + 1, sizeof(*f->locks));
-        if (!f->jobs || !f->locks)
+        if (!f->jobs || !f->locks || !want)
                 return err_set(err, -ENOMEM, "pulling %s", p->ref.name);
-        for (size_t i = 0; i < p->m.n; i++) {
-                const struct reg_desc *d = &p->m.layers[i];
-                char short_id[13];
-                int fd;
-                snprintf(short_id, sizeof(short_id), "%.12s", d->digest + 7);
-                if (image_has_layer(cli, diff_ids[i])) {
-                        say(prog, short_id, "Already exists");
-                        continue;
-                }
-                fd = lock_layer(cli, diff_ids[i], err);
+        /* Each missing layer once (an image may list one twice), locked in sorted order so
+         * that concurrent pulls of images sharing layers cannot deadlock. */
+        for (size_t i = 0; i < p->m.n; i++)
+                if (!image_has_layer(cli, diff_ids[i]) && !util_strv_contains(want, diff_ids[i]) &&
+                    util_strv_push(&want, diff_ids[i]) < 0)
+                        return err_set(err, -ENOMEM, "pulling %s", p->ref.name);
+        nwant = util_strv_len(want);
+        qsort(want, nwant, sizeof(*want), cmp_str);
+        for (size_t i = 0; i < nwant; i++) {
+                int fd = lock_layer(cli, want[i], err);
                 if (fd < 0)
                         return fd;
                 f->locks[f->nlocks++] = fd;
+        }
+        for (size_t i = 0; i < p->m.n; i++) {
+                const struct reg_desc *d = &p->m.layers[i];
+                bool planned = false;
+                char short_id[13];
+                snprintf(short_id, sizeof(short_id), "%.12s", d->digest + 7);
+                for (size_t j = 0; j < f->n && !planned; j++)
+                        planned = !strcmp(f->jobs[j].diff_id, diff_ids[i]);
+                if (planned)
+                        continue;
                 if (image_has_layer(cli, diff_ids[i])) {
                         say(prog, short_id, "Already exists");
                         continue;
@@ -621,9 +655,7 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
                 reg_platform_host(&want);
         if (!o->quiet)
                 fprintf(o->out, "%s: Pulling from %s\n", p->ref.digest ? p->ref.digest : p->ref.tag,
-                        strcmp(p->ref.domain, "docker.io")    ? p->ref.path
-                        : strncmp(p->ref.path, "library/", 8) ? p->ref.path
-                                                              : p->ref.path);
+                        p->ref.path);
         r = open_and_resolve(p, &want, &s, err);
         if (r >= 0)
                 r = check_config(p, &cfg, &diff_ids, err);
@@ -653,10 +685,12 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
         if (r < 0)
                 keep_finished(cli, &f);
         for (size_t i = 0; r >= 0 && i < f.n; i++) {
-                if (util_strv_push(&stages, f.jobs[i].stage) < 0)
+                if (util_strv_push(&stages, f.jobs[i].stage) < 0) {
                         r = err_set(err, -ENOMEM, "pulling %s", p->ref.name);
-                else
-                        f.jobs[i].stage = NULL; /* image_create consumes it */
+                } else {
+                        free(f.jobs[i].stage); /* the copy goes to image_create */
+                        f.jobs[i].stage = NULL;
+                }
         }
         tagref =
                 p->ref.tag && !p->ref.digest ? util_printf("%s:%s", p->ref.name, p->ref.tag) : NULL;

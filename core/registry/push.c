@@ -127,6 +127,10 @@ static int start_upload(struct reg_session *s, const char *digest, const char *f
         r = reg_send(s, &req, &resp, err);
         if (r >= 0 && resp.status == 201 && from) {
                 r = 1;
+        } else if (r >= 0 && from && (resp.status == 401 || resp.status == 403)) {
+                /* No pull access to the source (its scope is not in our token): not
+                 * mountable from there; a plain upload follows. */
+                r = 2;
         } else if (r >= 0 && resp.status == 202 && resp.location) {
                 *ret_location = TAKE_PTR(resp.location);
                 r = 0;
@@ -274,6 +278,10 @@ static int push_blob(struct pusher *ps, const char *layer, const char *digest, i
                 }
                 if (r < 0)
                         return r;
+                if (r == 2) {
+                        err_clear(err);
+                        continue;
+                }
                 /* 202: not mountable from there; the next source, else this upload. */
         }
         if (!location) {

@@ -35,6 +35,8 @@ module() {
     core/network/cmd.c) echo network-cmd ;;
     core/network/* | core/network.h | network.h) echo network ;;
     core/registry/cmd.c) echo registry-cmd ;;
+    core/build/cmd.c) echo build-cmd ;;
+    core/build/* | core/build.h | build.h | ../build.h) echo build ;;
     core/registry/* | core/registry.h | registry.h | ../registry.h) echo registry ;;
     core/commands.h | commands.h) echo commands ;;
     *) local b=${1##*/}; echo "${b%.*}" ;;
@@ -42,11 +44,11 @@ module() {
 }
 
 edges=$(
-    for f in core/*.c core/*.h core/network/*.c core/network/*.h core/registry/*.c core/registry/*.h; do
+    for f in core/*.c core/*.h core/network/*.c core/network/*.h core/registry/*.c core/registry/*.h core/build/*.c core/build/*.h; do
         from=$(module "$f")
         for inc in $(includes "$f"); do
             to=$(module "${inc#../}")
-            [ "$inc" != internal.h ] || to=$from
+            [ "$inc" != internal.h ] && [ "$inc" != engine.h ] || to=$from
             [ "$to" = "$from" ] || [ "$to" = commands ] || echo "$from $to"
         done
     done | sort -u
