@@ -27,6 +27,9 @@ struct build_opts {
 int build_run(struct cli *cli, const struct build_opts *o, const char *context, char ret_id[65],
               struct err *err);
 
+/* --output type=local,dest=DIR | type=tar,dest=FILE|-: the image's filesystem. */
+int build_export(struct cli *cli, const char *id, const char *spec, struct err *err);
+
 /* Commands (see cli.h for the contract). */
 int build_cmd_build(struct cli *cli, int argc, char **argv, struct err *err);
 /* `builder build|prune`. */

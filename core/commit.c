@@ -275,6 +275,23 @@ static bool runtime_file(const struct commit_filter *f, const char *path, const 
                in_table(runtime_files, ARRAY_SIZE(runtime_files), path);
 }
 
+/* A mount destination the image lacks, left as an empty file or directory (the builder's
+ * RUN --mount targets). */
+static bool mount_point(const struct commit_filter *f, const char *path, const struct stat *st)
+{
+        if (!f || !f->mount_points ||
+            !(S_ISREG(st->st_mode) ? st->st_size == 0 : S_ISDIR(st->st_mode)))
+                return false;
+        for (char *const *m = f->mounts; m && *m; m++) {
+                const char *d = *m;
+                while (*d == '/')
+                        d++;
+                if (!strcmp(d, path))
+                        return true;
+        }
+        return false;
+}
+
 static bool runtime_dir_name(const struct commit_filter *f, const char *path)
 {
         return f && f->runtime && in_table(runtime_dirs, ARRAY_SIZE(runtime_dirs), path);
@@ -363,7 +380,7 @@ static bool dir_unchanged(const struct scan *sc, const struct node *n, const str
                 return false;
         if (lst)
                 return S_ISDIR(lst->st_mode) && same_meta(&n->st, lst);
-        if (!sc->f || !sc->f->runtime)
+        if (!sc->f || (!sc->f->runtime && !sc->f->mount_points))
                 return false;
         return n->n_names == n->n_runtime &&
                (n->n_runtime > 0 || runtime_dir_name(sc->f, sc->path));
@@ -427,8 +444,19 @@ static int scan_entry(struct scan *sc, int ufd, const struct stack *lower, size_
         n.name = strdup(name);
         if (!n.name)
                 return err_set(err, -ENOMEM, "scanning /%s", sc->path);
+        if (!n.in_lower && mount_point(sc->f, sc->path, &n.st)) {
+                /* An empty directory mount point is not the container's either. */
+                if (!S_ISDIR(n.st.st_mode) ||
+                    scan_subdir(sc, ufd, lower, (size_t)len, &n, NULL, err) == 0) {
+                        dir->n_runtime++;
+                        return 0;
+                }
+        }
         if (S_ISDIR(n.st.st_mode)) {
                 r = scan_subdir(sc, ufd, lower, (size_t)len, &n, n.in_lower ? &lst : NULL, err);
+                /* A directory made only to hold mount points goes with them. */
+                if (r == 0 && !n.in_lower && sc->f && sc->f->mount_points)
+                        dir->n_runtime++;
                 if (r <= 0)
                         return r;
         }

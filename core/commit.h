@@ -23,6 +23,8 @@ struct commit_change {
 struct commit_filter {
         char *const *mounts; /* mount destinations ("/data"): what lies below them in the
                                 upper dir is left out (the mount points themselves stay) */
+        bool mount_points;   /* leave out mount destinations the image lacks (empty files
+                                and directories) and directories made only to hold them */
         bool runtime;        /* leave out hawser's own mount points: /etc/hosts,
                                 /etc/hostname and /etc/resolv.conf as empty files, /proc,
                                 /sys and /dev as empty directories the image lacks, and

@@ -30,8 +30,9 @@
 struct target {
         struct container *c;
         char *upper;
-        char **lowers; /* topmost first */
-        char **mounts; /* Mounts[].Destination */
+        char **lowers;          /* topmost first */
+        char **mounts;          /* Mounts[].Destination */
+        bool drop_mount_points; /* the builder's RUN --mount targets leave no trace */
 };
 
 static void target_done(struct target *t)
@@ -107,7 +108,8 @@ static int target_open(const struct cli *cli, const char *ref, const char *verb,
 
 static struct commit_filter target_filter(const struct target *t)
 {
-        return (struct commit_filter){.mounts = t->mounts, .runtime = true};
+        return (struct commit_filter){
+                .mounts = t->mounts, .runtime = true, .mount_points = t->drop_mount_points};
 }
 
 /* ---- the committed config (Docker's daemon/commit.go merge) ---- */
@@ -617,6 +619,7 @@ int commit_container_as(struct cli *cli, const char *cref, struct jv *config,
         char *stages[2] = {NULL, NULL};
         int r = target_open(cli, cref, "commit", true, &t, err);
 
+        t.drop_mount_points = true;
         if (r >= 0)
                 r = snap.fd = layer_tmpfile(cli, err);
         if (r >= 0)

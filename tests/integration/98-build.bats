@@ -310,3 +310,53 @@ COPY d.txt /d.txt'
     assert_failure
     assert_output_contains 'unable to prepare context: path "'
 }
+
+@test "RUN --mount: cache directories persist across builds (builder prune clears them), secrets, read-only binds of the context; RUN --network=none" {
+    echo s3cret-value >"$BATS_TEST_TMPDIR/token"
+    echo ctx-file >"$CTX/bound.txt"
+    df 'FROM busybox
+RUN --mount=type=cache,target=/cache sh -c "date +%N >> /cache/runs; wc -l < /cache/runs > /count"
+RUN --mount=type=secret,id=tok cat /run/secrets/tok > /seen-secret
+RUN --mount=type=bind,target=/ctx cat /ctx/bound.txt > /seen-bind
+RUN --network=none sh -c "ls /sys/class/net > /nets"'
+    h build -q --no-cache --secret id=tok,src="$BATS_TEST_TMPDIR/token" -t mounts "$CTX" >/dev/null
+    run h run --rm mounts cat /count /seen-secret /seen-bind /nets
+    assert_output "1
+s3cret-value
+ctx-file
+lo"
+    # The secret and the cache are not in the image.
+    run h run --rm mounts ls /run/secrets /cache
+    refute_output_contains "tok"
+    refute_output_contains "runs"
+    h build -q --no-cache --secret id=tok,src="$BATS_TEST_TMPDIR/token" -t mounts "$CTX" >/dev/null
+    run h run --rm mounts cat /count
+    assert_output "2"
+    run h builder prune -f
+    assert_success
+    h build -q --no-cache --secret id=tok,src="$BATS_TEST_TMPDIR/token" -t mounts "$CTX" >/dev/null
+    run h run --rm mounts cat /count
+    assert_output "1"
+    df 'FROM busybox
+RUN --mount=type=secret,id=missing,required cat /run/secrets/missing'
+    run h build "$CTX"
+    assert_failure 1
+    assert_output_contains "secret missing: not provided"
+    no_build_containers
+}
+
+@test "--output writes the image's filesystem to a directory or a tar" {
+    df 'FROM busybox
+RUN echo out > /made'
+    run h build -q -o "type=local,dest=$BATS_TEST_TMPDIR/out" "$CTX"
+    assert_success
+    [ "$(cat "$BATS_TEST_TMPDIR/out/made")" = out ] || fail "no /made in the local output"
+    [ -x "$BATS_TEST_TMPDIR/out/bin/busybox" ] || fail "the base image is not in the output"
+    run h build -q -o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar" "$CTX"
+    assert_success
+    run tar -tf "$BATS_TEST_TMPDIR/out.tar"
+    assert_output_contains "made"
+    run h build -o "type=weird,dest=x" "$CTX"
+    assert_failure
+    assert_output_contains "invalid output"
+}

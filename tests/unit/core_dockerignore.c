@@ -407,6 +407,10 @@ static void test_classes_and_escapes(void **state)
         expect("\\?", "?", true);
         expect("\\?", "a", false);
         expect("a]", "a]", true);
+        /* '*' and '?' in a class stand for themselves, as in filepath.Match (patternmatcher's
+         * regexp garbles them: "[*]" becomes ^[[^/]*]$). */
+        expect("[*?]", "*", true);
+        expect("[*?]", "a", false);
         expect("a+b", "a+b", true);
         expect("a+b", "aab", false);
         expect("a{1}", "a{1}", true);
@@ -419,6 +423,53 @@ static void test_classes_and_escapes(void **state)
         expect_error("a\\", "syntax error in pattern");
         expect_error("[a", "syntax error in pattern");
         expect_error("[\xff]", "syntax error in pattern");
+}
+
+/* patternmatcher hands escapes and '^' to Go's regexp, so they mean what they mean there. */
+static void test_regexp_escapes(void **state)
+{
+        (void)state;
+        expect("a\\d", "a7", true);
+        expect("a\\d", "ad", false);
+        expect("a\\D", "ad", true);
+        expect("\\w\\W", "a-", true);
+        expect("\\w\\W", "ab", false);
+        expect("a\\sb", "a b", true);
+        expect("a\\tb", "a\tb", true);
+        expect("a\\tb", "atb", false);
+        expect("\\x41", "A", true);
+        expect("\\x41", "x41", false);
+        expect("\\xe9", "\xc3\xa9", true);
+        expect("\\101\\0", "A", false);
+        expect("\\101", "A", true);
+        expect("[\\d]x", "3x", true);
+        /* [\d-z] is a digit, '-' or 'z' to Go's regexp, not the range d-z. */
+        expect("[\\d-z]", "5", true);
+        expect("[\\d-z]", "-", true);
+        expect("[\\d-z]", "e", false);
+        expect("[\\x41-\\x43]", "B", true);
+        expect("[\\x41-\\x43]", "x", false);
+        expect("[^\\s]", " ", false);
+        expect("\\bab\\b", "ab", true);
+        expect("a\\Bb", "ab", true);
+        expect("a\\bb", "ab", false);
+        expect("\\Aa*\\z", "abc", true);
+        /* '^' anchors at the start in a regexp, and is a plain character in a pattern that
+         * patternmatcher compares as text. */
+        expect("^abc", "^abc", true);
+        expect("^a*", "ab", true);
+        expect("^a*", "^ab", false);
+        expect("a*^b", "ab", false);
+        /* What Go's regexp rejects fails patternmatcher on every match: here, the parse. */
+        expect_error("a\\c", "syntax error in pattern");
+        expect_error("a\\1", "syntax error in pattern");
+        expect_error("a\\8", "syntax error in pattern");
+        expect_error("a\\x4", "syntax error in pattern");
+        expect_error("a\\\xc3\xa9", "syntax error in pattern");
+        expect_error("[\\b]", "syntax error in pattern");
+        expect_error("[a-\\d]", "syntax error in pattern");
+        /* Not carried over: Unicode classes (Go would read \pL as "a letter"). */
+        expect_error("*\n!\\pL", "syntax error in pattern");
 }
 
 static void test_double_star(void **state)
@@ -536,6 +587,7 @@ int main(void)
                 cmocka_unit_test(test_lines),
                 cmocka_unit_test(test_clean),
                 cmocka_unit_test(test_classes_and_escapes),
+                cmocka_unit_test(test_regexp_escapes),
                 cmocka_unit_test(test_double_star),
                 cmocka_unit_test(test_may_include_below),
                 cmocka_unit_test(test_pathological),
