@@ -300,6 +300,8 @@ section_scale() {
 . "$bench_dir/images.sh"
 # shellcheck source=tests/bench/pull.sh
 . "$bench_dir/pull.sh"
+# shellcheck source=tests/bench/build.sh
+. "$bench_dir/build.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

@@ -150,6 +150,30 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     pull_row 'pull 100 MB gzip, cold: hawser / skopeo to c/storage' hawser-gzip skopeo-gzip 0.5
     pull_row 'pull 100 MB gzip: hawser / curl | tar -xz (floor)' hawser-gzip floor-gzip 1.3
     pull_row 'pull 100 MB zstd / gzip (hawser)' hawser-zstd hawser-gzip 1
+    # build_row LABEL TOOL KIND: the tool's median over hawser's
+    build_row() {
+        local a h r
+        a=$(ms "$(get_metric "build-$2-$3.median")")
+        h=$(ms "$(get_metric "build-hawser-$3.median")")
+        r=$(calc 'a / h' "a=$a" "h=$h")
+        shown=
+        [ -z "$r" ] || shown=$(printf '%.1fx (%.0f / %.0f ms)' "$r" "$a" "$h")
+        row "$1" "$r" x "$shown" '>=' 10
+    }
+    build_row 'build 6 steps cold: docker classic / hawser' docker cold6
+    build_row 'build 6 steps cached: docker classic / hawser' docker cached6
+    build_row 'build 20 steps cold: docker classic / hawser' docker cold20
+    build_row 'build 6 steps cold: buildah --layers / hawser' buildah cold6
+    build_row 'build 6 steps cached: buildah --layers / hawser' buildah cached6
+    r10= r0= rr= step=
+    r10=$(ms "$(get_metric build-hawser-run10.median)")
+    r0=$(ms "$(get_metric build-hawser-run0.median)")
+    rr=$(ms "$(get_metric hawser-run-rm.median)")
+    step=$(calc '(a - b) / 10' "a=$r10" "b=$r0")
+    r=$(calc 's / x' "s=$step" "x=$rr")
+    shown=
+    [ -z "$r" ] || shown=$(printf '%.2fx (%.1f / %.1f ms)' "$r" "$step" "$rr")
+    row 'build: one RUN step / one run --rm (medians)' "$r" x "$shown" '<=' 2
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"

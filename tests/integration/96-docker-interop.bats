@@ -437,3 +437,44 @@ need_registry() {
     h_out=$(h pull 127.0.0.1:5000/Bad 2>&1) && fail "hawser accepted an upper-case name"
     [[ $d_out == *"must be lowercase"* && $h_out == *"must be lowercase"* ]] || fail "docker: $d_out / hawser: $h_out"
 }
+
+@test "build: the same Dockerfile gives the same config and files under Docker's classic builder and hawser" {
+    need_docker
+    local ctx=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$ctx"
+    echo payload >"$ctx/f.txt"
+    docker import "$HAWSER_TEST_IMAGE_TAR" hawser-interop/base:1 >/dev/null
+    h tag busybox hawser-interop/base:1
+    cat >"$ctx/Dockerfile" <<'DF'
+ARG TAG=1
+FROM hawser-interop/base:${TAG}
+ENV abc=hello
+ENV abc=bye def=$abc
+WORKDIR /a
+WORKDIR b
+COPY f.txt ./
+RUN echo "[$TAG]" > /tag && pwd > /pwd
+ARG TAG
+RUN echo "[$TAG]" >> /tag
+ENV port=80
+EXPOSE ${port} 53/udp
+LABEL k="v w"
+STOPSIGNAL SIGTERM
+SHELL ["/bin/sh", "-e", "-c"]
+CMD ['echo','x']
+DF
+    DOCKER_BUILDKIT=0 docker build -q -t hawser-interop/built:1 "$ctx" >/dev/null
+    h build -q -t hawser-interop/built:1 "$ctx" >/dev/null
+    local f
+    for f in '{{json .Config.Env}}' '{{json .Config.Cmd}}' '{{.Config.WorkingDir}}' \
+        '{{json .Config.ExposedPorts}}' '{{json .Config.Labels}}' '{{json .Config.Shell}}' \
+        '{{.Config.StopSignal}}' '{{len .RootFS.Layers}}'; do
+        [ "$(docker inspect -f "$f" hawser-interop/built:1)" = "$(h inspect -f "$f" hawser-interop/built:1)" ] ||
+            fail "$f: docker $(docker inspect -f "$f" hawser-interop/built:1), hawser $(h inspect -f "$f" hawser-interop/built:1)"
+    done
+    [ "$(drun --rm --entrypoint cat hawser-interop/built:1 /tag /pwd /a/b/f.txt)" = \
+        "$(h run --rm --network none --entrypoint cat hawser-interop/built:1 /tag /pwd /a/b/f.txt)" ] ||
+        fail "the files differ"
+    docker rmi hawser-interop/built:1 hawser-interop/base:1 >/dev/null
+    h rmi hawser-interop/built:1 hawser-interop/base:1 >/dev/null
+}

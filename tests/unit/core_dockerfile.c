@@ -172,6 +172,71 @@ static void dump_name_val(FILE *f, const struct df_instr *in)
         }
 }
 
+/* The parser's blank-separated words (parseStringsWhitespaceDelimited), quoted. */
+static void dump_blank_words(FILE *f, const char *s)
+{
+        while (*s) {
+                size_t n = strcspn(s, " \t\v\f\r");
+                _cleanup_free_ char *w = strndup(s, n);
+                fputc(' ', f);
+                go_quote(f, w);
+                s += n;
+                s += strspn(s, " \t\v\f\r");
+        }
+}
+
+static bool cmd_is(const struct df_instr *in, const char *const *names)
+{
+        for (; *names; names++)
+                if (strcmp(in->cmd, *names) == 0)
+                        return true;
+        return false;
+}
+
+static void dump_instr(FILE *f, const struct df_instr *in);
+
+/* The nodes BuildKit's parser makes of the arguments (its dispatch table), from rest. */
+static void dump_args(FILE *f, const struct df_instr *in)
+{
+        const char *rest = in->rest;
+
+        if (cmd_is(in, STRV("env", "label"))) {
+                dump_name_val(f, in);
+        } else if (cmd_is(in, STRV("onbuild"))) {
+                if (in->onbuild) {
+                        fputs(" (", f);
+                        dump_instr(f, in->onbuild);
+                        fputc(')', f);
+                }
+        } else if (cmd_is(in, STRV("healthcheck"))) {
+                size_t k = strcspn(rest, " \t\n\v\f\r");
+                _cleanup_free_ char *type = strndup(rest, k);
+                const char *cmd = rest + k + strspn(rest + k, " \t\n\v\f\r");
+                if (k == 0)
+                        return;
+                fputc(' ', f);
+                go_quote(f, type);
+                for (char **a = in->json ? in->args : (char *[]){NULL}; *a; a++) {
+                        fputc(' ', f);
+                        go_quote(f, *a);
+                }
+                if (!in->json && *cmd) {
+                        fputc(' ', f);
+                        go_quote(f, cmd);
+                }
+        } else if (in->json || cmd_is(in, STRV("arg"))) {
+                for (char **a = in->args; *a; a++) {
+                        fputc(' ', f);
+                        go_quote(f, *a);
+                }
+        } else if (cmd_is(in, STRV("add", "copy", "volume", "expose", "from"))) {
+                dump_blank_words(f, rest);
+        } else if (*rest) {
+                fputc(' ', f);
+                go_quote(f, rest);
+        }
+}
+
 /* Node.Dump of one instruction, without its parentheses. */
 static void dump_instr(FILE *f, const struct df_instr *in)
 {
@@ -185,18 +250,7 @@ static void dump_instr(FILE *f, const struct df_instr *in)
                 }
                 fputc(']', f);
         }
-        if (strcmp(in->cmd, "env") == 0 || strcmp(in->cmd, "label") == 0) {
-                dump_name_val(f, in);
-        } else if (strcmp(in->cmd, "onbuild") == 0 && in->onbuild) {
-                fputs(" (", f);
-                dump_instr(f, in->onbuild);
-                fputc(')', f);
-        } else {
-                for (char **a = in->args; *a; a++) {
-                        fputc(' ', f);
-                        go_quote(f, *a);
-                }
-        }
+        dump_args(f, in);
 }
 
 static char *dump(const struct dockerfile *d)
@@ -1624,6 +1678,16 @@ static void test_modifiers(void **state)
         expect_word("${str%%b*}", STRV("str=foobarbaz"), "foo");
         expect_word("${str/ba/X}", STRV("str=foobarbaz"), "fooXrbaz");
         expect_word("${str//ba/X}", STRV("str=foobarbaz"), "fooXrXz");
+        /* '?' is one character, not one byte. */
+        expect_word("${v#?}|${v%?}", STRV("v=éaé"), "aé|éa");
+        /* Stars never backtrack exponentially. */
+        {
+                char env[4096 + 3] = "v=";
+                memset(env + 2, 'a', 4096);
+                env[4098] = '\0';
+                expect_word("${v#****************************b}", STRV(env), env + 2);
+                expect_word("${v//*b/x}", STRV(env), env + 2);
+        }
 }
 
 static void test_expand_messages(void **state)
@@ -1871,7 +1935,7 @@ static void test_scenario_continuation_comment(void **state)
         assert_int_equal(d.n, 2);
         assert_string_equal(d.v[1].cmd, "run");
         assert_string_equal(d.v[1].rest, "echo hello world > /c");
-        assert_strv(d.v[1].args, STRV("echo hello world > /c"));
+        assert_strv(d.v[1].args, STRV("echo", "hello", "world", ">", "/c"));
         assert_false(d.v[1].json);
         assert_int_equal(d.v[1].line, 2);
 }
@@ -1907,7 +1971,7 @@ static void test_scenario_invalid_json(void **state)
         assert_true(d.v[2].json);
         assert_strv(d.v[2].args, STRV("/bin/echo"));
         assert_false(d.v[3].json);
-        assert_strv(d.v[3].args, STRV("echo test"));
+        assert_strv(d.v[3].args, STRV("echo", "test"));
         assert_true(d.v[4].json);
         assert_strv(d.v[4].args, STRV("/bin/sh", "-c", "set -e; eval"));
         assert_string_equal(d.v[5].rest, "echo hi");
@@ -1928,7 +1992,7 @@ static void test_scenario_onbuild(void **state)
         assert_string_equal(d.v[1].onbuild->cmd, "run");
         assert_string_equal(d.v[1].onbuild->rest, "echo triggered > /trig");
         assert_string_equal(d.v[1].onbuild->original, "RUN echo triggered > /trig");
-        assert_strv(d.v[1].args, STRV("RUN", "echo triggered > /trig"));
+        assert_strv(d.v[1].args, STRV("RUN", "echo", "triggered", ">", "/trig"));
         assert_string_equal(d.v[2].onbuild->cmd, "run");
         assert_true(d.v[2].onbuild->json);
         assert_strv(d.v[3].onbuild->flags, STRV("--from=x"));
@@ -2006,7 +2070,9 @@ static void test_scenario_flags(void **state)
         assert_strv(d.v[2].flags, STRV("--mount=type=cache,target=/x", "--network=none"));
         assert_string_equal(d.v[2].rest, "echo hi");
         assert_strv(d.v[3].flags, STRV("--interval=5s", "--retries=3"));
-        assert_strv(d.v[3].args, STRV("CMD", "true"));
+        /* The JSON array only: the type stays in rest. */
+        assert_strv(d.v[3].args, STRV("true"));
+        assert_string_equal(d.v[3].rest, "CMD [\"true\"]");
         assert_true(d.v[3].json);
         assert_strv(d.v[4].flags, STRV("--chown=a b"));
         assert_strv(d.v[4].args, STRV("--weird", "/d"));
@@ -2113,7 +2179,7 @@ static void test_json_form(void **state)
         assert_true(d.v[3].json);
         assert_strv(d.v[3].args, STRV("é😀", "/\""));
         assert_false(d.v[4].json);
-        assert_strv(d.v[4].args, STRV("[\"a\"] x"));
+        assert_strv(d.v[4].args, STRV("[\"a\"]", "x"));
         assert_false(d.v[5].json);
         assert_true(d.v[6].json);
         assert_strv(d.v[7].args, STRV("/a", "/b"));
@@ -2200,15 +2266,16 @@ static void test_instructions_accepted(void **state)
         assert_strv(d.v[1].args, EMPTY);
         assert_string_equal(d.v[1].rest, "");
         assert_strv(d.v[4].args, STRV("none"));
-        /* One argument, blanks and all, as Docker takes it. */
-        assert_strv(d.v[5].args, STRV("/my dir"));
-        assert_strv(d.v[6].args, STRV("a b"));
+        /* Docker takes the whole text as the one argument these need. */
+        assert_strv(d.v[5].args, STRV("/my", "dir"));
+        assert_string_equal(d.v[5].rest, "/my dir");
+        assert_strv(d.v[6].args, STRV("a", "b"));
         assert_strv(d.v[7].args, STRV("SIGKILL"));
         assert_strv(d.v[8].args, STRV("a", "b=\"c d\"", "e="));
-        assert_strv(d.v[9].args, STRV("me <me@x>"));
+        assert_strv(d.v[9].args, STRV("me", "<me@x>"));
         assert_strv(d.v[10].args, STRV("80/tcp", "443"));
         assert_strv(d.v[11].args, STRV("/a", "/b"));
-        assert_strv(d.v[12].args, STRV("cmd", "curl -f  http://x/"));
+        assert_strv(d.v[12].args, STRV("cmd", "curl", "-f", "http://x/"));
         assert_false(d.v[12].json);
 }
 

@@ -447,6 +447,16 @@ static void test_regexp_escapes(void **state)
         expect("[\\d-z]", "5", true);
         expect("[\\d-z]", "-", true);
         expect("[\\d-z]", "e", false);
+        expect("[[:digit:]]*.log", "7.log", true);
+        expect("[[:digit:]]*.log", "a.log", false);
+        expect("[[:^alpha:]_]", "_", true);
+        expect("[[:^alpha:]_]", "b", false);
+        /* filepath.Match's class ends at the ':]', Go's regexp's at the next ']' (patternmatcher
+         * uses both: the first to check, the second to match). */
+        expect("[[:alpha:]-]", "-", true);
+        expect("[[:alpha:]-]", "q", true);
+        expect("[[:alpha:]-]", "q]", false);
+        expect_error("[[:alpah:]]", "syntax error in pattern");
         expect("[\\x41-\\x43]", "B", true);
         expect("[\\x41-\\x43]", "x", false);
         expect("[^\\s]", " ", false);
