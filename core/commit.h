@@ -69,9 +69,11 @@ struct commit_child {
 /* The child's config document (config is taken). */
 struct jv *commit_child_doc(const struct commit_child *c, struct jv *config);
 /* Commits container cref's changes (a stopped container of the builder's RUN step) as a
- * child of its image with config (taken) and created_by as history; ret_id the new id. */
+ * child of its image with config (taken) and created_by as history; ret_id the new id.
+ * always_layer: a layer even when nothing changed (the empty tar), as Docker's builder. */
 int commit_container_as(struct cli *cli, const char *cref, struct jv *config,
-                        const char *created_by, char ret_id[65], struct err *err);
+                        const char *created_by, bool always_layer, char ret_id[65],
+                        struct err *err);
 
 /* Commands (see cli.h for the contract). */
 int commit_cmd_commit(struct cli *cli, int argc, char **argv, struct err *err);

@@ -608,7 +608,7 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
 }
 
 int commit_container_as(struct cli *cli, const char *cref, struct jv *config,
-                        const char *created_by, char ret_id[65], struct err *err)
+                        const char *created_by, bool always_layer, char ret_id[65], struct err *err)
 {
         _cleanup_(target_done) struct target t = {0};
         _cleanup_jv_ struct jv *parent = NULL, *doc = NULL, *cfg = config;
@@ -626,13 +626,20 @@ int commit_container_as(struct cli *cli, const char *cref, struct jv *config,
                 r = commit_layer(cli, &o, &t, parent_id, &parent, &snap, err);
         if (r >= 0)
                 r = stage_layer(cli, &snap, &stage, err);
+        /* Docker's builder gives every RUN a layer, the empty tar when nothing changed. */
+        if (r >= 0 && always_layer && !snap.n && !image_has_layer(cli, snap.diff_id)) {
+                r = lseek(snap.fd, 0, SEEK_SET) < 0 ? err_errno(err, "rewinding the layer") : 0;
+                if (r >= 0)
+                        r = image_stage_layer(cli, snap.fd, &stage, NULL, err);
+        }
         if (r < 0)
                 return r;
-        doc = commit_child_doc(&(struct commit_child){.parent = parent,
-                                                      .parent_id = parent_id,
-                                                      .diff_id = snap.n ? snap.diff_id : NULL,
-                                                      .created_by = created_by},
-                               TAKE_PTR(cfg));
+        doc = commit_child_doc(
+                &(struct commit_child){.parent = parent,
+                                       .parent_id = parent_id,
+                                       .diff_id = snap.n || always_layer ? snap.diff_id : NULL,
+                                       .created_by = created_by},
+                TAKE_PTR(cfg));
         if (!doc)
                 return err_set(err, -ENOMEM, "building the image config");
         stages[0] = TAKE_PTR(stage);

@@ -953,7 +953,7 @@ static int step_run(struct build *b, struct stage *st, const struct df_instr *in
                             code);
         if (r >= 0) {
                 char id[65];
-                r = commit_container_as(b->cli, b->container, config_copy(st), by, id, err);
+                r = commit_container_as(b->cli, b->container, config_copy(st), by, true, id, err);
                 if (r >= 0)
                         r = stage_set_image(b, st, id, err);
         }
@@ -1146,7 +1146,16 @@ static int run_step(struct build *b, struct stage *st, const struct df_instr *in
         if (r != 0)
                 return r < 0 ? r : 0;
         b->missed = true;
-        r = stage_commit(b, st, TAKE_PTR(cfg), NULL, NULL, by, err);
+        /* WORKDIR creates its directory: a layer (the empty tar when it exists), as Docker. */
+        if (!strcmp(c, "workdir")) {
+                char *stage = NULL, diff[65];
+                r = build_dir_layer(b, st, jv_get_str(cfg, "WorkingDir"), &stage, diff, err);
+                if (r >= 0)
+                        r = stage_commit(b, st, TAKE_PTR(cfg), diff, stage, by, err);
+                free(stage);
+        } else {
+                r = stage_commit(b, st, TAKE_PTR(cfg), NULL, NULL, by, err);
+        }
         if (r >= 0)
                 build_cache_put(b, key, st->image);
         return r;

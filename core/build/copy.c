@@ -106,11 +106,13 @@ static int src_stat(const struct source *s, const char *rel, char **ret_host, st
                     struct err *err)
 {
         if (s->root) {
-                if (*rel && s->b->ignore && df_ignore_match(s->b->ignore, rel))
-                        return -ENOENT;
+                /* The host path comes first: a walker may descend into an excluded
+                 * directory for what a '!' pattern brings back. */
                 *ret_host = *rel ? util_printf("%s/%s", s->root, rel) : strdup(s->root);
                 if (!*ret_host)
                         return err_set(err, -ENOMEM, "copying");
+                if (*rel && s->b->ignore && df_ignore_match(s->b->ignore, rel))
+                        return -ENOENT;
                 return lstat(*ret_host, st) == 0 ? 0 : -ENOENT;
         }
         {
@@ -164,11 +166,15 @@ static int add_tree(const struct source *s, struct plan *p, const char *rel, con
                         return err_set(err, -ENOMEM, "copying");
                 r = src_stat(s, child, &host, &st, err);
                 if (r == -ENOENT) {
-                        /* Excluded: a later '!' pattern may still want something below. */
+                        /* Excluded: a later '!' pattern may still want something below; the
+                         * directory comes along when something does. */
+                        size_t before = p->n;
                         r = 0;
                         if (s->root && s->b->ignore && host && !lstat(host, &st) &&
                             S_ISDIR(st.st_mode) && df_ignore_may_include_below(s->b->ignore, child))
                                 r = add_tree(s, p, child, to, err);
+                        if (r >= 0 && p->n > before)
+                                r = plan_add(p, to, host, &st, err);
                         continue;
                 }
                 if (r < 0)
@@ -684,5 +690,41 @@ out:
         plan_free(&p);
         view_close(&dv);
         view_close(&sv);
+        return r;
+}
+
+int build_dir_layer(struct build *b, struct stage *st, const char *path, char **ret_stage,
+                    char ret_diff[65], struct err *err)
+{
+        _cleanup_free_ char *tmp = cli_root_path(b->cli, "tmp"), *host = NULL, *rel = NULL;
+        _cleanup_close_ int fd = -1;
+        struct view v = {0};
+        struct plan p = {0};
+        struct stat st_img = {0};
+        int r = view_open(b->cli, st->image, &v, err);
+
+        *ret_stage = NULL;
+        if (r >= 0)
+                r = view_resolve(&v, path, true, &rel, &host, &st_img, err);
+        if (r >= 0 && !host && *rel) {
+                struct stat dir = {.st_mode = S_IFDIR | 0755, .st_mtime = time(NULL)};
+                r = plan_add(&p, rel, NULL, &dir, err);
+                if (r >= 0)
+                        r = add_parents(&p, &v, err);
+                if (r >= 0)
+                        qsort(p.v, p.n, sizeof(*p.v), item_cmp);
+        }
+        if (r >= 0 && (!tmp || fs_mkdir_p(tmp, 0700, err) < 0))
+                r = tmp ? -err->code : err_set(err, -ENOMEM, "building");
+        if (r >= 0 && (fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+                r = err_errno(err, "creating a temporary file");
+        if (r >= 0)
+                r = write_tar(&p, fd, err);
+        if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
+                r = err_errno(err, "rewinding the layer");
+        if (r >= 0)
+                r = image_stage_layer(b->cli, fd, ret_stage, ret_diff, err);
+        plan_free(&p);
+        view_close(&v);
         return r;
 }

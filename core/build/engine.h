@@ -64,6 +64,11 @@ struct stage *build_find_stage(struct build *b, const char *ref, size_t before);
 int build_copy(struct build *b, struct stage *st, const struct df_instr *in, bool add,
                struct err *err);
 
+/* A staged layer holding directory path of the stage's image (the empty tar when the image
+ * has it); *ret_stage NULL when the store holds that layer already. */
+int build_dir_layer(struct build *b, struct stage *st, const char *path, char **ret_stage,
+                    char ret_diff[65], struct err *err);
+
 /* context.c: the context (a directory, "-", or a tar) and the Dockerfile. */
 int context_open(struct build *b, const char *context, char **ret_dockerfile, struct err *err);
 void context_close(struct build *b);

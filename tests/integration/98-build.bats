@@ -214,7 +214,10 @@ built"
     echo a >"$CTX/a.md"
     echo r >"$CTX/d/README.md"
     echo x >"$CTX/e/x.md"
-    printf '**/*.md\n!d/README.md\nDockerfile\n' >"$CTX/.dockerignore"
+    mkdir -p "$CTX/skip"
+    echo drop >"$CTX/skip/drop"
+    echo back >"$CTX/skip/back"
+    printf '**/*.md\n!d/README.md\nDockerfile\nskip\n!skip/back\n' >"$CTX/.dockerignore"
     df 'FROM busybox
 COPY . /ctx/'
     h build -q -t ignored "$CTX" >/dev/null
@@ -225,6 +228,9 @@ COPY . /ctx/'
     refute_output_contains "a.md"
     refute_output_contains "x.md"
     refute_output_contains "/ctx/Dockerfile"
+    # An excluded directory whose file a '!' brings back: that file only.
+    assert_output_contains "/ctx/skip/back"
+    refute_output_contains "/ctx/skip/drop"
     df 'FROM busybox
 COPY a.md /'
     run h build "$CTX"
