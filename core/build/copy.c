@@ -524,13 +524,36 @@ static int resolve_dest(const struct view *v, const char *dest, char **ret, bool
         return *ret ? 0 : err_set(err, -ENOMEM, "copying");
 }
 
+/* The plan (its parent directories added) as a staged layer: a tar in a temporary file of
+ * the store's filesystem, then staged (*ret_stage NULL when the store has that layer). */
+static int stage_plan(struct build *b, struct plan *p, const struct view *v, char **ret_stage,
+                      char ret_diff[65], struct err *err)
+{
+        _cleanup_free_ char *tmp = cli_root_path(b->cli, "tmp");
+        _cleanup_close_ int fd = -1;
+        int r = add_parents(p, v, err);
+
+        if (r >= 0)
+                qsort(p->v, p->n, sizeof(*p->v), item_cmp);
+        if (r >= 0 && (!tmp || fs_mkdir_p(tmp, 0700, err) < 0))
+                r = tmp ? -err->code : err_set(err, -ENOMEM, "building");
+        if (r >= 0 && (fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+                r = err_errno(err, "creating a temporary file");
+        if (r >= 0)
+                r = write_tar(p, fd, err);
+        if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
+                r = err_errno(err, "rewinding the layer");
+        if (r >= 0)
+                r = image_stage_layer(b->cli, fd, ret_stage, ret_diff, err);
+        return r;
+}
+
 int build_copy(struct build *b, struct stage *st, const struct df_instr *in, bool add,
                struct err *err)
 {
         const char *cmd = add ? "ADD" : "COPY";
         _cleanup_strv_ char **args = NULL;
         _cleanup_free_ char *dest = NULL, *real = NULL, *flags = NULL, *by = NULL;
-        _cleanup_free_ char *tmp = NULL;
         const char *from = NULL, *chown = NULL, *chmod_s = NULL, *wd;
         struct view dv = {0}, sv = {0};
         struct source src = {.b = b, .root = b->context};
@@ -660,23 +683,9 @@ int build_copy(struct build *b, struct stage *st, const struct df_instr *in, boo
                 }
         }
         if (r >= 0) {
-                _cleanup_close_ int fd = -1;
                 char *stage = NULL, diff[65];
                 b->missed = true;
-                r = add_parents(&p, &dv, err);
-                if (r >= 0)
-                        qsort(p.v, p.n, sizeof(*p.v), item_cmp);
-                tmp = cli_root_path(b->cli, "tmp");
-                if (r >= 0 && (!tmp || fs_mkdir_p(tmp, 0700, err) < 0))
-                        r = tmp ? -err->code : err_set(err, -ENOMEM, "copying");
-                if (r >= 0 && (fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
-                        r = err_errno(err, "creating a temporary file");
-                if (r >= 0)
-                        r = write_tar(&p, fd, err);
-                if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
-                        r = err_errno(err, "rewinding the layer");
-                if (r >= 0)
-                        r = image_stage_layer(b->cli, fd, &stage, diff, err);
+                r = stage_plan(b, &p, &dv, &stage, diff, err);
                 if (r >= 0) {
                         r = stage_commit(b, st, jv_copy(jv_get(st->doc, "config")), diff, stage, by,
                                          err);
@@ -696,8 +705,7 @@ out:
 int build_dir_layer(struct build *b, struct stage *st, const char *path, char **ret_stage,
                     char ret_diff[65], struct err *err)
 {
-        _cleanup_free_ char *tmp = cli_root_path(b->cli, "tmp"), *host = NULL, *rel = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *host = NULL, *rel = NULL;
         struct view v = {0};
         struct plan p = {0};
         struct stat st_img = {0};
@@ -709,21 +717,9 @@ int build_dir_layer(struct build *b, struct stage *st, const char *path, char **
         if (r >= 0 && !host && *rel) {
                 struct stat dir = {.st_mode = S_IFDIR | 0755, .st_mtime = time(NULL)};
                 r = plan_add(&p, rel, NULL, &dir, err);
-                if (r >= 0)
-                        r = add_parents(&p, &v, err);
-                if (r >= 0)
-                        qsort(p.v, p.n, sizeof(*p.v), item_cmp);
         }
-        if (r >= 0 && (!tmp || fs_mkdir_p(tmp, 0700, err) < 0))
-                r = tmp ? -err->code : err_set(err, -ENOMEM, "building");
-        if (r >= 0 && (fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
-                r = err_errno(err, "creating a temporary file");
         if (r >= 0)
-                r = write_tar(&p, fd, err);
-        if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
-                r = err_errno(err, "rewinding the layer");
-        if (r >= 0)
-                r = image_stage_layer(b->cli, fd, ret_stage, ret_diff, err);
+                r = stage_plan(b, &p, &v, ret_stage, ret_diff, err);
         plan_free(&p);
         view_close(&v);
         return r;
