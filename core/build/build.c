@@ -545,14 +545,25 @@ static int metadata(struct build *b, struct stage *st, const struct df_instr *in
         } else if (!strcmp(c, "onbuild")) {
                 struct jv *ob = jv_get(cfg, "OnBuild");
                 const char *trigger = in->original + strcspn(in->original, " \t");
+                FILE *f;
+                size_t len = 0;
                 while (isspace((unsigned char)*trigger))
                         trigger++;
                 if (!ob || jv_type(ob) != JV_ARRAY) {
                         ob = jv_new_array();
                         jv_set(cfg, "OnBuild", ob);
                 }
-                jv_append(ob, jv_new_string(trigger));
-                text = strdup(trigger);
+                /* A trigger's heredocs travel with it (BuildKit's form: the text, then each
+                 * body and its delimiter). */
+                f = open_memstream(&text, &len);
+                if (!f)
+                        return err_set(err, -ENOMEM, "building");
+                fputs(trigger, f);
+                for (size_t i = 0; in->onbuild && i < in->onbuild->n_heredocs; i++)
+                        fprintf(f, "\n%s%s", in->onbuild->heredocs[i].content,
+                                in->onbuild->heredocs[i].name);
+                fclose(f);
+                jv_append(ob, jv_new_string(text));
         }
         if (r < 0)
                 return r;
@@ -1138,6 +1149,10 @@ static int run_step(struct build *b, struct stage *st, const struct df_instr *in
                 return step_run(b, st, in, err);
         if (!strcmp(c, "copy") || !strcmp(c, "add"))
                 return build_copy(b, st, in, !strcmp(c, "add"), err);
+        /* Only FROM, RUN, COPY, ADD and HEALTHCHECK take flags (Docker's parsers). */
+        if (in->flags && in->flags[0] && strcmp(c, "healthcheck"))
+                return err_set(err, -EINVAL, "Dockerfile:%d: unknown flag: %s", in->line,
+                               in->flags[0] + 2);
         r = metadata(b, st, in, &cfg, &by, err);
         if (r < 0)
                 return r;

@@ -160,15 +160,19 @@ RUN echo "[$TAG]" > /after'
 
 @test "ONBUILD: triggers run after the child's FROM; ONBUILD ONBUILD and unknown instructions are parse errors with the line" {
     df 'FROM busybox
-ONBUILD RUN echo triggered > /trig'
+ONBUILD RUN echo triggered > /trig
+ONBUILD RUN <<EOF
+echo from a heredoc trigger > /trig2
+EOF'
     h build -q -t parent "$CTX" >/dev/null
     df 'FROM parent
 RUN cat /trig'
     run h build -t child "$CTX"
     assert_success
-    assert_output_contains "# Executing 1 build trigger"
-    run h run --rm child cat /trig
-    assert_output "triggered"
+    assert_output_contains "# Executing 2 build triggers"
+    run h run --rm child cat /trig /trig2
+    assert_output "triggered
+from a heredoc trigger"
     run h inspect -f '{{json .Config.OnBuild}}' child
     assert_output "null"
     df 'FROM busybox
@@ -182,6 +186,11 @@ RUNN true'
     run h build "$CTX"
     assert_failure 1
     assert_output_contains "Dockerfile:3: unknown instruction: RUNN"
+    df 'FROM busybox
+CMD --foo bar'
+    run h build "$CTX"
+    assert_failure 1
+    assert_output_contains "Dockerfile:2: unknown flag: foo"
 }
 
 @test "multi-stage: COPY --from a stage by name and index, --target, unused failing stages skipped" {
