@@ -72,13 +72,16 @@ static int move(const char *id, pid_t pid, struct err *err)
         return fs_write_string(path, buf, err);
 }
 
+static int join_limits(const char *id, pid_t pid, struct err *err);
+
 int cgroup_join(const char *id, pid_t pid, struct err *err)
 {
         char path[PATH_MAX];
         struct err e = {0};
+        int r = join_limits(id, pid, err);
 
-        if (cgroup_path(id, NULL, path, &e) < 0 || access(path, F_OK) < 0)
-                return 0;
+        if (r < 0 || cgroup_path(id, NULL, path, &e) < 0 || access(path, F_OK) < 0)
+                return r;
         return move(id, pid, err);
 }
 
@@ -237,11 +240,14 @@ bool cgroup_is_frozen(const char *id)
         return v2 ? state_is(path, "1") : !state_is(path, "THAWED");
 }
 
+static void remove_limits(const char *id);
+
 void cgroup_remove(const char *id)
 {
         char path[PATH_MAX];
         struct err e = {0};
 
+        remove_limits(id);
         if (cgroup_path(id, NULL, path, &e) < 0 || access(path, F_OK) < 0)
                 return;
         cgroup_freeze(id, false, &e);
@@ -251,4 +257,236 @@ void cgroup_remove(const char *id)
         /* The shared parent goes with its last child (EBUSY while others are paused). */
         *strrchr(path, '/') = '\0';
         rmdir(path);
+}
+
+/* ---- resource limits ---- */
+
+/* "cpu" is the cpu controller's mount, or the link systemd makes to "cpu,cpuacct". */
+static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset"};
+
+bool cgroup_limits_any(const struct cgroup_limits *l)
+{
+        return l->memory || l->memory_swap || l->memory_reservation || l->nano_cpus ||
+               l->cpu_shares || l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
+               (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
+}
+
+static bool unified(void)
+{
+        return fs_is(CG_ROOT, CGROUP2_SUPER_MAGIC);
+}
+
+static int write_file(const char *dir, const char *file, const char *value, struct err *err)
+{
+        char path[PATH_MAX + 64];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        return fs_write_string(path, value, err) < 0 ? err_wrap(err, "setting %s", file) : 0;
+}
+
+static int write_ll(const char *dir, const char *file, long long v, struct err *err)
+{
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%lld", v);
+        return write_file(dir, file, buf, err);
+}
+
+/* A cpuset child needs cpus and mems before it can hold tasks: the parent's, unless set. */
+static int cpuset_inherit(const char *parent, const char *dir, struct err *err)
+{
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *v = NULL;
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/%s", parent, files[i]);
+                if (fs_read_file(p, &v, NULL, err) < 0)
+                        return -err->code;
+                v[strcspn(v, "\n")] = '\0';
+                if (write_file(dir, files[i], v, err) < 0)
+                        return -err->code;
+        }
+        return 0;
+}
+
+static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err)
+{
+        char pidbuf[32];
+
+        snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+        for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+                const char *ctl = v1_controllers[i];
+                char root[64], parent[96], dir[192];
+                bool want = (!strcmp(ctl, "memory") &&
+                             (l->memory || l->memory_swap || l->memory_reservation)) ||
+                            (!strcmp(ctl, "cpu") &&
+                             (l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota)) ||
+                            (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
+                            (!strcmp(ctl, "cpuset") && ((l->cpuset_cpus && *l->cpuset_cpus) ||
+                                                        (l->cpuset_mems && *l->cpuset_mems)));
+                int r;
+
+                if (!want)
+                        continue;
+                snprintf(root, sizeof(root), CG_ROOT "/%s", ctl);
+                if (!fs_is(root, CGROUP_SUPER_MAGIC))
+                        return err_set(err, -EOPNOTSUPP,
+                                       "the cgroup v1 %s controller is not mounted under " CG_ROOT,
+                                       ctl);
+                snprintf(parent, sizeof(parent), "%s/hawser", root);
+                snprintf(dir, sizeof(dir), "%s/%s", parent, id);
+                if (mkdir(parent, 0755) == 0 && !strcmp(ctl, "cpuset") &&
+                    cpuset_inherit(root, parent, err) < 0)
+                        return -err->code;
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return err_errno(err, "creating cgroup %s", dir);
+                r = 0;
+                if (!strcmp(ctl, "memory")) {
+                        if (l->memory)
+                                r = write_ll(dir, "memory.limit_in_bytes", l->memory, err);
+                        if (r >= 0 && l->memory_reservation)
+                                r = write_ll(dir, "memory.soft_limit_in_bytes",
+                                             l->memory_reservation, err);
+                        /* Swap accounting may be off (no memsw files): then swap is unlimited. */
+                        if (r >= 0 && l->memory_swap) {
+                                char p[256];
+                                snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", dir);
+                                if (access(p, F_OK) == 0)
+                                        r = write_ll(dir, "memory.memsw.limit_in_bytes",
+                                                     l->memory_swap, err);
+                        }
+                } else if (!strcmp(ctl, "cpu")) {
+                        long long period = l->cpu_period ? l->cpu_period : 100000;
+                        long long quota =
+                                l->nano_cpus ? l->nano_cpus * period / 1000000000LL : l->cpu_quota;
+                        if (l->cpu_shares)
+                                r = write_ll(dir, "cpu.shares", l->cpu_shares, err);
+                        if (r >= 0 && (quota || l->cpu_period))
+                                r = write_ll(dir, "cpu.cfs_period_us", period, err);
+                        if (r >= 0 && quota)
+                                r = write_ll(dir, "cpu.cfs_quota_us", quota, err);
+                } else if (!strcmp(ctl, "pids")) {
+                        r = write_ll(dir, "pids.max", l->pids_limit, err);
+                } else {
+                        r = cpuset_inherit(parent, dir, err);
+                        if (r >= 0 && l->cpuset_cpus && *l->cpuset_cpus)
+                                r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
+                        if (r >= 0 && l->cpuset_mems && *l->cpuset_mems)
+                                r = write_file(dir, "cpuset.mems", l->cpuset_mems, err);
+                }
+                if (r >= 0)
+                        r = write_file(dir, "cgroup.procs", pidbuf, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int apply_v2(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err)
+{
+        char dir[192], pidbuf[32];
+        struct err ignored = {0};
+        int r = 0;
+
+        /* The controllers are handed down to hawser/ and from there to each container. */
+        (void)write_file(CG_ROOT, "cgroup.subtree_control", "+memory +cpu +pids +cpuset", &ignored);
+        if (mkdir(CG_ROOT "/hawser", 0755) < 0 && errno != EEXIST)
+                return err_errno(err, "creating cgroup " CG_ROOT "/hawser");
+        r = write_file(CG_ROOT "/hawser", "cgroup.subtree_control", "+memory +cpu +pids +cpuset",
+                       err);
+        if (r < 0)
+                return r;
+        snprintf(dir, sizeof(dir), CG_ROOT "/hawser/%s", id);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return err_errno(err, "creating cgroup %s", dir);
+        if (l->memory)
+                r = write_ll(dir, "memory.max", l->memory, err);
+        if (r >= 0 && l->memory_reservation)
+                r = write_ll(dir, "memory.low", l->memory_reservation, err);
+        if (r >= 0 && l->memory_swap) {
+                char p[256];
+                snprintf(p, sizeof(p), "%s/memory.swap.max", dir);
+                if (access(p, F_OK) == 0)
+                        r = l->memory_swap < 0 ? write_file(dir, "memory.swap.max", "max", err)
+                                               : write_ll(dir, "memory.swap.max",
+                                                          l->memory_swap - l->memory, err);
+        }
+        if (r >= 0 && (l->nano_cpus || l->cpu_quota || l->cpu_period)) {
+                long long period = l->cpu_period ? l->cpu_period : 100000;
+                long long quota =
+                        l->nano_cpus ? l->nano_cpus * period / 1000000000LL : l->cpu_quota;
+                char v[64];
+                snprintf(v, sizeof(v), quota > 0 ? "%lld %lld" : "max %lld%.0lld",
+                         quota > 0 ? quota : period, quota > 0 ? period : 0);
+                r = write_file(dir, "cpu.max", v, err);
+        }
+        /* Docker's conversion of shares (2..262144) to weight (1..10000). */
+        if (r >= 0 && l->cpu_shares)
+                r = write_ll(dir, "cpu.weight", 1 + ((l->cpu_shares - 2) * 9999) / 262142, err);
+        if (r >= 0 && l->pids_limit > 0)
+                r = write_ll(dir, "pids.max", l->pids_limit, err);
+        if (r >= 0 && l->cpuset_cpus && *l->cpuset_cpus)
+                r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
+        if (r >= 0 && l->cpuset_mems && *l->cpuset_mems)
+                r = write_file(dir, "cpuset.mems", l->cpuset_mems, err);
+        snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+        if (r >= 0)
+                r = write_file(dir, "cgroup.procs", pidbuf, err);
+        return r;
+}
+
+int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err)
+{
+        if (!cgroup_limits_any(l))
+                return 0;
+        return unified() ? apply_v2(id, l, pid, err) : apply_v1(id, l, pid, err);
+}
+
+bool cgroup_oom_killed(const char *id)
+{
+        _cleanup_free_ char *text = NULL;
+        struct err ignored = {0};
+        char path[PATH_MAX];
+        const char *k;
+
+        if (unified())
+                snprintf(path, sizeof(path), CG_ROOT "/hawser/%s/memory.events", id);
+        else
+                snprintf(path, sizeof(path), CG_ROOT "/memory/hawser/%s/memory.oom_control", id);
+        if (fs_read_file(path, &text, NULL, &ignored) < 0)
+                return false;
+        k = strstr(text, "oom_kill ");
+        return k && atoll(k + 9) > 0;
+}
+
+/* The v1 limit cgroups of a container (the freezer one is cgroup_remove's). */
+static void remove_limits(const char *id)
+{
+        if (unified())
+                return;
+        for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof(dir), CG_ROOT "/%s/hawser/%s", v1_controllers[i], id);
+                for (int k = 0; k < 1000 && rmdir(dir) < 0 && errno == EBUSY; k++)
+                        nanosleep(&(struct timespec){0, 1000000}, NULL);
+        }
+}
+
+/* An exec'd process joins the container's v1 limit cgroups (on v2 the one cgroup is the
+ * freezer's, which cgroup_join moves it into). */
+static int join_limits(const char *id, pid_t pid, struct err *err)
+{
+        char buf[32];
+
+        if (unified())
+                return 0;
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+                char dir[192];
+                snprintf(dir, sizeof(dir), CG_ROOT "/%s/hawser/%s", v1_controllers[i], id);
+                if (access(dir, F_OK) == 0 && write_file(dir, "cgroup.procs", buf, err) < 0)
+                        return -err->code;
+        }
+        return 0;
 }

@@ -21,3 +21,18 @@ int cgroup_freeze(const char *id, bool freeze, struct err *err);
 bool cgroup_is_frozen(const char *id);
 /* Removes the cgroup (thawing it first); missing is fine. */
 void cgroup_remove(const char *id);
+
+/* Resource limits of a container (HostConfig's Memory, NanoCpus, ...); 0 means none. */
+struct cgroup_limits {
+        long long memory, memory_swap, memory_reservation; /* bytes; swap -1: unlimited */
+        long long nano_cpus, cpu_shares, cpu_period, cpu_quota;
+        long long pids_limit; /* <= 0: unlimited */
+        const char *cpuset_cpus, *cpuset_mems;
+};
+bool cgroup_limits_any(const struct cgroup_limits *l);
+/* Creates the container's cgroups that carry the limits (cgroup v1: the memory, cpu, pids
+ * and cpuset hierarchies; v2: the unified one, its controllers enabled), writes the limits
+ * and moves pid (the waiting init: everything it starts inherits them) into them. */
+int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err);
+/* Whether the container's memory cgroup saw an OOM kill. */
+bool cgroup_oom_killed(const char *id);

@@ -75,6 +75,16 @@ static const struct opt_def run_defs[] = {
         {"mount", 0, OPT_LIST, RO(mounts)},
         {"tmpfs", 0, OPT_LIST, RO(tmpfs)},
         {"volumes-from", 0, OPT_LIST, RO(volumes_from)},
+        {"memory", 'm', OPT_STR, RO(memory)},
+        {"memory-swap", 0, OPT_STR, RO(memory_swap)},
+        {"memory-reservation", 0, OPT_STR, RO(memory_reservation)},
+        {"cpus", 0, OPT_STR, RO(cpus)},
+        {"cpu-shares", 'c', OPT_STR, RO(cpu_shares)},
+        {"cpu-period", 0, OPT_STR, RO(cpu_period)},
+        {"cpu-quota", 0, OPT_STR, RO(cpu_quota)},
+        {"cpuset-cpus", 0, OPT_STR, RO(cpuset_cpus)},
+        {"cpuset-mems", 0, OPT_STR, RO(cpuset_mems)},
+        {"pids-limit", 0, OPT_STR, RO(pids_limit)},
         OPT_END,
 };
 
@@ -729,6 +739,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                                      err);
         if (r >= 0)
                 r = create_network_doc(cli, o, doc, err);
+        if (r >= 0)
+                r = create_resources_doc(o, jv_get(doc, "HostConfig"), err);
         if (r >= 0)
                 r = guard = volume_guard(cli, false, err);
         if (r >= 0) {

@@ -18,6 +18,8 @@ struct run_opts {
                 **aliases;
         char **volumes, **mounts, **tmpfs, **volumes_from;
         char **devices;
+        char *memory, *memory_swap, *memory_reservation, *cpus, *cpu_shares, *cpu_period,
+                *cpu_quota, *cpuset_cpus, *cpuset_mems, *pids_limit;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure
@@ -38,6 +40,12 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
 /* Docker's copy-up at create: new volumes get the image's content at their path (run in a
  * child with a private mount namespace; dir is the container's directory). */
 int create_copy_up(const struct cli *cli, const char *dir, const struct jv *doc, struct err *err);
+/* Resource limits of the document (HostConfig Memory, NanoCpus, PidsLimit, ...), validated
+ * with Docker's messages; create_res.c. */
+int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err);
+/* The limits a HostConfig asks for, for core/cgroup.c (strings borrowed from hc). */
+struct cgroup_limits;
+void create_resources_read(const struct jv *hc, struct cgroup_limits *l);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);

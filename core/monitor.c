@@ -22,6 +22,7 @@
 #include "base/fs.h"
 #include "base/util.h"
 #include "cgroup.h"
+#include "create.h"
 #include "image.h"
 #include "launch.h"
 #include "logfile.h"
@@ -636,6 +637,12 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 r = make_pipes(m, &b.s, jv_get_bool(cfg, "OpenStdin"), fds, err);
         if (r >= 0)
                 r = launch_clone(&b.s, &m->l, err);
+        /* Limits before the go: everything the init starts inherits them. */
+        if (r >= 0) {
+                struct cgroup_limits lim;
+                create_resources_read(jv_get(m->c->doc, "HostConfig"), &lim);
+                r = cgroup_apply(m->c->id, &lim, m->l.pid, err);
+        }
         spec_buf_free(&b);
         /* The child's ends of the pipes stay only in the child. */
         for (int i = 1; i < 6; i += 2)

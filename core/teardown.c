@@ -60,9 +60,11 @@ void teardown_stopped(const struct cli *cli, struct container *c, int code)
         lock = container_lock(c, &e);
         /* Gone already (rm -f won the race) or unreadable: nothing to record, the rest still
          * goes, and the copy in memory says exited for it (the DNS records drop it). */
-        if (container_reload(c, &e) == 0)
+        if (container_reload(c, &e) == 0) {
+                /* Killed by the OOM killer in its memory cgroup: Docker's State.OOMKilled. */
+                jv_set_bool(jv_get(c->doc, "State"), "OOMKilled", cgroup_oom_killed(c->id));
                 container_mark_exited(c, code, NULL, &e);
-        else
+        } else
                 jv_set_str(jv_get(c->doc, "State"), "Status", "exited");
         cgroup_remove(c->id);
         if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&

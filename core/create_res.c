@@ -1,0 +1,224 @@
+/* Resource flags of create/run (-m, --memory-swap, --memory-reservation, --cpus, -c,
+ * --cpu-period, --cpu-quota, --cpuset-cpus, --cpuset-mems, --pids-limit): validated as
+ * Docker validates them, with its messages, into HostConfig's fields; the monitor applies
+ * them (core/cgroup.c). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "cgroup.h"
+#include "create.h"
+
+/* Docker's RAMInBytes: "512", "512k", "1.5g", "64MB" (1024-based; b, k, m, g, t, p). */
+static int parse_size(const char *s, long long *ret)
+{
+        char *end;
+        double v = strtod(s, &end);
+        double mult = 1;
+
+        if (end == s || v < 0)
+                return -EINVAL;
+        while (*end == ' ')
+                end++;
+        switch (tolower((unsigned char)*end)) {
+        case 'k':
+                mult = 1024.0;
+                break;
+        case 'm':
+                mult = 1024.0 * 1024;
+                break;
+        case 'g':
+                mult = 1024.0 * 1024 * 1024;
+                break;
+        case 't':
+                mult = 1024.0 * 1024 * 1024 * 1024;
+                break;
+        case 'p':
+                mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+                break;
+        case 'b':
+        case '\0':
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (*end && tolower((unsigned char)*end) != 'b')
+                end++;
+        if (*end && tolower((unsigned char)*end) == 'b')
+                end++;
+        if (*end)
+                return -EINVAL;
+        *ret = (long long)(v * mult);
+        return 0;
+}
+
+static int bad_flag(const char *value, const char *flag, const char *why, struct err *err)
+{
+        return err_set(err, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: %s", value, flag,
+                       why);
+}
+
+static int size_flag(const char *value, const char *flag, bool allow_unlimited, long long *ret,
+                     struct err *err)
+{
+        char why[128];
+
+        if (!value)
+                return 0;
+        if (allow_unlimited && !strcmp(value, "-1")) {
+                *ret = -1;
+                return 0;
+        }
+        if (parse_size(value, ret) < 0) {
+                snprintf(why, sizeof(why), "invalid size: '%s'", value);
+                return bad_flag(value, flag, why, err);
+        }
+        return 0;
+}
+
+static int int_flag(const char *value, const char *flag, long long *ret, struct err *err)
+{
+        char why[128];
+
+        if (!value)
+                return 0;
+        if (util_parse_ll(value, -1000000000000LL, 1000000000000LL, ret) < 0) {
+                snprintf(why, sizeof(why), "strconv.ParseInt: parsing \"%s\": invalid syntax",
+                         value);
+                return bad_flag(value, flag, why, err);
+        }
+        return 0;
+}
+
+/* "0-2,4": every number below ncpu. */
+static int check_cpuset(const char *set, const char *what, long max, struct err *err)
+{
+        const char *p = set;
+
+        while (*p) {
+                char *end;
+                long a = strtol(p, &end, 10), b = a;
+                if (end == p || a < 0)
+                        return err_set(err, -EINVAL, "Invalid value %s for cpuset %s", set, what);
+                if (*end == '-') {
+                        p = end + 1;
+                        b = strtol(p, &end, 10);
+                        if (end == p || b < a)
+                                return err_set(err, -EINVAL, "Invalid value %s for cpuset %s", set,
+                                               what);
+                }
+                if (b >= max)
+                        return err_set(err, -EINVAL,
+                                       "Requested %s are not available - requested %s, available: "
+                                       "0-%ld",
+                                       !strcmp(what, "cpus") ? "CPUs" : "memory nodes", set,
+                                       max - 1);
+                if (*end && *end != ',')
+                        return err_set(err, -EINVAL, "Invalid value %s for cpuset %s", set, what);
+                p = *end ? end + 1 : end;
+        }
+        return 0;
+}
+
+int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err)
+{
+        struct cgroup_limits l = {0};
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int r = 0;
+
+        r = size_flag(o->memory, "-m, --memory", false, &l.memory, err);
+        if (r >= 0)
+                r = size_flag(o->memory_swap, "--memory-swap", true, &l.memory_swap, err);
+        if (r >= 0)
+                r = size_flag(o->memory_reservation, "--memory-reservation", false,
+                              &l.memory_reservation, err);
+        if (r >= 0)
+                r = int_flag(o->cpu_shares, "-c, --cpu-shares", &l.cpu_shares, err);
+        if (r >= 0)
+                r = int_flag(o->cpu_period, "--cpu-period", &l.cpu_period, err);
+        if (r >= 0)
+                r = int_flag(o->cpu_quota, "--cpu-quota", &l.cpu_quota, err);
+        if (r >= 0)
+                r = int_flag(o->pids_limit, "--pids-limit", &l.pids_limit, err);
+        if (r >= 0 && o->cpus) {
+                char *end;
+                double c = strtod(o->cpus, &end);
+                char why[128];
+                if (end == o->cpus || *end || !(c >= 0)) {
+                        snprintf(why, sizeof(why), "failed to parse %s as a rational number",
+                                 o->cpus);
+                        return bad_flag(o->cpus, "--cpus", why, err);
+                }
+                l.nano_cpus = (long long)(c * 1e9 + 0.5);
+        }
+        if (r < 0)
+                return r;
+        /* Docker's daemon-side checks (verifyPlatformContainerResources). */
+        if (l.memory && l.memory < 6 * 1024 * 1024)
+                return err_set(err, -EINVAL, "Minimum memory limit allowed is 6MB");
+        if (l.memory_swap && !l.memory)
+                return err_set(err, -EINVAL,
+                               "You should always set the Memory limit when using "
+                               "Memoryswap limit, see usage");
+        if (l.memory_swap > 0 && l.memory_swap < l.memory)
+                return err_set(err, -EINVAL,
+                               "Minimum memoryswap limit should be larger than "
+                               "memory limit, see usage");
+        if (l.memory && l.memory_reservation && l.memory < l.memory_reservation)
+                return err_set(err, -EINVAL,
+                               "Minimum memory limit can not be less than memory "
+                               "reservation limit, see usage");
+        if (l.nano_cpus && l.cpu_period)
+                return err_set(err, -EINVAL,
+                               "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+        if (l.nano_cpus && l.cpu_quota)
+                return err_set(err, -EINVAL,
+                               "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+        if (l.nano_cpus && (l.nano_cpus < 10000000 || l.nano_cpus > ncpu * 1000000000LL))
+                return err_set(err, -EINVAL,
+                               "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs "
+                               "available",
+                               ncpu, ncpu);
+        if (l.cpu_period && (l.cpu_period < 1000 || l.cpu_period > 1000000))
+                return err_set(err, -EINVAL,
+                               "CPU cfs period can not be less than 1ms (i.e. 1000) "
+                               "or larger than 1s (i.e. 1000000)");
+        if (l.cpu_quota && l.cpu_quota > 0 && l.cpu_quota < 1000)
+                return err_set(err, -EINVAL, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
+        if (o->cpuset_cpus && check_cpuset(o->cpuset_cpus, "cpus", ncpu, err) < 0)
+                return -err->code;
+        jv_set_int(hc, "Memory", l.memory);
+        jv_set_int(hc, "MemorySwap", l.memory_swap);
+        jv_set_int(hc, "MemoryReservation", l.memory_reservation);
+        jv_set_int(hc, "NanoCpus", l.nano_cpus);
+        jv_set_int(hc, "CpuShares", l.cpu_shares);
+        jv_set_int(hc, "CpuPeriod", l.cpu_period);
+        jv_set_int(hc, "CpuQuota", l.cpu_quota);
+        if (o->cpuset_cpus)
+                jv_set_str(hc, "CpusetCpus", o->cpuset_cpus);
+        if (o->cpuset_mems)
+                jv_set_str(hc, "CpusetMems", o->cpuset_mems);
+        if (o->pids_limit)
+                jv_set_int(hc, "PidsLimit", l.pids_limit);
+        return 0;
+}
+
+void create_resources_read(const struct jv *hc, struct cgroup_limits *l)
+{
+        *l = (struct cgroup_limits){
+                .memory = jv_get_int(hc, "Memory", 0),
+                .memory_swap = jv_get_int(hc, "MemorySwap", 0),
+                .memory_reservation = jv_get_int(hc, "MemoryReservation", 0),
+                .nano_cpus = jv_get_int(hc, "NanoCpus", 0),
+                .cpu_shares = jv_get_int(hc, "CpuShares", 0),
+                .cpu_period = jv_get_int(hc, "CpuPeriod", 0),
+                .cpu_quota = jv_get_int(hc, "CpuQuota", 0),
+                .pids_limit = jv_get_int(hc, "PidsLimit", 0),
+                .cpuset_cpus = jv_get_str(hc, "CpusetCpus"),
+                .cpuset_mems = jv_get_str(hc, "CpusetMems"),
+        };
+}

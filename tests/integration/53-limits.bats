@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# Resource limits (issue 16, first part): -m, --memory-swap, --memory-reservation, --cpus,
+# -c, --cpu-period/--cpu-quota, --cpuset-cpus, --pids-limit. Checked in the cgroup files
+# (cgroup v1 hierarchies or v2, whichever this host has), from inside the container (the
+# OOM killer, fork failures), in inspect, and for Docker's validation messages.
+
+load helpers
+
+setup_file() {
+    setup_busybox
+}
+
+setup() {
+    if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        CGV=2
+    else
+        CGV=1
+        for c in memory cpu pids cpuset; do
+            [ "$(stat -f -c %T "/sys/fs/cgroup/$c" 2>/dev/null)" = cgroupfs ] ||
+                skip "cgroup v1 without the $c controller mounted at /sys/fs/cgroup/$c"
+        done
+    fi
+}
+
+teardown() {
+    cleanup_all
+}
+
+# cg ID CONTROLLER FILE-V1 FILE-V2: the limit file's content.
+cg() {
+    if [ "$CGV" = 2 ]; then
+        cat "/sys/fs/cgroup/hawser/$1/$4"
+    else
+        cat "/sys/fs/cgroup/$2/hawser/$1/$3"
+    fi
+}
+
+@test "limits land in the container's cgroups and in inspect, exec joins them, nothing is left after rm" {
+    local id
+    id=$(h run -d -m 64m --memory-reservation 32m --cpus 0.5 -c 512 --pids-limit 20 \
+        --cpuset-cpus 0 busybox sleep 1000)
+    run cg "$id" memory memory.limit_in_bytes memory.max
+    assert_output "67108864"
+    run cg "$id" cpu cpu.cfs_quota_us cpu.max
+    [[ $output == 50000 || $output == "50000 100000" ]] || fail "cpu quota: $output"
+    run cg "$id" pids pids.max pids.max
+    assert_output "20"
+    run cg "$id" cpuset cpuset.cpus cpuset.cpus
+    assert_output "0"
+    run h inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemoryReservation}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpusetCpus}}' "$id"
+    assert_output "67108864 33554432 500000000 512 20 0"
+    # An exec'd process is counted against the container's limits too.
+    h exec -d "$id" sleep 1000
+    run h exec "$id" sh -c 'cat /proc/self/cgroup'
+    [[ $output == *"hawser/$id"* ]] || fail "exec is not in the container's cgroups: $output"
+    h rm -f "$id" >/dev/null
+    if [ "$CGV" = 2 ]; then
+        [ ! -e "/sys/fs/cgroup/hawser/$id" ] || fail "the cgroup stayed"
+    else
+        for c in memory cpu pids cpuset; do
+            [ ! -e "/sys/fs/cgroup/$c/hawser/$id" ] || fail "the $c cgroup stayed"
+        done
+    fi
+}
+
+@test "a container without limits gets no limit cgroups" {
+    local id
+    id=$(h run -d busybox sleep 1000)
+    if [ "$CGV" = 2 ]; then
+        [ ! -e "/sys/fs/cgroup/hawser/$id/memory.max" ] || fail "a cgroup was made"
+    else
+        [ ! -e "/sys/fs/cgroup/memory/hawser/$id" ] || fail "a memory cgroup was made"
+    fi
+}
+
+@test "the OOM killer: exit 137 and State.OOMKilled; --pids-limit stops forks" {
+    run h run --name oom -m 8m busybox sh -c 'x=$(head -c 60000000 /dev/zero | tr "\0" a); echo ${#x}'
+    assert_failure 137
+    run h inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' oom
+    assert_output "true 137"
+    run h run --rm --pids-limit 5 busybox sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 3 & done; wait'
+    assert_output_contains "can't fork"
+    run h run --name fine -m 64m busybox true
+    run h inspect -f '{{.State.OOMKilled}}' fine
+    assert_output "false"
+}
+
+@test "Docker's validation messages, exit 125, nothing created" {
+    run h run --rm -m 4m busybox true
+    assert_failure 125
+    assert_output "Error: Minimum memory limit allowed is 6MB"
+    run h run --rm --memory-swap 100m busybox true
+    assert_failure 125
+    assert_output "Error: You should always set the Memory limit when using Memoryswap limit, see usage"
+    run h run --rm -m 100m --memory-swap 50m busybox true
+    assert_output "Error: Minimum memoryswap limit should be larger than memory limit, see usage"
+    run h run --rm -m 10m --memory-reservation 20m busybox true
+    assert_output "Error: Minimum memory limit can not be less than memory reservation limit, see usage"
+    run h run --rm --cpus 0.5 --cpu-period 50000 busybox true
+    assert_output "Error: Conflicting options: Nano CPUs and CPU Period cannot both be set"
+    run h run --rm --cpus "$(($(nproc) + 1))" busybox true
+    assert_output "Error: Range of CPUs is from 0.01 to $(nproc).00, as there are only $(nproc) CPUs available"
+    run h run --rm -m 1x busybox true
+    assert_output "Error: invalid argument \"1x\" for \"-m, --memory\" flag: invalid size: '1x'"
+    run h run --rm --cpuset-cpus 99 busybox true
+    assert_output_contains "Requested CPUs are not available - requested 99"
+    run h ps -aq
+    assert_output ""
+}
