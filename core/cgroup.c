@@ -490,3 +490,19 @@ static int join_limits(const char *id, pid_t pid, struct err *err)
         }
         return 0;
 }
+
+void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l)
+{
+        *l = (struct cgroup_limits){
+                .memory = jv_get_int(hc, "Memory", 0),
+                .memory_swap = jv_get_int(hc, "MemorySwap", 0),
+                .memory_reservation = jv_get_int(hc, "MemoryReservation", 0),
+                .nano_cpus = jv_get_int(hc, "NanoCpus", 0),
+                .cpu_shares = jv_get_int(hc, "CpuShares", 0),
+                .cpu_period = jv_get_int(hc, "CpuPeriod", 0),
+                .cpu_quota = jv_get_int(hc, "CpuQuota", 0),
+                .pids_limit = jv_get_int(hc, "PidsLimit", 0),
+                .cpuset_cpus = jv_get_str(hc, "CpusetCpus"),
+                .cpuset_mems = jv_get_str(hc, "CpusetMems"),
+        };
+}

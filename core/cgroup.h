@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "base/json.h"
 
 /* Per-container cgroup "hawser/<id>": the freezer hierarchy on cgroup v1, the unified
  * hierarchy on v2. It is made lazily, by the first pause: moving a task into a cgroup costs
@@ -30,6 +31,8 @@ struct cgroup_limits {
         const char *cpuset_cpus, *cpuset_mems;
 };
 bool cgroup_limits_any(const struct cgroup_limits *l);
+/* The limits a container's HostConfig asks for (strings borrowed from hc). */
+void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l);
 /* Creates the container's cgroups that carry the limits (cgroup v1: the memory, cpu, pids
  * and cpuset hierarchies; v2: the unified one, its controllers enabled), writes the limits
  * and moves pid (the waiting init: everything it starts inherits them) into them. */

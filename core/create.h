@@ -43,9 +43,6 @@ int create_copy_up(const struct cli *cli, const char *dir, const struct jv *doc,
 /* Resource limits of the document (HostConfig Memory, NanoCpus, PidsLimit, ...), validated
  * with Docker's messages; create_res.c. */
 int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err);
-/* The limits a HostConfig asks for, for core/cgroup.c (strings borrowed from hc). */
-struct cgroup_limits;
-void create_resources_read(const struct jv *hc, struct cgroup_limits *l);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);

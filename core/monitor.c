@@ -22,7 +22,6 @@
 #include "base/fs.h"
 #include "base/util.h"
 #include "cgroup.h"
-#include "create.h"
 #include "image.h"
 #include "launch.h"
 #include "logfile.h"
@@ -640,7 +639,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         /* Limits before the go: everything the init starts inherits them. */
         if (r >= 0) {
                 struct cgroup_limits lim;
-                create_resources_read(jv_get(m->c->doc, "HostConfig"), &lim);
+                cgroup_limits_of(jv_get(m->c->doc, "HostConfig"), &lim);
                 r = cgroup_apply(m->c->id, &lim, m->l.pid, err);
         }
         spec_buf_free(&b);
