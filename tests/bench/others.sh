@@ -40,6 +40,13 @@ for tool in ${BENCH_OTHERS-docker podman}; do
         fi
         hf "$tool-$net" "$RUNS" "$WARMUP" "$cmd" || note "$tool: hyperfine failed for '$cmd'"
     done
+    cmd="$tool run --rm --network none -m 256m --cpus 1 --pids-limit 100 $bench_image true"
+    # shellcheck disable=SC2086  # $cmd is plain words
+    if timeout 60 $cmd; then
+        hf "$tool-none-limits" "$RUNS" "$WARMUP" "$cmd" || note "$tool: hyperfine failed for '$cmd'"
+    else
+        note "$tool: '$cmd' does not work here, skipped"
+    fi
     timeout 60 "$tool" rmi "$bench_image" >/dev/null 2>&1 || true
 done
 exit 0

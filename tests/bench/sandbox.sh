@@ -138,6 +138,9 @@ median_of() {
 section_none() {
     hawser run --rm --network none busybox true
     hf hawser-none "$RUNS" "$WARMUP" 'hawser run --rm --network none busybox true'
+    # With limits: the cgroups made, written and removed around each start.
+    hf hawser-none-limits "$RUNS" "$WARMUP" \
+        'hawser run --rm --network none -m 256m --cpus 1 --pids-limit 100 busybox true'
 }
 
 section_bridge() {

@@ -87,6 +87,12 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$netsetup" ] || shown=$(printf '%.2f ms (%.2f - %.2f)' "$netsetup" "$start_bridge" "$start_none")
     row 'network setup: start bridge - start none (medians)' "$netsetup" ms "$shown" '<' 3
+    lim=$(ms "$(get_metric hawser-none-limits.median)")
+    lim_ratio=$(calc 'l / n' "l=$lim" "n=$none")
+    dlim=$(ms "$(get_metric docker-none-limits.median)")
+    shown=
+    [ -z "$lim_ratio" ] || shown=$(printf '%.2fx (%.2f / %.2f ms; docker %s ms)' "$lim_ratio" "$lim" "$none" "$(fmt '%.0f' "$dlim")")
+    row 'run --rm with -m/--cpus/--pids-limit / without (none)' "$lim_ratio" x "$shown" '<=' 2
     shown=
     [ -z "$scale" ] || shown=$(printf '%.2fx (%.2f / %.2f ms)' "$scale" "$sn" "$s0")
     row "next start with $SCALE running / with 0 (medians)" "$scale" x "$shown" '<=' 1.5
