@@ -266,9 +266,10 @@ static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset"};
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
-        return l->memory || l->memory_swap || l->memory_reservation || l->nano_cpus ||
-               l->cpu_shares || l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
-               (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
+        return l->memory || l->memory_swap || l->memory_reservation || l->oom_kill_disable ||
+               l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota ||
+               l->pids_limit > 0 || (l->cpuset_cpus && *l->cpuset_cpus) ||
+               (l->cpuset_mems && *l->cpuset_mems);
 }
 
 static bool unified(void)
@@ -319,7 +320,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 const char *ctl = v1_controllers[i];
                 char root[64], parent[96], dir[192];
                 bool want = (!strcmp(ctl, "memory") &&
-                             (l->memory || l->memory_swap || l->memory_reservation)) ||
+                             (l->memory || l->memory_swap || l->memory_reservation ||
+                              l->oom_kill_disable)) ||
                             (!strcmp(ctl, "cpu") &&
                              (l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota)) ||
                             (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
@@ -348,6 +350,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                         if (r >= 0 && l->memory_reservation)
                                 r = write_ll(dir, "memory.soft_limit_in_bytes",
                                              l->memory_reservation, err);
+                        if (r >= 0 && l->oom_kill_disable)
+                                r = write_file(dir, "memory.oom_control", "1", err);
                         /* Swap accounting may be off (no memsw files): then swap is unlimited. */
                         if (r >= 0 && l->memory_swap) {
                                 char p[256];
@@ -504,5 +508,6 @@ void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l)
                 .pids_limit = jv_get_int(hc, "PidsLimit", 0),
                 .cpuset_cpus = jv_get_str(hc, "CpusetCpus"),
                 .cpuset_mems = jv_get_str(hc, "CpusetMems"),
+                .oom_kill_disable = jv_get_bool(hc, "OomKillDisable"),
         };
 }

@@ -29,6 +29,7 @@ struct cgroup_limits {
         long long nano_cpus, cpu_shares, cpu_period, cpu_quota;
         long long pids_limit; /* <= 0: unlimited */
         const char *cpuset_cpus, *cpuset_mems;
+        bool oom_kill_disable; /* cgroup v1 only (v2 has no such switch) */
 };
 bool cgroup_limits_any(const struct cgroup_limits *l);
 /* The limits a container's HostConfig asks for (strings borrowed from hc). */

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,12 @@ static const struct opt_def run_defs[] = {
         {"cpuset-cpus", 0, OPT_STR, RO(cpuset_cpus)},
         {"cpuset-mems", 0, OPT_STR, RO(cpuset_mems)},
         {"pids-limit", 0, OPT_STR, RO(pids_limit)},
+        {"oom-score-adj", 0, OPT_STR, RO(oom_score_adj)},
+        {"oom-kill-disable", 0, OPT_BOOL, RO(oom_kill_disable)},
+        {"shm-size", 0, OPT_STR, RO(shm_size)},
+        {"cidfile", 0, OPT_STR, RO(cidfile)},
+        {"runtime", 0, OPT_STR, RO(runtime)},
+        {"label-file", 0, OPT_LIST, RO(label_files)},
         OPT_END,
 };
 
@@ -232,7 +239,23 @@ static struct jv *labels_obj(const struct run_opts *o, const struct jv *image_cf
                 jv_put(l);
                 l = jv_new_object();
         }
-        for (char **p = o->labels; p && *p; p++) {
+        _cleanup_strv_ char **all = calloc(1, sizeof(char *));
+
+        /* --label-file lines first (blank lines and '#' comments skipped), then --label. */
+        for (char **f = o->label_files; all && f && *f; f++) {
+                _cleanup_free_ char *text = NULL;
+                struct err ignored = {0};
+                char *save = NULL;
+                if (fs_read_file(*f, &text, NULL, &ignored) < 0)
+                        continue; /* checked (with Docker's message) by create_resources_doc */
+                for (char *line = strtok_r(text, "\n", &save); line;
+                     line = strtok_r(NULL, "\n", &save))
+                        if (*line && *line != '#')
+                                (void)util_strv_push(&all, line);
+        }
+        for (char **p = o->labels; all && p && *p; p++)
+                (void)util_strv_push(&all, *p);
+        for (char **p = all; p && *p; p++) {
                 _cleanup_free_ char *k = strdup(*p);
                 char *eq = k ? strchr(k, '=') : NULL;
                 if (!k)
@@ -727,6 +750,11 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
 
         if (o->name && container_check_name(o->name, err) < 0)
                 return -err->code;
+        if (o->cidfile && access(o->cidfile, F_OK) == 0)
+                return err_set(err, -EEXIST,
+                               "Container ID file found, make sure the other container isn't "
+                               "running or delete %s",
+                               o->cidfile);
         if (find_image(cli, o, image_ref, image_id, err) < 0)
                 return -err->code;
         r = image_load_config(cli, image_id, &icfg, err);
@@ -772,6 +800,13 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                 r = create_links_doc(cli, o, c->doc, err);
         if (r >= 0)
                 r = container_save(c, err);
+        /* --cidfile: created exclusively (Docker's check above, and no race with another). */
+        if (r >= 0 && o->cidfile) {
+                _cleanup_close_ int fd =
+                        open(o->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (fd < 0 || fs_write_all(fd, id, 64) < 0)
+                        r = err_errno(err, "Failed to create the container ID file");
+        }
         if (r < 0) {
                 struct err ignore = {0};
                 container_release_name(cli, container_name(c), id);

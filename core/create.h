@@ -20,6 +20,9 @@ struct run_opts {
         char **devices;
         char *memory, *memory_swap, *memory_reservation, *cpus, *cpu_shares, *cpu_period,
                 *cpu_quota, *cpuset_cpus, *cpuset_mems, *pids_limit;
+        char *oom_score_adj, *shm_size, *cidfile, *runtime;
+        bool oom_kill_disable;
+        char **label_files;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure

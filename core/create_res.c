@@ -4,6 +4,7 @@
  * them (core/cgroup.c). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,33 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
                 return err_set(err, -EINVAL, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
         if (o->cpuset_cpus && check_cpuset(o->cpuset_cpus, "cpus", ncpu, err) < 0)
                 return -err->code;
+        if (o->runtime)
+                return err_set(err, -EINVAL, "Unknown runtime specified %s", o->runtime);
+        for (char **f = o->label_files; f && *f; f++)
+                if (access(*f, R_OK) < 0)
+                        return err_set(err, -errno, "open %s: %s", *f,
+                                       util_go_strerror(errno, (char[64]){0}));
+        if (o->oom_score_adj) {
+                long long adj;
+                if (util_parse_ll(o->oom_score_adj, LLONG_MIN / 2, LLONG_MAX / 2, &adj) < 0)
+                        return bad_flag(o->oom_score_adj, "--oom-score-adj",
+                                        "strconv.ParseInt: invalid syntax", err);
+                if (adj < -1000 || adj > 1000)
+                        return err_set(err, -EINVAL,
+                                       "Invalid value %lld, range for oom score adj is "
+                                       "[-1000, 1000]",
+                                       adj);
+                jv_set_int(hc, "OomScoreAdj", adj);
+        }
+        if (o->shm_size) {
+                long long shm = 0;
+                if (size_flag(o->shm_size, "--shm-size", false, &shm, err) < 0)
+                        return -err->code;
+                if (shm <= 0)
+                        return err_set(err, -EINVAL, "SHM size can not be less than 0");
+                jv_set_int(hc, "ShmSize", shm);
+        }
+        jv_set_bool(hc, "OomKillDisable", o->oom_kill_disable);
         jv_set_int(hc, "Memory", l.memory);
         jv_set_int(hc, "MemorySwap", l.memory_swap);
         jv_set_int(hc, "MemoryReservation", l.memory_reservation);

@@ -496,7 +496,15 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
         if (rootfd < 0)
                 return err_errno(err, "opening rootfs");
         for (size_t i = 0; i < ARRAY_SIZE(mount_table); i++) {
-                r = mount_at(rootfd, &mount_table[i], err);
+                struct mount_step step = mount_table[i];
+                char shm[64];
+                /* --shm-size: /dev/shm's size, in KiB as tmpfs takes it. */
+                if (!strcmp(step.target, "/dev/shm") && s->shm_size > 0) {
+                        snprintf(shm, sizeof(shm), "mode=1777,size=%lldk",
+                                 (s->shm_size + 1023) / 1024);
+                        step.data = shm;
+                }
+                r = mount_at(rootfd, &step, err);
                 if (r < 0)
                         return r;
         }

@@ -27,6 +27,7 @@ struct launch_spec {
         const char *cwd;  /* "" or NULL: "/" */
         const char *user; /* "" or NULL: root; else user[:group] by name or number */
         bool tty, read_only, privileged, init, new_netns;
+        long long shm_size;          /* bytes of /dev/shm; 0: Docker's 64 MiB */
         bool seccomp, no_new_privs;  /* from --security-opt (core/secprof.h) */
         const char *seccomp_profile; /* the profile's JSON; NULL: hawser's default filter */
         const struct secprof_bpf *seccomp_bpf; /* the default filter compiled; NULL: build it */

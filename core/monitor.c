@@ -278,6 +278,7 @@ static int build_spec(const struct cli *cli, const struct container *c,
                 .seccomp_bpf = b->bpf.len ? &b->bpf : NULL,
                 .no_new_privs = sp.no_new_privs,
                 .init = jv_get_bool(hc, "Init"),
+                .shm_size = jv_get_int(hc, "ShmSize", 0),
                 .new_netns = network_mode_parse(net, NULL) != NETWORK_MODE_HOST,
                 .cap_add = b->cap_add,
                 .cap_drop = b->cap_drop,
@@ -619,6 +620,16 @@ static int attach_network(struct monitor *m, struct err *err)
         return r;
 }
 
+/* --oom-score-adj: the init's, inherited by everything it starts. */
+static int set_oom_score_adj(pid_t pid, long long adj, struct err *err)
+{
+        char path[64], v[32];
+
+        snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+        snprintf(v, sizeof(v), "%lld", adj);
+        return fs_write_string(path, v, err) < 0 ? err_wrap(err, "setting oom_score_adj") : 0;
+}
+
 static int launch(struct monitor *m, int *ret_code, struct err *err)
 {
         const struct jv *cfg = jv_get(m->c->doc, "Config");
@@ -639,8 +650,11 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         /* Limits before the go: everything the init starts inherits them. */
         if (r >= 0) {
                 struct cgroup_limits lim;
+                long long adj = jv_get_int(jv_get(m->c->doc, "HostConfig"), "OomScoreAdj", 0);
                 cgroup_limits_of(jv_get(m->c->doc, "HostConfig"), &lim);
                 r = cgroup_apply(m->c->id, &lim, m->l.pid, err);
+                if (r >= 0 && adj)
+                        r = set_oom_score_adj(m->l.pid, adj, err);
         }
         spec_buf_free(&b);
         /* The child's ends of the pipes stay only in the child. */

@@ -116,3 +116,37 @@ cg() {
     run h ps -aq
     assert_output ""
 }
+
+@test "--shm-size sizes /dev/shm; --oom-score-adj reaches the init; --oom-kill-disable (v1); --cidfile; --label-file; --runtime refused" {
+    run h run --rm --shm-size 128m busybox df -k /dev/shm
+    assert_success
+    assert_output_contains " 131072 "
+    run h run --rm --oom-score-adj 500 busybox cat /proc/1/oom_score_adj
+    assert_output "500"
+    run h run --rm --oom-score-adj 1001 busybox true
+    assert_failure 125
+    assert_output "Error: Invalid value 1001, range for oom score adj is [-1000, 1000]"
+    if [ "$CGV" = 1 ]; then
+        local id
+        id=$(h run -d -m 32m --oom-kill-disable busybox sleep 1000)
+        run cat "/sys/fs/cgroup/memory/hawser/$id/memory.oom_control"
+        assert_output_contains "oom_kill_disable 1"
+        run h inspect -f '{{.HostConfig.OomKillDisable}}' "$id"
+        assert_output "true"
+    fi
+    local cid=$BATS_TEST_TMPDIR/cid
+    run h run -d --cidfile "$cid" busybox sleep 1000
+    assert_success
+    [ "$(cat "$cid")" = "$output" ] || fail "cidfile: $(cat "$cid") vs $output"
+    run h run -d --cidfile "$cid" busybox sleep 1000
+    assert_failure 125
+    assert_output "Error: Container ID file found, make sure the other container isn't running or delete $cid"
+    printf '# comment\na=1\nb=from-file\n\n' >"$BATS_TEST_TMPDIR/labels"
+    run h create --label-file "$BATS_TEST_TMPDIR/labels" -l b=flag busybox true
+    assert_success
+    run h inspect -f '{{.Config.Labels.a}} {{.Config.Labels.b}}' "$output"
+    assert_output "1 flag"
+    run h run --rm --runtime crun busybox true
+    assert_failure 125
+    assert_output "Error: Unknown runtime specified crun"
+}
