@@ -92,6 +92,8 @@ static const struct opt_def run_defs[] = {
         {"cidfile", 0, OPT_STR, RO(cidfile)},
         {"runtime", 0, OPT_STR, RO(runtime)},
         {"label-file", 0, OPT_LIST, RO(label_files)},
+        {"log-driver", 0, OPT_STR, RO(log_driver)},
+        {"log-opt", 0, OPT_LIST, RO(log_opts)},
         OPT_END,
 };
 

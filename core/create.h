@@ -23,6 +23,8 @@ struct run_opts {
         char *oom_score_adj, *shm_size, *cidfile, *runtime;
         bool oom_kill_disable;
         char **label_files;
+        char *log_driver;
+        char **log_opts;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure

@@ -1,7 +1,7 @@
-/* Resource flags of create/run (-m, --memory-swap, --memory-reservation, --cpus, -c,
- * --cpu-period, --cpu-quota, --cpuset-cpus, --cpuset-mems, --pids-limit): validated as
- * Docker validates them, with its messages, into HostConfig's fields; the monitor applies
- * them (core/cgroup.c). */
+/* Resource and logging flags of create/run (-m, --memory-swap, --memory-reservation, --cpus,
+ * -c, --cpu-period, --cpu-quota, --cpuset-cpus, --cpuset-mems, --pids-limit, --oom-*,
+ * --shm-size, --log-driver, --log-opt, ...): validated as Docker validates them, with its
+ * messages, into HostConfig's fields; the monitor applies them (core/cgroup.c, its log). */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/util.h"
 #include "cgroup.h"
 #include "create.h"
@@ -125,6 +126,63 @@ static int check_cpuset(const char *set, const char *what, long max, struct err 
         return 0;
 }
 
+/* --log-driver json-file|local|none and --log-opt max-size, max-file (Docker's names and
+ * checks): the monitor rotates the log (core/monitor.c), `logs` reads across the files. */
+static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
+{
+        const char *driver = o->log_driver ? o->log_driver : "json-file";
+        struct jv *log = jv_new_object(), *cfg = jv_new_object();
+        bool local = !strcmp(driver, "local");
+
+        jv_set_str(log, "Type", driver);
+        jv_set(log, "Config", cfg);
+        jv_set(hc, "LogConfig", log);
+        if (strcmp(driver, "json-file") && !local && strcmp(driver, "none"))
+                return err_set(err, -ENOTSUP,
+                               "logging driver %s is not supported by hawser (json-file, local "
+                               "and none are)",
+                               driver);
+        /* The local driver's defaults: 20 MB, 5 files. */
+        if (local) {
+                jv_set_str(cfg, "max-size", "20m");
+                jv_set_str(cfg, "max-file", "5");
+        }
+        for (char **p = o->log_opts; p && *p; p++) {
+                _cleanup_free_ char *k = strndup(*p, strcspn(*p, "="));
+                const char *v = strchr(*p, '=');
+                long long n;
+                if (!k || !v)
+                        return err_set(err, -EINVAL, "invalid log opt format '%s'", *p);
+                v++;
+                if (!strcmp(driver, "none"))
+                        return err_set(err, -EINVAL, "unknown log opt '%s' for none log driver", k);
+                if (!strcmp(k, "max-size")) {
+                        if (parse_size(v, &n) < 0)
+                                return err_set(err, -EINVAL, "invalid size: '%s'", v);
+                } else if (!strcmp(k, "max-file")) {
+                        if (util_parse_ll(v, LLONG_MIN / 2, LLONG_MAX / 2, &n) < 0)
+                                return err_set(err, -EINVAL,
+                                               "strconv.Atoi: parsing \"%s\": "
+                                               "invalid syntax",
+                                               v);
+                        if (n < 1)
+                                return err_set(err, -EINVAL, "max-file cannot be less than 1");
+                } else if (!strcmp(k, "compress")) {
+                        return err_set(err, -ENOTSUP,
+                                       "log opt compress is not supported by "
+                                       "hawser yet (rotated files stay uncompressed)");
+                } else {
+                        return err_set(err, -EINVAL, "unknown log opt '%s' for %s log driver", k,
+                                       driver);
+                }
+                jv_set_str(cfg, k, v);
+        }
+        if (jv_get_str(cfg, "max-file") && atoll(jv_get_str(cfg, "max-file")) > 1 &&
+            !jv_get_str(cfg, "max-size"))
+                return err_set(err, -EINVAL, "max-file can only be used with max-size");
+        return 0;
+}
+
 int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err)
 {
         struct cgroup_limits l = {0};
@@ -219,6 +277,8 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
                 jv_set_int(hc, "ShmSize", shm);
         }
         jv_set_bool(hc, "OomKillDisable", o->oom_kill_disable);
+        if (log_config(o, hc, err) < 0)
+                return -err->code;
         jv_set_int(hc, "Memory", l.memory);
         jv_set_int(hc, "MemorySwap", l.memory_swap);
         jv_set_int(hc, "MemoryReservation", l.memory_reservation);

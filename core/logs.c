@@ -219,14 +219,36 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
         r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;
+        if (!strcmp(jv_get_str(jv_path(c->doc, "HostConfig.LogConfig"), "Type") ?: "", "none")) {
+                container_free(c);
+                return err_set(err, -ENOTSUP, "configured logging driver does not support reading");
+        }
         path = monitor_log_path(c);
+        /* Rotated files first, oldest first (LOG.N ... LOG.1), then the current one. */
+        for (int k = 99; path && k >= 1; k--) {
+                _cleanup_free_ char *old = util_printf("%s.%d", path, k), *t = NULL;
+                size_t tl = 0;
+                struct err ignored = {0};
+                char *nt;
+                if (!old || fs_read_file(old, &t, &tl, &ignored) < 0 || !tl)
+                        continue;
+                nt = realloc(text, len + tl + 1);
+                if (!nt)
+                        break;
+                text = nt;
+                memcpy(text + len, t, tl);
+                len += tl;
+        }
         fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
         if (fd >= 0) {
                 struct stat st;
                 if (fstat(fd, &st) == 0 && st.st_size > 0) {
-                        text = malloc((size_t)st.st_size + 1);
-                        if (text && fs_read_all(fd, text, (size_t)st.st_size) == st.st_size)
-                                len = (size_t)st.st_size;
+                        char *nt = realloc(text, len + (size_t)st.st_size + 1);
+                        if (nt) {
+                                text = nt;
+                                if (fs_read_all(fd, text + len, (size_t)st.st_size) == st.st_size)
+                                        len += (size_t)st.st_size;
+                        }
                 }
         }
         total = count_lines(text, len);

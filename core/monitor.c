@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
@@ -48,6 +49,9 @@ struct monitor {
         int clients[MAX_CLIENTS];
         bool tty, stdin_once;
         int log_fd;
+        char *log_path;
+        long long log_max;          /* --log-opt max-size (0: no rotation) */
+        int log_files;              /* --log-opt max-file */
         struct network_hold hold;   /* published host ports, held while the container runs */
         bool attached;              /* wired into its networks (NetworkSettings in c->doc) */
         int lock;                   /* the container's lock, held from the start to "running" */
@@ -318,6 +322,49 @@ static void broadcast(struct monitor *m, char type, const void *data, size_t len
 }
 
 /* Reads once from an output fd; returns false at EOF (or EIO of a pty without slaves). */
+/* A max-size value ("10m", "1k", "512"): bytes, 1024-based as Docker's. */
+static long long log_size(const char *s)
+{
+        char *end;
+        double v = strtod(s, &end);
+        const char *units = "bkmgt";
+        const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : units;
+        long long mult = 1;
+
+        for (const char *p = units; u && p < u; p++)
+                mult *= 1024;
+        return u && v > 0 ? (long long)(v * (double)mult) : 0;
+}
+
+/* --log-opt max-size/max-file: once the log reaches max-size it becomes LOG.1 (LOG.1 becomes
+ * LOG.2, ...; the oldest beyond max-file goes) and a new LOG is started. */
+static void rotate_log(struct monitor *m)
+{
+        struct stat st;
+        int fd;
+
+        if (!m->log_max || m->log_fd < 0 || fstat(m->log_fd, &st) < 0 || st.st_size < m->log_max)
+                return;
+        if (m->log_files <= 1) {
+                (void)ftruncate(m->log_fd, 0);
+                return;
+        }
+        for (int k = m->log_files - 1; k >= 1; k--) {
+                char from[PATH_MAX], to[PATH_MAX];
+                if (k == 1)
+                        snprintf(from, sizeof(from), "%s", m->log_path);
+                else
+                        snprintf(from, sizeof(from), "%s.%d", m->log_path, k - 1);
+                snprintf(to, sizeof(to), "%s.%d", m->log_path, k);
+                (void)rename(from, to);
+        }
+        fd = open(m->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+                dup2(fd, m->log_fd); /* keeps the descriptor number */
+                close(fd);
+        }
+}
+
 static bool pump_output(struct monitor *m, int fd, char type)
 {
         char buf[MONITOR_CHUNK];
@@ -330,7 +377,20 @@ static bool pump_output(struct monitor *m, int fd, char type)
                 return true;
         if (n <= 0)
                 return false;
-        logfile_append(m->log_fd, type == MONITOR_STDERR ? "stderr" : "stdout", buf, (size_t)n);
+        if (!m->log_max) {
+                logfile_append(m->log_fd, type == MONITOR_STDERR ? "stderr" : "stdout", buf,
+                               (size_t)n);
+        } else {
+                /* Line by line, so each file stays near max-size (Docker checks per message). */
+                for (ssize_t off = 0; off < n;) {
+                        const char *nl = memchr(buf + off, '\n', (size_t)(n - off));
+                        size_t len = nl ? (size_t)(nl - (buf + off)) + 1 : (size_t)(n - off);
+                        logfile_append(m->log_fd, type == MONITOR_STDERR ? "stderr" : "stdout",
+                                       buf + off, len);
+                        rotate_log(m);
+                        off += (ssize_t)len;
+                }
+        }
         broadcast(m, type, buf, (size_t)n);
         return true;
 }
@@ -737,7 +797,18 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 m.clients[i] = -1;
         m.epfd = epoll_create1(EPOLL_CLOEXEC);
         m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        m.log_fd = logp ? open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
+        {
+                const struct jv *log = jv_path(c->doc, "HostConfig.LogConfig");
+                const char *size = jv_get_str(jv_get(log, "Config"), "max-size");
+                const char *files = jv_get_str(jv_get(log, "Config"), "max-file");
+                bool none = !strcmp(jv_get_str(log, "Type") ?: "", "none");
+                m.log_fd = logp && !none
+                                   ? open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)
+                                   : -1;
+                m.log_path = logp;
+                m.log_max = size ? log_size(size) : 0;
+                m.log_files = files ? atoi(files) : 1;
+        }
         m.listen_fd = listen_socket(cli, c->id, &err);
         if (m.epfd < 0 || m.sigfd < 0 || m.listen_fd < 0) {
                 if (!err.code)

@@ -150,3 +150,35 @@ cg() {
     assert_failure 125
     assert_output "Error: Unknown runtime specified crun"
 }
+
+@test "--log-opt max-size/max-file: the monitor rotates the log, logs reads across the files; --log-driver none and bad options" {
+    local id
+    id=$(h run -d --log-opt max-size=1k --log-opt max-file=3 busybox \
+        sh -c 'i=0; while [ $i -lt 200 ]; do echo "line $i of the rotation test"; i=$((i+1)); done')
+    h wait "$id" >/dev/null
+    run sh -c "ls $HAWSER_ROOT/containers/$id/ | grep -c json.log"
+    assert_output "3"
+    run sh -c "stat -c %s $HAWSER_ROOT/containers/$id/$id-json.log.1"
+    [ "$output" -lt 2048 ] || fail "a rotated file of $output bytes"
+    run h logs "$id"
+    # The newest lines are there, in order; the oldest went with the files beyond max-file.
+    assert_output_contains "line 199 of the rotation test"
+    refute_output_contains "line 0 of the rotation test"
+    run sh -c "'$HAWSER' logs $id | awk '{print \$2}' | sort -n -c"
+    assert_success
+    run h inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}}' "$id"
+    assert_output "json-file 1k"
+    id=$(h run -d --log-driver none busybox echo quiet)
+    h wait "$id" >/dev/null
+    run h logs "$id"
+    assert_failure 1
+    assert_output "Error: configured logging driver does not support reading"
+    run h run --rm --log-opt max-file=0 --log-opt max-size=1k busybox true
+    assert_failure 125
+    assert_output "Error: max-file cannot be less than 1"
+    run h run --rm --log-opt bogus=1 busybox true
+    assert_output "Error: unknown log opt 'bogus' for json-file log driver"
+    run h run --rm --log-driver syslog busybox true
+    assert_failure 125
+    assert_output_contains "logging driver syslog is not supported by hawser"
+}
