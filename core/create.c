@@ -94,6 +94,7 @@ static const struct opt_def run_defs[] = {
         {"label-file", 0, OPT_LIST, RO(label_files)},
         {"log-driver", 0, OPT_STR, RO(log_driver)},
         {"log-opt", 0, OPT_LIST, RO(log_opts)},
+        {"ulimit", 0, OPT_LIST, RO(ulimits)},
         OPT_END,
 };
 

@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "create.h"
+#include "launch.h"
 
 /* Docker's RAMInBytes: "512", "512k", "1.5g", "64MB" (1024-based; b, k, m, g, t, p). */
 static int parse_size(const char *s, long long *ret)
@@ -183,6 +184,66 @@ static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
         return 0;
 }
 
+/* A ulimit value: a number, or -1 / "unlimited" for none. */
+static int parse_limit(const char *v, long long *ret)
+{
+        if (!strcmp(v, "unlimited")) {
+                *ret = -1;
+                return 0;
+        }
+        return util_parse_ll(v, -1, LLONG_MAX, ret);
+}
+
+/* --ulimit NAME=SOFT[:HARD] ("unlimited" or -1 for no limit): HostConfig.Ulimits. */
+static int ulimits(const struct run_opts *o, struct jv *hc, struct err *err)
+{
+        struct jv *list = jv_new_array();
+
+        jv_set(hc, "Ulimits", o->ulimits && o->ulimits[0] ? list : NULL);
+        if (!o->ulimits || !o->ulimits[0])
+                jv_put(list);
+        for (char **u = o->ulimits; u && *u; u++) {
+                _cleanup_free_ char *name = strndup(*u, strcspn(*u, "="));
+                const char *v = strchr(*u, '='), *colon;
+                long long soft, hard;
+                struct jv *e;
+                char why[160];
+                if (!name || !v) {
+                        snprintf(why, sizeof(why), "invalid ulimit argument: %s", *u);
+                        return bad_flag(*u, "--ulimit", why, err);
+                }
+                if (launch_rlimit_resource(name) < 0) {
+                        snprintf(why, sizeof(why), "invalid ulimit type: %s", name);
+                        return bad_flag(*u, "--ulimit", why, err);
+                }
+                v++;
+                colon = strchr(v, ':');
+                if (parse_limit(colon ? strndupa(v, (size_t)(colon - v)) : v, &soft) < 0) {
+                        snprintf(why, sizeof(why), "invalid ulimit soft value %.*s",
+                                 (int)(colon ? (size_t)(colon - v) : strlen(v)), v);
+                        return bad_flag(*u, "--ulimit", why, err);
+                }
+                hard = soft;
+                if (colon && parse_limit(colon + 1, &hard) < 0) {
+                        snprintf(why, sizeof(why), "invalid ulimit hard value %s", colon + 1);
+                        return bad_flag(*u, "--ulimit", why, err);
+                }
+                if (soft != -1 && hard != -1 && soft > hard) {
+                        snprintf(why, sizeof(why),
+                                 "ulimit soft limit must be less than or equal to hard limit: "
+                                 "%lld > %lld",
+                                 soft, hard);
+                        return bad_flag(*u, "--ulimit", why, err);
+                }
+                e = jv_new_object();
+                jv_set_str(e, "Name", name);
+                jv_set_int(e, "Hard", hard);
+                jv_set_int(e, "Soft", soft);
+                jv_append(list, e);
+        }
+        return 0;
+}
+
 int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err)
 {
         struct cgroup_limits l = {0};
@@ -277,7 +338,7 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
                 jv_set_int(hc, "ShmSize", shm);
         }
         jv_set_bool(hc, "OomKillDisable", o->oom_kill_disable);
-        if (log_config(o, hc, err) < 0)
+        if (log_config(o, hc, err) < 0 || ulimits(o, hc, err) < 0)
                 return -err->code;
         jv_set_int(hc, "Memory", l.memory);
         jv_set_int(hc, "MemorySwap", l.memory_swap);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -824,6 +825,14 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                 _exit(125);
         if (!prepared)
                 child_fail(fd, 125, &err);
+        /* --ulimit, while still root with every capability (a hard limit may go up). */
+        for (size_t i = 0; i < s->n_rlimits; i++) {
+                struct rlimit rl = {(rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard};
+                if (setrlimit(s->rlimits[i].resource, &rl) < 0) {
+                        err_errno(&err, "setting ulimit %d", s->rlimits[i].resource);
+                        child_fail(fd, 125, &err);
+                }
+        }
         if (s->init) {
                 pid_t p = fork();
                 if (p < 0) {
@@ -901,4 +910,26 @@ int launch_go(struct launch *l, int *ret_exit_code, struct err *err)
         close(l->sync_fd);
         l->sync_fd = -1;
         return r;
+}
+
+int launch_rlimit_resource(const char *name)
+{
+        static const struct {
+                const char *name;
+                int res;
+        } t[] = {
+                {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+                {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
+                {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
+                {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+                {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
+                {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
+                {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+                {"stack", RLIMIT_STACK},
+        };
+
+        for (size_t i = 0; name && i < sizeof(t) / sizeof(t[0]); i++)
+                if (!strcmp(t[i].name, name))
+                        return t[i].res;
+        return -1;
 }

@@ -16,6 +16,12 @@ struct launch_mount {
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */
+/* One --ulimit: setrlimit(resource) in the init before it execs. */
+struct launch_rlimit {
+        int resource;
+        unsigned long long soft, hard;
+};
+
 struct launch_spec {
         const char *id;
         const char *lowerdir, *upperdir, *workdir; /* overlay layers */
@@ -27,7 +33,9 @@ struct launch_spec {
         const char *cwd;  /* "" or NULL: "/" */
         const char *user; /* "" or NULL: root; else user[:group] by name or number */
         bool tty, read_only, privileged, init, new_netns;
-        long long shm_size;          /* bytes of /dev/shm; 0: Docker's 64 MiB */
+        long long shm_size; /* bytes of /dev/shm; 0: Docker's 64 MiB */
+        const struct launch_rlimit *rlimits;
+        size_t n_rlimits;
         bool seccomp, no_new_privs;  /* from --security-opt (core/secprof.h) */
         const char *seccomp_profile; /* the profile's JSON; NULL: hawser's default filter */
         const struct secprof_bpf *seccomp_bpf; /* the default filter compiled; NULL: build it */
@@ -42,6 +50,9 @@ struct launch_spec {
         char *title; /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
         size_t title_len;
 };
+
+/* The RLIMIT_ of a Docker --ulimit name ("nofile", "nproc", ...); -1 when unknown. */
+int launch_rlimit_resource(const char *name);
 
 /* A cloned container init waiting for launch_go(). */
 struct launch {

@@ -80,6 +80,7 @@ struct spec_buf {
         struct launch_mount *mounts;
         char **mount_data; /* tmpfs data strings owned here */
         struct device_list devices;
+        struct launch_rlimit *rlimits;
 };
 
 static void spec_buf_free(struct spec_buf *b)
@@ -94,6 +95,7 @@ static void spec_buf_free(struct spec_buf *b)
         free(b->mounts);
         util_strv_free(b->mount_data);
         devices_free(&b->devices);
+        free(b->rlimits);
 }
 
 /* --privileged: every host device; else the --device grants (looked at now, as Docker). */
@@ -214,6 +216,31 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
         return r;
 }
 
+/* HostConfig.Ulimits [{Name, Soft, Hard}] as setrlimit calls (names checked at create). */
+static int build_rlimits(const struct container *c, struct spec_buf *b, struct err *err)
+{
+        const struct jv *u = jv_path(c->doc, "HostConfig.Ulimits");
+        size_t n = jv_len(u);
+
+        if (!n)
+                return 0;
+        b->rlimits = calloc(n, sizeof(*b->rlimits));
+        if (!b->rlimits)
+                return err_set(err, -ENOMEM, "reading ulimits");
+        for (size_t i = 0; i < n; i++) {
+                const struct jv *e = jv_at(u, i);
+                int res = launch_rlimit_resource(jv_get_str(e, "Name"));
+                if (res < 0)
+                        return err_set(err, -EINVAL, "invalid ulimit type: %s",
+                                       jv_get_str(e, "Name") ?: "");
+                b->rlimits[b->s.n_rlimits++] =
+                        (struct launch_rlimit){res, (unsigned long long)jv_get_int(e, "Soft", 0),
+                                               (unsigned long long)jv_get_int(e, "Hard", 0)};
+        }
+        b->s.rlimits = b->rlimits;
+        return 0;
+}
+
 static int build_spec(const struct cli *cli, const struct container *c,
                       const struct network_links *links, struct spec_buf *b, struct err *err)
 {
@@ -294,7 +321,8 @@ static int build_spec(const struct cli *cli, const struct container *c,
                 .title = cli->argv_area,
                 .title_len = cli->argv_len,
         };
-        if (build_mounts(c, b, err) < 0 || build_devices(c, b, err) < 0)
+        if (build_mounts(c, b, err) < 0 || build_devices(c, b, err) < 0 ||
+            build_rlimits(c, b, err) < 0)
                 return -err->code;
         if (network_mode_parse(net, &target) == NETWORK_MODE_CONTAINER)
                 return join_container_net(cli, target, b, err);

@@ -182,3 +182,20 @@ cg() {
     assert_failure 125
     assert_output_contains "logging driver syslog is not supported by hawser"
 }
+
+@test "--ulimit sets the container's limits (soft:hard), in inspect; Docker's errors" {
+    run h run --rm --ulimit nofile=512:1024 --ulimit nproc=100 busybox sh -c 'ulimit -n; ulimit -Hn; ulimit -u'
+    assert_success
+    assert_output "512
+1024
+100"
+    run h create --ulimit nofile=512:1024 busybox true
+    run h inspect -f '{{json .HostConfig.Ulimits}}' "$output"
+    assert_output '[{"Name":"nofile","Hard":1024,"Soft":512}]'
+    run h run --rm --ulimit nofile=2048:1024 busybox true
+    assert_failure 125
+    assert_output_contains "ulimit soft limit must be less than or equal to hard limit: 2048 > 1024"
+    run h run --rm --ulimit bogus=1 busybox true
+    assert_failure 125
+    assert_output_contains "invalid ulimit type: bogus"
+}
