@@ -95,6 +95,7 @@ static const struct opt_def run_defs[] = {
         {"log-driver", 0, OPT_STR, RO(log_driver)},
         {"log-opt", 0, OPT_LIST, RO(log_opts)},
         {"ulimit", 0, OPT_LIST, RO(ulimits)},
+        {"group-add", 0, OPT_LIST, RO(group_add)},
         OPT_END,
 };
 

@@ -25,7 +25,7 @@ struct run_opts {
         char **label_files;
         char *log_driver;
         char **log_opts;
-        char **ulimits;
+        char **ulimits, **group_add;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure

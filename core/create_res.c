@@ -338,6 +338,7 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
                 jv_set_int(hc, "ShmSize", shm);
         }
         jv_set_bool(hc, "OomKillDisable", o->oom_kill_disable);
+        jv_set(hc, "GroupAdd", o->group_add && o->group_add[0] ? jv_from_strv(o->group_add) : NULL);
         if (log_config(o, hc, err) < 0 || ulimits(o, hc, err) < 0)
                 return -err->code;
         jv_set_int(hc, "Memory", l.memory);

@@ -37,7 +37,7 @@ static const char *const ns_names[] = {"ipc", "uts", "net", "cgroup", "pid", "mn
 
 struct exec_plan {
         const struct exec_opts *o;
-        char **argv, **env, **cap_add, **cap_drop;
+        char **argv, **env, **cap_add, **cap_drop, **group_add;
         const char *id, *cwd, *user;
         bool privileged;
         struct secprof sp;
@@ -104,6 +104,7 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
                                       .privileged = p->privileged,
                                       .cap_add = p->cap_add,
                                       .cap_drop = p->cap_drop,
+                                      .group_add = p->group_add,
                                       .seccomp = p->sp.seccomp && !p->privileged,
                                       .seccomp_profile = p->sp.profile,
                                       .seccomp_bpf = p->bpf.len ? &p->bpf : NULL,
@@ -319,6 +320,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 p.user = o.user ? o.user : jv_get_str(cfg, "User");
                 p.privileged = o.privileged || jv_get_bool(hc, "Privileged");
                 p.cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
+                p.group_add = jv_to_strv(jv_get(hc, "GroupAdd"));
                 p.cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
                 if (r >= 0)
                         r = secprof_parse(jv_get(hc, "SecurityOpt"), &p.sp, err);
@@ -337,6 +339,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 if (p.ns[i] >= 0)
                         close(p.ns[i]);
         util_strv_free(p.env), util_strv_free(p.cap_add), util_strv_free(p.cap_drop);
+        util_strv_free(p.group_add);
         secprof_bpf_free(&p.bpf);
         container_free(c);
         opt_free_lists(defs, &o);

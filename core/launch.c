@@ -597,7 +597,32 @@ static char *read_small(const char *path)
         return s;
 }
 
-static int switch_user(const char *spec, char ***env, bool *ret_root, struct err *err)
+/* A --group-add entry: a number, or a group name of the container's /etc/group. */
+static int group_id(const char *name, const char *group, gid_t *ret, struct err *err)
+{
+        long long n;
+
+        if (util_parse_ll(name, 0, UINT32_MAX - 1, &n) == 0) {
+                *ret = (gid_t)n;
+                return 0;
+        }
+        for (const char *l = group; l && *l;) {
+                size_t len = strcspn(l, "\n"), k = strcspn(l, ":");
+                if (k < len && k == strlen(name) && !strncmp(l, name, k)) {
+                        const char *gid = strchr(l + k + 1, ':');
+                        if (gid && gid < l + len) {
+                                *ret = (gid_t)strtoul(gid + 1, NULL, 10);
+                                return 0;
+                        }
+                }
+                l += len + (l[len] == '\n');
+        }
+        return err_set(err, -ENOENT, "Unable to find group %s: no matching entries in group file",
+                       name);
+}
+
+static int switch_user(const char *spec, char **group_add, char ***env, bool *ret_root,
+                       struct err *err)
 {
         _cleanup_free_ char *pw = read_small("/etc/passwd");
         _cleanup_free_ char *gr = read_small("/etc/group");
@@ -614,6 +639,14 @@ static int switch_user(const char *spec, char ***env, bool *ret_root, struct err
                 _cleanup_free_ char *h = util_printf("HOME=%s", ids.home);
                 if (!h || util_strv_push(env, h) < 0)
                         return err_set(err, -ENOMEM, "setting HOME");
+        }
+        for (char **g = group_add; g && *g; g++) {
+                if (ids.ngroups >= USER_MAX_GROUPS)
+                        return err_set(err, -E2BIG, "too many groups");
+                r = group_id(*g, gr, &ids.groups[ids.ngroups], err);
+                if (r < 0)
+                        return r;
+                ids.ngroups++;
         }
         if (setgroups(ids.ngroups, ids.groups) < 0)
                 return err_errno(err, "setgroups");
@@ -700,7 +733,7 @@ int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct 
         if (r < 0)
                 return r;
         *ret_exit_code = 126;
-        r = switch_user(p->user, &env, &root, err);
+        r = switch_user(p->user, p->group_add, &env, &root, err);
         if (r >= 0)
                 r = caps_apply(keep, root, err);
         if (r >= 0 && p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -856,6 +889,7 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                                       .privileged = s->privileged,
                                       .cap_add = s->cap_add,
                                       .cap_drop = s->cap_drop,
+                                      .group_add = s->group_add,
                                       .seccomp = s->seccomp && !s->privileged,
                                       .seccomp_profile = s->seccomp_profile,
                                       .seccomp_bpf = s->seccomp_bpf,

@@ -39,7 +39,7 @@ struct launch_spec {
         bool seccomp, no_new_privs;  /* from --security-opt (core/secprof.h) */
         const char *seccomp_profile; /* the profile's JSON; NULL: hawser's default filter */
         const struct secprof_bpf *seccomp_bpf; /* the default filter compiled; NULL: build it */
-        char **cap_add, **cap_drop;
+        char **cap_add, **cap_drop, **group_add;
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
         int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
@@ -76,6 +76,7 @@ struct launch_proc {
         const char *cwd, *user;
         bool privileged;
         char **cap_add, **cap_drop;
+        char **group_add;            /* --group-add: more supplementary groups (names or ids) */
         bool seccomp;                /* a syscall filter (never with privileged) */
         const char *seccomp_profile; /* its profile JSON (core/secprof.h); NULL: the default */
         const struct secprof_bpf *seccomp_bpf; /* the default filter, compiled; NULL: build */

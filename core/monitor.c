@@ -74,7 +74,7 @@ char *monitor_log_path(const struct container *c)
 struct spec_buf {
         struct launch_spec s;
         char *lower, *upper, *work, *rootfs, *hosts, *hostname, *resolv;
-        char **argv, **env, **cap_add, **cap_drop;
+        char **argv, **env, **cap_add, **cap_drop, **group_add;
         int netns_fd;
         struct secprof_bpf bpf;
         struct launch_mount *mounts;
@@ -88,7 +88,7 @@ static void spec_buf_free(struct spec_buf *b)
         free(b->lower), free(b->upper), free(b->work), free(b->rootfs);
         free(b->hosts), free(b->hostname), free(b->resolv);
         util_strv_free(b->argv), util_strv_free(b->env);
-        util_strv_free(b->cap_add), util_strv_free(b->cap_drop);
+        util_strv_free(b->cap_add), util_strv_free(b->cap_drop), util_strv_free(b->group_add);
         secprof_bpf_free(&b->bpf);
         if (b->netns_fd > 0)
                 close(b->netns_fd);
@@ -277,6 +277,7 @@ static int build_spec(const struct cli *cli, const struct container *c,
         if (b->env && network_link_env(cli, c, links, &b->env, err) < 0)
                 return -err->code;
         b->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
+        b->group_add = jv_to_strv(jv_get(hc, "GroupAdd"));
         b->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
         if (secprof_parse(jv_get(hc, "SecurityOpt"), &sp, err) < 0)
                 return -err->code;
@@ -313,6 +314,7 @@ static int build_spec(const struct cli *cli, const struct container *c,
                 .new_netns = network_mode_parse(net, NULL) != NETWORK_MODE_HOST,
                 .cap_add = b->cap_add,
                 .cap_drop = b->cap_drop,
+                .group_add = b->group_add,
                 .hosts_path = b->hosts,
                 .hostname_path = b->hostname,
                 .resolv_path = b->resolv,

@@ -199,3 +199,20 @@ cg() {
     assert_failure 125
     assert_output_contains "invalid ulimit type: bogus"
 }
+
+@test "--group-add: more supplementary groups (ids and names), for exec too; an unknown name fails" {
+    run h run --rm --group-add 1234 --group-add nogroup busybox id -G
+    assert_success
+    [[ " $output " == *" 1234 "* ]] || fail "no 1234 in: $output"
+    [[ " $output " == *" $(h run --rm busybox sh -c 'grep ^nogroup: /etc/group | cut -d: -f3') "* ]] ||
+        fail "no nogroup in: $output"
+    local id
+    id=$(h run -d --group-add 4321 busybox sleep 1000)
+    run h exec "$id" id -G
+    [[ " $output " == *" 4321 "* ]] || fail "exec lacks the group: $output"
+    run h inspect -f '{{json .HostConfig.GroupAdd}}' "$id"
+    assert_output '["4321"]'
+    run h run --rm --group-add nosuchgroup busybox true
+    assert_failure
+    assert_output_contains "Unable to find group nosuchgroup"
+}
