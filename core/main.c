@@ -73,6 +73,7 @@ static const struct command commands[] = {
         {"tag", image_cmd_tag, 1},
         {"top", cmd_top, 1},
         {"unpause", cmd_unpause, 1},
+        {"update", cmd_update, 1},
         {"version", cmd_version, 1},
         {"volume", volume_cmd, 1},
         {"wait", cmd_wait, 1},

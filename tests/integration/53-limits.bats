@@ -216,3 +216,35 @@ cg() {
     assert_failure
     assert_output_contains "Unable to find group nosuchgroup"
 }
+
+@test "update: limits of a running container change at once (every process), a stopped one's at its next start; Docker's validation" {
+    local id
+    id=$(h run -d busybox sh -c 'sleep 1000 & sleep 1000')
+    run h update -m 48m --pids-limit 30 "$id"
+    assert_success
+    assert_output "$id"
+    run cg "$id" memory memory.limit_in_bytes memory.max
+    assert_output "50331648"
+    run cg "$id" pids pids.max pids.max
+    assert_output "30"
+    # Both sleeps and the shell are in the cgroup, not only the init.
+    if [ "$CGV" = 1 ]; then
+        run sh -c "wc -l < /sys/fs/cgroup/pids/hawser/$id/cgroup.procs"
+        [ "$output" -ge 2 ] || fail "only $output processes moved"
+    fi
+    run h update --memory 64m "$id"
+    run h inspect -f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' "$id"
+    assert_output "67108864 30"
+    run h update -m 4m "$id"
+    assert_failure
+    assert_output_contains "Minimum memory limit allowed is 6MB"
+    h rm -f "$id" >/dev/null
+    id=$(h create busybox true)
+    run h update --cpus 0.5 "$id"
+    assert_success
+    run h inspect -f '{{.HostConfig.NanoCpus}}' "$id"
+    assert_output "500000000"
+    run h update --cpus 1 nosuch
+    assert_failure
+    assert_output_contains "No such container: nosuch"
+}
