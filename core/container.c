@@ -529,3 +529,31 @@ void container_random_name(char *out, size_t len)
         }
         snprintf(out, len, "%s_%s", left[a % ARRAY_SIZE(left)], right[b % ARRAY_SIZE(right)]);
 }
+
+bool container_is_restarting(const struct container *c)
+{
+        return !strcmp(container_status(c), "restarting");
+}
+
+void container_set_user_stop(const struct container *c, bool stopped)
+{
+        _cleanup_free_ char *p = util_printf("%s/user-stopped", c->dir);
+        int fd;
+
+        if (!p)
+                return;
+        if (!stopped) {
+                (void)unlink(p);
+                return;
+        }
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                close(fd);
+}
+
+bool container_user_stopped(const struct container *c)
+{
+        _cleanup_free_ char *p = util_printf("%s/user-stopped", c->dir);
+
+        return p && access(p, F_OK) == 0;
+}

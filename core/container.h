@@ -57,6 +57,12 @@ const char *container_status(const struct container *c);
 bool container_is_running(const struct container *c);
 /* Whether it says so and its monitor is alive: a stale state (monitor killed) is not live. */
 bool container_is_live(const struct container *c);
+/* Whether its monitor waits to start it again (a restart policy). */
+bool container_is_restarting(const struct container *c);
+/* The user stopped or killed it (stop, kill): its restart policy must not start it again.
+ * Set by those commands, cleared by start. */
+void container_set_user_stop(const struct container *c, bool stopped);
+bool container_user_stopped(const struct container *c);
 /* Validates a name with Docker's rule [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
 int container_check_name(const char *name, struct err *err);
 /* Reserves NAME for id atomically (by-name symlink). -EEXIST with Docker's conflict message. */

@@ -96,6 +96,7 @@ static const struct opt_def run_defs[] = {
         {"log-opt", 0, OPT_LIST, RO(log_opts)},
         {"ulimit", 0, OPT_LIST, RO(ulimits)},
         {"group-add", 0, OPT_LIST, RO(group_add)},
+        {"restart", 0, OPT_STR, RO(restart)},
         OPT_END,
 };
 

@@ -26,6 +26,7 @@ struct run_opts {
         char *log_driver;
         char **log_opts;
         char **ulimits, **group_add;
+        char *restart;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure

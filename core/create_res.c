@@ -184,6 +184,48 @@ static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
         return 0;
 }
 
+/* --restart no|always|unless-stopped|on-failure[:N]: HostConfig.RestartPolicy, checked as
+ * Docker's CLI and daemon check it; the monitor applies it. */
+static int restart_policy(const struct run_opts *o, struct jv *hc, struct err *err)
+{
+        struct jv *rp = jv_new_object();
+        _cleanup_free_ char *name = NULL;
+        const char *colon;
+        long long count = 0;
+
+        jv_set(hc, "RestartPolicy", rp);
+        jv_set_str(rp, "Name", "no");
+        jv_set_int(rp, "MaximumRetryCount", 0);
+        if (!o->restart)
+                return 0;
+        colon = strchr(o->restart, ':');
+        if (colon && strchr(colon + 1, ':'))
+                return err_set(err, -EINVAL, "invalid restart policy format");
+        name = colon ? strndup(o->restart, (size_t)(colon - o->restart)) : strdup(o->restart);
+        if (!name)
+                return err_set(err, -ENOMEM, "reading --restart");
+        if (colon && util_parse_ll(colon + 1, LLONG_MIN / 2, LLONG_MAX / 2, &count) < 0)
+                return err_set(err, -EINVAL, "strconv.Atoi: parsing \"%s\": invalid syntax",
+                               colon + 1);
+        if (!strcmp(name, "always") || !strcmp(name, "unless-stopped") || !strcmp(name, "no")) {
+                if (count)
+                        return err_set(err, -EINVAL,
+                                       "maximum retry count cannot be used with restart policy "
+                                       "'%s'",
+                                       name);
+        } else if (!strcmp(name, "on-failure")) {
+                if (count < 0)
+                        return err_set(err, -EINVAL, "maximum retry count cannot be negative");
+        } else if (*name) {
+                return err_set(err, -EINVAL, "invalid restart policy '%s'", name);
+        }
+        if (o->rm && *name && strcmp(name, "no"))
+                return err_set(err, -EINVAL, "Conflicting options: --restart and --rm");
+        jv_set_str(rp, "Name", *name ? name : "no");
+        jv_set_int(rp, "MaximumRetryCount", count);
+        return 0;
+}
+
 /* A ulimit value: a number, or -1 / "unlimited" for none. */
 static int parse_limit(const char *v, long long *ret)
 {
@@ -339,7 +381,7 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
         }
         jv_set_bool(hc, "OomKillDisable", o->oom_kill_disable);
         jv_set(hc, "GroupAdd", o->group_add && o->group_add[0] ? jv_from_strv(o->group_add) : NULL);
-        if (log_config(o, hc, err) < 0 || ulimits(o, hc, err) < 0)
+        if (log_config(o, hc, err) < 0 || ulimits(o, hc, err) < 0 || restart_policy(o, hc, err) < 0)
                 return -err->code;
         jv_set_int(hc, "Memory", l.memory);
         jv_set_int(hc, "MemorySwap", l.memory_swap);

@@ -132,6 +132,12 @@ int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout
         int r;
 
         (void)cli;
+        /* No restart policy brings back what the user stopped (Docker's rule). */
+        if (container_is_running(c) || container_is_restarting(c))
+                container_set_user_stop(c, true);
+        /* Between two runs: the monitor sees the mark and ends. */
+        if (container_is_restarting(c))
+                return lifecycle_wait_monitor(c, 30000, err);
         if (!container_is_running(c))
                 return 0;
         if (timeout < 0)
@@ -292,11 +298,16 @@ static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *e
         int sig = *(int *)ud;
 
         (void)cli;
+        if (container_is_restarting(c)) {
+                container_set_user_stop(c, true);
+                return lifecycle_wait_monitor(c, 30000, err);
+        }
         if (!container_is_running(c))
                 return err_set(err, -EINVAL,
                                "cannot kill container: %s: container %s is not "
                                "running",
                                container_name(c), c->id);
+        container_set_user_stop(c, true);
         return signal_paused(c, sig, err);
 }
 

@@ -57,6 +57,8 @@ struct monitor {
         int lock;                   /* the container's lock, held from the start to "running" */
         struct network_links links; /* its --links, resolved once for the whole start */
         int dns_fd;                 /* inotify on the DNS servers' locks of its networks */
+        int64_t started_ns;         /* when the current run began (restart backoff) */
+        int backoff_ms;             /* the restart policy's next delay */
 };
 
 char *monitor_socket_path(const struct cli *cli, const char *id)
@@ -537,6 +539,7 @@ static int record_running(struct monitor *m, struct err *err)
         util_format_time(util_now_ns(), ts);
         jv_set_str(st, "Status", "running");
         jv_set_bool(st, "Running", true);
+        jv_set_bool(st, "Restarting", false);
         jv_set_bool(st, "Paused", false);
         jv_set_int(st, "Pid", m->l.pid);
         jv_set_int(st, "ExitCode", 0);
@@ -631,7 +634,10 @@ static void proxy_accept(struct monitor *m, size_t i)
                 proxy_relay(fd, &p->target);
 }
 
-static void loop(struct monitor *m)
+static bool restart(struct monitor *m, int code);
+
+/* Runs until the container's init exits: its exit code. */
+static int run_once(struct monitor *m)
 {
         bool done = false;
         int code = 0;
@@ -668,7 +674,133 @@ static void loop(struct monitor *m)
                 }
         }
         drain(m);
+        return code;
+}
+
+static void loop(struct monitor *m)
+{
+        int code;
+
+        do
+                code = run_once(m);
+        while (restart(m, code));
         finish(m, code);
+}
+
+/* ---- the restart policy ---- */
+
+static int launch(struct monitor *m, int *ret_code, struct err *err);
+
+/* Docker's rule: always and unless-stopped restart; on-failure after a non-zero code, up to
+ * its count; never what the user stopped or killed, nor a removed container. */
+static bool restart_wanted(struct monitor *m, int code, long long *ret_count)
+{
+        const struct jv *rp;
+        const char *name;
+        struct err e = {0};
+
+        if (container_reload(m->c, &e) < 0 || container_user_stopped(m->c))
+                return false;
+        rp = jv_path(m->c->doc, "HostConfig.RestartPolicy");
+        name = jv_get_str(rp, "Name");
+        *ret_count = jv_get_int(m->c->doc, "RestartCount", 0);
+        if (!name)
+                return false;
+        if (!strcmp(name, "always") || !strcmp(name, "unless-stopped"))
+                return true;
+        return !strcmp(name, "on-failure") && code != 0 &&
+               (jv_get_int(rp, "MaximumRetryCount", 0) <= 0 ||
+                *ret_count < jv_get_int(rp, "MaximumRetryCount", 0));
+}
+
+/* The ended run's output descriptors. */
+static void close_run_fds(struct monitor *m)
+{
+        int *fds[] = {&m->out_fd, &m->err_fd, &m->in_fd};
+
+        for (size_t i = 0; i < 3; i++) {
+                if (*fds[i] < 0)
+                        continue;
+                epoll_ctl(m->epfd, EPOLL_CTL_DEL, *fds[i], NULL);
+                close(*fds[i]);
+                /* With a tty the three are one descriptor. */
+                for (size_t k = i + 1; k < 3; k++)
+                        if (*fds[k] == *fds[i])
+                                *fds[k] = -1;
+                *fds[i] = -1;
+        }
+}
+
+static bool record_restarting(struct monitor *m, int code, long long count)
+{
+        _cleanup_close_ int lock = -1;
+        struct err e = {0};
+        struct jv *st;
+        char ts[40];
+
+        lock = container_lock(m->c, &e);
+        if (lock < 0 || container_reload(m->c, &e) < 0)
+                return false;
+        st = jv_get(m->c->doc, "State");
+        util_format_time(util_now_ns(), ts);
+        jv_set_str(st, "Status", "restarting");
+        jv_set_bool(st, "Running", true);
+        jv_set_bool(st, "Restarting", true);
+        jv_set_int(st, "Pid", 0);
+        jv_set_int(st, "ExitCode", code);
+        jv_set_str(st, "FinishedAt", ts);
+        jv_set_int(m->c->doc, "RestartCount", count + 1);
+        return container_save(m->c, &e) >= 0;
+}
+
+/* Starts the container again in place, after the policy's delay (100 ms doubling, back to
+ * 100 ms after a run of 10 s or more, at most 1 min): the same address, published ports
+ * (held all along), links and DNS names. false: it is not to be restarted (or could not be),
+ * and the caller records the exit. */
+static bool restart(struct monitor *m, int code)
+{
+        int32_t c32 = code;
+        long long count;
+        struct err e = {0};
+        int c2 = 0, r;
+
+        if (!restart_wanted(m, code, &count))
+                return false;
+        close_run_fds(m);
+        /* An attached client (run, start -a) ends with this run, as Docker's CLI does. */
+        broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
+        for (int i = 0; i < MAX_CLIENTS; i++)
+                if (m->clients[i] >= 0)
+                        drop_client(m, i);
+        if (util_now_ns() - m->started_ns >= 10000000000LL || !m->backoff_ms)
+                m->backoff_ms = 100;
+        else
+                m->backoff_ms = m->backoff_ms * 2 > 60000 ? 60000 : m->backoff_ms * 2;
+        if (!record_restarting(m, code, count))
+                return false;
+        for (int waited = 0; waited < m->backoff_ms; waited += 20) {
+                if (container_user_stopped(m->c) || container_reload(m->c, &e) < 0)
+                        return false;
+                usleep(20000);
+        }
+        util_test_kill_point("monitor-restarting");
+        m->hold.held = true;
+        r = begin_start(m, &e);
+        if (r >= 0)
+                r = launch(m, &c2, &e);
+        if (r >= 0)
+                r = record_running(m, &e);
+        closep(&m->lock);
+        if (r < 0)
+                return false;
+        m->started_ns = util_now_ns();
+        network_update_links(m->cli, m->c, dnsd_refresh);
+        dnsd_confirm(m->cli, m->c);
+        if (m->out_fd >= 0)
+                watch(m, m->out_fd, EV_OUT);
+        if (m->err_fd >= 0 && m->err_fd != m->out_fd)
+                watch(m, m->err_fd, EV_ERR);
+        return true;
 }
 
 /* ---- start ---- */
@@ -847,6 +979,8 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 _exit(1);
         }
         code = 125;
+        /* A start by the user ends an earlier user stop (for the restart policy). */
+        container_set_user_stop(c, false);
         r = begin_start(&m, &err);
         if (r >= 0)
                 r = launch(&m, &code, &err);
@@ -863,6 +997,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 _exit(1);
         }
         closep(&m.lock);
+        m.started_ns = util_now_ns();
         network_update_links(cli, c, dnsd_refresh);
         /* Published before it ran (dnsd_publish); confirmed now that its state says running: a
          * rebuild of the network's records in between (another network's disconnect, a

@@ -112,6 +112,7 @@ struct network_hold {
         size_t n;
         struct network_proxy *proxies; /* ports published on IPv6 host addresses */
         size_t n_proxies;
+        bool held; /* a restart: the ports are held and published from the first run */
 };
 
 /* A container's legacy links, resolved once per operation: each linked ("child") container

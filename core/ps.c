@@ -109,9 +109,10 @@ static void status_string(const struct container *c, char *out, size_t len)
         if (!strcmp(s, "running") || !strcmp(s, "paused")) {
                 util_human_duration(since_ns(jv_get_str(st, "StartedAt")), d, sizeof(d));
                 snprintf(out, len, "Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
-        } else if (!strcmp(s, "exited")) {
+        } else if (!strcmp(s, "exited") || !strcmp(s, "restarting")) {
                 util_human_duration(since_ns(jv_get_str(st, "FinishedAt")), d, sizeof(d));
-                snprintf(out, len, "Exited (%lld) %s ago", jv_get_int(st, "ExitCode", 0), d);
+                snprintf(out, len, "%s (%lld) %s ago", s[0] == 'e' ? "Exited" : "Restarting",
+                         jv_get_int(st, "ExitCode", 0), d);
         } else {
                 snprintf(out, len, "%c%s", toupper((unsigned char)s[0]), s + 1);
         }
@@ -414,8 +415,9 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                 bool keep = true;
                 if (last >= 0 && (long long)n >= last)
                         break;
+                /* Running ones by default, restarting ones too (Docker: State.Running). */
                 if (!o.all && last < 0 && !has_status_filter(o.filters) &&
-                    !container_is_running(*c))
+                    !container_is_running(*c) && !container_is_restarting(*c))
                         continue;
                 r = filter_keep(cli, *c, o.filters, &keep, err);
                 if (r < 0 || !keep)

@@ -33,10 +33,12 @@ void teardown_reconcile(const struct cli *cli, struct container *c)
         h = jv_get(c->doc, "Hawser");
         mon = (pid_t)jv_get_int(h, "MonitorPid", 0);
         init = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
-        if (!container_is_running(c) || util_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
+        if ((!container_is_running(c) && !container_is_restarting(c)) ||
+            util_pid_alive(mon, jv_get_int(h, "MonitorStart", 0)))
                 return;
         lock = container_lock(c, &e);
-        if (lock < 0 || container_reload(c, &e) < 0 || !container_is_running(c))
+        if (lock < 0 || container_reload(c, &e) < 0 ||
+            (!container_is_running(c) && !container_is_restarting(c)))
                 return;
         h = jv_get(c->doc, "Hawser");
         mon = (pid_t)jv_get_int(h, "MonitorPid", 0);

@@ -30,7 +30,7 @@ int network_attach(const struct cli *cli, struct container *c, const struct netw
                 if (v.ep[i].bridged && v.ep[i].ip.s_addr)
                         primary = &v.ep[i];
         if (primary)
-                r = publish_all(cli, c, primary, hold, err);
+                r = hold->held ? 0 : publish_all(cli, c, primary, hold, err);
         if (r >= 0)
                 r = hosts_render(cli, c, &v, links, err);
         if (r >= 0)
