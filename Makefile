@@ -1,5 +1,6 @@
 # hawser: one static archive per folder; tests link only what their layer may use.
 PREFIX  ?= /usr/local
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 BUILD   ?= build
 PKGS    := libnl-3.0 libnl-route-3.0 libmnl libnftnl libcap libarchive json-c libseccomp libcrypto
@@ -81,8 +82,12 @@ $(BUILD)/tests/core_%: tests/unit/core_%.c $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBB
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
 
+# hawser-restart.service: at boot, start --restart-policy-all (README "Restart policies").
 install: $(BUILD)/hawser
 	install -D -m 0755 $(BUILD)/hawser $(DESTDIR)$(PREFIX)/bin/hawser
+	@mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/systemd/hawser-restart.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/hawser-restart.service
 
 # install-pkgs PACKAGES: apt-get installs those not installed yet.
 define install-pkgs

@@ -557,3 +557,23 @@ bool container_user_stopped(const struct container *c)
 
         return p && access(p, F_OK) == 0;
 }
+
+bool container_restart_due(const struct container *c, int code, bool at_boot)
+{
+        const struct jv *rp = jv_path(c->doc, "HostConfig.RestartPolicy");
+        const char *name = jv_get_str(rp, "Name"), *started;
+        long long max = jv_get_int(rp, "MaximumRetryCount", 0);
+        bool stopped = container_user_stopped(c);
+
+        if (!name || (stopped && !at_boot))
+                return false;
+        started = jv_get_str(jv_get(c->doc, "State"), "StartedAt");
+        if (at_boot && (!started || !strncmp(started, "0001-", 5)))
+                return false;
+        if (!strcmp(name, "always"))
+                return true;
+        if (!strcmp(name, "unless-stopped"))
+                return !stopped;
+        return !strcmp(name, "on-failure") && code != 0 &&
+               (max <= 0 || jv_get_int(c->doc, "RestartCount", 0) < max);
+}

@@ -63,6 +63,12 @@ bool container_is_restarting(const struct container *c);
  * Set by those commands, cleared by start. */
 void container_set_user_stop(const struct container *c, bool stopped);
 bool container_user_stopped(const struct container *c);
+/* Whether its restart policy asks for it to run again after an exit with code (the monitor,
+ * never after a user stop), or at boot (start --restart-policy-all: Docker's rules when its
+ * daemon starts: always even after a user stop, unless-stopped unless stopped by the user,
+ * on-failure after a non-zero code within the retry count; never a container not started
+ * before). */
+bool container_restart_due(const struct container *c, int code, bool at_boot);
 /* Validates a name with Docker's rule [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
 int container_check_name(const char *name, struct err *err);
 /* Reserves NAME for id atomically (by-name symlink). -EEXIST with Docker's conflict message. */

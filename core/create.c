@@ -911,7 +911,7 @@ int cmd_run(struct cli *cli, int argc, char **argv, struct err *err)
 }
 
 struct start_opts {
-        bool attach, interactive;
+        bool attach, interactive, restart_policy_all;
         char *detach_keys;
 };
 
@@ -919,8 +919,39 @@ static const struct opt_def start_defs[] = {
         {"attach", 'a', OPT_BOOL, offsetof(struct start_opts, attach)},
         {"interactive", 'i', OPT_BOOL, offsetof(struct start_opts, interactive)},
         {"detach-keys", 0, OPT_STR, offsetof(struct start_opts, detach_keys)},
+        {"restart-policy-all", 0, OPT_BOOL, offsetof(struct start_opts, restart_policy_all)},
         OPT_END,
 };
+
+/* start --restart-policy-all: after a boot (hawser-restart.service), every stopped container
+ * whose restart policy asks for it, by Docker's rules when its daemon starts
+ * (container_restart_due); each started one's name printed. */
+static int start_by_policy(struct cli *cli, struct err *err)
+{
+        struct container **all = NULL;
+        int r = teardown_list(cli, &all, err), failed = 0;
+
+        for (size_t i = 0; r >= 0 && all[i]; i++) {
+                struct container *c = all[i];
+                struct err e = {0};
+                int code = (int)jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0);
+                if (container_is_running(c) || container_is_restarting(c) ||
+                    !container_restart_due(c, code, true))
+                        continue;
+                if (start_one(cli, c, false, false, &e) < 0) {
+                        fprintf(stderr, "Error: starting %s: %s\n", container_name(c), e.msg);
+                        failed++;
+                        continue;
+                }
+                printf("%s\n", container_name(c));
+        }
+        container_list_free(all);
+        if (r >= 0 && failed) {
+                cli_fail_status(cli, 1);
+                r = err_set(err, -EIO, "%d container(s) failed to start", failed);
+        }
+        return r;
+}
 
 int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
 {
@@ -929,6 +960,12 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
 
         if (n < 0)
                 return cli_usage_error(cli, "start", err, "%s", err->msg);
+        if (o.restart_policy_all && (n > 0 || o.attach || o.interactive))
+                return cli_usage_error(cli, "start", err,
+                                       "--restart-policy-all takes no container and no "
+                                       "--attach/--interactive");
+        if (o.restart_policy_all)
+                return start_by_policy(cli, err);
         if (n < 1)
                 return cli_usage_error(cli, "start", err,
                                        "\"hawser start\" requires at least 1 argument.");

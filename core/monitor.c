@@ -691,26 +691,15 @@ static void loop(struct monitor *m)
 
 static int launch(struct monitor *m, int *ret_code, struct err *err);
 
-/* Docker's rule: always and unless-stopped restart; on-failure after a non-zero code, up to
- * its count; never what the user stopped or killed, nor a removed container. */
+/* Docker's rule (container_restart_due), on the document as it is now. */
 static bool restart_wanted(struct monitor *m, int code, long long *ret_count)
 {
-        const struct jv *rp;
-        const char *name;
         struct err e = {0};
 
-        if (container_reload(m->c, &e) < 0 || container_user_stopped(m->c))
+        if (container_reload(m->c, &e) < 0)
                 return false;
-        rp = jv_path(m->c->doc, "HostConfig.RestartPolicy");
-        name = jv_get_str(rp, "Name");
         *ret_count = jv_get_int(m->c->doc, "RestartCount", 0);
-        if (!name)
-                return false;
-        if (!strcmp(name, "always") || !strcmp(name, "unless-stopped"))
-                return true;
-        return !strcmp(name, "on-failure") && code != 0 &&
-               (jv_get_int(rp, "MaximumRetryCount", 0) <= 0 ||
-                *ret_count < jv_get_int(rp, "MaximumRetryCount", 0));
+        return container_restart_due(m->c, code, false);
 }
 
 /* The ended run's output descriptors. */

@@ -27,6 +27,7 @@ static const struct opt_def update_defs[] = {
         {"cpuset-cpus", 0, OPT_STR, UO(cpuset_cpus)},
         {"cpuset-mems", 0, OPT_STR, UO(cpuset_mems)},
         {"pids-limit", 0, OPT_STR, UO(pids_limit)},
+        {"restart", 0, OPT_STR, UO(restart)},
         OPT_END,
 };
 
@@ -83,9 +84,20 @@ static int update_one(struct cli *cli, const struct run_opts *given, const char 
                 o.cpu_period = o.cpu_quota = NULL;
         if (given->cpu_period || given->cpu_quota)
                 o.cpus = NULL;
+        /* The monitor reads the policy when the container next exits. */
+        if (given->restart && jv_get_bool(chc, "AutoRemove") && strcmp(given->restart, "no") &&
+            *given->restart) {
+                r = err_set(err, -EINVAL,
+                            "Restart policy cannot be updated because AutoRemove is enabled for "
+                            "the container");
+                goto out;
+        }
+        o.rm = false;
         r = create_resources_doc(&o, hc, err);
         for (size_t i = 0; r >= 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
                 jv_set(chc, keys[i], jv_get(hc, keys[i]) ? jv_copy(jv_get(hc, keys[i])) : NULL);
+        if (r >= 0 && given->restart)
+                jv_set(chc, "RestartPolicy", jv_copy(jv_get(hc, "RestartPolicy")));
         if (r >= 0 && container_is_running(c)) {
                 pid_t init = (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0);
                 _cleanup_free_ pid_t *pids = NULL;
@@ -123,6 +135,9 @@ int cmd_update(struct cli *cli, int argc, char **argv, struct err *err)
         if (n < 1)
                 return cli_usage_error(cli, "update", err,
                                        "\"hawser update\" requires at least 1 argument.");
+        if (n == argc - 1)
+                return err_set(err, -EINVAL,
+                               "you must provide one or more flags when using this command");
         for (int i = 1; i <= n; i++) {
                 struct err e = {0};
                 if (update_one(cli, &o, argv[i], &e) >= 0) {

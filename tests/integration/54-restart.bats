@@ -112,3 +112,86 @@ run"
     run h ps -aq
     assert_output ""
 }
+
+@test "update --restart: the policy changes on a running container and applies at its next exit; Docker's errors" {
+    h run -d --name upr busybox sleep 300 >/dev/null
+    run h update upr
+    assert_failure 1
+    assert_output_contains "you must provide one or more flags"
+    run h update --restart always upr
+    assert_success
+    assert_output "upr"
+    run h inspect -f '{{.HostConfig.RestartPolicy.Name}}' upr
+    assert_output "always"
+    local pid
+    pid=$(h inspect -f '{{.State.Pid}}' upr)
+    kill -KILL "$pid"
+    wait_for count_is upr 1 || fail "the updated policy did not restart it"
+    wait_for status_is upr running || fail "not running again"
+    run h update --restart bogus upr
+    assert_failure
+    assert_output_contains "invalid restart policy 'bogus'"
+    h run -d --rm --name uprm busybox sleep 300 >/dev/null
+    run h update --restart always uprm
+    assert_failure
+    assert_output_contains "Restart policy cannot be updated because AutoRemove is enabled for the container"
+    run h update --restart no uprm
+    assert_success
+}
+
+@test "start --restart-policy-all (what hawser-restart.service runs at boot): Docker's rules when its daemon starts" {
+    h create --name never --restart always busybox true >/dev/null
+    h run -d --name alw --restart always busybox sleep 300 >/dev/null
+    h run -d --name uls --restart unless-stopped busybox sleep 300 >/dev/null
+    h run -d --name crash --restart unless-stopped busybox sleep 300 >/dev/null
+    h run -d --name onf3 --restart on-failure:5 busybox sh -c 'exit 3' >/dev/null
+    h run -d --name onf0 --restart on-failure busybox true >/dev/null
+    h run -d --name plain busybox sleep 300 >/dev/null
+    wait_for status_is onf0 exited || fail "onf0 still running"
+    wait_for count_is onf3 5 || fail "onf3 not restarted 5 times"
+    wait_for status_is onf3 exited || fail "onf3 still restarting"
+    h stop -t 0 alw uls plain >/dev/null
+    # A machine crash for "crash": its monitor and its process die without a word.
+    local pid mon
+    pid=$(h inspect -f '{{.State.Pid}}' crash)
+    mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+    kill -KILL "$mon" "$pid"
+    wait_for sh -c "! kill -0 $mon 2>/dev/null"
+    run h start --restart-policy-all
+    assert_success
+    # always even after a stop; unless-stopped only when not stopped by the user; on-failure
+    # past its retry count, a clean exit, no policy, never started: left alone.
+    local got
+    got=$(sort <<<"$output" | tr '\n' ' ')
+    [ "$got" = "alw crash " ] || fail "started: $got"
+    for n in alw crash; do
+        run h inspect -f '{{.State.Status}}' "$n"
+        assert_output "running"
+    done
+    for n in uls onf3 onf0 plain; do
+        run h inspect -f '{{.State.Status}}' "$n"
+        assert_output "exited"
+    done
+    run h inspect -f '{{.State.Status}}' never
+    assert_output "created"
+    # Nothing to do the second time.
+    run h start --restart-policy-all
+    assert_success
+    assert_output ""
+    run h start --restart-policy-all alw
+    assert_failure
+    assert_output_contains "--restart-policy-all takes no container"
+}
+
+@test "make install ships hawser-restart.service, which runs the installed start --restart-policy-all" {
+    local repo=$BATS_TEST_DIRNAME/../.. dest=$BATS_TEST_TMPDIR/inst
+    run make -s -C "$repo" install BUILD="$BUILD" PREFIX="$dest/usr"
+    assert_success
+    local unit=$dest/usr/lib/systemd/system/hawser-restart.service
+    [ -x "$dest/usr/bin/hawser" ] || fail "the binary was not installed"
+    run grep -x "ExecStart=$dest/usr/bin/hawser start --restart-policy-all" "$unit"
+    assert_success
+    command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+    run systemd-analyze verify "$unit"
+    assert_success
+}
