@@ -201,26 +201,6 @@ static void merge_command(struct jv *user, const struct jv *image)
                 jv_set(user, "Entrypoint", jv_copy(jv_get(image, "Entrypoint")));
 }
 
-static void merge_health(struct jv *user, const struct jv *image)
-{
-        static const char *const durations[] = {"Interval", "Timeout", "StartPeriod",
-                                                "StartInterval", "Retries"};
-        const struct jv *from = jv_get(image, "Healthcheck");
-        struct jv *to = jv_get(user, "Healthcheck");
-
-        if (!from)
-                return;
-        if (!to || jv_type(to) != JV_OBJECT) {
-                jv_set(user, "Healthcheck", jv_copy(from));
-                return;
-        }
-        if (jv_len(jv_get(to, "Test")) == 0 && jv_get(from, "Test"))
-                jv_set(to, "Test", jv_copy(jv_get(from, "Test")));
-        for (size_t i = 0; i < ARRAY_SIZE(durations); i++)
-                if (jv_get_int(to, durations[i], 0) == 0 && jv_get(from, durations[i]))
-                        jv_set(to, durations[i], jv_copy(jv_get(from, durations[i])));
-}
-
 /* Drops JSON nulls, which Go's encoder would not write for an image either. */
 static struct jv *without_nulls(const struct jv *cfg)
 {
@@ -250,7 +230,7 @@ static int commit_config(const struct jv *container_cfg, const struct jv *image_
         merge_env(cfg, image_cfg);
         union_keys(cfg, image_cfg, "Labels", true);
         merge_command(cfg, image_cfg);
-        merge_health(cfg, image_cfg);
+        imgconfig_merge_health(cfg, image_cfg);
         take_if_empty(cfg, image_cfg, "WorkingDir");
         union_keys(cfg, image_cfg, "Volumes", false);
         take_if_empty(cfg, image_cfg, "StopSignal");

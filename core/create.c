@@ -97,6 +97,13 @@ static const struct opt_def run_defs[] = {
         {"ulimit", 0, OPT_LIST, RO(ulimits)},
         {"group-add", 0, OPT_LIST, RO(group_add)},
         {"restart", 0, OPT_STR, RO(restart)},
+        {"health-cmd", 0, OPT_STR, RO(health_cmd)},
+        {"health-interval", 0, OPT_STR, RO(health_interval)},
+        {"health-timeout", 0, OPT_STR, RO(health_timeout)},
+        {"health-retries", 0, OPT_STR, RO(health_retries)},
+        {"health-start-period", 0, OPT_STR, RO(health_start_period)},
+        {"health-start-interval", 0, OPT_STR, RO(health_start_interval)},
+        {"no-healthcheck", 0, OPT_BOOL, RO(no_healthcheck)},
         OPT_END,
 };
 
@@ -774,6 +781,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                 r = create_network_doc(cli, o, doc, err);
         if (r >= 0)
                 r = create_resources_doc(o, jv_get(doc, "HostConfig"), err);
+        if (r >= 0)
+                r = create_health_doc(o, jv_get(icfg, "config"), jv_get(doc, "Config"), err);
         if (r >= 0)
                 r = guard = volume_guard(cli, false, err);
         if (r >= 0) {

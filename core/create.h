@@ -27,6 +27,9 @@ struct run_opts {
         char **log_opts;
         char **ulimits, **group_add;
         char *restart;
+        char *health_cmd, *health_interval, *health_timeout, *health_retries, *health_start_period,
+                *health_start_interval;
+        bool no_healthcheck;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure
@@ -50,6 +53,10 @@ int create_copy_up(const struct cli *cli, const char *dir, const struct jv *doc,
 /* Resource limits of the document (HostConfig Memory, NanoCpus, PidsLimit, ...), validated
  * with Docker's messages; create_res.c. */
 int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err);
+/* Config.Healthcheck from the --health-* flags over the image's HEALTHCHECK (Docker's
+ * merge), validated with Docker's messages; create_res.c. */
+int create_health_doc(const struct run_opts *o, const struct jv *image_cfg, struct jv *cfg,
+                      struct err *err);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "create.h"
+#include "imgconfig.h"
 #include "launch.h"
 
 /* Docker's RAMInBytes: "512", "512k", "1.5g", "64MB" (1024-based; b, k, m, g, t, p). */
@@ -223,6 +225,93 @@ static int restart_policy(const struct run_opts *o, struct jv *hc, struct err *e
                 return err_set(err, -EINVAL, "Conflicting options: --restart and --rm");
         jv_set_str(rp, "Name", *name ? name : "no");
         jv_set_int(rp, "MaximumRetryCount", count);
+        return 0;
+}
+
+/* --health-*: Config.Healthcheck as Docker's CLI builds it (durations in ns, CMD-SHELL),
+ * the image's HEALTHCHECK filling what the flags leave out, then the daemon's checks. */
+int create_health_doc(const struct run_opts *o, const struct jv *image_cfg, struct jv *cfg,
+                      struct err *err)
+{
+        static const struct {
+                size_t off;
+                const char *flag, *key, *daemon;
+        } durations[] = {
+                {offsetof(struct run_opts, health_interval), "--health-interval", "Interval",
+                 "Interval"},
+                {offsetof(struct run_opts, health_timeout), "--health-timeout", "Timeout",
+                 "Timeout"},
+                {offsetof(struct run_opts, health_start_period), "--health-start-period",
+                 "StartPeriod", "StartPeriod"},
+                {offsetof(struct run_opts, health_start_interval), "--health-start-interval",
+                 "StartInterval", "StartInterval"},
+        };
+        struct jv *h = jv_new_object();
+        bool any = o->health_cmd || o->health_retries;
+        long long retries = 0;
+
+        jv_set(cfg, "Healthcheck", h);
+        for (size_t i = 0; i < ARRAY_SIZE(durations); i++) {
+                const char *v = *(char *const *)((const char *)o + durations[i].off);
+                int64_t ns;
+                char why[160];
+                if (!v)
+                        continue;
+                any = true;
+                if (util_parse_go_duration(v, &ns) < 0) {
+                        snprintf(why, sizeof(why), "time: invalid duration \"%s\"", v);
+                        return bad_flag(v, durations[i].flag, why, err);
+                }
+                if (ns < 0)
+                        return err_set(err, -EINVAL, "%s cannot be negative", durations[i].flag);
+                if (ns)
+                        jv_set_int(h, durations[i].key, ns);
+        }
+        if (o->health_retries) {
+                if (util_parse_ll(o->health_retries, INT_MIN, INT_MAX, &retries) < 0) {
+                        char why[160];
+                        snprintf(why, sizeof(why),
+                                 "strconv.ParseInt: parsing \"%s\": invalid syntax",
+                                 o->health_retries);
+                        return bad_flag(o->health_retries, "--health-retries", why, err);
+                }
+                if (retries < 0)
+                        return err_set(err, -EINVAL, "--health-retries cannot be negative");
+                if (retries)
+                        jv_set_int(h, "Retries", retries);
+        }
+        if (o->no_healthcheck) {
+                if (any)
+                        return err_set(err, -EINVAL,
+                                       "--no-healthcheck conflicts with --health-* options");
+                jv_set(h, "Test", jv_from_strv((char *[]){"NONE", NULL}));
+                return 0;
+        }
+        if (o->health_cmd)
+                jv_set(h, "Test", jv_from_strv((char *[]){"CMD-SHELL", o->health_cmd, NULL}));
+        if (!any)
+                jv_del(cfg, "Healthcheck");
+        imgconfig_merge_health(cfg, image_cfg);
+        h = jv_get(cfg, "Healthcheck");
+        /* The daemon's checks, on the merged config (Docker's MinimumDuration is 1ms). */
+        for (size_t i = 0; h && i < ARRAY_SIZE(durations); i++) {
+                long long ns = jv_get_int(h, durations[i].key, 0);
+                if (ns && ns < 1000000)
+                        return err_set(err, -EINVAL, "%s in Healthcheck cannot be less than 1ms",
+                                       durations[i].daemon);
+        }
+        if (h && jv_get_int(h, "Retries", 0) < 0)
+                return err_set(err, -EINVAL, "Retries in Healthcheck cannot be negative");
+        if (h) {
+                /* Docker's field order. */
+                static const char *const order[] = {"Test",        "Interval",      "Timeout",
+                                                    "StartPeriod", "StartInterval", "Retries"};
+                struct jv *sorted = jv_new_object();
+                for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+                        if (jv_get(h, order[i]))
+                                jv_set(sorted, order[i], jv_copy(jv_get(h, order[i])));
+                jv_set(cfg, "Healthcheck", sorted);
+        }
         return 0;
 }
 

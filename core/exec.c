@@ -1,5 +1,7 @@
+/* The exec engine: a process started in a running container (exec.h). The command is
+ * exec_cmd.c. */
+#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,31 +9,17 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "base/fs.h"
 #include "base/util.h"
 #include "cgroup.h"
-#include "commands.h"
-#include "container.h"
+#include "exec.h"
 #include "launch.h"
-#include "lifecycle.h"
-#include "selfexe.h"
 #include "network.h"
-#include "opt.h"
 #include "secprof.h"
-#include "teardown.h"
-
-struct exec_opts {
-        bool detach, interactive, tty, privileged;
-        char *workdir, *user, *detach_keys;
-        char **env, **env_file;
-};
 
 static const char *const ns_names[] = {"ipc", "uts", "net", "cgroup", "pid", "mnt"};
 
@@ -150,69 +138,62 @@ static void __attribute__((noreturn)) exec_child(struct exec_plan *p)
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-static void copy_winsize(int master)
+/* The process plan of an exec of argv in c: the container's environment (with HOSTNAME and
+ * the link variables), user, working directory, privileges, syscall filter and namespaces,
+ * each overridden by the options given. */
+static int plan_build(const struct cli *cli, const struct container *c, const struct exec_opts *o,
+                      char **argv, struct exec_plan *p, struct err *err)
 {
-        struct winsize ws;
+        const struct jv *cfg = jv_get(c->doc, "Config"), *hc = jv_get(c->doc, "HostConfig");
+        int r = 0;
 
-        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                ioctl(master, TIOCSWINSZ, &ws);
+        p->o = o;
+        p->id = c->id;
+        p->argv = argv;
+        p->env = jv_to_strv(jv_get(cfg, "Env"));
+        /* As for the container's own process: HOSTNAME is not in Config.Env. */
+        if (p->env && !util_env_has(p->env, "HOSTNAME")) {
+                _cleanup_free_ char *h =
+                        util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
+                if (!h || util_strv_push(&p->env, h) < 0)
+                        return err_set(err, -ENOMEM, "preparing the exec");
+        }
+        /* Like the container's own process, an exec sees the link variables. */
+        if (p->env && network_link_env(cli, c, NULL, &p->env, err) < 0)
+                return -err->code;
+        if (o->tty)
+                util_env_set(&p->env, "TERM=xterm");
+        for (char **e = o->env; p->env && e && *e; e++)
+                util_env_set(&p->env, *e);
+        p->cwd = o->workdir ? o->workdir : jv_get_str(cfg, "WorkingDir");
+        p->user = o->user ? o->user : jv_get_str(cfg, "User");
+        p->privileged = o->privileged || jv_get_bool(hc, "Privileged");
+        p->cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
+        p->group_add = jv_to_strv(jv_get(hc, "GroupAdd"));
+        p->cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
+        r = secprof_parse(jv_get(hc, "SecurityOpt"), &p->sp, err);
+        if (r >= 0) {
+                _cleanup_free_ char *cache = cli_runroot_path(cli, "seccomp");
+
+                secprof_prepare(&p->sp, p->privileged, p->cap_add, p->cap_drop, cache, &p->bpf);
+        }
+        if (r >= 0)
+                r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0), p->ns,
+                                    err);
+        return r;
 }
 
-/* Relays our terminal to the exec'd process's pty until it closes. */
-static void relay_pty(int master, bool with_stdin)
+static void plan_free(struct exec_plan *p)
 {
-        struct termios saved, raw;
-        bool restore = false;
-        sigset_t mask;
-        int sfd;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
-                raw = saved;
-                cfmakeraw(&raw);
-                restore = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-                copy_winsize(master);
-        }
-        for (;;) {
-                struct pollfd p[3] = {{.fd = master, .events = POLLIN},
-                                      {.fd = with_stdin ? STDIN_FILENO : -1, .events = POLLIN},
-                                      {.fd = sfd, .events = POLLIN}};
-                char buf[16384];
-                ssize_t n;
-                if (poll(p, 3, -1) < 0 && errno != EINTR)
-                        break;
-                if (p[0].revents) {
-                        n = read(master, buf, sizeof(buf));
-                        if (n <= 0 && errno != EINTR && errno != EAGAIN)
-                                break;
-                        if (n > 0)
-                                fs_write_all(STDOUT_FILENO, buf, (size_t)n);
-                }
-                if (p[1].revents) {
-                        n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n <= 0)
-                                with_stdin = false;
-                        else
-                                fs_write_all(master, buf, (size_t)n);
-                }
-                if (p[2].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) > 0)
-                                ;
-                        copy_winsize(master);
-                }
-        }
-        if (restore)
-                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-        if (sfd >= 0)
-                close(sfd);
-        sigprocmask(SIG_UNBLOCK, &mask, NULL);
+        for (int i = 0; i < 6; i++)
+                if (p->ns[i] >= 0)
+                        close(p->ns[i]);
+        util_strv_free(p->env), util_strv_free(p->cap_add), util_strv_free(p->cap_drop);
+        util_strv_free(p->group_add);
+        secprof_bpf_free(&p->bpf);
 }
 
-static int wait_exit(pid_t pid)
+int exec_wait(pid_t pid)
 {
         int status;
 
@@ -222,126 +203,65 @@ static int wait_exit(pid_t pid)
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int run_exec(struct cli *cli, struct exec_plan *p, struct err *err)
+int exec_start(const struct cli *cli, const struct container *c, const struct exec_opts *o,
+               char **argv, int out_fd, pid_t *ret_pid, int *ret_master, int *ret_code,
+               struct err *err)
 {
-        int sv[2], code = 126, master = -1, r;
-        pid_t pid;
+        struct exec_plan p = {.ns = {-1, -1, -1, -1, -1, -1}};
+        int sv[2] = {-1, -1}, master = -1, r;
+        pid_t pid = -1;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return err_errno(err, "creating the exec socket");
+        *ret_code = 126;
+        r = plan_build(cli, c, o, argv, &p, err);
+        if (r >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                r = err_errno(err, "creating the exec socket");
         fflush(stdout);
-        pid = fork();
-        if (pid < 0)
-                return err_errno(err, "forking");
+        if (r >= 0 && (pid = fork()) < 0)
+                r = err_errno(err, "forking");
         if (pid == 0) {
+                if (out_fd >= 0) {
+                        sigset_t none;
+                        /* Its own process group, so a timeout kills the command and its
+                         * children; the caller's blocked and ignored signals are not the
+                         * command's. */
+                        setpgid(0, 0);
+                        sigemptyset(&none);
+                        sigprocmask(SIG_SETMASK, &none, NULL);
+                        signal(SIGPIPE, SIG_DFL);
+                        dup2(out_fd, STDOUT_FILENO);
+                        dup2(out_fd, STDERR_FILENO);
+                }
                 close(sv[0]);
-                p->sync = sv[1];
-                exec_child(p);
+                p.sync = sv[1];
+                exec_child(&p);
         }
-        close(sv[1]);
-        while ((r = launch_recv_result(sv[0], &code, &master, err)) == 1)
+        if (sv[1] >= 0)
+                close(sv[1]);
+        while (r >= 0 && (r = launch_recv_result(sv[0], ret_code, &master, err)) == 1)
                 ;
-        close(sv[0]);
+        if (sv[0] >= 0)
+                close(sv[0]);
+        plan_free(&p);
         if (r < 0) {
-                wait_exit(pid);
+                if (pid > 0)
+                        exec_wait(pid);
                 if (master >= 0)
                         close(master);
-                cli_fail_status(cli, code);
                 return r;
         }
-        if (master >= 0) {
-                relay_pty(master, p->o->interactive);
+        *ret_pid = pid;
+        if (ret_master)
+                *ret_master = master;
+        else if (master >= 0)
                 close(master);
-        }
-        return wait_exit(pid);
+        return 0;
 }
 
-int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
+int exec_spawn(const struct cli *cli, const struct container *c, char **argv, int out_fd,
+               pid_t *ret_pid, struct err *err)
 {
-        static const struct opt_def defs[] = {
-                {"detach", 'd', OPT_BOOL, offsetof(struct exec_opts, detach)},
-                {"interactive", 'i', OPT_BOOL, offsetof(struct exec_opts, interactive)},
-                {"tty", 't', OPT_BOOL, offsetof(struct exec_opts, tty)},
-                {"privileged", 0, OPT_BOOL, offsetof(struct exec_opts, privileged)},
-                {"workdir", 'w', OPT_STR, offsetof(struct exec_opts, workdir)},
-                {"user", 'u', OPT_STR, offsetof(struct exec_opts, user)},
-                {"detach-keys", 0, OPT_STR, offsetof(struct exec_opts, detach_keys)},
-                {"env", 'e', OPT_LIST, offsetof(struct exec_opts, env)},
-                {"env-file", 0, OPT_LIST, offsetof(struct exec_opts, env_file)},
-                OPT_END,
-        };
-        struct exec_opts o = {0};
-        struct exec_plan p = {.o = &o, .ns = {-1, -1, -1, -1, -1, -1}};
-        struct container *c = NULL;
-        const struct jv *cfg, *hc;
-        int n = opt_parse(defs, argc - 1, argv + 1, true, &o, err), r;
+        static const struct exec_opts o = {0};
+        int code;
 
-        if (n < 0 || n < 2) {
-                opt_free_lists(defs, &o);
-                return cli_usage_error(cli, "exec", err, "%s",
-                                       n < 0 ? err->msg
-                                             : "\"hawser exec\" requires at least 2 arguments.");
-        }
-        /* Exit 126 is for a command that cannot run; anything before that is 1. */
-        cli_fail_status(cli, 1);
-        r = teardown_find(cli, argv[1], &c, err);
-        if (r >= 0)
-                lifecycle_heal_freeze(c);
-        if (r >= 0 && !container_is_running(c))
-                r = err_set(err, -EINVAL, "container %s is not running", c->id);
-        else if (r >= 0 && !strcmp(container_status(c), "paused"))
-                r = err_set(err, -EINVAL,
-                            "container %s is paused, unpause the container before exec", c->id);
-        /* The process that enters the container is this one's child: where a process in
-         * the container could reach its /proc/PID/exe, it is a sealed copy of hawser. */
-        if (r >= 0 && !cli->sealed && selfexe_needed(jv_get(c->doc, "HostConfig")))
-                selfexe_reexec(cli, cli->argv);
-        if (r >= 0) {
-                cfg = jv_get(c->doc, "Config");
-                hc = jv_get(c->doc, "HostConfig");
-                p.id = c->id;
-                p.argv = argv + 2;
-                p.env = jv_to_strv(jv_get(cfg, "Env"));
-                /* As for the container's own process: HOSTNAME is not in Config.Env. */
-                if (p.env && !util_env_has(p.env, "HOSTNAME")) {
-                        _cleanup_free_ char *h =
-                                util_printf("HOSTNAME=%s", jv_get_str(cfg, "Hostname") ?: "");
-                        if (!h || util_strv_push(&p.env, h) < 0)
-                                r = err_set(err, -ENOMEM, "preparing the exec");
-                }
-                /* Like the container's own process, an exec sees the link variables. */
-                if (p.env && network_link_env(cli, c, NULL, &p.env, err) < 0)
-                        r = -err->code;
-                if (o.tty)
-                        util_env_set(&p.env, "TERM=xterm");
-                for (char **e = o.env; p.env && e && *e; e++)
-                        util_env_set(&p.env, *e);
-                p.cwd = o.workdir ? o.workdir : jv_get_str(cfg, "WorkingDir");
-                p.user = o.user ? o.user : jv_get_str(cfg, "User");
-                p.privileged = o.privileged || jv_get_bool(hc, "Privileged");
-                p.cap_add = jv_to_strv(jv_get(hc, "CapAdd"));
-                p.group_add = jv_to_strv(jv_get(hc, "GroupAdd"));
-                p.cap_drop = jv_to_strv(jv_get(hc, "CapDrop"));
-                if (r >= 0)
-                        r = secprof_parse(jv_get(hc, "SecurityOpt"), &p.sp, err);
-                if (r >= 0) {
-                        _cleanup_free_ char *cache = cli_runroot_path(cli, "seccomp");
-
-                        secprof_prepare(&p.sp, p.privileged, p.cap_add, p.cap_drop, cache, &p.bpf);
-                }
-                if (r >= 0)
-                        r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
-                                            p.ns, err);
-        }
-        if (r >= 0)
-                r = run_exec(cli, &p, err);
-        for (int i = 0; i < 6; i++)
-                if (p.ns[i] >= 0)
-                        close(p.ns[i]);
-        util_strv_free(p.env), util_strv_free(p.cap_add), util_strv_free(p.cap_drop);
-        util_strv_free(p.group_add);
-        secprof_bpf_free(&p.bpf);
-        container_free(c);
-        opt_free_lists(defs, &o);
-        return r;
+        return exec_start(cli, c, &o, argv, out_fd, ret_pid, NULL, &code, err);
 }

@@ -1446,3 +1446,23 @@ int imgconfig_normalize_reference(const char *ref, char **ret, struct err *err)
         *ret = s;
         return 0;
 }
+
+void imgconfig_merge_health(struct jv *user, const struct jv *image)
+{
+        static const char *const durations[] = {"Interval", "Timeout", "StartPeriod",
+                                                "StartInterval", "Retries"};
+        const struct jv *from = jv_get(image, "Healthcheck");
+        struct jv *to = jv_get(user, "Healthcheck");
+
+        if (!from)
+                return;
+        if (!to || jv_type(to) != JV_OBJECT) {
+                jv_set(user, "Healthcheck", jv_copy(from));
+                return;
+        }
+        if (jv_len(jv_get(to, "Test")) == 0 && jv_get(from, "Test"))
+                jv_set(to, "Test", jv_copy(jv_get(from, "Test")));
+        for (size_t i = 0; i < ARRAY_SIZE(durations); i++)
+                if (jv_get_int(to, durations[i], 0) == 0 && jv_get(from, durations[i]))
+                        jv_set(to, durations[i], jv_copy(jv_get(from, durations[i])));
+}

@@ -17,6 +17,11 @@
  * -EINVAL with Docker's message ("run is not a valid change command", ...). */
 int imgconfig_apply_changes(struct jv *config, char *const *changes, struct err *err);
 
+/* Docker's merge of the image's Healthcheck into a container's (or a commit's) config: the
+ * image's whole when user has none, else each field user leaves empty or zero (Test,
+ * Interval, Timeout, StartPeriod, StartInterval, Retries). */
+void imgconfig_merge_health(struct jv *user, const struct jv *image);
+
 /* A new image config document (caller owns it): architecture, optional author, comment,
  * a copy of config, created, one history entry {created, author?, comment}, os, and rootfs
  * with diff_ids ("sha256:<hex>", given as 64-hex strings). author/comment may be NULL. */

@@ -378,6 +378,8 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
         if (container_is_running(c)) {
                 if (!o->force)
                         return rm_refuse_running(c, err);
+                /* Its restart policy must not bring it back while it is removed. */
+                container_set_user_stop(c, true);
                 r = signal_paused(c, SIGKILL, err);
                 if (r >= 0)
                         r = lifecycle_wait_monitor(c, 30000, err);

@@ -30,38 +30,6 @@ struct window {
         bool timestamps;
 };
 
-/* A Go duration ("10m", "1h30m", "2.5s"); -EINVAL otherwise. */
-static int parse_duration(const char *s, int64_t *ret)
-{
-        static const struct {
-                const char *unit;
-                double ns;
-        } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-                     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-        double total = 0;
-
-        if (!*s)
-                return -EINVAL;
-        while (*s) {
-                char *end;
-                double v = strtod(s, &end);
-                size_t i;
-
-                if (end == s || v < 0)
-                        return -EINVAL;
-                /* Two-letter units come first, so "ms" is not read as "m". */
-                for (i = 0; i < ARRAY_SIZE(units); i++)
-                        if (!strncmp(end, units[i].unit, strlen(units[i].unit)))
-                                break;
-                if (i == ARRAY_SIZE(units))
-                        return -EINVAL;
-                total += v * units[i].ns;
-                s = end + strlen(units[i].unit);
-        }
-        *ret = (int64_t)total;
-        return 0;
-}
-
 /* Docker's --since/--until values: a duration before now, Unix seconds (with a fraction),
  * or an RFC 3339 time (the date alone, or without a zone, is UTC here). */
 static int parse_log_time(const char *s, int64_t *ret)
@@ -71,7 +39,8 @@ static int parse_log_time(const char *s, int64_t *ret)
         double secs;
         char *end;
 
-        if (parse_duration(s, &d) == 0) {
+        /* Go's rule: "0" is a time (the epoch), not a duration; a negative one is ahead. */
+        if (strcmp(s, "0") && util_parse_go_duration(s, &d) == 0) {
                 *ret = util_now_ns() - d;
                 return 0;
         }

@@ -27,6 +27,7 @@
 #include "launch.h"
 #include "logfile.h"
 #include "dnsd.h"
+#include "health.h"
 #include "devices.h"
 #include "selfexe.h"
 #include "monitor.h"
@@ -59,6 +60,7 @@ struct monitor {
         int dns_fd;                 /* inotify on the DNS servers' locks of its networks */
         int64_t started_ns;         /* when the current run began (restart backoff) */
         int backoff_ms;             /* the restart policy's next delay */
+        struct health health;       /* its healthcheck, run from here */
 };
 
 char *monitor_socket_path(const struct cli *cli, const char *id)
@@ -481,7 +483,7 @@ static int add_client(struct monitor *m, int fd)
         return -ENOSPC;
 }
 
-enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR, EV_DNS, EV_PROXY = 1000 };
+enum { EV_SIGNAL = 1, EV_LISTEN, EV_OUT, EV_ERR, EV_DNS, EV_HEALTH, EV_PROBE, EV_PROXY = 1000 };
 
 static void watch(struct monitor *m, int fd, uint64_t tag)
 {
@@ -546,6 +548,7 @@ static int record_running(struct monitor *m, struct err *err)
         jv_set_str(st, "Error", "");
         jv_set_str(st, "StartedAt", ts);
         jv_set_str(st, "FinishedAt", "0001-01-01T00:00:00Z");
+        health_reset_state(m->c->doc);
         jv_set_int(h, "MonitorPid", getpid());
         jv_set_int(h, "MonitorStart", util_pid_start(getpid()));
         jv_set_int(h, "InitStart", util_pid_start(m->l.pid));
@@ -600,7 +603,7 @@ static int reap(struct monitor *m, bool *done)
         while (read(m->sigfd, &si, sizeof(si)) > 0)
                 ;
         while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (p != m->l.pid)
+                if (health_reaped(&m->health, m->c, p, status) || p != m->l.pid)
                         continue;
                 *done = true;
                 return exit_code_of(status);
@@ -665,6 +668,10 @@ static int run_once(struct monitor *m)
                                 }
                         } else if (t == EV_DNS) {
                                 dns_event(m);
+                        } else if (t == EV_HEALTH) {
+                                health_tick(&m->health, m->cli, m->c);
+                        } else if (t == EV_PROBE) {
+                                health_output(&m->health);
                         } else if (t >= EV_PROXY && t < EV_PROXY + m->hold.n_proxies) {
                                 proxy_accept(m, (size_t)(t - EV_PROXY));
                         } else if (t >= 100 && t < 100 + MAX_CLIENTS) {
@@ -673,6 +680,7 @@ static int run_once(struct monitor *m)
                         }
                 }
         }
+        health_stop(&m->health);
         drain(m);
         return code;
 }
@@ -783,6 +791,7 @@ static bool restart(struct monitor *m, int code)
         if (r < 0)
                 return false;
         m->started_ns = util_now_ns();
+        health_start(&m->health, m->c->doc, m->started_ns);
         network_update_links(m->cli, m->c, dnsd_refresh);
         dnsd_confirm(m->cli, m->c);
         if (m->out_fd >= 0)
@@ -926,7 +935,14 @@ static void __attribute__((noreturn))
 monitor_main(const struct cli *cli, struct container *c, int attach_fd, int ready_fd)
 {
         struct monitor m = {
-                .cli = cli, .c = c, .out_fd = -1, .err_fd = -1, .in_fd = -1, .lock = -1};
+                .cli = cli,
+                .c = c,
+                .out_fd = -1,
+                .err_fd = -1,
+                .in_fd = -1,
+                .lock = -1,
+                .health = {
+                        .timer_fd = -1, .out_fd = -1, .timer_tag = EV_HEALTH, .out_tag = EV_PROBE}};
         _cleanup_free_ char *logp = monitor_log_path(c);
         struct err err = {0};
         sigset_t mask;
@@ -946,7 +962,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         sigprocmask(SIG_BLOCK, &mask, NULL);
         for (int i = 0; i < MAX_CLIENTS; i++)
                 m.clients[i] = -1;
-        m.epfd = epoll_create1(EPOLL_CLOEXEC);
+        m.epfd = m.health.epfd = epoll_create1(EPOLL_CLOEXEC);
         m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         {
                 const struct jv *log = jv_path(c->doc, "HostConfig.LogConfig");
@@ -987,6 +1003,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         }
         closep(&m.lock);
         m.started_ns = util_now_ns();
+        health_start(&m.health, c->doc, m.started_ns);
         network_update_links(cli, c, dnsd_refresh);
         /* Published before it ran (dnsd_publish); confirmed now that its state says running: a
          * rebuild of the network's records in between (another network's disconnect, a

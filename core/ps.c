@@ -14,6 +14,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
+#include "health.h"
 #include "cgroup.h"
 #include "commands.h"
 #include "container.h"
@@ -107,8 +108,10 @@ static void status_string(const struct container *c, char *out, size_t len)
         char d[64];
 
         if (!strcmp(s, "running") || !strcmp(s, "paused")) {
+                const char *note = !strcmp(s, "paused") ? "Paused" : health_ps_note(c->doc);
                 util_human_duration(since_ns(jv_get_str(st, "StartedAt")), d, sizeof(d));
-                snprintf(out, len, "Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
+                snprintf(out, len, "Up %s%s%s%s", d, note ? " (" : "", note ? note : "",
+                         note ? ")" : "");
         } else if (!strcmp(s, "exited") || !strcmp(s, "restarting")) {
                 util_human_duration(since_ns(jv_get_str(st, "FinishedAt")), d, sizeof(d));
                 snprintf(out, len, "%s (%lld) %s ago", s[0] == 'e' ? "Exited" : "Restarting",
@@ -278,43 +281,60 @@ static bool valid_status(const char *s)
         return false;
 }
 
-/* One --filter KEY=VALUE; filters with the same key OR, different keys AND (Docker). */
+static bool valid_health(const char *v)
+{
+        return !strcmp(v, "starting") || !strcmp(v, "healthy") || !strcmp(v, "unhealthy") ||
+               !strcmp(v, "none");
+}
+
+/* One --filter KEY=VALUE; filters with the same key OR, different keys AND (Docker). With c
+ * NULL it is only checked (Docker checks filters before it lists). */
 static int filter_one(const struct cli *cli, const struct container *c, const char *f, bool *ret,
                       struct err *err)
 {
         const char *eq = strchr(f, '='), *v = eq ? eq + 1 : "";
         size_t kl = eq ? (size_t)(eq - f) : strlen(f);
+        long long code = 0;
 
+#define KEY(k) (kl == strlen(k) && !strncmp(f, k, kl))
+        *ret = false;
         if (!eq)
                 return err_set(err, -EINVAL, "bad format of filter (expected name=value)");
-        if (kl == 4 && !strncmp(f, "name", 4))
+        if (KEY("status") && !valid_status(v))
+                return err_set(err, -EINVAL, "Invalid filter 'status=%s'", v);
+        if (KEY("health") && !valid_health(v))
+                return err_set(err, -EINVAL, "Unrecognised filter value for health: %s", v);
+        if (KEY("exited") && util_parse_ll(v, -(1LL << 31), (1LL << 31) - 1, &code) < 0)
+                return err_set(err, -EINVAL, "strconv.Atoi: parsing \"%s\": invalid syntax", v);
+        if (!KEY("name") && !KEY("id") && !KEY("status") && !KEY("exited") && !KEY("label") &&
+            !KEY("ancestor") && !KEY("health"))
+                return err_set(err, -EINVAL, "invalid filter '%.*s'", (int)kl, f);
+        if (!c)
+                return 0;
+        if (KEY("name"))
                 *ret = name_match(container_name(c), v);
-        else if (kl == 2 && !strncmp(f, "id", 2))
+        else if (KEY("id"))
                 *ret = !strncmp(c->id, v, strlen(v));
-        else if (kl == 6 && !strncmp(f, "status", 6)) {
-                if (!valid_status(v))
-                        return err_set(err, -EINVAL, "Invalid filter 'status=%s'", v);
+        else if (KEY("status"))
                 *ret = !strcmp(container_status(c), v);
-        } else if (kl == 6 && !strncmp(f, "exited", 6)) {
-                long long code;
-                if (util_parse_ll(v, -(1LL << 31), (1LL << 31) - 1, &code) < 0)
-                        return err_set(err, -EINVAL, "strconv.Atoi: parsing \"%s\": invalid syntax",
-                                       v);
+        else if (KEY("exited"))
                 *ret = !strcmp(container_status(c), "exited") &&
                        jv_get_int(jv_get(c->doc, "State"), "ExitCode", -1) == code;
-        } else if (kl == 5 && !strncmp(f, "label", 5))
+        else if (KEY("label"))
                 *ret = label_match(c, v);
-        else if (kl == 8 && !strncmp(f, "ancestor", 8))
+        else if (KEY("ancestor"))
                 *ret = ancestor_match(cli, c, v);
         else
-                return err_set(err, -EINVAL, "invalid filter '%.*s'", (int)kl, f);
+                *ret = !strcmp(health_status(c->doc), v);
+#undef KEY
         return 0;
 }
 
 static int filter_keep(const struct cli *cli, const struct container *c, char **filters, bool *ret,
                        struct err *err)
 {
-        static const char *const keys[] = {"name", "id", "status", "label", "ancestor", "exited"};
+        static const char *const keys[] = {"name",     "id",     "status", "label",
+                                           "ancestor", "exited", "health"};
 
         for (char **f = filters; f && *f; f++) {
                 bool m;
@@ -409,6 +429,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                 last = 1;
         if (o.last && util_parse_ll(o.last, -1, 1 << 30, &last) < 0)
                 r = err_set(err, -EINVAL, "invalid argument \"%s\" for \"-n\"", o.last);
+        for (char **f = o.filters; r >= 0 && f && *f; f++)
+                r = filter_one(cli, NULL, *f, &(bool){false}, err);
         if (r >= 0)
                 r = teardown_list(cli, &all, err);
         for (struct container **c = all; r >= 0 && c && *c; c++) {

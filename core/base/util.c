@@ -282,6 +282,99 @@ static int64_t round_hours(int64_t ns)
         return r + r >= NSEC_PER_HOUR ? h + 1 : h;
 }
 
+int util_parse_go_duration(const char *s, int64_t *ret_ns)
+{
+        static const struct {
+                const char *unit;
+                double ns;
+        } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+                     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+        double total = 0;
+        bool neg = *s == '-';
+
+        if (*s == '-' || *s == '+')
+                s++;
+        if (!strcmp(s, "0"))
+                return *ret_ns = 0, 0;
+        if (!*s)
+                return -EINVAL;
+        while (*s) {
+                char *end;
+                double v;
+                size_t i;
+
+                /* Digits and a point only: strtod would take "inf", "0x1p3" or a sign. */
+                if (!isdigit((unsigned char)*s) && *s != '.')
+                        return -EINVAL;
+                v = strtod(s, &end);
+                if (end == s || strspn(s, "0123456789.") != (size_t)(end - s))
+                        return -EINVAL;
+                /* Two-letter units come first, so "ms" is not read as "m". */
+                for (i = 0; i < ARRAY_SIZE(units); i++)
+                        if (!strncmp(end, units[i].unit, strlen(units[i].unit)))
+                                break;
+                if (i == ARRAY_SIZE(units))
+                        return -EINVAL;
+                total += v * units[i].ns;
+                if (total > 9.2e18)
+                        return -EINVAL;
+                s = end + strlen(units[i].unit);
+        }
+        *ret_ns = neg ? -(int64_t)total : (int64_t)total;
+        return 0;
+}
+
+/* "1.500" -> "1.5", "2.000" -> "2". */
+static void trim_fraction(char *s)
+{
+        char *dot = strchr(s, '.'), *e;
+
+        if (!dot)
+                return;
+        e = dot + strlen(dot) - 1;
+        while (e > dot && *e == '0')
+                *e-- = '\0';
+        if (e == dot)
+                *e = '\0';
+}
+
+void util_format_go_duration(int64_t ns, char *out, size_t len)
+{
+        const char *sign = ns < 0 ? "-" : "";
+        uint64_t u = ns < 0 ? (uint64_t)-ns : (uint64_t)ns;
+        char frac[32];
+
+        if (u == 0) {
+                snprintf(out, len, "0s");
+                return;
+        }
+        if (u < 1000) {
+                snprintf(out, len, "%s%lluns", sign, (unsigned long long)u);
+                return;
+        }
+        if (u < 1000000000ULL) {
+                bool micro = u < 1000000;
+                snprintf(frac, sizeof(frac), micro ? "%llu.%03llu" : "%llu.%06llu",
+                         (unsigned long long)(u / (micro ? 1000 : 1000000)),
+                         (unsigned long long)(u % (micro ? 1000 : 1000000)));
+                trim_fraction(frac);
+                snprintf(out, len, "%s%s%s", sign, frac, micro ? "\xc2\xb5s" : "ms");
+                return;
+        }
+        snprintf(frac, sizeof(frac), "%llu.%09llu", (unsigned long long)(u / 1000000000ULL % 60),
+                 (unsigned long long)(u % 1000000000ULL));
+        trim_fraction(frac);
+        if (u < 60000000000ULL)
+                snprintf(out, len, "%s%ss", sign, frac);
+        else if (u < 3600000000000ULL)
+                snprintf(out, len, "%s%llum%ss", sign, (unsigned long long)(u / 60000000000ULL),
+                         frac);
+        else
+                snprintf(out, len, "%s%lluh%llum%ss", sign,
+                         (unsigned long long)(u / 3600000000000ULL),
+                         (unsigned long long)(u / 60000000000ULL % 60), frac);
+}
+
 void util_human_duration(int64_t ns, char *out, size_t len)
 {
         int64_t seconds = ns / NSEC_PER_SEC, minutes = ns / NSEC_PER_MIN, hours;

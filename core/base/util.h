@@ -37,6 +37,11 @@ void util_format_time(int64_t ns, char out[40]);
 int util_parse_time(const char *s, int64_t *ret_ns);
 /* "3 seconds", "About a minute", "2 hours" as Docker's units.HumanDuration. */
 void util_human_duration(int64_t ns, char *out, size_t len);
+/* Go's time.ParseDuration: "30s", "1m30s", "1.5h", "500ms", "-2s", "0"; a number needs a
+ * unit (ns, us, µs, ms, s, m, h). -EINVAL otherwise. */
+int util_parse_go_duration(const char *s, int64_t *ret_ns);
+/* Go's Duration.String(): "1m30s", "500ms", "1.5s", "0s". */
+void util_format_go_duration(int64_t ns, char *out, size_t len);
 /* units.HumanSizeWithPrecision: that many significant digits (`images`, `history`: 3). */
 void util_human_size_prec(long long bytes, int precision, char *out, size_t len);
 /* "4.3MB" as Docker's units.HumanSize (decimal, 4 significant digits). */

@@ -367,7 +367,7 @@ static int apply_healthcheck(const struct df_instr *in, struct jv *cfg, struct e
                         if (strncmp(*f, durations[i].flag, n))
                                 continue;
                         known = true;
-                        if (parse_duration(*f + n, &ns) < 0) {
+                        if (util_parse_go_duration(*f + n, &ns) < 0 || ns < 0) {
                                 jv_put(hc);
                                 return err_set(err, -EINVAL, "invalid duration %s", *f + n);
                         }
@@ -616,42 +616,6 @@ const char *upper_word(const char *word)
                 buf[i] = (char)toupper((unsigned char)word[i]);
         buf[i] = '\0';
         return buf;
-}
-
-/* Go's time.ParseDuration for the units Dockerfiles use: "30s", "1m30s", "500ms", "1h". */
-int parse_duration(const char *s, int64_t *ret_ns)
-{
-        static const struct {
-                const char *unit;
-                int64_t ns;
-        } units[] = {{"ns", 1},         {"us", 1000},         {"ms", 1000000},
-                     {"s", 1000000000}, {"m", 60000000000LL}, {"h", 3600000000000LL}};
-        int64_t total = 0;
-
-        if (!*s)
-                return -EINVAL;
-        if (!strcmp(s, "0"))
-                return *ret_ns = 0, 0;
-        while (*s) {
-                char *end;
-                double v = strtod(s, &end);
-                size_t best = 0, len = 0;
-                if (end == s || v < 0)
-                        return -EINVAL;
-                for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-                        size_t l = strlen(units[i].unit);
-                        if (!strncmp(end, units[i].unit, l) && l > len) {
-                                best = i;
-                                len = l;
-                        }
-                }
-                if (!len)
-                        return -EINVAL;
-                total += (int64_t)(v * (double)units[best].ns);
-                s = end + len;
-        }
-        *ret_ns = total;
-        return 0;
 }
 
 /* ---- ARG ---- */

@@ -76,4 +76,3 @@ void context_close(struct build *b);
 /* Small helpers. */
 char *path_clean(const char *p);          /* lexical clean, absolute stays absolute */
 const char *upper_word(const char *word); /* "run" -> "RUN" (static buffer) */
-int parse_duration(const char *s, int64_t *ret_ns);

@@ -14,15 +14,8 @@ teardown() {
     cleanup_all
 }
 
-# wait_for CMD...: retries CMD for up to 10 s.
-wait_for() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# wait_for (helpers.bash) gives restarts and probes up to 10 s.
+WAIT_FOR_TIMEOUT=10
 
 status_is() {
     [ "$(h inspect -f '{{.State.Status}}' "$1")" = "$2" ]
@@ -194,4 +187,12 @@ run"
     command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
     run systemd-analyze verify "$unit"
     assert_success
+}
+
+@test "rm -f of a running container with a restart policy removes it: not restarted meanwhile" {
+    h run -d --name rmme --restart always busybox sleep 300 >/dev/null
+    run h rm -f rmme
+    assert_success
+    run h ps -aq
+    assert_output ""
 }

@@ -331,6 +331,45 @@ static void test_mkdir_p(void **state)
         fs_rm_rf(dir, &e);
 }
 
+/* Go's time.ParseDuration and Duration.String(), on values checked against Go. */
+static void test_go_duration(void **state)
+{
+        static const struct {
+                const char *in;
+                int64_t ns;
+                const char *out;
+        } ok[] = {
+                {"0", 0, "0s"},
+                {"30s", 30000000000LL, "30s"},
+                {"1m30s", 90000000000LL, "1m30s"},
+                {"1.5h", 5400000000000LL, "1h30m0s"},
+                {"500ms", 500000000, "500ms"},
+                {"1.5s", 1500000000, "1.5s"},
+                {"2us", 2000, "2\xc2\xb5s"},
+                {"1500us", 1500000, "1.5ms"},
+                {"10ns", 10, "10ns"},
+                {"-2s", -2000000000LL, "-2s"},
+                {"1h", 3600000000000LL, "1h0m0s"},
+                {"60s", 60000000000LL, "1m0s"},
+        };
+        static const char *const bad[] = {"",  "1",   "s",   "1x",  "1.5",
+                                          "-", "inf", "1s2", " 1s", "0x10s"};
+        char buf[64];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                int64_t ns = -1;
+                assert_int_equal(util_parse_go_duration(ok[i].in, &ns), 0);
+                assert_int_equal(ns, ok[i].ns);
+                util_format_go_duration(ns, buf, sizeof(buf));
+                assert_string_equal(buf, ok[i].out);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                int64_t ns;
+                assert_int_equal(util_parse_go_duration(bad[i], &ns), -EINVAL);
+        }
+}
+
 static void test_mac(void **state)
 {
         uint8_t m[6];
@@ -358,7 +397,7 @@ int main(void)
                 cmocka_unit_test(test_parse_time),   cmocka_unit_test(test_human_duration),
                 cmocka_unit_test(test_human_size),   cmocka_unit_test(test_parse_ll),
                 cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_mkdir_p),
-                cmocka_unit_test(test_mac),
+                cmocka_unit_test(test_mac),          cmocka_unit_test(test_go_duration),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
