@@ -447,6 +447,40 @@ int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struc
         return unified() ? apply_v2(id, l, pid, err) : apply_v1(id, l, pid, err);
 }
 
+/* The number after "key " in a flat keyed file such as memory.stat (0 when absent). */
+static long long stat_value(const char *text, const char *key)
+{
+        size_t n = strlen(key);
+
+        for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (!strncmp(p, key, n) && p[n] == ' ')
+                        return atoll(p + n + 1);
+        return 0;
+}
+
+bool cgroup_memory_usage(const char *id, long long *ret)
+{
+        _cleanup_free_ char *usage = NULL, *stat = NULL;
+        struct err ignored = {0};
+        char dir[PATH_MAX], path[PATH_MAX + 32];
+        bool v2 = unified();
+        long long u;
+
+        if (v2)
+                snprintf(dir, sizeof(dir), CG_ROOT "/hawser/%s", id);
+        else
+                snprintf(dir, sizeof(dir), CG_ROOT "/memory/hawser/%s", id);
+        snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "memory.current" : "memory.usage_in_bytes");
+        if (fs_read_file(path, &usage, NULL, &ignored) < 0)
+                return false;
+        snprintf(path, sizeof(path), "%s/memory.stat", dir);
+        if (fs_read_file(path, &stat, NULL, &ignored) < 0)
+                return false;
+        u = atoll(usage) - stat_value(stat, v2 ? "inactive_file" : "total_inactive_file");
+        *ret = u > 0 ? u : 0;
+        return true;
+}
+
 bool cgroup_oom_killed(const char *id)
 {
         _cleanup_free_ char *text = NULL;

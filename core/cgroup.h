@@ -38,5 +38,9 @@ void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l);
  * and cpuset hierarchies; v2: the unified one, its controllers enabled), writes the limits
  * and moves pid (the waiting init: everything it starts inherits them) into them. */
 int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err);
+/* The memory the container's memory cgroup charges, as Docker's CLI counts it (usage less
+ * the inactive page cache: total_inactive_file on v1, inactive_file on v2). false when the
+ * container has no memory cgroup (no limits). */
+bool cgroup_memory_usage(const char *id, long long *ret);
 /* Whether the container's memory cgroup saw an OOM kill. */
 bool cgroup_oom_killed(const char *id);

@@ -18,6 +18,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_pause(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_update(struct cli *cli, int argc, char **argv, struct err *err);
+int cmd_stats(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_unpause(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_system(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_top(struct cli *cli, int argc, char **argv, struct err *err);

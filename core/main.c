@@ -68,6 +68,7 @@ static const struct command commands[] = {
         {"run", cmd_run, 125},
         {"save", saveload_cmd_save, 1},
         {"start", cmd_start, 1},
+        {"stats", cmd_stats, 1},
         {"stop", cmd_stop, 1},
         {"system", cmd_system, 1},
         {"tag", image_cmd_tag, 1},

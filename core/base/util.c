@@ -427,6 +427,20 @@ void util_human_size_prec(long long bytes, int precision, char *out, size_t len)
         snprintf(out, len, "%.*g%s", precision, size, units[i]);
 }
 
+void util_bytes_size(long long bytes, char *out, size_t len)
+{
+        static const char *const units[] = {"B",   "KiB", "MiB", "GiB", "TiB",
+                                            "PiB", "EiB", "ZiB", "YiB"};
+        double size = (double)bytes;
+        size_t i = 0;
+
+        while (size >= 1024.0 && i < ARRAY_SIZE(units) - 1) {
+                size /= 1024.0;
+                i++;
+        }
+        snprintf(out, len, "%.4g%s", size, units[i]);
+}
+
 void util_human_size(long long bytes, char *out, size_t len)
 {
         util_human_size_prec(bytes, 4, out, len);

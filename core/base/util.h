@@ -46,6 +46,8 @@ void util_format_go_duration(int64_t ns, char *out, size_t len);
 void util_human_size_prec(long long bytes, int precision, char *out, size_t len);
 /* "4.3MB" as Docker's units.HumanSize (decimal, 4 significant digits). */
 void util_human_size(long long bytes, char *out, size_t len);
+/* "1.977MiB" as Docker's units.BytesSize (binary, 4 significant digits: `stats`). */
+void util_bytes_size(long long bytes, char *out, size_t len);
 /* Strict decimal parse of a whole string into [min,max]. */
 int util_parse_ll(const char *s, long long min, long long max, long long *ret);
 /* Parses a signal name ("TERM", "SIGTERM", "term") or number; -EINVAL if unknown. */

@@ -248,3 +248,41 @@ cg() {
     assert_failure
     assert_output_contains "No such container: nosuch"
 }
+
+@test "stats: Docker's columns from the kernel (CPU of a busy loop, memory against -m or the host, network, tasks); -a; --format; streaming" {
+    h network create statnet >/dev/null
+    h run -d --name busy busybox sh -c 'while :; do :; done' >/dev/null
+    h run -d --name lim -m 256m --network statnet busybox sh -c 'sleep 300 & sleep 300 & wait' >/dev/null
+    h run -d --name idle --network statnet busybox sleep 300 >/dev/null
+    h exec idle ping -c 2 -W 1 lim >/dev/null
+    h run --name gone busybox true
+    run h stats --no-stream
+    assert_success
+    [[ ${lines[0]} =~ ^CONTAINER\ ID\ +NAME\ +CPU\ %\ +MEM\ USAGE\ /\ LIMIT\ +MEM\ %\ +NET\ I/O\ +BLOCK\ I/O\ +PIDS$ ]] ||
+        fail "header: ${lines[0]}"
+    refute_output_contains "gone"
+    run h stats --no-stream --format '{{.CPUPerc}}' busy
+    local cpu=${output%%.*}
+    [ "$cpu" -ge 50 ] || fail "a busy loop at $output"
+    run h stats --no-stream --format '{{.CPUPerc}}' idle
+    [ "${output%%.*}" -lt 50 ] || fail "an idle container at $output"
+    run h stats --no-stream --format '{{.MemUsage}}|{{.MemPerc}}|{{.PIDs}}' lim
+    assert_output_matches '^[0-9.]+(B|KiB|MiB) / 256MiB\|[0-9.]+%\|3$'
+    [ "${output%% *}" != "0B" ] || fail "no memory counted: $output"
+    run h stats --no-stream --format '{{.MemUsage}}' idle
+    assert_output_matches '^[0-9.]+(KiB|MiB) / [0-9.]+(MiB|GiB)$'
+    [ "${output%% *}" != "0B" ] || fail "no memory counted for a container without a cgroup"
+    run h stats --no-stream --format '{{.NetIO}}' idle
+    assert_output_matches '^[0-9.]+(B|kB) / [0-9.]+(B|kB)$'
+    [ "${output%% *}" != "0B" ] || fail "no traffic counted: $output"
+    run h stats --no-stream -a --format '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.NetIO}} {{.PIDs}}'
+    grep -qx "gone 0.00% 0B / 0B 0B / 0B 0" <<<"$output" || fail "a stopped container: $output"
+    run h stats --no-stream --no-trunc --format '{{.ID}}' idle
+    assert_output "$(h inspect -f '{{.Id}}' idle)"
+    run h stats --no-stream nosuch
+    assert_failure
+    assert_output_contains "No such container: nosuch"
+    # Without --no-stream the table is printed again every second.
+    run timeout 2.8 "$HAWSER" stats --format '{{.Name}}' idle
+    [ "$(grep -c '^idle$' <<<"$output")" -ge 2 ] || fail "not streamed: $output"
+}
