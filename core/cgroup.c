@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -58,7 +59,7 @@ static int cgroup_path(const char *id, const char *file, char out[PATH_MAX], str
                 return err_set(err, -EOPNOTSUPP,
                                "no freezer: neither a cgroup v2 hierarchy nor the v1 freezer is "
                                "mounted under " CG_ROOT);
-        snprintf(out, PATH_MAX, "%s/hawser/%s%s%s", b->dir, id, file ? "/" : "", file ? file : "");
+        snprintf(out, PATH_MAX, "%s/%s%s%s", b->dir, id, file ? "/" : "", file ? file : "");
         return 0;
 }
 
@@ -98,6 +99,20 @@ static int ns_of(pid_t pid, char out[64])
         return 0;
 }
 
+static int push_pid(pid_t **v, size_t *n, pid_t p, struct err *err)
+{
+        pid_t *nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+        if (!nv) {
+                free(*v);
+                *v = NULL;
+                return err_set(err, -ENOMEM, "listing processes");
+        }
+        *v = nv;
+        (*v)[(*n)++] = p;
+        return 0;
+}
+
 int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err)
 {
         _cleanup_closedir_ DIR *d = opendir("/proc");
@@ -109,24 +124,24 @@ int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err)
         if (ns_of(init_pid, want) < 0)
                 return err_set(err, -ESRCH, "process %d is gone", (int)init_pid);
         while (d && (de = readdir(d))) {
-                pid_t p = (pid_t)atoi(de->d_name), *nv;
+                pid_t p = (pid_t)atoi(de->d_name);
                 if (p <= 0 || ns_of(p, have) < 0 || strcmp(want, have))
                         continue;
-                nv = realloc(v, (n + 1) * sizeof(*v));
-                if (!nv) {
-                        free(v);
-                        return err_set(err, -ENOMEM, "listing processes");
-                }
-                v = nv;
-                v[n++] = p;
+                if (push_pid(&v, &n, p, err) < 0)
+                        return -err->code;
         }
         *ret = v;
         *ret_n = n;
         return 0;
 }
 
-static bool in_cgroup(const char *id, pid_t pid)
+/* Whether pid is in a container's cgroup of the freezer's hierarchy already: this one's, or
+ * another's (a container that joined this one's PID namespace). Only that hierarchy's line
+ * counts: on cgroup v1 a process may be in the container's memory cgroup and not yet in its
+ * freezer one. */
+static bool in_cgroup(pid_t pid)
 {
+        const struct cg_base *b = cgroup_base();
         _cleanup_free_ char *s = NULL;
         char path[64];
         struct err e = {0};
@@ -134,15 +149,30 @@ static bool in_cgroup(const char *id, pid_t pid)
         snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
         if (fs_read_file(path, &s, NULL, &e) < 0)
                 return true;
-        return strstr(s, id) != NULL;
+        for (char *l = s; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                size_t nl = strcspn(l, "\n");
+                bool mine;
+                if (!c2 || c2 > l + nl)
+                        continue;
+                /* v2: "0::/path"; v1: "N:freezer:/path" (controllers may be joined by ','). */
+                mine = b->v2 ? c2 == c1 + 1
+                             : (memmem(c1 + 1, (size_t)(c2 - c1 - 1), "freezer", 7) != NULL);
+                if (mine) {
+                        /* A container's cgroup ends in its 64-hex id. */
+                        const char *end = l + nl, *last = end;
+                        while (last > c2 + 1 && last[-1] != '/')
+                                last--;
+                        return end - last == 64 && strspn(last, "0123456789abcdef") >= 64;
+                }
+        }
+        return false;
 }
 
-int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
+static int make_cgroup(const char *id, char path[PATH_MAX], struct err *err)
 {
-        char path[PATH_MAX];
-        int r;
+        int r = cgroup_path(id, NULL, path, err);
 
-        r = cgroup_path(id, NULL, path, err);
         if (r < 0)
                 return r;
         /* Another container's removal may take the empty parent away in between: retry. */
@@ -151,8 +181,46 @@ int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
                 if (r != -ENOENT)
                         break;
         }
-        if (r < 0)
-                return err_wrap(err, "creating cgroup for container %.12s", id);
+        return r < 0 ? err_wrap(err, "creating cgroup for container %.12s", id) : 0;
+}
+
+int cgroup_adopt(const char *id, pid_t init_pid, struct err *err)
+{
+        char path[PATH_MAX];
+        int r = make_cgroup(id, path, err);
+
+        return r < 0 ? r : move(id, init_pid, err);
+}
+
+int cgroup_container_pids(const char *id, pid_t init_pid, bool own_pidns, pid_t **ret,
+                          size_t *ret_n, struct err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        char path[PATH_MAX];
+        pid_t *v = NULL;
+        size_t n = 0;
+
+        if (own_pidns)
+                return cgroup_ns_pids(init_pid, ret, ret_n, err);
+        if (cgroup_path(id, "cgroup.procs", path, err) < 0 ||
+            fs_read_file(path, &text, NULL, err) < 0)
+                return -err->code;
+        for (char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (atoi(p) > 0 && push_pid(&v, &n, (pid_t)atoi(p), err) < 0)
+                        return -err->code;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int cgroup_collect(const char *id, pid_t init_pid, bool own_pidns, struct err *err)
+{
+        char path[PATH_MAX];
+        int r;
+
+        r = make_cgroup(id, path, err);
+        if (r < 0 || !own_pidns)
+                return r;
         /* Processes may fork while we move them: repeat until a pass moves nothing. */
         for (int pass = 0; pass < 100; pass++) {
                 _cleanup_free_ pid_t *pids = NULL;
@@ -161,7 +229,7 @@ int cgroup_collect(const char *id, pid_t init_pid, struct err *err)
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < n; i++) {
-                        if (in_cgroup(id, pids[i]))
+                        if (in_cgroup(pids[i]))
                                 continue;
                         if (move(id, pids[i], err) < 0 && errno != ESRCH)
                                 return -err->code;
@@ -242,11 +310,30 @@ bool cgroup_is_frozen(const char *id)
 
 static void remove_limits(const char *id);
 
+void cgroup_kill_all(const char *id)
+{
+        struct err e = {0};
+
+        /* Until none is left: one may fork while the others are killed. */
+        for (int pass = 0; pass < 100; pass++) {
+                _cleanup_free_ pid_t *left = NULL;
+                size_t n = 0;
+                if (cgroup_container_pids(id, 0, false, &left, &n, &e) < 0 || !n)
+                        return;
+                for (size_t i = 0; i < n; i++)
+                        kill(left[i], SIGKILL);
+                /* A frozen process dies once thawed. */
+                cgroup_freeze(id, false, &e);
+                nanosleep(&(struct timespec){0, 1000000}, NULL);
+        }
+}
+
 void cgroup_remove(const char *id)
 {
         char path[PATH_MAX];
         struct err e = {0};
 
+        cgroup_kill_all(id);
         remove_limits(id);
         if (cgroup_path(id, NULL, path, &e) < 0 || access(path, F_OK) < 0)
                 return;
@@ -254,22 +341,25 @@ void cgroup_remove(const char *id)
         /* rmdir fails with EBUSY while the last task is still exiting; retry briefly. */
         for (int i = 0; i < 1000 && rmdir(path) < 0 && errno == EBUSY; i++)
                 nanosleep(&(struct timespec){0, 1000000}, NULL);
-        /* The shared parent goes with its last child (EBUSY while others are paused). */
-        *strrchr(path, '/') = '\0';
-        rmdir(path);
+        /* hawser's shared parent goes with its last child (EBUSY while others are paused); a
+         * --cgroup-parent is the user's. */
+        if (!strncmp(id, "hawser/", 7)) {
+                *strrchr(path, '/') = '\0';
+                rmdir(path);
+        }
 }
 
 /* ---- resource limits ---- */
 
 /* "cpu" is the cpu controller's mount, or the link systemd makes to "cpu,cpuacct". */
-static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset"};
+static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio"};
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
-        return l->memory || l->memory_swap || l->memory_reservation || l->oom_kill_disable ||
-               l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota ||
-               l->pids_limit > 0 || (l->cpuset_cpus && *l->cpuset_cpus) ||
-               (l->cpuset_mems && *l->cpuset_mems);
+        return l->place || l->blkio_weight > 0 || l->memory || l->memory_swap ||
+               l->memory_reservation || l->oom_kill_disable || l->nano_cpus || l->cpu_shares ||
+               l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
+               (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
 }
 
 static bool unified(void)
@@ -300,13 +390,52 @@ static int cpuset_inherit(const char *parent, const char *dir, struct err *err)
 
         for (size_t i = 0; i < 2; i++) {
                 _cleanup_free_ char *v = NULL;
-                char p[PATH_MAX];
+                char p[PATH_MAX + 32];
                 snprintf(p, sizeof(p), "%s/%s", parent, files[i]);
                 if (fs_read_file(p, &v, NULL, err) < 0)
                         return -err->code;
                 v[strcspn(v, "\n")] = '\0';
                 if (write_file(dir, files[i], v, err) < 0)
                         return -err->code;
+        }
+        return 0;
+}
+
+/* Creates root/name level by level (hawser/<id>, or a --cgroup-parent's levels and <id>): a
+ * new cpuset level gets its parent's cpus and mems; on v2 each level above the container's
+ * hands the controllers down. */
+static int make_levels(const char *root, const char *name, bool cpuset, bool v2, struct err *err)
+{
+        char parent[PATH_MAX], dir[PATH_MAX];
+        const char *p = name;
+        struct err ignored = {0};
+
+        snprintf(parent, sizeof(parent), "%s", root);
+        if (v2) {
+                (void)write_file(root, "cgroup.subtree_control", "+memory +cpu +pids +cpuset",
+                                 &ignored);
+                (void)write_file(root, "cgroup.subtree_control", "+io", &ignored);
+        }
+        while (*p) {
+                size_t n = strcspn(p, "/");
+                bool last = !p[n];
+                if (snprintf(dir, sizeof(dir), "%s/%.*s", parent, (int)n, p) >= (int)sizeof(dir))
+                        return err_set(err, -ENAMETOOLONG, "cgroup path too long: %s", name);
+                if (mkdir(dir, 0755) == 0) {
+                        if (cpuset && cpuset_inherit(parent, dir, err) < 0)
+                                return -err->code;
+                } else if (errno != EEXIST) {
+                        return err_errno(err, "creating cgroup %s", dir);
+                }
+                if (v2 && !last &&
+                    write_file(dir, "cgroup.subtree_control", "+memory +cpu +pids +cpuset", err) <
+                            0)
+                        return -err->code;
+                /* The io controller only where the host has it (--blkio-weight). */
+                if (v2 && !last)
+                        (void)write_file(dir, "cgroup.subtree_control", "+io", &ignored);
+                snprintf(parent, sizeof(parent), "%s", dir);
+                p += n + !last;
         }
         return 0;
 }
@@ -318,7 +447,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
         for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
                 const char *ctl = v1_controllers[i];
-                char root[64], parent[96], dir[192];
+                char root[64], dir[PATH_MAX];
                 bool want = (!strcmp(ctl, "memory") &&
                              (l->memory || l->memory_swap || l->memory_reservation ||
                               l->oom_kill_disable)) ||
@@ -326,24 +455,25 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                              (l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota)) ||
                             (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
                             (!strcmp(ctl, "cpuset") && ((l->cpuset_cpus && *l->cpuset_cpus) ||
-                                                        (l->cpuset_mems && *l->cpuset_mems)));
+                                                        (l->cpuset_mems && *l->cpuset_mems))) ||
+                            (!strcmp(ctl, "blkio") && l->blkio_weight > 0) || l->place;
                 int r;
 
                 if (!want)
                         continue;
                 snprintf(root, sizeof(root), CG_ROOT "/%s", ctl);
+                /* Placed only (no limit of this kind): a hierarchy not mounted is no error. */
+                if (!fs_is(root, CGROUP_SUPER_MAGIC) && l->place &&
+                    !(!strcmp(ctl, "blkio") && l->blkio_weight > 0))
+                        continue;
                 if (!fs_is(root, CGROUP_SUPER_MAGIC))
                         return err_set(err, -EOPNOTSUPP,
                                        "the cgroup v1 %s controller is not mounted under " CG_ROOT,
                                        ctl);
-                snprintf(parent, sizeof(parent), "%s/hawser", root);
-                snprintf(dir, sizeof(dir), "%s/%s", parent, id);
-                if (mkdir(parent, 0755) == 0 && !strcmp(ctl, "cpuset") &&
-                    cpuset_inherit(root, parent, err) < 0)
-                        return -err->code;
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return err_errno(err, "creating cgroup %s", dir);
-                r = 0;
+                snprintf(dir, sizeof(dir), "%s/%s", root, id);
+                r = make_levels(root, id, !strcmp(ctl, "cpuset"), false, err);
+                if (r < 0)
+                        return r;
                 if (!strcmp(ctl, "memory")) {
                         if (l->memory)
                                 r = write_ll(dir, "memory.limit_in_bytes", l->memory, err);
@@ -354,7 +484,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                 r = write_file(dir, "memory.oom_control", "1", err);
                         /* Swap accounting may be off (no memsw files): then swap is unlimited. */
                         if (r >= 0 && l->memory_swap) {
-                                char p[256];
+                                char p[PATH_MAX + 32];
                                 snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", dir);
                                 if (access(p, F_OK) == 0)
                                         r = write_ll(dir, "memory.memsw.limit_in_bytes",
@@ -371,10 +501,18 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                         if (r >= 0 && quota)
                                 r = write_ll(dir, "cpu.cfs_quota_us", quota, err);
                 } else if (!strcmp(ctl, "pids")) {
-                        r = write_ll(dir, "pids.max", l->pids_limit, err);
+                        if (l->pids_limit > 0)
+                                r = write_ll(dir, "pids.max", l->pids_limit, err);
+                } else if (!strcmp(ctl, "blkio")) {
+                        char p[PATH_MAX + 32];
+                        snprintf(p, sizeof(p), "%s/blkio.weight", dir);
+                        if (l->blkio_weight > 0)
+                                r = write_ll(dir,
+                                             access(p, F_OK) == 0 ? "blkio.weight"
+                                                                  : "blkio.bfq.weight",
+                                             l->blkio_weight, err);
                 } else {
-                        r = cpuset_inherit(parent, dir, err);
-                        if (r >= 0 && l->cpuset_cpus && *l->cpuset_cpus)
+                        if (l->cpuset_cpus && *l->cpuset_cpus)
                                 r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
                         if (r >= 0 && l->cpuset_mems && *l->cpuset_mems)
                                 r = write_file(dir, "cpuset.mems", l->cpuset_mems, err);
@@ -389,27 +527,18 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
 
 static int apply_v2(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err)
 {
-        char dir[192], pidbuf[32];
-        struct err ignored = {0};
-        int r = 0;
+        char dir[PATH_MAX], pidbuf[32];
+        int r = make_levels(CG_ROOT, id, false, true, err);
 
-        /* The controllers are handed down to hawser/ and from there to each container. */
-        (void)write_file(CG_ROOT, "cgroup.subtree_control", "+memory +cpu +pids +cpuset", &ignored);
-        if (mkdir(CG_ROOT "/hawser", 0755) < 0 && errno != EEXIST)
-                return err_errno(err, "creating cgroup " CG_ROOT "/hawser");
-        r = write_file(CG_ROOT "/hawser", "cgroup.subtree_control", "+memory +cpu +pids +cpuset",
-                       err);
         if (r < 0)
                 return r;
-        snprintf(dir, sizeof(dir), CG_ROOT "/hawser/%s", id);
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return err_errno(err, "creating cgroup %s", dir);
+        snprintf(dir, sizeof(dir), CG_ROOT "/%s", id);
         if (l->memory)
                 r = write_ll(dir, "memory.max", l->memory, err);
         if (r >= 0 && l->memory_reservation)
                 r = write_ll(dir, "memory.low", l->memory_reservation, err);
         if (r >= 0 && l->memory_swap) {
-                char p[256];
+                char p[PATH_MAX + 32];
                 snprintf(p, sizeof(p), "%s/memory.swap.max", dir);
                 if (access(p, F_OK) == 0)
                         r = l->memory_swap < 0 ? write_file(dir, "memory.swap.max", "max", err)
@@ -434,6 +563,13 @@ static int apply_v2(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
         if (r >= 0 && l->cpuset_mems && *l->cpuset_mems)
                 r = write_file(dir, "cpuset.mems", l->cpuset_mems, err);
+        if (r >= 0 && l->blkio_weight > 0) {
+                char p[PATH_MAX + 32], v[32];
+                snprintf(p, sizeof(p), "%s/io.bfq.weight", dir);
+                snprintf(v, sizeof(v), "default %lld", l->blkio_weight);
+                r = access(p, F_OK) == 0 ? write_ll(dir, "io.bfq.weight", l->blkio_weight, err)
+                                         : write_file(dir, "io.weight", v, err);
+        }
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
         if (r >= 0)
                 r = write_file(dir, "cgroup.procs", pidbuf, err);
@@ -467,9 +603,9 @@ bool cgroup_memory_usage(const char *id, long long *ret)
         long long u;
 
         if (v2)
-                snprintf(dir, sizeof(dir), CG_ROOT "/hawser/%s", id);
+                snprintf(dir, sizeof(dir), CG_ROOT "/%s", id);
         else
-                snprintf(dir, sizeof(dir), CG_ROOT "/memory/hawser/%s", id);
+                snprintf(dir, sizeof(dir), CG_ROOT "/memory/%s", id);
         snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "memory.current" : "memory.usage_in_bytes");
         if (fs_read_file(path, &usage, NULL, &ignored) < 0)
                 return false;
@@ -489,9 +625,9 @@ bool cgroup_oom_killed(const char *id)
         const char *k;
 
         if (unified())
-                snprintf(path, sizeof(path), CG_ROOT "/hawser/%s/memory.events", id);
+                snprintf(path, sizeof(path), CG_ROOT "/%s/memory.events", id);
         else
-                snprintf(path, sizeof(path), CG_ROOT "/memory/hawser/%s/memory.oom_control", id);
+                snprintf(path, sizeof(path), CG_ROOT "/memory/%s/memory.oom_control", id);
         if (fs_read_file(path, &text, NULL, &ignored) < 0)
                 return false;
         k = strstr(text, "oom_kill ");
@@ -505,7 +641,7 @@ static void remove_limits(const char *id)
                 return;
         for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
                 char dir[PATH_MAX];
-                snprintf(dir, sizeof(dir), CG_ROOT "/%s/hawser/%s", v1_controllers[i], id);
+                snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_controllers[i], id);
                 for (int k = 0; k < 1000 && rmdir(dir) < 0 && errno == EBUSY; k++)
                         nanosleep(&(struct timespec){0, 1000000}, NULL);
         }
@@ -522,7 +658,7 @@ static int join_limits(const char *id, pid_t pid, struct err *err)
         snprintf(buf, sizeof(buf), "%d", (int)pid);
         for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
                 char dir[192];
-                snprintf(dir, sizeof(dir), CG_ROOT "/%s/hawser/%s", v1_controllers[i], id);
+                snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_controllers[i], id);
                 if (access(dir, F_OK) == 0 && write_file(dir, "cgroup.procs", buf, err) < 0)
                         return -err->code;
         }
@@ -543,5 +679,23 @@ void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l)
                 .cpuset_cpus = jv_get_str(hc, "CpusetCpus"),
                 .cpuset_mems = jv_get_str(hc, "CpusetMems"),
                 .oom_kill_disable = jv_get_bool(hc, "OomKillDisable"),
+                .blkio_weight = jv_get_int(hc, "BlkioWeight", 0),
+                .place = jv_get_str(hc, "CgroupParent") && *jv_get_str(hc, "CgroupParent"),
         };
+}
+
+bool cgroup_blkio_weight_supported(void)
+{
+        _cleanup_free_ char *ctl = NULL;
+        struct err ignored = {0};
+
+        if (!unified())
+                return access(CG_ROOT "/blkio/blkio.weight", F_OK) == 0 ||
+                       access(CG_ROOT "/blkio/blkio.bfq.weight", F_OK) == 0;
+        if (fs_read_file(CG_ROOT "/cgroup.controllers", &ctl, NULL, &ignored) < 0)
+                return false;
+        for (char *w = strtok(ctl, " \n"); w; w = strtok(NULL, " \n"))
+                if (!strcmp(w, "io"))
+                        return true;
+        return false;
 }

@@ -5,13 +5,23 @@
 #include "base/err.h"
 #include "base/json.h"
 
-/* Per-container cgroup "hawser/<id>": the freezer hierarchy on cgroup v1, the unified
- * hierarchy on v2. It is made lazily, by the first pause: moving a task into a cgroup costs
- * an RCU grace period (milliseconds), which a start that never pauses should not pay. */
+/* Per-container cgroup: the freezer hierarchy on cgroup v1, the unified hierarchy on v2.
+ * It is made lazily, by the first pause: moving a task into a cgroup costs an RCU grace
+ * period (milliseconds), which a start that never pauses should not pay. Every id below is
+ * the container's cgroup name, relative to each hierarchy's root (container_cgroup():
+ * "hawser/<id>", or "<--cgroup-parent>/<id>"). */
 
 /* Creates the cgroup and moves every process of the container's PID namespace (the one
- * init_pid is in) into it, until a pass finds none outside. */
-int cgroup_collect(const char *id, pid_t init_pid, struct err *err);
+ * init_pid is in; not those another container's cgroup holds) into it, until a pass finds
+ * none outside. A container without a PID namespace of its own (own_pidns false: --pid host
+ * or container:X) was adopted at its start: its cgroup holds its processes already. */
+int cgroup_collect(const char *id, pid_t init_pid, bool own_pidns, struct err *err);
+/* The cgroup of a container without a PID namespace of its own, made at its start with the
+ * waiting init in it: its processes are told from the others by their cgroup. */
+int cgroup_adopt(const char *id, pid_t init_pid, struct err *err);
+/* The container's processes: its PID namespace's (own_pidns), else its cgroup's. */
+int cgroup_container_pids(const char *id, pid_t init_pid, bool own_pidns, pid_t **ret,
+                          size_t *ret_n, struct err *err);
 /* Moves pid into the container's cgroup if it exists (exec); no cgroup is fine. */
 int cgroup_join(const char *id, pid_t pid, struct err *err);
 /* Pids (as we see them) of every process in init_pid's PID namespace; malloc'd. */
@@ -20,7 +30,10 @@ int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err);
 int cgroup_freeze(const char *id, bool freeze, struct err *err);
 /* Whether the container's cgroup is frozen or freezing (no cgroup: false). */
 bool cgroup_is_frozen(const char *id);
-/* Removes the cgroup (thawing it first); missing is fine. */
+/* Kills every process in the container's cgroup (those of a container without a PID
+ * namespace of its own outlive its init; Docker kills them too). No cgroup is fine. */
+void cgroup_kill_all(const char *id);
+/* Removes the cgroup (its processes killed, thawed first); missing is fine. */
 void cgroup_remove(const char *id);
 
 /* Resource limits of a container (HostConfig's Memory, NanoCpus, ...); 0 means none. */
@@ -29,8 +42,13 @@ struct cgroup_limits {
         long long nano_cpus, cpu_shares, cpu_period, cpu_quota;
         long long pids_limit; /* <= 0: unlimited */
         const char *cpuset_cpus, *cpuset_mems;
-        bool oom_kill_disable; /* cgroup v1 only (v2 has no such switch) */
+        bool oom_kill_disable;  /* cgroup v1 only (v2 has no such switch) */
+        long long blkio_weight; /* 10..1000; 0: none */
+        bool place;             /* in its cgroups even without limits (--cgroup-parent) */
 };
+/* Whether this host can weigh block I/O (v1 blkio.weight or blkio.bfq.weight; v2's io
+ * controller): Docker discards --blkio-weight otherwise, with a warning. */
+bool cgroup_blkio_weight_supported(void);
 bool cgroup_limits_any(const struct cgroup_limits *l);
 /* The limits a container's HostConfig asks for (strings borrowed from hc). */
 void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l);

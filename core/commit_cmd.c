@@ -336,7 +336,7 @@ static void commit_opts_free(struct commit_opts *o)
 }
 
 struct freeze {
-        const char *id;
+        const char *id, *cgroup;
         bool frozen;
 };
 
@@ -344,7 +344,7 @@ static void freeze_undo(struct freeze *f)
 {
         struct err e = {0};
 
-        if (f->frozen && cgroup_freeze(f->id, false, &e) < 0)
+        if (f->frozen && cgroup_freeze(f->cgroup, false, &e) < 0)
                 fprintf(stderr, "warning: unpausing container %.12s: %s, ignoring\n", f->id, e.msg);
         f->frozen = false;
 }
@@ -359,11 +359,12 @@ static int freeze(const struct container *c, struct freeze *f, struct err *err)
         if (strcmp(container_status(c), "running"))
                 return 0;
         f->id = c->id;
-        r = cgroup_collect(c->id, pid, err);
+        f->cgroup = c->cgroup;
+        r = cgroup_collect(c->cgroup, pid, container_own_pidns(c), err);
         if (r >= 0) {
                 /* Set first: a freeze that fails half-way is thawed again. */
                 f->frozen = true;
-                r = cgroup_freeze(c->id, true, err);
+                r = cgroup_freeze(c->cgroup, true, err);
         }
         return r < 0 ? err_wrap(err, "pausing container %.12s", c->id) : 0;
 }

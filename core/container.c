@@ -116,6 +116,7 @@ int container_load(const struct cli *cli, const char *id, struct container **ret
                         return err_set(err, -ENOMEM, "loading container %s", id);
                 }
         }
+        container_set_cgroup(c);
         *ret = c;
         return 0;
 }
@@ -528,6 +529,29 @@ void container_random_name(char *out, size_t len)
                 b = (unsigned)strtoul((char[]){hex[3], hex[4], hex[5], 0}, NULL, 16);
         }
         snprintf(out, len, "%s_%s", left[a % ARRAY_SIZE(left)], right[b % ARRAY_SIZE(right)]);
+}
+
+void container_set_cgroup(struct container *c)
+{
+        const char *p = jv_str(jv_path(c->doc, "HostConfig.CgroupParent"));
+        size_t n;
+
+        while (p && *p == '/')
+                p++;
+        n = p ? strlen(p) : 0;
+        while (n && p[n - 1] == '/')
+                n--;
+        if (n)
+                snprintf(c->cgroup, sizeof(c->cgroup), "%.*s/%s", (int)n, p, c->id);
+        else
+                snprintf(c->cgroup, sizeof(c->cgroup), "hawser/%s", c->id);
+}
+
+bool container_own_pidns(const struct container *c)
+{
+        const char *m = jv_str(jv_path(c->doc, "HostConfig.PidMode"));
+
+        return !m || !*m || !strcmp(m, "private");
 }
 
 bool container_is_restarting(const struct container *c)

@@ -12,9 +12,10 @@
  * fields. Names are reserved atomically as symlinks --root/containers/by-name/NAME -> id. */
 struct container {
         char id[65];
-        char *dir;       /* --root/containers/<id> */
-        struct jv *doc;  /* the state document */
-        bool unreadable; /* state.json is missing its shape: doc is a stand-in (statedoc.h) */
+        char *dir;        /* --root/containers/<id> */
+        struct jv *doc;   /* the state document */
+        bool unreadable;  /* state.json is missing its shape: doc is a stand-in (statedoc.h) */
+        char cgroup[256]; /* its cgroup name (cgroup.h): hawser/<id> or <CgroupParent>/<id> */
 };
 
 /* The container store: load, save, lock, list and find, and names. A leaf above core/base:
@@ -57,6 +58,10 @@ const char *container_status(const struct container *c);
 bool container_is_running(const struct container *c);
 /* Whether it says so and its monitor is alive: a stale state (monitor killed) is not live. */
 bool container_is_live(const struct container *c);
+/* Sets c->cgroup from HostConfig.CgroupParent (done by container_load; create calls it). */
+void container_set_cgroup(struct container *c);
+/* Whether it has a PID namespace of its own (not --pid host or container:X). */
+bool container_own_pidns(const struct container *c);
 /* Whether its monitor waits to start it again (a restart policy). */
 bool container_is_restarting(const struct container *c);
 /* The user stopped or killed it (stop, kill): its restart policy must not start it again.

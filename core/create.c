@@ -104,6 +104,13 @@ static const struct opt_def run_defs[] = {
         {"health-start-period", 0, OPT_STR, RO(health_start_period)},
         {"health-start-interval", 0, OPT_STR, RO(health_start_interval)},
         {"no-healthcheck", 0, OPT_BOOL, RO(no_healthcheck)},
+        {"pid", 0, OPT_STR, RO(pid)},
+        {"ipc", 0, OPT_STR, RO(ipc)},
+        {"uts", 0, OPT_STR, RO(uts)},
+        {"cgroupns", 0, OPT_STR, RO(cgroupns)},
+        {"blkio-weight", 0, OPT_STR, RO(blkio_weight)},
+        {"cgroup-parent", 0, OPT_STR, RO(cgroup_parent)},
+        {"sysctl", 0, OPT_LIST, RO(sysctls)},
         OPT_END,
 };
 
@@ -780,6 +787,8 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (r >= 0)
                 r = create_network_doc(cli, o, doc, err);
         if (r >= 0)
+                r = create_namespaces_doc(cli, o, doc, err);
+        if (r >= 0)
                 r = create_resources_doc(o, jv_get(doc, "HostConfig"), err);
         if (r >= 0)
                 r = create_health_doc(o, jv_get(icfg, "config"), jv_get(doc, "Config"), err);
@@ -800,6 +809,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         memcpy(c->id, id, sizeof(id));
         set_paths(doc, c->dir, id, lower);
         c->doc = TAKE_PTR(doc);
+        container_set_cgroup(c);
         jv_set_str(c->doc, "Name", "/");
         r = make_dirs(c->dir, err);
         if (r >= 0)

@@ -30,6 +30,8 @@ struct run_opts {
         char *health_cmd, *health_interval, *health_timeout, *health_retries, *health_start_period,
                 *health_start_interval;
         bool no_healthcheck;
+        char *pid, *ipc, *uts, *cgroupns, *blkio_weight, *cgroup_parent;
+        char **sysctls;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure
@@ -57,6 +59,10 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
  * merge), validated with Docker's messages; create_res.c. */
 int create_health_doc(const struct run_opts *o, const struct jv *image_cfg, struct jv *cfg,
                       struct err *err);
+/* --pid, --ipc, --uts, --cgroupns, --sysctl into HostConfig (PidMode, IpcMode, UTSMode,
+ * CgroupnsMode, Sysctls), Docker's checks; a container:X mode names X's id. create_ns.c. */
+int create_namespaces_doc(const struct cli *cli, const struct run_opts *o, struct jv *doc,
+                          struct err *err);
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);

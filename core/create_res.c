@@ -395,6 +395,41 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
                 r = int_flag(o->cpu_quota, "--cpu-quota", &l.cpu_quota, err);
         if (r >= 0)
                 r = int_flag(o->pids_limit, "--pids-limit", &l.pids_limit, err);
+        if (r >= 0 && o->blkio_weight) {
+                long long w;
+                char why[128];
+                if (util_parse_ll(o->blkio_weight, 0, 65535, &w) < 0) {
+                        snprintf(why, sizeof(why),
+                                 "strconv.ParseUint: parsing \"%s\": invalid syntax",
+                                 o->blkio_weight);
+                        return bad_flag(o->blkio_weight, "--blkio-weight", why, err);
+                }
+                if (w && (w < 10 || w > 1000))
+                        return err_set(err, -EINVAL, "Range of blkio weight is from 10 to 1000");
+                /* Docker's answer where the kernel cannot weigh block I/O. */
+                if (w && !cgroup_blkio_weight_supported()) {
+                        fprintf(stderr, "WARNING: Your kernel does not support Block I/O weight "
+                                        "or the cgroup is not mounted. Weight discarded.\n");
+                        w = 0;
+                }
+                l.blkio_weight = w;
+        }
+        if (r >= 0 && o->cgroup_parent && *o->cgroup_parent) {
+                const char *p = o->cgroup_parent;
+                /* A path below each hierarchy's root, never above it. */
+                for (const char *c = p; *c; c += strcspn(c, "/"), c += *c == '/')
+                        if (!strncmp(c, "..", 2) && (c[2] == '/' || !c[2]))
+                                return err_set(err, -EINVAL,
+                                               "invalid --cgroup-parent \"%s\": \"..\" is not "
+                                               "allowed",
+                                               p);
+                if (strlen(p) > 160 || strpbrk(p, "\n\t "))
+                        return err_set(err, -EINVAL,
+                                       "invalid --cgroup-parent \"%s\": at most 160 characters, "
+                                       "no blanks",
+                                       p);
+                jv_set_str(hc, "CgroupParent", p);
+        }
         if (r >= 0 && o->cpus) {
                 char *end;
                 double c = strtod(o->cpus, &end);
@@ -479,6 +514,7 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
         jv_set_int(hc, "CpuShares", l.cpu_shares);
         jv_set_int(hc, "CpuPeriod", l.cpu_period);
         jv_set_int(hc, "CpuQuota", l.cpu_quota);
+        jv_set_int(hc, "BlkioWeight", l.blkio_weight);
         if (o->cpuset_cpus)
                 jv_set_str(hc, "CpusetCpus", o->cpuset_cpus);
         if (o->cpuset_mems)

@@ -26,7 +26,7 @@ static const char *const ns_names[] = {"ipc", "uts", "net", "cgroup", "pid", "mn
 struct exec_plan {
         const struct exec_opts *o;
         char **argv, **env, **cap_add, **cap_drop, **group_add;
-        const char *id, *cwd, *user;
+        const char *id, *cgroup, *cwd, *user;
         bool privileged;
         struct secprof sp;
         struct secprof_bpf bpf;
@@ -116,7 +116,7 @@ static void __attribute__((noreturn)) exec_child(struct exec_plan *p)
          * dumpable, so its /proc/PID/exe needs CAP_SYS_PTRACE (execve makes the command
          * dumpable again). */
         prctl(PR_SET_DUMPABLE, 0);
-        if (cgroup_join(p->id, getpid(), &err) < 0) {
+        if (cgroup_join(p->cgroup, getpid(), &err) < 0) {
                 launch_send_error(p->sync, 126, &err);
                 _exit(126);
         }
@@ -149,6 +149,7 @@ static int plan_build(const struct cli *cli, const struct container *c, const st
 
         p->o = o;
         p->id = c->id;
+        p->cgroup = c->cgroup;
         p->argv = argv;
         p->env = jv_to_strv(jv_get(cfg, "Env"));
         /* As for the container's own process: HOSTNAME is not in Config.Env. */

@@ -181,6 +181,9 @@ static int fd_path(int fd, char out[64])
 
 /* ---- the mount table ---- */
 
+/* The container's /proc/sys, writable, for --sysctl (the child's only; -1: none). */
+static int sysctl_dir = -1;
+
 struct mount_step {
         const char *source, *target, *fstype;
         unsigned long flags;
@@ -244,6 +247,21 @@ static int mount_at(int rootfd, const struct mount_step *m, struct err *err)
         fd_path(fd, p);
         if (mount(m->source, p, m->fstype, m->flags, m->data) < 0)
                 return err_errno(err, "mounting %s on %s", m->fstype, m->target);
+        return 0;
+}
+
+/* Attaches the detached mount tree (open_tree) at target, created in the root. */
+static int attach_at(int rootfd, int tree, const char *target, struct err *err)
+{
+        _cleanup_close_ int fd = mkdir_in_root(rootfd, target, 0755);
+
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "creating mount point %s", target);
+        }
+        /* On the descriptor itself: move_mount does not follow /proc/self/fd links. */
+        if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return err_errno(err, "mounting %s", target);
         return 0;
 }
 
@@ -499,8 +517,21 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
         for (size_t i = 0; i < ARRAY_SIZE(mount_table); i++) {
                 struct mount_step step = mount_table[i];
                 char shm[64];
-                /* --shm-size: /dev/shm's size, in KiB as tmpfs takes it. */
-                if (!strcmp(step.target, "/dev/shm") && s->shm_size > 0) {
+                bool is_shm = !strcmp(step.target, "/dev/shm");
+                /* --ipc none: no /dev/shm; host or container:X: that one. */
+                if (is_shm && s->shm_source && !*s->shm_source)
+                        continue;
+                if (is_shm && s->shm_fd >= 0) {
+                        r = attach_at(rootfd, s->shm_fd, "/dev/shm", err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (is_shm && s->shm_source) {
+                        step = (struct mount_step){s->shm_source,    "/dev/shm", NULL,
+                                                   MS_BIND | MS_REC, NULL,       false};
+                } else if (is_shm && s->shm_size > 0) {
+                        /* --shm-size: /dev/shm's size, in KiB as tmpfs takes it. */
                         snprintf(shm, sizeof(shm), "mode=1777,size=%lldk",
                                  (s->shm_size + 1023) / 1024);
                         step.data = shm;
@@ -519,9 +550,41 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
                 r = bind_file(rootfd, s->hostname_path, "/etc/hostname", s->read_only, err);
         if (r >= 0 && !user_mounted(s, "/etc/resolv.conf"))
                 r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", s->read_only, err);
+        /* --sysctl is written after the network is wired (an interface's settings need
+         * it), through the /proc/sys opened before it becomes read-only. */
+        if (r >= 0 && s->sysctls && s->sysctls[0]) {
+                sysctl_dir = open_in_root(rootfd, "/proc/sys", O_DIRECTORY | O_RDONLY, 0);
+                if (sysctl_dir < 0) {
+                        errno = -sysctl_dir;
+                        r = err_errno(err, "opening /proc/sys");
+                }
+        }
         if (r >= 0 && !s->privileged)
                 r = mask_paths(rootfd, err);
         return r;
+}
+
+/* Writes each --sysctl "a.b.c=v" to /proc/sys/a/b/c (the container's namespaces). */
+static int write_sysctls(const struct launch_spec *s, struct err *err)
+{
+        for (char **kv = s->sysctls; kv && *kv; kv++) {
+                const char *eq = strchr(*kv, '=');
+                char path[256];
+                _cleanup_close_ int fd = -1;
+                size_t n;
+                if (!eq || (size_t)(eq - *kv) >= sizeof(path))
+                        continue;
+                n = (size_t)(eq - *kv);
+                memcpy(path, *kv, n);
+                path[n] = '\0';
+                for (char *p = path; *p; p++)
+                        if (*p == '.')
+                                *p = '/';
+                fd = openat(sysctl_dir, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0)
+                        return err_errno(err, "setting sysctl %.*s", (int)n, *kv);
+        }
+        return 0;
 }
 
 static int pivot(const struct launch_spec *s, struct err *err)
@@ -820,15 +883,18 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
 {
         if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0)
                 return err_errno(err, "joining the network namespace");
+        if (s->ipcns_fd >= 0 && setns(s->ipcns_fd, CLONE_NEWIPC) < 0)
+                return err_errno(err, "joining the IPC namespace");
         if (s->new_netns && net_loopback_up(err) < 0)
                 return -err->code;
         /* After the setns: /sys shows the network namespace it was mounted in. */
         if (mount_rootfs(s, err) < 0 || setup_mounts(s, err) < 0 || pivot(s, err) < 0)
                 return -err->code;
-        if (s->domainname && *s->domainname &&
+        /* --uts host: the host's names are not the container's to change. */
+        if (!s->host_uts && s->domainname && *s->domainname &&
             setdomainname(s->domainname, strlen(s->domainname)) < 0)
                 return err_errno(err, "setdomainname");
-        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+        if (!s->host_uts && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
                 return err_errno(err, "sethostname");
         if ((s->tty ? setup_tty(fd, err) : setup_stdio(s, err)) < 0)
                 return -err->code;
@@ -858,6 +924,11 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                 _exit(125);
         if (!prepared)
                 child_fail(fd, 125, &err);
+        if (sysctl_dir >= 0) {
+                if (write_sysctls(s, &err) < 0)
+                        child_fail(fd, 125, &err);
+                close(sysctl_dir);
+        }
         /* --ulimit, while still root with every capability (a hard limit may go up). */
         for (size_t i = 0; i < s->n_rlimits; i++) {
                 struct rlimit rl = {(rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard};
@@ -900,17 +971,43 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
 
 int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err)
 {
-        unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
-                              CLONE_NEWCGROUP | SIGCHLD;
+        unsigned long flags = CLONE_NEWNS | SIGCHLD;
+        _cleanup_close_ int own_pidns = -1;
         int sv[2];
         long pid;
 
         if (spec->new_netns)
                 flags |= CLONE_NEWNET;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        if (!spec->host_uts)
+                flags |= CLONE_NEWUTS;
+        if (!spec->host_ipc && spec->ipcns_fd < 0)
+                flags |= CLONE_NEWIPC;
+        if (!spec->host_pid && spec->pidns_fd < 0)
+                flags |= CLONE_NEWPID;
+        if (!spec->host_cgroupns)
+                flags |= CLONE_NEWCGROUP;
+        /* --pid container:X: the init is born in X's PID namespace (a process cannot move
+         * into one); this process goes back to its own right after. */
+        if (spec->pidns_fd >= 0) {
+                own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                if (own_pidns < 0 || setns(spec->pidns_fd, CLONE_NEWPID) < 0)
+                        return err_errno(err, "joining the PID namespace");
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                if (own_pidns >= 0)
+                        setns(own_pidns, CLONE_NEWPID);
                 return err_errno(err, "creating the sync socket");
+        }
         /* A raw clone without a stack behaves like fork() with namespace flags. */
         pid = syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+        if (pid != 0 && own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0 && pid > 0) {
+                int r = err_errno(err, "returning to the monitor's PID namespace");
+                kill((pid_t)pid, SIGKILL);
+                waitpid((pid_t)pid, NULL, 0);
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
         if (pid < 0) {
                 int r = err_errno(err, "clone");
                 close(sv[0]);

@@ -43,6 +43,13 @@ struct launch_spec {
         const char *hosts_path, *hostname_path, *resolv_path; /* bound onto /etc/... */
         int stdio[3]; /* non-tty: child's stdin/out/err; -1 = /dev/null */
         int netns_fd; /* --network container:X: X's network namespace to join, or -1 */
+        int pidns_fd; /* --pid container:X: X's PID namespace to join, or -1 */
+        int ipcns_fd; /* --ipc container:X: X's IPC namespace to join, or -1 */
+        bool host_pid, host_ipc, host_uts, host_cgroupns; /* --pid/--ipc/--uts/--cgroupns host */
+        const char *shm_source; /* a /dev/shm to bind (--ipc host); "": none (--ipc none);
+                                 * NULL: shm_fd's, or a tmpfs of its own */
+        int shm_fd;             /* --ipc container:X: X's /dev/shm (open_tree), or -1 */
+        char **sysctls;         /* --sysctl "key=value", written before the command runs */
         const struct launch_mount *mounts;
         size_t n_mounts;
         const struct device_node *devices; /* beyond the default set (devices.h) */
@@ -62,7 +69,7 @@ struct launch {
 };
 
 /* Clones the init into new mount, UTS, IPC, PID, cgroup (and, with new_netns, network)
- * namespaces. The child sets up everything but its network (root, mounts, hostname, stdio)
+ * namespaces, or the host's or another container's as the spec says. The child sets up everything but its network (root, mounts, hostname, stdio)
  * while the caller wires the network from outside, then waits for launch_go().
  * Runs in the monitor. */
 int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err);

@@ -86,8 +86,8 @@ static int kill_unreadable(const struct cli *cli, const struct container *c, str
 
         if (mon <= 0 || !start)
                 return 0;
-        if (cgroup_is_frozen(c->id))
-                cgroup_freeze(c->id, false, &(struct err){0});
+        if (cgroup_is_frozen(c->cgroup))
+                cgroup_freeze(c->cgroup, false, &(struct err){0});
         signal_children(mon, SIGKILL);
         if (wait_pid(mon, start, 10000, c->id, &(struct err){0}) == 0)
                 return 0;
@@ -113,13 +113,13 @@ void lifecycle_heal_freeze(struct container *c)
         _cleanup_close_ int lock = -1;
         struct err e = {0};
 
-        if (strcmp(container_status(c), "running") || !cgroup_is_frozen(c->id))
+        if (strcmp(container_status(c), "running") || !cgroup_is_frozen(c->cgroup))
                 return;
         lock = container_trylock(c, &e);
         if (lock < 0 || container_reload(c, &e) < 0)
                 return;
-        if (!strcmp(container_status(c), "running") && cgroup_is_frozen(c->id) &&
-            cgroup_freeze(c->id, false, &e) < 0)
+        if (!strcmp(container_status(c), "running") && cgroup_is_frozen(c->cgroup) &&
+            cgroup_freeze(c->cgroup, false, &e) < 0)
                 fprintf(stderr, "warning: thawing container %.12s: %s, ignoring\n", c->id, e.msg);
 }
 
@@ -144,8 +144,8 @@ int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout
                 timeout = jv_get_int(cfg, "StopTimeout", 10);
         /* A frozen container cannot act on the signal; thaw it first (paused, or frozen by
          * a commit, live or killed). */
-        if (cgroup_is_frozen(c->id))
-                cgroup_freeze(c->id, false, err);
+        if (cgroup_is_frozen(c->cgroup))
+                cgroup_freeze(c->cgroup, false, err);
         r = signal_init(c, sig > 0 ? sig : SIGTERM, err);
         if (r < 0)
                 return r;
@@ -274,13 +274,13 @@ static int signal_paused(struct container *c, int sig, struct err *err)
         int r = signal_init(c, sig, err);
         _cleanup_close_ int lock = -1;
 
-        if (r >= 0 && strcmp(container_status(c), "paused") && cgroup_is_frozen(c->id) &&
+        if (r >= 0 && strcmp(container_status(c), "paused") && cgroup_is_frozen(c->cgroup) &&
             sig == SIGKILL)
-                cgroup_freeze(c->id, false, &(struct err){0}); /* frozen by a live commit */
+                cgroup_freeze(c->cgroup, false, &(struct err){0}); /* frozen by a live commit */
         if (r < 0 || strcmp(container_status(c), "paused"))
                 return r;
         /* The container may exit (and its monitor remove the cgroup) as soon as it thaws. */
-        if (cgroup_freeze(c->id, false, err) < 0)
+        if (cgroup_freeze(c->cgroup, false, err) < 0)
                 err_clear(err);
         lock = container_lock(c, err);
         if (lock < 0 || container_reload(c, err) < 0)
@@ -458,14 +458,14 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
                                      : "Container %s is not paused",
                                c->id);
         if (pause)
-                r = cgroup_collect(c->id, (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
-                                   err);
+                r = cgroup_collect(c->cgroup, (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
+                                   container_own_pidns(c), err);
         if (r >= 0) {
-                r = cgroup_freeze(c->id, pause, err);
+                r = cgroup_freeze(c->cgroup, pause, err);
                 /* A freeze that did not finish must not leave the container half frozen
                  * while it is recorded as running. */
                 if (r < 0 && pause)
-                        cgroup_freeze(c->id, false, &(struct err){0});
+                        cgroup_freeze(c->cgroup, false, &(struct err){0});
         }
         if (r < 0)
                 return r;

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -78,8 +81,8 @@ char *monitor_log_path(const struct container *c)
 struct spec_buf {
         struct launch_spec s;
         char *lower, *upper, *work, *rootfs, *hosts, *hostname, *resolv;
-        char **argv, **env, **cap_add, **cap_drop, **group_add;
-        int netns_fd;
+        char **argv, **env, **cap_add, **cap_drop, **group_add, **sysctls;
+        int netns_fd, pidns_fd, ipcns_fd, shm_fd;
         struct secprof_bpf bpf;
         struct launch_mount *mounts;
         char **mount_data; /* tmpfs data strings owned here */
@@ -96,6 +99,13 @@ static void spec_buf_free(struct spec_buf *b)
         secprof_bpf_free(&b->bpf);
         if (b->netns_fd > 0)
                 close(b->netns_fd);
+        if (b->pidns_fd > 0)
+                close(b->pidns_fd);
+        if (b->ipcns_fd > 0)
+                close(b->ipcns_fd);
+        util_strv_free(b->sysctls);
+        if (b->shm_fd > 0)
+                close(b->shm_fd);
         free(b->mounts);
         util_strv_free(b->mount_data);
         devices_free(&b->devices);
@@ -175,10 +185,12 @@ static int build_mounts(const struct container *c, struct spec_buf *b, struct er
         return 0;
 }
 
-/* --network container:X: share X's network namespace and its hosts, hostname and resolv.conf
- * files (its hostname is in this container's Config since create). */
-static int join_container_net(const struct cli *cli, const char *ref, struct spec_buf *b,
-                              struct err *err)
+/* A namespace (ns: "net", "pid", "ipc") of the running container ref, opened for this
+ * container to join; *ret_x is ref (the caller frees it), *ret_pid its init. what names it in
+ * Docker's message ("cannot join network of a non running container: ID"). */
+static int open_container_ns(const struct cli *cli, const char *ref, const char *ns,
+                             const char *what, int *ret_fd, struct container **ret_x,
+                             pid_t *ret_pid, struct err *err)
 {
         struct container *x = NULL;
         pid_t pid = 0;
@@ -192,32 +204,156 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
                 start = jv_get_int(jv_get(x->doc, "Hawser"), "InitStart", 0);
         }
         if (r >= 0 && (!container_is_live(x) || !util_pid_alive(pid, start)))
-                r = err_set(err, -EINVAL, "cannot join network of a non running container: %s",
+                r = err_set(err, -EINVAL, "cannot join %s of a non running container: %s", what,
                             x->id);
         if (r >= 0) {
-                snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
-                b->netns_fd = open(p, O_RDONLY | O_CLOEXEC);
-                if (b->netns_fd < 0)
-                        r = err_errno(err, "opening the network namespace of %s", ref);
+                snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+                *ret_fd = open(p, O_RDONLY | O_CLOEXEC);
+                if (*ret_fd < 0)
+                        r = err_errno(err, "opening the %s namespace of %s", what, ref);
         }
         /* The pid is still X's init (not reused between the check and the open): the
          * namespace is X's. */
         if (r >= 0 && !util_pid_alive(pid, start))
-                r = err_set(err, -EINVAL, "cannot join network of a non running container: %s",
+                r = err_set(err, -EINVAL, "cannot join %s of a non running container: %s", what,
                             x->id);
-        if (r >= 0) {
-                free(b->hosts), free(b->resolv), free(b->hostname);
-                b->hosts = strdup(jv_get_str(x->doc, "HostsPath") ?: "");
-                b->resolv = strdup(jv_get_str(x->doc, "ResolvConfPath") ?: "");
-                b->hostname = strdup(jv_get_str(x->doc, "HostnamePath") ?: "");
-                b->s.hosts_path = b->hosts;
-                b->s.resolv_path = b->resolv;
-                b->s.hostname_path = b->hostname;
-                b->s.netns_fd = b->netns_fd;
-                b->s.new_netns = false;
+        if (r < 0) {
+                container_free(x);
+                return r;
         }
+        *ret_x = x;
+        *ret_pid = pid;
+        return 0;
+}
+
+/* --network container:X: share X's network namespace and its hosts, hostname and resolv.conf
+ * files (its hostname is in this container's Config since create). */
+static int join_container_net(const struct cli *cli, const char *ref, struct spec_buf *b,
+                              struct err *err)
+{
+        struct container *x = NULL;
+        pid_t pid;
+        int r = open_container_ns(cli, ref, "net", "network", &b->netns_fd, &x, &pid, err);
+
+        if (r < 0)
+                return r;
+        free(b->hosts), free(b->resolv), free(b->hostname);
+        b->hosts = strdup(jv_get_str(x->doc, "HostsPath") ?: "");
+        b->resolv = strdup(jv_get_str(x->doc, "ResolvConfPath") ?: "");
+        b->hostname = strdup(jv_get_str(x->doc, "HostnamePath") ?: "");
+        b->s.hosts_path = b->hosts;
+        b->s.resolv_path = b->resolv;
+        b->s.hostname_path = b->hostname;
+        b->s.netns_fd = b->netns_fd;
+        b->s.new_netns = false;
         container_free(x);
+        return 0;
+}
+
+/* X's /dev/shm, for --ipc container:X: a copy of its mount taken from inside its mount
+ * namespace (a helper joins it) as a detached tree the container's init attaches. The
+ * tmpfs is the same: both containers see the same files. */
+static int open_shm_of(pid_t xpid, int *ret_fd, struct err *err)
+{
+        int sv[2], code = 125, r;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return err_errno(err, "creating a socket");
+        pid = fork();
+        if (pid < 0) {
+                close(sv[0]), close(sv[1]);
+                return err_errno(err, "forking");
+        }
+        if (pid == 0) {
+                struct err e = {0};
+                char p[64], rp[64];
+                int ns, root, tree;
+                close(sv[0]);
+                snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)xpid);
+                snprintf(rp, sizeof(rp), "/proc/%d/root", (int)xpid);
+                /* X's root as its init sees it (its namespace's own root is the host's old
+                 * one, detached by X's pivot_root). */
+                ns = open(p, O_RDONLY | O_CLOEXEC);
+                root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (ns < 0 || root < 0 || setns(ns, CLONE_NEWNS) < 0) {
+                        err_errno(&e, "joining the mount namespace of the IPC container");
+                        launch_send_error(sv[1], 125, &e);
+                        _exit(1);
+                }
+                tree = open_tree(root, "dev/shm", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (tree < 0 || launch_send_fd(sv[1], tree) < 0) {
+                        err_errno(&e, "taking the IPC container's /dev/shm");
+                        launch_send_error(sv[1], 125, &e);
+                        _exit(1);
+                }
+                _exit(0);
+        }
+        close(sv[1]);
+        *ret_fd = -1;
+        while ((r = launch_recv_result(sv[0], &code, ret_fd, err)) == 1)
+                ;
+        close(sv[0]);
+        waitpid(pid, NULL, 0);
+        if (r >= 0 && *ret_fd < 0)
+                r = err_set(err, -EIO, "the IPC container's /dev/shm was not received");
         return r;
+}
+
+/* --pid, --ipc, --uts, --cgroupns and --sysctl: the host's namespaces or another
+ * container's (X running, and for IPC shareable, as Docker requires), the sysctls. */
+static int build_namespaces(const struct cli *cli, const struct container *c, struct spec_buf *b,
+                            struct err *err)
+{
+        const struct jv *hc = jv_get(c->doc, "HostConfig"), *sc = jv_get(hc, "Sysctls");
+        const char *pid = jv_get_str(hc, "PidMode") ?: "", *ipc = jv_get_str(hc, "IpcMode") ?: "";
+        _cleanup_strv_ char **keys = jv_keys(sc);
+        struct container *x = NULL;
+        pid_t xpid;
+        int r;
+
+        b->s.host_pid = !strcmp(pid, "host");
+        b->s.host_uts = !strcmp(jv_get_str(hc, "UTSMode") ?: "", "host");
+        b->s.host_cgroupns = !strcmp(jv_get_str(hc, "CgroupnsMode") ?: "", "host");
+        if (!strncmp(pid, "container:", 10)) {
+                r = open_container_ns(cli, pid + 10, "pid", "PID", &b->pidns_fd, &x, &xpid, err);
+                if (r < 0)
+                        return r;
+                container_free(x);
+                b->s.pidns_fd = b->pidns_fd;
+        }
+        if (!strcmp(ipc, "host")) {
+                b->s.host_ipc = true;
+                b->s.shm_source = "/dev/shm";
+        } else if (!strcmp(ipc, "none")) {
+                b->s.shm_source = "";
+        } else if (!strncmp(ipc, "container:", 10)) {
+                const char *xmode;
+                r = open_container_ns(cli, ipc + 10, "ipc", "IPC", &b->ipcns_fd, &x, &xpid, err);
+                if (r < 0)
+                        return r;
+                xmode = jv_str(jv_path(x->doc, "HostConfig.IpcMode")) ?: "";
+                if (strcmp(xmode, "shareable") && strcmp(xmode, "host"))
+                        r = err_set(err, -EINVAL,
+                                    "non-shareable IPC (hint: use IpcMode:shareable for the donor "
+                                    "container)");
+                if (r >= 0 && !strcmp(xmode, "host"))
+                        b->s.shm_source = "/dev/shm";
+                else if (r >= 0)
+                        r = open_shm_of(xpid, &b->shm_fd, err);
+                container_free(x);
+                if (r < 0)
+                        return r;
+                b->s.ipcns_fd = b->ipcns_fd;
+                b->s.shm_fd = b->shm_fd;
+        }
+        for (char **k = keys; k && *k; k++) {
+                _cleanup_free_ char *kv = util_printf("%s=%s", *k, jv_get_str(sc, *k) ?: "");
+                if (!kv || util_strv_push(&b->sysctls, kv) < 0)
+                        return err_set(err, -ENOMEM, "preparing sysctls");
+        }
+        b->s.sysctls = b->sysctls;
+        return 0;
 }
 
 /* HostConfig.Ulimits [{Name, Soft, Hard}] as setrlimit calls (names checked at create). */
@@ -324,11 +460,14 @@ static int build_spec(const struct cli *cli, const struct container *c,
                 .resolv_path = b->resolv,
                 .stdio = {-1, -1, -1},
                 .netns_fd = -1,
+                .pidns_fd = -1,
+                .ipcns_fd = -1,
+                .shm_fd = -1,
                 .title = cli->argv_area,
                 .title_len = cli->argv_len,
         };
         if (build_mounts(c, b, err) < 0 || build_devices(c, b, err) < 0 ||
-            build_rlimits(c, b, err) < 0)
+            build_rlimits(c, b, err) < 0 || build_namespaces(cli, c, b, err) < 0)
                 return -err->code;
         if (network_mode_parse(net, &target) == NETWORK_MODE_CONTAINER)
                 return join_container_net(cli, target, b, err);
@@ -586,11 +725,17 @@ static void finish(struct monitor *m, int code)
         broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
 }
 
+/* What the container wrote before it ended: until the pipe is empty (a process that kept
+ * it open, if any, is not waited for). */
 static void drain(struct monitor *m)
 {
-        while (m->out_fd >= 0 && pump_output(m, m->out_fd, MONITOR_STDOUT))
+        struct pollfd p;
+
+        while (m->out_fd >= 0 && (p = (struct pollfd){m->out_fd, POLLIN, 0}, poll(&p, 1, 0) > 0) &&
+               pump_output(m, m->out_fd, MONITOR_STDOUT))
                 ;
-        while (m->err_fd >= 0 && pump_output(m, m->err_fd, MONITOR_STDERR))
+        while (m->err_fd >= 0 && (p = (struct pollfd){m->err_fd, POLLIN, 0}, poll(&p, 1, 0) > 0) &&
+               pump_output(m, m->err_fd, MONITOR_STDERR))
                 ;
 }
 
@@ -681,6 +826,9 @@ static int run_once(struct monitor *m)
                 }
         }
         health_stop(&m->health);
+        /* Its other processes end with it, as in a PID namespace of its own. */
+        if (!container_own_pidns(m->c))
+                cgroup_kill_all(m->c->cgroup);
         drain(m);
         return code;
 }
@@ -867,12 +1015,17 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 r = make_pipes(m, &b.s, jv_get_bool(cfg, "OpenStdin"), fds, err);
         if (r >= 0)
                 r = launch_clone(&b.s, &m->l, err);
+        /* Without a PID namespace of its own, its processes are known by their cgroup; under
+         * a --cgroup-parent it is in its cgroups whatever its limits. */
+        if (r >= 0 && (!container_own_pidns(m->c) ||
+                       *(jv_str(jv_path(m->c->doc, "HostConfig.CgroupParent")) ?: "")))
+                r = cgroup_adopt(m->c->cgroup, m->l.pid, err);
         /* Limits before the go: everything the init starts inherits them. */
         if (r >= 0) {
                 struct cgroup_limits lim;
                 long long adj = jv_get_int(jv_get(m->c->doc, "HostConfig"), "OomScoreAdj", 0);
                 cgroup_limits_of(jv_get(m->c->doc, "HostConfig"), &lim);
-                r = cgroup_apply(m->c->id, &lim, m->l.pid, err);
+                r = cgroup_apply(m->c->cgroup, &lim, m->l.pid, err);
                 if (r >= 0 && adj)
                         r = set_oom_score_adj(m->l.pid, adj, err);
         }
@@ -902,7 +1055,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 network_detach(m->cli, m->c->id, true);
                 if (m->attached)
                         dnsd_refresh(m->cli, m->c);
-                cgroup_remove(m->c->id);
+                cgroup_remove(m->c->cgroup);
         }
         return r;
 }

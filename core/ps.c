@@ -630,7 +630,8 @@ int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
                 container_free(c);
                 return r;
         }
-        r = cgroup_ns_pids((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0), &pids, &n, err);
+        r = cgroup_container_pids(c->cgroup, (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
+                                  container_own_pidns(c), &pids, &n, err);
         container_free(c);
         if (r < 0)
                 return r;

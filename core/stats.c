@@ -141,10 +141,11 @@ static void sample(const struct container *c, struct sample *s)
         bool cg;
 
         *s = (struct sample){.at = mono_ns()};
-        if (!container_is_running(c) || init <= 0 || cgroup_ns_pids(init, &pids, &n, &ignored) < 0)
+        if (!container_is_running(c) || init <= 0 ||
+            cgroup_container_pids(c->cgroup, init, container_own_pidns(c), &pids, &n, &ignored) < 0)
                 return;
         s->running = true;
-        cg = cgroup_memory_usage(c->id, &s->mem);
+        cg = cgroup_memory_usage(c->cgroup, &s->mem);
         for (size_t i = 0; i < n; i++)
                 sample_process(pids[i], s, !cg);
         sample_net(init, s);

@@ -47,7 +47,7 @@ void teardown_reconcile(const struct cli *cli, struct container *c)
         if (util_pid_alive(init, jv_get_int(h, "InitStart", 0)))
                 kill(init, SIGKILL);
         network_detach(cli, c->id, true);
-        cgroup_remove(c->id);
+        cgroup_remove(c->cgroup);
         container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
         /* Its names go from the DNS servers, as after any exit. */
         dnsd_refresh(cli, c);
@@ -64,11 +64,11 @@ void teardown_stopped(const struct cli *cli, struct container *c, int code)
          * goes, and the copy in memory says exited for it (the DNS records drop it). */
         if (container_reload(c, &e) == 0) {
                 /* Killed by the OOM killer in its memory cgroup: Docker's State.OOMKilled. */
-                jv_set_bool(jv_get(c->doc, "State"), "OOMKilled", cgroup_oom_killed(c->id));
+                jv_set_bool(jv_get(c->doc, "State"), "OOMKilled", cgroup_oom_killed(c->cgroup));
                 container_mark_exited(c, code, NULL, &e);
         } else
                 jv_set_str(jv_get(c->doc, "State"), "Status", "exited");
-        cgroup_remove(c->id);
+        cgroup_remove(c->cgroup);
         if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
             teardown_remove(cli, c, &e) >= 0)
                 volume_release_anonymous(cli, c->doc);
@@ -115,7 +115,7 @@ int teardown_remove(const struct cli *cli, struct container *c, struct err *err)
         container_release_name(cli, container_name(c), c->id);
         network_link_index_del(cli, c);
         network_detach(cli, c->id, false);
-        cgroup_remove(c->id);
+        cgroup_remove(c->cgroup);
         if (run)
                 fs_rm_rf(run, err);
         /* When the init dies the kernel kills the rest of the container's processes and tears

@@ -28,13 +28,14 @@ static const struct opt_def update_defs[] = {
         {"cpuset-mems", 0, OPT_STR, UO(cpuset_mems)},
         {"pids-limit", 0, OPT_STR, UO(pids_limit)},
         {"restart", 0, OPT_STR, UO(restart)},
+        {"blkio-weight", 0, OPT_STR, UO(blkio_weight)},
         OPT_END,
 };
 
 /* The HostConfig keys update may change. */
 static const char *const keys[] = {"Memory",     "MemorySwap", "MemoryReservation", "NanoCpus",
                                    "CpuShares",  "CpuPeriod",  "CpuQuota",          "CpusetCpus",
-                                   "CpusetMems", "PidsLimit"};
+                                   "CpusetMems", "PidsLimit",  "BlkioWeight"};
 
 /* A flag not given keeps the container's value (as text, for the shared validation). */
 static char *keep(char *given, const struct jv *hc, const char *key, char **owned)
@@ -56,7 +57,7 @@ static int update_one(struct cli *cli, const struct run_opts *given, const char 
         _cleanup_jv_ struct jv *hc = jv_new_object();
         struct run_opts o = *given;
         struct container *c = NULL;
-        char *owned[10] = {0};
+        char *owned[11] = {0};
         struct jv *chc;
         int r = teardown_find(cli, ref, &c, err), lock = -1;
 
@@ -76,6 +77,7 @@ static int update_one(struct cli *cli, const struct run_opts *given, const char 
         o.cpuset_cpus = keep(o.cpuset_cpus, chc, "CpusetCpus", &owned[6]);
         o.cpuset_mems = keep(o.cpuset_mems, chc, "CpusetMems", &owned[7]);
         o.pids_limit = keep(o.pids_limit, chc, "PidsLimit", &owned[8]);
+        o.blkio_weight = keep(o.blkio_weight, chc, "BlkioWeight", &owned[10]);
         if (!o.cpus && jv_get_int(chc, "NanoCpus", 0))
                 o.cpus = owned[9] =
                         util_printf("%.9f", (double)jv_get_int(chc, "NanoCpus", 0) / 1e9);
@@ -104,18 +106,19 @@ static int update_one(struct cli *cli, const struct run_opts *given, const char 
                 size_t np = 0;
                 struct cgroup_limits l;
                 cgroup_limits_of(chc, &l);
-                r = cgroup_apply(c->id, &l, init, err);
+                r = cgroup_apply(c->cgroup, &l, init, err);
                 /* Every process already running goes in too, not only the init. */
                 if (r >= 0)
-                        r = cgroup_ns_pids(init, &pids, &np, err);
+                        r = cgroup_container_pids(c->cgroup, init, container_own_pidns(c), &pids,
+                                                  &np, err);
                 for (size_t i = 0; r >= 0 && i < np; i++)
                         if (pids[i] != init)
-                                r = cgroup_join(c->id, pids[i], err);
+                                r = cgroup_join(c->cgroup, pids[i], err);
         }
         if (r >= 0)
                 r = container_save(c, err);
 out:
-        for (size_t i = 0; i < 10; i++)
+        for (size_t i = 0; i < 11; i++)
                 free(owned[i]);
         if (lock >= 0)
                 close(lock);

@@ -286,3 +286,65 @@ cg() {
     run timeout 2.8 "$HAWSER" stats --format '{{.Name}}' idle
     [ "$(grep -c '^idle$' <<<"$output")" -ge 2 ] || fail "not streamed: $output"
 }
+
+@test "--cgroup-parent: the container's cgroups under the parent (limits, pause, exec), none left after rm; the parent stays the user's" {
+    local parent="hawser-test-parent-$$" id pid d line
+    id=$(h run -d --cgroup-parent "/$parent/sub" -m 64m busybox sleep 1000)
+    pid=$(h inspect -f '{{.State.Pid}}' "$id")
+    run h inspect -f '{{.HostConfig.CgroupParent}}' "$id"
+    assert_output "/$parent/sub"
+    if [ "$CGV" = 2 ]; then
+        d=/sys/fs/cgroup/$parent/sub/$id
+        run cat "$d/memory.max"
+    else
+        d=/sys/fs/cgroup/memory/$parent/sub/$id
+        run cat "$d/memory.limit_in_bytes"
+    fi
+    assert_output "67108864"
+    grep -q "$parent/sub/$id" "/proc/$pid/cgroup" || fail "not under the parent: $(cat /proc/$pid/cgroup)"
+    run h exec "$id" cat /proc/self/cgroup
+    assert_output_contains "$parent/sub/$id"
+    h pause "$id" >/dev/null
+    grep -q '^State:.*D' "/proc/$pid/status" || fail "not frozen: $(grep State /proc/$pid/status)"
+    h unpause "$id" >/dev/null
+    # Without limits too: the parent's own limits must apply to it.
+    h run -d --name plain --cgroup-parent "$parent" busybox sleep 1000 >/dev/null
+    pid=$(h inspect -f '{{.State.Pid}}' plain)
+    grep -q "$parent/$(h inspect -f '{{.Id}}' plain)" "/proc/$pid/cgroup" || fail "an unlimited container is not under the parent"
+    h rm -f "$id" plain >/dev/null
+    run find /sys/fs/cgroup -maxdepth 4 -path "*$parent*" -name '[0-9a-f]*' -type d
+    assert_output ""
+    [ -d "/sys/fs/cgroup/memory/$parent" ] || [ -d "/sys/fs/cgroup/$parent" ] || fail "the user's parent was removed"
+    find /sys/fs/cgroup -depth -type d -path "*/$parent*" -exec rmdir {} + 2>/dev/null || true
+    run h run --rm --cgroup-parent ../escape busybox true
+    assert_failure 125
+    assert_output_contains 'invalid --cgroup-parent "../escape": ".." is not allowed'
+}
+
+@test "--blkio-weight: Docker's range and parse errors; written where the kernel weighs block I/O, else Docker's warning and 0" {
+    run h run --rm --blkio-weight 5 busybox true
+    assert_failure 125
+    assert_output_contains "Range of blkio weight is from 10 to 1000"
+    run h run --rm --blkio-weight x busybox true
+    assert_failure 125
+    assert_output_contains 'invalid argument "x" for "--blkio-weight" flag: strconv.ParseUint: parsing "x": invalid syntax'
+    run h run -d --name bw --blkio-weight 300 busybox sleep 1000
+    assert_success
+    local id
+    id=$(h inspect -f '{{.Id}}' bw)
+    if [ "$CGV" = 1 ] && [ ! -e /sys/fs/cgroup/blkio/blkio.weight ] && [ ! -e /sys/fs/cgroup/blkio/blkio.bfq.weight ] ||
+        { [ "$CGV" = 2 ] && ! grep -qw io /sys/fs/cgroup/cgroup.controllers; }; then
+        assert_output_contains "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
+        run h inspect -f '{{.HostConfig.BlkioWeight}}' bw
+        assert_output "0"
+        return
+    fi
+    run h inspect -f '{{.HostConfig.BlkioWeight}}' bw
+    assert_output "300"
+    if [ "$CGV" = 2 ]; then
+        run cat "/sys/fs/cgroup/hawser/$id/io.bfq.weight" "/sys/fs/cgroup/hawser/$id/io.weight"
+    else
+        run cat "/sys/fs/cgroup/blkio/hawser/$id/blkio.weight" "/sys/fs/cgroup/blkio/hawser/$id/blkio.bfq.weight"
+    fi
+    assert_output_contains "300"
+}

@@ -310,3 +310,17 @@ assert_on_bridge_only() {
     assert_success
     assert_baseline
 }
+
+@test "the monitor killed while its container waits to restart: the next command says exited, nothing is left" {
+    HAWSER_TEST_KILL_AT=monitor-restarting h run -d --name rsk --restart always -p 18080:80 \
+        busybox sh -c 'exit 3' >/dev/null
+    # The monitor dies between two runs, holding the port and the address.
+    wait_for sh -c "! $HAWSER inspect -f '{{.State.Status}}' rsk | grep -qx running" ||
+        fail "never left running"
+    sleep 0.5
+    run h ps -a --filter name=rsk --format '{{.Status}}'
+    assert_output_matches '^Exited \(137\) '
+    assert_baseline
+    run h rm rsk
+    assert_success
+}
