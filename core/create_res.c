@@ -171,9 +171,10 @@ static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
                         if (n < 1)
                                 return err_set(err, -EINVAL, "max-file cannot be less than 1");
                 } else if (!strcmp(k, "compress")) {
-                        return err_set(err, -ENOTSUP,
-                                       "log opt compress is not supported by "
-                                       "hawser yet (rotated files stay uncompressed)");
+                        if (util_parse_go_bool(v) < 0)
+                                return err_set(err, -EINVAL,
+                                               "strconv.ParseBool: parsing \"%s\": invalid syntax",
+                                               v);
                 } else {
                         return err_set(err, -EINVAL, "unknown log opt '%s' for %s log driver", k,
                                        driver);
@@ -183,6 +184,11 @@ static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
         if (jv_get_str(cfg, "max-file") && atoll(jv_get_str(cfg, "max-file")) > 1 &&
             !jv_get_str(cfg, "max-size"))
                 return err_set(err, -EINVAL, "max-file can only be used with max-size");
+        if (util_parse_go_bool(jv_get_str(cfg, "compress") ?: "false") == 1 &&
+            (!jv_get_str(cfg, "max-size") || atoll(jv_get_str(cfg, "max-file") ?: "1") < 2))
+                return err_set(err, -EINVAL,
+                               "compress cannot be true when max-file is less than 2 or max-size "
+                               "is not set");
         return 0;
 }
 

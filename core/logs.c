@@ -11,6 +11,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
+#include "gzip.h"
 #include "cgroup.h"
 #include "commands.h"
 #include "lifecycle.h"
@@ -193,13 +194,19 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
                 return err_set(err, -ENOTSUP, "configured logging driver does not support reading");
         }
         path = monitor_log_path(c);
-        /* Rotated files first, oldest first (LOG.N ... LOG.1), then the current one. */
+        /* Rotated files first, oldest first (LOG.N ... LOG.1, each LOG.N.gz when compressed),
+         * then the current one. */
         for (int k = 99; path && k >= 1; k--) {
-                _cleanup_free_ char *old = util_printf("%s.%d", path, k), *t = NULL;
+                _cleanup_free_ char *old = util_printf("%s.%d", path, k), *t = NULL,
+                                    *gz = util_printf("%s.%d.gz", path, k);
+                _cleanup_close_ int gzfd = gz ? open(gz, O_RDONLY | O_CLOEXEC) : -1;
                 size_t tl = 0;
                 struct err ignored = {0};
                 char *nt;
-                if (!old || fs_read_file(old, &t, &tl, &ignored) < 0 || !tl)
+                if (gzfd >= 0 ? gzip_read_all(gzfd, &t, &tl, &ignored) < 0
+                              : !old || fs_read_file(old, &t, &tl, &ignored) < 0)
+                        continue;
+                if (!tl)
                         continue;
                 nt = realloc(text, len + tl + 1);
                 if (!nt)

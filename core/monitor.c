@@ -30,6 +30,7 @@
 #include "launch.h"
 #include "logfile.h"
 #include "dnsd.h"
+#include "gzip.h"
 #include "health.h"
 #include "devices.h"
 #include "selfexe.h"
@@ -56,6 +57,7 @@ struct monitor {
         char *log_path;
         long long log_max;          /* --log-opt max-size (0: no rotation) */
         int log_files;              /* --log-opt max-file */
+        bool log_compress;          /* --log-opt compress (the local driver's default) */
         struct network_hold hold;   /* published host ports, held while the container runs */
         bool attached;              /* wired into its networks (NetworkSettings in c->doc) */
         int lock;                   /* the container's lock, held from the start to "running" */
@@ -509,8 +511,36 @@ static long long log_size(const char *s)
         return u && v > 0 ? (long long)(v * (double)mult) : 0;
 }
 
+/* LOG.1 compressed into LOG.1.gz (--log-opt compress), in a child: libarchive is loaded
+ * there, never into the monitor. A failure leaves LOG.1 as it is (logs reads both). */
+static void compress_rotated(const char *log_path)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                char src[PATH_MAX], tmp[PATH_MAX], dst[PATH_MAX];
+                struct err e = {0};
+                int in, out;
+                snprintf(src, sizeof(src), "%s.1", log_path);
+                snprintf(tmp, sizeof(tmp), "%s.1.gz.tmp", log_path);
+                snprintf(dst, sizeof(dst), "%s.1.gz", log_path);
+                in = open(src, O_RDONLY | O_CLOEXEC);
+                out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+                if (in < 0 || out < 0 || gzip_file(in, out, &e) < 0 || fsync(out) < 0 ||
+                    rename(tmp, dst) < 0) {
+                        unlink(tmp);
+                        _exit(1);
+                }
+                unlink(src);
+                _exit(0);
+        }
+        if (pid > 0)
+                waitpid(pid, NULL, 0);
+}
+
 /* --log-opt max-size/max-file: once the log reaches max-size it becomes LOG.1 (LOG.1 becomes
- * LOG.2, ...; the oldest beyond max-file goes) and a new LOG is started. */
+ * LOG.2, ...; the oldest beyond max-file goes) and a new LOG is started; with compress the
+ * rotated ones are LOG.N.gz. */
 static void rotate_log(struct monitor *m)
 {
         struct stat st;
@@ -523,19 +553,27 @@ static void rotate_log(struct monitor *m)
                 return;
         }
         for (int k = m->log_files - 1; k >= 1; k--) {
-                char from[PATH_MAX], to[PATH_MAX];
+                char from[PATH_MAX], to[PATH_MAX], fromgz[PATH_MAX + 3], togz[PATH_MAX + 3];
                 if (k == 1)
                         snprintf(from, sizeof(from), "%s", m->log_path);
                 else
                         snprintf(from, sizeof(from), "%s.%d", m->log_path, k - 1);
                 snprintf(to, sizeof(to), "%s.%d", m->log_path, k);
-                (void)rename(from, to);
+                snprintf(fromgz, sizeof(fromgz), "%s.gz", from);
+                snprintf(togz, sizeof(togz), "%s.gz", to);
+                /* Each step moves one file, compressed or not, and drops the other form. */
+                if (k > 1 && rename(fromgz, togz) == 0)
+                        (void)unlink(to);
+                else if (rename(from, to) == 0)
+                        (void)unlink(togz);
         }
         fd = open(m->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
         if (fd >= 0) {
                 dup2(fd, m->log_fd); /* keeps the descriptor number */
                 close(fd);
         }
+        if (m->log_compress)
+                compress_rotated(m->log_path);
 }
 
 static bool pump_output(struct monitor *m, int fd, char type)
@@ -1128,6 +1166,11 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 m.log_path = logp;
                 m.log_max = size ? log_size(size) : 0;
                 m.log_files = files ? atoi(files) : 1;
+                m.log_compress = util_parse_go_bool(
+                                         jv_get_str(jv_get(log, "Config"), "compress")
+                                                 ?: (!strcmp(jv_get_str(log, "Type") ?: "", "local")
+                                                             ? "true"
+                                                             : "false")) == 1;
         }
         m.listen_fd = listen_socket(cli, c->id, &err);
         if (m.epfd < 0 || m.sigfd < 0 || m.listen_fd < 0) {

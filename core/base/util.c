@@ -282,6 +282,20 @@ static int64_t round_hours(int64_t ns)
         return r + r >= NSEC_PER_HOUR ? h + 1 : h;
 }
 
+int util_parse_go_bool(const char *s)
+{
+        static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+        static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                if (!strcmp(s, yes[i]))
+                        return 1;
+                if (!strcmp(s, no[i]))
+                        return 0;
+        }
+        return -EINVAL;
+}
+
 int util_parse_go_duration(const char *s, int64_t *ret_ns)
 {
         static const struct {

@@ -40,6 +40,9 @@ void util_human_duration(int64_t ns, char *out, size_t len);
 /* Go's time.ParseDuration: "30s", "1m30s", "1.5h", "500ms", "-2s", "0"; a number needs a
  * unit (ns, us, µs, ms, s, m, h). -EINVAL otherwise. */
 int util_parse_go_duration(const char *s, int64_t *ret_ns);
+/* Go's strconv.ParseBool: 1 for 1 t T TRUE true True, 0 for 0 f F FALSE false False, else
+ * -EINVAL. */
+int util_parse_go_bool(const char *s);
 /* Go's Duration.String(): "1m30s", "500ms", "1.5s", "0s". */
 void util_format_go_duration(int64_t ns, char *out, size_t len);
 /* units.HumanSizeWithPrecision: that many significant digits (`images`, `history`: 3). */

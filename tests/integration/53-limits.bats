@@ -183,6 +183,36 @@ cg() {
     assert_output_contains "logging driver syslog is not supported by hawser"
 }
 
+@test "--log-opt compress: rotated files are gzip (LOG.N.gz), logs reads them in order; the local driver compresses by default; Docker's checks" {
+    local id dir
+    id=$(h run -d --log-opt max-size=1k --log-opt max-file=3 --log-opt compress=true busybox \
+        sh -c 'i=0; while [ $i -lt 200 ]; do echo "line $i of the compress test"; i=$((i+1)); done')
+    h wait "$id" >/dev/null
+    dir=$HAWSER_ROOT/containers/$id
+    [ -f "$dir/$id-json.log.1.gz" ] && [ -f "$dir/$id-json.log.2.gz" ] || fail "not compressed: $(ls "$dir")"
+    [ ! -e "$dir/$id-json.log.1" ] || fail "the plain file stayed"
+    gzip -t "$dir/$id-json.log.1.gz" "$dir/$id-json.log.2.gz" || fail "not gzip"
+    zcat "$dir/$id-json.log.2.gz" | grep -q '"stream":"stdout"' || fail "not the json-file lines"
+    run h logs "$id"
+    assert_output_contains "line 199 of the compress test"
+    refute_output_contains "line 0 of the compress test"
+    run sh -c "'$HAWSER' logs $id | awk '{print \$2}' | sort -n -c"
+    assert_success
+    local all
+    all=$(cat <(zcat "$dir/$id-json.log.2.gz" "$dir/$id-json.log.1.gz") "$dir/$id-json.log" | wc -l)
+    [ "$(h logs "$id" | wc -l)" -eq "$all" ] || fail "not every file was read ($all lines in them)"
+    id=$(h run -d --log-driver local --log-opt max-size=1k busybox \
+        sh -c 'i=0; while [ $i -lt 100 ]; do echo "line $i of the local test"; i=$((i+1)); done')
+    h wait "$id" >/dev/null
+    [ -f "$HAWSER_ROOT/containers/$id/$id-json.log.1.gz" ] || fail "the local driver did not compress"
+    run h run --rm --log-opt compress=maybe --log-opt max-size=1k --log-opt max-file=2 busybox true
+    assert_failure 125
+    assert_output_contains 'strconv.ParseBool: parsing "maybe": invalid syntax'
+    run h run --rm --log-opt compress=true --log-opt max-size=1k busybox true
+    assert_failure 125
+    assert_output_contains "compress cannot be true when max-file is less than 2 or max-size is not set"
+}
+
 @test "--ulimit sets the container's limits (soft:hard), in inspect; Docker's errors" {
     run h run --rm --ulimit nofile=512:1024 --ulimit nproc=100 busybox sh -c 'ulimit -n; ulimit -Hn; ulimit -u'
     assert_success

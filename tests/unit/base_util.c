@@ -370,6 +370,19 @@ static void test_go_duration(void **state)
         }
 }
 
+static void test_go_bool(void **state)
+{
+        (void)state;
+        assert_int_equal(util_parse_go_bool("true"), 1);
+        assert_int_equal(util_parse_go_bool("T"), 1);
+        assert_int_equal(util_parse_go_bool("1"), 1);
+        assert_int_equal(util_parse_go_bool("False"), 0);
+        assert_int_equal(util_parse_go_bool("0"), 0);
+        assert_int_equal(util_parse_go_bool("yes"), -EINVAL);
+        assert_int_equal(util_parse_go_bool("tRUE"), -EINVAL);
+        assert_int_equal(util_parse_go_bool(""), -EINVAL);
+}
+
 static void test_mac(void **state)
 {
         uint8_t m[6];
@@ -398,6 +411,7 @@ int main(void)
                 cmocka_unit_test(test_human_size),   cmocka_unit_test(test_parse_ll),
                 cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_mkdir_p),
                 cmocka_unit_test(test_mac),          cmocka_unit_test(test_go_duration),
+                cmocka_unit_test(test_go_bool),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
