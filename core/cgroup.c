@@ -352,11 +352,11 @@ void cgroup_remove(const char *id)
 /* ---- resource limits ---- */
 
 /* "cpu" is the cpu controller's mount, or the link systemd makes to "cpu,cpuacct". */
-static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio"};
+static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio", "devices"};
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
-        return l->place || l->blkio_weight > 0 || l->memory || l->memory_swap ||
+        return l->place || l->device_allow || l->blkio_weight > 0 || l->memory || l->memory_swap ||
                l->memory_reservation || l->oom_kill_disable || l->nano_cpus || l->cpu_shares ||
                l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
                (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
@@ -456,7 +456,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                             (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
                             (!strcmp(ctl, "cpuset") && ((l->cpuset_cpus && *l->cpuset_cpus) ||
                                                         (l->cpuset_mems && *l->cpuset_mems))) ||
-                            (!strcmp(ctl, "blkio") && l->blkio_weight > 0) || l->place;
+                            (!strcmp(ctl, "blkio") && l->blkio_weight > 0) ||
+                            (!strcmp(ctl, "devices") && l->device_allow) || l->place;
                 int r;
 
                 if (!want)
@@ -464,7 +465,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 snprintf(root, sizeof(root), CG_ROOT "/%s", ctl);
                 /* Placed only (no limit of this kind): a hierarchy not mounted is no error. */
                 if (!fs_is(root, CGROUP_SUPER_MAGIC) && l->place &&
-                    !(!strcmp(ctl, "blkio") && l->blkio_weight > 0))
+                    !(!strcmp(ctl, "blkio") && l->blkio_weight > 0) &&
+                    !(!strcmp(ctl, "devices") && l->device_allow))
                         continue;
                 if (!fs_is(root, CGROUP_SUPER_MAGIC))
                         return err_set(err, -EOPNOTSUPP,
@@ -503,6 +505,12 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 } else if (!strcmp(ctl, "pids")) {
                         if (l->pids_limit > 0)
                                 r = write_ll(dir, "pids.max", l->pids_limit, err);
+                } else if (!strcmp(ctl, "devices")) {
+                        /* Everything denied, then the container's list allowed. */
+                        if (l->device_allow)
+                                r = write_file(dir, "devices.deny", "a", err);
+                        for (char **a = l->device_allow; r >= 0 && a && *a; a++)
+                                r = write_file(dir, "devices.allow", *a, err);
                 } else if (!strcmp(ctl, "blkio")) {
                         char p[PATH_MAX + 32];
                         snprintf(p, sizeof(p), "%s/blkio.weight", dir);
@@ -580,6 +588,9 @@ int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struc
 {
         if (!cgroup_limits_any(l))
                 return 0;
+        if (l->device_allow && unified())
+                return err_set(err, -EOPNOTSUPP,
+                               "device cgroup rules need the cgroup v1 devices controller");
         return unified() ? apply_v2(id, l, pid, err) : apply_v1(id, l, pid, err);
 }
 
@@ -657,7 +668,7 @@ static int join_limits(const char *id, pid_t pid, struct err *err)
                 return 0;
         snprintf(buf, sizeof(buf), "%d", (int)pid);
         for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
-                char dir[192];
+                char dir[PATH_MAX];
                 snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_controllers[i], id);
                 if (access(dir, F_OK) == 0 && write_file(dir, "cgroup.procs", buf, err) < 0)
                         return -err->code;
@@ -682,6 +693,11 @@ void cgroup_limits_of(const struct jv *hc, struct cgroup_limits *l)
                 .blkio_weight = jv_get_int(hc, "BlkioWeight", 0),
                 .place = jv_get_str(hc, "CgroupParent") && *jv_get_str(hc, "CgroupParent"),
         };
+}
+
+bool cgroup_devices_supported(void)
+{
+        return !unified() && fs_is(CG_ROOT "/devices", CGROUP_SUPER_MAGIC);
 }
 
 bool cgroup_blkio_weight_supported(void)

@@ -44,8 +44,12 @@ struct cgroup_limits {
         const char *cpuset_cpus, *cpuset_mems;
         bool oom_kill_disable;  /* cgroup v1 only (v2 has no such switch) */
         long long blkio_weight; /* 10..1000; 0: none */
+        char **device_allow;    /* a device cgroup allowing these ("c 1:3 rwm"), all else
+                                 * denied (cgroup v1 devices controller); NULL: none */
         bool place;             /* in its cgroups even without limits (--cgroup-parent) */
 };
+/* Whether this host has the cgroup v1 devices controller (device cgroup rules). */
+bool cgroup_devices_supported(void);
 /* Whether this host can weigh block I/O (v1 blkio.weight or blkio.bfq.weight; v2's io
  * controller): Docker discards --blkio-weight otherwise, with a warning. */
 bool cgroup_blkio_weight_supported(void);

@@ -110,6 +110,7 @@ static const struct opt_def run_defs[] = {
         {"cgroupns", 0, OPT_STR, RO(cgroupns)},
         {"blkio-weight", 0, OPT_STR, RO(blkio_weight)},
         {"cgroup-parent", 0, OPT_STR, RO(cgroup_parent)},
+        {"device-cgroup-rule", 0, OPT_LIST, RO(device_cgroup_rules)},
         {"sysctl", 0, OPT_LIST, RO(sysctls)},
         OPT_END,
 };

@@ -31,7 +31,7 @@ struct run_opts {
                 *health_start_interval;
         bool no_healthcheck;
         char *pid, *ipc, *uts, *cgroupns, *blkio_weight, *cgroup_parent;
-        char **sysctls;
+        char **sysctls, **device_cgroup_rules;
 };
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure

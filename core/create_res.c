@@ -381,6 +381,24 @@ static int ulimits(const struct run_opts *o, struct jv *hc, struct err *err)
         return 0;
 }
 
+/* Docker's device cgroup rule: ^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$ */
+static bool device_rule_valid(const char *s)
+{
+        size_t n;
+
+        if (!strchr("acb", s[0]) || !s[0] || s[1] != ' ')
+                return false;
+        s += 2;
+        for (int part = 0; part < 2; part++) {
+                n = *s == '*' ? 1 : strspn(s, "0123456789");
+                if (!n || s[n] != (part ? ' ' : ':'))
+                        return false;
+                s += n + 1;
+        }
+        n = strspn(s, "rwm");
+        return n >= 1 && n <= 3 && !s[n];
+}
+
 int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *err)
 {
         struct cgroup_limits l = {0};
@@ -419,6 +437,18 @@ int create_resources_doc(const struct run_opts *o, struct jv *hc, struct err *er
                         w = 0;
                 }
                 l.blkio_weight = w;
+        }
+        if (r >= 0 && o->device_cgroup_rules && *o->device_cgroup_rules) {
+                for (char **d = o->device_cgroup_rules; *d; d++)
+                        if (!device_rule_valid(*d))
+                                return err_set(err, -EINVAL, "invalid device cgroup format '%s'",
+                                               *d);
+                if (!cgroup_devices_supported())
+                        return err_set(err, -ENOTSUP,
+                                       "--device-cgroup-rule needs the cgroup v1 devices "
+                                       "controller, which this host does not have (hawser has no "
+                                       "cgroup v2 device filter yet)");
+                jv_set(hc, "DeviceCgroupRules", jv_from_strv(o->device_cgroup_rules));
         }
         if (r >= 0 && o->cgroup_parent && *o->cgroup_parent) {
                 const char *p = o->cgroup_parent;

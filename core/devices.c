@@ -11,6 +11,7 @@
 
 #include "base/cleanup.h"
 #include "base/util.h"
+#include "cgroup.h"
 #include "devices.h"
 
 /* Docker's validDeviceMode: r, w and m, each at most once, at least one. */
@@ -61,10 +62,13 @@ int devices_parse(const char *spec, char **ret_host, char **ret_ctr, char **ret_
                 return err_set(err, -ENOMEM, "parsing --device %s", spec);
         if (ctr[0] != '/')
                 return err_set(err, -EINVAL, "%s is not an absolute path", ctr);
-        if (!strchr(mode, 'r') || !strchr(mode, 'w'))
+        /* Less than read and write is the device cgroup's to enforce (the container gets
+         * one then): only where the host has the v1 devices controller. */
+        if ((!strchr(mode, 'r') || !strchr(mode, 'w')) && !cgroup_devices_supported())
                 return err_set(err, -EINVAL,
-                               "--device %s: mode %s would need a devices cgroup, which hawser "
-                               "does not use; give rw or rwm",
+                               "--device %s: mode %s needs a device cgroup (the cgroup v1 "
+                               "devices controller), which this host does not have; give rw or "
+                               "rwm",
                                spec, mode);
         *ret_host = TAKE_PTR(host);
         *ret_ctr = TAKE_PTR(ctr);

@@ -343,7 +343,7 @@ static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
         for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
                 if (symlinkat(dev_links[i][0], dev, dev_links[i][1]) < 0 && errno != EEXIST)
                         return err_errno(err, "creating /dev/%s", dev_links[i][1]);
-        if (s->privileged)
+        if (s->privileged || s->device_cgroup)
                 return 0;
         /* From here a node made in /dev opens nothing; the ones above are bound in. */
         fd_path(dev, p);

@@ -50,6 +50,8 @@ struct launch_spec {
                                  * NULL: shm_fd's, or a tmpfs of its own */
         int shm_fd;             /* --ipc container:X: X's /dev/shm (open_tree), or -1 */
         char **sysctls;         /* --sysctl "key=value", written before the command runs */
+        bool device_cgroup;     /* a device cgroup guards it (--device-cgroup-rule): /dev is
+                                 * not nodev, nodes made there open what the rules allow */
         const struct launch_mount *mounts;
         size_t n_mounts;
         const struct device_node *devices; /* beyond the default set (devices.h) */

@@ -465,6 +465,7 @@ static int build_spec(const struct cli *cli, const struct container *c,
                 .pidns_fd = -1,
                 .ipcns_fd = -1,
                 .shm_fd = -1,
+                .device_cgroup = jv_len(jv_get(hc, "DeviceCgroupRules")) > 0,
                 .title = cli->argv_area,
                 .title_len = cli->argv_len,
         };
@@ -1026,6 +1027,51 @@ static int attach_network(struct monitor *m, struct err *err)
         return r;
 }
 
+/* --device-cgroup-rule, or a --device with less than rw: Docker's default devices, the
+ * --device ones (with their permissions) and the rules are all the device cgroup allows
+ * (strv, malloc'd; NULL when neither asks for one). */
+static char **device_allow(const struct container *c, const struct spec_buf *b)
+{
+        static const char *const defaults[] = {
+                "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:8 rwm",   "c 1:7 rwm", "c 5:0 rwm",
+                "c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
+        };
+        const struct jv *rules = jv_path(c->doc, "HostConfig.DeviceCgroupRules"),
+                        *devs = jv_path(c->doc, "HostConfig.Devices");
+        char **v = NULL;
+        bool restricted = false;
+
+        /* A --device with less than rw needs the device cgroup too. */
+        for (size_t k = 0; k < jv_len(devs); k++) {
+                const char *m = jv_get_str(jv_at(devs, k), "CgroupPermissions") ?: "rwm";
+                restricted |= !strchr(m, 'r') || !strchr(m, 'w');
+        }
+        /* --privileged: every device, no device cgroup (Docker's). */
+        if ((!jv_len(rules) && !restricted) ||
+            jv_get_bool(jv_get(c->doc, "HostConfig"), "Privileged"))
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+                util_strv_push(&v, defaults[i]);
+        for (size_t i = 0; i < b->devices.n; i++) {
+                const struct device_node *d = &b->devices.v[i];
+                const char *perms = "rwm";
+                _cleanup_free_ char *a = NULL;
+                /* The --device's own permissions (a directory's nodes share them). */
+                for (size_t k = 0; k < jv_len(devs); k++) {
+                        const char *in = jv_get_str(jv_at(devs, k), "PathInContainer");
+                        if (in && !strncmp(d->path, in, strlen(in)))
+                                perms = jv_get_str(jv_at(devs, k), "CgroupPermissions") ?: perms;
+                }
+                a = util_printf("%c %u:%u %s", S_ISBLK(d->type) ? 'b' : 'c', d->major, d->minor,
+                                perms);
+                if (a)
+                        util_strv_push(&v, a);
+        }
+        for (size_t i = 0; i < jv_len(rules); i++)
+                util_strv_push(&v, jv_str(jv_at(rules, i)));
+        return v;
+}
+
 /* --oom-score-adj: the init's, inherited by everything it starts. */
 static int set_oom_score_adj(pid_t pid, long long adj, struct err *err)
 {
@@ -1063,7 +1109,9 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 struct cgroup_limits lim;
                 long long adj = jv_get_int(jv_get(m->c->doc, "HostConfig"), "OomScoreAdj", 0);
                 cgroup_limits_of(jv_get(m->c->doc, "HostConfig"), &lim);
+                lim.device_allow = device_allow(m->c, &b);
                 r = cgroup_apply(m->c->cgroup, &lim, m->l.pid, err);
+                util_strv_free(lim.device_allow);
                 if (r >= 0 && adj)
                         r = set_oom_score_adj(m->l.pid, adj, err);
         }
