@@ -48,7 +48,7 @@ LIBDNS  := $(BUILD)/libdns.a
 LIBCORE := $(BUILD)/libcore.a
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all install check check-tests check-layers unit integration demo bench format format-check clean asan
+.PHONY: all install check check-tests check-layers check-options unit integration demo bench format format-check clean asan
 
 all: $(BUILD)/hawser
 
@@ -113,7 +113,7 @@ unit: $(UNIT_BIN)
 ASAN_FLAGS := BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g"
 
 check: deps
-	$(MAKE) format-check check-tests check-layers
+	$(MAKE) format-check check-tests check-layers check-options
 	$(MAKE) all unit
 	$(MAKE) $(ASAN_FLAGS) unit
 	BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run.sh
@@ -141,6 +141,10 @@ check-tests:
 # and no include cycle between modules.
 check-layers:
 	tests/lint/check-layers.sh
+
+# Every option of every command is read somewhere: no flag parsed and then ignored.
+check-options:
+	tests/lint/check-options.sh
 
 format:
 	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)

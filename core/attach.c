@@ -1,8 +1,11 @@
+#include <ctype.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -58,16 +61,48 @@ static void send_resize(int sock)
         send_frame(sock, MONITOR_RESIZE, rc, sizeof(rc));
 }
 
-/* Scans input for ctrl-p ctrl-q; returns true when the sequence completes. */
-static bool detach_seen(const char *buf, size_t n, int *state)
+int attach_detach_keys(const char *spec, char keys[ATTACH_KEYS_MAX], size_t *ret_n, struct err *err)
+{
+        _cleanup_free_ char *copy = strdup(spec && *spec ? spec : "ctrl-p,ctrl-q");
+        char *save = NULL;
+        size_t n = 0;
+
+        if (!copy)
+                return err_set(err, -ENOMEM, "reading the detach keys");
+        for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+                char c;
+                if (n == ATTACH_KEYS_MAX)
+                        return err_set(err, -EINVAL, "Invalid detach keys (%s) provided", spec);
+                if (strlen(k) == 1) {
+                        c = k[0];
+                } else if (strlen(k) == 6 && !strncasecmp(k, "ctrl-", 5) &&
+                           ((tolower((unsigned char)k[5]) >= 'a' &&
+                             tolower((unsigned char)k[5]) <= 'z') ||
+                            strchr("@[\\]^_", k[5]))) {
+                        /* ctrl-a is 1 ... ctrl-z 26; ctrl-@ 0, ctrl-[ 27 ... ctrl-_ 31. */
+                        c = isalpha((unsigned char)k[5])
+                                    ? (char)(tolower((unsigned char)k[5]) - 'a' + 1)
+                                    : (char)(k[5] - '@');
+                } else {
+                        return err_set(err, -EINVAL, "Invalid detach keys (%s) provided", spec);
+                }
+                keys[n++] = c;
+        }
+        if (!n)
+                return err_set(err, -EINVAL, "Invalid detach keys (%s) provided", spec);
+        *ret_n = n;
+        return 0;
+}
+
+bool attach_detach_seen(const char *keys, size_t n_keys, const char *buf, size_t n, size_t *state)
 {
         for (size_t i = 0; i < n; i++) {
-                if (*state == 0 && buf[i] == 0x10)
-                        *state = 1;
-                else if (*state == 1 && buf[i] == 0x11)
-                        return true;
-                else
-                        *state = buf[i] == 0x10;
+                if (buf[i] == keys[*state]) {
+                        if (++*state == n_keys)
+                                return true;
+                } else {
+                        *state = buf[i] == keys[0];
+                }
         }
         return false;
 }
@@ -76,7 +111,7 @@ struct relay {
         int sock, sigfd;
         const struct attach_opts *o;
         bool stdin_open;
-        int detach_state;
+        size_t detach_state;
 };
 
 /* Returns >= 0 exit code when done, -1 to continue, -EPIPE when the monitor vanished. */
@@ -120,7 +155,9 @@ static int from_stdin(struct relay *r)
                 r->stdin_open = false;
                 return 0;
         }
-        if (r->o->detachable && detach_seen(buf, (size_t)n, &r->detach_state))
+        if (r->o->detachable &&
+            attach_detach_seen(r->o->n_keys ? r->o->keys : "\x10\x11",
+                               r->o->n_keys ? r->o->n_keys : 2, buf, (size_t)n, &r->detach_state))
                 return 1;
         send_frame(r->sock, MONITOR_STDIN, buf, (size_t)n);
         return 0;

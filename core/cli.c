@@ -106,13 +106,15 @@ int cli_each_ref(struct cli *cli, char *const *refs, int n,
 
         for (int i = 0; i < n; i++) {
                 struct err e = {0};
-                if (fn(cli, refs[i], ud, &e) < 0) {
+                int rr = fn(cli, refs[i], ud, &e);
+                if (rr < 0) {
                         fprintf(stderr, "Error: %s\n", e.msg);
                         cli_fail_printed(cli, 0);
                         r = err_set(err, -e.code, "%s", e.msg);
                         continue;
                 }
-                printf("%s\n", refs[i]);
+                if (rr != CLI_EACH_SILENT)
+                        printf("%s\n", refs[i]);
         }
         return r;
 }

@@ -63,6 +63,8 @@ char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
 /* Runs fn on refs[0..n) as Docker's removal commands do: each success prints the ref, each
  * failure "Error: ..." on stderr and the loop goes on; the last failure is returned
  * (CLI_FAIL_PRINTED: main prints nothing more). */
+/* fn's return for a ref done without a word (nothing to print). */
+#define CLI_EACH_SILENT 1
 int cli_each_ref(struct cli *cli, char *const *refs, int n,
                  int (*fn)(const struct cli *cli, const char *ref, void *ud, struct err *err),
                  void *ud, struct err *err);

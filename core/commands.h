@@ -22,3 +22,12 @@ int cmd_stats(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_unpause(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_system(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_top(struct cli *cli, int argc, char **argv, struct err *err);
+/* container_cmd.c: the container group; inspect narrowed to containers or images. */
+int container_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+int container_cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err);
+int image_cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err);
+struct prune_filter;
+/* Removes the stopped containers passing f (may be NULL), printing Docker's "Deleted
+ * Containers:" section; adds their layers' bytes to *reclaimed. */
+int container_prune(struct cli *cli, const struct prune_filter *f, long long *reclaimed,
+                    struct err *err);

@@ -123,62 +123,6 @@ static int env_put(char ***v, const char *kv)
         return util_env_set(v, kv);
 }
 
-static void env_remove(char **v, const char *key)
-{
-        size_t klen = strlen(key), j = 0;
-
-        for (size_t i = 0; v && v[i]; i++) {
-                if (!strncmp(v[i], key, klen) && (v[i][klen] == '=' || v[i][klen] == '\0')) {
-                        free(v[i]);
-                        continue;
-                }
-                v[j++] = v[i];
-        }
-        if (v)
-                v[j] = NULL;
-}
-
-/* "-e NAME" without a value takes NAME from our environment; when we have none it unsets
- * NAME, hiding an image value too, as in Docker. */
-static int env_put_user(char ***v, const char *kv)
-{
-        _cleanup_free_ char *full = NULL;
-        const char *val;
-
-        if (strchr(kv, '='))
-                return env_put(v, kv);
-        val = getenv(kv);
-        if (!val) {
-                env_remove(*v, kv);
-                return 0;
-        }
-        full = util_printf("%s=%s", kv, val);
-        return full ? env_put(v, full) : -ENOMEM;
-}
-
-static int env_file_load(const char *path, char ***v, struct err *err)
-{
-        _cleanup_free_ char *text = NULL;
-        char *save = NULL;
-        int r;
-
-        r = fs_read_file(path, &text, NULL, err);
-        if (r < 0)
-                return err_wrap(err, "reading env file");
-        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                while (*l == ' ' || *l == '\t')
-                        l++;
-                l[strcspn(l, "\r")] = '\0';
-                if (!*l || *l == '#')
-                        continue;
-                if (*l == '=')
-                        return err_set(err, -EINVAL, "invalid environment variable: %s", l);
-                if (env_put_user(v, l) < 0)
-                        return err_set(err, -ENOMEM, "reading %s", path);
-        }
-        return 0;
-}
-
 static int build_env(const struct run_opts *o, const struct jv *image_cfg, struct jv **ret,
                      struct err *err)
 {
@@ -196,14 +140,14 @@ static int build_env(const struct run_opts *o, const struct jv *image_cfg, struc
         if (o->tty && env_put(&v, "TERM=xterm") < 0)
                 return err_set(err, -ENOMEM, "building the environment");
         for (char **f = o->env_file; f && *f; f++) {
-                r = env_file_load(*f, &v, err);
+                r = util_env_file_load(*f, &v, err);
                 if (r < 0)
                         return r;
         }
         for (char **e = o->env; e && *e; e++) {
                 if (**e == '=')
                         return err_set(err, -EINVAL, "invalid environment variable: %s", *e);
-                if (env_put_user(&v, *e) < 0)
+                if (util_env_put_user(&v, *e) < 0)
                         return err_set(err, -ENOMEM, "building the environment");
         }
         *ret = jv_from_strv(v);
@@ -868,6 +812,13 @@ int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
         int r;
 
         r = parse_run(cli, "create", argc, argv, &o, err);
+        /* run's attach flags are not create's (Docker's create refuses them). */
+        if (r >= 0 && (o.detach || o.detach_keys)) {
+                opt_free_lists(run_defs, &o);
+                return cli_usage_error(cli, "create", err, "unknown %s: %s",
+                                       o.detach_keys ? "flag" : "shorthand flag",
+                                       o.detach_keys ? "--detach-keys" : "'d' in -d");
+        }
         if (r >= 0)
                 r = create_container(cli, &o, argv[1], argv + 2, &c, err);
         opt_free_lists(run_defs, &o);
@@ -880,12 +831,14 @@ int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
 
 /* Starts c; with attach, relays its stdio until it exits and returns its exit code. */
 static int start_one(struct cli *cli, struct container *c, bool attach, bool with_stdin,
-                     struct err *err)
+                     const char *detach_keys, struct err *err)
 {
         struct attach_opts ao = {0};
         const struct jv *cfg;
         int sv[2] = {-1, -1}, code, r;
 
+        if (attach && attach_detach_keys(detach_keys, ao.keys, &ao.n_keys, err) < 0)
+                return -err->code;
         if (attach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return err_errno(err, "creating the attach socket");
         r = monitor_start(cli, c, sv[1], &code, err);
@@ -915,10 +868,15 @@ int cmd_run(struct cli *cli, int argc, char **argv, struct err *err)
         int r;
 
         r = parse_run(cli, "run", argc, argv, &o, err);
+        /* Checked before anything is made. */
+        if (r >= 0 && o.detach_keys) {
+                struct attach_opts ao;
+                r = attach_detach_keys(o.detach_keys, ao.keys, &ao.n_keys, err);
+        }
         if (r >= 0)
                 r = create_container(cli, &o, argv[1], argv + 2, &c, err);
         if (r >= 0) {
-                r = start_one(cli, c, !o.detach, o.interactive, err);
+                r = start_one(cli, c, !o.detach, o.interactive, o.detach_keys, err);
                 /* Detaching (ctrl-p ctrl-q) from `run -it` is a success, silently. */
                 if (r == -ECONNABORTED)
                         r = 0;
@@ -958,7 +916,7 @@ static int start_by_policy(struct cli *cli, struct err *err)
                 if (container_is_running(c) || container_is_restarting(c) ||
                     !container_restart_due(c, code, true))
                         continue;
-                if (start_one(cli, c, false, false, &e) < 0) {
+                if (start_one(cli, c, false, false, NULL, &e) < 0) {
                         fprintf(stderr, "Error: starting %s: %s\n", container_name(c), e.msg);
                         failed++;
                         continue;
@@ -1000,7 +958,8 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 struct err e = {0};
                 int rr = teardown_find(cli, argv[i], &c, &e);
                 if (rr >= 0 && !container_is_running(c))
-                        rr = start_one(cli, c, o.attach || o.interactive, o.interactive, &e);
+                        rr = start_one(cli, c, o.attach || o.interactive, o.interactive,
+                                       o.detach_keys, &e);
                 else if (rr >= 0 && (o.attach || o.interactive))
                         rr = err_set(&e, -EBUSY, "container %s is already running", argv[i]);
                 container_free(c);
@@ -1063,6 +1022,10 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
         ao.tty = jv_get_bool(jv_get(c->doc, "Config"), "Tty");
         ao.send_stdin = !o.no_stdin && jv_get_bool(jv_get(c->doc, "Config"), "OpenStdin");
         ao.detachable = ao.send_stdin;
+        if (attach_detach_keys(o.detach_keys, ao.keys, &ao.n_keys, err) < 0) {
+                container_free(c);
+                return -err->code;
+        }
         ao.proxy_pid = o.sig_proxy ? (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0) : 0;
         sock = monitor_socket_path(cli, c->id);
         container_free(c);

@@ -164,8 +164,16 @@ static int plan_build(const struct cli *cli, const struct container *c, const st
                 return -err->code;
         if (o->tty)
                 util_env_set(&p->env, "TERM=xterm");
-        for (char **e = o->env; p->env && e && *e; e++)
-                util_env_set(&p->env, *e);
+        /* --env-file first, then -e, as run reads them. */
+        for (char **f = o->env_file; p->env && f && *f; f++)
+                if (util_env_file_load(*f, &p->env, err) < 0)
+                        return -err->code;
+        for (char **e = o->env; p->env && e && *e; e++) {
+                if (**e == '=')
+                        return err_set(err, -EINVAL, "invalid environment variable: %s", *e);
+                if (util_env_put_user(&p->env, *e) < 0)
+                        return err_set(err, -ENOMEM, "preparing the exec");
+        }
         p->cwd = o->workdir ? o->workdir : jv_get_str(cfg, "WorkingDir");
         p->user = o->user ? o->user : jv_get_str(cfg, "User");
         p->privileged = o->privileged || jv_get_bool(hc, "Privileged");

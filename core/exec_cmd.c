@@ -110,6 +110,14 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
         }
         /* Exit 126 is for a command that cannot run; anything before that is 1. */
         cli_fail_status(cli, 1);
+        /* Docker's shim keeps a detached exec's terminal; without a daemon nothing would, and
+         * the process would be hung up: refused rather than taken and lost. */
+        if (o.detach_keys) {
+                opt_free_lists(defs, &o);
+                return err_set(err, -ENOTSUP,
+                               "--detach-keys: hawser exec cannot detach from a process (no "
+                               "daemon keeps its terminal); run it with exec -d instead");
+        }
         r = teardown_find(cli, argv[1], &c, err);
         if (r >= 0)
                 lifecycle_heal_freeze(c);

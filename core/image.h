@@ -79,6 +79,12 @@ int image_cmd_tag(struct cli *cli, int argc, char **argv, struct err *err);
 int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err);
 /* `image prune [-a] [-f]`: dangling (or, with -a, all) images no container uses. */
 int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err);
+struct prune_filter;
+/* Removes the images no container uses (all: tagged ones too; else the dangling ones) that
+ * pass f (may be NULL), printing Docker's "Deleted Images:" section; adds the bytes freed to
+ * *reclaimed. */
+int image_prune(struct cli *cli, bool all, const struct prune_filter *f, long long *reclaimed,
+                struct err *err);
 /* `image SUBCOMMAND`: prune, ls, rm, tag, import. */
 int image_cmd(struct cli *cli, int argc, char **argv, struct err *err);
 

@@ -21,6 +21,10 @@
 #include "imgconfig.h"
 #include "layer.h"
 #include "opt.h"
+#include "prune.h"
+#include "commands.h"
+#include "commit.h"
+#include "saveload.h"
 #include "table.h"
 #include "template.h"
 
@@ -1076,59 +1080,45 @@ int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err 
 
 /* ---- image prune ---- */
 
-static bool prune_candidate(const struct cli *cli, const struct store *s, const char *id, bool all)
+static bool prune_candidate(const struct cli *cli, const struct store *s, const char *id, bool all,
+                            const struct prune_filter *f)
 {
         _cleanup_strv_ char **tags = NULL, **users = NULL;
-        _cleanup_jv_ struct jv *repos = NULL;
+        _cleanup_jv_ struct jv *repos = NULL, *cfg = NULL;
         struct err e = {0};
+        int64_t created = 0;
 
         if (imgstore_repos_load(s, &repos, &e) < 0 || imgstore_tags_of(repos, id, &tags, &e) < 0 ||
             container_image_users(cli, id, &users, &e) < 0)
                 return false;
         /* An image with children (a build's intermediate step) goes with its last child. */
-        return !(users && users[0]) && (all || !tags || !tags[0]) && !has_child(s, id);
+        if ((users && users[0]) || !(all || !tags || !tags[0]) || has_child(s, id))
+                return false;
+        if (!f)
+                return true;
+        if (imgstore_load_config(s, id, &cfg, &e) < 0)
+                return false;
+        if (jv_get_str(cfg, "created"))
+                util_parse_time(jv_get_str(cfg, "created"), &created);
+        return prune_filter_match(f, jv_path(cfg, "config.Labels"), created);
 }
 
-int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
+int image_prune(struct cli *cli, bool all, const struct prune_filter *f, long long *reclaimed,
+                struct err *err)
 {
-        struct {
-                bool all, force;
-                char **filters;
-        } o = {0};
-        static const struct opt_def defs[] = {
-                {"all", 'a', OPT_BOOL, offsetof(__typeof__(o), all)},
-                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
-                {"filter", 0, OPT_LIST, offsetof(__typeof__(o), filters)},
-                OPT_END,
-        };
         _cleanup_(imgstore_free) struct store s = {0};
         _cleanup_strv_ char **ids = NULL;
-        long long total = 0;
         bool header = false;
-        char size[32];
-        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
 
-        opt_free_lists(defs, &o);
-        if (k != 0)
-                return cli_usage_error(cli, "image prune", err, "%s",
-                                       k < 0 ? err->msg
-                                             : "\"hawser image prune\" accepts no arguments.");
-        if (!o.force) {
-                char answer[16] = "";
-                fprintf(stderr,
-                        "WARNING! This will remove all %s.\nAre you sure you want to "
-                        "continue? [y/N] ",
-                        o.all ? "images without at least one container associated to them"
-                              : "dangling images");
-                if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
-                        return 0;
-        }
+        /* dangling=false is -a (Docker's). */
+        if (f && f->dangling == 0)
+                all = true;
         if (imgstore_open(cli, false, &s, err) < 0 || imgstore_list_ids(&s, &ids, err) < 0)
                 return -err->code;
         for (char **id = ids; id && *id; id++) {
                 long long sz = 0;
                 struct err e = {0};
-                if (!prune_candidate(cli, &s, *id, o.all))
+                if (!prune_candidate(cli, &s, *id, all, f))
                         continue;
                 if (!header)
                         printf("Deleted Images:\n");
@@ -1138,23 +1128,47 @@ int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
                         continue;
                 }
-                total += sz;
+                *reclaimed += sz;
         }
-        util_human_size(total, size, sizeof(size));
-        printf("%sTotal reclaimed space: %s\n", header ? "\n" : "", size);
+        if (header)
+                printf("\n");
         return 0;
+}
+
+int image_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        struct prune_filter f = {0};
+        long long total = 0;
+        bool all = false;
+        int r = prune_begin(cli, "image prune", argc, argv, " until label label! dangling ",
+                            "WARNING! This will remove all dangling images.",
+                            "WARNING! This will remove all images without at least one "
+                            "container associated to them.",
+                            &all, &f, err);
+
+        if (r <= 0)
+                return r;
+        r = image_prune(cli, all, &f, &total, err);
+        prune_filter_free(&f);
+        if (r >= 0)
+                prune_print_total(total);
+        return r < 0 ? r : 0;
 }
 
 int image_cmd(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct cli_sub sub[] = {
-                {"prune", image_cmd_prune},  {"ls", image_cmd_images},
-                {"list", image_cmd_images},  {"rm", image_cmd_rmi},
-                {"tag", image_cmd_tag},      {"import", image_cmd_import},
-                {"pull", registry_cmd_pull}, {"push", registry_cmd_push},
-                {"build", build_cmd_build},
+                {"prune", image_cmd_prune},     {"ls", image_cmd_images},
+                {"list", image_cmd_images},     {"rm", image_cmd_rmi},
+                {"remove", image_cmd_rmi},      {"tag", image_cmd_tag},
+                {"import", image_cmd_import},   {"pull", registry_cmd_pull},
+                {"push", registry_cmd_push},    {"build", build_cmd_build},
+                {"inspect", image_cmd_inspect}, {"history", commit_cmd_history},
+                {"load", saveload_cmd_load},    {"save", saveload_cmd_save},
         };
 
         return cli_dispatch(cli, "image", sub, sizeof(sub) / sizeof(sub[0]),
-                            "prune, ls, rm, tag, import, pull, push, build", argc, argv, err);
+                            "build, history, import, inspect, load, ls, prune, pull, push, rm, "
+                            "save, tag",
+                            argc, argv, err);
 }

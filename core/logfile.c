@@ -62,8 +62,11 @@ int logfile_parse_line(const char *line, struct logfile_entry *ret, void **owner
                 jv_put(o);
                 return -EINVAL;
         }
-        *ret = (struct logfile_entry){
-                .stream = stream, .log = log, .len = jv_str_len(jv_get(o, "log")), .time_ns = ns};
+        *ret = (struct logfile_entry){.stream = stream,
+                                      .log = log,
+                                      .len = jv_str_len(jv_get(o, "log")),
+                                      .time_ns = ns,
+                                      .attrs = jv_get(o, "attrs")};
         *owner = o;
         return 0;
 }

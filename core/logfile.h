@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/json.h"
 
 /* Docker's json-file log: one JSON object a line, {"log":"...","stream":"stdout","time":"..."}.
  * Output is split at newlines; a partial line is written as its own entry. */
@@ -17,6 +18,7 @@ struct logfile_entry {
         const char *log;    /* borrowed, may lack a final newline */
         size_t len;
         int64_t time_ns;
+        const struct jv *attrs; /* borrowed: the entry's "attrs" object, or NULL */
 };
 
 /* Parses one line of the log; -EINVAL if it is not an entry. Entries borrow from *owner,

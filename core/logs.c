@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -28,36 +29,8 @@ struct logs_opts {
 /* Which entries to print: [since, until] in ns since the epoch (0: no bound). */
 struct window {
         int64_t since, until;
-        bool timestamps;
+        bool timestamps, details;
 };
-
-/* Docker's --since/--until values: a duration before now, Unix seconds (with a fraction),
- * or an RFC 3339 time (the date alone, or without a zone, is UTC here). */
-static int parse_log_time(const char *s, int64_t *ret)
-{
-        char buf[64];
-        int64_t d;
-        double secs;
-        char *end;
-
-        /* Go's rule: "0" is a time (the epoch), not a duration; a negative one is ahead. */
-        if (strcmp(s, "0") && util_parse_go_duration(s, &d) == 0) {
-                *ret = util_now_ns() - d;
-                return 0;
-        }
-        secs = strtod(s, &end);
-        if (end != s && !*end && s[0] >= '0' && s[0] <= '9') {
-                *ret = (int64_t)(secs * 1e9);
-                return 0;
-        }
-        if (util_parse_time(s, ret) == 0)
-                return 0;
-        if (strlen(s) == 10)
-                snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
-        else
-                snprintf(buf, sizeof(buf), "%sZ", s);
-        return util_parse_time(buf, ret);
-}
 
 static int bad_time(const char *flag, const char *value, struct err *err)
 {
@@ -72,9 +45,37 @@ static bool in_window(const struct window *w, int64_t t)
         return (!w->since || t >= w->since) && (!w->until || t <= w->until);
 }
 
-static void print_entry(const struct logfile_entry *e, bool timestamps)
+/* --details: the entry's attributes (--log-opt labels/env in Docker's json-file) as
+ * "k=v,k2=v2" with Go's query escaping, then a space; only the space without any. */
+static void print_details(FILE *out, const struct jv *attrs)
+{
+        _cleanup_strv_ char **keys = jv_keys(attrs);
+
+        for (char **k = keys; k && *k; k++) {
+                const char *v = jv_get_str(attrs, *k) ?: "";
+                if (k != keys)
+                        fputc(',', out);
+                for (int pass = 0; pass < 2; pass++) {
+                        if (pass)
+                                fputc('=', out);
+                        for (const unsigned char *c = (const unsigned char *)(pass ? v : *k); *c;
+                             c++) {
+                                if (isalnum(*c) || strchr("-_.~", *c))
+                                        fputc(*c, out);
+                                else if (*c == ' ')
+                                        fputc('+', out);
+                                else
+                                        fprintf(out, "%%%02X", *c);
+                        }
+                }
+        }
+        fputc(' ', out);
+}
+
+static void print_entry(const struct logfile_entry *e, const struct window *w)
 {
         FILE *out = strcmp(e->stream, "stderr") ? stdout : stderr;
+        bool timestamps = w->timestamps;
 
         /* Docker's RFC3339NanoFixed: always nine digits of fraction. */
         if (timestamps) {
@@ -85,6 +86,8 @@ static void print_entry(const struct logfile_entry *e, bool timestamps)
                 strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
                 fprintf(out, "%s.%09lldZ ", ts, (long long)(e->time_ns % 1000000000));
         }
+        if (w->details)
+                print_details(out, e->attrs);
         fwrite(e->log, 1, e->len, out);
         fflush(out);
 }
@@ -104,7 +107,7 @@ static size_t print_lines(char *buf, size_t len, const struct window *w, long lo
                 *nl = '\0';
                 if (idx++ >= skip && logfile_parse_line(buf + used, &e, &owner) == 0) {
                         if (in_window(w, e.time_ns))
-                                print_entry(&e, w->timestamps);
+                                print_entry(&e, w);
                         jv_put(owner);
                 }
                 used = (size_t)(nl - buf) + 1;
@@ -182,9 +185,10 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct err *err)
         if (o.tail && strcmp(o.tail, "all") && util_parse_ll(o.tail, 0, 1LL << 40, &tail) < 0)
                 return err_set(err, -EINVAL, "invalid value for \"tail\": %s", o.tail);
         w.timestamps = o.timestamps;
-        if (o.since && parse_log_time(o.since, &w.since) < 0)
+        w.details = o.details;
+        if (o.since && util_parse_docker_time(o.since, &w.since) < 0)
                 return bad_time("since", o.since, err);
-        if (o.until && parse_log_time(o.until, &w.until) < 0)
+        if (o.until && util_parse_docker_time(o.until, &w.until) < 0)
                 return bad_time("until", o.until, err);
         r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)

@@ -41,6 +41,7 @@ static const struct command commands[] = {
         {"build", build_cmd_build, 1},
         {"builder", build_cmd_builder, 1},
         {"commit", commit_cmd_commit, 1},
+        {"container", container_cmd, 1},
         {"create", cmd_create, 125},
         {"diff", commit_cmd_diff, 1},
         {"exec", cmd_exec, 126},
@@ -193,5 +194,12 @@ int main(int argc, char **argv)
         cli.root = env_or(g.root, "HAWSER_ROOT", "/var/lib/hawser");
         cli.runroot = env_or(g.runroot, "HAWSER_RUNROOT", "/run/hawser");
         r = dispatch(&cli, argc - i, argv + i, &err);
-        return r >= 0 ? r : failed(&cli, argv[i], &err);
+        /* A group's verb fails with the verb's code (container run: 125). */
+        return r >= 0 ? r
+                      : failed(&cli,
+                               i + 1 < argc && (!strcmp(argv[i], "container") ||
+                                                !strcmp(argv[i], "image"))
+                                       ? argv[i + 1]
+                                       : argv[i],
+                               &err);
 }

@@ -200,4 +200,8 @@ void network_reclaim_orphans(const struct cli *cli, struct container **all);
 void network_forget_names(const struct cli *cli, struct container **all);
 /* `hawser network prune` (also used by system prune). */
 int network_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err);
+struct prune_filter;
+/* Removes the user networks no container uses that pass f (may be NULL), printing Docker's
+ * "Deleted Networks:" section; the number removed. */
+int network_prune(struct cli *cli, const struct prune_filter *f, struct err *err);
 int network_cmd_port(struct cli *cli, int argc, char **argv, struct err *err);

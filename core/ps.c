@@ -185,7 +185,26 @@ static char *names_string(const struct container *c, struct container **all, boo
 }
 
 /* The object `ps --format` templates see, with Docker's field names. */
-static struct jv *ps_row(const struct container *c, struct container **all, bool trunc)
+/* Docker's container sizes: its writable layer (SizeRw) and that plus its image
+ * (SizeRootFs); an image removed since counts 0. */
+static void sizes_of(const struct cli *cli, const struct container *c, long long *rw,
+                     long long *rootfs)
+{
+        _cleanup_free_ char *upper = util_printf("%s/upper", c->dir);
+        _cleanup_jv_ struct jv *img = NULL;
+        const char *image = jv_get_str(c->doc, "Image");
+        struct err e = {0};
+
+        *rw = upper ? fs_tree_size(upper) : 0;
+        if (*rw < 0)
+                *rw = 0;
+        *rootfs = *rw;
+        if (image && !strncmp(image, "sha256:", 7) && image_inspect(cli, image + 7, &img, &e) == 0)
+                *rootfs += jv_get_int(img, "Size", 0);
+}
+
+static struct jv *ps_row(const struct cli *cli, const struct container *c, struct container **all,
+                         bool trunc, bool size)
 {
         struct jv *o = jv_new_object();
         _cleanup_free_ char *cmd = command_string(c, trunc), *labels = NULL;
@@ -218,7 +237,18 @@ static struct jv *ps_row(const struct container *c, struct container **all, bool
         }
         jv_set_str(o, "State", container_status(c));
         jv_set_str(o, "Status", status);
-        jv_set_str(o, "Size", "0B");
+        if (size) {
+                long long rw, rootfs;
+                char a[32], b[32], *sz;
+                sizes_of(cli, c, &rw, &rootfs);
+                util_human_size_prec(rw, 3, a, sizeof(a));
+                util_human_size_prec(rootfs, 3, b, sizeof(b));
+                sz = util_printf("%s (virtual %s)", a, b);
+                jv_set_str(o, "Size", sz ? sz : "");
+                free(sz);
+        } else {
+                jv_set_str(o, "Size", "0B");
+        }
         {
                 _cleanup_free_ char *names = names_string(c, all, trunc);
                 jv_set_str(o, "Names", names ? names : container_name(c));
@@ -445,11 +475,15 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
                 if (r < 0 || !keep)
                         continue;
                 rows = realloc(rows, (n + 1) * sizeof(*rows));
-                rows[n++] = ps_row(*c, all, !o.no_trunc);
+                rows[n++] = ps_row(cli, *c, all, !o.no_trunc,
+                                   o.size || (o.format && strstr(o.format, ".Size")));
         }
         if (r >= 0) {
                 const char *fmt = o.quiet    ? "{{.ID}}"
                                   : o.format ? o.format
+                                  : o.size   ? "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t"
+                                               "{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t"
+                                               "{{.Names}}\\t{{.Size}}"
                                              : "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t"
                                                "{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t"
                                                "{{.Names}}";
@@ -467,8 +501,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct err *err)
 
 /* ---- inspect ---- */
 
-static int inspect_one(const struct cli *cli, const char *ref, const char *type, struct jv **ret,
-                       struct err *err)
+static int inspect_one(const struct cli *cli, const char *ref, const char *type, bool size,
+                       struct jv **ret, struct err *err)
 {
         struct container *c = NULL;
         char id[65];
@@ -488,6 +522,13 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
                                 jv_set_str(m, "Name", "");
                         if (!jv_get(m, "Driver"))
                                 jv_set_str(m, "Driver", "");
+                }
+                /* -s: Docker's SizeRw and SizeRootFs. */
+                if (size) {
+                        long long rw, rootfs;
+                        sizes_of(cli, c, &rw, &rootfs);
+                        jv_set_int(*ret, "SizeRw", rw);
+                        jv_set_int(*ret, "SizeRootFs", rootfs);
                 }
                 container_free(c);
                 return 0;
@@ -513,13 +554,14 @@ static int inspect_one(const struct cli *cli, const char *ref, const char *type,
 struct inspect_q {
         const struct cli *cli;
         const char *type;
+        bool size;
 };
 
 static int inspect_get(const char *ref, void *ud, struct jv **ret, struct err *err)
 {
         const struct inspect_q *q = ud;
 
-        return inspect_one(q->cli, ref, q->type, ret, err);
+        return inspect_one(q->cli, ref, q->type, q->size, ret, err);
 }
 
 int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
@@ -546,6 +588,7 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
             strcmp(o.type, "network") && strcmp(o.type, "volume"))
                 return err_set(err, -EINVAL, "\"%s\" is not a valid value for --type", o.type);
         q.type = o.type ? o.type : "";
+        q.size = o.size;
         return template_print_docs(o.format, argv + 1, n, inspect_get, &q, err);
 }
 

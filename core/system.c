@@ -12,43 +12,32 @@
 #include "image.h"
 #include "network.h"
 #include "opt.h"
+#include "prune.h"
 #include "table.h"
 #include "volume.h"
 #include "teardown.h"
 
-/* `hawser system prune`: stopped containers, unused networks, and whatever a killed hawser
- * or monitor left in the kernel: veths, published-port elements and leases without an
- * owner. */
-
-static int prune(struct cli *cli, bool all_images, struct err *err)
+/* `hawser system prune`: stopped containers, unused networks, dangling (-a: unused) images,
+ * with --volumes anonymous unused volumes, each through its own prune and --filter; then
+ * whatever a killed hawser or monitor left in the kernel: veths, published-port elements
+ * and leases without an owner. */
+static int prune(struct cli *cli, bool all_images, bool volumes, const struct prune_filter *f,
+                 struct err *err)
 {
         struct container **all = NULL;
         struct err sweep = {0};
-        bool header = false;
-        int r;
+        long long total = 0;
+        char size[32];
+        int r = container_prune(cli, f, &total, err);
 
-        (void)all_images;
-        r = teardown_list(cli, &all, err);
+        if (r >= 0 && network_prune(cli, f, err) > 0)
+                printf("\n");
+        if (r >= 0 && volumes)
+                r = volume_prune(cli, false, f->labels, f->not_labels, &total, err);
+        if (r >= 0)
+                r = image_prune(cli, all_images, f, &total, err);
         if (r < 0)
                 return r;
-        for (struct container **p = all; *p; p++) {
-                struct err e = {0};
-                /* Running, or unreadable with its monitor alive: rm -f is for those. */
-                if (container_is_running(*p) ||
-                    ((*p)->unreadable && container_monitor_by_socket(cli, (*p)->id) > 0))
-                        continue;
-                if (teardown_remove(cli, *p, &e) < 0) {
-                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-                        continue;
-                }
-                if (!header)
-                        printf("Deleted Containers:\n");
-                header = true;
-                printf("%s\n", (*p)->id);
-        }
-        container_list_free(all);
-        if (header)
-                printf("\n");
         r = teardown_list(cli, &all, err);
         if (r < 0)
                 return r;
@@ -57,11 +46,8 @@ static int prune(struct cli *cli, bool all_images, struct err *err)
         container_list_free(all);
         if (image_sweep(cli, &sweep) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", sweep.msg);
-        {
-                char *argv[] = {"prune", "-f", NULL};
-                network_cmd_prune(cli, 2, argv, err);
-        }
-        printf("Total reclaimed space: 0B\n");
+        util_human_size(total, size, sizeof(size));
+        printf("Total reclaimed space: %s\n", size);
         return 0;
 }
 
@@ -175,7 +161,8 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
                 {"filter", 0, OPT_LIST, offsetof(__typeof__(o), filters)},
                 OPT_END,
         };
-        int k;
+        struct prune_filter f = {0};
+        int k, r;
 
         if (argc >= 2 && !strcmp(argv[1], "df"))
                 return df(cli);
@@ -183,20 +170,36 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
                 return cli_usage_error(cli, "system", err,
                                        "\"hawser system\" requires a subcommand: prune, df");
         k = opt_parse(defs, argc - 2, argv + 2, false, &o, err);
-        opt_free_lists(defs, &o);
-        if (k != 0)
+        if (k != 0) {
+                opt_free_lists(defs, &o);
                 return cli_usage_error(cli, "system prune", err, "%s",
                                        k < 0 ? err->msg
                                              : "\"hawser system prune\" accepts no arguments.");
-        if (!o.force) {
-                char answer[16] = "";
-                fprintf(stderr, "WARNING! This will remove:\n  - all stopped containers\n"
-                                "  - all networks not used by at least one container\n"
-                                "  - what killed hawser processes left behind (interfaces, "
-                                "published ports, leases)\n\n"
-                                "Are you sure you want to continue? [y/N] ");
-                if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
-                        return 0;
         }
-        return prune(cli, o.all, err);
+        r = prune_filter_parse(o.filters, " until label label! ", &f, err);
+        opt_free_lists(defs, &o);
+        if (r >= 0 && o.volumes && f.until)
+                r = err_set(err, -EINVAL,
+                            "The \"until\" filter is not supported with \"--volumes\"");
+        if (r >= 0 && !o.force) {
+                _cleanup_free_ char *w = util_printf(
+                        "WARNING! This will remove:\n  - all stopped containers\n"
+                        "  - all networks not used by at least one container\n%s"
+                        "  - %s\n"
+                        "  - what killed hawser processes left behind (interfaces, published "
+                        "ports, leases)\n",
+                        o.volumes ? "  - all anonymous volumes not used by at least one "
+                                    "container\n"
+                                  : "",
+                        o.all ? "all images without at least one container associated to them"
+                              : "all dangling images");
+                if (!w || !prune_confirm(w)) {
+                        prune_filter_free(&f);
+                        return w ? 0 : err_set(err, -ENOMEM, "system prune");
+                }
+        }
+        if (r >= 0)
+                r = prune(cli, o.all, o.volumes, &f, err);
+        prune_filter_free(&f);
+        return r;
 }

@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "container.h"
 #include "opt.h"
+#include "prune.h"
 #include "table.h"
 #include "template.h"
 #include "volume.h"
@@ -596,18 +597,6 @@ static bool match_any(char *const *patterns, const char *s)
         return false;
 }
 
-/* "KEY" or "KEY=VALUE" against a Labels object. */
-static bool label_matches(const struct jv *labels, const char *want)
-{
-        const char *eq = strchr(want, '=');
-        _cleanup_free_ char *key = eq ? strndup(want, (size_t)(eq - want)) : strdup(want);
-        const struct jv *v = key ? jv_get(labels, key) : NULL;
-
-        if (!v)
-                return false;
-        return !eq || (jv_str(v) && !strcmp(jv_str(v), eq + 1));
-}
-
 static bool vfilter_match(const struct vfilter *f, const struct jv *doc, bool used)
 {
         const struct jv *labels = jv_get(doc, "Labels");
@@ -618,10 +607,10 @@ static bool vfilter_match(const struct vfilter *f, const struct jv *doc, bool us
             !match_any(f->drivers, jv_get_str(doc, "Driver") ?: ""))
                 return false;
         for (char **l = f->labels; l && *l; l++)
-                if (!label_matches(labels, *l))
+                if (!prune_label_matches(labels, *l))
                         return false;
         for (char **l = f->not_labels; l && *l; l++)
-                if (label_matches(labels, *l))
+                if (prune_label_matches(labels, *l))
                         return false;
         return true;
 }
@@ -894,12 +883,10 @@ static bool confirm(bool all)
         return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
 }
 
-/* Removes the selected volumes; prints Docker's report. */
-static int prune(const struct cli *cli, const struct jv *docs, bool all)
+/* Removes the selected volumes; prints Docker's "Deleted Volumes:" section. */
+static int prune(const struct cli *cli, const struct jv *docs, bool all, long long *reclaimed)
 {
         _cleanup_strv_ char **deleted = calloc(1, sizeof(char *));
-        long long reclaimed = 0;
-        char size[32];
 
         for (size_t i = 0; deleted && i < jv_len(docs); i++) {
                 const struct jv *doc = jv_at(docs, i);
@@ -914,7 +901,7 @@ static int prune(const struct cli *cli, const struct jv *docs, bool all)
                                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
                         continue;
                 }
-                reclaimed += bytes > 0 ? bytes : 0;
+                *reclaimed += bytes > 0 ? bytes : 0;
                 util_strv_push(&deleted, name);
         }
         sweep(cli);
@@ -924,9 +911,31 @@ static int prune(const struct cli *cli, const struct jv *docs, bool all)
                         printf("%s\n", *p);
                 printf("\n");
         }
-        util_human_size(reclaimed, size, sizeof(size));
-        printf("Total reclaimed space: %s\n", size);
         return 0;
+}
+
+int volume_prune(const struct cli *cli, bool all, char *const *labels, char *const *not_labels,
+                 long long *reclaimed, struct err *err)
+{
+        _cleanup_jv_ struct jv *docs = NULL;
+        struct vfilter f = {.dangling = 1, .all = -1};
+        _cleanup_close_ int guard = -1;
+        int r = 0;
+
+        for (char *const *l = labels; r >= 0 && l && *l; l++)
+                r = util_strv_push(&f.labels, *l);
+        for (char *const *l = not_labels; r >= 0 && l && *l; l++)
+                r = util_strv_push(&f.not_labels, *l);
+        if (r < 0)
+                r = err_set(err, -ENOMEM, "parsing filters");
+        if (r >= 0)
+                r = guard = volume_guard(cli, true, err);
+        if (r >= 0)
+                r = select_volumes(cli, &f, &docs, err);
+        if (r >= 0 && docs)
+                r = prune(cli, docs, all, reclaimed);
+        vfilter_free(&f);
+        return r < 0 ? r : 0;
 }
 
 int volume_guard(const struct cli *cli, bool exclusive, struct err *err)
@@ -977,9 +986,14 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
         f.dangling = 1;
         if (r >= 0 && (o.force || confirm(o.all))) {
                 _cleanup_close_ int guard = volume_guard(cli, true, err);
+                long long reclaimed = 0;
+                char size[32];
                 r = guard < 0 ? guard : select_volumes(cli, &f, &docs, err);
                 if (r >= 0 && docs)
-                        r = prune(cli, docs, o.all);
+                        r = prune(cli, docs, o.all, &reclaimed);
+                util_human_size(reclaimed, size, sizeof(size));
+                if (r >= 0)
+                        printf("Total reclaimed space: %s\n", size);
         }
         vfilter_free(&f);
         return r < 0 ? r : 0;

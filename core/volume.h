@@ -66,6 +66,11 @@ int volume_mark_populated(const struct cli *cli, const char *name, struct err *e
  * that uses it is saved; prune holds it exclusive. Returns the fd to close. */
 int volume_guard(const struct cli *cli, bool exclusive, struct err *err);
 int volume_cmd(struct cli *cli, int argc, char **argv, struct err *err);
+/* Removes the volumes no container uses (all: named ones too, else the anonymous ones) with
+ * every label of labels and none of not_labels, printing Docker's "Deleted Volumes:"
+ * section; adds the bytes freed to *reclaimed (system prune --volumes). */
+int volume_prune(const struct cli *cli, bool all, char *const *labels, char *const *not_labels,
+                 long long *reclaimed, struct err *err);
 /* Removes the anonymous volumes of a removed container's document (rm -v, --rm, a failed
  * create); volumes still in use stay. */
 void volume_release_anonymous(const struct cli *cli, const struct jv *doc);

@@ -282,6 +282,34 @@ static int64_t round_hours(int64_t ns)
         return r + r >= NSEC_PER_HOUR ? h + 1 : h;
 }
 
+int util_parse_docker_time(const char *s, int64_t *ret)
+{
+        char buf[64];
+        int64_t d;
+        double secs;
+        char *end;
+
+        /* Go's rule: "0" is a time (the epoch), not a duration; a negative one is ahead. */
+        if (strcmp(s, "0") && util_parse_go_duration(s, &d) == 0) {
+                *ret = util_now_ns() - d;
+                return 0;
+        }
+        secs = strtod(s, &end);
+        if (end != s && !*end && s[0] >= '0' && s[0] <= '9') {
+                *ret = (int64_t)(secs * 1e9);
+                return 0;
+        }
+        if (util_parse_time(s, ret) == 0)
+                return 0;
+        if (strlen(s) >= sizeof(buf) - 12)
+                return -EINVAL;
+        if (strlen(s) == 10)
+                snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+        else
+                snprintf(buf, sizeof(buf), "%sZ", s);
+        return util_parse_time(buf, ret);
+}
+
 int util_parse_go_bool(const char *s)
 {
         static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
@@ -620,6 +648,58 @@ int util_env_set(char ***v, const char *kv)
                 return 0;
         }
         return util_strv_push(v, kv);
+}
+
+static void env_remove(char **v, const char *key)
+{
+        size_t klen = strlen(key), j = 0;
+
+        for (size_t i = 0; v && v[i]; i++) {
+                if (!strncmp(v[i], key, klen) && (v[i][klen] == '=' || v[i][klen] == '\0')) {
+                        free(v[i]);
+                        continue;
+                }
+                v[j++] = v[i];
+        }
+        if (v)
+                v[j] = NULL;
+}
+
+int util_env_put_user(char ***v, const char *kv)
+{
+        _cleanup_free_ char *full = NULL;
+        const char *val;
+
+        if (strchr(kv, '='))
+                return util_env_set(v, kv);
+        val = getenv(kv);
+        if (!val) {
+                env_remove(*v, kv);
+                return 0;
+        }
+        full = util_printf("%s=%s", kv, val);
+        return full ? util_env_set(v, full) : -ENOMEM;
+}
+
+int util_env_file_load(const char *path, char ***v, struct err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+
+        if (fs_read_file(path, &text, NULL, err) < 0)
+                return err_wrap(err, "reading env file");
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                while (*l == ' ' || *l == '\t')
+                        l++;
+                l[strcspn(l, "\r")] = '\0';
+                if (!*l || *l == '#')
+                        continue;
+                if (*l == '=')
+                        return err_set(err, -EINVAL, "invalid environment variable: %s", l);
+                if (util_env_put_user(v, l) < 0)
+                        return err_set(err, -ENOMEM, "reading %s", path);
+        }
+        return 0;
 }
 
 bool util_env_has(char *const *v, const char *key)

@@ -27,6 +27,12 @@ int util_env_set(char ***v, const char *kv);
 bool util_natural_less(const char *a, const char *b);
 /* Whether the environment vector has KEY=... */
 bool util_env_has(char *const *v, const char *key);
+/* Docker's -e: KEY=VALUE is set; a bare KEY takes our environment's value, or without one
+ * unsets KEY (hiding an image value too). -ENOMEM. */
+int util_env_put_user(char ***v, const char *kv);
+/* Docker's --env-file: each line as -e (blank lines and '#' comments skipped, leading blanks
+ * and a CR dropped); "invalid environment variable: =x" for a line starting with '='. */
+int util_env_file_load(const char *path, char ***v, struct err *err);
 /* 64 random lowercase hex digits (getrandom). */
 int util_random_hex(char out[65], struct err *err);
 /* Nanoseconds since the epoch (CLOCK_REALTIME). */
@@ -40,6 +46,10 @@ void util_human_duration(int64_t ns, char *out, size_t len);
 /* Go's time.ParseDuration: "30s", "1m30s", "1.5h", "500ms", "-2s", "0"; a number needs a
  * unit (ns, us, µs, ms, s, m, h). -EINVAL otherwise. */
 int util_parse_go_duration(const char *s, int64_t *ret_ns);
+/* Docker's time filters (--since, --until, until=): a Go duration before now, Unix seconds
+ * (with a fraction), or an RFC 3339 time (the date alone, or without a zone, is UTC here).
+ * ns since the epoch; -EINVAL otherwise. */
+int util_parse_docker_time(const char *s, int64_t *ret_ns);
 /* Go's strconv.ParseBool: 1 for 1 t T TRUE true True, 0 for 0 f F FALSE false False, else
  * -EINVAL. */
 int util_parse_go_bool(const char *s);

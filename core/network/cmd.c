@@ -14,6 +14,7 @@
 #include "net/ipam.h"
 #include "core/dnsd.h"
 #include "core/opt.h"
+#include "core/prune.h"
 #include "core/ports.h"
 #include "core/template.h"
 #include "internal.h"
@@ -364,6 +365,9 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
                                        k < 0 ? err->msg
                                              : "\"hawser network inspect\" requires at least 1 "
                                                "argument.");
+        /* Docker's -v adds the services and tasks of swarm networks; a local network shows
+         * the same with or without it. */
+        (void)o.verbose;
         return template_print_docs(o.format, argv + 1, k, inspect_get, (void *)cli, err);
 }
 
@@ -400,60 +404,88 @@ static int remove_one(const struct cli *cli, const char *ref, void *ud, struct e
         return r;
 }
 
+/* network rm -f: a network that does not exist is no error (Docker 28). */
+static int remove_forced(const struct cli *cli, const char *ref, void *ud, struct err *err)
+{
+        int r = remove_one(cli, ref, ud, err);
+
+        if (r == -ENOENT) {
+                err_clear(err);
+                return CLI_EACH_SILENT;
+        }
+        return r;
+}
+
 static int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
 {
-        static const struct opt_def defs[] = {OPT_END};
-        int k = opt_parse(defs, argc - 1, argv + 1, false, NULL, err);
+        struct {
+                bool force;
+        } o = {0};
+        static const struct opt_def defs[] = {
+                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
+                OPT_END,
+        };
+        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
 
         if (k < 1)
                 return cli_usage_error(cli, "network rm", err, "%s",
                                        k < 0 ? err->msg
                                              : "\"hawser network rm\" requires at least 1 "
                                                "argument.");
-        return cli_each_ref(cli, argv + 1, k, remove_one, NULL, err);
+        return cli_each_ref(cli, argv + 1, k, o.force ? remove_forced : remove_one, NULL, err);
 }
+
+struct prune_ctx {
+        const struct prune_filter *f;
+        char **names;
+};
 
 static int prune_cb(struct jv *doc, void *ud)
 {
-        char ***names = ud;
+        struct prune_ctx *p = ud;
+        int64_t created = 0;
 
-        util_strv_push(names, jv_get_str(doc, "Name"));
+        if (jv_get_str(doc, "Created"))
+                util_parse_time(jv_get_str(doc, "Created"), &created);
+        if (!p->f || prune_filter_match(p->f, jv_get(doc, "Labels"), created))
+                util_strv_push(&p->names, jv_get_str(doc, "Name"));
         return 0;
+}
+
+int network_prune(struct cli *cli, const struct prune_filter *f, struct err *err)
+{
+        struct prune_ctx p = {.f = f, .names = calloc(1, sizeof(char *))};
+        int n = 0;
+
+        (void)err;
+        store_each(cli, prune_cb, &p);
+        for (char **name = p.names; name && *name; name++) {
+                _cleanup_strv_ char **users = NULL;
+                struct err e = {0};
+                if (!strcmp(*name, NETWORK_DEFAULT) || users_of(cli, *name, &users, &e) < 0 ||
+                    (users && users[0]) || remove_one(cli, *name, NULL, &e) < 0)
+                        continue;
+                if (!n++)
+                        printf("Deleted Networks:\n");
+                printf("%s\n", *name);
+        }
+        util_strv_free(p.names);
+        return n;
 }
 
 int network_cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
 {
-        struct {
-                bool force;
-                char **filters;
-        } o = {0};
-        static const struct opt_def defs[] = {
-                {"force", 'f', OPT_BOOL, offsetof(__typeof__(o), force)},
-                {"filter", 0, OPT_LIST, offsetof(__typeof__(o), filters)},
-                OPT_END,
-        };
-        _cleanup_strv_ char **names = calloc(1, sizeof(char *));
-        bool header = false;
-        int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
+        struct prune_filter f = {0};
+        int r = prune_begin(cli, "network prune", argc, argv, " until label label! ",
+                            "WARNING! This will remove all custom networks not used by at least "
+                            "one container.",
+                            NULL, NULL, &f, err);
 
-        opt_free_lists(defs, &o);
-        if (k != 0)
-                return cli_usage_error(cli, "network prune", err, "%s",
-                                       k < 0 ? err->msg
-                                             : "\"hawser network prune\" accepts no arguments.");
-        store_each(cli, prune_cb, &names);
-        for (char **p = names; p && *p; p++) {
-                _cleanup_strv_ char **users = NULL;
-                struct err e = {0};
-                if (!strcmp(*p, NETWORK_DEFAULT) || users_of(cli, *p, &users, &e) < 0 ||
-                    (users && users[0]) || remove_one(cli, *p, NULL, &e) < 0)
-                        continue;
-                if (!header)
-                        printf("Deleted Networks:\n");
-                header = true;
-                printf("%s\n", *p);
-        }
-        return 0;
+        if (r <= 0)
+                return r;
+        r = network_prune(cli, &f, err);
+        prune_filter_free(&f);
+        return r < 0 ? r : 0;
 }
 
 /* Finishes the recorded connect or disconnect, then the DNS records it changed. */
@@ -498,7 +530,33 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                                        "invalid argument \"%s\" for \"--alias\" flag: an alias "
                                        "is one word, without whitespace or control characters",
                                        *a);
+        if (o.ip6) {
+                struct in6_addr a6;
+                if (inet_pton(AF_INET6, o.ip6, &a6) != 1)
+                        return err_set(err, -EINVAL, "invalid IPv6 address: %s", o.ip6);
+        }
         r = network_load(cli, argv[1], &n, err);
+        /* Docker's checks for the predefined network. */
+        if (r >= 0 && !strcmp(n.name, NETWORK_DEFAULT)) {
+                if (o.ip || o.ip6)
+                        r = err_set(err, -EINVAL,
+                                    "user specified IP address is supported on "
+                                    "user defined networks only");
+                else if (o.aliases)
+                        r = err_set(err, -EINVAL,
+                                    "network-scoped aliases are only supported for "
+                                    "user-defined networks");
+                else if (o.links)
+                        r = err_set(err, -EINVAL,
+                                    "links on network connect are only supported "
+                                    "for user-defined networks (--link at create "
+                                    "links on the default one)");
+        }
+        if (r >= 0 && o.ip6 && !n.ipv6)
+                r = err_set(err, -EINVAL,
+                            "Invalid address %s: It does not belong to any of this network's "
+                            "subnets",
+                            o.ip6);
         if (r >= 0)
                 r = teardown_find(cli, argv[2], &c, err);
         if (r >= 0 && (lock = container_lock(c, err)) >= 0 && container_reload(c, err) >= 0) {
@@ -512,7 +570,11 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                                     "network %s",
                                     container_name(c), n.name);
                 else
-                        r = network_add_endpoint(c->doc, n.name, o.aliases, o.ip, NULL);
+                        r = network_add_endpoint(c->doc, n.name, o.aliases, o.ip, o.ip6);
+                /* --link on a user network: DNS aliases of the linked containers for this one
+                 * (Docker's semantics there, as at create). */
+                if (r >= 0 && o.links)
+                        r = network_add_endpoint_links(cli, c->doc, n.name, o.links, err);
                 if (r >= 0 && container_is_running(c))
                         r = attach_connect_running(cli, c, n.name, err);
                 if (r >= 0)
@@ -550,13 +612,25 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                                              : "\"hawser network disconnect\" requires exactly 2 "
                                                "arguments.");
         r = network_load(cli, argv[1], &n, err);
+        /* -f: a network removed meanwhile is still disconnected by name (Docker's force). */
+        if (r < 0 && o.force && r == -ENOENT) {
+                err_clear(err);
+                r = 0;
+        }
         if (r >= 0)
                 r = teardown_find(cli, argv[2], &c, err);
         if (r >= 0 && ((lock = container_lock(c, err)) < 0 || container_reload(c, err) < 0))
                 r = -err->code;
-        if (r >= 0 && !view_has(c, n.name))
+        if (r >= 0 && !view_has(c, *n.name ? n.name : argv[1]))
                 r = err_set(err, -ENOENT, "container %s is not connected to network %s", c->id,
-                            n.name);
+                            *n.name ? n.name : argv[1]);
+        if (r >= 0 && !*n.name) {
+                /* Its endpoint went with the network: only the record is left. */
+                view_drop(c, argv[1]);
+                r = container_save(c, err);
+                container_free(c);
+                return r < 0 ? r : 0;
+        }
         if (r >= 0 && container_is_running(c)) {
                 /* Recorded first: a disconnect killed from here on is completed by the next
                  * command. */
