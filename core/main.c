@@ -19,20 +19,11 @@
 #include "volume.h"
 #include "opt.h"
 
-#define HAWSER_VERSION "0.1.0"
-
 struct command {
         const char *name;
         cli_cmd_fn fn;
         int fail_code; /* Docker exits 125 when run/create/start/exec fail before the command */
 };
-
-static int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
-{
-        (void)cli, (void)argc, (void)argv, (void)err;
-        printf("hawser version %s\n", HAWSER_VERSION);
-        return 0;
-}
 
 static const struct command commands[] = {
         {"_dns", dnsd_cmd, 1},
@@ -50,6 +41,7 @@ static const struct command commands[] = {
         {"image", image_cmd, 1},
         {"images", image_cmd_images, 1},
         {"import", image_cmd_import, 1},
+        {"info", cmd_info, 1},
         {"inspect", cmd_inspect, 1},
         {"kill", cmd_kill, 1},
         {"load", saveload_cmd_load, 1},
@@ -171,15 +163,23 @@ int main(int argc, char **argv)
                 if (!strcmp(argv[i], "--root") || !strcmp(argv[i], "--runroot"))
                         i++;
         r = opt_parse(global_defs, (i < argc ? i : argc) - 1, argv + 1, false, &g, &err);
+        /* hawser --help: the usage, exit 0 (opt_parse reports it as -ECANCELED). */
+        if (r == -ECANCELED) {
+                usage(stdout);
+                return 0;
+        }
         if (r < 0) {
                 fprintf(stderr, "hawser: %s\nSee 'hawser --help'.\n", err.msg);
                 return 125;
         }
-        if (g.version)
-                return cmd_version(&cli, 0, NULL, &err);
+        if (g.version) {
+                printf("hawser version 0.1.0\n");
+                return 0;
+        }
+        /* Alone, hawser prints its usage (on stderr) and exits 0, as Docker does. */
         if (g.help || i >= argc) {
                 usage(g.help ? stdout : stderr);
-                return g.help ? 0 : 1;
+                return 0;
         }
         n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         self[n > 0 ? n : 0] = '\0';

@@ -665,6 +665,11 @@ int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
         if (argc < 2)
                 return cli_usage_error(cli, "top", err,
                                        "\"hawser top\" requires at least 1 argument.");
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+                printf("\nUsage:  hawser top CONTAINER [ps OPTIONS]\n\nDisplay the running "
+                       "processes of a container\n");
+                return 0;
+        }
         r = teardown_find(cli, argv[1], &c, err);
         if (r < 0)
                 return r;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -11,7 +12,9 @@
 #include "container.h"
 #include "image.h"
 #include "network.h"
+#include "imgconfig.h"
 #include "opt.h"
+#include "template.h"
 #include "prune.h"
 #include "table.h"
 #include "volume.h"
@@ -114,41 +117,85 @@ static void df_images(const struct cli *cli, struct df_row *r)
                 .total = u.count, .active = u.active, .size = u.size, .reclaim = u.reclaimable};
 }
 
-static void df_line(struct table *t, const char *type, const struct df_row *r, bool pct)
+/* A command whose one flag is -f/--format (version, info; df has no -f, as Docker's):
+ * *ret_format is the template or NULL. */
+static int format_flag(struct cli *cli, const char *cmd, bool short_f, int argc, char **argv,
+                       char **ret_format, struct err *err)
 {
-        char size[32], rec[32], line[200];
+        struct {
+                char *format;
+        } o = {0};
+        const struct opt_def defs[] = {
+                {"format", short_f ? 'f' : 0, OPT_STR, offsetof(__typeof__(o), format)},
+                OPT_END,
+        };
+        int k = argc > 0 ? opt_parse(defs, argc - 1, argv + 1, false, &o, err) : 0;
 
-        util_human_size(r->size, size, sizeof(size));
-        util_human_size(r->reclaim, rec, sizeof(rec));
-        /* Docker shows the share only of a size that is not zero. */
-        if (pct && r->size > 0)
-                snprintf(line, sizeof(line), "%s\t%lld\t%lld\t%s\t%s (%lld%%)", type, r->total,
-                         r->active, size, rec, r->size ? r->reclaim * 100 / r->size : 0);
-        else
-                snprintf(line, sizeof(line), "%s\t%lld\t%lld\t%s\t%s", type, r->total, r->active,
-                         size, rec);
-        table_add_row(t, line);
-}
-
-static int df(struct cli *cli)
-{
-        struct df_row img = {0}, ctr = {0}, vol = {0}, cache = {0};
-        struct table *t = table_new();
-
-        df_images(cli, &img);
-        df_containers(cli, &ctr);
-        df_volumes(cli, &vol);
-        table_add_row(t, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE");
-        df_line(t, "Images", &img, true);
-        df_line(t, "Containers", &ctr, true);
-        df_line(t, "Local Volumes", &vol, true);
-        df_line(t, "Build Cache", &cache, false);
-        table_print(t, stdout);
-        table_free(t);
+        if (k != 0)
+                return k < 0 ? cli_usage_error(cli, cmd, err, "%s", err->msg)
+                             : cli_usage_error(cli, cmd, err, "\"hawser %s\" accepts no arguments.",
+                                               cmd);
+        *ret_format = o.format;
         return 0;
 }
 
-int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
+/* One row of df's table as --format sees it (Docker's fields). */
+static struct jv *df_row_doc(const char *type, const struct df_row *r, bool pct)
+{
+        struct jv *o = jv_new_object();
+        char size[32], rec[32], buf[64];
+
+        util_human_size(r->size, size, sizeof(size));
+        util_human_size(r->reclaim, rec, sizeof(rec));
+        jv_set_str(o, "Type", type);
+        snprintf(buf, sizeof(buf), "%lld", r->total);
+        jv_set_str(o, "TotalCount", buf);
+        snprintf(buf, sizeof(buf), "%lld", r->active);
+        jv_set_str(o, "Active", buf);
+        jv_set_str(o, "Size", size);
+        /* Docker shows the share only of a size that is not zero. */
+        if (pct && r->size > 0)
+                snprintf(buf, sizeof(buf), "%s (%lld%%)", rec, r->reclaim * 100 / r->size);
+        else
+                snprintf(buf, sizeof(buf), "%s", rec);
+        jv_set_str(o, "Reclaimable", buf);
+        return o;
+}
+
+static int df(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const char *const h[][2] = {{"Type", "TYPE"},
+                                           {"TotalCount", "TOTAL"},
+                                           {"Active", "ACTIVE"},
+                                           {"Size", "SIZE"},
+                                           {"Reclaimable", "RECLAIMABLE"}};
+        struct df_row img = {0}, ctr = {0}, vol = {0}, cache = {0};
+        _cleanup_jv_ struct jv *headers = jv_new_object();
+        struct jv *rows[4];
+        char *format = NULL;
+        int r = format_flag(cli, "system df", false, argc, argv, &format, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(h); i++)
+                jv_set_str(headers, h[i][0], h[i][1]);
+        df_images(cli, &img);
+        df_containers(cli, &ctr);
+        df_volumes(cli, &vol);
+        rows[0] = df_row_doc("Images", &img, true);
+        rows[1] = df_row_doc("Containers", &ctr, true);
+        rows[2] = df_row_doc("Local Volumes", &vol, true);
+        rows[3] = df_row_doc("Build Cache", &cache, false);
+        r = template_print_rows(format ? format
+                                       : "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t"
+                                         "{{.Size}}\\t{{.Reclaimable}}",
+                                headers, rows, 4, err);
+        for (size_t i = 0; i < 4; i++)
+                jv_put(rows[i]);
+        return r;
+}
+
+static int system_prune(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct {
                 bool force, all, volumes;
@@ -164,12 +211,7 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
         struct prune_filter f = {0};
         int k, r;
 
-        if (argc >= 2 && !strcmp(argv[1], "df"))
-                return df(cli);
-        if (argc < 2 || strcmp(argv[1], "prune"))
-                return cli_usage_error(cli, "system", err,
-                                       "\"hawser system\" requires a subcommand: prune, df");
-        k = opt_parse(defs, argc - 2, argv + 2, false, &o, err);
+        k = opt_parse(defs, argc - 1, argv + 1, false, &o, err);
         if (k != 0) {
                 opt_free_lists(defs, &o);
                 return cli_usage_error(cli, "system prune", err, "%s",
@@ -202,4 +244,170 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
                 r = prune(cli, o.all, o.volumes, &f, err);
         prune_filter_free(&f);
         return r;
+}
+
+/* ---- version, info ---- */
+
+#define HAWSER_VERSION "0.1.0"
+/* The Docker Engine API level whose behaviour hawser follows (Docker 20.10's). */
+#define HAWSER_API_VERSION "1.41"
+
+static struct jv *version_doc(void)
+{
+        struct jv *d = jv_new_object(), *cl = jv_new_object(), *sv = jv_new_object(),
+                  *comps = jv_new_array(), *eng = jv_new_object();
+        struct utsname u = {0};
+
+        uname(&u);
+        jv_set_str(cl, "Version", HAWSER_VERSION);
+        jv_set_str(cl, "APIVersion", HAWSER_API_VERSION);
+        jv_set_str(cl, "Os", "linux");
+        jv_set_str(cl, "Arch", imgconfig_host_arch());
+        jv_set_str(cl, "Context", "default");
+        jv_set_str(eng, "Name", "Engine");
+        jv_set_str(eng, "Version", HAWSER_VERSION);
+        jv_append(comps, eng);
+        jv_set(sv, "Components", comps);
+        jv_set_str(sv, "Version", HAWSER_VERSION);
+        jv_set_str(sv, "APIVersion", HAWSER_API_VERSION);
+        jv_set_str(sv, "MinAPIVersion", "1.12");
+        jv_set_str(sv, "Os", "linux");
+        jv_set_str(sv, "Arch", imgconfig_host_arch());
+        jv_set_str(sv, "KernelVersion", u.release);
+        jv_set(d, "Client", cl);
+        jv_set(d, "Server", sv);
+        return d;
+}
+
+/* `version [-f]`: Docker's Client and Server sections (the server is this binary: hawser has
+ * no daemon); -f renders a Go template over them ({{.Server.Version}}, {{json .}}, ...). */
+int cmd_version(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        _cleanup_jv_ struct jv *d = version_doc();
+        const struct jv *cl = jv_get(d, "Client"), *sv = jv_get(d, "Server");
+        char *format = NULL;
+
+        if (format_flag(cli, "version", true, argc, argv, &format, err) < 0)
+                return -err->code;
+        if (format)
+                return template_print_rows(format, NULL, &d, 1, err);
+        printf("Client:\n Version:           %s\n API version:       %s\n"
+               " OS/Arch:           %s/%s\n Context:           %s\n\n",
+               jv_get_str(cl, "Version"), jv_get_str(cl, "APIVersion"), jv_get_str(cl, "Os"),
+               jv_get_str(cl, "Arch"), jv_get_str(cl, "Context"));
+        printf("Server:\n Engine:\n  Version:          %s\n  API version:      %s (minimum "
+               "version %s)\n  OS/Arch:          %s/%s\n  Kernel:           %s\n",
+               jv_get_str(sv, "Version"), jv_get_str(sv, "APIVersion"),
+               jv_get_str(sv, "MinAPIVersion"), jv_get_str(sv, "Os"), jv_get_str(sv, "Arch"),
+               jv_get_str(sv, "KernelVersion"));
+        return 0;
+}
+
+/* /etc/os-release's PRETTY_NAME, as Docker's OperatingSystem. */
+static char *os_name(void)
+{
+        _cleanup_free_ char *text = NULL;
+        struct err ignored = {0};
+        const char *p;
+
+        if (fs_read_file("/etc/os-release", &text, NULL, &ignored) < 0 ||
+            !(p = strstr(text, "PRETTY_NAME=")))
+                return strdup("Linux");
+        p += 12;
+        if (*p == '"')
+                p++;
+        return strndup(p, strcspn(p, "\"\n"));
+}
+
+static struct jv *info_doc(const struct cli *cli)
+{
+        struct jv *d = jv_new_object();
+        struct container **all = NULL;
+        _cleanup_strv_ char **images = NULL;
+        _cleanup_free_ char *os = os_name();
+        struct err e = {0};
+        struct utsname u = {0};
+        long long running = 0, paused = 0, stopped = 0, total = 0;
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        bool v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+        char host[256] = "";
+
+        uname(&u);
+        gethostname(host, sizeof(host) - 1);
+        if (teardown_list(cli, &all, &e) == 0) {
+                for (struct container **p = all; *p; p++) {
+                        total++;
+                        if (!strcmp(container_status(*p), "paused"))
+                                paused++;
+                        else if (container_is_running(*p) || container_is_restarting(*p))
+                                running++;
+                        else
+                                stopped++;
+                }
+                container_list_free(all);
+        }
+        image_list_refs(cli, &images, &e);
+        jv_set_int(d, "Containers", total);
+        jv_set_int(d, "ContainersRunning", running);
+        jv_set_int(d, "ContainersPaused", paused);
+        jv_set_int(d, "ContainersStopped", stopped);
+        jv_set_int(d, "Images", (long long)util_strv_len(images));
+        jv_set_str(d, "Driver", "overlay");
+        jv_set_str(d, "LoggingDriver", "json-file");
+        jv_set_str(d, "CgroupDriver", "cgroupfs");
+        jv_set_str(d, "CgroupVersion", v2 ? "2" : "1");
+        jv_set_str(d, "KernelVersion", u.release);
+        jv_set_str(d, "OperatingSystem", os ? os : "Linux");
+        jv_set_str(d, "OSType", "linux");
+        jv_set_str(d, "Architecture", u.machine);
+        jv_set_int(d, "NCPU", sysconf(_SC_NPROCESSORS_ONLN));
+        jv_set_int(d, "MemTotal", pages > 0 && psize > 0 ? (long long)pages * psize : 0);
+        jv_set_str(d, "DockerRootDir", cli->root);
+        jv_set_str(d, "Name", host);
+        jv_set_str(d, "ServerVersion", HAWSER_VERSION);
+        jv_set_str(d, "DefaultRuntime", "hawser");
+        return d;
+}
+
+/* `info [-f]` / `system info`: Docker's fields for what hawser has (counts, storage and
+ * logging drivers, cgroups, kernel, OS, CPUs, memory, root directory). */
+int cmd_info(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        _cleanup_jv_ struct jv *d = NULL;
+        char *format = NULL, mem[32];
+
+        if (format_flag(cli, "info", true, argc, argv, &format, err) < 0)
+                return -err->code;
+        d = info_doc(cli);
+        if (format)
+                return template_print_rows(format, NULL, &d, 1, err);
+        util_bytes_size(jv_get_int(d, "MemTotal", 0), mem, sizeof(mem));
+        printf("Client:\n Context:    default\n Debug Mode: false\n\nServer:\n"
+               " Containers: %lld\n  Running: %lld\n  Paused: %lld\n  Stopped: %lld\n"
+               " Images: %lld\n Server Version: %s\n Storage Driver: %s\n"
+               " Logging Driver: %s\n Cgroup Driver: %s\n Cgroup Version: %s\n"
+               " Default Runtime: %s\n Kernel Version: %s\n Operating System: %s\n"
+               " OSType: %s\n Architecture: %s\n CPUs: %lld\n Total Memory: %s\n Name: %s\n"
+               " Docker Root Dir: %s\n",
+               jv_get_int(d, "Containers", 0), jv_get_int(d, "ContainersRunning", 0),
+               jv_get_int(d, "ContainersPaused", 0), jv_get_int(d, "ContainersStopped", 0),
+               jv_get_int(d, "Images", 0), jv_get_str(d, "ServerVersion"), jv_get_str(d, "Driver"),
+               jv_get_str(d, "LoggingDriver"), jv_get_str(d, "CgroupDriver"),
+               jv_get_str(d, "CgroupVersion"), jv_get_str(d, "DefaultRuntime"),
+               jv_get_str(d, "KernelVersion"), jv_get_str(d, "OperatingSystem"),
+               jv_get_str(d, "OSType"), jv_get_str(d, "Architecture"), jv_get_int(d, "NCPU", 0),
+               mem, jv_get_str(d, "Name"), jv_get_str(d, "DockerRootDir"));
+        return 0;
+}
+
+int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
+{
+        static const struct cli_sub sub[] = {
+                {"prune", system_prune},
+                {"df", df},
+                {"info", cmd_info},
+        };
+
+        return cli_dispatch(cli, "system", sub, ARRAY_SIZE(sub), "df, info, prune", argc, argv,
+                            err);
 }

@@ -218,3 +218,34 @@ teardown() {
     assert_failure
     assert_output_contains 'unknown command "bogus" for "hawser container"'
 }
+
+@test "--help everywhere, hawser alone, version -f and info -f in Docker's shape, system df --format" {
+    local c
+    for c in "--help" "system --help" "top --help" "system df --help" "container --help" \
+        "image --help" "network --help" "volume --help" "system prune --help" "stats --help" \
+        "container prune --help" "info --help" "version --help"; do
+        # shellcheck disable=SC2086  # the command's words
+        run h $c
+        [ "$status" -eq 0 ] || fail "hawser $c exited $status: $output"
+        [[ $output == *Usage:* ]] || fail "hawser $c printed no usage: $output"
+    done
+    run h
+    assert_success
+    assert_output_contains "Usage:"
+    run h version --format '{{.Server.Version}}'
+    assert_success
+    [[ $output =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "version: $output"
+    run h version
+    assert_output_contains "Client:"
+    assert_output_contains "Server:"
+    h run -d --name inf busybox sleep 300 >/dev/null
+    run h info -f '{{.ContainersRunning}} {{.OSType}} {{.NCPU}} {{.DockerRootDir}}'
+    assert_output "1 linux $(nproc) $HAWSER_ROOT"
+    run h system info --format '{{.Images}}'
+    [ "$output" -ge 1 ] || fail "images: $output"
+    run h system df --format '{{.Type}}={{.TotalCount}}'
+    assert_output_contains "Containers=1"
+    assert_output_contains "Images="
+    run h system df -v
+    assert_failure 125
+}
