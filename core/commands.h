@@ -24,6 +24,8 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err);
 /* system.c: `version [-f]` and `info [-f]` in Docker's shape. */
 int cmd_version(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_info(struct cli *cli, int argc, char **argv, struct err *err);
+/* completion.c: `completion bash|zsh|fish`. */
+int cmd_completion(struct cli *cli, int argc, char **argv, struct err *err);
 int cmd_top(struct cli *cli, int argc, char **argv, struct err *err);
 /* container_cmd.c: the container group; inspect narrowed to containers or images. */
 int container_cmd(struct cli *cli, int argc, char **argv, struct err *err);

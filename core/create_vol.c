@@ -94,12 +94,30 @@ static void note_anonymous(struct jv *doc, const char *target)
                 jv_set(vols, target, jv_new_object());
 }
 
+/* Which -v specs a pass takes: Docker reads named and bind volumes (HostConfig.Binds)
+ * before --volumes-from, which they replace at the same path, and anonymous ones
+ * (Config.Volumes) after it, where an inherited mount at the same path wins. */
+enum pass { PASS_ALL, PASS_NAMED, PASS_ANONYMOUS };
+
 static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool check_bind,
-                   struct jv *doc, struct jv *mounts, struct err *err)
+                   enum pass pass, struct jv *doc, struct jv *mounts, struct err *err)
 {
         for (char **p = specs; p && *p; p++) {
                 struct mount_spec m = {0};
-                int r = parse(*p, &m, err);
+                bool dup = false;
+                int r;
+                /* The same -v twice is one (Docker's CLI keeps them in a set). */
+                for (char **q = specs; q < p && !dup; q++)
+                        dup = !strcmp(*q, *p);
+                if (dup)
+                        continue;
+                r = parse(*p, &m, err);
+                if (r >= 0 && pass != PASS_ALL &&
+                    ((pass == PASS_NAMED) == (m.type == MOUNT_VOLUME && !m.source) ||
+                     (pass == PASS_ANONYMOUS && has_destination(mounts, m.target)))) {
+                        mountspec_free(&m);
+                        continue;
+                }
                 if (r >= 0 && check_bind && m.type == MOUNT_BIND && !m.create_source)
                         r = mountspec_check_bind_source(&m, err);
                 /* Docker records -v volumes with the SELinux-relabel default mode "z". */
@@ -142,8 +160,8 @@ static int add_from(const struct cli *cli, char **specs, struct jv *mounts, stru
                                 continue;
                         }
                         jv_set_bool(o, "RW", jv_get_bool(o, "RW") && !ro);
-                        /* The receiver does not own the source's anonymous volumes. */
-                        jv_set_bool(o, "Anonymous", false);
+                        /* An anonymous volume stays one: rm -v of the receiver removes it
+                         * too once no container uses it (Docker). */
                         jv_append(mounts, o);
                 }
                 container_free(src);
@@ -188,13 +206,18 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
         }
         jv_set(hc, "Binds", o->volumes ? jv_from_strv(o->volumes) : NULL);
         jv_set(hc, "VolumesFrom", o->volumes_from ? jv_from_strv(o->volumes_from) : NULL);
-        r = add_all(cli, o->volumes, mountspec_parse_volume, false, doc, mounts, err);
+        r = add_all(cli, o->volumes, mountspec_parse_volume, false, PASS_NAMED, doc, mounts, err);
         if (r >= 0)
-                r = add_all(cli, o->mounts, mountspec_parse_mount, true, doc, mounts, err);
+                r = add_all(cli, o->mounts, mountspec_parse_mount, true, PASS_ALL, doc, mounts,
+                            err);
         if (r >= 0)
-                r = add_all(cli, o->tmpfs, mountspec_parse_tmpfs, false, doc, mounts, err);
+                r = add_all(cli, o->tmpfs, mountspec_parse_tmpfs, false, PASS_ALL, doc, mounts,
+                            err);
         if (r >= 0)
                 r = add_from(cli, o->volumes_from, mounts, err);
+        if (r >= 0)
+                r = add_all(cli, o->volumes, mountspec_parse_volume, false, PASS_ANONYMOUS, doc,
+                            mounts, err);
         if (r >= 0)
                 r = add_image_volumes(cli, jv_path(doc, "Config.Volumes"), mounts, err);
         return r;

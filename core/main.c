@@ -32,6 +32,7 @@ static const struct command commands[] = {
         {"build", build_cmd_build, 1},
         {"builder", build_cmd_builder, 1},
         {"commit", commit_cmd_commit, 1},
+        {"completion", cmd_completion, 1},
         {"container", container_cmd, 1},
         {"create", cmd_create, 125},
         {"diff", commit_cmd_diff, 1},

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -654,6 +656,98 @@ static void proc_row(pid_t pid, struct table *t)
         table_add_row(t, line);
 }
 
+/* `top C [ps OPTIONS]` with options: Docker runs the host's ps with them and keeps the lines
+ * whose PID column names one of the container's processes, the overhanging fields of a line
+ * joined into its last column. */
+static int top_with_ps(char **ps_args, const pid_t *pids, size_t n, struct err *err)
+{
+        _cleanup_strv_ char **argv = NULL;
+        _cleanup_free_ char *out = NULL;
+        _cleanup_table_ struct table *t = table_new_min(20);
+        size_t len = 0, titles = 0, pid_col = SIZE_MAX;
+        int fds[2], status;
+        char *save = NULL, *line;
+        pid_t child;
+
+        if (util_strv_push(&argv, "ps") < 0 || !t)
+                return err_set(err, -ENOMEM, "running ps");
+        for (char **a = ps_args; *a; a++)
+                if (util_strv_push(&argv, *a) < 0)
+                        return err_set(err, -ENOMEM, "running ps");
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return err_errno(err, "running ps");
+        fflush(stdout);
+        child = fork();
+        if (child == 0) {
+                dup2(fds[1], STDOUT_FILENO);
+                execvp("ps", argv);
+                fprintf(stderr, "ps: exec: \"ps\": %s\n", strerror(errno));
+                _exit(127);
+        }
+        close(fds[1]);
+        if (child < 0) {
+                close(fds[0]);
+                return err_errno(err, "running ps");
+        }
+        for (;;) {
+                char buf[8192], *no;
+                ssize_t got = read(fds[0], buf, sizeof(buf));
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got <= 0)
+                        break;
+                no = realloc(out, len + (size_t)got + 1);
+                if (!no)
+                        break;
+                out = no;
+                memcpy(out + len, buf, (size_t)got);
+                len += (size_t)got;
+                out[len] = '\0';
+        }
+        close(fds[0]);
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !out)
+                return err_set(err, -EIO, "ps: exit status %d",
+                               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                _cleanup_strv_ char **f = NULL;
+                _cleanup_free_ char *row = NULL;
+                char *fs = NULL, *w;
+                size_t nf = 0;
+                for (w = strtok_r(line, " \t", &fs); w; w = strtok_r(NULL, " \t", &fs), nf++)
+                        util_strv_push(&f, w);
+                if (!titles) {
+                        titles = nf;
+                        for (size_t i = 0; i < nf; i++)
+                                if (!strcmp(f[i], "PID"))
+                                        pid_col = i;
+                        if (pid_col == SIZE_MAX)
+                                return err_set(err, -EINVAL,
+                                               "Couldn't find PID field in ps output");
+                } else {
+                        bool mine = false;
+                        for (size_t i = 0; pid_col < nf && i < n; i++)
+                                mine |= atoi(f[pid_col]) == (int)pids[i];
+                        if (!mine)
+                                continue;
+                }
+                for (size_t i = 0; i < nf; i++) {
+                        char *nr = util_printf("%s%s%s", row ? row : "",
+                                               !row         ? ""
+                                               : i < titles ? "\t"
+                                                            : " ",
+                                               f[i]);
+                        free(row);
+                        row = nr;
+                }
+                if (row)
+                        table_add_row(t, row);
+        }
+        table_print(t, stdout);
+        return 0;
+}
+
 int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
 {
         struct container *c = NULL;
@@ -683,6 +777,11 @@ int cmd_top(struct cli *cli, int argc, char **argv, struct err *err)
         container_free(c);
         if (r < 0)
                 return r;
+        if (argc > 2) {
+                r = top_with_ps(argv + 2, pids, n, err);
+                free(pids);
+                return r;
+        }
         t = table_new_min(20);
         table_add_row(t, "UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD");
         for (size_t i = 0; i < n; i++)

@@ -249,3 +249,47 @@ teardown() {
     run h system df -v
     assert_failure 125
 }
+
+@test "top CONTAINER [ps OPTIONS]: the host's ps with those options, the container's lines only" {
+    command -v ps >/dev/null || skip "no ps(1) on this host"
+    h run -d --name tp busybox sh -c 'sleep 301 & sleep 302' >/dev/null
+    h run -d --name other busybox sleep 303 >/dev/null
+    run h top tp -eo pid,comm
+    assert_success
+    [[ ${lines[0]} =~ ^PID\ +COMMAND$ ]] || fail "header: ${lines[0]}"
+    assert_line_count 3
+    run h top tp -eo pid,args
+    assert_output_contains "sleep 301"
+    refute_output_contains "sleep 303"
+    run h top tp -o comm
+    assert_failure
+    assert_output_contains "Couldn't find PID field in ps output"
+}
+
+@test "completion bash|zsh|fish: commands, subcommands, flags and names, asked of hawser itself" {
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    ln -sf "$HAWSER" "$BATS_TEST_TMPDIR/bin/hawser"
+    h completion bash >"$BATS_TEST_TMPDIR/c.bash"
+    bash -n "$BATS_TEST_TMPDIR/c.bash"
+    h create --name completeme busybox true >/dev/null
+    complete_words() {
+        PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash -c 'source "$1"; shift; COMP_WORDS=("$@");
+            COMP_CWORD=$(($# - 1)); _hawser; printf "%s\n" "${COMPREPLY[@]}"' _ \
+            "$BATS_TEST_TMPDIR/c.bash" "$@"
+    }
+    run complete_words hawser ru
+    assert_output "run"
+    run complete_words hawser network con
+    assert_output_contains "connect"
+    run complete_words hawser run --resta
+    assert_output "--restart"
+    run complete_words hawser stop complete
+    assert_output "completeme"
+    run h completion zsh
+    assert_output_contains "bashcompinit"
+    run h completion fish
+    assert_output_contains "complete -c hawser"
+    run h completion tcsh
+    assert_failure
+    assert_output_contains 'unsupported shell "tcsh"'
+}

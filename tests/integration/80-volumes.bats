@@ -667,7 +667,12 @@ escapes() {
 }
 
 @test "the same destination twice, or a clash with --tmpfs, is Docker's duplicate mount point error" {
-    run h run --rm -v /dup -v "$TMPDIR/dup:/dup" busybox true
+    # An anonymous -v where a bind goes is no clash (Docker's Config.Volumes yields): the bind.
+    mkdir -p "$TMPDIR/dup" && echo bound >"$TMPDIR/dup/f"
+    run h run --rm -v /dup -v "$TMPDIR/dup:/dup" busybox cat /dup/f
+    assert_success
+    assert_output "bound"
+    run h run --rm -v "$TMPDIR/dup:/dup" -v "$TMPDIR/dup3:/dup" busybox true
     assert_status 125
     assert_output_contains "Duplicate mount point: /dup"
     run h run --rm -v "$TMPDIR/dup2:/dup2" --tmpfs /dup2 busybox true
@@ -948,4 +953,33 @@ escapes() {
     done
     rm -f "$go"
     wait
+}
+
+@test "--volumes-from and -v at one path as Docker: an inherited mount beats an anonymous -v, a bind or named -v replaces it; the same -v twice is one; rm -v removes an inherited anonymous volume once unused" {
+    local vol before
+    h run --name vsrc -v /data busybox sh -c 'echo from-src >/data/f' >/dev/null
+    vol=$(h inspect -f '{{range .Mounts}}{{.Name}}{{end}}' vsrc)
+    before=$(h volume ls -q | wc -l)
+    run h run --volumes-from vsrc -v /data --name vtake busybox cat /data/f
+    assert_output "from-src"
+    run h inspect -f '{{range .Mounts}}{{.Name}}{{end}}' vtake
+    assert_output "$vol"
+    h rm vtake >/dev/null
+    [ "$(h volume ls -q | wc -l)" -eq "$before" ] || fail "an anonymous volume was made"
+    mkdir -p "$BATS_TEST_TMPDIR/hv" && echo host >"$BATS_TEST_TMPDIR/hv/f"
+    run h run --rm --volumes-from vsrc -v "$BATS_TEST_TMPDIR/hv:/data" busybox cat /data/f
+    assert_output "host"
+    run h run --rm -v "$BATS_TEST_TMPDIR/hv:/x" -v "$BATS_TEST_TMPDIR/hv:/x" busybox cat /x/f
+    assert_success
+    assert_output "host"
+    run h run --rm -v "$BATS_TEST_TMPDIR/hv:/x" -v /etc:/x busybox true
+    assert_failure 125
+    assert_output_contains "Duplicate mount point: /x"
+    h run --name vrcv --volumes-from vsrc busybox true >/dev/null
+    h rm -v vsrc >/dev/null
+    run h volume inspect -f '{{.Name}}' "$vol"
+    assert_output "$vol"
+    h rm -v vrcv >/dev/null
+    run h volume inspect "$vol"
+    assert_failure
 }
