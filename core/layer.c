@@ -42,6 +42,7 @@
         X(archive_entry_xattr_reset)                                                               \
         X(archive_error_string)                                                                    \
         X(archive_filter_bytes)                                                                    \
+        X(archive_filter_count)                                                                    \
         X(archive_read_data_block)                                                                 \
         X(archive_read_free)                                                                       \
         X(archive_read_new)                                                                        \
@@ -98,6 +99,7 @@ static int layer_load_archive(struct err *err)
 #define archive_entry_xattr_reset       (*la.archive_entry_xattr_reset)
 #define archive_error_string            (*la.archive_error_string)
 #define archive_filter_bytes            (*la.archive_filter_bytes)
+#define archive_filter_count            (*la.archive_filter_count)
 #define archive_read_data_block         (*la.archive_read_data_block)
 #define archive_read_free               (*la.archive_read_free)
 #define archive_read_new                (*la.archive_read_new)
@@ -1086,6 +1088,12 @@ static int extract_run(struct extract *x, const struct stream_src *src, bool has
         r = stream_open(&x->stream, src, hash, err);
         if (r < 0)
                 return r;
+        /* An image archive is compressed once at most (Docker decompresses once, then reads
+         * a tar): xz over gzip is refused with Docker's words. */
+        if (x->divert && archive_filter_count(x->stream.raw) > 2)
+                return err_set(err, -EINVAL,
+                               "Error processing tar file(exit status 1): archive/tar: invalid "
+                               "tar header");
         x->tar = archive_read_new();
         if (!x->tar)
                 return err_set(err, -ENOMEM, "starting the tar reader");

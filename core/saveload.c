@@ -1096,8 +1096,11 @@ static int do_load(const struct cli *cli, int infd, bool quiet, struct err *err)
         if (rootfd < 0)
                 return err_errno(err, "opening %s", dir);
         r = layer_extract_divert(infd, rootfd, &d, err);
-        if (r < 0)
+        /* Docker's own words stand alone. */
+        if (r < 0 && strncmp(err->msg, "Error processing tar file", 25))
                 return err_wrap(err, "invalid archive");
+        if (r < 0)
+                return r;
         util_test_kill_point("load-extracted");
         c.rootfd = rootfd;
         if (faccessat(rootfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)

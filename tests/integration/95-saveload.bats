@@ -381,3 +381,18 @@ make_oci() {
     assert_failure
     assert_output_contains "neither manifest.json nor index.json"
 }
+
+@test "load refuses an archive compressed twice (xz over gzip) with Docker's message, exit 1, nothing loaded" {
+    h save -o "$BATS_TEST_TMPDIR/b.tar" busybox
+    gzip -c "$BATS_TEST_TMPDIR/b.tar" | xz -c >"$BATS_TEST_TMPDIR/b.tar.gz.xz"
+    h rmi busybox >/dev/null
+    run h load -i "$BATS_TEST_TMPDIR/b.tar.gz.xz"
+    assert_failure 1
+    assert_output "Error: Error processing tar file(exit status 1): archive/tar: invalid tar header"
+    run h images -q
+    assert_output ""
+    gzip -c "$BATS_TEST_TMPDIR/b.tar" >"$BATS_TEST_TMPDIR/b.tar.gz"
+    run h load -i "$BATS_TEST_TMPDIR/b.tar.gz"
+    assert_success
+    assert_output "Loaded image: busybox:latest"
+}
