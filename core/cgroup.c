@@ -139,16 +139,19 @@ int cgroup_ns_pids(pid_t init_pid, pid_t **ret, size_t *ret_n, struct err *err)
  * another's (a container that joined this one's PID namespace). Only that hierarchy's line
  * counts: on cgroup v1 a process may be in the container's memory cgroup and not yet in its
  * freezer one. */
-static bool in_cgroup(pid_t pid)
+/* The 64-hex id of the container whose freezer-hierarchy cgroup holds pid into owner (""
+ * when none); false when pid's cgroups cannot be read. */
+static bool cgroup_owner(pid_t pid, char owner[65])
 {
         const struct cg_base *b = cgroup_base();
         _cleanup_free_ char *s = NULL;
         char path[64];
         struct err e = {0};
 
+        owner[0] = '\0';
         snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
         if (fs_read_file(path, &s, NULL, &e) < 0)
-                return true;
+                return false;
         for (char *l = s; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
                 char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 size_t nl = strcspn(l, "\n");
@@ -163,10 +166,30 @@ static bool in_cgroup(pid_t pid)
                         const char *end = l + nl, *last = end;
                         while (last > c2 + 1 && last[-1] != '/')
                                 last--;
-                        return end - last == 64 && strspn(last, "0123456789abcdef") >= 64;
+                        if (end - last == 64 && strspn(last, "0123456789abcdef") >= 64)
+                                snprintf(owner, 65, "%.64s", last);
+                        return true;
                 }
         }
-        return false;
+        return true;
+}
+
+/* Whether pid is in a container's cgroup already (this one's or another's), or unreadable. */
+static bool in_cgroup(pid_t pid)
+{
+        char owner[65];
+
+        return !cgroup_owner(pid, owner) || owner[0];
+}
+
+/* Whether pid is in another container's cgroup: a container that joined this one's PID
+ * namespace (--pid container:X) keeps its own processes. */
+static bool in_other_cgroup(const char *name, pid_t pid)
+{
+        const char *slash = strrchr(name, '/');
+        char owner[65];
+
+        return cgroup_owner(pid, owner) && owner[0] && strcmp(owner, slash ? slash + 1 : name);
 }
 
 static int make_cgroup(const char *id, char path[PATH_MAX], struct err *err)
@@ -200,8 +223,17 @@ int cgroup_container_pids(const char *id, pid_t init_pid, bool own_pidns, pid_t 
         pid_t *v = NULL;
         size_t n = 0;
 
-        if (own_pidns)
-                return cgroup_ns_pids(init_pid, ret, ret_n, err);
+        if (own_pidns) {
+                /* Its PID namespace's processes, but those of a container joined to it. */
+                size_t k = 0;
+                if (cgroup_ns_pids(init_pid, ret, ret_n, err) < 0)
+                        return -err->code;
+                for (size_t i = 0; i < *ret_n; i++)
+                        if (!in_other_cgroup(id, (*ret)[i]))
+                                (*ret)[k++] = (*ret)[i];
+                *ret_n = k;
+                return 0;
+        }
         if (cgroup_path(id, "cgroup.procs", path, err) < 0 ||
             fs_read_file(path, &text, NULL, err) < 0)
                 return -err->code;
@@ -314,7 +346,16 @@ void cgroup_kill_all(const char *id)
 {
         struct err e = {0};
 
-        /* Until none is left: one may fork while the others are killed. */
+        /* Frozen first, so none forks while the others are killed (runc's way); each dies
+         * once thawed. Then until none is left, for a freezer that could not freeze. */
+        if (cgroup_freeze(id, true, &e) == 0) {
+                _cleanup_free_ pid_t *all = NULL;
+                size_t n = 0;
+                if (cgroup_container_pids(id, 0, false, &all, &n, &e) == 0)
+                        for (size_t i = 0; i < n; i++)
+                                kill(all[i], SIGKILL);
+                cgroup_freeze(id, false, &e);
+        }
         for (int pass = 0; pass < 100; pass++) {
                 _cleanup_free_ pid_t *left = NULL;
                 size_t n = 0;
@@ -574,7 +615,8 @@ static int apply_v2(const char *id, const struct cgroup_limits *l, pid_t pid, st
         if (r >= 0 && l->blkio_weight > 0) {
                 char p[PATH_MAX + 32], v[32];
                 snprintf(p, sizeof(p), "%s/io.bfq.weight", dir);
-                snprintf(v, sizeof(v), "default %lld", l->blkio_weight);
+                /* runc's conversion of blkio's 10..1000 to io.weight's 1..10000. */
+                snprintf(v, sizeof(v), "default %lld", 1 + (l->blkio_weight - 10) * 9999 / 990);
                 r = access(p, F_OK) == 0 ? write_ll(dir, "io.bfq.weight", l->blkio_weight, err)
                                          : write_file(dir, "io.weight", v, err);
         }

@@ -65,6 +65,9 @@ static int sysctls(const struct run_opts *o, struct jv *hc, struct err *err)
                 if (!key || !*key || (!sysctl_ipc(key) && strncmp(key, "net.", 4)) ||
                     strchr(key, '/') || strstr(key, ".."))
                         return err_set(err, -EINVAL, "sysctl '%s' is not whitelisted", *s);
+                /* /proc/sys paths are short; a longer key could only be a typo. */
+                if (strlen(key) >= 250)
+                        return err_set(err, -EINVAL, "sysctl '%.64s...' is too long", key);
                 /* The host's own settings are not the container's to change (runc's check). */
                 if (host_net && !strncmp(key, "net.", 4))
                         return err_set(err, -EINVAL,

@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/util.h"
+#include "cgroup.h"
 #include "exec.h"
 #include "health.h"
 
@@ -179,7 +180,7 @@ void health_tick(struct health *h, const struct cli *cli, struct container *c)
         }
         /* Not while paused (the probe could not run), nor once the run is over. */
         if (container_reload(c, &e) < 0 || !container_is_running(c) ||
-            !strcmp(container_status(c), "paused")) {
+            !strcmp(container_status(c), "paused") || cgroup_is_frozen(c->cgroup)) {
                 arm(h, h->interval);
                 return;
         }

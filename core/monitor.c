@@ -20,6 +20,10 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <linux/openat2.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -254,8 +258,11 @@ static int join_container_net(const struct cli *cli, const char *ref, struct spe
 
 /* X's /dev/shm, for --ipc container:X: a copy of its mount taken from inside its mount
  * namespace (a helper joins it) as a detached tree the container's init attaches. The
- * tmpfs is the same: both containers see the same files. */
-static int open_shm_of(pid_t xpid, int *ret_fd, struct err *err)
+ * tmpfs is the same: both containers see the same files. X's processes could have changed
+ * what dev/shm names under their root (a chroot into a tree of symlinks): it is resolved
+ * beneath that root without following any link, must be a tmpfs mount's root, and X's init
+ * must still be the one checked (start ticks), or nothing is taken. */
+static int open_shm_of(pid_t xpid, long long xstart, int *ret_fd, struct err *err)
 {
         int sv[2], code = 125, r;
         pid_t pid;
@@ -268,22 +275,39 @@ static int open_shm_of(pid_t xpid, int *ret_fd, struct err *err)
                 return err_errno(err, "forking");
         }
         if (pid == 0) {
+                struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                                  RESOLVE_NO_MAGICLINKS};
                 struct err e = {0};
+                struct statfs sf;
+                struct stat shm, dev;
                 char p[64], rp[64];
-                int ns, root, tree;
+                int ns, root, devfd, shmfd, tree;
                 close(sv[0]);
                 snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)xpid);
                 snprintf(rp, sizeof(rp), "/proc/%d/root", (int)xpid);
-                /* X's root as its init sees it (its namespace's own root is the host's old
-                 * one, detached by X's pivot_root). */
                 ns = open(p, O_RDONLY | O_CLOEXEC);
                 root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (ns < 0 || root < 0 || setns(ns, CLONE_NEWNS) < 0) {
+                if (ns < 0 || root < 0 || !util_pid_alive(xpid, xstart) ||
+                    setns(ns, CLONE_NEWNS) < 0) {
                         err_errno(&e, "joining the mount namespace of the IPC container");
                         launch_send_error(sv[1], 125, &e);
                         _exit(1);
                 }
-                tree = open_tree(root, "dev/shm", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                /* dev, then shm, beneath the root without a link: shm must be a mount of
+                 * its own (another device than dev's) that is a tmpfs. */
+                devfd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how));
+                shmfd = devfd >= 0 ? (int)syscall(SYS_openat2, devfd, "shm", &how, sizeof(how))
+                                   : -1;
+                if (shmfd < 0 || fstat(devfd, &dev) < 0 || fstat(shmfd, &shm) < 0 ||
+                    fstatfs(shmfd, &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
+                    shm.st_dev == dev.st_dev) {
+                        err_set(&e, -EPERM,
+                                "the IPC container's /dev/shm is not its shared memory mount");
+                        launch_send_error(sv[1], 125, &e);
+                        _exit(1);
+                }
+                tree = open_tree(shmfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
                 if (tree < 0 || launch_send_fd(sv[1], tree) < 0) {
                         err_errno(&e, "taking the IPC container's /dev/shm");
                         launch_send_error(sv[1], 125, &e);
@@ -342,7 +366,8 @@ static int build_namespaces(const struct cli *cli, const struct container *c, st
                 if (r >= 0 && !strcmp(xmode, "host"))
                         b->s.shm_source = "/dev/shm";
                 else if (r >= 0)
-                        r = open_shm_of(xpid, &b->shm_fd, err);
+                        r = open_shm_of(xpid, jv_get_int(jv_get(x->doc, "Hawser"), "InitStart", 0),
+                                        &b->shm_fd, err);
                 container_free(x);
                 if (r < 0)
                         return r;
@@ -355,6 +380,36 @@ static int build_namespaces(const struct cli *cli, const struct container *c, st
                         return err_set(err, -ENOMEM, "preparing sysctls");
         }
         b->s.sysctls = b->sysctls;
+        return 0;
+}
+
+/* Whether fd (a namespace) is the one this process is in, of that kind. */
+static bool ns_is_own(int fd, const char *kind)
+{
+        char p[32];
+        struct stat a, own;
+
+        snprintf(p, sizeof(p), "/proc/self/ns/%s", kind);
+        return fd >= 0 && fstat(fd, &a) == 0 && stat(p, &own) == 0 && a.st_ino == own.st_ino &&
+               a.st_dev == own.st_dev;
+}
+
+/* A --sysctl only ever writes the container's own namespaces: a joined X that shares the
+ * host's network or IPC namespace (--network container:X of a --network host X) would make
+ * it the host's, which create refuses for --network host and --ipc host. */
+static int sysctls_stay_inside(const struct spec_buf *b, struct err *err)
+{
+        bool host_net = ns_is_own(b->s.netns_fd, "net"),
+             host_ipc = b->s.host_ipc || ns_is_own(b->s.ipcns_fd, "ipc");
+
+        for (char **kv = b->sysctls; kv && *kv; kv++) {
+                size_t n = strcspn(*kv, "=");
+                bool net = !strncmp(*kv, "net.", 4);
+                if (net ? host_net : host_ipc)
+                        return err_set(err, -EINVAL,
+                                       "sysctl \"%.*s\" not allowed in host %s namespace", (int)n,
+                                       *kv, net ? "network" : "IPC");
+        }
         return 0;
 }
 
@@ -472,9 +527,10 @@ static int build_spec(const struct cli *cli, const struct container *c,
         if (build_mounts(c, b, err) < 0 || build_devices(c, b, err) < 0 ||
             build_rlimits(c, b, err) < 0 || build_namespaces(cli, c, b, err) < 0)
                 return -err->code;
-        if (network_mode_parse(net, &target) == NETWORK_MODE_CONTAINER)
-                return join_container_net(cli, target, b, err);
-        return 0;
+        if (network_mode_parse(net, &target) == NETWORK_MODE_CONTAINER &&
+            join_container_net(cli, target, b, err) < 0)
+                return -err->code;
+        return sysctls_stay_inside(b, err);
 }
 
 /* ---- output fan-out ---- */
@@ -1029,7 +1085,9 @@ static int attach_network(struct monitor *m, struct err *err)
 
 /* --device-cgroup-rule, or a --device with less than rw: Docker's default devices, the
  * --device ones (with their permissions) and the rules are all the device cgroup allows
- * (strv, malloc'd; NULL when neither asks for one). */
+ * (strv, malloc'd; NULL when none is needed). A container in another's PID namespace (or the
+ * host's) gets one too where the host has it: through /proc/PID/root it reaches a /dev that
+ * is not nodev (a container with rules), where a node it makes would open anything. */
 static char **device_allow(const struct container *c, const struct spec_buf *b)
 {
         static const char *const defaults[] = {
@@ -1046,6 +1104,8 @@ static char **device_allow(const struct container *c, const struct spec_buf *b)
                 const char *m = jv_get_str(jv_at(devs, k), "CgroupPermissions") ?: "rwm";
                 restricted |= !strchr(m, 'r') || !strchr(m, 'w');
         }
+        if (!container_own_pidns(c) && cgroup_devices_supported())
+                restricted = true;
         /* --privileged: every device, no device cgroup (Docker's). */
         if ((!jv_len(rules) && !restricted) ||
             jv_get_bool(jv_get(c->doc, "HostConfig"), "Privileged"))
@@ -1055,12 +1115,20 @@ static char **device_allow(const struct container *c, const struct spec_buf *b)
         for (size_t i = 0; i < b->devices.n; i++) {
                 const struct device_node *d = &b->devices.v[i];
                 const char *perms = "rwm";
+                size_t best = 0;
                 _cleanup_free_ char *a = NULL;
-                /* The --device's own permissions (a directory's nodes share them). */
+                /* The --device's own permissions (a directory's nodes share them): its path
+                 * or a directory above it, the longest such wins. */
                 for (size_t k = 0; k < jv_len(devs); k++) {
                         const char *in = jv_get_str(jv_at(devs, k), "PathInContainer");
-                        if (in && !strncmp(d->path, in, strlen(in)))
-                                perms = jv_get_str(jv_at(devs, k), "CgroupPermissions") ?: perms;
+                        size_t n = in ? strlen(in) : 0;
+                        while (n > 1 && in[n - 1] == '/')
+                                n--;
+                        if (!in || n <= best || strncmp(d->path, in, n) ||
+                            (d->path[n] && d->path[n] != '/'))
+                                continue;
+                        best = n;
+                        perms = jv_get_str(jv_at(devs, k), "CgroupPermissions") ?: "rwm";
                 }
                 a = util_printf("%c %u:%u %s", S_ISBLK(d->type) ? 'b' : 'c', d->major, d->minor,
                                 perms);

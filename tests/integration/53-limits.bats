@@ -409,3 +409,19 @@ cg() {
     h rm -f "$id" >/dev/null
     [ ! -e "/sys/fs/cgroup/devices/hawser/$id" ] || fail "the device cgroup stayed"
 }
+
+@test "a container in another's PID namespace cannot open a node it makes in that one's /dev (device cgroup)" {
+    [ "$CGV" = 1 ] && [ "$(stat -f -c %T /sys/fs/cgroup/devices 2>/dev/null)" = cgroupfs ] ||
+        skip "no cgroup v1 devices controller"
+    [ -c /dev/fuse ] || skip "no /dev/fuse on this host to make the rules container with"
+    # R's /dev is not nodev (its device cgroup guards it); J joins R's PID namespace and
+    # reaches that /dev through /proc/1/root.
+    h run -d --name rules --device-cgroup-rule 'c 10:229 rwm' busybox sleep 1000 >/dev/null
+    run h run --rm --pid container:rules busybox sh -c 'mknod /proc/1/root/dev/mem2 c 1 1 && head -c 1 /proc/1/root/dev/mem2 >/dev/null && echo READ'
+    assert_failure
+    assert_output_contains "Operation not permitted"
+    refute_output_contains "READ"
+    run h run --rm --pid container:rules busybox sh -c 'head -c 0 /dev/null && echo ok'
+    assert_output "ok"
+    h rm -f rules >/dev/null
+}

@@ -140,4 +140,26 @@ ns_of() {
     run h run --rm --sysctl net.nosuch.key=1 busybox true
     assert_failure 125
     assert_output_contains "setting sysctl net.nosuch.key"
+    run h run --rm --sysctl "net.$(printf 'a%.0s' $(seq 260))=1" busybox true
+    assert_failure 125
+    assert_output_contains "is too long"
+}
+
+@test "--sysctl never reaches the host's namespaces through a joined container that shares them" {
+    local host_somax
+    host_somax=$(cat /proc/sys/net/core/somaxconn)
+    h run -d --name hostnet --network host --ipc host busybox sleep 1000 >/dev/null
+    run h run --rm --network container:hostnet --sysctl net.core.somaxconn=77 busybox true
+    assert_failure 125
+    assert_output_contains 'sysctl "net.core.somaxconn" not allowed in host network namespace'
+    [ "$(cat /proc/sys/net/core/somaxconn)" = "$host_somax" ] || fail "the host's value changed"
+    run h run --rm --ipc container:hostnet --sysctl kernel.shmmax=5 busybox true
+    assert_failure 125
+    assert_output_contains 'sysctl "kernel.shmmax" not allowed in host IPC namespace'
+    # A joined container with a namespace of its own: the setting lands there.
+    h run -d --name ownnet busybox sleep 1000 >/dev/null
+    run h run --rm --network container:ownnet --sysctl net.core.somaxconn=77 busybox cat /proc/sys/net/core/somaxconn
+    assert_success
+    assert_output "77"
+    h rm -f hostnet ownnet >/dev/null
 }
