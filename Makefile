@@ -49,6 +49,7 @@ LIBCORE := $(BUILD)/libcore.a
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all install check check-tests check-layers check-options unit integration demo bench format format-check clean asan
+.PHONY: parity check-parity
 
 all: $(BUILD)/hawser
 
@@ -115,6 +116,7 @@ ASAN_FLAGS := BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame
 check: deps
 	$(MAKE) format-check check-tests check-layers check-options
 	$(MAKE) all unit
+	$(MAKE) check-parity
 	$(MAKE) $(ASAN_FLAGS) unit
 	BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run.sh
 
@@ -145,6 +147,15 @@ check-layers:
 # Every option of every command is read somewhere: no flag parsed and then ignored.
 check-options:
 	tests/lint/check-options.sh
+
+# docs/parity.md: every Docker command and flag (Docker 28.2's --help, captured in
+# docs/docker-help/) against what the built hawser's --help lists. make parity rewrites it;
+# check-parity, in make check once the binary is built, fails when the committed one is stale.
+parity: $(BUILD)/hawser
+	tests/lint/parity.sh $(BUILD)/hawser
+
+check-parity: $(BUILD)/hawser
+	tests/lint/parity.sh --check $(BUILD)/hawser
 
 format:
 	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)

@@ -56,6 +56,16 @@ void cli_fail_status(struct cli *cli, int status)
         cli->status = status;
 }
 
+void cli_fail_client(struct cli *cli)
+{
+        cli->client_error = true;
+}
+
+void cli_print_daemon_error(const char *msg)
+{
+        fprintf(stderr, "Error response from daemon: %s\n", msg);
+}
+
 void cli_fail_printed(struct cli *cli, int status)
 {
         cli->failure = CLI_FAIL_PRINTED;
@@ -108,7 +118,7 @@ int cli_each_ref(struct cli *cli, char *const *refs, int n,
                 struct err e = {0};
                 int rr = fn(cli, refs[i], ud, &e);
                 if (rr < 0) {
-                        fprintf(stderr, "Error: %s\n", e.msg);
+                        cli_print_daemon_error(e.msg);
                         cli_fail_printed(cli, 0);
                         r = err_set(err, -e.code, "%s", e.msg);
                         continue;

@@ -6,14 +6,17 @@
 /* How a command that returns < 0 failed. main maps each to the exit status and the shape of
  * the message in one table; a command never exits by itself. */
 enum cli_failure {
-        CLI_FAIL_DEFAULT, /* "Error: <msg>"; the command's failure status (1; 125 for run and
-                           * create, which fail before the container's command; 126 exec) */
+        CLI_FAIL_DEFAULT, /* "Error response from daemon: <msg>" (what Docker's daemon would
+                           * have refused; run and create: "hawser: Error response from
+                           * daemon: <msg>" and a hint, as Docker's CLI); the command's failure
+                           * status (1; 125 for run and create, which fail before the
+                           * container's command; 126 exec) */
         CLI_FAIL_USAGE,   /* "hawser: <msg>"; 1 (wrong arguments, unknown command) */
         CLI_FAIL_FLAG,    /* "hawser: <msg>"; 125 (a flag Docker's CLI cannot parse) */
         CLI_FAIL_PRINTED, /* the command printed its errors (one per object); cli->status if
                            * set, else the command's failure status */
         CLI_FAIL_HELP,    /* --help: the help is printed; 0. Not an error. */
-        CLI_FAIL_STATUS,  /* "Error: <msg>"; cli->status (a start's 125/126/127, start's 1) */
+        CLI_FAIL_STATUS,  /* as DEFAULT; cli->status (a start's 125/126/127, start's 1) */
 };
 
 /* Global options, parsed before the command name. */
@@ -23,6 +26,7 @@ struct cli {
         const char *self;         /* absolute path of the hawser binary (/proc/self/exe) */
         enum cli_failure failure; /* how a command that returns < 0 failed (main.c's table) */
         int status;               /* the exit status, for CLI_FAIL_STATUS (and PRINTED if set) */
+        bool client_error;        /* the message is Docker's CLI's own: "Error: <msg>" */
         char *argv_area;          /* our argv strings, contiguous: --init retitles itself there */
         size_t argv_len;
         char **argv; /* main's argv, for re-executing (core/selfexe.h) */
@@ -39,6 +43,12 @@ typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv, struct err *er
 void cli_fail_status(struct cli *cli, int status);
 /* The command printed its errors itself; status 0 keeps the command's failure status. */
 void cli_fail_printed(struct cli *cli, int status);
+/* The failure is one Docker's CLI finds itself (inspect's "No such object", a summary after
+ * per-object errors): "Error: <msg>", without the daemon's words. */
+void cli_fail_client(struct cli *cli);
+/* Prints one object's failure in a loop over many, as Docker's CLI relays the daemon's:
+ * "Error response from daemon: <msg>". */
+void cli_print_daemon_error(const char *msg);
 
 /* Records a usage error (wrong argument count, bad flag) in Docker's shape:
  * "\"hawser rm\" requires at least 1 argument.\nSee 'hawser rm --help'."; returns -EINVAL. */
@@ -61,7 +71,7 @@ char *cli_runroot_path(const struct cli *cli, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
 /* Runs fn on refs[0..n) as Docker's removal commands do: each success prints the ref, each
- * failure "Error: ..." on stderr and the loop goes on; the last failure is returned
+ * failure "Error response from daemon: ..." on stderr and the loop goes on; the last failure is returned
  * (CLI_FAIL_PRINTED: main prints nothing more). */
 /* fn's return for a ref done without a word (nothing to print). */
 #define CLI_EACH_SILENT 1

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -720,19 +722,25 @@ static int emit_add(struct emit *e, struct tarwrite_entry *te, int xfd, struct e
 /* A regular file; one that vanished or changed type since it was listed is left out. */
 static int emit_file(struct emit *e, int pfd, const char *name, struct err *err)
 {
-        _cleanup_close_ int fd =
-                openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        /* Looked at before it is opened: a node swapped in since it was listed (a device on
+         * a mount that allows them) is never opened, whatever opening it would do. */
+        _cleanup_close_ int pathfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
         struct tarwrite_entry te = {.fd = -1};
         struct stat st;
         const char *first;
+        char self[64];
 
-        if (fd < 0)
+        if (pathfd < 0)
                 return errno == ENOENT || errno == ELOOP ? 0
                                                          : err_errno(err, "opening /%s", e->path);
-        if (fstat(fd, &st) < 0)
+        if (fstat(pathfd, &st) < 0)
                 return err_errno(err, "inspecting /%s", e->path);
         if (!S_ISREG(st.st_mode))
                 return 0;
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
+        fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : err_errno(err, "opening /%s", e->path);
         te.st = &st;
         if (st.st_nlink > 1 && (first = link_find(e, &st))) {
                 te.link = first;
@@ -905,6 +913,27 @@ static bool flat_skip(const struct commit_filter *f, const struct stack *s, size
 static int emit_flat_dir(struct emit *e, const struct commit_filter *f, const struct stack *s,
                          size_t plen, struct err *err);
 
+/* mqueue's magic is not in linux/magic.h (ipc/mqueue.c). */
+#define COMMIT_MQUEUE_MAGIC 0x19800202
+
+/* A kernel filesystem: what it shows is the kernel's view of the moment, not files. */
+static bool kernel_fs(const struct commit_filter *f, int dirfd)
+{
+        static const unsigned long magic[] = {
+                PROC_SUPER_MAGIC,   SYSFS_MAGIC,         DEVPTS_SUPER_MAGIC, COMMIT_MQUEUE_MAGIC,
+                CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, SECURITYFS_MAGIC,   DEBUGFS_MAGIC,
+                TRACEFS_MAGIC,      BPF_FS_MAGIC,        PSTOREFS_MAGIC,     EFIVARFS_MAGIC,
+        };
+        struct statfs sf;
+
+        if (!f || !f->kernel_fs || fstatfs(dirfd, &sf) < 0)
+                return false;
+        for (size_t i = 0; i < ARRAY_SIZE(magic); i++)
+                if ((unsigned long)sf.f_type == magic[i])
+                        return true;
+        return false;
+}
+
 static int emit_flat_subdir(struct emit *e, const struct commit_filter *f, const struct stack *s,
                             size_t i, const char *name, size_t len, struct err *err)
 {
@@ -923,7 +952,9 @@ static int emit_flat_subdir(struct emit *e, const struct commit_filter *f, const
                 return err_errno(err, "inspecting /%s", e->path);
         te.st = &st;
         r = emit_add(e, &te, below.fds[0], err);
-        return r < 0 ? r : emit_flat_dir(e, f, &below, len, err);
+        if (r < 0 || kernel_fs(f, below.fds[0]))
+                return r;
+        return emit_flat_dir(e, f, &below, len, err);
 }
 
 static int emit_flat_dir(struct emit *e, const struct commit_filter *f, const struct stack *s,
@@ -954,6 +985,45 @@ static int emit_flat_dir(struct emit *e, const struct commit_filter *f, const st
                         return r;
         }
         return 0;
+}
+
+int commit_write_tree(int pfd, const char *name, const char *as, const struct commit_filter *f,
+                      int fd, long long *ret_size, struct err *err)
+{
+        _cleanup_(stack_done) struct stack s = {0};
+        _cleanup_(emit_done) struct emit e = {0};
+        struct tarwrite_entry te = {.fd = -1};
+        struct stat st;
+        int r;
+
+        if (strlen(as) >= sizeof(e.path))
+                return err_set(err, -ENAMETOOLONG, "%s: path too long", as);
+        strcpy(e.path, as);
+        if (fstatat(pfd, name, &st, *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) < 0)
+                return err_errno(err, "inspecting %s", as);
+        r = tarwrite_open(fd, &e.w, err);
+        if (r >= 0 && !S_ISDIR(st.st_mode))
+                r = emit_leaf(&e, pfd, name, &st, err);
+        if (r >= 0 && S_ISDIR(st.st_mode)) {
+                int dfd = openat(pfd, *name ? name : ".",
+                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                r = dfd < 0 ? err_errno(err, "opening %s", as) : stack_push(&s, dfd, 0);
+                if (r == -ENOMEM)
+                        err_set(err, r, "archiving %s", as);
+                te.st = &st;
+                if (r >= 0 && fstat(dfd, &st) < 0)
+                        r = err_errno(err, "inspecting %s", as);
+                if (r >= 0)
+                        r = emit_add(&e, &te, dfd, err);
+                if (r >= 0 && !kernel_fs(f, dfd))
+                        r = emit_flat_dir(&e, f, &s, strlen(as), err);
+        }
+        if (r >= 0)
+                r = tarwrite_finish(e.w, err);
+        if (ret_size && e.w)
+                *ret_size = tarwrite_size(e.w);
+        return r;
 }
 
 int commit_write_flat(const char *upper, char *const *lowers, const struct commit_filter *f, int fd,

@@ -29,6 +29,9 @@ struct commit_filter {
                                 /etc/hostname and /etc/resolv.conf as empty files, /proc,
                                 /sys and /dev as empty directories the image lacks, and
                                 directories copied up only to hold them */
+        bool kernel_fs;      /* leave out what lies in a kernel filesystem (proc, sysfs,
+                                devpts, cgroup, ...) mounted in the tree: a running
+                                container's own; its mount point stays */
 };
 
 /* The changes in Docker's order (depth first, names sorted bytewise): a whiteout is 'D',
@@ -53,6 +56,15 @@ int commit_write_layer(const char *upper, char *const *lowers, const struct comm
  * them written). The filter applies to entries that come from the upper dir. */
 int commit_write_flat(const char *upper, char *const *lowers, const struct commit_filter *f, int fd,
                       struct err *err);
+
+/* Writes the tree at pfd/name as a plain tar to fd (borrowed), the way `docker cp` archives
+ * a path: the top entry is named as, what lies below a directory "as/..." ("." gives
+ * "./..."); name "" is pfd itself, a directory. Symlinks are archived, never followed; every
+ * entry is opened from its parent with O_NOFOLLOW; hard links within the tree are kept;
+ * sockets are left out, as is what f leaves out (may be NULL). *ret_size (may be NULL) gets
+ * the bytes written. */
+int commit_write_tree(int pfd, const char *name, const char *as, const struct commit_filter *f,
+                      int fd, long long *ret_size, struct err *err);
 
 /* Docker's "…" truncation: s itself (strdup'd) when it has at most width runes, else its
  * first width-1 runes and "…". NULL on allocation failure. */

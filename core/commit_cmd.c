@@ -16,6 +16,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "commit.h"
+#include "events.h"
 #include "image.h"
 #include "lifecycle.h"
 #include "imgconfig.h"
@@ -537,6 +538,20 @@ static int commit_layer(const struct cli *cli, const struct commit_opts *o, stru
         return r;
 }
 
+/* Docker's: the new tag's image event, then the container's "commit" (comment, imageID,
+ * imageRef: the tag, or ""). */
+static void commit_events(const struct cli *cli, const struct container *c, const char *comment,
+                          const char *id, const char *tag)
+{
+        char image_id[72];
+
+        snprintf(image_id, sizeof(image_id), "sha256:%s", id);
+        if (tag)
+                events_image(cli, id, NULL, tag, "tag");
+        events_container(cli, c, "commit", "comment", comment ? comment : "", "imageID", image_id,
+                         "imageRef", tag ? tag : "", NULL);
+}
+
 static int do_commit(struct cli *cli, const struct commit_opts *o, const char *cref,
                      const char *ref, struct err *err)
 {
@@ -584,6 +599,7 @@ static int do_commit(struct cli *cli, const struct commit_opts *o, const char *c
         free(stages[0]);
         if (r < 0)
                 return r;
+        commit_events(cli, t.c, o->message, id, norm);
         printf("sha256:%s\n", id);
         return 0;
 }

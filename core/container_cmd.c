@@ -100,6 +100,7 @@ int container_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         static const struct cli_sub sub[] = {
                 {"attach", cmd_attach},
                 {"commit", commit_cmd_commit},
+                {"cp", cmd_cp},
                 {"create", cmd_create},
                 {"diff", commit_cmd_diff},
                 {"exec", cmd_exec},
@@ -128,7 +129,7 @@ int container_cmd(struct cli *cli, int argc, char **argv, struct err *err)
         };
 
         return cli_dispatch(cli, "container", sub, ARRAY_SIZE(sub),
-                            "attach, commit, create, diff, exec, export, inspect, kill, logs, "
+                            "attach, commit, cp, create, diff, exec, export, inspect, kill, logs, "
                             "ls, pause, port, prune, rename, restart, rm, run, start, stats, "
                             "stop, top, unpause, update, wait",
                             argc, argv, err);

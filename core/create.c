@@ -17,6 +17,7 @@
 #include "registry.h"
 #include "devices.h"
 #include "dnsd.h"
+#include "events.h"
 #include "network.h"
 #include "volume.h"
 #include "dns/files.h"
@@ -369,30 +370,31 @@ static int check_name_opts(const struct run_opts *o, struct err *err)
 
         for (char **d = o->dns; d && *d; d++)
                 if (inet_pton(AF_INET, *d, &a) != 1 && inet_pton(AF_INET6, *d, &a) != 1)
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--dns\" flag: %s is not "
-                                       "an ip address",
-                                       *d, *d);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--dns\" flag: %s is not "
+                                          "an ip address",
+                                          *d, *d);
         for (char **d = o->dns_search; d && *d; d++)
                 if (!dns_files_domain_ok(*d))
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--dns-search\" flag: %s is "
-                                       "not a valid domain",
-                                       *d, *d);
+                        return err_client(
+                                err, -EINVAL,
+                                "invalid argument \"%s\" for \"--dns-search\" flag: %s is "
+                                "not a valid domain",
+                                *d, *d);
         for (char **d = o->dns_options; d && *d; d++)
                 if (!dns_files_token_ok(*d))
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--dns-option\" flag: an "
-                                       "option is one word, without whitespace or control "
-                                       "characters",
-                                       *d);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--dns-option\" flag: an "
+                                          "option is one word, without whitespace or control "
+                                          "characters",
+                                          *d);
         for (char **d = o->aliases; d && *d; d++)
                 if (!dns_files_token_ok(*d))
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--network-alias\" flag: "
-                                       "an alias is one word, without whitespace or control "
-                                       "characters",
-                                       *d);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--network-alias\" flag: "
+                                          "an alias is one word, without whitespace or control "
+                                          "characters",
+                                          *d);
         return 0;
 }
 
@@ -405,10 +407,10 @@ static int check_opts(const struct run_opts *o, struct err *err)
         if (o->stop_timeout) {
                 long long t;
                 if (util_parse_ll(o->stop_timeout, -1, 1 << 30, &t) < 0)
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for "
-                                       "\"--stop-timeout\" flag",
-                                       o->stop_timeout);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for "
+                                          "\"--stop-timeout\" flag",
+                                          o->stop_timeout);
         }
         {
                 uint64_t caps;
@@ -715,10 +717,10 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         if (o->name && container_check_name(o->name, err) < 0)
                 return -err->code;
         if (o->cidfile && access(o->cidfile, F_OK) == 0)
-                return err_set(err, -EEXIST,
-                               "Container ID file found, make sure the other container isn't "
-                               "running or delete %s",
-                               o->cidfile);
+                return err_client(err, -EEXIST,
+                                  "Container ID file found, make sure the other container isn't "
+                                  "running or delete %s",
+                                  o->cidfile);
         if (find_image(cli, o, image_ref, image_id, err) < 0)
                 return -err->code;
         r = image_load_config(cli, image_id, &icfg, err);
@@ -784,6 +786,7 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
                 container_free(c);
                 return r;
         }
+        events_container(cli, c, "create", NULL);
         *ret = c;
         return 0;
 }
@@ -841,6 +844,8 @@ static int start_one(struct cli *cli, struct container *c, bool attach, bool wit
                 return -err->code;
         if (attach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return err_errno(err, "creating the attach socket");
+        if (attach)
+                events_container(cli, c, "attach", NULL);
         r = monitor_start(cli, c, sv[1], &code, err);
         if (r < 0) {
                 if (sv[0] >= 0)
@@ -926,6 +931,7 @@ static int start_by_policy(struct cli *cli, struct err *err)
         container_list_free(all);
         if (r >= 0 && failed) {
                 cli_fail_status(cli, 1);
+                cli_fail_client(cli);
                 r = err_set(err, -EIO, "%d container(s) failed to start", failed);
         }
         return r;
@@ -975,10 +981,11 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 printf("%s\n", argv[i]);
         }
         /* Docker's start exits 1 whatever went wrong (run's 125/126/127 are run's). */
-        if (r < 0)
+        if (r < 0) {
                 cli_fail_status(cli, 1);
-        if (r < 0)
+                cli_fail_client(cli);
                 return err_set(err, r, "failed to start containers: %s", failed);
+        }
         return r;
 }
 
@@ -1028,8 +1035,10 @@ int cmd_attach(struct cli *cli, int argc, char **argv, struct err *err)
         }
         ao.proxy_pid = o.sig_proxy ? (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0) : 0;
         sock = monitor_socket_path(cli, c->id);
-        container_free(c);
         fd = sock ? attach_connect(sock, err) : err_set(err, -ENOMEM, "attaching");
+        if (fd >= 0)
+                events_container(cli, c, "attach", NULL);
+        container_free(c);
         if (fd < 0)
                 return fd;
         r = attach_relay(fd, &ao, err);

@@ -211,10 +211,10 @@ static int hosts_doc(const struct run_opts *o, struct jv *hc, struct err *err)
                 if (!colon || colon == *h || !host_name_ok(*h, colon) ||
                     (inet_pton(AF_INET, colon + 1, &a) != 1 &&
                      inet_pton(AF_INET6, colon + 1, &a6) != 1 && strcmp(colon + 1, "host-gateway")))
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--add-host\" "
-                                       "flag: bad format for add-host: \"%s\"",
-                                       *h, *h);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--add-host\" "
+                                          "flag: bad format for add-host: \"%s\"",
+                                          *h, *h);
         }
         jv_set(hc, "ExtraHosts", o->add_hosts ? jv_from_strv(o->add_hosts) : NULL);
         jv_set(hc, "Dns", jv_from_strv(o->dns));

@@ -18,53 +18,10 @@
 #include "imgconfig.h"
 #include "launch.h"
 
-/* Docker's RAMInBytes: "512", "512k", "1.5g", "64MB" (1024-based; b, k, m, g, t, p). */
-static int parse_size(const char *s, long long *ret)
-{
-        char *end;
-        double v = strtod(s, &end);
-        double mult = 1;
-
-        if (end == s || v < 0)
-                return -EINVAL;
-        while (*end == ' ')
-                end++;
-        switch (tolower((unsigned char)*end)) {
-        case 'k':
-                mult = 1024.0;
-                break;
-        case 'm':
-                mult = 1024.0 * 1024;
-                break;
-        case 'g':
-                mult = 1024.0 * 1024 * 1024;
-                break;
-        case 't':
-                mult = 1024.0 * 1024 * 1024 * 1024;
-                break;
-        case 'p':
-                mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
-                break;
-        case 'b':
-        case '\0':
-                break;
-        default:
-                return -EINVAL;
-        }
-        if (*end && tolower((unsigned char)*end) != 'b')
-                end++;
-        if (*end && tolower((unsigned char)*end) == 'b')
-                end++;
-        if (*end)
-                return -EINVAL;
-        *ret = (long long)(v * mult);
-        return 0;
-}
-
 static int bad_flag(const char *value, const char *flag, const char *why, struct err *err)
 {
-        return err_set(err, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: %s", value, flag,
-                       why);
+        return err_client(err, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: %s", value, flag,
+                          why);
 }
 
 static int size_flag(const char *value, const char *flag, bool allow_unlimited, long long *ret,
@@ -78,7 +35,7 @@ static int size_flag(const char *value, const char *flag, bool allow_unlimited, 
                 *ret = -1;
                 return 0;
         }
-        if (parse_size(value, ret) < 0) {
+        if (util_parse_ram_bytes(value, ret) < 0) {
                 snprintf(why, sizeof(why), "invalid size: '%s'", value);
                 return bad_flag(value, flag, why, err);
         }
@@ -160,7 +117,7 @@ static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
                 if (!strcmp(driver, "none"))
                         return err_set(err, -EINVAL, "unknown log opt '%s' for none log driver", k);
                 if (!strcmp(k, "max-size")) {
-                        if (parse_size(v, &n) < 0)
+                        if (util_parse_ram_bytes(v, &n) < 0)
                                 return err_set(err, -EINVAL, "invalid size: '%s'", v);
                 } else if (!strcmp(k, "max-file")) {
                         if (util_parse_ll(v, LLONG_MIN / 2, LLONG_MAX / 2, &n) < 0)
@@ -169,7 +126,9 @@ static int log_config(const struct run_opts *o, struct jv *hc, struct err *err)
                                                "invalid syntax",
                                                v);
                         if (n < 1)
-                                return err_set(err, -EINVAL, "max-file cannot be less than 1");
+                                return err_set(err, -EINVAL,
+                                               "failed to initialize logging driver: max-file "
+                                               "cannot be less than 1");
                 } else if (!strcmp(k, "compress")) {
                         if (util_parse_go_bool(v) < 0)
                                 return err_set(err, -EINVAL,
@@ -208,7 +167,7 @@ static int restart_policy(const struct run_opts *o, struct jv *hc, struct err *e
                 return 0;
         colon = strchr(o->restart, ':');
         if (colon && strchr(colon + 1, ':'))
-                return err_set(err, -EINVAL, "invalid restart policy format");
+                return err_client(err, -EINVAL, "invalid restart policy format");
         name = colon ? strndup(o->restart, (size_t)(colon - o->restart)) : strdup(o->restart);
         if (!name)
                 return err_set(err, -ENOMEM, "reading --restart");
@@ -225,10 +184,10 @@ static int restart_policy(const struct run_opts *o, struct jv *hc, struct err *e
                 if (count < 0)
                         return err_set(err, -EINVAL, "maximum retry count cannot be negative");
         } else if (*name) {
-                return err_set(err, -EINVAL, "invalid restart policy '%s'", name);
+                return err_client(err, -EINVAL, "invalid restart policy '%s'", name);
         }
         if (o->rm && *name && strcmp(name, "no"))
-                return err_set(err, -EINVAL, "Conflicting options: --restart and --rm");
+                return err_client(err, -EINVAL, "Conflicting options: --restart and --rm");
         jv_set_str(rp, "Name", *name ? name : "no");
         jv_set_int(rp, "MaximumRetryCount", count);
         return 0;

@@ -30,7 +30,8 @@ static int add_volume(const struct cli *cli, const struct mount_spec *m, struct 
                       struct err *err)
 {
         _cleanup_free_ char *name = NULL, *path = NULL;
-        int r = volume_create(cli, m->source, m->volume_labels, m->source == NULL, &name, err);
+        int r = volume_create(cli, m->source, m->volume_labels, m->driver_opts, m->source == NULL,
+                              &name, err);
 
         if (r >= 0)
                 r = volume_path(cli, name, &path, err);
@@ -260,16 +261,26 @@ static int copy_up_one(const struct cli *cli, const char *dir, const char *lower
 
         if (lock < 0)
                 return lock;
-        /* Under the volume's lock: a concurrent first user waits and then finds it full. */
-        if (volume_needs_copy_up(cli, name) != 1)
+        /* Under the volume's lock: a concurrent first user waits and then finds it full. A
+         * volume with driver options is filled where they mount it, as Docker (a tmpfs one
+         * so loses it again when unmounted, a bind one fills its device directory). One that
+         * cannot be mounted is not filled: its start reports why, as Docker's does. */
+        if (volume_mount(cli, name, &(struct err){0}) < 0)
                 return 0;
+        if (volume_needs_copy_up(cli, name) != 1) {
+                volume_unmount_unused(cli, name, NULL);
+                return 0;
+        }
         pid = fork();
-        if (pid < 0)
+        if (pid < 0) {
+                volume_unmount_unused(cli, name, NULL);
                 return err_errno(err, "copying image content into volume %s", name);
+        }
         if (pid == 0)
                 _exit(copy_up_child(lower, empty, mnt, target, jv_get_str(m, "Source")));
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
+        volume_unmount_unused(cli, name, NULL);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
                 return err_set(err, -EEXIST,
                                "cannot mount volume over existing file, file exists "

@@ -51,7 +51,7 @@ int devices_parse(const char *spec, char **ret_host, char **ret_ctr, char **ret_
         if (!host || (c1 && !ctr && !mode) || (c2 && (!ctr || !mode)))
                 return err_set(err, -ENOMEM, "parsing --device %s", spec);
         if (mode && !valid_mode(mode))
-                return err_set(err, -EINVAL, "bad mode specified: %s", mode);
+                return err_client(err, -EINVAL, "bad mode specified: %s", mode);
         if (!ctr || !*ctr) {
                 free(ctr);
                 ctr = strdup(host);
@@ -61,7 +61,7 @@ int devices_parse(const char *spec, char **ret_host, char **ret_ctr, char **ret_
         if (!ctr || !mode)
                 return err_set(err, -ENOMEM, "parsing --device %s", spec);
         if (ctr[0] != '/')
-                return err_set(err, -EINVAL, "%s is not an absolute path", ctr);
+                return err_client(err, -EINVAL, "%s is not an absolute path", ctr);
         /* Less than read and write is the device cgroup's to enforce (the container gets
          * one then): only where the host has the v1 devices controller. */
         if ((!strchr(mode, 'r') || !strchr(mode, 'w')) && !cgroup_devices_supported())

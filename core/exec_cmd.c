@@ -10,10 +10,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
 #include "commands.h"
 #include "container.h"
+#include "events.h"
 #include "exec.h"
 #include "lifecycle.h"
 #include "opt.h"
@@ -82,6 +84,36 @@ static void relay_pty(int master, bool with_stdin)
         sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }
 
+/* Docker's exec events: "exec_create: CMD ARGS" and "exec_start: CMD ARGS" (the command
+ * after a colon, args joined by blanks), then exec_die with the exit code; each names the
+ * exec by an id of its own (execID). */
+struct exec_events {
+        const struct cli *cli;
+        const struct container *c;
+        char id[65];
+        char *cmd; /* "CMD ARGS" */
+};
+
+static void exec_event(const struct exec_events *x, const char *action, const char *code)
+{
+        _cleanup_free_ char *a = code ? strdup(action) : util_printf("%s: %s", action, x->cmd);
+
+        if (a && x->cmd)
+                events_container(x->cli, x->c, a, "execID", x->id, "exitCode", code, NULL);
+}
+
+static void exec_events_begin(struct exec_events *x, const struct cli *cli,
+                              const struct container *c, char **argv)
+{
+        _cleanup_free_ char *args = util_strv_join(argv + 1, " ");
+        struct err ignored = {0};
+
+        *x = (struct exec_events){.cli = cli, .c = c};
+        if (util_random_hex(x->id, &ignored) == 0 && args)
+                x->cmd = util_printf("%s %s", argv[0], args);
+        exec_event(x, "exec_create", NULL);
+}
+
 int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct opt_def defs[] = {
@@ -97,7 +129,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 OPT_END,
         };
         struct exec_opts o = {0};
+        struct exec_events x = {0};
         int master = -1, code = 126;
+        char exit_code[16];
         pid_t pid;
         struct container *c = NULL;
         int n = opt_parse(defs, argc - 1, argv + 1, true, &o, err), r;
@@ -131,7 +165,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
         if (r >= 0 && !cli->sealed && selfexe_needed(jv_get(c->doc, "HostConfig")))
                 selfexe_reexec(cli, cli->argv);
         if (r >= 0) {
+                exec_events_begin(&x, cli, c, argv + 2);
                 r = exec_start(cli, c, &o, argv + 2, -1, &pid, &master, &code, err);
+                exec_event(&x, "exec_start", NULL);
                 if (r < 0)
                         cli_fail_status(cli, code);
         }
@@ -140,7 +176,12 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct err *err)
                 close(master);
         }
         if (r >= 0)
-                r = exec_wait(pid);
+                r = code = exec_wait(pid);
+        /* A detached exec ends unwatched: nothing tells its death. */
+        snprintf(exit_code, sizeof(exit_code), "%d", code);
+        if (x.cmd && !(r >= 0 && o.detach))
+                exec_event(&x, "exec_die", exit_code);
+        free(x.cmd);
         container_free(c);
         opt_free_lists(defs, &o);
         return r;

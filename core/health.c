@@ -13,6 +13,7 @@
 #include "base/cleanup.h"
 #include "base/util.h"
 #include "cgroup.h"
+#include "events.h"
 #include "exec.h"
 #include "health.h"
 
@@ -121,6 +122,7 @@ static void record(struct health *h, struct container *c, int code, const char *
         struct err e = {0};
         struct jv *st, *hs, *log, *kept;
         bool starting = false;
+        char was[16] = "", action[48];
 
         lock = container_lock(c, &e);
         if (lock >= 0 && container_reload(c, &e) == 0 && container_is_running(c) &&
@@ -134,7 +136,8 @@ static void record(struct health *h, struct container *c, int code, const char *
                         jv_append(kept, jv_copy(jv_at(log, i)));
                 jv_append(kept, result_entry(h->probe_started_ns, util_now_ns(), code, out));
                 jv_set(hs, "Log", kept);
-                starting = !strcmp(jv_get_str(hs, "Status") ?: "", "starting");
+                snprintf(was, sizeof(was), "%s", jv_get_str(hs, "Status") ?: "");
+                starting = !strcmp(was, "starting");
                 if (code == 0) {
                         jv_set_int(hs, "FailingStreak", 0);
                         jv_set_str(hs, "Status", "healthy");
@@ -147,7 +150,11 @@ static void record(struct health *h, struct container *c, int code, const char *
                                 starting = false;
                         }
                 }
-                container_save(c, &e);
+                /* Docker's health_status event, on each change of status. */
+                snprintf(action, sizeof(action), "health_status: %s",
+                         jv_get_str(hs, "Status") ?: "");
+                if (container_save(c, &e) >= 0 && h->cli && strcmp(was, action + 15))
+                        events_container(h->cli, c, action, NULL);
         }
         if (h->timer_fd >= 0)
                 arm(h, next_delay(h, starting));
@@ -172,6 +179,7 @@ void health_tick(struct health *h, const struct cli *cli, struct container *c)
 
         while (read(h->timer_fd, &n, sizeof(n)) > 0)
                 ;
+        h->cli = cli;
         if (h->pid > 0) {
                 /* Past its timeout: the whole group goes; the reap records it. */
                 h->timed_out = true;

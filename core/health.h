@@ -33,6 +33,7 @@ struct health {
         char out[HEALTH_OUTPUT_MAX];
         size_t out_len;
         bool truncated;
+        const struct cli *cli; /* for its health_status events (set by health_tick) */
 };
 
 /* Reads the container's healthcheck (doc's Config.Healthcheck; NONE or none: nothing to do)

@@ -465,7 +465,18 @@ static struct jv *inspect_doc(const struct store *s, const char *id, const struc
         jv_set_str(d, "Id", full);
         jv_set(d, "RepoTags", jv_from_strv(tags));
         jv_set(d, "RepoDigests", jv_from_strv(digests));
-        jv_set_str(d, "Parent", str_or(cfg, "parent", ""));
+        /* Docker's image store link, not the config's word: an image loaded without its
+         * parent has none. */
+        {
+                const char *parent = str_or(cfg, "parent", "");
+                _cleanup_jv_ struct jv *pcfg = NULL;
+                struct err e = {0};
+                if (strncmp(parent, "sha256:", 7) || strlen(parent + 7) != 64 ||
+                    strspn(parent + 7, "0123456789abcdef") != 64 ||
+                    imgstore_load_config(s, parent + 7, &pcfg, &e) < 0)
+                        parent = "";
+                jv_set_str(d, "Parent", parent);
+        }
         jv_set_str(d, "Comment", str_or(cfg, "comment", ""));
         jv_set_str(d, "Created", str_or(cfg, "created", ZERO_TIME));
         jv_set_str(d, "DockerVersion", str_or(cfg, "docker_version", ""));

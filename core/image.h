@@ -94,6 +94,10 @@ struct image_usage {
         long long count, active, size, reclaimable;
 };
 int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err *err);
+/* `system df -v`'s image rows, as `images` lists them, with Docker's SharedSize (the layers
+ * another image also has), UniqueSize and Containers (how many use it); *ret is a malloc'd
+ * array of *ret_n owned documents. */
+int image_df_rows(const struct cli *cli, struct jv ***ret, size_t *ret_n, struct err *err);
 /* Moves staged layers into the layer store without making an image (a failed pull keeps
  * the layers it finished for the next one). Stages are consumed also on failure. */
 int image_keep_layers(const struct cli *cli, char *const *stages, struct err *err);

@@ -14,6 +14,7 @@
 #include "base/sha256.h"
 #include "base/util.h"
 #include "container.h"
+#include "events.h"
 #include "image.h"
 #include "image_internal.h"
 #include "build.h"
@@ -119,6 +120,9 @@ static int do_import(struct cli *cli, const struct import_opts *o, const char *s
         r = image_create(cli, doc, stages, norm, id, err);
         if (r < 0)
                 return err_wrap(err, "importing %s", src);
+        if (norm)
+                events_image(cli, id, NULL, norm, "tag");
+        events_image(cli, id, NULL, NULL, "import");
         printf("sha256:%s\n", id);
         return 0;
 }
@@ -664,12 +668,14 @@ int image_cmd_tag(struct cli *cli, int argc, char **argv, struct err *err)
                 return cli_usage_error(cli, "tag", err,
                                        "\"hawser tag\" requires exactly 2 arguments.");
         if (imgconfig_normalize_reference(argv[2], &norm, &perr) < 0)
-                return err_set(err, -EINVAL,
-                               "Error parsing reference: \"%s\" is not a valid repository/tag: %s",
-                               argv[2], perr.msg);
-        if (image_resolve(cli, argv[1], id, err) < 0)
+                return err_client(
+                        err, -EINVAL,
+                        "Error parsing reference: \"%s\" is not a valid repository/tag: %s",
+                        argv[2], perr.msg);
+        if (image_resolve(cli, argv[1], id, err) < 0 || image_tag(cli, id, norm, err) < 0)
                 return -err->code;
-        return image_tag(cli, id, norm, err);
+        events_image(cli, id, NULL, norm, "tag");
+        return 0;
 }
 
 /* ---- rmi ---- */
@@ -747,6 +753,7 @@ static int untag(struct rmi *d, const char *norm, struct err *err)
 
         if (r < 0)
                 return r;
+        events_image(d->cli, d->id, NULL, NULL, "untag");
         printf("%s: %s\n", d->prune ? "untagged" : "Untagged", norm);
         for (char **p = list; *p; p++)
                 if (!strcmp(*p, norm)) {
@@ -871,6 +878,7 @@ static int delete_image(struct rmi *d, struct err *err)
         if (unlink(cfg_path) < 0 && errno != ENOENT)
                 return err_errno(err, "deleting image %.12s", d->id);
         (void)unlink(meta);
+        events_image(d->cli, d->id, NULL, NULL, "delete");
         printf("%s: sha256:%s\n", d->prune ? "deleted" : "Deleted", d->id);
         sizes = calloc(util_strv_len(diff_ids) + 1, sizeof(*sizes));
         for (size_t i = 0; sizes && diff_ids && diff_ids[i]; i++)
@@ -1019,7 +1027,7 @@ int image_cmd_rmi(struct cli *cli, int argc, char **argv, struct err *err)
                         continue;
                 /* Docker reports every failure, one per line, after trying them all. */
                 if (r < 0)
-                        fprintf(stderr, "Error: %s\n", err->msg);
+                        cli_print_daemon_error(err->msg);
                 *err = e;
                 r = -e.code;
         }
@@ -1076,6 +1084,73 @@ int image_disk_usage(const struct cli *cli, struct image_usage *ret, struct err 
         u.reclaimable = u.size - in_use;
         *ret = u;
         return 0;
+}
+
+/* The diff ids of image id; NULL when its config cannot be read. */
+static char **diff_ids_of(const struct store *s, const char *id)
+{
+        _cleanup_jv_ struct jv *cfg = NULL;
+        char **ids = NULL;
+        struct err e = {0};
+
+        if (imgstore_load_config(s, id, &cfg, &e) < 0 || imgconfig_diff_ids(cfg, &ids, &e) < 0)
+                return NULL;
+        return ids;
+}
+
+int image_df_rows(const struct cli *cli, struct jv ***ret, size_t *ret_n, struct err *err)
+{
+        _cleanup_(imgstore_free) struct store s = {0};
+        struct listing l = {0};
+        struct jv **rows = NULL;
+        int64_t now = util_now_ns();
+        int r = imgstore_open(cli, false, &s, err);
+
+        if (r >= 0)
+                r = load_listing(&s, &l, err);
+        rows = r >= 0 ? calloc(l.n + 1, sizeof(*rows)) : NULL;
+        if (r >= 0 && !rows)
+                r = err_set(err, -ENOMEM, "listing images");
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                const struct image_row *row = &l.rows[i];
+                _cleanup_strv_ char **mine = diff_ids_of(&s, row->id), **others = NULL,
+                                    **users = NULL;
+                long long shared = 0;
+                char buf[32];
+                struct err e = {0};
+                /* A layer another image also has is shared (Docker's SharedSize). */
+                for (size_t j = 0; j < l.n; j++) {
+                        _cleanup_strv_ char **theirs = NULL;
+                        if (!strcmp(l.rows[j].id, row->id) ||
+                            util_strv_contains(others, l.rows[j].id))
+                                continue;
+                        util_strv_push(&others, l.rows[j].id);
+                        theirs = diff_ids_of(&s, l.rows[j].id);
+                        for (char **d = mine; d && *d; d++)
+                                if (util_strv_contains(theirs, *d) && (*d)[0]) {
+                                        shared += imgstore_size(&s, (char *[]){*d, NULL});
+                                        (*d)[0] = '\0'; /* counted once */
+                                }
+                }
+                rows[i] = row_ctx(row, false, now);
+                util_human_size_prec(shared, 3, buf, sizeof(buf));
+                jv_set_str(rows[i], "SharedSize", buf);
+                util_human_size_prec(row->size - shared, 3, buf, sizeof(buf));
+                jv_set_str(rows[i], "UniqueSize", buf);
+                container_image_users(cli, row->id, &users, &e);
+                snprintf(buf, sizeof(buf), "%zu", util_strv_len(users));
+                jv_set_str(rows[i], "Containers", buf);
+        }
+        if (r >= 0) {
+                *ret = rows;
+                *ret_n = l.n;
+        } else {
+                for (size_t i = 0; rows && i < l.n; i++)
+                        jv_put(rows[i]);
+                free(rows);
+        }
+        listing_free(&l);
+        return r;
 }
 
 /* ---- image prune ---- */

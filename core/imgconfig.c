@@ -1344,13 +1344,13 @@ static int check_reference(const struct ref_parts *p, const char *tag, size_t pa
 
         for (size_t i = 0; i < path_len; i++)
                 if (isupper((unsigned char)p->remainder[i]))
-                        return err_set(err, -EINVAL,
-                                       "invalid reference format: repository name (%.*s) must "
-                                       "be lowercase",
-                                       (int)path_len, p->remainder);
+                        return err_client(err, -EINVAL,
+                                          "invalid reference format: repository name (%.*s) must "
+                                          "be lowercase",
+                                          (int)path_len, p->remainder);
         if ((p->domain && !valid_domain(p->domain)) || !valid_path(p->remainder, path_len) ||
             (tag && !valid_tag(tag)))
-                return err_set(err, -EINVAL, "invalid reference format");
+                return err_client(err, -EINVAL, "invalid reference format");
         if (name_len > REF_NAME_MAX)
                 return err_set(err, -EINVAL, "repository name must not be more than %d characters",
                                REF_NAME_MAX);
@@ -1377,14 +1377,14 @@ int imgconfig_parse_ref(const char *ref, struct image_ref *ret, struct err *err)
         int r;
 
         if (!*ref)
-                return err_set(err, -EINVAL, "invalid reference format");
+                return err_client(err, -EINVAL, "invalid reference format");
         if (is_hex(ref, 64))
                 return err_set(err, -EINVAL,
                                "invalid repository name (%s), cannot specify 64-byte "
                                "hexadecimal strings",
                                ref);
         if (at && !valid_digest(at + 1))
-                return err_set(err, -EINVAL, "invalid reference format");
+                return err_client(err, -EINVAL, "invalid reference format");
         head = at ? strndup(ref, (size_t)(at - ref)) : strdup(ref);
         if (!head || split_domain(head, &p) < 0)
                 return err_set(err, -ENOMEM, "parsing reference %s", ref);
@@ -1420,7 +1420,7 @@ int imgconfig_parse_reference(const char *ref, char **ret_name, char **ret_tag, 
         if (e < 0)
                 return e;
         if (r.digest)
-                return err_set(err, -EINVAL, "invalid reference format");
+                return err_client(err, -EINVAL, "invalid reference format");
         if (ret_had_tag)
                 *ret_had_tag = r.tag != NULL;
         if (ret_tag) {

@@ -507,6 +507,40 @@ static bool user_mounted(const struct launch_spec *s, const char *target)
         return false;
 }
 
+/* The generated /etc files; a user's mount on one of them is used instead. */
+static int bind_files(int rootfd, const struct launch_spec *s, struct err *err)
+{
+        int r = 0;
+
+        if (!user_mounted(s, "/etc/hosts"))
+                r = bind_file(rootfd, s->hosts_path, "/etc/hosts", s->read_only, err);
+        if (r >= 0 && !user_mounted(s, "/etc/hostname"))
+                r = bind_file(rootfd, s->hostname_path, "/etc/hostname", s->read_only, err);
+        if (r >= 0 && !user_mounted(s, "/etc/resolv.conf"))
+                r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", s->read_only, err);
+        return r;
+}
+
+int launch_mount_files(const struct launch_spec *s, struct err *err)
+{
+        _cleanup_close_ int rootfd = -1;
+        int r = mount_rootfs(s, err);
+
+        if (r < 0)
+                return r;
+        rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return err_errno(err, "opening rootfs");
+        for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
+                r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
+        if (r >= 0)
+                r = bind_files(rootfd, s, err);
+        if (r >= 0 && s->read_only &&
+            mount(NULL, s->rootfs, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                r = err_errno(err, "making the rootfs read-only");
+        return r;
+}
+
 static int setup_mounts(const struct launch_spec *s, struct err *err)
 {
         _cleanup_close_ int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -543,13 +577,8 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
         r = setup_dev(rootfd, s, err);
         for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
                 r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
-        /* A user's mount on one of these files is used instead of the generated one. */
-        if (r >= 0 && !user_mounted(s, "/etc/hosts"))
-                r = bind_file(rootfd, s->hosts_path, "/etc/hosts", s->read_only, err);
-        if (r >= 0 && !user_mounted(s, "/etc/hostname"))
-                r = bind_file(rootfd, s->hostname_path, "/etc/hostname", s->read_only, err);
-        if (r >= 0 && !user_mounted(s, "/etc/resolv.conf"))
-                r = bind_file(rootfd, s->resolv_path, "/etc/resolv.conf", s->read_only, err);
+        if (r >= 0)
+                r = bind_files(rootfd, s, err);
         /* --sysctl is written after the network is wired (an interface's settings need
          * it), through the /proc/sys opened before it becomes read-only. */
         if (r >= 0 && s->sysctls && s->sysctls[0]) {

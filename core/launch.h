@@ -75,6 +75,12 @@ struct launch {
  * while the caller wires the network from outside, then waits for launch_go().
  * Runs in the monitor. */
 int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err);
+/* The container's files as its processes see them, without the kernel filesystems: the
+ * overlay at s->rootfs, then s->mounts (volumes, binds, tmpfs) and the hosts, hostname and
+ * resolv.conf files whose paths are set, read-only where the container has them so. For
+ * `cp` on a container that does not run: the caller is alone in a mount namespace of its
+ * own, made private, and everything mounted here goes with it. */
+int launch_mount_files(const struct launch_spec *s, struct err *err);
 /* Releases the child and waits until it has exec'd. On failure the child's own message is
  * in err and *ret_exit_code is Docker's code (125 setup, 126 cannot invoke, 127 not found);
  * the caller still reaps the child. */

@@ -154,6 +154,13 @@ struct extract {
         bool privileged;
         const char *entry; /* the entry being extracted, for messages */
         const struct layer_divert *divert;
+        const struct layer_untar *untar; /* cp's rules instead of a layer's (NULL: a layer) */
+        struct layer_undo *undo;         /* layer_untar: what it created */
+};
+
+struct layer_undo {
+        char **paths; /* relative to the extraction root, in the order they were made */
+        size_t n, cap;
 };
 
 /* libarchive's messages, in the lower-case style of the rest of the CLI's errors; xz reports
@@ -465,7 +472,10 @@ static int walk(struct extract *x, const char *dir, bool create)
         if (x->cache_path && dl > cl && !strncmp(x->cache_path, dir, cl) && dir[cl] == '/') {
                 fd = walk_from(x->cache_fd, dir + cl + 1, create);
         } else if (x->cache_path && dl < cl && !strncmp(x->cache_path, dir, dl) &&
-                   x->cache_path[dl] == '/') {
+                   x->cache_path[dl] == '/' && !x->untar) {
+                /* Only in a layer's own staging tree: a cp destination may be shared with a
+                 * container that moves the cached directory elsewhere, and ".." from there
+                 * would leave the destination. cp walks down from the root again. */
                 for (const char *p = x->cache_path + dl; *p; p++)
                         up += *p == '/';
                 fd = walk_up(x->cache_fd, up);
@@ -488,9 +498,9 @@ static int walk_err(struct extract *x, const char *dir, int r, struct err *err)
 {
         if (r == -ELOOP || r == -ENOTDIR)
                 return err_set(err, -EINVAL,
-                               "entry %s: %s is not a directory in the layer (symlinks in "
-                               "entry paths are not followed)",
-                               x->entry, dir);
+                               "entry %s: %s is not a directory%s (symlinks in entry paths are "
+                               "not followed)",
+                               x->entry, dir, x->untar ? "" : " in the layer");
         errno = -r;
         return err_errno(err, "entry %s: opening directory %s", x->entry, dir);
 }
@@ -548,19 +558,52 @@ static int apply_xattrs(struct extract *x, int fd, struct archive_entry *e, stru
                  * steer lookups into other layers; only whiteout markers may set them. */
                 if (!strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13))
                         continue;
+                /* Copied out to the host, nothing that grants more than the owner's rights:
+                 * no file capabilities, ACLs or trusted attributes a container chose. */
+                if (x->untar && x->untar->owner == LAYER_OWNER_SELF &&
+                    (!strcmp(name, "security.capability") || !strncmp(name, "trusted.", 8) ||
+                     !strncmp(name, "system.posix_acl_", 17)))
+                        continue;
                 if (fsetxattr(fd, name, value, size, 0) < 0 && errno != ENOTSUP && errno != EPERM)
                         return err_errno(err, "entry %s: setting xattr %s", x->entry, name);
         }
         return 0;
 }
 
+/* The owner an entry gets (cp may give everything to root or keep the caller's): false when
+ * nothing is to be chowned. */
+static bool entry_owner(const struct extract *x, struct archive_entry *e, uid_t *uid, gid_t *gid)
+{
+        enum layer_owner o = x->untar ? x->untar->owner : LAYER_OWNER_TAR;
+
+        *uid = o == LAYER_OWNER_TAR   ? (uid_t)archive_entry_uid(e)
+               : o == LAYER_OWNER_IDS ? x->untar->uid
+                                      : 0;
+        *gid = o == LAYER_OWNER_TAR   ? (gid_t)archive_entry_gid(e)
+               : o == LAYER_OWNER_IDS ? x->untar->gid
+                                      : 0;
+        return o != LAYER_OWNER_SELF;
+}
+
+/* The entry's permissions; copied out to the host (LAYER_OWNER_SELF) without the set-id
+ * bits: a container's setuid file must not become a root-owned setuid file there. */
+static mode_t entry_perm(const struct extract *x, struct archive_entry *e)
+{
+        mode_t m = archive_entry_perm(e);
+
+        return x->untar && x->untar->owner == LAYER_OWNER_SELF ? m & ~(mode_t)(S_ISUID | S_ISGID)
+                                                               : m;
+}
+
 /* Owner before mode: chown clears the set-id bits. */
 static int apply_meta_fd(struct extract *x, int fd, struct archive_entry *e, struct err *err)
 {
-        if (chown_result(x, fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e))) <
-            0)
+        uid_t uid;
+        gid_t gid;
+
+        if (entry_owner(x, e, &uid, &gid) && chown_result(x, fchown(fd, uid, gid)) < 0)
                 return err_errno(err, "entry %s: setting owner", x->entry);
-        if (fchmod(fd, archive_entry_perm(e)) < 0)
+        if (fchmod(fd, entry_perm(x, e)) < 0)
                 return err_errno(err, "entry %s: setting mode", x->entry);
         return apply_xattrs(x, fd, e, err);
 }
@@ -569,12 +612,15 @@ static int apply_meta_at(struct extract *x, int pfd, const char *name, struct ar
                          bool chmod, struct err *err)
 {
         struct timespec ts[2];
+        uid_t uid;
+        gid_t gid;
 
-        if (chown_result(x, fchownat(pfd, name, (uid_t)archive_entry_uid(e),
-                                     (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW)) < 0)
+        if (entry_owner(x, e, &uid, &gid) &&
+            chown_result(x, fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
                 return err_errno(err, "entry %s: setting owner", x->entry);
-        /* The node was just created by mknodat, so it is not a symlink to follow. */
-        if (chmod && fchmodat(pfd, name, archive_entry_perm(e), 0) < 0)
+        /* Never through a link: whoever shares the directory could have put one where
+         * mknodat made the node (glibc does this through an O_PATH descriptor). */
+        if (chmod && fchmodat(pfd, name, entry_perm(x, e), AT_SYMLINK_NOFOLLOW) < 0)
                 return err_errno(err, "entry %s: setting mode", x->entry);
         entry_times(e, ts);
         if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -771,15 +817,62 @@ static int name_content(struct extract *x, const char *dir, const char *name,
         return 0;
 }
 
+/* The content, owner, mode and times of a regular file just created as fd. */
+static int fill_file(struct extract *x, int fd, const char *dir, const char *name,
+                     struct archive_entry *e, const struct head *h, struct err *err)
+{
+        struct timespec ts[2];
+        int r = write_head(x, fd, h, err);
+
+        if (r >= 0)
+                r = write_data(x, fd, e, (la_int64_t)(h->len + h->rest_len), err);
+        if (r >= 0)
+                r = apply_meta_fd(x, fd, e, err);
+        if (r >= 0)
+                r = name_content(x, dir, name, e, err);
+        if (r < 0)
+                return r;
+        entry_times(e, ts);
+        if (futimens(fd, ts) < 0)
+                return err_errno(err, "entry %s: setting times", x->entry);
+        x->content += archive_entry_size(e);
+        return 0;
+}
+
+/* cp's regular file: written under a temporary name beside its place and renamed over it
+ * once complete, so a failure never leaves a half-written file behind. */
+static int untar_file(struct extract *x, int pfd, const char *dir, const char *name,
+                      struct archive_entry *e, struct err *err)
+{
+        const struct head none = {.len = 0};
+        _cleanup_close_ int fd = -1;
+        char tmp[32], rnd[65];
+        int r = util_random_hex(rnd, err);
+
+        if (r < 0)
+                return r;
+        snprintf(tmp, sizeof(tmp), ".hawser-cp-%.16s", rnd);
+        fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return err_errno(err, "entry %s: creating file", x->entry);
+        r = fill_file(x, fd, dir, name, e, &none, err);
+        if (r >= 0 && renameat(pfd, tmp, pfd, name) < 0)
+                r = err_errno(err, "entry %s: moving into place", x->entry);
+        if (r < 0)
+                (void)unlinkat(pfd, tmp, 0);
+        return r;
+}
+
 static int make_file(struct extract *x, int pfd, const char *dir, const char *name,
                      struct archive_entry *e, struct err *err)
 {
         const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
         _cleanup_close_ int fd = -1;
         struct head h = {.len = 0};
-        struct timespec ts[2];
         int r;
 
+        if (x->untar)
+                return untar_file(x, pfd, dir, name, e, err);
         if (x->divert) {
                 r = read_head(x, &h, err);
                 if (r < 0)
@@ -796,20 +889,7 @@ static int make_file(struct extract *x, int pfd, const char *dir, const char *na
         }
         if (fd < 0)
                 return err_errno(err, "entry %s: creating file", x->entry);
-        r = write_head(x, fd, &h, err);
-        if (r >= 0)
-                r = write_data(x, fd, e, (la_int64_t)(h.len + h.rest_len), err);
-        if (r >= 0)
-                r = apply_meta_fd(x, fd, e, err);
-        if (r >= 0)
-                r = name_content(x, dir, name, e, err);
-        if (r < 0)
-                return r;
-        entry_times(e, ts);
-        if (futimens(fd, ts) < 0)
-                return err_errno(err, "entry %s: setting times", x->entry);
-        x->content += archive_entry_size(e);
-        return 0;
+        return fill_file(x, fd, dir, name, e, &h, err);
 }
 
 static int remember_dir_time(struct extract *x, const char *dir, const char *name,
@@ -835,6 +915,7 @@ static int make_dir(struct extract *x, int pfd, const char *dir, const char *nam
                     struct archive_entry *e, struct err *err)
 {
         _cleanup_close_ int fd = -1;
+        bool existed = false;
         struct stat st;
         int r;
 
@@ -843,6 +924,7 @@ static int make_dir(struct extract *x, int pfd, const char *dir, const char *nam
                         return err_errno(err, "entry %s: creating directory", x->entry);
                 if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return err_errno(err, "entry %s: inspecting", x->entry);
+                existed = S_ISDIR(st.st_mode);
                 if (!S_ISDIR(st.st_mode)) {
                         r = clear_existing(x, pfd, name, err);
                         if (r < 0)
@@ -854,6 +936,10 @@ static int make_dir(struct extract *x, int pfd, const char *dir, const char *nam
         fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return err_errno(err, "entry %s: opening directory", x->entry);
+        /* A host directory that was there keeps its mode: copying out a container's /tmp/.
+         * into /tmp must not make the host's /tmp whatever the container chose. */
+        if (existed && x->untar && x->untar->owner == LAYER_OWNER_SELF)
+                return 0;
         r = apply_meta_fd(x, fd, e, err);
         if (r < 0)
                 return r;
@@ -898,6 +984,12 @@ static int make_node(struct extract *x, int pfd, const char *name, struct archiv
         dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
         int r;
 
+        /* A device node a container made is not recreated on the host (anyone it gives
+         * access to would reach the device); a FIFO is. */
+        if (x->untar && x->untar->owner == LAYER_OWNER_SELF && !S_ISFIFO(mode)) {
+                fprintf(stderr, "hawser: %s: a device node, not copied to the host\n", x->entry);
+                return 0;
+        }
         if (mknodat(pfd, name, mode, dev) < 0) {
                 if (errno != EEXIST)
                         return err_errno(err, "entry %s: creating device node", x->entry);
@@ -1002,30 +1094,108 @@ static const char *entry_path(struct archive_entry *e)
         return p ? p : archive_entry_pathname_utf8(e);
 }
 
-static int extract_entry(struct extract *x, struct archive_entry *e, struct err *err)
-{
-        char path[PATH_MAX];
-        const char *dir, *name;
-        int pfd, r;
+/* ---- cp's extraction: what it makes is noted, so that a failed copy takes it back ---- */
 
-        x->entry = entry_path(e);
-        if (!x->entry)
-                return err_set(err, -EINVAL, "archive entry without a name");
-        r = clean_path(x->entry, path);
-        if (r == -EINVAL)
-                return err_set(err, -EINVAL, "entry %s: path contains \"..\"", x->entry);
-        if (r < 0)
-                return err_set(err, r, "entry %s: path too long", x->entry);
-        /* The layer root keeps its own mode, as Docker skips "." entries. AUFS metadata
-         * trees (.wh..wh.plnk/...) have no meaning on overlay. */
-        if (!*path || (!strncmp(path, WH_META, strlen(WH_META)) && strcmp(path, WH_OPAQUE)))
+static int undo_note(struct extract *x, const char *dir, const char *name)
+{
+        struct layer_undo *u = x->undo;
+
+        if (u->n == u->cap) {
+                size_t cap = u->cap ? u->cap * 2 : 32;
+                char **v = realloc(u->paths, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                u->paths = v;
+                u->cap = cap;
+        }
+        u->paths[u->n] = *dir ? util_printf("%s/%s", dir, name) : strdup(name);
+        return u->paths[u->n] ? (int)u->n++ : -ENOMEM;
+}
+
+void layer_undo_free(struct layer_undo *u)
+{
+        for (size_t i = 0; u && i < u->n; i++)
+                free(u->paths[i]);
+        if (u)
+                free(u->paths);
+        free(u);
+}
+
+void layer_undo(int dirfd, struct layer_undo *u)
+{
+        for (size_t i = u ? u->n : 0; i-- > 0;) {
+                const char *dir, *name;
+                struct err ignored = {0};
+                _cleanup_close_ int pfd = -1;
+
+                split_path(u->paths[i], &dir, &name);
+                pfd = walk_from(dirfd, dir, false);
+                if (pfd >= 0)
+                        (void)fs_rm_rf_at(pfd, name, &ignored);
+        }
+        layer_undo_free(u);
+}
+
+/* Opens dir for an entry, making what is missing of it (0755, as Docker's MkdirAll), each
+ * directory made noted. Returns a borrowed fd, as walk(). */
+static int untar_parent(struct extract *x, const char *dir, struct err *err)
+{
+        char prefix[PATH_MAX];
+        int fd = walk(x, dir, false);
+
+        if (fd != -ENOENT)
+                return fd < 0 ? walk_err(x, dir, fd, err) : fd;
+        for (size_t n = 0;; n++) {
+                const char *pdir, *pname;
+                char note[PATH_MAX];
+
+                n += strcspn(dir + n, "/");
+                memcpy(prefix, dir, n);
+                prefix[n] = '\0';
+                fd = walk(x, prefix, false);
+                if (fd == -ENOENT) {
+                        memcpy(note, prefix, n + 1);
+                        split_path(note, &pdir, &pname);
+                        if (undo_note(x, pdir, pname) < 0)
+                                return err_set(err, -ENOMEM, "entry %s", x->entry);
+                        fd = walk(x, prefix, true);
+                }
+                if (fd < 0)
+                        return walk_err(x, prefix, fd, err);
+                if (!dir[n])
+                        return fd;
+        }
+}
+
+/* Docker's NoOverwriteDirNonDir: an entry never turns a directory into something else or
+ * the reverse. What is not there yet is noted as made by this extraction. */
+static int untar_check(struct extract *x, int pfd, const char *dir, const char *name,
+                       struct archive_entry *e, struct err *err)
+{
+        bool to_dir = archive_entry_filetype(e) == AE_IFDIR && !entry_hardlink(e);
+        const char *dest = x->untar->dest;
+        size_t dl = strlen(dest);
+        struct stat st;
+
+        if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT)
+                        return err_errno(err, "entry %s: inspecting", x->entry);
+                return undo_note(x, dir, name) < 0 ? err_set(err, -ENOMEM, "entry %s", x->entry)
+                                                   : 0;
+        }
+        if (!S_ISDIR(st.st_mode) == !to_dir)
                 return 0;
-        split_path(path, &dir, &name);
-        if (!strncmp(name, WH_PREFIX, strlen(WH_PREFIX)))
-                return make_whiteout(x, dir, name, e, err);
-        pfd = walk(x, dir, true);
-        if (pfd < 0)
-                return walk_err(x, dir, pfd, err);
+        /* Go's filepath.Join(dest, name): the root does not double its slash. */
+        if (dl && dest[dl - 1] == '/')
+                dl--;
+        return err_set(err, -EEXIST, "cannot overwrite %s \"%.*s/%s%s%s\" with %s \"%s\"",
+                       to_dir ? "non-directory" : "directory", (int)dl, dest, dir, *dir ? "/" : "",
+                       name, to_dir ? "directory" : "non-directory", dest);
+}
+
+static int make_entry(struct extract *x, int pfd, const char *dir, const char *name,
+                      struct archive_entry *e, struct err *err)
+{
         if (entry_hardlink(e))
                 return make_hardlink(x, pfd, name, e, err);
         switch (archive_entry_filetype(e)) {
@@ -1043,6 +1213,39 @@ static int extract_entry(struct extract *x, struct archive_entry *e, struct err 
                 /* Sockets and unknown types have nothing to restore. */
                 return 0;
         }
+}
+
+static int extract_entry(struct extract *x, struct archive_entry *e, struct err *err)
+{
+        char path[PATH_MAX];
+        const char *dir, *name;
+        int pfd, r;
+
+        x->entry = entry_path(e);
+        if (!x->entry)
+                return err_set(err, -EINVAL, "archive entry without a name");
+        r = clean_path(x->entry, path);
+        if (r == -EINVAL)
+                return err_set(err, -EINVAL, "entry %s: path contains \"..\"", x->entry);
+        if (r < 0)
+                return err_set(err, r, "entry %s: path too long", x->entry);
+        /* The root keeps its own mode, as Docker skips "." entries. AUFS metadata trees
+         * (.wh..wh.plnk/...) have no meaning on overlay; cp takes such names as they are. */
+        if (!*path ||
+            (!x->untar && !strncmp(path, WH_META, strlen(WH_META)) && strcmp(path, WH_OPAQUE)))
+                return 0;
+        split_path(path, &dir, &name);
+        if (x->untar) {
+                pfd = untar_parent(x, dir, err);
+                r = pfd < 0 ? pfd : untar_check(x, pfd, dir, name, e, err);
+                return r < 0 ? r : make_entry(x, pfd, dir, name, e, err);
+        }
+        if (!strncmp(name, WH_PREFIX, strlen(WH_PREFIX)))
+                return make_whiteout(x, dir, name, e, err);
+        pfd = walk(x, dir, true);
+        if (pfd < 0)
+                return walk_err(x, dir, pfd, err);
+        return make_entry(x, pfd, dir, name, e, err);
 }
 
 /* Directory times are set last: creating the children changed them. Failures only lose a
@@ -1141,6 +1344,34 @@ static int extract_src(const struct stream_src *src, int dirfd, struct tarsplit 
 int layer_extract(int fd, int dirfd, struct layer_stats *ret, struct err *err)
 {
         return extract_src(&(struct stream_src){.fd = fd}, dirfd, NULL, ret, err);
+}
+
+int layer_untar(int fd, int dirfd, const struct layer_untar *o, struct layer_undo **ret_undo,
+                long long *ret_size, struct err *err)
+{
+        _cleanup_(extract_done) struct extract x = {
+                .root = dirfd,
+                .cache_fd = -1,
+                .privileged = geteuid() == 0,
+                .untar = o,
+                .undo = calloc(1, sizeof(struct layer_undo)),
+        };
+        struct layer_stats ignored;
+        int r = x.undo ? extract_run(&x, &(struct stream_src){.fd = fd}, false, &ignored, err)
+                       : err_set(err, -ENOMEM, "extracting");
+
+        if (ret_size)
+                *ret_size = x.stream.size;
+        /* The cached directory may be one the undo removes. */
+        cache_drop(&x);
+        if (r < 0) {
+                layer_undo(dirfd, TAKE_PTR(x.undo));
+                return r;
+        }
+        if (ret_undo)
+                *ret_undo = TAKE_PTR(x.undo);
+        layer_undo_free(x.undo);
+        return 0;
 }
 
 int layer_extract_divert(int fd, int dirfd, const struct layer_divert *d, struct err *err)

@@ -61,6 +61,43 @@ struct layer_divert {
  * in its place. Sparse entries are refused. The archive itself is not hashed. */
 int layer_extract_divert(int fd, int dirfd, const struct layer_divert *d, struct err *err);
 
+/* Who owns what layer_untar writes. */
+enum layer_owner {
+        LAYER_OWNER_TAR,  /* the archive's uid and gid */
+        LAYER_OWNER_ROOT, /* uid 0 and gid 0 */
+        LAYER_OWNER_SELF, /* the caller's: nothing is chowned */
+        LAYER_OWNER_IDS,  /* struct layer_untar's uid and gid */
+};
+
+/* How layer_untar writes (Docker's archive.Untar for `cp`, with NoOverwriteDirNonDir). */
+struct layer_untar {
+        const char *dest; /* the destination as messages name it ("/data") */
+        enum layer_owner owner;
+        uid_t uid; /* LAYER_OWNER_IDS */
+        gid_t gid;
+};
+
+/* What one layer_untar created, so that it can be taken back (layer_undo). */
+struct layer_undo;
+
+/* Extracts a tar stream read from fd (plain or compressed, as layer_extract) below dirfd
+ * the way `docker cp` does, not as a layer: ".wh." names are plain files, nothing is
+ * hashed, missing parents are made 0755, an existing directory is never replaced by a
+ * non-directory nor the reverse (-EEXIST with Docker's "cannot overwrite directory \"P\" with
+ * non-directory \"D\"" or "cannot overwrite non-directory ..."). Paths are resolved as
+ * layer_extract does (no symlink followed, nothing outside dirfd). Each regular file is
+ * written under a temporary name and renamed into place, so a file that fails is never
+ * left half-written. On failure what this call created is removed again; on success
+ * *ret_undo (may be NULL: dropped) lists it for layer_undo. *ret_size (may be NULL) gets the
+ * bytes of the uncompressed stream read, also on failure. */
+int layer_untar(int fd, int dirfd, const struct layer_untar *o, struct layer_undo **ret_undo,
+                long long *ret_size, struct err *err);
+/* Removes what the extraction created below dirfd (the same directory), newest first, and
+ * frees u; errors are ignored. NULL is fine. */
+void layer_undo(int dirfd, struct layer_undo *u);
+/* Frees u, keeping what it lists. */
+void layer_undo_free(struct layer_undo *u);
+
 /* Extracts fd into a new staging directory tmp_dir/layer-XXXXXX (tmp_dir is created when
  * missing) and writes its diff-id and size files. *ret_stage is malloc'd; the caller
  * passes it to layer_commit or layer_discard. Nothing is left behind on failure. */

@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "commands.h"
 #include "dnsd.h"
+#include "events.h"
 #include "lifecycle.h"
 #include "monitor.h"
 #include "network.h"
@@ -123,15 +124,23 @@ void lifecycle_heal_freeze(struct container *c)
                 fprintf(stderr, "warning: thawing container %.12s: %s, ignoring\n", c->id, e.msg);
 }
 
-int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, int signal,
-                   struct err *err)
+/* Docker's "kill" event, told before the signal so that it comes before the die it causes. */
+static void kill_event(const struct cli *cli, const struct container *c, int sig)
+{
+        char s[16];
+
+        snprintf(s, sizeof(s), "%d", sig);
+        events_container(cli, c, "kill", "signal", s, NULL);
+}
+
+static int stop_signalled(const struct cli *cli, struct container *c, long long timeout, int signal,
+                          struct err *err)
 {
         const struct jv *cfg = jv_get(c->doc, "Config");
         const char *ss = jv_get_str(cfg, "StopSignal");
         int sig = signal > 0 ? signal : ss ? util_parse_signal(ss) : SIGTERM;
         int r;
 
-        (void)cli;
         /* No restart policy brings back what the user stopped (Docker's rule). */
         if (container_is_running(c) || container_is_restarting(c))
                 container_set_user_stop(c, true);
@@ -146,15 +155,29 @@ int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout
          * a commit, live or killed). */
         if (cgroup_is_frozen(c->cgroup))
                 cgroup_freeze(c->cgroup, false, err);
+        kill_event(cli, c, sig > 0 ? sig : SIGTERM);
         r = signal_init(c, sig > 0 ? sig : SIGTERM, err);
         if (r < 0)
                 return r;
         if (timeout > 0 && lifecycle_wait_monitor(c, (int)(timeout * 1000), err) == 0)
                 return 0;
+        kill_event(cli, c, SIGKILL);
         r = signal_init(c, SIGKILL, err);
         if (r < 0)
                 return r;
         return lifecycle_wait_monitor(c, 30000, err);
+}
+
+int lifecycle_stop(const struct cli *cli, struct container *c, long long timeout, int signal,
+                   struct err *err)
+{
+        bool live = container_is_running(c) || container_is_restarting(c);
+        int r = stop_signalled(cli, c, timeout, signal, err);
+
+        /* Docker's "stop" follows the die of a container it stopped, and only of one. */
+        if (r >= 0 && live)
+                events_container(cli, c, "stop", NULL);
+        return r;
 }
 
 struct stop_opts {
@@ -169,6 +192,8 @@ struct stop_opts {
 enum {
         EACH_MISSING_OK = 1, /* a name that does not exist is no failure (rm -f) */
         EACH_UNREADABLE = 2, /* fn takes containers whose state cannot be read (rm) */
+        EACH_KILL = 4,       /* Docker's kill words a lookup failure "Cannot kill container:
+                                REF: ..." */
 };
 
 /* Runs fn on each named container, printing the name on success and Docker's per-container
@@ -186,13 +211,16 @@ static int for_each(struct cli *cli, char **refs, int n, void *ud, int flags,
                                                  : teardown_find(cli, refs[i], &c, &e);
                 bool gone = rr == -ENOENT;
 
+                if (rr < 0 && (flags & EACH_KILL))
+                        err_wrap(&e, "Cannot kill container: %s", refs[i]);
+
                 if (rr >= 0)
                         lifecycle_heal_freeze(c);
                 if (rr >= 0)
                         rr = fn(cli, c, ud, &e);
                 container_free(c);
                 if (rr < 0) {
-                        fprintf(stderr, "Error: %s\n", e.msg);
+                        cli_print_daemon_error(e.msg);
                         if (!(gone && (flags & EACH_MISSING_OK)))
                                 r = rr;
                         continue;
@@ -247,6 +275,8 @@ static int do_restart(struct cli *cli, struct container *c, void *ud, struct err
                 r = container_reload(c, err);
         if (r >= 0)
                 r = monitor_start(cli, c, -1, &code, err);
+        if (r >= 0)
+                events_container(cli, c, "restart", NULL);
         return r;
 }
 
@@ -308,6 +338,7 @@ static int do_kill(struct cli *cli, struct container *c, void *ud, struct err *e
                                "running",
                                container_name(c), c->id);
         container_set_user_stop(c, true);
+        kill_event(cli, c, sig);
         return signal_paused(c, sig, err);
 }
 
@@ -325,7 +356,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv, struct err *err)
                 return n;
         if (o.signal && (sig = util_parse_signal(o.signal)) < 0)
                 return err_set(err, -EINVAL, "invalid signal: %s", o.signal);
-        return for_each(cli, argv + 1, n, &sig, 0, do_kill, err);
+        return for_each(cli, argv + 1, n, &sig, EACH_KILL, do_kill, err);
 }
 
 static int rm_refuse_running(const struct container *c, struct err *err)
@@ -380,6 +411,7 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
                         return rm_refuse_running(c, err);
                 /* Its restart policy must not bring it back while it is removed. */
                 container_set_user_stop(c, true);
+                kill_event(cli, c, SIGKILL);
                 r = signal_paused(c, SIGKILL, err);
                 if (r >= 0)
                         r = lifecycle_wait_monitor(c, 30000, err);
@@ -472,7 +504,10 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
         st = jv_get(c->doc, "State");
         jv_set_str(st, "Status", pause ? "paused" : "running");
         jv_set_bool(st, "Paused", pause);
-        return container_save(c, err);
+        r = container_save(c, err);
+        if (r >= 0)
+                events_container(cli, c, pause ? "pause" : "unpause", NULL);
+        return r;
 }
 
 static int pause_cmd(struct cli *cli, const char *name, bool pause, int argc, char **argv,
@@ -516,7 +551,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv, struct err *err)
                         printf("%lld\n", jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0));
                 container_free(c);
                 if (rr < 0) {
-                        fprintf(stderr, "Error: %s\n", e.msg);
+                        cli_print_daemon_error(e.msg);
                         cli_fail_printed(cli, 0);
                         r = err_set(err, rr, "%s", e.msg);
                 }
@@ -559,6 +594,8 @@ int cmd_rename(struct cli *cli, int argc, char **argv, struct err *err)
                 if (r >= 0) {
                         container_release_name(cli, old, c->id);
                         dnsd_refresh(cli, c);
+                        snprintf(full, sizeof(full), "/%s", old);
+                        events_container(cli, c, "rename", "oldName", full, NULL);
                 } else
                         container_release_name(cli, to, c->id);
         } else if (r >= 0) {

@@ -34,8 +34,10 @@ static const struct command commands[] = {
         {"commit", commit_cmd_commit, 1},
         {"completion", cmd_completion, 1},
         {"container", container_cmd, 1},
+        {"cp", cmd_cp, 1},
         {"create", cmd_create, 125},
         {"diff", commit_cmd_diff, 1},
+        {"events", cmd_events, 1},
         {"exec", cmd_exec, 126},
         {"export", commit_cmd_export, 1},
         {"history", commit_cmd_history, 1},
@@ -141,13 +143,20 @@ static int failed(const struct cli *cli, const char *name, const struct err *err
                 fprintf(stderr, "hawser: %s\n", err->msg);
                 return cli->failure == CLI_FAIL_FLAG ? 125 : 1;
         case CLI_FAIL_STATUS:
-                fprintf(stderr, "Error: %s\n", err->msg);
-                return cli->status;
         case CLI_FAIL_DEFAULT:
                 break;
         }
-        fprintf(stderr, "Error: %s\n", err->msg);
-        return dflt;
+        /* Docker's CLI relays what its daemon refused with the daemon's words; run and create
+         * also name the command and point at its help. */
+        if (!strcmp(name, "run") || !strcmp(name, "create"))
+                fprintf(stderr, "hawser: %s%s\n\nRun 'hawser %s --help' for more information\n",
+                        cli->client_error || err->client ? "" : "Error response from daemon: ",
+                        err->msg, name);
+        else if (cli->client_error || err->client)
+                fprintf(stderr, "Error: %s\n", err->msg);
+        else
+                cli_print_daemon_error(err->msg);
+        return cli->failure == CLI_FAIL_STATUS ? cli->status : dflt;
 }
 
 int main(int argc, char **argv)

@@ -34,6 +34,7 @@
 #include "launch.h"
 #include "logfile.h"
 #include "dnsd.h"
+#include "events.h"
 #include "gzip.h"
 #include "health.h"
 #include "devices.h"
@@ -70,6 +71,9 @@ struct monitor {
         int64_t started_ns;         /* when the current run began (restart backoff) */
         int backoff_ms;             /* the restart policy's next delay */
         struct health health;       /* its healthcheck, run from here */
+        bool exit_told;             /* the last exit's events are logged (a restart's wait) */
+        int vol_locks[16];          /* its volumes' locks, held from their mount to "running" */
+        size_t n_vol_locks;
 };
 
 char *monitor_socket_path(const struct cli *cli, const char *id)
@@ -752,6 +756,69 @@ static int listen_socket(const struct cli *cli, const char *id, struct err *err)
 
 /* The start runs under the container's lock (taken once, with the document read afresh):
  * nothing else changes the document meanwhile, so the state is saved once at the end. */
+/* Names of its volumes, sorted and each once (locks are taken in this order). */
+static char **volume_names(const struct container *c)
+{
+        const struct jv *ms = jv_get(c->doc, "Mounts");
+        char **v = NULL;
+
+        for (size_t i = 0; i < jv_len(ms); i++) {
+                const struct jv *mt = jv_at(ms, i);
+                const char *name = jv_get_str(mt, "Name");
+                if (!strcmp(jv_get_str(mt, "Type") ?: "", "volume") && name &&
+                    !util_strv_contains(v, name))
+                        util_strv_push(&v, name);
+        }
+        util_strv_sort(v);
+        return v;
+}
+
+/* Mounts its volumes that have driver options (volume_mount), each under its lock, kept
+ * until the state says running: a last user stopping meanwhile finds this one live and
+ * leaves the mount (volume locks come before the container's). Docker's run exit codes for
+ * a mount that fails: 127 for a missing device, 126 for a refused one. */
+static int mount_volumes(struct monitor *m, int *ret_code, struct err *err)
+{
+        _cleanup_strv_ char **names = volume_names(m->c);
+
+        for (char **n = names; n && *n; n++) {
+                int lock, r;
+                if (m->n_vol_locks == ARRAY_SIZE(m->vol_locks))
+                        break;
+                lock = volume_lock(m->cli, *n, err);
+                if (lock < 0)
+                        return lock;
+                m->vol_locks[m->n_vol_locks++] = lock;
+                r = volume_mount(m->cli, *n, err);
+                if (r < 0) {
+                        *ret_code = r == -ENOENT ? 127 : r == -EACCES || r == -EISDIR ? 126 : 125;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static void release_volume_locks(struct monitor *m)
+{
+        while (m->n_vol_locks)
+                close(m->vol_locks[--m->n_vol_locks]);
+}
+
+/* After its run (or a failed start): each of its volumes unmounted unless another live
+ * container uses it. */
+static void unmount_volumes(struct monitor *m)
+{
+        _cleanup_strv_ char **names = volume_names(m->c);
+        struct err e = {0};
+
+        release_volume_locks(m);
+        for (char **n = names; n && *n; n++) {
+                _cleanup_close_ int lock = volume_lock(m->cli, *n, &e);
+                if (lock >= 0)
+                        volume_unmount_unused(m->cli, *n, m->c->id);
+        }
+}
+
 static int begin_start(struct monitor *m, struct err *err)
 {
         int lock = container_lock(m->c, err), r;
@@ -816,7 +883,8 @@ static void finish(struct monitor *m, int code)
         int32_t c32 = code;
 
         network_hold_close(&m->hold);
-        teardown_stopped(m->cli, m->c, code);
+        teardown_stopped(m->cli, m->c, code, m->exit_told);
+        unmount_volumes(m);
         broadcast(m, MONITOR_EXIT, &c32, sizeof(c32));
 }
 
@@ -1018,6 +1086,8 @@ static bool restart(struct monitor *m, int code)
                 m->backoff_ms = m->backoff_ms * 2 > 60000 ? 60000 : m->backoff_ms * 2;
         if (!record_restarting(m, code, count))
                 return false;
+        teardown_exit_events(m->cli, m->c, code);
+        m->exit_told = true;
         for (int waited = 0; waited < m->backoff_ms; waited += 20) {
                 if (container_user_stopped(m->c) || container_reload(m->c, &e) < 0)
                         return false;
@@ -1025,14 +1095,20 @@ static bool restart(struct monitor *m, int code)
         }
         util_test_kill_point("monitor-restarting");
         m->hold.held = true;
-        r = begin_start(m, &e);
+        r = mount_volumes(m, &c2, &e);
+        if (r >= 0)
+                r = begin_start(m, &e);
         if (r >= 0)
                 r = launch(m, &c2, &e);
         if (r >= 0)
                 r = record_running(m, &e);
         closep(&m->lock);
+        release_volume_locks(m);
         if (r < 0)
                 return false;
+        m->exit_told = false;
+        network_log_endpoints(m->cli, m->c, "connect");
+        events_started(m->cli, m->c);
         m->started_ns = util_now_ns();
         health_start(&m->health, m->c->doc, m->started_ns);
         network_update_links(m->cli, m->c, dnsd_refresh);
@@ -1253,6 +1329,7 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         _cleanup_free_ char *logp = monitor_log_path(c);
         struct err err = {0};
         sigset_t mask;
+        bool vol_failed;
         int code, null, r;
 
         prctl(PR_SET_NAME, "hawser-monitor");
@@ -1298,7 +1375,13 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
         code = 125;
         /* A start by the user ends an earlier user stop (for the restart policy). */
         container_set_user_stop(c, false);
-        r = begin_start(&m, &err);
+        r = mount_volumes(&m, &code, &err);
+        vol_failed = r < 0;
+        /* The container's lock either way: a failed mount is recorded in its state too. */
+        if (vol_failed)
+                begin_start(&m, &(struct err){0});
+        else
+                r = begin_start(&m, &err);
         if (r >= 0)
                 r = launch(&m, &code, &err);
         if (r >= 0) {
@@ -1306,14 +1389,20 @@ monitor_main(const struct cli *cli, struct container *c, int attach_fd, int read
                 r = record_running(&m, &err);
         }
         if (r < 0) {
-                record_failed_start(&m, code, &err);
+                /* Docker's daemon records 128 for a volume it could not mount (run's own
+                 * code is the CLI's reading of the message). */
+                record_failed_start(&m, vol_failed ? 128 : code, &err);
+                unmount_volumes(&m);
                 if (jv_get_bool(jv_get(c->doc, "HostConfig"), "AutoRemove") &&
                     teardown_remove(cli, c, &(struct err){0}) >= 0)
                         volume_release_anonymous(cli, c->doc);
                 report(ready_fd, code, &err);
                 _exit(1);
         }
+        network_log_endpoints(cli, c, "connect");
+        events_started(cli, c);
         closep(&m.lock);
+        release_volume_locks(&m);
         m.started_ns = util_now_ns();
         health_start(&m.health, c->doc, m.started_ns);
         network_update_links(cli, c, dnsd_refresh);

@@ -442,6 +442,55 @@ int mountspec_tmpfs_options(const char *opts, unsigned long *ret_flags, char **r
         return 0;
 }
 
+int mountspec_mount_options(const char *opts, unsigned long *ret_flags,
+                            unsigned long *ret_propagation, char **ret_data, struct err *err)
+{
+        static const struct {
+                const char *word;
+                unsigned long flag;
+        } extra[] = {
+                {"bind", MS_BIND},
+                {"rbind", MS_BIND | MS_REC},
+                {"private", MS_PRIVATE},
+                {"rprivate", MS_PRIVATE | MS_REC},
+                {"shared", MS_SHARED},
+                {"rshared", MS_SHARED | MS_REC},
+                {"slave", MS_SLAVE},
+                {"rslave", MS_SLAVE | MS_REC},
+                {"unbindable", MS_UNBINDABLE},
+                {"runbindable", MS_UNBINDABLE | MS_REC},
+        };
+        _cleanup_free_ char *copy = strdup(opts ?: "");
+        _cleanup_strv_ char **data = NULL;
+        unsigned long flags = 0, prop = 0;
+        char *save = NULL;
+
+        if (!copy)
+                return err_set(err, -ENOMEM, "parsing mount options");
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                size_t k = 0;
+                int i;
+                while (k < ARRAY_SIZE(extra) && strcmp(extra[k].word, w))
+                        k++;
+                if (k < ARRAY_SIZE(extra) && (extra[k].flag & MS_BIND))
+                        flags |= extra[k].flag;
+                else if (k < ARRAY_SIZE(extra))
+                        prop = extra[k].flag;
+                else if ((i = find_flag(w)) >= 0 && tmpfs_flags[i].clear)
+                        flags &= ~tmpfs_flags[i].flag;
+                else if (i >= 0)
+                        flags |= tmpfs_flags[i].flag;
+                else if (strcmp(w, "defaults") && util_strv_push(&data, w) < 0)
+                        return err_set(err, -ENOMEM, "parsing mount options");
+        }
+        *ret_data = util_strv_join(data, ",");
+        if (!*ret_data)
+                return err_set(err, -ENOMEM, "parsing mount options");
+        *ret_flags = flags;
+        *ret_propagation = prop;
+        return 0;
+}
+
 /* The words of a tmpfs option string are flags or known data keys; "ro" makes it read-only
  * (the last of ro/rw wins). */
 static int check_tmpfs_opts(const char *opts, bool *ret_readonly, struct err *err)
@@ -496,7 +545,7 @@ struct mount_fields {
         bool bind_opts, volume_opts, tmpfs_opts;
         long long tmpfs_size;
         unsigned long tmpfs_mode;
-        char **labels;
+        char **labels, **driver_opts;
 };
 
 static void mount_fields_free(struct mount_fields *f)
@@ -507,6 +556,7 @@ static void mount_fields_free(struct mount_fields *f)
         free(f->propagation);
         free(f->driver);
         util_strv_free(f->labels);
+        util_strv_free(f->driver_opts);
 }
 
 static int set_string(char **field, const char *val)
@@ -531,38 +581,6 @@ static int field_bool(const char *key, const char *val, bool *ret, struct err *e
 {
         if (opt_parse_bool(val ?: "true", ret) < 0)
                 return err_set(err, -EINVAL, "invalid value for %s: %s", key, val);
-        return 0;
-}
-
-/* units.RAMInBytes: "64m", "1.5g", "100", "1MiB" in powers of 1024. */
-static int ram_in_bytes(const char *s, long long *ret)
-{
-        static const char units[] = "kmgtp";
-        const char *p = s, *u;
-        double num, mult = 1;
-        char *end;
-
-        if (!isdigit((unsigned char)*p))
-                return -EINVAL;
-        while (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1])))
-                p++;
-        num = strtod(s, &end);
-        if (end != p)
-                return -EINVAL;
-        if (*p == ' ')
-                p++;
-        if (*p && (u = strchr(units, tolower((unsigned char)*p)))) {
-                for (long i = 0; i <= u - units; i++)
-                        mult *= 1024;
-                p++;
-        }
-        if (*p == 'i' || *p == 'I')
-                p++;
-        if (*p == 'b' || *p == 'B')
-                p++;
-        if (*p || num * mult >= 9.2e18)
-                return -EINVAL;
-        *ret = (long long)(num * mult);
         return 0;
 }
 
@@ -634,6 +652,16 @@ static int f_label(struct mount_fields *f, const char *key, const char *val, str
         return util_strv_push(&f->labels, val) < 0 ? err_set(err, -ENOMEM, "parsing --mount") : 0;
 }
 
+/* volume-opt=KEY=VALUE (or KEY): the local driver's options for the volume this mount
+ * creates. */
+static int f_driver_opt(struct mount_fields *f, const char *key, const char *val, struct err *err)
+{
+        (void)key;
+        f->volume_opts = true;
+        return util_strv_push(&f->driver_opts, val) < 0 ? err_set(err, -ENOMEM, "parsing --mount")
+                                                        : 0;
+}
+
 static int f_driver(struct mount_fields *f, const char *key, const char *val, struct err *err)
 {
         (void)key;
@@ -644,7 +672,7 @@ static int f_driver(struct mount_fields *f, const char *key, const char *val, st
 static int f_tmpfs_size(struct mount_fields *f, const char *key, const char *val, struct err *err)
 {
         f->tmpfs_opts = true;
-        if (ram_in_bytes(val, &f->tmpfs_size) < 0)
+        if (util_parse_ram_bytes(val, &f->tmpfs_size) < 0)
                 return err_set(err, -EINVAL, "invalid value for %s: %s", key, val);
         return 0;
 }
@@ -691,7 +719,7 @@ static const struct mount_key {
         {"volume-nocopy", true, f_nocopy},
         {"volume-label", false, f_label},
         {"volume-driver", false, f_driver},
-        {"volume-opt", false, f_unsupported},
+        {"volume-opt", false, f_driver_opt},
         {"volume-subpath", false, f_unsupported},
         {"tmpfs-size", false, f_tmpfs_size},
         {"tmpfs-mode", false, f_tmpfs_mode},
@@ -857,6 +885,7 @@ static int mount_fields_build(struct mount_fields *f, struct mount_spec *ret, st
                 m.source = f->source && *f->source ? TAKE_PTR(f->source) : NULL;
                 m.nocopy = f->nocopy;
                 m.volume_labels = TAKE_PTR(f->labels);
+                m.driver_opts = TAKE_PTR(f->driver_opts);
         } else {
                 m.tmpfs_opts = tmpfs_string(f);
         }
@@ -877,8 +906,8 @@ int mountspec_parse_mount(const char *spec, struct mount_spec *ret, struct err *
                 r = mount_fields_check(&f, &e);
         if (r < 0) {
                 mount_fields_free(&f);
-                return err_set(err, r, "invalid argument \"%s\" for \"--mount\" flag: %s", spec,
-                               e.msg);
+                return err_client(err, r, "invalid argument \"%s\" for \"--mount\" flag: %s", spec,
+                                  e.msg);
         }
         r = mount_fields_build(&f, ret, err);
         mount_fields_free(&f);
@@ -919,5 +948,6 @@ void mountspec_free(struct mount_spec *m)
         free(m->propagation);
         free(m->mode);
         util_strv_free(m->volume_labels);
+        util_strv_free(m->driver_opts);
         memset(m, 0, sizeof(*m));
 }

@@ -23,6 +23,8 @@ struct mount_spec {
                                 inspect's Mounts[].Mode */
         char **volume_labels; /* volume: --mount volume-label=K=V entries ("K=V"), for the
                                  volume this mount creates; NULL when none */
+        char **driver_opts;   /* volume: --mount volume-opt=K=V entries, the local driver's
+                                 options (type, device, o) for the volume it creates */
 };
 
 /* Parses a -v value: "/ctr" (anonymous volume), "NAME:/ctr[:MODE]" (named volume) or
@@ -74,6 +76,13 @@ int mountspec_check_duplicates(const struct mount_spec *v, size_t n, struct err 
  * *ret_data is malloc'd ("" when none). -EINVAL "Invalid tmpfs option [\"x\"]". */
 int mountspec_tmpfs_options(const char *opts, unsigned long *ret_flags, char **ret_data,
                             struct err *err);
+
+/* The local volume driver's "o" option as moby/sys/mount reads it: flag words (ro, nosuid,
+ * noexec, bind, rbind, ...) into *ret_flags, a propagation word ([r]private, [r]shared,
+ * [r]slave, [r]unbindable) into *ret_propagation (0: none), every other word (but
+ * "defaults") kept, joined by ',', as the filesystem's data in *ret_data (malloc'd). */
+int mountspec_mount_options(const char *opts, unsigned long *ret_flags,
+                            unsigned long *ret_propagation, char **ret_data, struct err *err);
 
 /* Frees the strings and zeroes the struct; safe on a zeroed struct. */
 void mountspec_free(struct mount_spec *m);

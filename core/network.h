@@ -144,6 +144,9 @@ int network_attach(const struct cli *cli, struct container *c, const struct netw
  * device unregistration per interface. */
 void network_detach(const struct cli *cli, const char *id, bool delete_links);
 void network_hold_close(struct network_hold *hold);
+/* Docker's network "connect" or "disconnect" event of c on each of its networks ("none" and
+ * "host" for those modes, nothing for container:X), as a start and an exit make them. */
+void network_log_endpoints(const struct cli *cli, const struct container *c, const char *action);
 
 /* The reverse link index, --root/links/<child name>/<parent id>: who links to a name, found
  * without reading every container. Added at create, removed with the parent or its link. */

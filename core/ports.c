@@ -196,7 +196,7 @@ int ports_parse_publish(const char *spec, struct port_binding **ret, size_t *ret
                 return r;
         /* Port 0 parses in Docker and fails at start; nothing can be published to it. */
         if (!parse_range(ctr, &cs, &ce) || cs == 0)
-                return err_set(err, -EINVAL, "invalid containerPort: %s", ctr);
+                return err_client(err, -EINVAL, "invalid containerPort: %s", ctr);
         if (*host && !parse_range(host, &hs, &he))
                 return err_set(err, -EINVAL, "invalid hostPort: %s", host);
         /* A host range is allowed with a single container port: one port of it is picked. */
@@ -470,8 +470,8 @@ int ports_format_mapping(const struct port_binding *b, size_t n, const char *fil
                         return err_set(err, -ENOMEM, "formatting ports");
         }
         if (filter && k == 0)
-                return err_set(err, -ENOENT, "No public port '%s' published for %s", filter,
-                               ctr_name);
+                return err_client(err, -ENOENT, "No public port '%s' published for %s", filter,
+                                  ctr_name);
         return join_sorted(lines, k, ret, err);
 }
 

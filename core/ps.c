@@ -265,6 +265,44 @@ static struct jv *ps_row(const struct cli *cli, const struct container *c, struc
         return o;
 }
 
+int ps_df_rows(const struct cli *cli, struct jv ***ret, size_t *ret_n, struct err *err)
+{
+        struct container **all = NULL;
+        struct jv **rows;
+        size_t n = 0;
+        int r = teardown_list(cli, &all, err);
+
+        if (r < 0)
+                return r;
+        while (all[n])
+                n++;
+        rows = calloc(n + 1, sizeof(*rows));
+        for (size_t i = 0; rows && i < n; i++) {
+                const struct jv *ms = jv_get(all[i]->doc, "Mounts");
+                _cleanup_strv_ char **vols = NULL;
+                _cleanup_free_ char *names = NULL;
+                long long rw, rootfs;
+                char buf[32];
+                for (size_t k = 0; k < jv_len(ms); k++)
+                        if (!strcmp(jv_get_str(jv_at(ms, k), "Type") ?: "", "volume"))
+                                util_strv_push(&vols, jv_get_str(jv_at(ms, k), "Name") ?: "");
+                rows[i] = ps_row(cli, all[i], all, true, false);
+                sizes_of(cli, all[i], &rw, &rootfs);
+                util_human_size_prec(rw, 3, buf, sizeof(buf));
+                jv_set_str(rows[i], "Size", buf);
+                snprintf(buf, sizeof(buf), "%zu", util_strv_len(vols));
+                jv_set_str(rows[i], "LocalVolumes", buf);
+                names = util_strv_join(vols, ",");
+                jv_set_str(rows[i], "Mounts", names ?: "");
+        }
+        container_list_free(all);
+        if (!rows)
+                return err_set(err, -ENOMEM, "listing containers");
+        *ret = rows;
+        *ret_n = n;
+        return 0;
+}
+
 static bool label_match(const struct container *c, const char *want)
 {
         const struct jv *labels = jv_path(c->doc, "Config.Labels");
@@ -591,6 +629,10 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
                 return err_set(err, -EINVAL, "\"%s\" is not a valid value for --type", o.type);
         q.type = o.type ? o.type : "";
         q.size = o.size;
+        /* Without --type Docker's CLI tries each kind itself: its own "Error: No such
+         * object: X"; with one it relays the daemon's answer. */
+        if (!o.type)
+                cli_fail_client(cli);
         return template_print_docs(o.format, argv + 1, n, inspect_get, &q, err);
 }
 

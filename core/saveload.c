@@ -12,6 +12,7 @@
 #include "base/sha256.h"
 #include "base/util.h"
 #include "commit.h"
+#include "events.h"
 #include "image.h"
 #include "imgconfig.h"
 #include "layer.h"
@@ -611,6 +612,8 @@ int saveload_cmd_save(struct cli *cli, int argc, char **argv, struct err *err)
                 r = err_errno(err, "failed to save image: writing %s", o.output);
         if (r < 0 && ofd >= 0)
                 (void)unlink(tmp_out);
+        for (size_t i = 0; r >= 0 && i < n_imgs; i++)
+                events_image(cli, imgs[i].id, NULL, NULL, "save");
         for (size_t i = 0; i < n_imgs; i++)
                 util_strv_free(imgs[i].tags);
         free(imgs);
@@ -1074,6 +1077,7 @@ static int store_all(struct load_ctx *c, struct err *err)
                         if (!c->quiet)
                                 printf("Loaded image: %s\n", *t);
                 }
+                events_image(c->cli, id, NULL, NULL, "load");
                 if (!c->quiet && (!p->tags || !p->tags[0]))
                         printf("Loaded image ID: sha256:%s\n", id);
         }
@@ -1139,6 +1143,8 @@ int saveload_cmd_load(struct cli *cli, int argc, char **argv, struct err *err)
                 return cli_usage_error(cli, "load", err, "%s", err->msg);
         if (n > 0)
                 return cli_usage_error(cli, "load", err, "\"hawser load\" accepts no arguments.");
+        /* Docker's CLI prints what its load stream reports, without the daemon's words. */
+        cli_fail_client(cli);
         if (o.input) {
                 fd = open(o.input, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)

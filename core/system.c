@@ -162,6 +162,145 @@ static struct jv *df_row_doc(const char *type, const struct df_row *r, bool pct)
         return o;
 }
 
+/* Column titles of a df -v table: pairs of field and title. */
+static struct jv *titles(const char *const (*h)[2], size_t n)
+{
+        struct jv *o = jv_new_object();
+
+        for (size_t i = 0; i < n; i++)
+                jv_set_str(o, h[i][0], h[i][1]);
+        return o;
+}
+
+/* `system df -v`'s local volume rows (Docker's volume context, Links and Size known). */
+static int df_volume_rows(const struct cli *cli, struct jv ***ret, size_t *ret_n, struct err *err)
+{
+        _cleanup_free_ char *dir = cli_root_path(cli, "volumes");
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        _cleanup_strv_ char **names = NULL;
+        struct dirent *de;
+        struct jv **rows;
+        size_t n;
+
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.' && util_strv_push(&names, de->d_name) < 0)
+                        return err_set(err, -ENOMEM, "listing volumes");
+        util_strv_sort(names);
+        n = util_strv_len(names);
+        rows = calloc(n + 1, sizeof(*rows));
+        if (!rows)
+                return err_set(err, -ENOMEM, "listing volumes");
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_jv_ struct jv *doc = NULL;
+                _cleanup_strv_ char **users = NULL;
+                struct err e = {0};
+                char buf[32];
+                rows[i] = jv_new_object();
+                volume_inspect(cli, names[i], &doc, &e);
+                volume_users(cli, names[i], &users, &e);
+                jv_set_str(rows[i], "Driver", "local");
+                jv_set_str(rows[i], "Labels", "");
+                snprintf(buf, sizeof(buf), "%zu", util_strv_len(users));
+                jv_set_str(rows[i], "Links", buf);
+                jv_set_str(rows[i], "Mountpoint", jv_get_str(doc, "Mountpoint") ?: "");
+                jv_set_str(rows[i], "Name", names[i]);
+                jv_set_str(rows[i], "Scope", "local");
+                util_human_size_prec(fs_tree_size(jv_get_str(doc, "Mountpoint") ?: ""), 3, buf,
+                                     sizeof(buf));
+                jv_set_str(rows[i], "Size", buf);
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
+}
+
+static void rows_free(struct jv **rows, size_t n)
+{
+        for (size_t i = 0; rows && i < n; i++)
+                jv_put(rows[i]);
+        free(rows);
+}
+
+static struct jv *rows_array(struct jv **rows, size_t n)
+{
+        struct jv *a = jv_new_array();
+
+        for (size_t i = 0; i < n; i++)
+                jv_append(a, jv_copy(rows[i]));
+        return a;
+}
+
+/* `system df -v`: Docker's three tables and the build cache's, or with --format the
+ * template over {Images, Containers, Volumes, BuildCache}. */
+static int df_verbose(const struct cli *cli, const char *format, struct err *err)
+{
+        static const char *const ih[][2] = {{"Repository", "REPOSITORY"},
+                                            {"Tag", "TAG"},
+                                            {"ID", "IMAGE ID"},
+                                            {"CreatedSince", "CREATED"},
+                                            {"Size", "SIZE"},
+                                            {"SharedSize", "SHARED SIZE"},
+                                            {"UniqueSize", "UNIQUE SIZE"},
+                                            {"Containers", "CONTAINERS"}};
+        static const char *const ch[][2] = {
+                {"ID", "CONTAINER ID"}, {"Image", "IMAGE"},
+                {"Command", "COMMAND"}, {"LocalVolumes", "LOCAL VOLUMES"},
+                {"Size", "SIZE"},       {"RunningFor", "CREATED"},
+                {"Status", "STATUS"},   {"Names", "NAMES"}};
+        static const char *const vh[][2] = {
+                {"Name", "VOLUME NAME"}, {"Links", "LINKS"}, {"Size", "SIZE"}};
+        _cleanup_jv_ struct jv *ihd = titles(ih, ARRAY_SIZE(ih)), *chd = titles(ch, ARRAY_SIZE(ch)),
+                               *vhd = titles(vh, ARRAY_SIZE(vh));
+        struct jv **img = NULL, **ctr = NULL, **vol = NULL;
+        size_t ni = 0, nc = 0, nv = 0;
+        int r = image_df_rows(cli, &img, &ni, err);
+
+        if (r >= 0)
+                r = ps_df_rows(cli, &ctr, &nc, err);
+        if (r >= 0)
+                r = df_volume_rows(cli, &vol, &nv, err);
+        if (r >= 0 && format) {
+                _cleanup_jv_ struct jv *doc = jv_new_object();
+                _cleanup_template_ struct template *t = NULL;
+                _cleanup_free_ char *line = NULL;
+                jv_set(doc, "Images", rows_array(img, ni));
+                jv_set(doc, "Containers", rows_array(ctr, nc));
+                jv_set(doc, "Volumes", rows_array(vol, nv));
+                jv_set(doc, "BuildCache", jv_new_array());
+                r = template_parse(format, &t, err);
+                if (r >= 0)
+                        r = template_render(t, doc, &line, err);
+                if (r >= 0)
+                        printf("%s\n", line);
+        } else if (r >= 0) {
+                printf("Images space usage:\n\n");
+                r = template_print_rows("table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t"
+                                        "{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t"
+                                        "{{.UniqueSize}}\t{{.Containers}}",
+                                        ihd, img, ni, err);
+                if (r >= 0) {
+                        printf("\nContainers space usage:\n\n");
+                        r = template_print_rows("table {{.ID}}\t{{.Image}}\t{{.Command}}\t"
+                                                "{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t"
+                                                "{{.Status}}\t{{.Names}}",
+                                                chd, ctr, nc, err);
+                }
+                if (r >= 0) {
+                        printf("\nLocal Volumes space usage:\n\n");
+                        r = template_print_rows("table {{.Name}}\t{{.Links}}\t{{.Size}}", vhd, vol,
+                                                nv, err);
+                }
+                /* hawser's build cache is its images (counted above): nothing more here. */
+                if (r >= 0)
+                        printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      "
+                               "CREATED   LAST USED   USAGE     SHARED\n");
+        }
+        rows_free(img, ni);
+        rows_free(ctr, nc);
+        rows_free(vol, nv);
+        return r;
+}
+
 static int df(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const char *const h[][2] = {{"Type", "TYPE"},
@@ -169,16 +308,26 @@ static int df(struct cli *cli, int argc, char **argv, struct err *err)
                                            {"Active", "ACTIVE"},
                                            {"Size", "SIZE"},
                                            {"Reclaimable", "RECLAIMABLE"}};
+        struct {
+                char *format;
+                bool verbose;
+        } o = {0};
+        static const struct opt_def defs[] = {
+                {"format", 0, OPT_STR, offsetof(__typeof__(o), format)},
+                {"verbose", 'v', OPT_BOOL, offsetof(__typeof__(o), verbose)},
+                OPT_END,
+        };
         struct df_row img = {0}, ctr = {0}, vol = {0}, cache = {0};
-        _cleanup_jv_ struct jv *headers = jv_new_object();
+        _cleanup_jv_ struct jv *headers = titles(h, ARRAY_SIZE(h));
         struct jv *rows[4];
-        char *format = NULL;
-        int r = format_flag(cli, "system df", false, argc, argv, &format, err);
+        int k = argc > 0 ? opt_parse(defs, argc - 1, argv + 1, false, &o, err) : 0, r;
 
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ARRAY_SIZE(h); i++)
-                jv_set_str(headers, h[i][0], h[i][1]);
+        if (k != 0)
+                return k < 0 ? cli_usage_error(cli, "system df", err, "%s", err->msg)
+                             : cli_usage_error(cli, "system df", err,
+                                               "\"hawser system df\" accepts no arguments.");
+        if (o.verbose)
+                return df_verbose(cli, o.format, err);
         df_images(cli, &img);
         df_containers(cli, &ctr);
         df_volumes(cli, &vol);
@@ -186,9 +335,9 @@ static int df(struct cli *cli, int argc, char **argv, struct err *err)
         rows[1] = df_row_doc("Containers", &ctr, true);
         rows[2] = df_row_doc("Local Volumes", &vol, true);
         rows[3] = df_row_doc("Build Cache", &cache, false);
-        r = template_print_rows(format ? format
-                                       : "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t"
-                                         "{{.Size}}\\t{{.Reclaimable}}",
+        r = template_print_rows(o.format ? o.format
+                                         : "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t"
+                                           "{{.Size}}\t{{.Reclaimable}}",
                                 headers, rows, 4, err);
         for (size_t i = 0; i < 4; i++)
                 jv_put(rows[i]);
@@ -406,8 +555,9 @@ int cmd_system(struct cli *cli, int argc, char **argv, struct err *err)
                 {"prune", system_prune},
                 {"df", df},
                 {"info", cmd_info},
+                {"events", cmd_system_events},
         };
 
-        return cli_dispatch(cli, "system", sub, ARRAY_SIZE(sub), "df, info, prune", argc, argv,
-                            err);
+        return cli_dispatch(cli, "system", sub, ARRAY_SIZE(sub), "df, events, info, prune", argc,
+                            argv, err);
 }

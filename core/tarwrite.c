@@ -304,6 +304,11 @@ size_t tarwrite_count(const struct tarwrite *w)
         return w->count;
 }
 
+long long tarwrite_size(const struct tarwrite *w)
+{
+        return w->written;
+}
+
 void tarwrite_free(struct tarwrite *w)
 {
         if (!w)

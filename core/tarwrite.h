@@ -49,6 +49,8 @@ int tarwrite_digest(struct tarwrite *w, char out[65], long long *ret_size);
 int tarwrite_finish(struct tarwrite *w, struct err *err);
 /* Entries added so far. */
 size_t tarwrite_count(const struct tarwrite *w);
+/* Bytes written to the fd so far. */
+long long tarwrite_size(const struct tarwrite *w);
 /* Frees w; NULL is fine. A stream that was not finished is abandoned mid-way. */
 void tarwrite_free(struct tarwrite *w);
 void tarwrite_freep(struct tarwrite **w);

@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "cgroup.h"
 #include "dnsd.h"
+#include "events.h"
 #include "image.h"
 #include "network.h"
 #include "teardown.h"
@@ -48,12 +49,19 @@ void teardown_reconcile(const struct cli *cli, struct container *c)
                 kill(init, SIGKILL);
         network_detach(cli, c->id, true);
         cgroup_remove(c->cgroup);
-        container_mark_exited(c, 137, "container monitor exited unexpectedly", &e);
+        if (container_mark_exited(c, 137, "container monitor exited unexpectedly", &e) >= 0)
+                teardown_exit_events(cli, c, 137);
         /* Its names go from the DNS servers, as after any exit. */
         dnsd_refresh(cli, c);
 }
 
-void teardown_stopped(const struct cli *cli, struct container *c, int code)
+void teardown_exit_events(const struct cli *cli, const struct container *c, int code)
+{
+        events_died(cli, c, code);
+        network_log_endpoints(cli, c, "disconnect");
+}
+
+void teardown_stopped(const struct cli *cli, struct container *c, int code, bool told)
 {
         _cleanup_close_ int lock = -1;
         struct err e = {0};
@@ -65,7 +73,12 @@ void teardown_stopped(const struct cli *cli, struct container *c, int code)
         if (container_reload(c, &e) == 0) {
                 /* Killed by the OOM killer in its memory cgroup: Docker's State.OOMKilled. */
                 jv_set_bool(jv_get(c->doc, "State"), "OOMKilled", cgroup_oom_killed(c->cgroup));
-                container_mark_exited(c, code, NULL, &e);
+                if (container_mark_exited(c, code, NULL, &e) >= 0 && !told) {
+                        /* Docker's "oom" comes before the die it caused. */
+                        if (jv_get_bool(jv_get(c->doc, "State"), "OOMKilled"))
+                                events_container(cli, c, "oom", NULL);
+                        teardown_exit_events(cli, c, code);
+                }
         } else
                 jv_set_str(jv_get(c->doc, "State"), "Status", "exited");
         cgroup_remove(c->cgroup);
@@ -130,6 +143,7 @@ int teardown_remove(const struct cli *cli, struct container *c, struct err *err)
         }
         if (r < 0)
                 return err_wrap(err, "removing container %.12s", c->id);
+        events_container(cli, c, "destroy", NULL);
         /* Layers of a force-removed image go with their last container. */
         if (lower && image_release_layers(cli, lower, &ignore) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", ignore.msg);

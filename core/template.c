@@ -1207,7 +1207,17 @@ struct exec {
         struct var *vars;
         size_t nvars, cap;
         const char *at;
+        const struct template_struct *structs; /* the Go structs in the data (template.h) */
+        size_t nstructs;
 };
+
+static const struct template_struct *struct_of(const struct exec *ex, const struct jv *v)
+{
+        for (size_t i = 0; v && i < ex->nstructs; i++)
+                if (ex->structs[i].fields == v)
+                        return &ex->structs[i];
+        return NULL;
+}
 
 /* An open_memstream buffer; done() closes and frees whatever is left. */
 struct membuf {
@@ -1338,6 +1348,10 @@ static int field_step(struct exec *ex, struct tval *cur, const char *name)
                                   tv_type_name(cur));
         next = jv_get(cur->v, name);
         if (!next && !has_key(cur->v, name)) {
+                /* A struct has no such field: Go's error, where a map's missing key is a value. */
+                if (struct_of(ex, cur->v))
+                        return exec_error(ex, "can't evaluate field %s in type %s", name,
+                                          struct_of(ex, cur->v)->type);
                 tv_put(cur);
                 cur->missing = true;
                 return 0;
@@ -1488,6 +1502,24 @@ static int eval_decl_pipe(struct exec *ex, const struct tval *dot, const struct 
         return r;
 }
 
+/* fmt's %v: a struct is {v1 v2 ...}, its fields in order. */
+static void print_value(struct exec *ex, const struct jv *v)
+{
+        const struct template_struct *s = struct_of(ex, v);
+
+        if (!s) {
+                print_jv(ex->out, v);
+                return;
+        }
+        fputc('{', ex->out);
+        for (const char *const *f = s->names; f && *f; f++) {
+                if (f != s->names)
+                        fputc(' ', ex->out);
+                print_value(ex, jv_get(v, *f));
+        }
+        fputc('}', ex->out);
+}
+
 static int exec_action(struct exec *ex, const struct tval *dot, const struct tnode *n)
 {
         struct tval val = {0};
@@ -1499,7 +1531,7 @@ static int exec_action(struct exec *ex, const struct tval *dot, const struct tno
                 if (val.missing)
                         fputs("<no value>", ex->out);
                 else
-                        print_jv(ex->out, val.v);
+                        print_value(ex, val.v);
         }
         tv_put(&val);
         return 0;
@@ -1647,10 +1679,12 @@ static int exec_list(struct exec *ex, const struct tval *dot, const struct tlist
         return 0;
 }
 
-int template_render(const struct template *t, const struct jv *ctx, char **ret_out, struct err *err)
+static int render(const struct template *t, const struct jv *ctx,
+                  const struct template_struct *structs, size_t nstructs, char **ret_out,
+                  struct err *err)
 {
         _cleanup_(membuf_done) struct membuf m = {0};
-        struct exec ex = {.err = err};
+        struct exec ex = {.err = err, .structs = structs, .nstructs = nstructs};
         /* Go's Execute(w, nil) makes dot an invalid value, not a nil interface. */
         struct tval dot = ctx ? tv_of(ctx) : (struct tval){NULL, true};
         int r;
@@ -1671,6 +1705,17 @@ int template_render(const struct template *t, const struct jv *ctx, char **ret_o
         if (membuf_take(&m, ret_out) < 0)
                 return oom(err);
         return 0;
+}
+
+int template_render(const struct template *t, const struct jv *ctx, char **ret_out, struct err *err)
+{
+        return render(t, ctx, NULL, 0, ret_out, err);
+}
+
+int template_render_structs(const struct template *t, const struct template_struct *structs,
+                            size_t n, char **ret_out, struct err *err)
+{
+        return render(t, n ? structs[0].fields : NULL, structs, n, ret_out, err);
 }
 
 /* ---- functions ---- */
@@ -1699,13 +1744,15 @@ static int want_int(struct exec *ex, const struct tval *t, long long *ret)
 static int fn_json(struct exec *ex, const struct tfunc *fn, struct tval *a, size_t n,
                    struct tval *ret)
 {
+        const struct template_struct *st = struct_of(ex, a[0].v);
+
         (void)fn;
         (void)n;
         if (a[0].missing || !a[0].v)
                 return ret_string(ex, "null", ret);
         {
                 /* Go's json.Marshal escapes <, > and & (HTML safety) as \u003c, \u003e, \u0026. */
-                const char *s = jv_to_string(a[0].v, false);
+                const char *s = jv_to_string(st && st->json ? st->json : a[0].v, false);
                 _cleanup_free_ char *out = malloc(strlen(s) * 6 + 1);
                 char *o = out;
                 int r;

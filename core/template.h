@@ -21,6 +21,20 @@ int template_parse(const char *src, struct template **ret, struct err *err);
  * non-object, bad function argument); -ENOMEM. */
 int template_render(const struct template *t, const struct jv *ctx, char **ret_out,
                     struct err *err);
+/* A Go struct in a template's data (events.Message): an object whose members are its fields,
+ * named as in Go. Unlike a map's missing key, an unknown field is an error ("can't evaluate
+ * field X in type T"); {{.}} prints it as fmt's %v does ({v1 v2 ...}, fields in order); `json`
+ * prints json when set (the struct's JSON tags: events.Message's .Status is "status", omitted
+ * when empty), else the fields. */
+struct template_struct {
+        const char *type;         /* Go's name for it in messages: "*events.Message" */
+        const struct jv *fields;  /* borrowed; found in the data by identity */
+        const char *const *names; /* its fields in Go's order, NULL-terminated */
+        const struct jv *json;    /* borrowed, may be NULL */
+};
+/* template_render with structs[0].fields as dot; structs[1..n) are structs found inside it. */
+int template_render_structs(const struct template *t, const struct template_struct *structs,
+                            size_t n, char **ret_out, struct err *err);
 /* Frees t; NULL is fine. */
 void template_free(struct template *t);
 void template_freep(struct template **t);

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "commands.h"
 #include "create.h"
+#include "events.h"
 #include "opt.h"
 #include "teardown.h"
 
@@ -117,6 +118,8 @@ static int update_one(struct cli *cli, const struct run_opts *given, const char 
         }
         if (r >= 0)
                 r = container_save(c, err);
+        if (r >= 0)
+                events_container(cli, c, "update", NULL);
 out:
         for (size_t i = 0; i < 11; i++)
                 free(owned[i]);
@@ -148,7 +151,7 @@ int cmd_update(struct cli *cli, int argc, char **argv, struct err *err)
                         continue;
                 }
                 if (r < 0)
-                        fprintf(stderr, "Error: %s\n", err->msg);
+                        cli_print_daemon_error(err->msg);
                 *err = e;
                 r = -e.code;
         }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "base/fs.h"
 #include "base/util.h"
 #include "container.h"
+#include "events.h"
 #include "opt.h"
 #include "prune.h"
 #include "table.h"
@@ -67,7 +69,7 @@ int volume_check_name(const char *name, struct err *err)
 
 static int no_such(struct err *err, const char *name)
 {
-        return err_set(err, -ENOENT, "No such volume: %s", name);
+        return err_set(err, -ENOENT, "get %s: no such volume", name);
 }
 
 /* --root/volumes/NAME, or NULL for a name that is not a volume name. */
@@ -129,8 +131,8 @@ static struct jv *labels_object(char *const *labels, bool anonymous)
 }
 
 /* Builds a complete volume under a hidden name; *ret_tmp is its path. */
-static int stage(const struct cli *cli, const char *name, char *const *labels, bool anonymous,
-                 char **ret_tmp, struct err *err)
+static int stage(const struct cli *cli, const char *name, char *const *labels,
+                 const struct jv *opts, bool anonymous, char **ret_tmp, struct err *err)
 {
         _cleanup_jv_ struct jv *meta = jv_new_object();
         _cleanup_free_ char *tmp = NULL, *data = NULL, *meta_path = NULL;
@@ -153,6 +155,8 @@ static int stage(const struct cli *cli, const char *name, char *const *labels, b
         jv_set_str(meta, "CreatedAt", ts);
         jv_set(meta, "Labels", labels_object(labels, anonymous));
         jv_set_bool(meta, "Anonymous", anonymous);
+        if (opts)
+                jv_set(meta, "Options", jv_copy(opts));
         if (mkdir(data, 0755) < 0)
                 r = err_errno(err, "creating %s", data);
         else
@@ -177,8 +181,60 @@ static int publish(const char *tmp, const char *dir)
         return rename(tmp, dir) == 0 ? 0 : -errno;
 }
 
-int volume_create(const struct cli *cli, const char *name, char *const *labels, bool anonymous,
-                  char **ret_name, struct err *err)
+/* The local driver's options ("KEY=VALUE" or "KEY", the last of a key wins) as Docker checks
+ * them: known keys only, a size only where quotas exist (never here), and type, device and o
+ * only together as a mount needs them. *ret is NULL when there are none. */
+static int driver_options(const char *name, char *const *opts, struct jv **ret, struct err *err)
+{
+        static const char *const known[] = {"type", "device", "o", "size"};
+        _cleanup_jv_ struct jv *o = NULL;
+        const char *size;
+
+        *ret = NULL;
+        if (!opts || !*opts)
+                return 0;
+        o = jv_new_object();
+        for (char *const *kv = opts; *kv; kv++) {
+                size_t kl = strcspn(*kv, "=");
+                _cleanup_free_ char *key = strndup(*kv, kl);
+                bool ok = false;
+                if (!key)
+                        return err_set(err, -ENOMEM, "create %s", name);
+                for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+                        ok |= !strcmp(known[i], key);
+                if (!ok)
+                        return err_set(err, -EINVAL, "create %s: invalid option: \"%s\"", name,
+                                       key);
+                jv_set_str(o, key, (*kv)[kl] ? *kv + kl + 1 : "");
+        }
+        size = jv_get_str(o, "size");
+        if (size) {
+                long long n;
+                if (util_parse_ram_bytes(size, &n) < 0)
+                        return err_set(err, -EINVAL, "create %s: invalid size: '%s'", name, size);
+                if (n > 0)
+                        return err_set(err, -EINVAL,
+                                       "create %s: quota size requested but no quota support",
+                                       name);
+        }
+        if ((jv_get(o, "type") || jv_get(o, "o")) && !jv_get(o, "device"))
+                return err_set(err, -EINVAL, "create %s: missing required option: \"device\"",
+                               name);
+        if ((jv_get(o, "device") || jv_get(o, "o")) && !jv_get(o, "type"))
+                return err_set(err, -EINVAL, "create %s: missing required option: \"type\"", name);
+        /* Sorted by key, as Docker's map prints. */
+        *ret = jv_new_object();
+        {
+                _cleanup_strv_ char **keys = jv_keys(o);
+                util_strv_sort(keys);
+                for (char **k = keys; k && *k; k++)
+                        jv_set_str(*ret, *k, jv_get_str(o, *k));
+        }
+        return 0;
+}
+
+int volume_create(const struct cli *cli, const char *name, char *const *labels, char *const *opts,
+                  bool anonymous, char **ret_name, struct err *err)
 {
         _cleanup_free_ char *dir = NULL, *top = cli_root_path(cli, "volumes"), *tmp = NULL;
         char rnd[65];
@@ -197,9 +253,14 @@ int volume_create(const struct cli *cli, const char *name, char *const *labels, 
         if (!dir || !top)
                 return err_set(err, -ENOMEM, "create %s", name);
         if (!is_volume(dir)) {
+                _cleanup_jv_ struct jv *o = NULL;
+                /* Checked for a new volume only: an existing one is returned as it is. */
+                r = driver_options(name, opts, &o, err);
+                if (r < 0)
+                        return r;
                 r = fs_mkdir_p(top, 0701, err);
                 if (r >= 0)
-                        r = stage(cli, name, labels, anonymous, &tmp, err);
+                        r = stage(cli, name, labels, o, anonymous, &tmp, err);
                 if (r < 0)
                         return err_wrap(err, "create %s", name);
                 r = publish(tmp, dir);
@@ -217,6 +278,8 @@ int volume_create(const struct cli *cli, const char *name, char *const *labels, 
         } else {
                 created = 0;
         }
+        /* Docker tells create also for a volume that was there. */
+        events_logv(cli, "volume", "create", name, "driver", "local", NULL);
         if (ret_name) {
                 *ret_name = strdup(name);
                 if (!*ret_name)
@@ -260,7 +323,8 @@ int volume_inspect(const struct cli *cli, const char *name, struct jv **ret_doc,
         jv_set(doc, "Labels", labels ? jv_copy(labels) : jv_new_object());
         jv_set_str(doc, "Mountpoint", data);
         jv_set_str(doc, "Name", name);
-        jv_set(doc, "Options", jv_new_object());
+        /* Docker's null when the volume has no driver options. */
+        jv_set(doc, "Options", jv_get(meta, "Options") ? jv_copy(jv_get(meta, "Options")) : NULL);
         jv_set_str(doc, "Scope", "local");
         *ret_doc = doc;
         return 0;
@@ -412,9 +476,19 @@ int volume_remove(const struct cli *cli, const char *name, bool force, struct er
         trash = cli_root_path(cli, "volumes/" TRASH_PREFIX "%.16s", rnd);
         if (!trash || !dir)
                 return err_set(err, -ENOMEM, "remove %s", name);
+        /* A volume with driver options may still be mounted (its last user's monitor was
+         * killed): unmounted first, or the removal would reach into what it mounts. */
+        {
+                _cleanup_free_ char *data = util_printf("%s/_data", dir);
+                if (data && fs_is_mount_point(data))
+                        umount2(data, MNT_DETACH);
+                if (!data || fs_is_mount_point(data))
+                        return err_set(err, -EBUSY, "remove %s: the volume is still mounted", name);
+        }
         /* Out of the namespace first: nobody can find or mount a half-deleted volume. */
         if (rename(dir, trash) < 0)
                 return err_errno(err, "remove %s", name);
+        events_logv(cli, "volume", "destroy", name, "driver", "local", NULL);
         r = fs_rm_rf(trash, err);
         return r < 0 ? err_wrap(err, "remove %s", name) : 0;
 }
@@ -634,37 +708,17 @@ static int check_labels(char *const *labels, struct err *err)
                 const char *k = *l + strspn(*l, " \t\n\r\v\f");
                 size_t kl = strcspn(k, "=");
                 if (kl == 0)
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--label\" flag: invalid "
-                                       "label '%s': empty name",
-                                       *l, *l);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--label\" flag: invalid "
+                                          "label '%s': empty name",
+                                          *l, *l);
                 if (strcspn(k, " \t\n\r\v\f") < kl)
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--label\" flag: label "
-                                       "'%.*s' contains whitespaces",
-                                       *l, (int)kl, k);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--label\" flag: label "
+                                          "'%.*s' contains whitespaces",
+                                          *l, (int)kl, k);
         }
         return 0;
-}
-
-/* The local driver's option keys: known ones are refused as unsupported, as hawser cannot
- * mount devices or network filesystems as volumes. */
-static int check_driver_opts(const char *name, char *const *opts, struct err *err)
-{
-        static const char *const known[] = {"type", "device", "o", "size"};
-        size_t kl;
-
-        if (!opts || !*opts)
-                return 0;
-        kl = strcspn(opts[0], "=");
-        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-                if (strlen(known[i]) == kl && !strncmp(opts[0], known[i], kl))
-                        return err_set(err, -ENOTSUP,
-                                       "create %s: volume option \"%.*s\" is not supported by "
-                                       "hawser",
-                                       name, (int)kl, opts[0]);
-        return err_set(err, -EINVAL, "create %s: invalid option key: \"%.*s\"", name, (int)kl,
-                       opts[0]);
 }
 
 static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
@@ -698,9 +752,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                             "create %s: error looking up volume plugin %s: plugin \"%s\" not found",
                             name ?: "", o.driver, o.driver);
         else
-                r = check_driver_opts(name ?: "", o.opts, err);
-        if (r >= 0)
-                r = volume_create(cli, name, o.labels, false, &created, err);
+                r = volume_create(cli, name, o.labels, o.opts, false, &created, err);
         if (r >= 0)
                 printf("%s\n", created);
         opt_free_lists(defs, &o);

@@ -20,20 +20,23 @@
  * too short, ..."); callers add Docker's "create NAME: " prefix where Docker has it. */
 int volume_check_name(const char *name, struct err *err);
 
-/* Creates volume NAME (NULL: a random 64-hex name) with labels ("K=V" or "K"; may be NULL);
+/* Creates volume NAME (NULL: a random 64-hex name) with labels ("K=V" or "K"; may be NULL)
+ * and the local driver's options opts ("type=tmpfs", "device=...", "o=..."; may be NULL;
+ * checked as Docker does: -EINVAL "create NAME: invalid option: \"x\"", "missing required
+ * option: \"device\"", "quota size requested but no quota support");
  * anonymous volumes are recorded as such and get VOLUME_ANONYMOUS_LABEL. Idempotent: an
  * existing volume is returned as is, and concurrent creators of one name all succeed with
  * one volume. *ret_name (may be NULL) gets the malloc'd name. Returns 1 when this call
  * created it, 0 when it existed. -EINVAL "create NAME: ..." for a bad name. */
-int volume_create(const struct cli *cli, const char *name, char *const *labels, bool anonymous,
-                  char **ret_name, struct err *err);
+int volume_create(const struct cli *cli, const char *name, char *const *labels, char *const *opts,
+                  bool anonymous, char **ret_name, struct err *err);
 
 /* The volume's data directory (--root/volumes/NAME/_data), malloc'd. -ENOENT with
- * "No such volume: NAME" (printed as Docker's "Error: No such volume: NAME"). */
+ * Docker's "get NAME: no such volume". */
 int volume_path(const struct cli *cli, const char *name, char **ret_data_path, struct err *err);
 
 /* The volume as `volume inspect` shows it: {CreatedAt, Driver, Labels, Mountpoint, Name,
- * Options, Scope}; the caller owns *ret_doc. -ENOENT "No such volume: NAME". */
+ * Options, Scope}; the caller owns *ret_doc. -ENOENT "get NAME: no such volume". */
 int volume_inspect(const struct cli *cli, const char *name, struct jv **ret_doc, struct err *err);
 
 /* Full ids of the containers (any state) whose Mounts reference the volume; *ret_ids is a
@@ -43,14 +46,14 @@ int volume_users(const struct cli *cli, const char *name, char ***ret_ids, struc
 /* Removes the volume and its data (fs_rm_rf: no symlink is followed out of it). Refuses a
  * volume any container references, with Docker's -EBUSY "remove NAME: volume is in use -
  * [ID, ...]", with or without force, so `rm -v` must call it after the container's state is
- * gone (and ignore -EBUSY, as Docker does). -ENOENT "No such volume: NAME" unless force. */
+ * gone (and ignore -EBUSY, as Docker does). -ENOENT "get NAME: no such volume" unless force. */
 int volume_remove(const struct cli *cli, const char *name, bool force, struct err *err);
 
 /* Takes the volume's lock (flock on its directory), for a caller that must not race a
  * remover or another copy-up (container creation: lock, copy up, mark, save the container,
  * close). Lock order: a volume's lock before any container's (volume_remove lists the
  * containers, which may lock one to refresh a stale state). Returns the fd to close.
- * -ENOENT "No such volume: NAME". */
+ * -ENOENT "get NAME: no such volume". */
 int volume_lock(const struct cli *cli, const char *name, struct err *err);
 
 /* 1 when the volume should get the image's content (Docker's copy-up): it was never marked
@@ -74,3 +77,11 @@ int volume_prune(const struct cli *cli, bool all, char *const *labels, char *con
 /* Removes the anonymous volumes of a removed container's document (rm -v, --rm, a failed
  * create); volumes still in use stay. */
 void volume_release_anonymous(const struct cli *cli, const struct jv *doc);
+
+/* volume_mount.c, the local driver's mounts (the caller holds the volume's lock): a volume
+ * with driver options is mounted at its data directory unless it is already (Docker's
+ * "error while mounting volume '...': failed to mount local volume: ..." otherwise); a
+ * plain volume is left alone. */
+int volume_mount(const struct cli *cli, const char *name, struct err *err);
+/* Unmounts it unless a live container other than except_id (may be NULL) still uses it. */
+void volume_unmount_unused(const struct cli *cli, const char *name, const char *except_id);

@@ -52,6 +52,7 @@ static int err_vset(struct err *err, int code, const char *fmt, va_list ap)
         if (code == 0)
                 code = -EIO;
         err->code = -code;
+        err->client = false;
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
         if (s)
@@ -70,6 +71,18 @@ int err_set(struct err *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         r = err_vset(err, code, fmt, ap);
         va_end(ap);
+        return r;
+}
+
+int err_client(struct err *err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = err_vset(err, code, fmt, ap);
+        va_end(ap);
+        err->client = true;
         return r;
 }
 
@@ -92,6 +105,7 @@ int err_errno(struct err *err, const char *fmt, ...)
 int err_wrap(struct err *err, const char *fmt, ...)
 {
         char *ctx = NULL, old[ERR_MSG_MAX];
+        bool client = err->client;
         va_list ap;
 
         va_start(ap, fmt);
@@ -102,6 +116,7 @@ int err_wrap(struct err *err, const char *fmt, ...)
         /* The innermost cause stays at the end; the message stays bounded so that it can
          * cross the sync socket. */
         err_set(err, err->code ? -err->code : -EIO, "%s: %s", ctx ? ctx : fmt, old);
+        err->client = client;
         free(ctx);
         return -err->code;
 }
@@ -109,5 +124,6 @@ int err_wrap(struct err *err, const char *fmt, ...)
 void err_clear(struct err *err)
 {
         err->code = 0;
+        err->client = false;
         err->msg[0] = '\0';
 }

@@ -363,8 +363,25 @@ int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 
         while (*path == '/')
                 path++;
-        do
+        /* EAGAIN: a rename somewhere raced a ".." step (anyone may rename in a container);
+         * a few tries, then the caller hears it. */
+        for (int tries = 0;; tries++) {
                 fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
-        while (fd < 0 && errno == EINTR);
+                if (fd >= 0 || (errno != EINTR && (errno != EAGAIN || tries >= 16)))
+                        break;
+        }
         return fd < 0 ? -errno : (int)fd;
+}
+
+bool fs_is_mount_point(const char *path)
+{
+        _cleanup_free_ char *parent = malloc(strlen(path) + 4);
+        struct statx a, b;
+
+        if (!parent)
+                return false;
+        sprintf(parent, "%s/..", path);
+        return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &a) == 0 &&
+               statx(AT_FDCWD, parent, 0, STATX_MNT_ID, &b) == 0 && (a.stx_mask & STATX_MNT_ID) &&
+               a.stx_mnt_id != b.stx_mnt_id;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -29,3 +30,6 @@ int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
 int fs_copy_tree(int src_dir, int dst_dir, struct err *err);
 /* Writes a short string to a file that must exist (sysfs, cgroupfs, procfs). */
 int fs_write_string(const char *path, const char *s, struct err *err);
+/* Whether path (not followed if a symlink) is the root of a mount: its mount id differs from
+ * its parent directory's (a bind from the same filesystem counts). */
+bool fs_is_mount_point(const char *path);

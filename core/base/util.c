@@ -107,6 +107,17 @@ void util_strv_free(char **v)
         strv_freep(&v);
 }
 
+static int strv_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void util_strv_sort(char **v)
+{
+        if (v)
+                qsort(v, util_strv_len(v), sizeof(*v), strv_cmp);
+}
+
 bool util_strv_contains(char *const *v, const char *s)
 {
         for (; v && *v; v++)
@@ -282,23 +293,45 @@ static int64_t round_hours(int64_t ns)
         return r + r >= NSEC_PER_HOUR ? h + 1 : h;
 }
 
+/* Docker's Unix time, SECONDS[.FRACTION], read exactly: through a double, a time of today
+ * would be off by up to ~250 ns. */
+static int parse_unix_time(const char *s, int64_t *ret)
+{
+        long long secs = 0, frac = 0;
+        int digits = 0;
+
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (secs > (INT64_MAX / 1000000000 - 9) / 10)
+                        return -EINVAL;
+                secs = secs * 10 + (*s - '0');
+        }
+        if (*s == '.' && (s[1] < '0' || s[1] > '9'))
+                return -EINVAL;
+        for (s += *s == '.'; *s >= '0' && *s <= '9'; s++, digits++)
+                if (digits < 9)
+                        frac = frac * 10 + (*s - '0');
+        if (*s)
+                return -EINVAL;
+        for (; digits < 9; digits++)
+                frac *= 10;
+        *ret = secs * 1000000000LL + frac;
+        return 0;
+}
+
 int util_parse_docker_time(const char *s, int64_t *ret)
 {
         char buf[64];
         int64_t d;
-        double secs;
-        char *end;
 
         /* Go's rule: "0" is a time (the epoch), not a duration; a negative one is ahead. */
         if (strcmp(s, "0") && util_parse_go_duration(s, &d) == 0) {
                 *ret = util_now_ns() - d;
                 return 0;
         }
-        secs = strtod(s, &end);
-        if (end != s && !*end && s[0] >= '0' && s[0] <= '9') {
-                *ret = (int64_t)(secs * 1e9);
+        if (parse_unix_time(s, ret) == 0)
                 return 0;
-        }
         if (util_parse_time(s, ret) == 0)
                 return 0;
         if (strlen(s) >= sizeof(buf) - 12)
@@ -843,4 +876,35 @@ bool util_owner_gone(const char *tag)
             (end && end != '-'))
                 return false;
         return !util_pid_alive(pid, start);
+}
+
+int util_parse_ram_bytes(const char *s, long long *ret)
+{
+        static const char units[] = "kmgtp";
+        const char *p = s, *u;
+        double num, mult = 1;
+        char *end;
+
+        if (!isdigit((unsigned char)*p))
+                return -EINVAL;
+        while (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1])))
+                p++;
+        num = strtod(s, &end);
+        if (end != p)
+                return -EINVAL;
+        if (*p == ' ')
+                p++;
+        if (*p && (u = strchr(units, tolower((unsigned char)*p)))) {
+                for (long i = 0; i <= u - units; i++)
+                        mult *= 1024;
+                p++;
+        }
+        if (*p == 'i' || *p == 'I')
+                p++;
+        if (*p == 'b' || *p == 'B')
+                p++;
+        if (*p || num * mult >= 9.2e18)
+                return -EINVAL;
+        *ret = (long long)(num * mult);
+        return 0;
 }

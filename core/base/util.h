@@ -20,6 +20,8 @@ char *util_strv_join(char *const *v, const char *sep);
 char **util_strv_dup(char *const *v);
 void util_strv_free(char **v);
 bool util_strv_contains(char *const *v, const char *s);
+/* Sorts a NULL-terminated vector (may be NULL) in strcmp order. */
+void util_strv_sort(char **v);
 /* Sets KEY=VALUE (or a bare KEY) in an environment vector, replacing the entry with the same
  * key in place; -ENOMEM on failure. */
 int util_env_set(char ***v, const char *kv);
@@ -53,6 +55,9 @@ int util_parse_docker_time(const char *s, int64_t *ret_ns);
 /* Go's strconv.ParseBool: 1 for 1 t T TRUE true True, 0 for 0 f F FALSE false False, else
  * -EINVAL. */
 int util_parse_go_bool(const char *s);
+/* Docker's units.RAMInBytes: "512", "512k", "1.5g", "64MB" (1024-based; b, k, m, g, t, p);
+ * -EINVAL otherwise. */
+int util_parse_ram_bytes(const char *s, long long *ret);
 /* Go's Duration.String(): "1m30s", "500ms", "1.5s", "0s". */
 void util_format_go_duration(int64_t ns, char *out, size_t len);
 /* units.HumanSizeWithPrecision: that many significant digits (`images`, `history`: 3). */

@@ -11,6 +11,7 @@
 #include "../base/fs.h"
 #include "../base/util.h"
 #include "../build.h"
+#include "../events.h"
 #include "../image.h"
 #include "../imgconfig.h"
 #include "../opt.h"
@@ -98,8 +99,11 @@ int build_cmd_build(struct cli *cli, int argc, char **argv, struct err *err)
         }
         if (r >= 0)
                 r = build_run(cli, &o.b, argv[1], id, err);
-        for (char **t = norms; r >= 0 && t && *t; t++)
+        for (char **t = norms; r >= 0 && t && *t; t++) {
                 r = image_tag(cli, id, *t, err);
+                if (r >= 0)
+                        events_image(cli, id, NULL, *t, "tag");
+        }
         if (r >= 0 && o.b.output)
                 r = build_export(cli, id, o.b.output, err);
         if (r >= 0 && o.b.iidfile) {

@@ -9,6 +9,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
+#include "core/events.h"
 #include "net/ipam.h"
 #include "net/link.h"
 #include "internal.h"
@@ -40,6 +41,37 @@ int network_attach(const struct cli *cli, struct container *c, const struct netw
                 network_detach(cli, c->id, true);
         }
         return r;
+}
+
+void attach_event(const struct cli *cli, const struct network *n, const char *action,
+                  const char *container_id)
+{
+        events_logv(cli, "network", action, n->id, "container", container_id, "name", n->name,
+                    "type", jv_get_str(n->doc, "Driver") ?: "bridge", NULL);
+}
+
+void network_log_endpoints(const struct cli *cli, const struct container *c, const char *action)
+{
+        enum network_mode mode = network_mode_of(c->doc, NULL);
+        struct network_view v;
+
+        /* Docker's pseudo networks, with the ids `network ls` gives them. */
+        if (mode == NETWORK_MODE_NONE)
+                events_logv(cli, "network", action, NETWORK_ID_NONE, "container", c->id, "name",
+                            "none", "type", "null", NULL);
+        if (mode == NETWORK_MODE_HOST)
+                events_logv(cli, "network", action, NETWORK_ID_HOST, "container", c->id, "name",
+                            "host", "type", "host", NULL);
+        if (mode != NETWORK_MODE_BRIDGE)
+                return;
+        network_view_read(c, &v);
+        for (size_t i = 0; i < v.n; i++) {
+                struct network n = {0};
+                struct err e = {0};
+                if (network_load(cli, v.ep[i].net, &n, &e) == 0)
+                        attach_event(cli, &n, action, c->id);
+                network_release(&n);
+        }
 }
 
 void network_hold_close(struct network_hold *hold)

@@ -8,7 +8,6 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fs.h"
-#include "core/base/sha256.h"
 #include "core/base/util.h"
 #include "dns/files.h"
 #include "net/ipam.h"
@@ -89,8 +88,10 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                 r = err_set(err, -EEXIST, "network with name %s already exists", argv[1]);
         else
                 r = store_create(cli, argv[1], &o, false, &n, err);
-        if (r >= 0)
+        if (r >= 0) {
+                attach_event(cli, &n, "create", NULL);
                 printf("%s\n", n.id);
+        }
         network_release(&n);
         opt_free_lists(defs, &o);
         return r < 0 ? r : 0;
@@ -242,7 +243,6 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)
         _cleanup_jv_ struct jv *all = jv_new_array();
         _cleanup_free_ struct jv **rows = NULL;
         struct network dflt = {0};
-        char hid[65], nid[65];
         size_t n = 0;
         int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r;
 
@@ -259,10 +259,8 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, struct err *err)
         if (r >= 0) {
                 store_each(cli, ls_cb, all);
                 /* The pseudo networks have stable ids derived from their names. */
-                sha256_hex("host", 4, hid);
-                sha256_hex("none", 4, nid);
-                jv_append(all, ls_row(hid, "host", "host", NULL));
-                jv_append(all, ls_row(nid, "none", "null", NULL));
+                jv_append(all, ls_row(NETWORK_ID_HOST, "host", "host", NULL));
+                jv_append(all, ls_row(NETWORK_ID_NONE, "none", "null", NULL));
                 rows = calloc(jv_len(all) + 1, sizeof(*rows));
                 if (!rows)
                         r = err_set(err, -ENOMEM, "listing networks");
@@ -399,6 +397,8 @@ static int remove_one(const struct cli *cli, const char *ref, void *ud, struct e
                 fs_rm_rf(leases, err);
                 if (unlink(path) < 0 && errno != ENOENT)
                         r = err_errno(err, "removing network %s", n.name);
+                else
+                        attach_event(cli, &n, "destroy", NULL);
         }
         network_release(&n);
         return r;
@@ -526,10 +526,10 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
         }
         for (char **a = o.aliases; a && *a; a++)
                 if (!dns_files_token_ok(*a))
-                        return err_set(err, -EINVAL,
-                                       "invalid argument \"%s\" for \"--alias\" flag: an alias "
-                                       "is one word, without whitespace or control characters",
-                                       *a);
+                        return err_client(err, -EINVAL,
+                                          "invalid argument \"%s\" for \"--alias\" flag: an alias "
+                                          "is one word, without whitespace or control characters",
+                                          *a);
         if (o.ip6) {
                 struct in6_addr a6;
                 if (inet_pton(AF_INET6, o.ip6, &a6) != 1)
@@ -581,6 +581,9 @@ static int cmd_connect(struct cli *cli, int argc, char **argv, struct err *err)
                         r = container_save(c, err);
                 if (r >= 0)
                         dnsd_refresh(cli, c);
+                /* Docker's event is the endpoint's: a running container's. */
+                if (r >= 0 && container_is_running(c))
+                        attach_event(cli, &n, "connect", c->id);
                 else if (jv_path(c->doc, "Hawser.Pending"))
                         finish_pending(cli, c); /* rolls the connect back */
         } else if (r >= 0) {
@@ -638,6 +641,8 @@ static int cmd_disconnect(struct cli *cli, int argc, char **argv, struct err *er
                 util_test_kill_point("disconnect-pending");
                 if (r >= 0)
                         finish_pending(cli, c);
+                if (r >= 0)
+                        attach_event(cli, &n, "disconnect", c->id);
         } else if (r >= 0) {
                 view_drop(c, n.name);
                 r = container_save(c, err);

@@ -95,3 +95,11 @@ int attach_set_pending(struct container *c, const char *op, const char *net, int
                        struct err *err);
 int attach_connect_running(const struct cli *cli, struct container *c, const char *net,
                            struct err *err);
+/* The ids of Docker's pseudo networks "host" and "none": the sha256 of the name, written
+ * out (hashing would load libcrypto, milliseconds, into a start and an exit). */
+#define NETWORK_ID_HOST "4740ae6347b0172c01254ff55bae5aff5199f4446e7f6d643d40185b3f475145"
+#define NETWORK_ID_NONE "140bedbf9c3f6d56a9846d2ba7088798683f4da0c248231336e6a05679e4fdfe"
+/* Docker's network event (create, destroy, connect, disconnect): the network's id, its name
+ * and driver ("type"), and the container (container_id NULL: none). */
+void attach_event(const struct cli *cli, const struct network *n, const char *action,
+                  const char *container_id);

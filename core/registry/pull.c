@@ -18,6 +18,7 @@
 #include "../base/fs.h"
 #include "../base/sha256.h"
 #include "../base/util.h"
+#include "../events.h"
 #include "../image.h"
 #include "../layer.h"
 #include "../registry.h"
@@ -704,6 +705,7 @@ static int pull_one(const struct cli *cli, struct pulled *p, const struct regist
         free(prog.ids);
         if (r < 0)
                 return r;
+        events_image(cli, id, p->ref.digest ? ref_str : tag_str, p->ref.name, "pull");
         if (!o->quiet) {
                 fprintf(o->out, "Digest: %s\n", p->top_digest);
                 if (p->ref.digest)

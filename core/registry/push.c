@@ -16,6 +16,7 @@
 #include "../base/sha256.h"
 #include "../base/util.h"
 #include "../commit.h"
+#include "../events.h"
 #include "../image.h"
 #include "../layer.h"
 #include "../opt.h"
@@ -406,6 +407,8 @@ static int push_tag(const struct cli *cli, const struct image_ref *ref, const ch
                 char digest[72];
                 snprintf(digest, sizeof(digest), "sha256:%s", mhex);
                 r = image_add_digest(cli, id, ref->name, digest, err);
+                if (r >= 0)
+                        events_image(cli, id, local, ref->name, "push");
                 if (r >= 0 && !o->quiet)
                         fprintf(o->out, "%s: digest: %s size: %zu\n", tag, digest, strlen(text));
         }

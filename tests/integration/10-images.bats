@@ -40,7 +40,7 @@ state() {
     assert_output ""
     run h rmi nosuch
     assert_failure
-    assert_output "Error: No such image: nosuch:latest"
+    assert_output "Error response from daemon: No such image: nosuch:latest"
 }
 
 @test "import of a plain tar prints the image id and lists it" {
@@ -100,7 +100,7 @@ state() {
     before=$(state)
     run h import -c 'RUN echo hi' "$HAWSER_TEST_IMAGE_TAR"
     assert_failure
-    assert_output "Error: run is not a valid change command"
+    assert_output "Error response from daemon: run is not a valid change command"
     run h import "$HAWSER_TEST_IMAGE_TAR" Bad:tag
     assert_failure
     assert_output "Error: invalid reference format: repository name (library/Bad) must be lowercase"
@@ -124,15 +124,15 @@ state() {
     : >"$WORK/empty.tar"
     run h import "$WORK/cut.tar" cut:1
     assert_failure
-    assert_output "Error: importing $WORK/cut.tar: truncated tar archive"
+    assert_output "Error response from daemon: importing $WORK/cut.tar: truncated tar archive"
     run h import "$WORK/cut.tar.gz" cut:2
-    assert_output "Error: importing $WORK/cut.tar.gz: truncated gzip input"
+    assert_output "Error response from daemon: importing $WORK/cut.tar.gz: truncated gzip input"
     run h import - cut:3 <"$WORK/cut.tar.zst"
-    assert_output "Error: importing -: truncated zstd input"
+    assert_output "Error response from daemon: importing -: truncated zstd input"
     run h import "$WORK/junk.tar"
-    assert_output "Error: importing $WORK/junk.tar: unrecognized archive format"
+    assert_output "Error response from daemon: importing $WORK/junk.tar: unrecognized archive format"
     run h import "$WORK/empty.tar"
-    assert_output "Error: importing $WORK/empty.tar: empty archive"
+    assert_output "Error response from daemon: importing $WORK/empty.tar: empty archive"
     after=$(state)
     [ "$before" = "$after" ] || fail "the store changed: before=[$before] after=[$after]"
 }
@@ -197,7 +197,7 @@ b"
     assert_output 'Error: Error parsing reference: "UPPER" is not a valid repository/tag: invalid reference format: repository name (library/UPPER) must be lowercase'
     run h tag nosuch:1 x
     assert_failure
-    assert_output "Error: No such image: nosuch:1"
+    assert_output "Error response from daemon: No such image: nosuch:1"
 }
 
 @test "rmi untags, then deletes the image and its unshared layer" {
@@ -229,7 +229,7 @@ Deleted: sha256:$layer"
     run h tag share:1 share:2
     run h rmi "${id:0:12}"
     assert_failure
-    assert_output "Error: conflict: unable to delete ${id:0:12} (must be forced) - image is referenced in multiple repositories"
+    assert_output "Error response from daemon: conflict: unable to delete ${id:0:12} (must be forced) - image is referenced in multiple repositories"
     run h rmi -f "${id:0:12}"
     assert_success
     assert_line 0 "Untagged: share:1"
@@ -247,10 +247,10 @@ Deleted: sha256:$layer"
     local cid=${output:0:12}
     run h rmi inuse:1
     assert_failure
-    assert_output "Error: conflict: unable to remove repository reference \"inuse:1\" (must force) - container $cid is using its referenced image ${id:0:12}"
+    assert_output "Error response from daemon: conflict: unable to remove repository reference \"inuse:1\" (must force) - container $cid is using its referenced image ${id:0:12}"
     run h rmi "${id:0:12}"
     assert_failure
-    assert_output "Error: conflict: unable to delete ${id:0:12} (must be forced) - image is being used by stopped container $cid"
+    assert_output "Error response from daemon: conflict: unable to delete ${id:0:12} (must be forced) - image is being used by stopped container $cid"
     run h rmi -f inuse:1
     assert_success
     assert_line 0 "Untagged: inuse:1"
@@ -262,8 +262,8 @@ Deleted: sha256:$layer"
     run h rmi nosuch1 multi:1 nosuch2
     assert_failure
     assert_output_contains "Untagged: multi:1"
-    assert_output_contains "Error: No such image: nosuch1:latest"
-    assert_output_contains "Error: No such image: nosuch2:latest"
+    assert_output_contains "Error response from daemon: No such image: nosuch1:latest"
+    assert_output_contains "Error response from daemon: No such image: nosuch2:latest"
 }
 
 # hp ARGS...: hawser on a root of this test's own (prune must not see the file's images).

@@ -103,10 +103,10 @@ Error: failed to start containers: nosuch"
 @test "rm -f of a container that does not exist says so but succeeds (Docker); rm fails" {
     run h rm -f nosuch
     assert_success
-    assert_output "Error: No such container: nosuch"
+    assert_output "Error response from daemon: No such container: nosuch"
     run h rm nosuch
     assert_failure
-    assert_output "Error: No such container: nosuch"
+    assert_output "Error response from daemon: No such container: nosuch"
 }
 
 @test "start -a attaches: output and exit code pass through" {
@@ -429,7 +429,7 @@ got-HUP"
     assert_output ""
     run h rm nosuch
     assert_failure
-    assert_output "Error: No such container: nosuch"
+    assert_output "Error response from daemon: No such container: nosuch"
 }
 
 @test "rm of several containers removes the good ones and reports the bad ones" {

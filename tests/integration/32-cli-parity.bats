@@ -4,6 +4,7 @@
 # network connect --ip6/--link, disconnect -f, rm -f, the container and image groups.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
     setup_busybox
@@ -246,8 +247,29 @@ teardown() {
     run h system df --format '{{.Type}}={{.TotalCount}}'
     assert_output_contains "Containers=1"
     assert_output_contains "Images="
+}
+
+@test "system df -v: Docker's images, containers and volumes tables (shared and unique sizes, links); --format over the whole" {
+    h run --name dfc -v dfvol:/data busybox sh -c 'echo x >/x; printf 12345 >/data/y' >/dev/null
+    h commit dfc dfimg:1 >/dev/null
     run h system df -v
-    assert_failure 125
+    assert_success
+    assert_line 0 "Images space usage:"
+    assert_output_contains "Containers space usage:"
+    assert_output_contains "Local Volumes space usage:"
+    assert_output_contains "Build cache usage: 0B"
+    assert_output_matches "REPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS"
+    # busybox's layer is shared with dfimg, which adds the 2-byte /x of its own.
+    assert_output_matches "dfimg +1 +[0-9a-f]{12} .* 2B +0"
+    assert_output_matches "busybox +latest +[0-9a-f]{12} .* 0B +1"
+    assert_output_matches "CONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES"
+    assert_output_matches "[0-9a-f]{12} +busybox +.* 1 +2B +.*Exited \(0\).* dfc"
+    assert_output_matches "dfvol +1 +5B"
+    run h system df -v --format '{{range .Volumes}}{{if eq .Name "dfvol"}}{{.Links}}/{{.Size}}{{end}}{{end}} {{len .Images}} {{len .BuildCache}}'
+    assert_output "1/5B 2 0"
+    h rm dfc >/dev/null
+    run h system df -v --format '{{range .Volumes}}{{if eq .Name "dfvol"}}{{.Links}}{{end}}{{end}}'
+    assert_output "0"
 }
 
 @test "top CONTAINER [ps OPTIONS]: the host's ps with those options, the container's lines only" {

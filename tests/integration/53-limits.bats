@@ -97,20 +97,20 @@ cg() {
 @test "Docker's validation messages, exit 125, nothing created" {
     run h run --rm -m 4m busybox true
     assert_failure 125
-    assert_output "Error: Minimum memory limit allowed is 6MB"
+    assert_output "$(run_daemon_error run "Minimum memory limit allowed is 6MB")"
     run h run --rm --memory-swap 100m busybox true
     assert_failure 125
-    assert_output "Error: You should always set the Memory limit when using Memoryswap limit, see usage"
+    assert_output "$(run_daemon_error run "You should always set the Memory limit when using Memoryswap limit, see usage")"
     run h run --rm -m 100m --memory-swap 50m busybox true
-    assert_output "Error: Minimum memoryswap limit should be larger than memory limit, see usage"
+    assert_output "$(run_daemon_error run "Minimum memoryswap limit should be larger than memory limit, see usage")"
     run h run --rm -m 10m --memory-reservation 20m busybox true
-    assert_output "Error: Minimum memory limit can not be less than memory reservation limit, see usage"
+    assert_output "$(run_daemon_error run "Minimum memory limit can not be less than memory reservation limit, see usage")"
     run h run --rm --cpus 0.5 --cpu-period 50000 busybox true
-    assert_output "Error: Conflicting options: Nano CPUs and CPU Period cannot both be set"
+    assert_output "$(run_daemon_error run "Conflicting options: Nano CPUs and CPU Period cannot both be set")"
     run h run --rm --cpus "$(($(nproc) + 1))" busybox true
-    assert_output "Error: Range of CPUs is from 0.01 to $(nproc).00, as there are only $(nproc) CPUs available"
+    assert_output "$(run_daemon_error run "Range of CPUs is from 0.01 to $(nproc).00, as there are only $(nproc) CPUs available")"
     run h run --rm -m 1x busybox true
-    assert_output "Error: invalid argument \"1x\" for \"-m, --memory\" flag: invalid size: '1x'"
+    assert_output "$(run_client_error run "invalid argument \"1x\" for \"-m, --memory\" flag: invalid size: '1x'")"
     run h run --rm --cpuset-cpus 99 busybox true
     assert_output_contains "Requested CPUs are not available - requested 99"
     run h ps -aq
@@ -125,7 +125,7 @@ cg() {
     assert_output "500"
     run h run --rm --oom-score-adj 1001 busybox true
     assert_failure 125
-    assert_output "Error: Invalid value 1001, range for oom score adj is [-1000, 1000]"
+    assert_output "$(run_daemon_error run "Invalid value 1001, range for oom score adj is [-1000, 1000]")"
     if [ "$CGV" = 1 ]; then
         local id
         id=$(h run -d -m 32m --oom-kill-disable busybox sleep 1000)
@@ -140,7 +140,7 @@ cg() {
     [ "$(cat "$cid")" = "$output" ] || fail "cidfile: $(cat "$cid") vs $output"
     run h run -d --cidfile "$cid" busybox sleep 1000
     assert_failure 125
-    assert_output "Error: Container ID file found, make sure the other container isn't running or delete $cid"
+    assert_output "$(run_client_error run "Container ID file found, make sure the other container isn't running or delete $cid")"
     printf '# comment\na=1\nb=from-file\n\n' >"$BATS_TEST_TMPDIR/labels"
     run h create --label-file "$BATS_TEST_TMPDIR/labels" -l b=flag busybox true
     assert_success
@@ -148,7 +148,7 @@ cg() {
     assert_output "1 flag"
     run h run --rm --runtime crun busybox true
     assert_failure 125
-    assert_output "Error: Unknown runtime specified crun"
+    assert_output "$(run_daemon_error run "Unknown runtime specified crun")"
 }
 
 @test "--log-opt max-size/max-file: the monitor rotates the log, logs reads across the files; --log-driver none and bad options" {
@@ -172,12 +172,12 @@ cg() {
     h wait "$id" >/dev/null
     run h logs "$id"
     assert_failure 1
-    assert_output "Error: configured logging driver does not support reading"
+    assert_output "Error response from daemon: configured logging driver does not support reading"
     run h run --rm --log-opt max-file=0 --log-opt max-size=1k busybox true
     assert_failure 125
-    assert_output "Error: max-file cannot be less than 1"
+    assert_output "$(run_daemon_error run "failed to initialize logging driver: max-file cannot be less than 1")"
     run h run --rm --log-opt bogus=1 busybox true
-    assert_output "Error: unknown log opt 'bogus' for json-file log driver"
+    assert_output "$(run_daemon_error run "unknown log opt 'bogus' for json-file log driver")"
     run h run --rm --log-driver syslog busybox true
     assert_failure 125
     assert_output_contains "logging driver syslog is not supported by hawser"

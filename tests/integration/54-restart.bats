@@ -94,14 +94,14 @@ run"
 @test "--restart: Docker's validation messages and the --rm conflict, exit 125" {
     run h run --rm --restart always busybox true
     assert_failure 125
-    assert_output "Error: Conflicting options: --restart and --rm"
+    assert_output "$(run_client_error run "Conflicting options: --restart and --rm")"
     run h run --restart bogus busybox true
     assert_failure 125
-    assert_output "Error: invalid restart policy 'bogus'"
+    assert_output "$(run_client_error run "invalid restart policy 'bogus'")"
     run h run --restart always:3 busybox true
-    assert_output "Error: maximum retry count cannot be used with restart policy 'always'"
+    assert_output "$(run_daemon_error run "maximum retry count cannot be used with restart policy 'always'")"
     run h run --restart on-failure:-1 busybox true
-    assert_output "Error: maximum retry count cannot be negative"
+    assert_output "$(run_daemon_error run "maximum retry count cannot be negative")"
     run h ps -aq
     assert_output ""
 }

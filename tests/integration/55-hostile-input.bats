@@ -94,7 +94,7 @@ nothing_made() {
 @test "--dns must be an address, --dns-search a domain, --dns-option one word (Docker's CLI checks)" {
     run h create --dns not-an-ip busybox true
     assert_failure 125
-    assert_output "Error: invalid argument \"not-an-ip\" for \"--dns\" flag: not-an-ip is not an ip address"
+    assert_output "$(run_client_error create "invalid argument \"not-an-ip\" for \"--dns\" flag: not-an-ip is not an ip address")"
     run h create --dns-search "example.com${NL}nameserver 10.6.6.6" busybox true
     assert_failure 125
     assert_output_contains "for \"--dns-search\" flag:"
@@ -147,7 +147,7 @@ nothing_made() {
 @test "-p with container port 0 is refused at create, leaving no container" {
     run h create -p 8080:0 busybox true
     assert_failure 125
-    assert_output "Error: invalid containerPort: 0"
+    assert_output "$(run_client_error create "invalid containerPort: 0")"
     run h run -d -p 0 busybox true
     assert_failure 125
     nothing_made

@@ -208,10 +208,10 @@ ok"
 @test "--device errors: Docker's parse messages at create, a missing host node at start" {
     run h create --device /dev/null:relative busybox true
     assert_failure 125
-    assert_output "Error: relative is not an absolute path"
+    assert_output "$(run_client_error create "relative is not an absolute path")"
     run h create --device /dev/null:/dev/x:rwz busybox true
     assert_failure 125
-    assert_output "Error: bad mode specified: rwz"
+    assert_output "$(run_client_error create "bad mode specified: rwz")"
     # Less than rw is the device cgroup's to enforce: where the host has one, reading is
     # allowed and writing refused; elsewhere the mode is refused with the reason.
     if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] &&

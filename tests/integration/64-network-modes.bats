@@ -213,7 +213,7 @@ bridge"
     assert_output_contains "network nosuch not found"
     run h inspect --type volume nosuch
     assert_status 1
-    assert_output_contains "No such volume: nosuch"
+    assert_output_contains "Error response from daemon: get nosuch: no such volume"
     # Several refs: the found ones print, the missing one fails the command.
     run h inspect -f '{{.Name}}' insnet nosuch insvol
     assert_status 1

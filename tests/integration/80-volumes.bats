@@ -542,7 +542,7 @@ escapes() {
     [ ! -e "$HAWSER_ROOT/volumes/inusevol" ] || fail "volume directory left"
     run h volume rm nosuchvol
     assert_failure 1
-    assert_output_contains "No such volume: nosuchvol"
+    assert_output_contains "get nosuchvol: no such volume"
 }
 
 @test "volume ls: table, -q, --filter dangling=true|false" {
@@ -583,7 +583,7 @@ escapes() {
     assert_output_contains "\"Mountpoint\": \"$HAWSER_ROOT/volumes/inspvol/_data\""
     run h volume inspect nosuchvol
     assert_failure 1
-    assert_output_contains "No such volume: nosuchvol"
+    assert_output_contains "get nosuchvol: no such volume"
     # create of an existing name is a no-op that keeps the data.
     echo d >"$HAWSER_ROOT/volumes/inspvol/_data/f"
     run h volume create inspvol
@@ -982,4 +982,101 @@ escapes() {
     h rm -v vrcv >/dev/null
     run h volume inspect "$vol"
     assert_failure
+}
+
+# mounted_data NAME: how many mounts sit on volume NAME's data directory (0 or 1).
+mounted_data() {
+    awk -v p="/volumes/$1/_data" 'substr($5, length($5) - length(p) + 1) == p' /proc/self/mountinfo | wc -l
+}
+
+@test "volume create -o: the local driver's options checked as Docker's, exit 1, nothing created" {
+    run h volume create -o type=tmpfs optx1
+    assert_failure 1
+    assert_output 'Error response from daemon: create optx1: missing required option: "device"'
+    run h volume create -o device=/tmp optx2
+    assert_output 'Error response from daemon: create optx2: missing required option: "type"'
+    run h volume create -o o=bind optx3
+    assert_output 'Error response from daemon: create optx3: missing required option: "device"'
+    run h volume create -o foo=bar optx4
+    assert_output 'Error response from daemon: create optx4: invalid option: "foo"'
+    run h volume create -o size=10m optx5
+    assert_output 'Error response from daemon: create optx5: quota size requested but no quota support'
+    run h volume create -d nosuchdriver optx6
+    assert_output_contains 'plugin "nosuchdriver" not found'
+    run h volume ls -q
+    refute_output_contains "optx"
+    run h run --rm --mount type=volume,src=optx7,dst=/d,volume-opt=type=tmpfs busybox true
+    assert_failure 125
+    assert_output_contains 'create optx7: missing required option: "device"'
+    run h volume ls -q
+    refute_output_contains "optx"
+}
+
+@test "a tmpfs volume (-o type=tmpfs): mounted while containers use it, shared by them, empty again after the last; o= applies; inspect shows the options" {
+    h volume create -o type=tmpfs -o device=tmpfs -o o=size=1m,uid=1000 tvol >/dev/null
+    run h volume inspect -f '{{json .Options}}' tvol
+    assert_output '{"device":"tmpfs","o":"size=1m,uid=1000","type":"tmpfs"}'
+    run h volume create plainopt
+    run h volume inspect -f '{{json .Options}}' plainopt
+    assert_output 'null'
+    [ "$(mounted_data tvol)" -eq 0 ] || fail "mounted before any container used it"
+    run h run --rm -v tvol:/data busybox sh -c 'stat -c "%u" /data; grep " /data " /proc/mounts | cut -d" " -f3; dd if=/dev/zero of=/data/big bs=1k count=2000 2>&1 | grep -o "No space left on device"'
+    assert_line 0 "1000"
+    assert_line 1 "tmpfs"
+    assert_output_contains "No space left on device"
+    [ "$(mounted_data tvol)" -eq 0 ] || fail "still mounted after its only user ended"
+    h run -d --name tkeep -v tvol:/data busybox sh -c 'echo kept >/data/k; sleep 1000' >/dev/null
+    h exec tkeep sh -c 'while [ ! -f /data/k ]; do sleep 0.05; done'
+    [ "$(mounted_data tvol)" -eq 1 ] || fail "not mounted while a container uses it"
+    # A second container sees the first one's files; its end leaves the mount to the first.
+    run h run --rm -v tvol:/data busybox cat /data/k
+    assert_output "kept"
+    [ "$(mounted_data tvol)" -eq 1 ] || fail "unmounted under a running user"
+    h rm -f tkeep >/dev/null
+    [ "$(mounted_data tvol)" -eq 0 ] || fail "still mounted after the last user"
+    run h run --rm -v tvol:/data busybox ls -A /data
+    assert_success
+    assert_output ""
+    h volume rm tvol plainopt >/dev/null
+}
+
+@test "a bind volume (-o type=none -o o=bind): the container writes into the device directory; volume rm leaves it; --mount volume-opt too" {
+    local src=$BATS_TEST_TMPDIR/bsrc
+    mkdir -p "$src" && echo host >"$src/h"
+    h volume create -o type=none -o device="$src" -o o=bind bvol >/dev/null
+    run h run --rm -v bvol:/data busybox sh -c 'cat /data/h; echo c >/data/c'
+    assert_output "host"
+    [ "$(cat "$src/c")" = c ] || fail "the write did not reach the device directory"
+    # An image path's content fills an empty bind volume's directory, as Docker's copy-up.
+    mkdir -p "$src/empty"
+    h volume create -o type=none -o device="$src/empty" -o o=bind bvol2 >/dev/null
+    h run --rm -v bvol2:/etc busybox true
+    [ -f "$src/empty/passwd" ] || fail "the image's /etc did not fill the bind volume"
+    h volume rm bvol bvol2 >/dev/null
+    [ "$(cat "$src/h")" = host ] && [ -f "$src/c" ] && [ -f "$src/empty/passwd" ] ||
+        fail "volume rm deleted the device directory's files"
+    [ "$(mounted_data bvol)" -eq 0 ] || fail "a mount stayed"
+    run h run --rm --mount "type=volume,src=mvol,dst=/d,volume-opt=type=tmpfs,volume-opt=device=tmpfs" busybox sh -c 'grep " /d " /proc/mounts | cut -d" " -f3'
+    assert_output "tmpfs"
+    run h volume inspect -f '{{json .Options}}' mvol
+    assert_output '{"device":"tmpfs","type":"tmpfs"}'
+    h volume rm mvol >/dev/null
+}
+
+@test "a volume whose options cannot be mounted: Docker's message at start, run exits 127, the state records 128, nothing mounted" {
+    h volume create -o type=none -o device=/nonexistent -o o=bind badvol >/dev/null
+    run -127 h run --name badmnt -v badvol:/data busybox true
+    assert_failure 127
+    assert_output_contains "Error response from daemon: error while mounting volume '"
+    assert_output_contains "/volumes/badvol/_data': failed to mount local volume: mount /nonexistent:"
+    assert_output_contains ", flags: 0x1000: no such file or directory"
+    run h inspect -f '{{.State.Status}} {{.State.ExitCode}}' badmnt
+    assert_output "created 128"
+    h volume create -o type=tmpfs -o device=tmpfs -o o=bogus=1 badopt >/dev/null
+    run h run --rm -v badopt:/d busybox true
+    assert_failure 125
+    assert_output_contains "data: bogus=1: invalid argument"
+    [ "$(mounted_data badvol)" -eq 0 ] && [ "$(mounted_data badopt)" -eq 0 ] || fail "a mount stayed"
+    h rm badmnt >/dev/null
+    h volume rm badvol badopt >/dev/null
 }

@@ -87,7 +87,7 @@ top_layer() {
     assert_output_contains '"hawser diff" requires exactly 1 argument.'
     run h diff nosuch
     assert_failure
-    assert_output "Error: No such container: nosuch"
+    assert_output "Error response from daemon: No such container: nosuch"
 }
 
 @test "commit leaves out hosts, hostname, resolv.conf and volume contents" {
@@ -155,7 +155,7 @@ top_layer() {
     assert_output_matches "${v2:0:12} .* true +0B +same"
     run h history nosuch
     assert_failure
-    assert_output "Error: No such image: nosuch:latest"
+    assert_output "Error response from daemon: No such image: nosuch:latest"
 }
 
 @test "commit --change sets the command and config; an invalid change is refused" {
@@ -174,7 +174,7 @@ top_layer() {
     before=$(h images -q | wc -l)
     run h commit -c 'RUN echo no' chg bad:v1
     assert_failure
-    assert_output "Error: run is not a valid change command"
+    assert_output "Error response from daemon: run is not a valid change command"
     run h commit chg 'Bad:Ref'
     assert_failure
     assert_output_contains "invalid reference format"
@@ -240,7 +240,7 @@ top_layer() {
     mv "$dir/upper" "$dir/upper.away"
     run h commit gone gone:v1
     assert_failure
-    assert_output_matches "^Error: cannot commit container [0-9a-f]{12}: its writable layer is gone$"
+    assert_output_matches "^Error response from daemon: cannot commit container [0-9a-f]{12}: its writable layer is gone$"
     run h diff gone
     assert_failure
     assert_output_contains "its writable layer"
@@ -251,12 +251,12 @@ top_layer() {
     sed -i 's/"Status":"created"/"Status":"removing"/' "$(state_of gone)"
     run h commit gone gone:v1
     assert_failure
-    assert_output_matches "^Error: You cannot commit container [0-9a-f]{64} which is being removed$"
+    assert_output_matches "^Error response from daemon: You cannot commit container [0-9a-f]{64} which is being removed$"
     run h images -q gone
     assert_output ""
     run h commit nosuch
     assert_failure
-    assert_output "Error: No such container: nosuch"
+    assert_output "Error response from daemon: No such container: nosuch"
 }
 
 @test "commit racing rm -f: the commit makes a whole image or fails cleanly, never a torn one" {
@@ -316,7 +316,7 @@ t.close()
 PY
     run h import "$BATS_TEST_TMPDIR/long.tar" long:1
     assert_failure
-    assert_output_matches "^Error: importing .*: entry d/d/d/.*….*/d/: path too long$"
+    assert_output_matches "^Error response from daemon: importing .*: entry d/d/d/.*….*/d/: path too long$"
     run h images -q long:1
     assert_output ""
     run sh -c "ls -A '$HAWSER_ROOT/tmp' 2>/dev/null"

@@ -396,3 +396,17 @@ make_oci() {
     assert_success
     assert_output "Loaded image: busybox:latest"
 }
+
+@test "an image loaded without its parent shows an empty Parent, as Docker's; with it, the parent" {
+    h run --name pc1 --network none busybox sh -c 'echo x >/x' >/dev/null
+    h commit pc1 child:1 >/dev/null
+    h rm pc1 >/dev/null
+    local parent
+    parent=$(h inspect -f '{{.Parent}}' child:1)
+    [ "$parent" = "$(h inspect -f '{{.Id}}' busybox)" ] || fail "the committed image's parent is $parent"
+    h save -o "$WORK/child.tar" child:1
+    h rmi child:1 busybox >/dev/null
+    h load -i "$WORK/child.tar" >/dev/null
+    run h inspect -f '[{{.Parent}}]' child:1
+    assert_output "[]"
+}

@@ -36,6 +36,9 @@ teardown() {
     ids=$(docker images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=hawser-interop/*' 2>/dev/null) || true
     # shellcheck disable=SC2086
     [ -z "$ids" ] || docker rmi -f $ids >/dev/null 2>&1 || true
+    ids=$(docker volume ls -q --filter name=hawser-interop- 2>/dev/null) || true
+    # shellcheck disable=SC2086
+    [ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
 }
 
 # hawser_commit_two_layers IMAGE: busybox plus a committed layer that adds /added and
@@ -155,11 +158,13 @@ config_digest() {
     [ -z "$bad" ] || fail "the image id changed on the way from Docker to hawser:"$'\n'"$bad"
 }
 
-# first_line_msg: the first line of $output without the CLI's prefix ("docker: ",
-# "Error response from daemon: ", "Error: ").
+# first_line_msg: the first line of $output without the program's name ("docker: ",
+# "hawser: ") and the daemon's words: Docker 28's CLI checks some of these itself where
+# 20.10's relayed its daemon's refusal, so only the message is compared.
 first_line_msg() {
     local l=${output%%$'\n'*}
     l=${l#docker: }
+    l=${l#hawser: }
     l=${l#Error response from daemon: }
     l=${l#Error: }
     printf '%s' "$l"
@@ -301,4 +306,73 @@ DF
         fail "the files differ"
     docker rmi hawser-interop/built:1 hawser-interop/base:1 >/dev/null
     h rmi hawser-interop/built:1 hawser-interop/base:1 >/dev/null
+}
+
+@test "volume create -o: the same refusals as Docker's local driver, word for word; a tmpfs volume is shared while used and empty after, in both" {
+    need_docker
+    local opts name h_out d_out
+    for opts in "-o type=tmpfs" "-o device=/tmp" "-o o=bind" "-o foo=bar" "-o size=10m" "-o type=tmpfs -o o=size=1m"; do
+        name=hawser-interop-v$RANDOM
+        # shellcheck disable=SC2086  # the options' words
+        run docker volume create $opts "$name"
+        d_out=$output
+        # shellcheck disable=SC2086
+        run h volume create $opts "$name"
+        assert_failure 1
+        h_out=$output
+        [ "$h_out" = "$d_out" ] || fail "volume create $opts: Docker said '$d_out', hawser '$h_out'"
+    done
+    docker import "$HAWSER_TEST_IMAGE_TAR" hawser-interop/bbv:1 >/dev/null
+    docker volume create -o type=tmpfs -o device=tmpfs hawser-interop-tv >/dev/null
+    h volume create -o type=tmpfs -o device=tmpfs hawser-interop-tv >/dev/null
+    [ "$(docker volume inspect -f '{{json .Options}}' hawser-interop-tv)" = "$(h volume inspect -f '{{json .Options}}' hawser-interop-tv)" ] ||
+        fail "inspect Options differ"
+    drun -d --name hawser-interop-tk -v hawser-interop-tv:/d hawser-interop/bbv:1 sh -c 'echo k >/d/k; sleep 100' >/dev/null
+    h run -d --name hawser-interop-tk --network none -v hawser-interop-tv:/d busybox sh -c 'echo k >/d/k; sleep 100' >/dev/null
+    sleep 0.5
+    run drun --rm -v hawser-interop-tv:/d hawser-interop/bbv:1 cat /d/k
+    d_out=$output
+    run h run --rm --network none -v hawser-interop-tv:/d busybox cat /d/k
+    [ "$output" = "$d_out" ] && [ "$output" = k ] || fail "while used: Docker '$d_out', hawser '$output'"
+    docker rm -f hawser-interop-tk >/dev/null
+    h rm -f hawser-interop-tk >/dev/null
+    run drun --rm -v hawser-interop-tv:/d hawser-interop/bbv:1 ls -A /d
+    d_out=$output
+    run h run --rm --network none -v hawser-interop-tv:/d busybox ls -A /d
+    [ "$output" = "$d_out" ] && [ -z "$output" ] || fail "after: Docker '$d_out', hawser '$output'"
+    docker volume rm hawser-interop-tv >/dev/null
+}
+
+@test "errors for missing or refused objects: Docker's message and exit code, command by command" {
+    need_docker
+    local c d_msg d_rc bad="" client
+    # hawser follows Docker 23+'s CLI, which relays its daemon's words for a missing object;
+    # 20.10's rewrote them ("Error: No such volume: x" for the daemon's "get x: no such volume").
+    client=$(docker version -f '{{.Client.Version}}' 2>/dev/null)
+    [ "${client%%.*}" -ge 23 ] 2>/dev/null ||
+        skip "the docker client is $client, older than 23: its CLI rewrites the daemon's messages"
+
+    for c in "rm hawser-interop-nosuch" "stop hawser-interop-nosuch" "kill hawser-interop-nosuch" \
+        "logs hawser-interop-nosuch" "pause hawser-interop-nosuch" "wait hawser-interop-nosuch" \
+        "port hawser-interop-nosuch" "top hawser-interop-nosuch" "diff hawser-interop-nosuch" \
+        "rmi hawser-interop/nosuch:1" "tag hawser-interop/nosuch:1 x:1" "history hawser-interop/nosuch:1" \
+        "volume rm hawser-interop-nosuch" "volume inspect hawser-interop-nosuch" \
+        "network rm hawser-interop-nosuch" "network inspect hawser-interop-nosuch" \
+        "inspect hawser-interop-nosuch" "volume create -o foo=1 hawser-interop-v1"; do
+        # The error's line (inspect prints its "[]" first).
+        # shellcheck disable=SC2086  # the command's words
+        run docker $c
+        output=${output#"[]"$'\n'}
+        d_msg=$(first_line_msg) d_rc=$status
+        # shellcheck disable=SC2086
+        run h $c
+        output=${output#"[]"$'\n'}
+        [ "$status" = "$d_rc" ] && [ "$(first_line_msg)" = "$d_msg" ] ||
+            bad+="$c: Docker $d_rc '$d_msg', hawser $status '$(first_line_msg)'"$'\n'
+        # What Docker's daemon refused, hawser says in the daemon's words too.
+        if [[ $output != "Error response from daemon: "* ]] && [[ $c != inspect* ]]; then
+            bad+="$c: hawser without the daemon's words: '${output%%$'\n'*}'"$'\n'
+        fi
+    done
+    [ -z "$bad" ] || fail "$bad"
 }

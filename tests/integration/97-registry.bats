@@ -157,7 +157,7 @@ no_leftovers() {
     [[ $stderr == *"Status: Image is up to date for $PLAIN/app:latest"* ]] || fail "stderr: $stderr"
     run h run --rm --pull never "$PLAIN/two:oci"
     assert_failure 125
-    assert_output "Error: No such image: $PLAIN/two:oci"
+    assert_output "$(run_daemon_error run "No such image: $PLAIN/two:oci")"
     run --separate-stderr h run --rm -q "$PLAIN/two:oci"
     assert_success
     assert_output "hello from layer 2"
@@ -170,7 +170,7 @@ no_leftovers() {
 @test "unknown images, bad names and unreachable registries fail clearly with Docker's codes and leave nothing" {
     run h pull "$PLAIN/nothere"
     assert_failure 1
-    assert_output_contains "Error: manifest for $PLAIN/nothere:latest not found: "
+    assert_output_contains "Error response from daemon: manifest for $PLAIN/nothere:latest not found: "
     run h run --rm "$PLAIN/nothere:v9"
     assert_failure 125
     assert_output_contains "Unable to find image '$PLAIN/nothere:v9' locally"

@@ -259,3 +259,13 @@ human_size() {
         printf "%." p "g%s\n", b, u[i]
     }'
 }
+
+# run_daemon_error CMD MSG / run_client_error CMD MSG: what a failed run or create (CMD)
+# prints, in Docker's shape: "hawser: ", the daemon's words for what its daemon refuses, the
+# message, a blank line and the help hint.
+run_daemon_error() {
+    printf "hawser: Error response from daemon: %s\n\nRun 'hawser %s --help' for more information" "$2" "$1"
+}
+run_client_error() {
+    printf "hawser: %s\n\nRun 'hawser %s --help' for more information" "$2" "$1"
+}

@@ -383,6 +383,39 @@ static void test_go_bool(void **state)
         assert_int_equal(util_parse_go_bool(""), -EINVAL);
 }
 
+/* Docker's time filters: Unix times read exactly to the nanosecond (a double would not keep
+ * a date of today's last digits), RFC 3339, durations before now. */
+static void test_docker_time(void **state)
+{
+        static const struct {
+                const char *in;
+                int64_t ns;
+        } ok[] = {
+                {"0", 0},
+                {"1796667666.513619301", 1796667666513619301LL},
+                {"1796667666.5", 1796667666500000000LL},
+                {"1796667666.1234567891", 1796667666123456789LL},
+                {"1700000000", 1700000000000000000LL},
+                {"2000-01-01T00:00:00Z", 946684800000000000LL},
+                {"2001-01-01", 978307200000000000LL},
+        };
+        static const char *const bad[] = {"",   "1.",   ".5",        "1e5",
+                                          "-1", "1.5x", "yesterday", "99999999999999999999"};
+        int64_t ns, before;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                ns = -1;
+                assert_int_equal(util_parse_docker_time(ok[i].in, &ns), 0);
+                assert_int_equal(ns, ok[i].ns);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(util_parse_docker_time(bad[i], &ns), -EINVAL);
+        before = util_now_ns();
+        assert_int_equal(util_parse_docker_time("10m", &ns), 0);
+        assert_true(ns <= before - 600000000000LL + 1000000000LL && ns >= before - 600000000000LL);
+}
+
 static void test_mac(void **state)
 {
         uint8_t m[6];
@@ -411,7 +444,7 @@ int main(void)
                 cmocka_unit_test(test_human_size),   cmocka_unit_test(test_parse_ll),
                 cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_mkdir_p),
                 cmocka_unit_test(test_mac),          cmocka_unit_test(test_go_duration),
-                cmocka_unit_test(test_go_bool),
+                cmocka_unit_test(test_go_bool),      cmocka_unit_test(test_docker_time),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -249,8 +249,8 @@ static void test_mount_cli_errors(void **state)
         bad(mountspec_parse_mount, "\"type=bind,dst=/c", -EINVAL,
             FLAG("\"type=bind,dst=/c",
                  "parse error on line 1, column 18: extraneous or missing \" in quoted-field"));
-        bad(mountspec_parse_mount, "src=v1,dst=/c,volume-opt=type=nfs", -ENOTSUP,
-            FLAG("src=v1,dst=/c,volume-opt=type=nfs", "volume-opt is not supported by hawser"));
+        bad(mountspec_parse_mount, "src=v1,dst=/c,volume-subpath=x", -ENOTSUP,
+            FLAG("src=v1,dst=/c,volume-subpath=x", "volume-subpath is not supported by hawser"));
 }
 
 #define CONFIG(type, msg) "invalid mount config for type \"" type "\": " msg

@@ -288,6 +288,56 @@ static void test_reuse(void **state)
         template_free(NULL);
 }
 
+/* A Go struct in the data (template_render_structs): fields by Go name, unknown ones an error
+ * naming the type, json by its tags, {{.}} as fmt's %v; a map inside it stays a map. */
+static void test_structs(void **state)
+{
+        static const char *const msg_fields[] = {"Status", "Actor", "Time", NULL};
+        static const char *const actor_fields[] = {"ID", "Attributes", NULL};
+        _cleanup_jv_ struct jv *fields = NULL, *json = NULL;
+        struct err err = {0};
+        struct template_struct s[2];
+        static const struct {
+                const char *src, *want;
+        } ok[] = {
+                {"{{.Status}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Time}}",
+                 "start c1 web 7"},
+                {"{{json .}}", "{\"status\":\"start\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":"
+                               "{\"name\":\"web\"}},\"time\":7}"},
+                {"{{json .Actor}}", "{\"ID\":\"c1\",\"Attributes\":{\"name\":\"web\"}}"},
+                {"{{.}}", "{start {c1 map[name:web]} 7}"},
+                {"{{.Actor.Attributes.nope}}", "<no value>"},
+        };
+
+        (void)state;
+        assert_int_equal(jv_parse("{\"Status\":\"start\",\"Actor\":{\"ID\":\"c1\","
+                                  "\"Attributes\":{\"name\":\"web\"}},\"Time\":7}",
+                                  &fields, &err),
+                         0);
+        json = jv_new_object();
+        jv_set_str(json, "status", "start");
+        jv_set(json, "Actor", jv_ref(jv_get(fields, "Actor")));
+        jv_set_int(json, "time", 7);
+        s[0] = (struct template_struct){"*pkg.Message", fields, msg_fields, json};
+        s[1] = (struct template_struct){"pkg.Actor", jv_get(fields, "Actor"), actor_fields, NULL};
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                _cleanup_template_ struct template *t = NULL;
+                _cleanup_free_ char *out = NULL;
+                assert_int_equal(template_parse(ok[i].src, &t, &err), 0);
+                assert_int_equal(template_render_structs(t, s, 2, &out, &err), 0);
+                assert_string_equal(out, ok[i].want);
+        }
+        for (int i = 0; i < 2; i++) {
+                _cleanup_template_ struct template *t = NULL;
+                char *out = NULL;
+                assert_int_equal(template_parse(i ? "{{.Actor.Nope}}" : "{{.Nope}}", &t, &err), 0);
+                assert_int_equal(template_render_structs(t, s, 2, &out, &err), -EINVAL);
+                assert_non_null(
+                        strstr(err.msg, i ? "can't evaluate field Nope in type pkg.Actor"
+                                          : "can't evaluate field Nope in type *pkg.Message"));
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -304,6 +354,7 @@ int main(void)
                 cmocka_unit_test(test_parse_errors),
                 cmocka_unit_test(test_render_errors),
                 cmocka_unit_test(test_reuse),
+                cmocka_unit_test(test_structs),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
