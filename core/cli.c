@@ -61,9 +61,21 @@ void cli_fail_client(struct cli *cli)
         cli->client_error = true;
 }
 
+void cli_print_safe(FILE *f, const char *prefix, const char *msg)
+{
+        fputs(prefix, f);
+        for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+                if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputc('\n', f);
+}
+
 void cli_print_daemon_error(const char *msg)
 {
-        fprintf(stderr, "Error response from daemon: %s\n", msg);
+        cli_print_safe(stderr, "Error response from daemon: ", msg);
 }
 
 void cli_fail_printed(struct cli *cli, int status)

@@ -1,5 +1,6 @@
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "base/err.h"
 
@@ -49,6 +50,10 @@ void cli_fail_client(struct cli *cli);
 /* Prints one object's failure in a loop over many, as Docker's CLI relays the daemon's:
  * "Error response from daemon: <msg>". */
 void cli_print_daemon_error(const char *msg);
+/* Writes prefix, then msg with its control characters (but newline and tab) shown as \xNN, so
+ * a name a container chose (a file, a link's target) cannot drive the terminal, then a
+ * newline. */
+void cli_print_safe(FILE *f, const char *prefix, const char *msg);
 
 /* Records a usage error (wrong argument count, bad flag) in Docker's shape:
  * "\"hawser rm\" requires at least 1 argument.\nSee 'hawser rm --help'."; returns -EINVAL. */

@@ -605,42 +605,61 @@ struct link_seen {
 
 struct emit {
         struct tarwrite *w;
-        struct link_seen *links; /* files with more than one link, by first path */
-        size_t n_links, cap_links;
+        /* Files with more than one link, by first path, in an open-addressing table keyed
+         * by device and inode (a tree of millions of links stays linear to archive). */
+        struct link_seen *links;
+        size_t n_links, cap_links; /* cap_links: a power of two, at most half full */
         char path[PATH_MAX];
 };
 
 static void emit_done(struct emit *e)
 {
-        for (size_t i = 0; i < e->n_links; i++)
+        for (size_t i = 0; i < e->cap_links; i++)
                 free(e->links[i].path);
         free(e->links);
         tarwrite_free(e->w);
 }
 
+static size_t link_slot(const struct link_seen *v, size_t cap, dev_t dev, ino_t ino)
+{
+        size_t i = (size_t)((ino * 0x9e3779b97f4a7c15ULL) ^ dev) & (cap - 1);
+
+        while (v[i].path && !(v[i].dev == dev && v[i].ino == ino))
+                i = (i + 1) & (cap - 1);
+        return i;
+}
+
 static const char *link_find(const struct emit *e, const struct stat *st)
 {
-        for (size_t i = 0; i < e->n_links; i++)
-                if (e->links[i].dev == st->st_dev && e->links[i].ino == st->st_ino)
-                        return e->links[i].path;
-        return NULL;
+        return e->cap_links
+                       ? e->links[link_slot(e->links, e->cap_links, st->st_dev, st->st_ino)].path
+                       : NULL;
 }
 
 static int link_add(struct emit *e, const struct stat *st)
 {
-        if (e->n_links == e->cap_links) {
-                size_t cap = e->cap_links ? e->cap_links * 2 : 16;
-                struct link_seen *v = realloc(e->links, cap * sizeof(*v));
+        struct link_seen *slot;
+
+        if (2 * (e->n_links + 1) > e->cap_links) {
+                size_t cap = e->cap_links ? e->cap_links * 2 : 64;
+                struct link_seen *v = calloc(cap, sizeof(*v));
                 if (!v)
                         return -ENOMEM;
+                for (size_t i = 0; i < e->cap_links; i++)
+                        if (e->links[i].path)
+                                v[link_slot(v, cap, e->links[i].dev, e->links[i].ino)] =
+                                        e->links[i];
+                free(e->links);
                 e->links = v;
                 e->cap_links = cap;
         }
-        e->links[e->n_links].path = strdup(e->path);
-        if (!e->links[e->n_links].path)
+        slot = &e->links[link_slot(e->links, e->cap_links, st->st_dev, st->st_ino)];
+        slot->path = strdup(e->path);
+        if (!slot->path)
                 return -ENOMEM;
-        e->links[e->n_links].dev = st->st_dev;
-        e->links[e->n_links++].ino = st->st_ino;
+        slot->dev = st->st_dev;
+        slot->ino = st->st_ino;
+        e->n_links++;
         return 0;
 }
 

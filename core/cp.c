@@ -573,16 +573,17 @@ static bool quiet_given(int argc, char **argv)
 
 static int finish(struct cli *cli, const struct cp_job *j, int r, const struct err *err)
 {
-        char size[32];
+        char size[32], prefix[64];
 
         if (j->summary && !j->o->quiet) {
                 util_human_size_prec(j->size, 3, size, sizeof(size));
-                fprintf(stderr, "Successfully copied %s to %s\n", size, j->shown ?: "");
+                snprintf(prefix, sizeof(prefix), "Successfully copied %s to ", size);
+                cli_print_safe(stderr, prefix, j->shown ?: "");
         }
         if (r >= 0)
                 return 0;
-        fprintf(stderr, "%s%s\n", j->side == CP_DAEMON ? "Error response from daemon: " : "",
-                err->msg);
+        cli_print_safe(stderr, j->side == CP_DAEMON ? "Error response from daemon: " : "",
+                       err->msg);
         cli_fail_printed(cli, 1);
         return r;
 }

@@ -971,7 +971,7 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct err *err)
                 container_free(c);
                 if (rr < 0) {
                         r = rr;
-                        fprintf(stderr, "Error response from daemon: %s\n", e.msg);
+                        cli_print_daemon_error(e.msg);
                         snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed), "%s%s",
                                  *failed ? ", " : "", argv[i]);
                         continue;

@@ -148,14 +148,18 @@ static int failed(const struct cli *cli, const char *name, const struct err *err
         }
         /* Docker's CLI relays what its daemon refused with the daemon's words; run and create
          * also name the command and point at its help. */
-        if (!strcmp(name, "run") || !strcmp(name, "create"))
-                fprintf(stderr, "hawser: %s%s\n\nRun 'hawser %s --help' for more information\n",
-                        cli->client_error || err->client ? "" : "Error response from daemon: ",
-                        err->msg, name);
-        else if (cli->client_error || err->client)
-                fprintf(stderr, "Error: %s\n", err->msg);
-        else
+        if (!strcmp(name, "run") || !strcmp(name, "create")) {
+                cli_print_safe(stderr,
+                               cli->client_error || err->client
+                                       ? "hawser: "
+                                       : "hawser: Error response from daemon: ",
+                               err->msg);
+                fprintf(stderr, "\nRun 'hawser %s --help' for more information\n", name);
+        } else if (cli->client_error || err->client) {
+                cli_print_safe(stderr, "Error: ", err->msg);
+        } else {
                 cli_print_daemon_error(err->msg);
+        }
         return cli->failure == CLI_FAIL_STATUS ? cli->status : dflt;
 }
 

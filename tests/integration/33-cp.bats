@@ -629,3 +629,15 @@ cp_matrix() {
     run timeout 20 "$HAWSER" cp -a f "z1:/tmp/"
     [ "$status" -ne 124 ] || fail "cp -a read /dev/zero without end"
 }
+
+@test "names a container chose cannot drive the terminal: control characters in messages are shown as \\xNN" {
+    in_tmp
+    h run -d --name esc --network none busybox sh -c "touch /ready; sleep 1000" >/dev/null
+    wait_for h exec esc test -f /ready
+    run h cp "esc:/nosuch$(printf '\033')]0;pwned$(printf '\007')" out
+    assert_failure 1
+    assert_output_contains '\x1b]0;pwned\x07'
+    [[ $output != *$'\033'* ]] || fail "a raw escape reached the terminal"
+    run h rm "x$(printf '\033')[2J"
+    [[ $output != *$'\033'* ]] || fail "a raw escape reached the terminal"
+}
