@@ -10,6 +10,8 @@ CFLAGS  ?= -O2 -g
 # libcurl: headers only; core/registry/http.c loads it on first use (pull, push, login).
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libyaml: headers only; core/compose/yaml.c loads it on first use (compose files).
+override CFLAGS += $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
 # The binary loads libarchive and libcrypto on first use (core/layer.c, core/base/sha256.c);
 # tests link them for their fixtures. The others are linked in statically (libmnl has no
 # static archive in Debian; libc stays shared): one start execs hawser once and forks it
@@ -25,6 +27,8 @@ SAN     ?=
 # bench adds the benchmark tools (tests/bench/run.sh installs iperf3 and dnsperf itself).
 BUILD_PKGS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev \
               libcap-dev libarchive-dev libjson-c-dev libseccomp-dev libssl-dev libcurl4-openssl-dev
+# libyaml: compose files (core/compose/yaml.c loads libyaml-0.so.2 on first use).
+BUILD_PKGS += libyaml-dev
 DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux docker-registry
 # docker.io: tests/integration/96-docker-interop.bats runs its own dockerd in the sandbox to
 # move images between hawser and Docker both ways; hawser itself never needs it.
@@ -40,12 +44,16 @@ DNS_SRC  := $(wildcard dns/*.c)
 CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard core/network/*.c) \
             $(wildcard core/registry/*.c) $(wildcard core/build/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# core/compose/: the compose files' YAML, interpolation and .env; it includes only core/base/.
+COMPOSE_SRC := $(wildcard core/compose/*.c)
+CORE_SRC += $(COMPOSE_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIBBASE := $(BUILD)/libbase.a
 LIBNET  := $(BUILD)/libnet.a
 LIBDNS  := $(BUILD)/libdns.a
 LIBCORE := $(BUILD)/libcore.a
+LIBCOMPOSE := $(BUILD)/libcompose.a
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all install check check-tests check-layers check-options unit integration demo bench format format-check clean asan
@@ -61,6 +69,7 @@ $(LIBBASE): $(call obj,$(BASE_SRC))
 $(LIBNET): $(call obj,$(NET_SRC))
 $(LIBDNS): $(call obj,$(DNS_SRC))
 $(LIBCORE): $(call obj,$(CORE_SRC))
+$(LIBCOMPOSE): $(call obj,$(COMPOSE_SRC))
 $(BUILD)/lib%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -82,6 +91,12 @@ $(BUILD)/tests/dns_%: tests/unit/dns_%.c $(LIBDNS) $(LIBBASE)
 $(BUILD)/tests/core_%: tests/unit/core_%.c $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBBASE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
+# core/compose/ sits on core/base/ alone: its test links only those two and json-c (libyaml
+# is loaded at run time).
+$(BUILD)/tests/core_compose: tests/unit/core_compose.c $(LIBCOMPOSE) $(LIBBASE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka \
+		$(shell pkg-config --libs json-c 2>/dev/null) -ldl -lpthread -lm
 
 # hawser-restart.service: at boot, start --restart-policy-all (README "Restart policies").
 install: $(BUILD)/hawser
@@ -160,6 +175,15 @@ check-parity: $(BUILD)/hawser
 format:
 	clang-format -i $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
 
+# core/compose/'s headers (its sources are in CORE_SRC).
+format: format-compose
+format-check: format-check-compose
+.PHONY: format-compose format-check-compose
+format-compose:
+	clang-format -i $(wildcard core/compose/*.h)
+format-check-compose:
+	clang-format --dry-run --Werror $(wildcard core/compose/*.h)
+
 format-check:
 	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
 
@@ -174,6 +198,10 @@ FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -I. -I/usr/include/json-c -g -O1 $(WARN
 fuzz_src_dns_packet := dns/packet.c
 fuzz_src_state_doc  := core/statedoc.c $(BASE_SRC)
 fuzz_lib_state_doc  := -ljson-c -ldl
+# compose_file: core/compose/ (YAML over libyaml, interpolation, .env).
+FUZZ_TARGETS += compose_file
+fuzz_src_compose_file := $(COMPOSE_SRC) $(BASE_SRC)
+fuzz_lib_compose_file := -ljson-c -ldl -lm
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%_fuzz.c $$(fuzz_src_$$*)

@@ -107,6 +107,41 @@ void util_strv_free(char **v)
         strv_freep(&v);
 }
 
+void util_buf_add(struct util_buf *b, const char *s, size_t n)
+{
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 64;
+                char *p;
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                p = realloc(b->s, cap);
+                if (!p)
+                        util_oom();
+                b->s = p;
+                b->cap = cap;
+        }
+        if (n)
+                memcpy(b->s + b->len, s, n);
+        b->len += n;
+        b->s[b->len] = '\0';
+}
+
+void util_buf_addc(struct util_buf *b, char c)
+{
+        util_buf_add(b, &c, 1);
+}
+
+const char *util_buf_str(struct util_buf *b)
+{
+        return b->s ? b->s : "";
+}
+
+void util_buf_free(struct util_buf *b)
+{
+        free(b->s);
+        *b = (struct util_buf){0};
+}
+
 static int strv_cmp(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);

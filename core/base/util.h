@@ -20,6 +20,17 @@ char *util_strv_join(char *const *v, const char *sep);
 char **util_strv_dup(char *const *v);
 void util_strv_free(char **v);
 bool util_strv_contains(char *const *v, const char *s);
+/* A growing byte buffer, always NUL-terminated once written to; running out of memory
+ * aborts (util_oom), as the jv constructors do. */
+struct util_buf {
+        char *s;
+        size_t len, cap;
+};
+void util_buf_add(struct util_buf *b, const char *s, size_t n);
+void util_buf_addc(struct util_buf *b, char c);
+/* The text so far ("" when nothing was added). */
+const char *util_buf_str(struct util_buf *b);
+void util_buf_free(struct util_buf *b);
 /* Sorts a NULL-terminated vector (may be NULL) in strcmp order. */
 void util_strv_sort(char **v);
 /* Sets KEY=VALUE (or a bare KEY) in an environment vector, replacing the entry with the same

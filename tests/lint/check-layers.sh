@@ -4,7 +4,9 @@
 #      header, cli.h and statedoc.h.
 #   2. core/network/store.c (the network store) includes nothing of core/ but core/base, the
 #      module's internal.h and the headers internal.h names (network.h, container.h).
-#   3. No include cycle between modules. A module is a file of core/ with its header (x.c,
+#   3. core/compose/ (compose files: YAML, interpolation, .env) includes only core/base/ and
+#      its own headers.
+#   4. No include cycle between modules. A module is a file of core/ with its header (x.c,
 #      x.h), core/network/ and core/registry/ (one module each; their cmd.c, the commands,
 #      is a module of its own), core/base/, net/ and dns/. `tsort` finds the cycles.
 # Exits 1 and says which rule broke, 0 otherwise.
@@ -25,6 +27,14 @@ if [ -n "$bad" ]; then
     echo "check-layers: core/network/store.c (the network store) includes above core/base: $bad" >&2
     fail=1
 fi
+for f in core/compose/*.c core/compose/*.h; do
+    [ -e "$f" ] || continue
+    bad=$(includes "$f" | grep -vxE '\.\./base/[a-z0-9_]+\.h|compose\.h|internal\.h')
+    if [ -n "$bad" ]; then
+        echo "check-layers: $f (core/compose/ sits on core/base/ alone) includes: $bad" >&2
+        fail=1
+    fi
+done
 
 # module PATH: the module a source or header file belongs to.
 module() {
