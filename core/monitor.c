@@ -782,9 +782,16 @@ static int mount_volumes(struct monitor *m, int *ret_code, struct err *err)
         _cleanup_strv_ char **names = volume_names(m->c);
 
         for (char **n = names; n && *n; n++) {
-                int lock, r;
+                /* A plain volume is a directory: no lock, no mount (the start's fast path). */
+                int lock, r = volume_has_options(m->cli, *n, err);
+                if (r < 0)
+                        return r;
+                if (!r)
+                        continue;
                 if (m->n_vol_locks == ARRAY_SIZE(m->vol_locks))
-                        break;
+                        return err_set(err, -E2BIG,
+                                       "more than %zu volumes with driver options in one container",
+                                       ARRAY_SIZE(m->vol_locks));
                 lock = volume_lock(m->cli, *n, err);
                 if (lock < 0)
                         return lock;
@@ -813,7 +820,10 @@ static void unmount_volumes(struct monitor *m)
 
         release_volume_locks(m);
         for (char **n = names; n && *n; n++) {
-                _cleanup_close_ int lock = volume_lock(m->cli, *n, &e);
+                _cleanup_close_ int lock = -1;
+                if (volume_has_options(m->cli, *n, &e) <= 0)
+                        continue;
+                lock = volume_lock(m->cli, *n, &e);
                 if (lock >= 0)
                         volume_unmount_unused(m->cli, *n, m->c->id);
         }

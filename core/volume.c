@@ -330,6 +330,14 @@ int volume_inspect(const struct cli *cli, const char *name, struct jv **ret_doc,
         return 0;
 }
 
+int volume_has_options(const struct cli *cli, const char *name, struct err *err)
+{
+        _cleanup_jv_ struct jv *meta = NULL;
+        int r = load_meta(cli, name, &meta, err);
+
+        return r < 0 ? r : jv_type(jv_get(meta, "Options")) == JV_OBJECT;
+}
+
 static int list_names(const struct cli *cli, char ***ret, struct err *err);
 
 /* Calls fn for every volume mount of every container. A container whose state cannot be read
@@ -924,17 +932,6 @@ static int cmd_rm(struct cli *cli, int argc, char **argv, struct err *err)
         return cli_each_ref(cli, argv + 1, k, remove_ref, &o.force, err);
 }
 
-static bool confirm(bool all)
-{
-        char answer[16] = "";
-
-        fprintf(stderr,
-                "WARNING! This will remove %s local volumes not used by at least one "
-                "container.\nAre you sure you want to continue? [y/N] ",
-                all ? "all" : "anonymous");
-        return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
-}
-
 /* Removes the selected volumes; prints Docker's "Deleted Volumes:" section. */
 static int prune(const struct cli *cli, const struct jv *docs, bool all, long long *reclaimed)
 {
@@ -1036,16 +1033,19 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, struct err *err)
          * have made their volumes but not yet saved the container that uses them) finish
          * first. */
         f.dangling = 1;
-        if (r >= 0 && (o.force || confirm(o.all))) {
+        if (r >= 0 && (o.force || prune_confirm(o.all ? "WARNING! This will remove all local "
+                                                        "volumes not used by at least one "
+                                                        "container."
+                                                      : "WARNING! This will remove anonymous "
+                                                        "local volumes not used by at least one "
+                                                        "container."))) {
                 _cleanup_close_ int guard = volume_guard(cli, true, err);
                 long long reclaimed = 0;
-                char size[32];
                 r = guard < 0 ? guard : select_volumes(cli, &f, &docs, err);
                 if (r >= 0 && docs)
                         r = prune(cli, docs, o.all, &reclaimed);
-                util_human_size(reclaimed, size, sizeof(size));
                 if (r >= 0)
-                        printf("Total reclaimed space: %s\n", size);
+                        prune_print_total(reclaimed);
         }
         vfilter_free(&f);
         return r < 0 ? r : 0;

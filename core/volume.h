@@ -82,6 +82,9 @@ void volume_release_anonymous(const struct cli *cli, const struct jv *doc);
  * with driver options is mounted at its data directory unless it is already (Docker's
  * "error while mounting volume '...': failed to mount local volume: ..." otherwise); a
  * plain volume is left alone. */
+/* 1 when the volume was created with driver options (it is mounted while in use), 0 when
+ * it is a plain directory; -ENOENT "get NAME: no such volume". */
+int volume_has_options(const struct cli *cli, const char *name, struct err *err);
 int volume_mount(const struct cli *cli, const char *name, struct err *err);
 /* Unmounts it unless a live container other than except_id (may be NULL) still uses it. */
 void volume_unmount_unused(const struct cli *cli, const char *name, const char *except_id);
