@@ -162,7 +162,10 @@ static int build_command(const struct run_opts *o, const struct jv *image_cfg, c
 {
         struct jv *ep = NULL, *c = NULL;
 
-        if (o->entrypoint) {
+        if (o->entrypoint_set) {
+                if (o->entrypoint_argv && *o->entrypoint_argv)
+                        ep = jv_from_strv(o->entrypoint_argv);
+        } else if (o->entrypoint) {
                 if (*o->entrypoint) {
                         ep = jv_new_array();
                         jv_append(ep, jv_new_string(o->entrypoint));
@@ -172,7 +175,7 @@ static int build_command(const struct run_opts *o, const struct jv *image_cfg, c
         }
         if (cmd && *cmd)
                 c = jv_from_strv(cmd);
-        else if (!o->entrypoint)
+        else if (!o->entrypoint && !o->entrypoint_set)
                 c = jv_copy(jv_get(image_cfg, "Cmd"));
         if (jv_len(ep) == 0 && jv_len(c) == 0) {
                 jv_put(ep);
@@ -791,6 +794,11 @@ int create_container(struct cli *cli, const struct run_opts *o, const char *imag
         return 0;
 }
 
+void run_opts_free(struct run_opts *o)
+{
+        opt_free_lists(run_defs, o);
+}
+
 /* ---- commands ---- */
 
 static int parse_run(struct cli *cli, const char *cmd, int argc, char **argv, struct run_opts *o,
@@ -864,6 +872,12 @@ static int start_one(struct cli *cli, struct container *c, bool attach, bool wit
         r = attach_relay(sv[0], &ao, err);
         close(sv[0]);
         return r;
+}
+
+int create_start(struct cli *cli, struct container *c, bool attach, bool with_stdin,
+                 struct err *err)
+{
+        return start_one(cli, c, attach, with_stdin, NULL, err);
 }
 
 int cmd_run(struct cli *cli, int argc, char **argv, struct err *err)

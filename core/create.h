@@ -32,7 +32,24 @@ struct run_opts {
         bool no_healthcheck;
         char *pid, *ipc, *uts, *cgroupns, *blkio_weight, *cgroup_parent;
         char **sysctls, **device_cgroup_rules;
+        /* No flag sets these; compose does (core/compose/cmd/): the whole Entrypoint (with
+         * entrypoint_set, NULL or empty resets it), the healthcheck's whole Test, and the
+         * networks joined besides --network's, each with its aliases and addresses. */
+        char **entrypoint_argv, **health_test;
+        bool entrypoint_set;
+        const struct run_endpoint *more_networks;
+        size_t n_more_networks;
 };
+
+/* A network a new container joins besides its --network (compose's services.S.networks). */
+struct run_endpoint {
+        const char *network;
+        char **aliases;
+        const char *ip, *ip6;
+};
+
+/* Frees what opt_parse put in o (its OPT_LIST vectors). */
+void run_opts_free(struct run_opts *o);
 
 /* Builds the container's Config/HostConfig from the image config and the flags. Pure
  * apart from reading --env-file files and the host environment for bare "-e NAME". */
@@ -66,3 +83,8 @@ int create_namespaces_doc(const struct cli *cli, const struct run_opts *o, struc
 /* Creates the container (state, layers dirs, rendered files, name). */
 int create_container(struct cli *cli, const struct run_opts *o, const char *image_ref, char **cmd,
                      struct container **ret, struct err *err);
+/* Starts c as `run` does: with attach, relays the terminal (stdin too with with_stdin and
+ * the container's OpenStdin) until it exits and returns its exit code (-ECONNABORTED for a
+ * detach); a start that fails sets cli's status (125/126/127). For `compose run`. */
+int create_start(struct cli *cli, struct container *c, bool attach, bool with_stdin,
+                 struct err *err);

@@ -275,6 +275,19 @@ int create_network_doc(const struct cli *cli, const struct run_opts *o, struct j
                         network_add_endpoint(doc, n.name, o->aliases, o->ip, o->ip6);
                 network_release(&n);
         }
+        for (size_t i = 0; r >= 0 && i < o->n_more_networks; i++) {
+                const struct run_endpoint *e = &o->more_networks[i];
+                struct network n = {0};
+                if (network_mode_of(doc, &net) != NETWORK_MODE_BRIDGE)
+                        return err_set(err, -EINVAL,
+                                       "container cannot be connected to network %s: its "
+                                       "network mode is %s",
+                                       e->network, jv_get_str(hc, "NetworkMode"));
+                if (network_load(cli, e->network, &n, err) < 0)
+                        return -err->code;
+                network_add_endpoint(doc, n.name, e->aliases, e->ip, e->ip6);
+                network_release(&n);
+        }
         return r < 0 ? r : 0;
 }
 

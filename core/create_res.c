@@ -212,7 +212,7 @@ int create_health_doc(const struct run_opts *o, const struct jv *image_cfg, stru
                  "StartInterval", "StartInterval"},
         };
         struct jv *h = jv_new_object();
-        bool any = o->health_cmd || o->health_retries;
+        bool any = o->health_cmd || o->health_test || o->health_retries;
         long long retries = 0;
 
         jv_set(cfg, "Healthcheck", h);
@@ -254,6 +254,8 @@ int create_health_doc(const struct run_opts *o, const struct jv *image_cfg, stru
         }
         if (o->health_cmd)
                 jv_set(h, "Test", jv_from_strv((char *[]){"CMD-SHELL", o->health_cmd, NULL}));
+        else if (o->health_test)
+                jv_set(h, "Test", jv_from_strv(o->health_test));
         if (!any)
                 jv_del(cfg, "Healthcheck");
         imgconfig_merge_health(cfg, image_cfg);

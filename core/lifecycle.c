@@ -443,6 +443,14 @@ static int do_rm(struct cli *cli, struct container *c, void *ud, struct err *err
         return r;
 }
 
+int lifecycle_remove(struct cli *cli, struct container *c, bool force, bool volumes,
+                     struct err *err)
+{
+        struct stop_opts o = {.force = force, .volumes = volumes};
+
+        return do_rm(cli, c, &o, err);
+}
+
 static int remove_link(const struct cli *cli, const char *spec, void *ud, struct err *err)
 {
         (void)ud;
@@ -508,6 +516,16 @@ static int do_pause(struct cli *cli, struct container *c, void *ud, struct err *
         if (r >= 0)
                 events_container(cli, c, pause ? "pause" : "unpause", NULL);
         return r;
+}
+
+int lifecycle_kill(struct cli *cli, struct container *c, int signal, struct err *err)
+{
+        return do_kill(cli, c, &signal, err);
+}
+
+int lifecycle_pause(struct cli *cli, struct container *c, bool pause, struct err *err)
+{
+        return do_pause(cli, c, &pause, err);
 }
 
 static int pause_cmd(struct cli *cli, const char *name, bool pause, int argc, char **argv,

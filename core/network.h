@@ -182,6 +182,20 @@ const char *network_host_gateway(const struct cli *cli, const char *value,
 int network_add_endpoint(struct jv *doc, const char *net, char **aliases, const char *ip,
                          const char *ip6);
 
+/* `network create`'s flags. */
+struct network_opts {
+        char *subnet, *gateway, *ip_range, *driver;
+        char *subnet6, *gateway6; /* --ipv6: the IPv6 --subnet and --gateway */
+        bool internal, ipv6, help;
+        char **opts, **labels;
+        char **subnets, **gateways; /* as given; network_create splits them by family */
+};
+/* Creates network name as `network create` does (Docker's checks and messages, the create
+ * event); its id into ret_id. */
+int network_create(const struct cli *cli, const char *name, struct network_opts *o, char ret_id[65],
+                   struct err *err);
+/* Removes network name as `network rm` does: -EBUSY while a container uses it. */
+int network_remove(const struct cli *cli, const char *name, struct err *err);
 /* The `network inspect` document of a network (name or id prefix); -ENOENT with Docker's
  * "network REF not found". */
 int network_inspect(const struct cli *cli, const char *ref, struct jv **ret, struct err *err);

@@ -257,7 +257,7 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char **jv_keys(const struct jv *obj)
+static char **keys_of(const struct jv *obj, bool sorted)
 {
         size_t n = 0, i = 0;
         char **v;
@@ -275,8 +275,19 @@ char **jv_keys(const struct jv *obj)
                         break;
                 i++;
         }
-        qsort(v, i, sizeof(*v), cmp_str);
+        if (sorted)
+                qsort(v, i, sizeof(*v), cmp_str);
         return v;
+}
+
+char **jv_keys(const struct jv *obj)
+{
+        return keys_of(obj, true);
+}
+
+char **jv_keys_ordered(const struct jv *obj)
+{
+        return keys_of(obj, false);
 }
 
 size_t jv_len(const struct jv *arr)

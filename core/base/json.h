@@ -55,6 +55,8 @@ bool jv_get_bool(const struct jv *obj, const char *key);
 struct jv *jv_path(const struct jv *obj, const char *path);
 /* Malloc'd NULL-terminated vector of the object's keys (strdup'd), sorted. */
 char **jv_keys(const struct jv *obj);
+/* The same in the order the keys were added (a compose file's order). */
+char **jv_keys_ordered(const struct jv *obj);
 
 /* Arrays. jv_append takes ownership. */
 size_t jv_len(const struct jv *arr);

@@ -49,6 +49,32 @@ static int split_family(char **list, char **v4, char **v6, const char *what, str
         return 0;
 }
 
+int network_create(const struct cli *cli, const char *name, struct network_opts *o, char ret_id[65],
+                   struct err *err)
+{
+        struct network n = {0};
+        int r;
+
+        if (split_family(o->subnets, &o->subnet, &o->subnet6, "subnet", err) < 0 ||
+            split_family(o->gateways, &o->gateway, &o->gateway6, "gateway", err) < 0)
+                return -err->code;
+        /* The default network exists from the start in Docker and takes the first pool. */
+        r = network_load(cli, NETWORK_DEFAULT, &n, err);
+        network_release(&n);
+        if (r < 0)
+                r = -err->code;
+        else if (!strcmp(name, "none") || !strcmp(name, "host") || !strcmp(name, NETWORK_DEFAULT))
+                r = err_set(err, -EEXIST, "network with name %s already exists", name);
+        else
+                r = store_create(cli, name, o, false, &n, err);
+        if (r >= 0) {
+                attach_event(cli, &n, "create", NULL);
+                memcpy(ret_id, n.id, 65);
+        }
+        network_release(&n);
+        return r < 0 ? r : 0;
+}
+
 static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
 {
         static const struct opt_def defs[] = {
@@ -63,7 +89,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                 OPT_END,
         };
         struct network_opts o = {0};
-        struct network n = {0};
+        char id[65];
         int k = opt_parse(defs, argc - 1, argv + 1, false, &o, err), r;
 
         if (k != 1) {
@@ -73,28 +99,11 @@ static int cmd_create(struct cli *cli, int argc, char **argv, struct err *err)
                                              : "\"hawser network create\" requires exactly 1 "
                                                "argument.");
         }
-        if (split_family(o.subnets, &o.subnet, &o.subnet6, "subnet", err) < 0 ||
-            split_family(o.gateways, &o.gateway, &o.gateway6, "gateway", err) < 0) {
-                opt_free_lists(defs, &o);
-                return -err->code;
-        }
-        /* The default network exists from the start in Docker and takes the first pool. */
-        r = network_load(cli, NETWORK_DEFAULT, &n, err);
-        network_release(&n);
-        if (r < 0)
-                r = -err->code;
-        else if (!strcmp(argv[1], "none") || !strcmp(argv[1], "host") ||
-                 !strcmp(argv[1], NETWORK_DEFAULT))
-                r = err_set(err, -EEXIST, "network with name %s already exists", argv[1]);
-        else
-                r = store_create(cli, argv[1], &o, false, &n, err);
-        if (r >= 0) {
-                attach_event(cli, &n, "create", NULL);
-                printf("%s\n", n.id);
-        }
-        network_release(&n);
+        r = network_create(cli, argv[1], &o, id, err);
+        if (r >= 0)
+                printf("%s\n", id);
         opt_free_lists(defs, &o);
-        return r < 0 ? r : 0;
+        return r;
 }
 
 /* One `network ls` row with the fields Docker's network formatter offers. */
@@ -369,14 +378,13 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
         return template_print_docs(o.format, argv + 1, k, inspect_get, (void *)cli, err);
 }
 
-static int remove_one(const struct cli *cli, const char *ref, void *ud, struct err *err)
+int network_remove(const struct cli *cli, const char *ref, struct err *err)
 {
         _cleanup_strv_ char **users = NULL;
         _cleanup_free_ char *path = NULL, *leases = NULL;
         struct network n = {0};
         int r;
 
-        (void)ud;
         if (!strcmp(ref, "none") || !strcmp(ref, "host") || !strcmp(ref, NETWORK_DEFAULT))
                 return err_set(err, -EPERM, "%s is a pre-defined network and cannot be removed",
                                ref);
@@ -402,6 +410,12 @@ static int remove_one(const struct cli *cli, const char *ref, void *ud, struct e
         }
         network_release(&n);
         return r;
+}
+
+static int remove_one(const struct cli *cli, const char *ref, void *ud, struct err *err)
+{
+        (void)ud;
+        return network_remove(cli, ref, err);
 }
 
 /* network rm -f: a network that does not exist is no error (Docker 28). */

@@ -7,14 +7,6 @@
 #include "net/nft.h"
 #include "core/network.h"
 
-struct network_opts {
-        char *subnet, *gateway, *ip_range, *driver;
-        char *subnet6, *gateway6; /* --ipv6: the IPv6 --subnet and --gateway */
-        bool internal, ipv6, help;
-        char **opts, **labels;
-        char **subnets, **gateways; /* as given; cmd_create splits them by family */
-};
-
 /* store.c */
 char *store_doc_path(const struct cli *cli, const char *name);
 char *store_lease_dir(const struct cli *cli, const char *name);
