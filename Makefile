@@ -36,7 +36,7 @@ DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux docker-registry
 # runs real registries (plain, htpasswd + TLS, Bearer token) on loopback in its sandbox.
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
               bzip2 gzip python3 perl docker.io docker-registry skopeo apache2-utils openssl curl
-BENCH_PKGS := $(DEMO_PKGS) hyperfine docker-registry skopeo curl jq buildah runc
+BENCH_PKGS := $(DEMO_PKGS) hyperfine docker-registry skopeo curl jq buildah runc docker.io docker-compose
 
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)
@@ -47,6 +47,8 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 # core/compose/: the compose files' YAML, interpolation and .env; it includes only core/base/.
 COMPOSE_SRC := $(wildcard core/compose/*.c)
 CORE_SRC += $(COMPOSE_SRC)
+# core/compose/cmd/: `hawser compose`, on the model and on the rest of core/.
+CORE_SRC += $(wildcard core/compose/cmd/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIBBASE := $(BUILD)/libbase.a
@@ -93,7 +95,8 @@ $(BUILD)/tests/core_%: tests/unit/core_%.c $(LIBCORE) $(LIBDNS) $(LIBNET) $(LIBB
 	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka $(LDLIBS)
 # core/compose/ sits on core/base/ alone: its test links only those two and json-c (libyaml
 # is loaded at run time).
-$(BUILD)/tests/core_compose: tests/unit/core_compose.c $(LIBCOMPOSE) $(LIBBASE)
+# (core_compose and core_compose_project: the shorter stem wins over core_%.)
+$(BUILD)/tests/core_compose%: tests/unit/core_compose%.c $(LIBCOMPOSE) $(LIBBASE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -MMD -MP -o $@ $< $(filter %.a,$^) -lcmocka \
 		$(shell pkg-config --libs json-c 2>/dev/null) -ldl -lpthread -lm
@@ -180,9 +183,9 @@ format: format-compose
 format-check: format-check-compose
 .PHONY: format-compose format-check-compose
 format-compose:
-	clang-format -i $(wildcard core/compose/*.h)
+	clang-format -i $(wildcard core/compose/*.h core/compose/cmd/*.h)
 format-check-compose:
-	clang-format --dry-run --Werror $(wildcard core/compose/*.h)
+	clang-format --dry-run --Werror $(wildcard core/compose/*.h core/compose/cmd/*.h)
 
 format-check:
 	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)

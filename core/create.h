@@ -39,6 +39,9 @@ struct run_opts {
         bool entrypoint_set;
         const struct run_endpoint *more_networks;
         size_t n_more_networks;
+        /* "TARGET=NAME": the anonymous volume a recreated container had at TARGET, which the
+         * new one takes over (still anonymous) instead of a new empty one. */
+        char **anonymous_reuse;
 };
 
 /* A network a new container joins besides its --network (compose's services.S.networks). */

@@ -26,12 +26,30 @@ static bool has_destination(const struct jv *mounts, const char *dst)
         return false;
 }
 
-static int add_volume(const struct cli *cli, const struct mount_spec *m, struct jv *o,
-                      struct err *err)
+/* The volume a recreated container takes over at target (run_opts.anonymous_reuse), when it
+ * still exists; NULL otherwise. */
+static const char *reused(const struct cli *cli, const struct run_opts *ro, const char *target)
+{
+        size_t len = strlen(target);
+
+        for (char **p = ro ? ro->anonymous_reuse : NULL; p && *p; p++) {
+                _cleanup_jv_ struct jv *doc = NULL;
+                struct err e = {0};
+                if (strncmp(*p, target, len) || (*p)[len] != '=')
+                        continue;
+                if (volume_inspect(cli, *p + len + 1, &doc, &e) >= 0)
+                        return *p + len + 1;
+        }
+        return NULL;
+}
+
+static int add_volume(const struct cli *cli, const struct run_opts *ro, const struct mount_spec *m,
+                      struct jv *o, struct err *err)
 {
         _cleanup_free_ char *name = NULL, *path = NULL;
-        int r = volume_create(cli, m->source, m->volume_labels, m->driver_opts, m->source == NULL,
-                              &name, err);
+        const char *again = m->source ? NULL : reused(cli, ro, m->target);
+        int r = volume_create(cli, m->source ?: again, m->volume_labels, m->driver_opts,
+                              m->source == NULL && !again, &name, err);
 
         if (r >= 0)
                 r = volume_path(cli, name, &path, err);
@@ -45,8 +63,8 @@ static int add_volume(const struct cli *cli, const struct mount_spec *m, struct 
         return 0;
 }
 
-static int add_spec(const struct cli *cli, const struct mount_spec *m, struct jv *mounts,
-                    struct err *err)
+static int add_spec(const struct cli *cli, const struct run_opts *ro, const struct mount_spec *m,
+                    struct jv *mounts, struct err *err)
 {
         struct jv *o = jv_new_object();
         int r = 0;
@@ -61,7 +79,7 @@ static int add_spec(const struct cli *cli, const struct mount_spec *m, struct jv
                 if (m->create_source && access(m->source, F_OK) < 0)
                         r = fs_mkdir_p(m->source, 0755, err);
         } else if (m->type == MOUNT_VOLUME) {
-                r = add_volume(cli, m, o, err);
+                r = add_volume(cli, ro, m, o, err);
         } else {
                 jv_set_str(o, "Type", "tmpfs");
                 jv_set_str(o, "Source", "");
@@ -100,8 +118,9 @@ static void note_anonymous(struct jv *doc, const char *target)
  * (Config.Volumes) after it, where an inherited mount at the same path wins. */
 enum pass { PASS_ALL, PASS_NAMED, PASS_ANONYMOUS };
 
-static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool check_bind,
-                   enum pass pass, struct jv *doc, struct jv *mounts, struct err *err)
+static int add_all(const struct cli *cli, const struct run_opts *ro, char **specs,
+                   spec_parser parse, bool check_bind, enum pass pass, struct jv *doc,
+                   struct jv *mounts, struct err *err)
 {
         for (char **p = specs; p && *p; p++) {
                 struct mount_spec m = {0};
@@ -128,7 +147,7 @@ static int add_all(const struct cli *cli, char **specs, spec_parser parse, bool 
                         m.mode = strdup("z");
                 }
                 if (r >= 0)
-                        r = add_spec(cli, &m, mounts, err);
+                        r = add_spec(cli, ro, &m, mounts, err);
                 if (r >= 0 && parse == mountspec_parse_volume && m.type == MOUNT_VOLUME &&
                     !m.source)
                         note_anonymous(doc, m.target);
@@ -171,8 +190,8 @@ static int add_from(const struct cli *cli, char **specs, struct jv *mounts, stru
 }
 
 /* Image VOLUMEs without a mount of their own become anonymous volumes. */
-static int add_image_volumes(const struct cli *cli, const struct jv *volumes, struct jv *mounts,
-                             struct err *err)
+static int add_image_volumes(const struct cli *cli, const struct run_opts *ro,
+                             const struct jv *volumes, struct jv *mounts, struct err *err)
 {
         _cleanup_strv_ char **keys = jv_keys(volumes);
 
@@ -180,7 +199,7 @@ static int add_image_volumes(const struct cli *cli, const struct jv *volumes, st
                 struct mount_spec m = {.type = MOUNT_VOLUME, .target = *k};
                 if (has_destination(mounts, *k))
                         continue;
-                if (add_spec(cli, &m, mounts, err) < 0)
+                if (add_spec(cli, ro, &m, mounts, err) < 0)
                         return -err->code;
         }
         return 0;
@@ -207,20 +226,21 @@ int create_mounts_doc(const struct cli *cli, const struct run_opts *o, struct jv
         }
         jv_set(hc, "Binds", o->volumes ? jv_from_strv(o->volumes) : NULL);
         jv_set(hc, "VolumesFrom", o->volumes_from ? jv_from_strv(o->volumes_from) : NULL);
-        r = add_all(cli, o->volumes, mountspec_parse_volume, false, PASS_NAMED, doc, mounts, err);
+        r = add_all(cli, o, o->volumes, mountspec_parse_volume, false, PASS_NAMED, doc, mounts,
+                    err);
         if (r >= 0)
-                r = add_all(cli, o->mounts, mountspec_parse_mount, true, PASS_ALL, doc, mounts,
+                r = add_all(cli, o, o->mounts, mountspec_parse_mount, true, PASS_ALL, doc, mounts,
                             err);
         if (r >= 0)
-                r = add_all(cli, o->tmpfs, mountspec_parse_tmpfs, false, PASS_ALL, doc, mounts,
+                r = add_all(cli, o, o->tmpfs, mountspec_parse_tmpfs, false, PASS_ALL, doc, mounts,
                             err);
         if (r >= 0)
                 r = add_from(cli, o->volumes_from, mounts, err);
         if (r >= 0)
-                r = add_all(cli, o->volumes, mountspec_parse_volume, false, PASS_ANONYMOUS, doc,
+                r = add_all(cli, o, o->volumes, mountspec_parse_volume, false, PASS_ANONYMOUS, doc,
                             mounts, err);
         if (r >= 0)
-                r = add_image_volumes(cli, jv_path(doc, "Config.Volumes"), mounts, err);
+                r = add_image_volumes(cli, o, jv_path(doc, "Config.Volumes"), mounts, err);
         return r;
 }
 

@@ -306,7 +306,9 @@ struct reader {
         struct bound since, until;
         bool live; /* following: since no longer applies (Docker's) */
         struct err *err;
-        int failed; /* a template that failed on an event */
+        int failed;                                  /* a template that failed on an event */
+        void (*each)(const struct jv *ev, void *ud); /* events_follow's: instead of printing */
+        void *ud;
         /* History, sorted before it is printed: writers append in the order their write()s
          * land, a few microseconds off their timestamps, and a rotation's stragglers too. */
         struct held {
@@ -324,6 +326,10 @@ static void print_event(struct reader *rd, const struct jv *ev)
 
         if (rd->failed)
                 return;
+        if (rd->each) {
+                rd->each(ev, rd->ud);
+                return;
+        }
         message_of(ev, &m);
         if (!rd->t)
                 print_pretty(&m);
@@ -684,6 +690,28 @@ static int run_events(struct cli *cli, const char *name, int argc, char **argv, 
         template_free(rd.t);
         filters_free(&f);
         opt_free_lists(defs, &o);
+        return r;
+}
+
+int events_follow(const struct cli *cli, void (*fn)(const struct jv *ev, void *ud), void *ud,
+                  struct err *err)
+{
+        struct filters f = {0};
+        struct reader rd = {.f = &f, .err = err, .each = fn, .ud = ud};
+        _cleanup_free_ char *dir = events_dir(cli);
+        struct err ignored = {0};
+        struct journal j;
+        int r;
+
+        /* The watch needs the directory; a journal nobody wrote yet has none. */
+        if (dir)
+                fs_mkdir_p(dir, 0700, &ignored);
+        r = journal_open(cli, &j, &rd, false);
+        if (r < 0)
+                err_set(err, r, "reading the event journal");
+        else
+                r = follow(cli, &j, &rd, err);
+        journal_close(&j);
         return r;
 }
 

@@ -33,6 +33,7 @@ static const struct command commands[] = {
         {"builder", build_cmd_builder, 1},
         {"commit", commit_cmd_commit, 1},
         {"completion", cmd_completion, 1},
+        {"compose", compose_cmd, 1},
         {"container", container_cmd, 1},
         {"cp", cmd_cp, 1},
         {"create", cmd_create, 125},

@@ -265,6 +265,11 @@ static struct jv *ps_row(const struct cli *cli, const struct container *c, struc
         return o;
 }
 
+struct jv *ps_container_row(const struct cli *cli, const struct container *c, bool trunc)
+{
+        return ps_row(cli, c, NULL, trunc, false);
+}
+
 int ps_df_rows(const struct cli *cli, struct jv ***ret, size_t *ret_n, struct err *err)
 {
         struct container **all = NULL;
@@ -638,9 +643,11 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct err *err)
 
 /* ---- top ---- */
 
-static void proc_row(pid_t pid, struct table *t)
+/* One process as top shows it, tab-separated (UID PID PPID C STIME TTY TIME CMD); false
+ * when it is gone. */
+static bool proc_line(pid_t pid, char *line, size_t line_len)
 {
-        char path[64], buf[4096], line[4600], tty[32] = "?", stime[16] = "00:00";
+        char path[64], buf[4096], tty[32] = "?", stime[16] = "00:00";
         _cleanup_free_ char *cmd = NULL;
         long long ppid = 0, utime = 0, stime_t = 0;
         unsigned long long start = 0;
@@ -653,18 +660,18 @@ static void proc_row(pid_t pid, struct table *t)
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return;
+                return false;
         n = fs_read_all(fd, buf, sizeof(buf) - 1);
         close(fd);
         if (n <= 0 || stat(path, &st) < 0)
-                return;
+                return false;
         buf[n] = '\0';
         p = strrchr(buf, ')');
         if (!p || sscanf(p + 2,
                          "%*c %lld %*d %*d %d %*d %*u %*u %*u %*u %*u %lld %lld %*d %*d "
                          "%*d %*d %*d %*d %llu",
                          &ppid, &tty_nr, &utime, &stime_t, &start) < 5)
-                return;
+                return false;
         if (tty_nr)
                 snprintf(tty, sizeof(tty), "pts/%d", (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
@@ -691,11 +698,19 @@ static void proc_row(pid_t pid, struct table *t)
                 char uid[32];
                 /* Docker runs the host's ps: user names come from the host's passwd. */
                 snprintf(uid, sizeof(uid), "%u", (unsigned)st.st_uid);
-                snprintf(line, sizeof(line), "%s\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
+                snprintf(line, line_len, "%s\t%d\t%lld\t0\t%s\t%s\t%02lld:%02lld:%02lld\t%s",
                          pw ? pw->pw_name : uid, (int)pid, ppid, stime, tty, cpu / 3600,
                          cpu / 60 % 60, cpu % 60, cmd ? cmd : "");
         }
-        table_add_row(t, line);
+        return true;
+}
+
+static void proc_row(pid_t pid, struct table *t)
+{
+        char line[4600];
+
+        if (proc_line(pid, line, sizeof(line)))
+                table_add_row(t, line);
 }
 
 /* `top C [ps OPTIONS]` with options: Docker runs the host's ps with them and keeps the lines
@@ -787,6 +802,28 @@ static int top_with_ps(char **ps_args, const pid_t *pids, size_t n, struct err *
                         table_add_row(t, row);
         }
         table_print(t, stdout);
+        return 0;
+}
+
+int ps_top_lines(const struct container *c, char ***ret, struct err *err)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        char **v = calloc(1, sizeof(char *)), line[4600];
+        size_t n = 0;
+        int r;
+
+        if (!v)
+                return err_set(err, -ENOMEM, "listing the processes of %s", container_name(c));
+        r = cgroup_container_pids(c->cgroup, (pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
+                                  container_own_pidns(c), &pids, &n, err);
+        if (r < 0) {
+                util_strv_free(v);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (proc_line(pids[i], line, sizeof(line)))
+                        util_strv_push(&v, line);
+        *ret = v;
         return 0;
 }
 

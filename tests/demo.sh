@@ -161,4 +161,18 @@ section "8. A one-shot container, removed when it exits"
 step_expect "hello from hawser" run --rm busybox echo hello from hawser
 step ps -a
 
+section "9. A compose project: web -> app -> db, by service name, behind a published port"
+echo "$bold+ cat tests/demo/compose.yaml$plain"
+cat "$repo/tests/demo/compose.yaml"
+step compose -f "$repo/tests/demo/compose.yaml" -p demo up -d
+step_expect "(healthy)" compose -p demo ps
+echo "$bold+ busybox wget -qO- http://127.0.0.1:8088/cgi-bin/page   (from the host)$plain"
+for _ in $(seq 50); do
+    out=$(busybox wget -qO- http://127.0.0.1:8088/cgi-bin/page 2>/dev/null) && break
+    sleep 0.1
+done
+printf '%s\n' "$out"
+[[ "$out" == "web got: app got: db has 42 rows" ]] || die "the compose project did not answer"
+step compose -f "$repo/tests/demo/compose.yaml" -p demo down
+
 printf '\n%sDemo finished: every step succeeded.%s\n' "$bold" "$plain"

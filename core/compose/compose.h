@@ -90,3 +90,70 @@ int compose_interpolate(struct jv *tree, const struct jv *pos, compose_lookup_fn
  * lookup seeing the earlier files' keys. */
 int compose_dotenv_parse(const char *file, const char *text, compose_lookup_fn lookup, void *ud,
                          struct jv **ret, char ***ret_warnings, struct err *err);
+
+/* ---- the project (project.c, merge.c, schema.c, normalize.c, emit.c) ---- */
+
+/* How `docker compose` was asked to load a project: its global options, and what the
+ * loader needs of the process. NULL members take docker compose's defaults. */
+struct compose_load_opts {
+        char **files;             /* -f FILE...: in order, "-" for stdin (NULL: COMPOSE_FILE, ':' or
+                                   * COMPOSE_PATH_SEPARATOR separated, else discovery) */
+        const char *project_dir;  /* --project-directory (NULL: the first file's directory) */
+        const char *project_name; /* -p (NULL: COMPOSE_PROJECT_NAME, then the files' name:, then
+                                   * the project directory's name, normalised) */
+        char **profiles;          /* --profile (NULL: COMPOSE_PROFILES, comma-separated) */
+        char **env_files;         /* --env-file (NULL: .env of the working directory and of the
+                                   * project directory, when they exist) */
+        char **environ;           /* the process environment, "K=V": it wins over the env files */
+        char **services;          /* services named on the command line: enabled, with their
+                                   * profiles, even when those are not active; may be NULL */
+        const char *cwd;          /* where relative paths and discovery start (NULL: getcwd) */
+        /* Outputs, when not NULL: the project directory and the files read (absolute, "-" for
+         * stdin), malloc'd, set only when compose_load succeeds (the labels of what `compose up`
+         * creates name them). */
+        char **ret_project_dir;
+        char ***ret_files;
+};
+
+/* Loads a project as docker compose v2 (compose-go) does and returns its normalised model, the
+ * JSON `docker compose config --format json` prints, in *ret_model (the caller's reference):
+ *   {"name": P, "services": {S: {...}} in file order, "networks", "volumes", "secrets",
+ *    "configs" (each only when some exist; a resource's "name" is P_KEY unless set or
+ *    external), then the top-level x-* extensions}.
+ * Each service holds only the keys set, sorted, in canonical forms: command and entrypoint
+ * lists of words; environment (env_file merged under it; a variable without a value null),
+ * labels, annotations, sysctls, build.args maps of strings; ports
+ * [{mode, host_ip?, target (int), published? (string), protocol}] one per port of a range;
+ * volumes [{type, source?, target, read_only?, bind?, volume?, tmpfs?}] with bind sources
+ * absolute; networks {NET: null or {aliases, ipv4_address, ...}} ({"default": null} when
+ * none and no network_mode); depends_on {S: {condition, required, restart?}} (network_mode
+ * service:x, volumes_from, links and ipc/pid service:x imply theirs); healthcheck durations
+ * and stop_grace_period as Go prints durations ("1m30s"); mem_limit, memswap_limit,
+ * mem_reservation, shm_size and deploy.resources.*.memory in bytes (int);
+ * deploy.resources.*.cpus a string ("0.5"), cpus a number; ulimits {NAME: {soft, hard}};
+ * extra_hosts ["host=ip"] sorted; devices strings; secrets and configs [{source, target?,
+ * ...}] (a secret's target defaults to /run/secrets/SOURCE); build {context (absolute, or a
+ * URL), dockerfile ("Dockerfile"), ...}.
+ * Services whose profiles are not active are left out. *ret_warnings (may be NULL) gets the
+ * warnings docker compose prints: unset variables, `version` obsolete, several files found,
+ * yes/no booleans. Errors (-EINVAL unless said): -ENOENT "no configuration file provided:
+ * not found", "open FILE: no such file or directory", "couldn't find env file: FILE",
+ * "env file FILE not found: stat FILE: ..."; the YAML loader's and interpolation's;
+ * "FILE:LINE:COL: PATH additional property KEY is not allowed" and "FILE:LINE:COL: PATH must
+ * be a boolean" (and the like) for what the Compose Specification refuses; and docker compose's
+ * own words: 'service "web" depends on undefined service "db": invalid compose project',
+ * 'service "web" refers to undefined network front: invalid compose project' (volume,
+ * secret, config too), 'service "web" has neither an image nor a build context specified:
+ * invalid compose project', "dependency cycle detected: a -> b -> a", "Circular reference:
+ * ..." (extends), "include cycle detected: ...", "project name must not be empty", '"Foo" is
+ * not a valid project name: it must contain only characters from [a-z0-9_-] and start with
+ * [a-z0-9]'. */
+int compose_load(const struct compose_load_opts *o, struct jv **ret_model, char ***ret_warnings,
+                 struct err *err);
+
+/* The model (compose_load's) as YAML text, as `docker compose config` prints it: keys in the
+ * model's order, block style with two-space indentation, sequences indented under their key,
+ * strings quoted only when they would read back as something else (a number, a boolean,
+ * null, YAML syntax) or are empty; empty mappings and lists as {} and []. Malloc'd; aborts
+ * when out of memory. */
+char *compose_emit_yaml(const struct jv *model);

@@ -66,8 +66,16 @@ for f in "${sources[@]}"; do
         elif [[ $type =~ ^struct\ ([a-z_0-9]+) ]] &&
             hdr=$(grep -lE "struct ${BASH_REMATCH[1]} \{" core/*.h core/*/*.h 2>/dev/null) &&
             [ -n "$hdr" ]; then
-            # Read by a file that includes the struct's header.
-            mapfile -t users < <(grep -lE "#include \"(\.\./)?${hdr##*/}\"" "${sources[@]}")
+            # Read by a file that includes the struct's header, directly or through a
+            # header of its own folder that does (core/network/internal.h).
+            mapfile -t users < <(grep -lE "#include \"(\.\./|core/)?${hdr##*/}\"" "${sources[@]}" \
+                core/*/*.h)
+            mapfile -t users < <(for u in "${users[@]}"; do
+                case $u in
+                *.h) grep -lE "#include \"${u##*/}\"" "$(dirname "$u")"/*.c ;;
+                *) echo "$u" ;;
+                esac
+            done | sort -u)
             read_in "$(vars_of "$type" "$f" "${users[@]}")" "$field" "$f" "${users[@]}" && continue
         else
             read_in "$(vars_of "$type" "$f")" "$field" "$f" && continue
