@@ -351,8 +351,22 @@ static int diff_dirs(const struct store *s, char *const *ids, const char *sep, s
         f = open_memstream(&buf, &len);
         if (!f)
                 return err_set(err, -ENOMEM, "building the layer list");
-        for (size_t i = n > skip_top ? n - skip_top : 0, first = 1; i-- > 0; first = 0)
+        size_t top = n > skip_top ? n - skip_top : 0;
+        bool first = true;
+
+        for (size_t i = top; i-- > 0;) {
+                /* A layer that comes again higher up (two RUN steps that changed nothing, a
+                 * COPY repeated) is listed once, at its top place: overlayfs refuses one
+                 * directory twice (ELOOP), and the higher copy has every file and whiteout
+                 * of the lower, so the merged tree is the same. */
+                bool again = false;
+                for (size_t j = i + 1; j < top && !again; j++)
+                        again = !strcmp(ids[i], ids[j]);
+                if (again)
+                        continue;
                 fprintf(f, "%s%s/%s/diff", first ? "" : sep, s->layers, ids[i]);
+                first = false;
+        }
         if (fclose(f) != 0 || !buf) {
                 free(buf);
                 return err_set(err, -ENOMEM, "building the layer list");

@@ -113,6 +113,24 @@ RUN rm /big'
     assert_output "3"
 }
 
+@test "the same layer twice (steps that change nothing, a file added, removed, added again) runs" {
+    echo one >"$CTX/f"
+    df 'FROM busybox
+RUN true
+RUN true
+COPY f /f
+RUN rm /f
+COPY f /f
+RUN true'
+    h build -q -t twice "$CTX" >/dev/null
+    run h inspect -f '{{len .RootFS.Layers}}' twice
+    assert_output "7"
+    # The empty layer stands at three places and f's at two: overlayfs takes each once.
+    run h run --rm twice cat /f
+    assert_success
+    assert_output one
+}
+
 @test "parser: continuation with a comment inside, escape directive, invalid JSON CMD, ENV ordering, WORKDIR chaining, EXPOSE and SHELL" {
     df '# escape=`
 FROM busybox
