@@ -22,6 +22,11 @@
 #   - import, save and load of a 100 MB image vs tar extracting/creating the
 #     same content on the same disk (<= 1.5x), commit of a container with
 #     1,000 new files (< 200 ms) (issue 6; images.sh)
+#   - pull (pull.sh) and build (build.sh) against docker, podman, skopeo and buildah
+#   - compose: `hawser compose up -d` and `down` of a 5-service project with one
+#     healthcheck gate (same interval in both) vs Debian's docker-compose 1.29.2
+#     on a private dockerd in the sandbox, and a 2-service anchor     (>= 10x)
+#     (compose.sh; docker-compose and docker.io come with `make deps-bench`)
 #
 # Every hawser measurement runs in sandbox.sh inside
 # `unshare --net --mount --pid --fork` with a private HAWSER_ROOT/HAWSER_RUNROOT:
@@ -34,9 +39,11 @@
 #
 # Environment: BUILD (build), BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_SCALE
 # (200), BENCH_SCALE_RUNS (15), BENCH_IPERF_TIME (5 s), BENCH_DNS_TIME (10 s),
-# BENCH_DNS_HALF_TIME (5 s), BENCH_DNS_NAMES (1000), BENCH_SECTIONS (hawser
-# sections, default "none bridge netsetup memory iperf3 scale dns images"), BENCH_OTHERS
-# ("docker podman"; empty to skip them), BENCH_NO_INSTALL=1 (never apt-get).
+# BENCH_DNS_HALF_TIME (5 s), BENCH_DNS_NAMES (1000), BENCH_COMPOSE_RUNS (5),
+# BENCH_COMPOSE_INTERVAL (1 s), BENCH_SECTIONS (hawser sections, default "none
+# bridge netsetup memory iperf3 scale dns images pull build compose"), BENCH_OTHERS
+# ("docker podman"; empty to skip them), BENCH_NO_INSTALL=1 (never apt-get),
+# BENCH_SANDBOX_LIMIT (1200 s for all the sections).
 #
 # Results in $BUILD/bench/: results.json (summary rows, every metric, notes),
 # summary.txt (the table printed at the end), metrics.tsv, notes.txt, the
@@ -77,6 +84,8 @@ have_tool() {
 
 # dns.sh notes a missing dnsperf itself.
 case " $SECTIONS " in *" dns "*) have_tool dnsperf || true ;; esac
+# compose.sh notes a missing docker-compose itself (Debian's 1.29.2, package docker-compose).
+case " $SECTIONS " in *" compose "*) have_tool docker-compose || true ;; esac
 
 iperf_libdirs=
 case " $SECTIONS " in
@@ -103,13 +112,16 @@ esac
 
 echo "=== hawser (private sandbox, root: $root_dir)"
 status=0
-timeout -k 10 600 unshare --net --mount --pid --fork --propagation private --mount-proc \
+# All sections together: about 10 minutes on 2 CPUs (pull, build and compose each start
+# a private dockerd; docker-compose alone takes about 3 minutes).
+sandbox_limit=${BENCH_SANDBOX_LIMIT:-1200}
+timeout -k 10 "$sandbox_limit" unshare --net --mount --pid --fork --propagation private --mount-proc \
     --kill-child "$bench_dir/sandbox.sh" "$tarball" "$root_dir" "$iperf_libdirs" || status=$?
 [ "$root_dir" = tmpfs ] || rm -rf "$root_dir"
 rm -f "$iperf_tar"
 case $status in
 0) ;;
-124 | 137) note "the sandbox hit its 600 s limit" ;;
+124 | 137) note "the sandbox hit its $sandbox_limit s limit" ;;
 *) note "the sandbox exited with status $status" ;;
 esac
 

@@ -30,6 +30,10 @@
 #             when installed) with 1,000 names; memory per 1,000 names (dns.sh)
 #   images    import/save/load of a 100 MB image vs tar -xf/-cf, commit of a
 #             container with 1,000 new files (images.sh)
+#   pull      hawser pull from a local registry vs docker, podman, skopeo, curl | tar (pull.sh)
+#   build     hawser build vs docker's classic builder and buildah (build.sh)
+#   compose   hawser compose up -d / down of a 5-service project with a health gate vs
+#             docker-compose 1.29.2 on a private dockerd (compose.sh)
 # Exits 1 when a section failed.
 set -uo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -305,6 +309,8 @@ section_scale() {
 . "$bench_dir/pull.sh"
 # shellcheck source=tests/bench/build.sh
 . "$bench_dir/build.sh"
+# shellcheck source=tests/bench/compose.sh
+. "$bench_dir/compose.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

@@ -180,6 +180,21 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     shown=
     [ -z "$r" ] || shown=$(printf '%.2fx (%.1f / %.1f ms)' "$r" "$step" "$rr")
     row 'build: one RUN step / one run --rm (medians)' "$r" x "$shown" '<=' 2
+    # compose_row LABEL OP [MINUS_MS]: docker-compose's median over hawser compose's, each
+    # less MINUS_MS (the health interval both wait out: the issue's rule is to exclude it).
+    compose_row() {
+        local a h r m=${3:-0}
+        a=$(ms "$(get_metric "compose-docker-$2.median")")
+        h=$(ms "$(get_metric "compose-hawser-$2.median")")
+        r=$(calc '(a - m) / (h - m)' "a=$a" "h=$h" "m=$m")
+        shown=
+        [ -z "$r" ] || shown=$(printf '%.1fx (%.0f / %.0f ms)' "$r" "$(calc 'a - m' "a=$a" "m=$m")" \
+            "$(calc 'h - m' "h=$h" "m=$m")")
+        row "$1" "$r" x "$shown" '>=' 10
+    }
+    compose_row 'compose up -d (5 services, 1 health gate, its interval excluded): docker-compose / hawser' \
+        up "$(ms "$(get_metric compose.health_interval_s)")"
+    compose_row 'compose down: docker-compose / hawser' down
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"
@@ -224,6 +239,16 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     fi
     [ -z "$pubdirect" ] || printf 'iperf3 (median of %s x %s s): to the published container'"'"'s own address %.2f Gb/s (published/that: %.1f %%)\n' \
         "$IPERF_ROUNDS" "$IPERF_TIME" "$pubdirect" "$iperf_ratio_same"
+    cu_d=$(ms "$(get_metric compose-docker-up.median)")
+    cu_h=$(ms "$(get_metric compose-hawser-up.median)")
+    [ -z "$cu_h" ] ||
+        printf 'compose up -d, 5 services, with the health interval both wait out: docker-compose %s ms, hawser %.0f ms, ratio %s\n' \
+            "$(fmt '%.0f' "$cu_d")" "$cu_h" "$(fmt '%.1fx' "$(calc 'a / h' "a=$cu_d" "h=$cu_h")")"
+    c2_d=$(ms "$(get_metric compose-docker-up2.median)")
+    c2_h=$(ms "$(get_metric compose-hawser-up2.median)")
+    [ -z "$c2_h" ] ||
+        printf 'compose up -d, 2 services, 1 health gate (anchor: docker-compose 5329 ms): docker-compose %s ms, hawser %.0f ms, ratio %s\n' \
+            "$(fmt '%.0f' "$c2_d")" "$c2_h" "$(fmt '%.1fx' "$(calc 'a / h' "a=$c2_d" "h=$c2_h")")"
     [ -z "$rss" ] || printf 'hawser-monitor: VmRSS %s KiB, VmHWM %s KiB, RssAnon %s KiB, RssFile %s KiB, Pss %s KiB\n' \
         "$rss" "$(get_metric monitor.VmHWM)" "$(get_metric monitor.RssAnon)" "$(get_metric monitor.RssFile)" "$pss"
     if [ -n "$(get_metric dns.hawser.VmRSS.0)" ]; then

@@ -501,3 +501,54 @@ EOF2
     run h inspect -f '{{.HostConfig.NetworkMode}}' proj-side-1
     assert_output "container:$(h inspect -f '{{.Id}}' proj-app-1)"
 }
+
+@test "extends from another file and include: services, paths and variables as Compose reads them" {
+    mkdir -p "$P/common" "$P/sub"
+    echo 'from-common' >"$P/common/data.txt"
+    cat >"$P/common/base.yaml" <<'EOF2'
+services:
+  base:
+    image: busybox
+    command: sleep 1000
+    stop_signal: SIGKILL
+    environment:
+      LEVEL: base
+    volumes:
+      - ./data.txt:/data.txt:ro
+EOF2
+    cat >"$P/sub/compose.yaml" <<'EOF2'
+services:
+  helper:
+    image: busybox
+    command: sleep 1000
+    stop_signal: SIGKILL
+    environment:
+      FROM: ${SUBVAR}
+EOF2
+    echo 'SUBVAR=from-sub-env' >"$P/sub/.env"
+    cat >compose.yaml <<'EOF2'
+include:
+  - sub/compose.yaml
+services:
+  app:
+    extends:
+      file: common/base.yaml
+      service: base
+    environment:
+      ROLE: app
+EOF2
+    run c up -d
+    assert_success
+    # extends: the base's keys, its relative bind resolved against its own file, ours merged.
+    run h exec proj-app-1 sh -c 'echo $LEVEL $ROLE; cat /data.txt'
+    assert_output $'base app\nfrom-common'
+    # include: the included file's service, with its own .env.
+    run h exec proj-helper-1 sh -c 'echo $FROM'
+    assert_output from-sub-env
+    run h exec proj-app-1 ping -c1 -W2 helper
+    assert_success
+    run c config --services
+    assert_success
+    has_line app
+    has_line helper
+}
