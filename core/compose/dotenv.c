@@ -335,3 +335,32 @@ int compose_dotenv_parse(const char *file, const char *text, compose_lookup_fn l
         *ret = TAKE_PTR(out);
         return 0;
 }
+
+struct lookup2 {
+        const struct jv *first, *second;
+};
+
+static const char *lookup2(const char *name, void *ud)
+{
+        const struct lookup2 *l = ud;
+        const char *v = jv_get_str(l->first, name);
+
+        return v ? v : jv_get_str(l->second, name);
+}
+
+int compose_dotenv_add(const char *file, const char *text, const struct jv *first,
+                       const struct jv *second, struct jv *into, char ***ret_warnings,
+                       struct err *err)
+{
+        _cleanup_jv_ struct jv *vars = NULL;
+        _cleanup_strv_ char **keys = NULL;
+        struct lookup2 l = {.first = first, .second = second};
+        int r = compose_dotenv_parse(file, text, lookup2, &l, &vars, ret_warnings, err);
+
+        if (r < 0)
+                return r;
+        keys = jv_keys_ordered(vars);
+        for (size_t i = 0; keys[i]; i++)
+                jv_set(into, keys[i], jv_copy(jv_get(vars, keys[i])));
+        return 0;
+}

@@ -113,34 +113,21 @@ static bool needs_quotes(const char *s, size_t len)
 
 static void quoted(struct util_buf *b, const char *s, size_t len)
 {
+        static const char plain[] = "\"\\\n\t\r";
+        static const char *const escaped[] = {"\\\"", "\\\\", "\\n", "\\t", "\\r"};
         char hex[8];
 
         util_buf_addc(b, '"');
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
-                switch (c) {
-                case '"':
-                        add(b, "\\\"");
-                        break;
-                case '\\':
-                        add(b, "\\\\");
-                        break;
-                case '\n':
-                        add(b, "\\n");
-                        break;
-                case '\t':
-                        add(b, "\\t");
-                        break;
-                case '\r':
-                        add(b, "\\r");
-                        break;
-                default:
-                        if (c < 0x20 || c == 0x7f) {
-                                snprintf(hex, sizeof(hex), "\\x%02x", c);
-                                add(b, hex);
-                        } else {
-                                util_buf_addc(b, (char)c);
-                        }
+                const char *e = c ? strchr(plain, c) : NULL;
+                if (e) {
+                        add(b, escaped[e - plain]);
+                } else if (c < 0x20 || c == 0x7f) {
+                        snprintf(hex, sizeof(hex), "\\x%02x", c);
+                        add(b, hex);
+                } else {
+                        util_buf_addc(b, (char)c);
                 }
         }
         util_buf_addc(b, '"');
@@ -157,6 +144,58 @@ static void string(struct util_buf *b, const char *s, size_t len)
 /* The model is walked in its JSON text, serialised once: json.h gives an object's keys in
  * order only through it, and serialising every nested object again would cost the tree's
  * size for each level of it. */
+
+static void add_utf8(struct util_buf *b, unsigned c)
+{
+        if (c < 0x80) {
+                util_buf_addc(b, (char)c);
+        } else if (c < 0x800) {
+                util_buf_addc(b, (char)(0xc0 | c >> 6));
+                util_buf_addc(b, (char)(0x80 | (c & 0x3f)));
+        } else {
+                util_buf_addc(b, (char)(0xe0 | c >> 12));
+                util_buf_addc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+                util_buf_addc(b, (char)(0x80 | (c & 0x3f)));
+        }
+}
+
+/* The JSON string at s (at its opening quote) unescaped onto b; returns what follows it. */
+static const char *json_string(const char *s, struct util_buf *b)
+{
+        static const char esc[] = "bfnrt", val[] = "\b\f\n\r\t";
+
+        for (s++; *s && *s != '"'; s++) {
+                const char *e;
+                if (*s != '\\') {
+                        util_buf_addc(b, *s);
+                        continue;
+                }
+                s++;
+                if (*s == 'u' && strspn(s + 1, "0123456789abcdefABCDEF") >= 4) {
+                        char hex[5] = {s[1], s[2], s[3], s[4], 0};
+                        add_utf8(b, (unsigned)strtoul(hex, NULL, 16));
+                        s += 4;
+                } else if (*s && (e = strchr(esc, *s)) != NULL) {
+                        util_buf_addc(b, val[e - esc]);
+                } else if (*s) {
+                        util_buf_addc(b, *s);
+                } else {
+                        break;
+                }
+        }
+        return *s ? s + 1 : s;
+}
+
+/* The JSON string at s as a YAML string onto b; returns what follows it. */
+static const char *string_at(struct util_buf *b, const char *s)
+{
+        struct util_buf str = {0};
+        const char *end = json_string(s, &str);
+
+        string(b, str.s ? str.s : "", str.len);
+        util_buf_free(&str);
+        return end;
+}
 
 static const char *blanks(const char *s)
 {
@@ -176,13 +215,8 @@ static const char *scalar(struct util_buf *b, const char *s)
         const char *end;
 
         s = blanks(s);
-        if (*s == '"') {
-                struct util_buf str = {0};
-                end = compose_json_string(s, &str);
-                string(b, str.s ? str.s : "", str.len);
-                util_buf_free(&str);
-                return end;
-        }
+        if (*s == '"')
+                return string_at(b, s);
         if (*s == '{' || *s == '[') {
                 add(b, *s == '{' ? "{}" : "[]");
                 return blanks(s + 1) + 1;
@@ -197,60 +231,34 @@ static const char *scalar(struct util_buf *b, const char *s)
         return end;
 }
 
-static const char *emit_value(struct util_buf *b, const char *s, size_t level, bool inline_first);
-
-/* The mapping at s (its '{'); returns what follows its '}'. */
-static const char *emit_map(struct util_buf *b, const char *s, size_t level, bool inline_first)
-{
-        s = blanks(s) + 1;
-        for (size_t i = 0; *(s = blanks(s)) == '"'; i++) {
-                struct util_buf key = {0};
-                s = blanks(compose_json_string(s, &key));
-                s = blanks(s + (*s == ':'));
-                if (i > 0 || !inline_first)
-                        indent(b, level);
-                string(b, key.s ? key.s : "", key.len);
-                util_buf_free(&key);
-                util_buf_addc(b, ':');
-                if (is_block(s)) {
-                        util_buf_addc(b, '\n');
-                        s = emit_value(b, s, level + 2, false);
-                } else {
-                        util_buf_addc(b, ' ');
-                        s = scalar(b, s);
-                        util_buf_addc(b, '\n');
-                }
-                s = blanks(s);
-                s += *s == ',';
-        }
-        return *s ? s + 1 : s;
-}
-
-/* The sequence at s (its '['); returns what follows its ']'. */
-static const char *emit_seq(struct util_buf *b, const char *s, size_t level, bool inline_first)
-{
-        s = blanks(s) + 1;
-        for (size_t i = 0; *(s = blanks(s)) && *s != ']'; i++) {
-                if (i > 0 || !inline_first)
-                        indent(b, level);
-                add(b, "- ");
-                if (is_block(s)) {
-                        s = emit_value(b, s, level + 2, true);
-                } else {
-                        s = scalar(b, s);
-                        util_buf_addc(b, '\n');
-                }
-                s = blanks(s);
-                s += *s == ',';
-        }
-        return *s ? s + 1 : s;
-}
-
+/* The mapping or sequence at s (its '{' or '['), a member as "key: value", an item as
+ * "- value", a nested block below its key or after its dash; returns what follows its end. */
 static const char *emit_value(struct util_buf *b, const char *s, size_t level, bool inline_first)
 {
-        s = blanks(s);
-        return *s == '{' ? emit_map(b, s, level, inline_first)
-                         : emit_seq(b, s, level, inline_first);
+        bool map = *(s = blanks(s)) == '{';
+
+        s++;
+        for (size_t i = 0; *(s = blanks(s)) && (map ? *s == '"' : *s != ']'); i++) {
+                if (i > 0 || !inline_first)
+                        indent(b, level);
+                if (map) {
+                        s = blanks(string_at(b, s));
+                        s = blanks(s + (*s == ':'));
+                        util_buf_addc(b, ':');
+                        util_buf_addc(b, is_block(s) ? '\n' : ' ');
+                } else {
+                        add(b, "- ");
+                }
+                if (is_block(s)) {
+                        s = emit_value(b, s, level + 2, !map);
+                } else {
+                        s = scalar(b, s);
+                        util_buf_addc(b, '\n');
+                }
+                s = blanks(s);
+                s += *s == ',';
+        }
+        return *s ? s + 1 : s;
 }
 
 char *compose_emit_yaml(const struct jv *model)

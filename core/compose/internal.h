@@ -35,6 +35,11 @@ struct compose_subst {
  * defaults nest too deep. */
 int compose_subst_run(struct compose_subst *s, const char *in, size_t n, struct util_buf *out,
                       struct err *err);
+/* compose_dotenv_parse of text, a variable looked up in first, then in second: the variables
+ * the file sets are set in into, in the file's order; warnings go to *ret_warnings as there. */
+int compose_dotenv_add(const char *file, const char *text, const struct jv *first,
+                       const struct jv *second, struct jv *into, char ***ret_warnings,
+                       struct err *err);
 /* Hands the strv *warnings over to *ret (an empty vector rather than NULL); with ret NULL,
  * keeps them for the caller's cleanup. */
 void compose_warnings_give(char ***warnings, char ***ret);
@@ -54,14 +59,6 @@ struct compose_cpath compose_cpath_next(const struct compose_cpath *p, const cha
 /* Whether p matches pattern, keys joined by '.', "*" matching any one key. */
 bool compose_cpath_match(const struct compose_cpath *p, const char *pattern);
 
-/* The keys of object obj in its own order (json.h's jv_keys sorts them): a malloc'd strv,
- * empty for what is not an object; aborts when out of memory. */
-char **compose_keys(const struct jv *obj);
-/* The JSON string at s (at its opening quote, in json-c's output) unescaped onto b; returns
- * what follows it. */
-const char *compose_json_string(const char *s, struct util_buf *b);
-/* What follows the JSON value at s (a member's value: up to its ',' or closing bracket). */
-const char *compose_json_skip(const char *s);
 /* Whether obj has key, a null value included (jv_get cannot tell null from missing). */
 bool compose_has(const struct jv *obj, const char *key);
 /* Go's fmt.Sprint of a scalar: strings as they are, numbers and booleans as Go prints them,

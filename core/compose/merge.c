@@ -77,110 +77,6 @@ static char *cpath_text(const struct compose_cpath *p)
         return b.s;
 }
 
-static void add_utf8(struct util_buf *b, unsigned c)
-{
-        if (c < 0x80) {
-                util_buf_addc(b, (char)c);
-        } else if (c < 0x800) {
-                util_buf_addc(b, (char)(0xc0 | c >> 6));
-                util_buf_addc(b, (char)(0x80 | (c & 0x3f)));
-        } else {
-                util_buf_addc(b, (char)(0xe0 | c >> 12));
-                util_buf_addc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-                util_buf_addc(b, (char)(0x80 | (c & 0x3f)));
-        }
-}
-
-const char *compose_json_string(const char *s, struct util_buf *b)
-{
-        static const char esc[] = "bfnrt", val[] = "\b\f\n\r\t";
-
-        for (s++; *s && *s != '"'; s++) {
-                const char *e;
-                if (*s != '\\') {
-                        util_buf_addc(b, *s);
-                        continue;
-                }
-                s++;
-                if (*s == 'u' && strspn(s + 1, "0123456789abcdefABCDEF") >= 4) {
-                        char hex[5] = {s[1], s[2], s[3], s[4], 0};
-                        add_utf8(b, (unsigned)strtoul(hex, NULL, 16));
-                        s += 4;
-                } else if (*s && (e = strchr(esc, *s)) != NULL) {
-                        util_buf_addc(b, val[e - esc]);
-                } else if (*s) {
-                        util_buf_addc(b, *s);
-                } else {
-                        break;
-                }
-        }
-        return *s ? s + 1 : s;
-}
-
-const char *compose_json_skip(const char *s)
-{
-        int depth = 0;
-
-        while (*s) {
-                if (*s == '"') {
-                        for (s++; *s && *s != '"'; s++)
-                                if (*s == '\\' && s[1])
-                                        s++;
-                        if (*s)
-                                s++;
-                        if (depth == 0)
-                                return s;
-                        continue;
-                }
-                if (*s == '{' || *s == '[')
-                        depth++;
-                else if (*s == '}' || *s == ']') {
-                        if (depth == 0)
-                                return s;
-                        depth--;
-                        if (depth == 0)
-                                return s + 1;
-                } else if (*s == ',' && depth == 0)
-                        return s;
-                s++;
-        }
-        return s;
-}
-
-char **compose_keys(const struct jv *obj)
-{
-        char **keys = calloc(1, sizeof(*keys));
-        const char *s;
-
-        if (!keys)
-                util_oom();
-        if (jv_type(obj) != JV_OBJECT)
-                return keys;
-        /* json.h iterates only in sorted order; the serialisation keeps the object's own. */
-        s = jv_to_string(obj, false);
-        if (*s++ != '{')
-                return keys;
-        for (;;) {
-                struct util_buf b = {0};
-                s += strspn(s, " \n\t");
-                if (*s != '"')
-                        break;
-                s = compose_json_string(s, &b);
-                util_strv_push(&keys, util_buf_str(&b));
-                util_buf_free(&b);
-                s += strspn(s, " \n\t");
-                if (*s == ':')
-                        s++;
-                s += strspn(s, " \n\t");
-                s = compose_json_skip(s);
-                s += strspn(s, " \n\t");
-                if (*s != ',')
-                        break;
-                s++;
-        }
-        return keys;
-}
-
 bool compose_has(const struct jv *obj, const char *key)
 {
         _cleanup_strv_ char **keys = NULL;
@@ -332,7 +228,7 @@ static char **null_keys(const struct jv *obj)
 static int merge_mappings(struct jv *m, const struct jv *over, const struct compose_cpath *p,
                           struct err *err)
 {
-        _cleanup_strv_ char **keys = compose_keys(over), **nulls = null_keys(m);
+        _cleanup_strv_ char **keys = jv_keys_ordered(over), **nulls = null_keys(m);
 
         for (size_t i = 0; keys[i]; i++) {
                 struct compose_cpath next = compose_cpath_next(p, keys[i]);
@@ -368,7 +264,7 @@ static struct jv *to_sequence(const struct jv *v)
         }
         if (jv_type(v) != JV_OBJECT)
                 return jv_new_array();
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++) {
                 struct jv *val = jv_get(v, keys[i]);
                 size_t n = jv_type(val) == JV_ARRAY ? jv_len(val) : 1;
@@ -449,20 +345,29 @@ static struct jv *to_mapping(const struct jv *v, const struct jv *dflt)
         return m;
 }
 
+/* Merges left into right (both mappings, right owned) and puts the result in *base. */
+static int merge_converted(struct jv **base, struct jv *right, const struct jv *left,
+                           const struct compose_cpath *p, struct err *err)
+{
+        int r = merge_mappings(right, left, p, err);
+
+        if (r < 0) {
+                jv_put(right);
+                return r;
+        }
+        jv_put(*base);
+        *base = right;
+        return 0;
+}
+
 static int merge_as_maps(struct jv **base, const struct jv *over, const struct compose_cpath *p,
                          const struct jv *dflt, struct err *err)
 {
         _cleanup_jv_ struct jv *right = to_mapping(*base, dflt), *left = to_mapping(over, dflt);
-        int r;
 
         if (!right || !left)
                 return merge_override(base, over, p, err);
-        r = merge_mappings(right, left, p, err);
-        if (r < 0)
-                return r;
-        jv_put(*base);
-        *base = TAKE_PTR(right);
-        return 0;
+        return merge_converted(base, TAKE_PTR(right), left, p, err);
 }
 
 static int merge_as_mapping(struct jv **base, const struct jv *over, const struct compose_cpath *p,
@@ -517,16 +422,10 @@ static int merge_build(struct jv **base, const struct jv *over, const struct com
                        struct err *err)
 {
         _cleanup_jv_ struct jv *right = to_build(*base), *left = to_build(over);
-        int r;
 
         if (!right || !left)
                 return left ? merge_override(base, over, p, err) : 0;
-        r = merge_mappings(right, left, p, err);
-        if (r < 0)
-                return r;
-        jv_put(*base);
-        *base = TAKE_PTR(right);
-        return 0;
+        return merge_converted(base, TAKE_PTR(right), left, p, err);
 }
 
 static ssize_t find_subnet(const struct jv *configs, const struct jv *subnet)
@@ -695,7 +594,7 @@ static char **split_path(const char *path)
 
 void compose_reset_apply(struct jv *dict, const struct jv *tags)
 {
-        _cleanup_strv_ char **paths = compose_keys(tags);
+        _cleanup_strv_ char **paths = jv_keys_ordered(tags);
 
         for (size_t i = 0; paths[i]; i++) {
                 _cleanup_strv_ char **keys = split_path(paths[i]);
@@ -736,6 +635,21 @@ static char *xstrdup(const char *s)
         return d;
 }
 
+/* The string member key of the mapping item, as its key; -EINVAL with the message fmt, the path
+ * in it, when the item has none. */
+static int member_indexer(const struct jv *item, const char *key, const struct compose_cpath *p,
+                          const char *fmt, char **ret, struct err *err)
+{
+        _cleanup_free_ char *at = NULL;
+
+        if (jv_get_str(item, key)) {
+                *ret = xstrdup(jv_get_str(item, key));
+                return 0;
+        }
+        at = cpath_text(p);
+        return err_set(err, -EINVAL, fmt, at);
+}
+
 static int key_value_indexer(const struct jv *item, const struct compose_cpath *p, char **ret,
                              struct err *err)
 {
@@ -755,15 +669,9 @@ static int volume_indexer(const struct jv *item, const struct compose_cpath *p, 
         _cleanup_jv_ struct jv *v = NULL;
         int r;
 
-        if (jv_type(item) == JV_OBJECT) {
-                _cleanup_free_ char *at = NULL;
-                if (jv_get_str(item, "target")) {
-                        *ret = xstrdup(jv_get_str(item, "target"));
-                        return 0;
-                }
-                at = cpath_text(p);
-                return err_set(err, -EINVAL, "service volume %s is missing a mount target", at);
-        }
+        if (jv_type(item) == JV_OBJECT)
+                return member_indexer(item, "target", p,
+                                      "service volume %s is missing a mount target", ret, err);
         if (!jv_str(item)) {
                 *ret = xstrdup("");
                 return 0;
@@ -780,15 +688,9 @@ static int device_indexer(const struct jv *item, const struct compose_cpath *p, 
 {
         const char *s = jv_str(item), *colon;
 
-        if (jv_type(item) == JV_OBJECT) {
-                _cleanup_free_ char *at = NULL;
-                if (jv_get_str(item, "target")) {
-                        *ret = xstrdup(jv_get_str(item, "target"));
-                        return 0;
-                }
-                at = cpath_text(p);
-                return err_set(err, -EINVAL, "service device %s is missing a mount target", at);
-        }
+        if (jv_type(item) == JV_OBJECT)
+                return member_indexer(item, "target", p,
+                                      "service device %s is missing a mount target", ret, err);
         if (!s) {
                 *ret = xstrdup("");
                 return 0;
@@ -861,15 +763,9 @@ static int port_indexer(const struct jv *item, const struct compose_cpath *p, ch
 static int env_file_indexer(const struct jv *item, const struct compose_cpath *p, char **ret,
                             struct err *err)
 {
-        if (jv_type(item) == JV_OBJECT) {
-                _cleanup_free_ char *at = NULL;
-                if (jv_get_str(item, "path")) {
-                        *ret = xstrdup(jv_get_str(item, "path"));
-                        return 0;
-                }
-                at = cpath_text(p);
-                return err_set(err, -EINVAL, "environment path attribute %s is missing", at);
-        }
+        if (jv_type(item) == JV_OBJECT)
+                return member_indexer(item, "path", p, "environment path attribute %s is missing",
+                                      ret, err);
         *ret = xstrdup(jv_str(item));
         return 0;
 }
@@ -944,7 +840,7 @@ static int make_unique(const struct jv *arr, indexer_fn fn, const struct compose
 
 static int unicity(struct jv *obj, const struct compose_cpath *p, struct err *err)
 {
-        _cleanup_strv_ char **keys = compose_keys(obj);
+        _cleanup_strv_ char **keys = jv_keys_ordered(obj);
 
         for (size_t i = 0; keys[i]; i++) {
                 struct compose_cpath next = compose_cpath_next(p, keys[i]);
@@ -988,7 +884,7 @@ static int canon(struct canon *c, struct jv **v, const struct compose_cpath *p, 
 static int canon_mapping(struct canon *c, struct jv *obj, const struct compose_cpath *p,
                          struct err *err)
 {
-        _cleanup_strv_ char **keys = compose_keys(obj);
+        _cleanup_strv_ char **keys = jv_keys_ordered(obj);
 
         for (size_t i = 0; keys[i]; i++) {
                 struct compose_cpath next = compose_cpath_next(p, keys[i]);
@@ -1084,17 +980,6 @@ static int canon_service(struct canon *c, struct jv **v, const struct compose_cp
         return jv_type(*v) == JV_OBJECT ? canon_mapping(c, *v, p, err) : 0;
 }
 
-static int canon_file_mount(struct canon *c, struct jv **v, const struct compose_cpath *p,
-                            struct err *err)
-{
-        (void)c;
-        if (jv_type(*v) == JV_STRING)
-                replace(v, wrap_map("source", jv_ref(*v)));
-        else if (jv_type(*v) != JV_OBJECT)
-                return invalid_type(p, "a file mount", err);
-        return 0;
-}
-
 static int canon_string_or_x(struct canon *c, struct jv **v, const struct compose_cpath *p,
                              struct err *err)
 {
@@ -1106,32 +991,48 @@ static int canon_string_or_x(struct canon *c, struct jv **v, const struct compos
         return 0;
 }
 
-static int canon_key_value(struct canon *c, struct jv **v, const struct compose_cpath *p,
-                           struct err *err)
+/* A list of "KEY=VALUE" as a mapping (a mapping kept as it is). With ssh, "default" alone
+ * stands for a key without a value. */
+static int canon_key_values(struct jv **v, const struct compose_cpath *p, bool ssh, struct err *err)
 {
         struct jv *m;
 
-        (void)c;
         if (jv_type(*v) == JV_OBJECT)
                 return 0;
         if (jv_type(*v) != JV_ARRAY)
-                return invalid_type(p, "a mapping", err);
+                return invalid_type(p, ssh ? "ssh" : "a mapping", err);
         m = jv_new_object();
         for (size_t i = 0; i < jv_len(*v); i++) {
                 const char *s = jv_str(jv_at(*v, i)), *eq = s ? strchr(s, '=') : NULL;
-                _cleanup_free_ char *k = eq ? strndup(s, (size_t)(eq - s)) : NULL;
-                if (!eq) {
-                        _cleanup_free_ char *at = cpath_text(p);
+                _cleanup_free_ char *k = NULL;
+                if (!eq && !(ssh && s && !strcmp(s, "default"))) {
+                        _cleanup_free_ char *at = ssh ? NULL : cpath_text(p);
                         jv_put(m);
+                        if (ssh)
+                                return err_set(err, -EINVAL, "invalid ssh key \"%s\"", s ? s : "");
                         return err_set(err, -EINVAL, "%s: invalid value %s, expected key=value", at,
                                        s ? s : "");
                 }
+                k = strndup(s, eq ? (size_t)(eq - s) : strlen(s));
                 if (!k)
                         util_oom();
-                jv_set_str(m, k, eq + 1);
+                jv_set(m, k, eq ? jv_new_string(eq + 1) : NULL);
         }
         replace(v, m);
         return 0;
+}
+
+static int canon_key_value(struct canon *c, struct jv **v, const struct compose_cpath *p,
+                           struct err *err)
+{
+        (void)c;
+        return canon_key_values(v, p, false, err);
+}
+
+static int canon_ssh(struct canon *c, struct jv **v, const struct compose_cpath *p, struct err *err)
+{
+        (void)c;
+        return canon_key_values(v, p, true, err);
 }
 
 static int canon_depends_on(struct canon *c, struct jv **v, const struct compose_cpath *p,
@@ -1149,7 +1050,7 @@ static int canon_depends_on(struct canon *c, struct jv **v, const struct compose
         }
         if (jv_type(*v) != JV_OBJECT)
                 return invalid_type(p, "depends_on", err);
-        _cleanup_strv_ char **keys = compose_keys(*v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(*v);
         for (size_t i = 0; keys[i]; i++) {
                 struct jv *d = jv_get(*v, keys[i]);
                 if (jv_type(d) != JV_OBJECT) {
@@ -1199,18 +1100,6 @@ static int canon_env_file(struct canon *c, struct jv **v, const struct compose_c
                 jv_append(out, env_file_value(jv_at(*v, i)));
         replace(v, out);
         return 0;
-}
-
-static int canon_extends(struct canon *c, struct jv **v, const struct compose_cpath *p,
-                         struct err *err)
-{
-        if (jv_type(*v) == JV_STRING) {
-                replace(v, wrap_map("service", jv_ref(*v)));
-                return 0;
-        }
-        if (jv_type(*v) != JV_OBJECT)
-                return invalid_type(p, "extends", err);
-        return canon_mapping(c, *v, p, err);
 }
 
 static int canon_gpus(struct canon *c, struct jv **v, const struct compose_cpath *p,
@@ -1279,43 +1168,6 @@ static int canon_ports(struct canon *c, struct jv **v, const struct compose_cpat
         return 0;
 }
 
-static int canon_build(struct canon *c, struct jv **v, const struct compose_cpath *p,
-                       struct err *err)
-{
-        if (jv_type(*v) == JV_STRING) {
-                replace(v, wrap_map("context", jv_ref(*v)));
-                return 0;
-        }
-        if (jv_type(*v) != JV_OBJECT)
-                return invalid_type(p, "build", err);
-        return canon_mapping(c, *v, p, err);
-}
-
-static int canon_ssh(struct canon *c, struct jv **v, const struct compose_cpath *p, struct err *err)
-{
-        struct jv *m;
-
-        (void)c;
-        if (jv_type(*v) == JV_OBJECT)
-                return 0;
-        if (jv_type(*v) != JV_ARRAY)
-                return invalid_type(p, "ssh", err);
-        m = jv_new_object();
-        for (size_t i = 0; i < jv_len(*v); i++) {
-                const char *s = jv_str(jv_at(*v, i)), *eq = s ? strchr(s, '=') : NULL;
-                _cleanup_free_ char *id = s ? strndup(s, eq ? (size_t)(eq - s) : strlen(s)) : NULL;
-                if (s && !id)
-                        util_oom();
-                if (!s || (!eq && strcmp(s, "default") != 0)) {
-                        jv_put(m);
-                        return err_set(err, -EINVAL, "invalid ssh key \"%s\"", s ? s : "");
-                }
-                jv_set(m, id, eq ? jv_new_string(eq + 1) : NULL);
-        }
-        replace(v, m);
-        return 0;
-}
-
 static int canon_ulimits(struct canon *c, struct jv **v, const struct compose_cpath *p,
                          struct err *err)
 {
@@ -1367,39 +1219,23 @@ static int canon_maybe_external(struct canon *c, struct jv **v, const struct com
         return 0;
 }
 
-static int canon_include(struct canon *c, struct jv **v, const struct compose_cpath *p,
-                         struct err *err)
-{
-        (void)c;
-        if (jv_type(*v) == JV_STRING)
-                replace(v, wrap_map("path", jv_ref(*v)));
-        else if (jv_type(*v) != JV_OBJECT)
-                return invalid_type(p, "include", err);
-        return 0;
-}
-
 static const struct {
         const char *pattern;
         canon_fn fn;
 } transformers[] = {
         {"services.*", canon_service},
-        {"services.*.build.secrets.*", canon_file_mount},
         {"services.*.build.provenance", canon_string_or_x},
         {"services.*.build.sbom", canon_string_or_x},
         {"services.*.build.additional_contexts", canon_key_value},
         {"services.*.depends_on", canon_depends_on},
         {"services.*.env_file", canon_env_file},
         {"services.*.label_file", canon_string_or_list},
-        {"services.*.extends", canon_extends},
         {"services.*.gpus", canon_gpus},
         {"services.*.networks", canon_slice_to_map},
         {"services.*.models", canon_slice_to_map},
         {"services.*.volumes.*", canon_volume_mount},
         {"services.*.dns", canon_dns},
-        {"services.*.secrets.*", canon_file_mount},
-        {"services.*.configs.*", canon_file_mount},
         {"services.*.ports", canon_ports},
-        {"services.*.build", canon_build},
         {"services.*.build.ssh", canon_ssh},
         {"services.*.ulimits.*", canon_ulimits},
         {"services.*.build.ulimits.*", canon_ulimits},
@@ -1409,14 +1245,42 @@ static const struct {
         {"networks.*", canon_maybe_external},
         {"secrets.*", canon_maybe_external},
         {"configs.*", canon_maybe_external},
-        {"include.*", canon_include},
 };
+
+/* Where a string stands for a mapping of one key to it: what such a mapping is called in
+ * messages, and whether its members are made canonical in turn. */
+static const struct string_form {
+        const char *pattern, *key, *what;
+        bool deep;
+} string_forms[] = {
+        {"services.*.build", "context", "build", true},
+        {"services.*.build.secrets.*", "source", "a file mount", false},
+        {"services.*.extends", "service", "extends", true},
+        {"services.*.secrets.*", "source", "a file mount", false},
+        {"services.*.configs.*", "source", "a file mount", false},
+        {"include.*", "path", "include", false},
+};
+
+static int canon_string_form(struct canon *c, struct jv **v, const struct compose_cpath *p,
+                             const struct string_form *f, struct err *err)
+{
+        if (jv_type(*v) == JV_STRING) {
+                replace(v, wrap_map(f->key, jv_ref(*v)));
+                return 0;
+        }
+        if (jv_type(*v) != JV_OBJECT)
+                return invalid_type(p, f->what, err);
+        return f->deep ? canon_mapping(c, *v, p, err) : 0;
+}
 
 static int canon(struct canon *c, struct jv **v, const struct compose_cpath *p, struct err *err)
 {
         for (size_t i = 0; i < ARRAY_SIZE(transformers); i++)
                 if (compose_cpath_match(p, transformers[i].pattern))
                         return transformers[i].fn(c, v, p, err);
+        for (size_t i = 0; i < ARRAY_SIZE(string_forms); i++)
+                if (compose_cpath_match(p, string_forms[i].pattern))
+                        return canon_string_form(c, v, p, &string_forms[i], err);
         if (!may_match(p, 6))
                 return 0;
         if (jv_type(*v) == JV_OBJECT)

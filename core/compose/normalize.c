@@ -97,7 +97,7 @@ static int check_external(const struct jv *v, const char *kind, const char *name
 
         if (!jv_get_bool(v, "external") || jv_type(jv_get(v, "external")) != JV_BOOL)
                 return 0;
-        keys = compose_keys(v);
+        keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++)
                 if (strcmp(keys[i], "name") && strcmp(keys[i], "external") &&
                     strncmp(keys[i], "x-", 2))
@@ -132,7 +132,7 @@ static int validate_resources(struct jv *dict, struct err *err)
 
         for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
                 struct jv *all = jv_get(dict, kinds[k]);
-                _cleanup_strv_ char **names = compose_keys(all);
+                _cleanup_strv_ char **names = jv_keys_ordered(all);
                 for (size_t i = 0; names[i]; i++) {
                         struct jv *v = jv_get(all, names[i]);
                         int r = 0;
@@ -160,7 +160,7 @@ static bool ip_ok(const char *s)
 int compose_defaults(struct jv *dict, struct err *err)
 {
         struct jv *services = object_at(dict, "services");
-        _cleanup_strv_ char **names = compose_keys(services);
+        _cleanup_strv_ char **names = jv_keys_ordered(services);
 
         for (size_t i = 0; names[i]; i++) {
                 struct jv *svc = object_at(services, names[i]), *ports;
@@ -239,7 +239,7 @@ static void abs_context(struct paths *p, struct jv *parent, const char *key)
 
 static void abs_each_value(struct paths *p, struct jv *obj, bool context)
 {
-        _cleanup_strv_ char **keys = compose_keys(obj);
+        _cleanup_strv_ char **keys = jv_keys_ordered(obj);
 
         for (size_t i = 0; keys[i]; i++)
                 if (context)
@@ -299,8 +299,8 @@ int compose_resolve_paths(struct jv *dict, const char *dir, const char *home, ch
         static const char *const files[] = {"configs", "secrets"};
         struct paths p = {.dir = dir, .home = home, .warnings = warnings};
         struct jv *services = object_at(dict, "services"), *vols = object_at(dict, "volumes");
-        _cleanup_strv_ char **names = compose_keys(services);
-        _cleanup_strv_ char **vnames = compose_keys(vols);
+        _cleanup_strv_ char **names = jv_keys_ordered(services);
+        _cleanup_strv_ char **vnames = jv_keys_ordered(vols);
 
         for (size_t i = 0; names[i]; i++) {
                 struct jv *svc = object_at(services, names[i]);
@@ -310,7 +310,7 @@ int compose_resolve_paths(struct jv *dict, const char *dir, const char *home, ch
         }
         for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
                 struct jv *all = object_at(dict, files[k]);
-                _cleanup_strv_ char **keys = compose_keys(all);
+                _cleanup_strv_ char **keys = jv_keys_ordered(all);
                 for (size_t i = 0; keys[i]; i++)
                         if (object_at(all, keys[i]))
                                 abs_path(&p, object_at(all, keys[i]), "file");
@@ -332,8 +332,8 @@ int compose_resolve_paths(struct jv *dict, const char *dir, const char *home, ch
 void compose_resolve_env(struct jv *dict, const struct jv *env)
 {
         struct jv *services = object_at(dict, "services"), *configs = object_at(dict, "configs");
-        _cleanup_strv_ char **names = compose_keys(services);
-        _cleanup_strv_ char **cnames = compose_keys(configs);
+        _cleanup_strv_ char **names = jv_keys_ordered(services);
+        _cleanup_strv_ char **cnames = jv_keys_ordered(configs);
 
         for (size_t i = 0; names[i]; i++) {
                 struct jv *list = jv_get(object_at(services, names[i]), "environment");
@@ -370,7 +370,7 @@ static void resolve_mapping(struct jv *svc, const char *key, const struct jv *en
         struct jv *out;
 
         if (jv_type(v) == JV_OBJECT) {
-                _cleanup_strv_ char **keys = compose_keys(v);
+                _cleanup_strv_ char **keys = jv_keys_ordered(v);
                 out = jv_new_object();
                 for (size_t i = 0; keys[i]; i++) {
                         struct jv *val = jv_get(v, keys[i]);
@@ -463,7 +463,7 @@ static void implied_dependencies(struct jv *svc)
 static void normalize_networks(struct jv *dict)
 {
         struct jv *services = object_at(dict, "services"), *nets = object_at(dict, "networks");
-        _cleanup_strv_ char **names = compose_keys(services);
+        _cleanup_strv_ char **names = jv_keys_ordered(services);
         bool uses_default = false;
 
         for (size_t i = 0; names[i]; i++) {
@@ -524,7 +524,7 @@ static void name_resources(struct jv *dict, const char *project)
 
         for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
                 struct jv *all = object_at(dict, kinds[k]);
-                _cleanup_strv_ char **keys = compose_keys(all);
+                _cleanup_strv_ char **keys = jv_keys_ordered(all);
                 for (size_t i = 0; keys[i]; i++) {
                         struct jv *r = jv_get(all, keys[i]);
                         _cleanup_free_ char *name = NULL;
@@ -550,7 +550,7 @@ static void name_resources(struct jv *dict, const char *project)
 static void normalize_tree(const struct compose_norm *n, struct jv *dict)
 {
         struct jv *services = object_at(dict, "services");
-        _cleanup_strv_ char **names = compose_keys(services);
+        _cleanup_strv_ char **names = jv_keys_ordered(services);
 
         normalize_networks(dict);
         for (size_t i = 0; names[i]; i++)
@@ -567,6 +567,26 @@ struct conv {
 };
 
 typedef int (*conv_fn)(struct conv *c, const struct jv *in, struct jv **out, struct err *err);
+
+/* How a value converts: by a function of its own; or as a list (list_of) or a mapping of
+ * names (map_of) of values of another type; or as a mapping of members, in the table's order,
+ * then the others (x-*) as they are. */
+struct conv_type {
+        conv_fn fn;
+        const struct conv_type *list_of, *map_of;
+        const struct member *members;
+        size_t n;
+};
+
+struct member {
+        const char *key;
+        const struct conv_type *type;
+};
+
+#define MEMBERS(table) .members = table, .n = ARRAY_SIZE(table)
+
+static int convert(struct conv *c, const struct conv_type *t, const struct jv *in, struct jv **out,
+                   struct err *err);
 
 static int bad(struct conv *c, const char *what, const struct jv *v, struct err *err)
 {
@@ -610,43 +630,20 @@ static int conv_command(struct conv *c, const struct jv *in, struct jv **out, st
         return r < 0 ? err_wrap(err, "%s", c->path) : 0;
 }
 
-/* Labels and Mapping: every value a string, a key without '=' or a null value "". */
-static int conv_labels(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        _cleanup_jv_ struct jv *m = jv_new_object();
-
-        (void)c, (void)err;
-        if (jv_type(in) == JV_OBJECT) {
-                _cleanup_strv_ char **keys = compose_keys(in);
-                for (size_t i = 0; keys[i]; i++) {
-                        _cleanup_free_ char *s = compose_sprint(jv_get(in, keys[i]));
-                        jv_set_str(m, keys[i], s);
-                }
-        } else {
-                for (size_t i = 0; i < jv_len(in); i++) {
-                        _cleanup_free_ char *s = compose_sprint(jv_at(in, i)), *k = NULL;
-                        char *eq = strchr(s, '=');
-                        k = strndup(s, eq ? (size_t)(eq - s) : strlen(s));
-                        if (!k)
-                                util_oom();
-                        jv_set_str(m, k, eq ? eq + 1 : "");
-                }
-        }
-        *out = sorted_copy(m);
-        return 0;
-}
-
-/* MappingWithEquals: "KEY" alone is a key without a value (null), "KEY=" an empty one. */
-static int conv_env(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+/* A mapping or a list of "KEY=VALUE" as a mapping of strings, keys sorted. With env
+ * (MappingWithEquals), "KEY" alone and a null value are a key without a value (null), and a
+ * key must not end in a blank; else (Labels and Mapping) they are "". */
+static int conv_key_values(struct conv *c, const struct jv *in, bool env, struct jv **out,
+                           struct err *err)
 {
         _cleanup_jv_ struct jv *m = jv_new_object();
 
         if (jv_type(in) == JV_OBJECT) {
-                _cleanup_strv_ char **keys = compose_keys(in);
+                _cleanup_strv_ char **keys = jv_keys_ordered(in);
                 for (size_t i = 0; keys[i]; i++) {
                         struct jv *v = jv_get(in, keys[i]);
                         _cleanup_free_ char *s = compose_sprint(v);
-                        jv_set(m, keys[i], v ? jv_new_string(s) : NULL);
+                        jv_set(m, keys[i], v || !env ? jv_new_string(s) : NULL);
                 }
         } else {
                 for (size_t i = 0; i < jv_len(in); i++) {
@@ -655,19 +652,31 @@ static int conv_env(struct conv *c, const struct jv *in, struct jv **out, struct
                         k = strndup(s, eq ? (size_t)(eq - s) : strlen(s));
                         if (!k)
                                 util_oom();
-                        if (*k && strchr(" \t\n\v\f\r", k[strlen(k) - 1]))
+                        if (env && *k && strchr(" \t\n\v\f\r", k[strlen(k) - 1]))
                                 return err_set(err, -EINVAL,
                                                "%s: environment variable %s is declared with a "
                                                "trailing space",
                                                c->path, k);
-                        jv_set(m, k, eq ? jv_new_string(eq + 1) : NULL);
+                        jv_set(m, k, eq || !env ? jv_new_string(eq ? eq + 1 : "") : NULL);
                 }
         }
         *out = sorted_copy(m);
         return 0;
 }
 
-static int conv_bytes(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+static int conv_labels(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+{
+        return conv_key_values(c, in, false, out, err);
+}
+
+static int conv_env(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+{
+        return conv_key_values(c, in, true, out, err);
+}
+
+/* An integer, or with bytes a size ("512m") too. */
+static int conv_integer(struct conv *c, const struct jv *in, bool bytes, struct jv **out,
+                        struct err *err)
 {
         long long v;
 
@@ -676,24 +685,20 @@ static int conv_bytes(struct conv *c, const struct jv *in, struct jv **out, stru
                 return 0;
         }
         if (!jv_str(in) || (util_parse_ll(jv_str(in), LLONG_MIN, LLONG_MAX, &v) < 0 &&
-                            util_parse_ram_bytes(jv_str(in), &v) < 0))
-                return bad(c, "invalid size", in, err);
+                            (!bytes || util_parse_ram_bytes(jv_str(in), &v) < 0)))
+                return bad(c, bytes ? "invalid size" : "invalid integer", in, err);
         *out = jv_new_int(v);
         return 0;
 }
 
+static int conv_bytes(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+{
+        return conv_integer(c, in, true, out, err);
+}
+
 static int conv_int(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
-        long long v;
-
-        if (jv_type(in) == JV_INT || jv_type(in) == JV_DOUBLE) {
-                *out = jv_new_int((long long)compose_number(in));
-                return 0;
-        }
-        if (!jv_str(in) || util_parse_ll(jv_str(in), LLONG_MIN, LLONG_MAX, &v) < 0)
-                return bad(c, "invalid integer", in, err);
-        *out = jv_new_int(v);
-        return 0;
+        return conv_integer(c, in, false, out, err);
 }
 
 static int conv_duration(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
@@ -707,18 +712,6 @@ static int conv_duration(struct conv *c, const struct jv *in, struct jv **out, s
         util_format_go_duration(ns, text, sizeof(text));
         *out = jv_new_string(text);
         return 0;
-}
-
-/* A float32, as Go prints one: the shortest digits that read back as the same float32. */
-static void float32_text(double d, char *buf, size_t len)
-{
-        float f = (float)d;
-
-        for (int prec = 1; prec <= 9; prec++) {
-                snprintf(buf, len, "%.*g", prec, (double)f);
-                if ((float)strtod(buf, NULL) == f)
-                        return;
-        }
 }
 
 static int number_of(struct conv *c, const struct jv *in, double *ret, struct err *err)
@@ -737,15 +730,33 @@ static int number_of(struct conv *c, const struct jv *in, double *ret, struct er
         return bad(c, "invalid number", in, err);
 }
 
-static int conv_cpus(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+/* The number in (or in a string) as Go prints a float32: the shortest digits that read back
+ * as the same float32. */
+static int float32_text(struct conv *c, const struct jv *in, char *buf, size_t len, struct err *err)
 {
-        char text[48];
-        double d;
+        double d = 0;
+        float f;
         int r = number_of(c, in, &d, err);
 
         if (r < 0)
                 return r;
-        float32_text(d, text, sizeof(text));
+        f = (float)d;
+        for (int prec = 1; prec <= 9; prec++) {
+                snprintf(buf, len, "%.*g", prec, (double)f);
+                if ((float)strtod(buf, NULL) == f)
+                        break;
+        }
+        return 0;
+}
+
+static int conv_cpus(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
+{
+        char text[48];
+        double d;
+        int r = float32_text(c, in, text, sizeof(text), err);
+
+        if (r < 0)
+                return r;
         d = strtod(text, NULL);
         *out = d == floor(d) && fabs(d) < 1e15 ? jv_new_int((long long)d) : compose_new_double(d);
         return 0;
@@ -755,28 +766,31 @@ static int conv_cpus(struct conv *c, const struct jv *in, struct jv **out, struc
 static int conv_cpus_text(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
         char text[48];
-        double d;
-        int r = number_of(c, in, &d, err);
+        int r = float32_text(c, in, text, sizeof(text), err);
 
-        if (r < 0)
-                return r;
-        float32_text(d, text, sizeof(text));
-        *out = jv_new_string(text);
-        return 0;
+        if (r >= 0)
+                *out = jv_new_string(text);
+        return r;
 }
 
-/* Converts the members of in named in the table into out, in the table's order, then the
- * others (x-*) as they are. */
-struct member {
-        const char *key;
-        conv_fn fn;
-};
+static const struct conv_type as_copy = {.fn = conv_copy};
+static const struct conv_type as_strings = {.fn = conv_strings};
+static const struct conv_type as_command = {.fn = conv_command};
+static const struct conv_type as_labels = {.fn = conv_labels};
+static const struct conv_type as_env = {.fn = conv_env};
+static const struct conv_type as_bytes = {.fn = conv_bytes};
+static const struct conv_type as_int = {.fn = conv_int};
+static const struct conv_type as_duration = {.fn = conv_duration};
+static const struct conv_type as_cpus = {.fn = conv_cpus};
+static const struct conv_type as_cpus_text = {.fn = conv_cpus_text};
 
+/* Converts the members of in named in the table into out, in the table's order, then the
+ * others (x-*) as they are (sorted with sort_rest). */
 static int conv_members(struct conv *c, const struct jv *in, const struct member *m, size_t n,
                         bool sort_rest, struct jv **ret, struct err *err)
 {
         _cleanup_jv_ struct jv *out = jv_new_object();
-        _cleanup_strv_ char **keys = sort_rest ? jv_keys(in) : compose_keys(in);
+        _cleanup_strv_ char **keys = sort_rest ? jv_keys(in) : jv_keys_ordered(in);
         const char *saved = c->path;
         int r = 0;
 
@@ -788,7 +802,7 @@ static int conv_members(struct conv *c, const struct jv *in, const struct member
                 if (!p)
                         util_oom();
                 c->path = p;
-                r = m[i].fn(c, jv_get(in, m[i].key), &v, err);
+                r = convert(c, m[i].type, jv_get(in, m[i].key), &v, err);
                 c->path = saved;
                 if (r >= 0)
                         jv_set(out, m[i].key, v);
@@ -809,14 +823,62 @@ static int conv_members(struct conv *c, const struct jv *in, const struct member
 #define CONV_MEMBERS(c, in, table, sort, ret, err)                                                 \
         conv_members(c, in, table, ARRAY_SIZE(table), sort, ret, err)
 
+/* Each item of the list in. */
+static int conv_list(struct conv *c, const struct jv *in, const struct conv_type *t,
+                     struct jv **out, struct err *err)
+{
+        _cleanup_jv_ struct jv *a = jv_new_array();
+
+        for (size_t i = 0; i < jv_len(in); i++) {
+                struct jv *v = NULL;
+                int r = convert(c, t, jv_at(in, i), &v, err);
+                if (r < 0)
+                        return r;
+                jv_append(a, v);
+        }
+        *out = TAKE_PTR(a);
+        return 0;
+}
+
+/* Each value of the mapping in, names sorted. */
+static int conv_map_of(struct conv *c, const struct jv *in, const struct conv_type *t,
+                       struct jv **out, struct err *err)
+{
+        _cleanup_jv_ struct jv *m = jv_new_object();
+        _cleanup_strv_ char **keys = jv_keys(in);
+
+        for (size_t i = 0; keys && keys[i]; i++) {
+                struct jv *v = NULL;
+                int r = convert(c, t, jv_get(in, keys[i]), &v, err);
+                if (r < 0)
+                        return r;
+                jv_set(m, keys[i], v);
+        }
+        *out = TAKE_PTR(m);
+        return 0;
+}
+
+static int convert(struct conv *c, const struct conv_type *t, const struct jv *in, struct jv **out,
+                   struct err *err)
+{
+        if (t->fn)
+                return t->fn(c, in, out, err);
+        if (t->list_of)
+                return conv_list(c, in, t->list_of, out, err);
+        if (t->map_of)
+                return conv_map_of(c, in, t->map_of, out, err);
+        return conv_members(c, in, t->members, t->n, false, out, err);
+}
+
+static const struct member port_members[] = {
+        {"name", &as_copy},         {"mode", &as_copy},      {"host_ip", &as_copy},
+        {"target", &as_int},        {"published", &as_copy}, {"protocol", &as_copy},
+        {"app_protocol", &as_copy},
+};
+
 static int conv_port(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
-        static const struct member m[] = {
-                {"name", conv_copy},         {"mode", conv_copy},      {"host_ip", conv_copy},
-                {"target", conv_int},        {"published", conv_copy}, {"protocol", conv_copy},
-                {"app_protocol", conv_copy},
-        };
-        int r = CONV_MEMBERS(c, in, m, false, out, err);
+        int r = CONV_MEMBERS(c, in, port_members, false, out, err);
         struct jv *pub = jv_get(*out, "published");
 
         if (r >= 0 && pub && !jv_str(pub)) {
@@ -826,106 +888,45 @@ static int conv_port(struct conv *c, const struct jv *in, struct jv **out, struc
         return r;
 }
 
-static int conv_list(struct conv *c, const struct jv *in, struct jv **out, conv_fn fn,
-                     struct err *err)
-{
-        _cleanup_jv_ struct jv *a = jv_new_array();
+static const struct conv_type as_port = {.fn = conv_port};
+static const struct conv_type as_ports = {.list_of = &as_port};
 
-        for (size_t i = 0; i < jv_len(in); i++) {
-                struct jv *v = NULL;
-                int r = fn(c, jv_at(in, i), &v, err);
-                if (r < 0)
-                        return r;
-                jv_append(a, v);
-        }
-        *out = TAKE_PTR(a);
-        return 0;
-}
+static const struct member tmpfs_members[] = {{"size", &as_bytes}, {"mode", &as_copy}};
+static const struct conv_type as_tmpfs = {MEMBERS(tmpfs_members)};
+static const struct member mount_members[] = {
+        {"type", &as_copy},      {"source", &as_copy},      {"target", &as_copy},
+        {"read_only", &as_copy}, {"consistency", &as_copy}, {"bind", &as_copy},
+        {"volume", &as_copy},    {"tmpfs", &as_tmpfs},      {"image", &as_copy},
+};
+static const struct conv_type as_mount = {MEMBERS(mount_members)};
+static const struct conv_type as_mounts = {.list_of = &as_mount};
 
-static int conv_ports(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_list(c, in, out, conv_port, err);
-}
-
-static int conv_tmpfs_opts(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {{"size", conv_bytes}, {"mode", conv_copy}};
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_volume(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"type", conv_copy},      {"source", conv_copy},      {"target", conv_copy},
-                {"read_only", conv_copy}, {"consistency", conv_copy}, {"bind", conv_copy},
-                {"volume", conv_copy},    {"tmpfs", conv_tmpfs_opts}, {"image", conv_copy},
-        };
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_volumes(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_list(c, in, out, conv_volume, err);
-}
+static const struct member service_network_members[] = {
+        {"aliases", &as_strings},        {"ipv4_address", &as_copy}, {"ipv6_address", &as_copy},
+        {"link_local_ips", &as_strings}, {"mac_address", &as_copy},  {"driver_opts", &as_labels},
+        {"priority", &as_int},           {"gw_priority", &as_int},   {"interface_name", &as_copy},
+};
 
 static int conv_service_network(struct conv *c, const struct jv *in, struct jv **out,
                                 struct err *err)
 {
-        static const struct member m[] = {
-                {"aliases", conv_strings},     {"ipv4_address", conv_copy},
-                {"ipv6_address", conv_copy},   {"link_local_ips", conv_strings},
-                {"mac_address", conv_copy},    {"driver_opts", conv_labels},
-                {"priority", conv_int},        {"gw_priority", conv_int},
-                {"interface_name", conv_copy},
-        };
-
         if (!in) {
                 *out = NULL;
                 return 0;
         }
-        return CONV_MEMBERS(c, in, m, false, out, err);
+        return CONV_MEMBERS(c, in, service_network_members, false, out, err);
 }
 
-/* A mapping of NAME -> value, names sorted, each value through fn. */
-static int conv_map_of(struct conv *c, const struct jv *in, struct jv **out, conv_fn fn,
-                       struct err *err)
-{
-        _cleanup_jv_ struct jv *m = jv_new_object();
-        _cleanup_strv_ char **keys = jv_keys(in);
+static const struct conv_type as_service_network = {.fn = conv_service_network};
+static const struct conv_type as_service_networks = {.map_of = &as_service_network};
 
-        for (size_t i = 0; keys && keys[i]; i++) {
-                struct jv *v = NULL;
-                int r = fn(c, jv_get(in, keys[i]), &v, err);
-                if (r < 0)
-                        return r;
-                jv_set(m, keys[i], v);
-        }
-        *out = TAKE_PTR(m);
-        return 0;
-}
-
-static int conv_networks(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_map_of(c, in, out, conv_service_network, err);
-}
-
-static int conv_dependency(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"condition", conv_copy},
-                {"required", conv_copy},
-                {"restart", conv_copy},
-        };
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_depends_on(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_map_of(c, in, out, conv_dependency, err);
-}
+static const struct member dependency_members[] = {
+        {"condition", &as_copy},
+        {"required", &as_copy},
+        {"restart", &as_copy},
+};
+static const struct conv_type as_dependency = {MEMBERS(dependency_members)};
+static const struct conv_type as_depends_on = {.map_of = &as_dependency};
 
 static int conv_ulimit(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
@@ -952,10 +953,8 @@ static int conv_ulimit(struct conv *c, const struct jv *in, struct jv **out, str
         return 0;
 }
 
-static int conv_ulimits(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_map_of(c, in, out, conv_ulimit, err);
-}
+static const struct conv_type as_ulimit = {.fn = conv_ulimit};
+static const struct conv_type as_ulimits = {.map_of = &as_ulimit};
 
 static void add_host(struct jv *hosts, const char *host, const char *ip)
 {
@@ -978,7 +977,7 @@ static int conv_extra_hosts(struct conv *c, const struct jv *in, struct jv **out
         _cleanup_strv_ char **keys = NULL, **sorted = NULL;
 
         if (jv_type(in) == JV_OBJECT) {
-                keys = compose_keys(in);
+                keys = jv_keys_ordered(in);
                 for (size_t i = 0; keys[i]; i++) {
                         struct jv *v = jv_get(in, keys[i]);
                         for (size_t k = 0; k < (jv_type(v) == JV_ARRAY ? jv_len(v) : 1); k++) {
@@ -1017,20 +1016,14 @@ static int conv_extra_hosts(struct conv *c, const struct jv *in, struct jv **out
         return 0;
 }
 
-static int conv_file_ref(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"source", conv_copy}, {"target", conv_copy}, {"uid", conv_copy},
-                {"gid", conv_copy},    {"mode", conv_copy},
-        };
+static const struct conv_type as_extra_hosts = {.fn = conv_extra_hosts};
 
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_file_refs(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_list(c, in, out, conv_file_ref, err);
-}
+static const struct member file_ref_members[] = {
+        {"source", &as_copy}, {"target", &as_copy}, {"uid", &as_copy},
+        {"gid", &as_copy},    {"mode", &as_copy},
+};
+static const struct conv_type as_file_ref = {MEMBERS(file_ref_members)};
+static const struct conv_type as_file_refs = {.list_of = &as_file_ref};
 
 /* Devices as docker run's --device strings. */
 static int conv_devices(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
@@ -1060,17 +1053,16 @@ static int conv_devices(struct conv *c, const struct jv *in, struct jv **out, st
         return 0;
 }
 
+static const struct conv_type as_devices = {.fn = conv_devices};
+
+static const struct member healthcheck_members[] = {
+        {"test", &as_copy},    {"timeout", &as_duration},      {"interval", &as_duration},
+        {"retries", &as_int},  {"start_period", &as_duration}, {"start_interval", &as_duration},
+        {"disable", &as_copy},
+};
+
 static int conv_healthcheck(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
-        static const struct member m[] = {
-                {"test", conv_copy},
-                {"timeout", conv_duration},
-                {"interval", conv_duration},
-                {"retries", conv_int},
-                {"start_period", conv_duration},
-                {"start_interval", conv_duration},
-                {"disable", conv_copy},
-        };
         _cleanup_jv_ struct jv *with = jv_type(in) == JV_OBJECT ? jv_copy(in) : jv_new_object();
         const char *test = jv_get_str(with, "test");
         struct jv *t = NULL;
@@ -1086,161 +1078,149 @@ static int conv_healthcheck(struct conv *c, const struct jv *in, struct jv **out
         }
         if (t)
                 jv_set(with, "test", t);
-        return CONV_MEMBERS(c, with, m, false, out, err);
+        return CONV_MEMBERS(c, with, healthcheck_members, false, out, err);
 }
 
-static int conv_limits(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"cpus", conv_cpus_text},         {"memory", conv_bytes}, {"pids", conv_int},
-                {"generic_resources", conv_copy}, {"devices", conv_copy},
-        };
+static const struct conv_type as_healthcheck = {.fn = conv_healthcheck};
 
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_resources(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {{"limits", conv_limits}, {"reservations", conv_limits}};
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_restart_policy(struct conv *c, const struct jv *in, struct jv **out,
-                               struct err *err)
-{
-        static const struct member m[] = {
-                {"condition", conv_copy},
-                {"delay", conv_duration},
-                {"max_attempts", conv_int},
-                {"window", conv_duration},
-        };
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_update(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"parallelism", conv_int},        {"delay", conv_duration},
-                {"failure_action", conv_copy},    {"monitor", conv_duration},
-                {"max_failure_ratio", conv_copy}, {"order", conv_copy},
-        };
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
+static const struct member limits_members[] = {
+        {"cpus", &as_cpus_text},         {"memory", &as_bytes}, {"pids", &as_int},
+        {"generic_resources", &as_copy}, {"devices", &as_copy},
+};
+static const struct conv_type as_limits = {MEMBERS(limits_members)};
+static const struct member resources_members[] = {
+        {"limits", &as_limits},
+        {"reservations", &as_limits},
+};
+static const struct conv_type as_resources = {MEMBERS(resources_members)};
+static const struct member restart_policy_members[] = {
+        {"condition", &as_copy},
+        {"delay", &as_duration},
+        {"max_attempts", &as_int},
+        {"window", &as_duration},
+};
+static const struct conv_type as_restart_policy = {MEMBERS(restart_policy_members)};
+static const struct member update_members[] = {
+        {"parallelism", &as_int},  {"delay", &as_duration},         {"failure_action", &as_copy},
+        {"monitor", &as_duration}, {"max_failure_ratio", &as_copy}, {"order", &as_copy},
+};
+static const struct conv_type as_update = {MEMBERS(update_members)};
+static const struct member deploy_members[] = {
+        {"mode", &as_copy},
+        {"replicas", &as_int},
+        {"labels", &as_labels},
+        {"update_config", &as_update},
+        {"rollback_config", &as_update},
+        {"resources", &as_resources},
+        {"restart_policy", &as_restart_policy},
+        {"placement", &as_copy},
+        {"endpoint_mode", &as_copy},
+};
 
 static int conv_deploy(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
-        static const struct member m[] = {
-                {"mode", conv_copy},
-                {"replicas", conv_int},
-                {"labels", conv_labels},
-                {"update_config", conv_update},
-                {"rollback_config", conv_update},
-                {"resources", conv_resources},
-                {"restart_policy", conv_restart_policy},
-                {"placement", conv_copy},
-                {"endpoint_mode", conv_copy},
-        };
         int r;
 
         if (!in) {
                 *out = NULL;
                 return 0;
         }
-        r = CONV_MEMBERS(c, in, m, false, out, err);
+        r = CONV_MEMBERS(c, in, deploy_members, false, out, err);
         /* DeployConfig.Resources is a struct: always printed. */
         if (r >= 0 && !jv_get(*out, "resources"))
                 jv_set(*out, "resources", jv_new_object());
         return r;
 }
 
-static int conv_logging(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {{"driver", conv_copy}, {"options", conv_labels}};
+static const struct conv_type as_deploy = {.fn = conv_deploy};
 
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
+static const struct member logging_members[] = {
+        {"driver", &as_copy},
+        {"options", &as_labels},
+};
+static const struct conv_type as_logging = {MEMBERS(logging_members)};
+
+static const struct member build_members[] = {
+        {"context", &as_copy},
+        {"dockerfile", &as_copy},
+        {"args", &as_env},
+        {"labels", &as_labels},
+        {"additional_contexts", &as_labels},
+        {"extra_hosts", &as_extra_hosts},
+        {"shm_size", &as_bytes},
+        {"secrets", &as_file_refs},
+        {"ulimits", &as_ulimits},
+        {"cache_from", &as_strings},
+        {"cache_to", &as_strings},
+        {"tags", &as_strings},
+        {"platforms", &as_strings},
+        {"no_cache_filter", &as_strings},
+};
 
 static int conv_build(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
 {
-        static const struct member m[] = {
-                {"context", conv_copy},
-                {"dockerfile", conv_copy},
-                {"args", conv_env},
-                {"labels", conv_labels},
-                {"additional_contexts", conv_labels},
-                {"extra_hosts", conv_extra_hosts},
-                {"shm_size", conv_bytes},
-                {"secrets", conv_file_refs},
-                {"ulimits", conv_ulimits},
-                {"cache_from", conv_strings},
-                {"cache_to", conv_strings},
-                {"tags", conv_strings},
-                {"platforms", conv_strings},
-                {"no_cache_filter", conv_strings},
-        };
         _cleanup_jv_ struct jv *unsorted = NULL;
-        int r = CONV_MEMBERS(c, in, m, false, &unsorted, err);
+        int r = CONV_MEMBERS(c, in, build_members, false, &unsorted, err);
 
         if (r >= 0)
                 *out = sorted_copy(unsorted);
         return r;
 }
 
+static const struct conv_type as_build = {.fn = conv_build};
+
 /* Every service key with a typed form; the others are kept as they are. */
 static const struct member service_members[] = {
-        {"annotations", conv_labels},
-        {"build", conv_build},
-        {"cap_add", conv_strings},
-        {"cap_drop", conv_strings},
-        {"command", conv_command},
-        {"configs", conv_file_refs},
-        {"cpu_count", conv_int},
-        {"cpu_period", conv_int},
-        {"cpu_quota", conv_int},
-        {"cpu_rt_period", conv_int},
-        {"cpu_rt_runtime", conv_int},
-        {"cpu_shares", conv_int},
-        {"cpus", conv_cpus},
-        {"depends_on", conv_depends_on},
-        {"deploy", conv_deploy},
-        {"device_cgroup_rules", conv_strings},
-        {"devices", conv_devices},
-        {"dns", conv_strings},
-        {"dns_opt", conv_strings},
-        {"dns_search", conv_strings},
-        {"entrypoint", conv_command},
-        {"environment", conv_env},
-        {"expose", conv_strings},
-        {"external_links", conv_strings},
-        {"extra_hosts", conv_extra_hosts},
-        {"group_add", conv_strings},
-        {"healthcheck", conv_healthcheck},
-        {"labels", conv_labels},
-        {"links", conv_strings},
-        {"logging", conv_logging},
-        {"mem_limit", conv_bytes},
-        {"mem_reservation", conv_bytes},
-        {"mem_swappiness", conv_int},
-        {"memswap_limit", conv_bytes},
-        {"networks", conv_networks},
-        {"oom_score_adj", conv_int},
-        {"pids_limit", conv_int},
-        {"ports", conv_ports},
-        {"profiles", conv_strings},
-        {"scale", conv_int},
-        {"secrets", conv_file_refs},
-        {"security_opt", conv_strings},
-        {"shm_size", conv_bytes},
-        {"stop_grace_period", conv_duration},
-        {"storage_opt", conv_labels},
-        {"sysctls", conv_labels},
-        {"tmpfs", conv_strings},
-        {"ulimits", conv_ulimits},
-        {"volumes", conv_volumes},
-        {"volumes_from", conv_strings},
+        {"annotations", &as_labels},
+        {"build", &as_build},
+        {"cap_add", &as_strings},
+        {"cap_drop", &as_strings},
+        {"command", &as_command},
+        {"configs", &as_file_refs},
+        {"cpu_count", &as_int},
+        {"cpu_period", &as_int},
+        {"cpu_quota", &as_int},
+        {"cpu_rt_period", &as_int},
+        {"cpu_rt_runtime", &as_int},
+        {"cpu_shares", &as_int},
+        {"cpus", &as_cpus},
+        {"depends_on", &as_depends_on},
+        {"deploy", &as_deploy},
+        {"device_cgroup_rules", &as_strings},
+        {"devices", &as_devices},
+        {"dns", &as_strings},
+        {"dns_opt", &as_strings},
+        {"dns_search", &as_strings},
+        {"entrypoint", &as_command},
+        {"environment", &as_env},
+        {"expose", &as_strings},
+        {"external_links", &as_strings},
+        {"extra_hosts", &as_extra_hosts},
+        {"group_add", &as_strings},
+        {"healthcheck", &as_healthcheck},
+        {"labels", &as_labels},
+        {"links", &as_strings},
+        {"logging", &as_logging},
+        {"mem_limit", &as_bytes},
+        {"mem_reservation", &as_bytes},
+        {"mem_swappiness", &as_int},
+        {"memswap_limit", &as_bytes},
+        {"networks", &as_service_networks},
+        {"oom_score_adj", &as_int},
+        {"pids_limit", &as_int},
+        {"ports", &as_ports},
+        {"profiles", &as_strings},
+        {"scale", &as_int},
+        {"secrets", &as_file_refs},
+        {"security_opt", &as_strings},
+        {"shm_size", &as_bytes},
+        {"stop_grace_period", &as_duration},
+        {"storage_opt", &as_labels},
+        {"sysctls", &as_labels},
+        {"tmpfs", &as_strings},
+        {"ulimits", &as_ulimits},
+        {"volumes", &as_mounts},
+        {"volumes_from", &as_strings},
 };
 
 static int convert_service(const struct compose_norm *n, const char *name, const struct jv *in,
@@ -1326,7 +1306,7 @@ static int check_refs(const char *svc, const struct jv *list, const struct jv *t
 static int check_dependencies(struct project *p, const char *name, struct jv *svc, struct err *err)
 {
         struct jv *deps = object_at(svc, "depends_on");
-        _cleanup_strv_ char **keys = compose_keys(deps);
+        _cleanup_strv_ char **keys = jv_keys_ordered(deps);
 
         for (size_t i = 0; keys[i]; i++) {
                 struct jv *d = jv_get(deps, keys[i]);
@@ -1444,7 +1424,7 @@ static int check_service(struct project *p, const char *name, struct jv *svc, st
 {
         struct jv *build = object_at(svc, "build"), *nets = object_at(svc, "networks");
         const char *mode = jv_get_str(svc, "network_mode");
-        _cleanup_strv_ char **netnames = compose_keys(nets);
+        _cleanup_strv_ char **netnames = jv_keys_ordered(nets);
         struct jv *vols = jv_get(svc, "volumes");
         int r;
 
@@ -1501,7 +1481,7 @@ static int check_service(struct project *p, const char *name, struct jv *svc, st
 static int check_secrets(const struct jv *top, struct err *err)
 {
         struct jv *secrets = object_at((struct jv *)top, "secrets");
-        _cleanup_strv_ char **names = compose_keys(secrets);
+        _cleanup_strv_ char **names = jv_keys_ordered(secrets);
 
         for (size_t i = 0; names[i]; i++) {
                 struct jv *s = jv_get(secrets, names[i]);
@@ -1591,27 +1571,13 @@ static int check_cycles(const struct jv *services, struct err *err)
 
 /* ---- env_file and label_file ---- */
 
-struct two_lookup {
-        const struct jv *first, *second;
-};
-
-static const char *two_lookup(const char *name, void *ud)
-{
-        struct two_lookup *l = ud;
-        const char *v = jv_get_str(l->first, name);
-
-        return v ? v : jv_get_str(l->second, name);
-}
-
 /* Reads one env_file (or label_file) into vars. */
 static int read_env_file(const struct compose_norm *n, const char *path, bool required,
                          const struct jv *svc_env, const char *what, struct jv *vars,
                          struct err *err)
 {
         _cleanup_free_ char *text = NULL;
-        _cleanup_jv_ struct jv *parsed = NULL;
-        _cleanup_strv_ char **warnings = NULL, **keys = NULL;
-        struct two_lookup l = {.first = n->env, .second = svc_env};
+        _cleanup_strv_ char **warnings = NULL;
         struct stat st;
         char buf[64];
         int r;
@@ -1625,119 +1591,97 @@ static int read_env_file(const struct compose_norm *n, const char *path, bool re
         r = fs_read_file(path, &text, NULL, err);
         if (r < 0)
                 return err_set(err, r, "open %s: %s", path, util_go_strerror(-r, buf));
-        r = compose_dotenv_parse(path, text, two_lookup, &l, &parsed, &warnings, err);
+        r = compose_dotenv_add(path, text, n->env, svc_env, vars, &warnings, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; warnings[i]; i++)
                 warn_once(n->warnings, warnings[i]);
-        keys = compose_keys(parsed);
-        for (size_t i = 0; keys[i]; i++)
-                jv_set(vars, keys[i], jv_copy(jv_get(parsed, keys[i])));
         return 0;
 }
 
-/* environment = the env_files' variables, then the service's own over them (a key without a
- * value first takes the project's). */
-static int resolve_service_env(const struct compose_norm *n, const struct jv *in, struct jv *svc,
-                               struct err *err)
+/* Bare keys of the service's environment take the project's values. */
+static void resolve_bare_env(const struct compose_norm *n, struct jv *svc)
 {
-        struct jv *env = object_at(svc, "environment"), *files = jv_get(in, "env_file");
-        _cleanup_jv_ struct jv *vars = jv_new_object();
-        _cleanup_strv_ char **keys = compose_keys(env);
+        struct jv *env = object_at(svc, "environment");
+        _cleanup_strv_ char **keys = jv_keys_ordered(env);
 
         for (size_t i = 0; keys[i]; i++)
                 if (!jv_get(env, keys[i]) && jv_get_str(n->env, keys[i]))
                         jv_set_str(env, keys[i], jv_get_str(n->env, keys[i]));
+}
+
+/* The service's environment (or labels): the variables of its env_file (label_file) files,
+ * then its own over them, keys sorted. An env file looks variables up in the project's, then
+ * in the service's environment; a label file in the project's, then in the label files read
+ * before it. */
+static int resolve_from_files(const struct compose_norm *n, const struct jv *files, bool labels,
+                              struct jv *svc, struct err *err)
+{
+        const char *key = labels ? "labels" : "environment";
+        struct jv *own = object_at(svc, key);
+        _cleanup_jv_ struct jv *vars = jv_new_object();
+        _cleanup_strv_ char **keys = jv_keys_ordered(own);
+
         if (jv_len(files) == 0)
                 return 0;
         for (size_t i = 0; i < jv_len(files); i++) {
+                /* label_file holds paths, env_file {path, required}. */
                 struct jv *f = jv_at(files, i);
-                const char *path = jv_get_str(f, "path");
-                bool required = !compose_has(f, "required") || jv_get_bool(f, "required");
+                const char *path = labels ? jv_str(f) : jv_get_str(f, "path");
+                bool required = labels || !compose_has(f, "required") || jv_get_bool(f, "required");
                 int r;
                 if (!path)
                         continue;
-                r = read_env_file(n, path, required, env, "env file", vars, err);
+                r = read_env_file(n, path, required, labels ? vars : own,
+                                  labels ? "label file" : "env file", vars, err);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; keys[i]; i++)
-                jv_set(vars, keys[i], jv_copy(jv_get(env, keys[i])));
-        jv_set(svc, "environment", sorted_copy(vars));
-        return 0;
-}
-
-static int resolve_service_labels(const struct compose_norm *n, const struct jv *in, struct jv *svc,
-                                  struct err *err)
-{
-        struct jv *files = jv_get(in, "label_file"), *labels = object_at(svc, "labels");
-        _cleanup_jv_ struct jv *vars = jv_new_object();
-        _cleanup_strv_ char **keys = compose_keys(labels);
-
-        if (jv_len(files) == 0)
-                return 0;
-        for (size_t i = 0; i < jv_len(files); i++) {
-                int r;
-                if (!jv_str(jv_at(files, i)))
-                        continue;
-                r = read_env_file(n, jv_str(jv_at(files, i)), true, vars, "label file", vars, err);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; keys[i]; i++)
-                jv_set(vars, keys[i], jv_copy(jv_get(labels, keys[i])));
-        jv_set(svc, "labels", sorted_copy(vars));
+                jv_set(vars, keys[i], jv_copy(jv_get(own, keys[i])));
+        jv_set(svc, key, sorted_copy(vars));
         return 0;
 }
 
 /* ---- top-level resources ---- */
 
-static int conv_pool(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"subnet", conv_copy},
-                {"gateway", conv_copy},
-                {"ip_range", conv_copy},
-                {"aux_addresses", conv_labels},
-        };
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
-
-static int conv_pools(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        return conv_list(c, in, out, conv_pool, err);
-}
-
-static int conv_ipam(struct conv *c, const struct jv *in, struct jv **out, struct err *err)
-{
-        static const struct member m[] = {
-                {"driver", conv_copy},
-                {"config", conv_pools},
-                {"options", conv_labels},
-        };
-
-        return CONV_MEMBERS(c, in, m, false, out, err);
-}
+static const struct member pool_members[] = {
+        {"subnet", &as_copy},
+        {"gateway", &as_copy},
+        {"ip_range", &as_copy},
+        {"aux_addresses", &as_labels},
+};
+static const struct conv_type as_pool = {MEMBERS(pool_members)};
+static const struct conv_type as_pools = {.list_of = &as_pool};
+static const struct member ipam_members[] = {
+        {"driver", &as_copy},
+        {"config", &as_pools},
+        {"options", &as_labels},
+};
+static const struct conv_type as_ipam = {MEMBERS(ipam_members)};
 
 static const struct member network_members[] = {
-        {"name", conv_copy},        {"driver", conv_copy},   {"driver_opts", conv_labels},
-        {"ipam", conv_ipam},        {"external", conv_copy}, {"internal", conv_copy},
-        {"attachable", conv_copy},  {"labels", conv_labels}, {"enable_ipv4", conv_copy},
-        {"enable_ipv6", conv_copy},
+        {"name", &as_copy},        {"driver", &as_copy},   {"driver_opts", &as_labels},
+        {"ipam", &as_ipam},        {"external", &as_copy}, {"internal", &as_copy},
+        {"attachable", &as_copy},  {"labels", &as_labels}, {"enable_ipv4", &as_copy},
+        {"enable_ipv6", &as_copy},
 };
 static const struct member volume_members[] = {
-        {"name", conv_copy},     {"driver", conv_copy},   {"driver_opts", conv_labels},
-        {"external", conv_copy}, {"labels", conv_labels},
+        {"name", &as_copy},     {"driver", &as_copy},   {"driver_opts", &as_labels},
+        {"external", &as_copy}, {"labels", &as_labels},
 };
 static const struct member file_object_members[] = {
-        {"name", conv_copy},    {"file", conv_copy},          {"environment", conv_copy},
-        {"content", conv_copy}, {"external", conv_copy},      {"labels", conv_labels},
-        {"driver", conv_copy},  {"driver_opts", conv_labels}, {"template_driver", conv_copy},
+        {"name", &as_copy},    {"file", &as_copy},          {"environment", &as_copy},
+        {"content", &as_copy}, {"external", &as_copy},      {"labels", &as_labels},
+        {"driver", &as_copy},  {"driver_opts", &as_labels}, {"template_driver", &as_copy},
 };
 
+static const struct conv_type as_network = {MEMBERS(network_members)};
+static const struct conv_type as_volume = {MEMBERS(volume_members)};
+static const struct conv_type as_file_object = {MEMBERS(file_object_members)};
+
 static int convert_resources(const struct compose_norm *n, struct jv *dict, const char *kind,
-                             const struct member *m, size_t nm, struct jv *model, struct err *err)
+                             const struct conv_type *t, struct jv *model, struct err *err)
 {
         struct jv *all = object_at(dict, kind);
         _cleanup_strv_ char **names = jv_keys(all);
@@ -1760,10 +1704,10 @@ static int convert_resources(const struct compose_norm *n, struct jv *dict, cons
                 if (!strcmp(kind, "networks") && !jv_get(r, "ipam")) {
                         struct jv *with = r ? jv_copy(r) : jv_new_object();
                         jv_set(with, "ipam", jv_new_object());
-                        k = conv_members(&c, with, m, nm, false, &v, err);
+                        k = convert(&c, t, with, &v, err);
                         jv_put(with);
                 } else {
-                        k = conv_members(&c, r, m, nm, false, &v, err);
+                        k = convert(&c, t, r, &v, err);
                 }
                 if (k < 0)
                         return k;
@@ -1778,7 +1722,7 @@ static int convert_resources(const struct compose_norm *n, struct jv *dict, cons
 static int build_services(struct project *p, struct jv *dict, struct err *err)
 {
         struct jv *services = object_at(dict, "services");
-        _cleanup_strv_ char **names = compose_keys(services);
+        _cleanup_strv_ char **names = jv_keys_ordered(services);
         _cleanup_strv_ char **active = active_profiles(p->n, services);
 
         for (size_t i = 0; names[i]; i++) {
@@ -1801,7 +1745,7 @@ static int build_services(struct project *p, struct jv *dict, struct err *err)
 static int finish_services(struct project *p, struct jv *dict, struct err *err)
 {
         struct jv *services = object_at(dict, "services");
-        _cleanup_strv_ char **names = compose_keys(p->services);
+        _cleanup_strv_ char **names = jv_keys_ordered(p->services);
         int r;
 
         for (size_t i = 0; names[i]; i++) {
@@ -1814,9 +1758,10 @@ static int finish_services(struct project *p, struct jv *dict, struct err *err)
                 r = check_cycles(p->services, err);
         for (size_t i = 0; r >= 0 && names[i]; i++) {
                 struct jv *in = jv_get(services, names[i]), *svc = jv_get(p->services, names[i]);
-                r = resolve_service_env(p->n, in, svc, err);
+                resolve_bare_env(p->n, svc);
+                r = resolve_from_files(p->n, jv_get(in, "env_file"), false, svc, err);
                 if (r >= 0)
-                        r = resolve_service_labels(p->n, in, svc, err);
+                        r = resolve_from_files(p->n, jv_get(in, "label_file"), true, svc, err);
                 /* What the files added keeps the service's keys sorted. */
                 if (r >= 0)
                         jv_set(p->services, names[i], sorted_copy(svc));
@@ -1829,13 +1774,12 @@ int compose_normalize(const struct compose_norm *n, struct jv *dict, struct jv *
 {
         static const struct {
                 const char *kind;
-                const struct member *m;
-                size_t n;
+                const struct conv_type *type;
         } resources[] = {
-                {"networks", network_members, ARRAY_SIZE(network_members)},
-                {"volumes", volume_members, ARRAY_SIZE(volume_members)},
-                {"secrets", file_object_members, ARRAY_SIZE(file_object_members)},
-                {"configs", file_object_members, ARRAY_SIZE(file_object_members)},
+                {"networks", &as_network},
+                {"volumes", &as_volume},
+                {"secrets", &as_file_object},
+                {"configs", &as_file_object},
         };
         _cleanup_jv_ struct jv *model = jv_new_object(), *services = jv_new_object();
         _cleanup_jv_ struct jv *disabled = jv_new_object();
@@ -1852,12 +1796,11 @@ int compose_normalize(const struct compose_norm *n, struct jv *dict, struct jv *
         jv_set_str(model, "name", n->name);
         jv_set(model, "services", jv_ref(services));
         for (size_t i = 0; i < ARRAY_SIZE(resources); i++) {
-                r = convert_resources(n, dict, resources[i].kind, resources[i].m, resources[i].n,
-                                      model, err);
+                r = convert_resources(n, dict, resources[i].kind, resources[i].type, model, err);
                 if (r < 0)
                         return r;
         }
-        keys = compose_keys(dict);
+        keys = jv_keys_ordered(dict);
         for (size_t i = 0; keys[i]; i++)
                 if (!strncmp(keys[i], "x-", 2))
                         jv_set(model, keys[i], jv_copy(jv_get(dict, keys[i])));

@@ -144,18 +144,6 @@ static int read_text(const char *path, char **ret, size_t *ret_len, struct err *
 
 /* ---- environment and .env ---- */
 
-struct env_lookup2 {
-        const struct jv *first, *second;
-};
-
-static const char *lookup2(const char *name, void *ud)
-{
-        struct env_lookup2 *l = ud;
-        const char *v = jv_get_str(l->first, name);
-
-        return v ? v : jv_get_str(l->second, name);
-}
-
 /* dotenv.GetEnvFromFile: the files in order, each seeing env and the files before it; then
  * what env lacks is added to it. */
 static int load_env_files(struct proj *p, char *const *files, struct jv *env, struct err *err)
@@ -165,9 +153,7 @@ static int load_env_files(struct proj *p, char *const *files, struct jv *env, st
 
         for (size_t i = 0; files && files[i]; i++) {
                 _cleanup_free_ char *path = compose_path_abs(p->cwd, files[i]), *text = NULL;
-                _cleanup_jv_ struct jv *vars = NULL;
-                _cleanup_strv_ char **warnings = NULL, **vkeys = NULL;
-                struct env_lookup2 l = {.first = env, .second = acc};
+                _cleanup_strv_ char **warnings = NULL;
                 struct stat st;
                 size_t len;
                 int r;
@@ -178,15 +164,12 @@ static int load_env_files(struct proj *p, char *const *files, struct jv *env, st
                 r = read_text(path, &text, &len, err);
                 if (r < 0)
                         return r;
-                r = compose_dotenv_parse(path, text, lookup2, &l, &vars, &warnings, err);
+                r = compose_dotenv_add(path, text, env, acc, acc, &warnings, err);
                 if (r < 0)
                         return err_wrap(err, "failed to read %s", path);
                 add_warnings(p, warnings);
-                vkeys = compose_keys(vars);
-                for (size_t k = 0; vkeys[k]; k++)
-                        jv_set(acc, vkeys[k], jv_copy(jv_get(vars, vkeys[k])));
         }
-        keys = compose_keys(acc);
+        keys = jv_keys_ordered(acc);
         for (size_t i = 0; keys[i]; i++)
                 if (!jv_get(env, keys[i]))
                         jv_set(env, keys[i], jv_copy(jv_get(acc, keys[i])));
@@ -466,7 +449,7 @@ static int import_resources(const struct jv *imported, struct jv *cfg, const str
 
         for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
                 struct jv *from = jv_get(imported, kinds[k]), *to = jv_get(cfg, kinds[k]);
-                _cleanup_strv_ char **names = compose_keys(from);
+                _cleanup_strv_ char **names = jv_keys_ordered(from);
                 if (jv_type(from) != JV_OBJECT)
                         continue;
                 if (jv_type(to) != JV_OBJECT) {
@@ -753,7 +736,7 @@ static int apply_extends(struct lctx *l, const char *file, struct jv *cfg, const
                 return 0;
         if (jv_type(services) != JV_OBJECT)
                 return err_set(err, -EINVAL, "services must be a mapping");
-        names = compose_keys(services);
+        names = jv_keys_ordered(services);
         for (size_t i = 0; names[i]; i++) {
                 int r = extend_service(l, file, names[i], services, tags, NULL, err);
                 if (r < 0)
@@ -980,7 +963,7 @@ static int load(struct proj *p, struct jv **ret_model, struct err *err)
         cfiles_free(files, n);
         if (r < 0)
                 return r;
-        keys = compose_keys(dict);
+        keys = jv_keys_ordered(dict);
         if (!keys[0])
                 return err_set(err, -EINVAL, "empty compose file");
         profiles = profiles_of(p);

@@ -38,18 +38,37 @@ enum kind {
         K_CMD, /* null, a string or a list of strings */
         K_OBJ,
         K_ARR,
-        K_SUB, /* the field's own check */
+        K_SUB, /* what the field's rule says */
 };
 
-struct field;
+struct rule;
 typedef int (*check_fn)(struct chk *c, struct jv *parent, const char *key, const char *path,
                         struct err *err);
+typedef int (*item_fn)(struct chk *c, struct jv *v, const char *path, struct err *err);
 
+/* A key the Compose Specification defines: what kind of value it holds, and the rule that
+ * value follows beyond its kind (NULL: none). */
 struct field {
         const char *key;
         enum kind kind;
-        check_fn check;
+        const struct rule *rule;
 };
+
+/* What a value must be beyond its kind: what a check of its own says; else, for a list
+ * (K_ARR), what each item's check says; else a mapping of fields (each item of a list) with
+ * the required keys, where a string or null may stand for it when the rule allows one. With
+ * names, the value maps names of that kind ("network", x-* aside) to such mappings. */
+struct rule {
+        check_fn check;
+        item_fn item;
+        const struct field *fields;
+        size_t n;
+        const char *required[2];
+        bool or_string, or_null;
+        const char *names;
+};
+
+#define FIELDS(table) .fields = table, .n = ARRAY_SIZE(table)
 
 /* "FILE:LINE:COL" of path, or of its nearest ancestor that has one. */
 static char *position(struct chk *c, const char *path)
@@ -226,7 +245,7 @@ static int check_list_or_dict(struct chk *c, const struct jv *v, const char *pat
                 return check_strlist(c, v, path, false, err);
         if (jv_type(v) != JV_OBJECT)
                 return fail(c, path, err, "must be a mapping or a list");
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++) {
                 enum jv_type t = jv_type(jv_get(v, keys[i]));
                 if (t == JV_ARRAY || t == JV_OBJECT) {
@@ -325,13 +344,16 @@ static int check_kind(struct chk *c, struct jv *parent, const char *key, enum ki
         return 0;
 }
 
-/* The members of the mapping parent[key] (or the root when key is NULL) against fields. */
+static int check_rule(struct chk *c, struct jv *parent, const char *key, enum kind kind,
+                      const struct rule *rule, const char *path, struct err *err);
+
+/* The members of the mapping obj against fields. */
 static int check_fields(struct chk *c, struct jv *obj, const char *path, const struct field *f,
                         size_t n, struct err *err)
 {
         if (jv_type(obj) != JV_OBJECT)
                 return fail(c, path, err, "must be a mapping");
-        _cleanup_strv_ char **keys = compose_keys(obj);
+        _cleanup_strv_ char **keys = jv_keys_ordered(obj);
         for (size_t i = 0; keys[i]; i++) {
                 _cleanup_free_ char *p = child(path, keys[i]);
                 size_t k;
@@ -344,8 +366,8 @@ static int check_fields(struct chk *c, struct jv *obj, const char *path, const s
                         return fail_at(c, p, path, err, "additional property %s is not allowed",
                                        keys[i]);
                 r = check_kind(c, obj, keys[i], f[k].kind, p, err);
-                if (r >= 0 && f[k].check)
-                        r = f[k].check(c, obj, keys[i], p, err);
+                if (r >= 0 && f[k].rule)
+                        r = check_rule(c, obj, keys[i], f[k].kind, f[k].rule, p, err);
                 if (r < 0)
                         return r;
         }
@@ -363,14 +385,31 @@ static int require(struct chk *c, const struct jv *obj, const char *key, const c
 #define CHECK_FIELDS(c, obj, path, fields, err)                                                    \
         check_fields(c, obj, path, fields, ARRAY_SIZE(fields), err)
 
-/* Checks each item of the list parent[key] with fn, or each value of the mapping. */
-static int each_item(struct chk *c, struct jv *list, const char *path,
-                     int (*fn)(struct chk *, struct jv *, const char *, struct err *),
+/* v as the mapping rule describes: its fields and required keys, or a string or null where
+ * the rule allows one. */
+static int check_mapping(struct chk *c, struct jv *v, const char *path, const struct rule *rule,
+                         struct err *err)
+{
+        int r;
+
+        if ((rule->or_string && jv_str(v)) || (rule->or_null && !v))
+                return 0;
+        if (rule->or_string && jv_type(v) != JV_OBJECT)
+                return fail(c, path, err, "must be a string or a mapping");
+        r = check_fields(c, v, path, rule->fields, rule->n, err);
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(rule->required) && rule->required[i]; i++)
+                r = require(c, v, rule->required[i], path, err);
+        return r;
+}
+
+/* Each item of list by rule's item check, or as its mapping. */
+static int each_item(struct chk *c, struct jv *list, const char *path, const struct rule *rule,
                      struct err *err)
 {
         for (size_t i = 0; i < jv_len(list); i++) {
                 _cleanup_free_ char *p = item(path, i);
-                int r = fn(c, jv_at(list, i), p, err);
+                struct jv *v = jv_at(list, i);
+                int r = rule->item ? rule->item(c, v, p, err) : check_mapping(c, v, p, rule, err);
                 if (r < 0)
                         return r;
         }
@@ -384,12 +423,50 @@ static bool name_ok(const char *s)
                        strlen(s);
 }
 
+/* The mapping v of names of rule->names (x-* aside) to the mappings rule describes. */
+static int check_named(struct chk *c, struct jv *v, const char *path, const struct rule *rule,
+                       struct err *err)
+{
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
+
+        for (size_t i = 0; keys[i]; i++) {
+                _cleanup_free_ char *p = child(path, keys[i]);
+                int r;
+                if (!strncmp(keys[i], "x-", 2))
+                        continue;
+                if (!name_ok(keys[i]))
+                        return fail(c, p, err,
+                                    ": invalid %s name \"%s\": it must match ^[a-zA-Z0-9._-]+$",
+                                    rule->names, keys[i]);
+                r = check_mapping(c, jv_get(v, keys[i]), p, rule, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* parent[key], of the given kind, against rule. */
+static int check_rule(struct chk *c, struct jv *parent, const char *key, enum kind kind,
+                      const struct rule *rule, const char *path, struct err *err)
+{
+        struct jv *v = jv_get(parent, key);
+
+        if (rule->check)
+                return rule->check(c, parent, key, path, err);
+        if (kind == K_ARR)
+                return each_item(c, v, path, rule, err);
+        if (rule->names)
+                return check_named(c, v, path, rule, err);
+        return check_mapping(c, v, path, rule, err);
+}
+
 /* ---- service fields ---- */
 
 static const struct field ulimit_fields[] = {
         {"hard", K_INT, NULL},
         {"soft", K_INT, NULL},
 };
+static const struct rule ulimit_rule = {FIELDS(ulimit_fields), .required = {"soft", "hard"}};
 
 static int check_ulimits(struct chk *c, struct jv *parent, const char *key, const char *path,
                          struct err *err)
@@ -398,27 +475,24 @@ static int check_ulimits(struct chk *c, struct jv *parent, const char *key, cons
 
         if (jv_type(v) != JV_OBJECT)
                 return fail(c, path, err, "must be a mapping");
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++) {
                 _cleanup_free_ char *p = child(path, keys[i]);
                 struct jv *u = jv_get(v, keys[i]);
                 int r;
                 if (!strncmp(keys[i], "x-", 2))
                         continue;
-                if (jv_type(u) == JV_OBJECT) {
-                        r = CHECK_FIELDS(c, u, p, ulimit_fields, err);
-                        if (r >= 0)
-                                r = require(c, u, "soft", p, err);
-                        if (r >= 0)
-                                r = require(c, u, "hard", p, err);
-                } else {
+                if (jv_type(u) == JV_OBJECT)
+                        r = check_mapping(c, u, p, &ulimit_rule, err);
+                else
                         r = check_kind(c, v, keys[i], K_INT, p, err);
-                }
                 if (r < 0)
                         return r;
         }
         return 0;
 }
+
+static const struct rule ulimits_rule = {.check = check_ulimits};
 
 static int check_extra_hosts(struct chk *c, struct jv *parent, const char *key, const char *path,
                              struct err *err)
@@ -442,7 +516,7 @@ static int check_extra_hosts(struct chk *c, struct jv *parent, const char *key, 
         }
         if (jv_type(v) != JV_OBJECT)
                 return fail(c, path, err, "must be a mapping or a list");
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++) {
                 _cleanup_free_ char *p = child(path, keys[i]);
                 r = check_kind(c, v, keys[i], K_STR_OR_LIST, p, err);
@@ -452,28 +526,14 @@ static int check_extra_hosts(struct chk *c, struct jv *parent, const char *key, 
         return 0;
 }
 
+static const struct rule extra_hosts_rule = {.check = check_extra_hosts};
+
 static const struct field file_ref_fields[] = {
         {"source", K_STR, NULL}, {"target", K_STR, NULL}, {"uid", K_STR, NULL},
         {"gid", K_STR, NULL},    {"mode", K_NUM, NULL},
 };
-
-static int check_file_ref(struct chk *c, struct jv *v, const char *path, struct err *err)
-{
-        int r;
-
-        if (jv_str(v))
-                return 0;
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        r = CHECK_FIELDS(c, v, path, file_ref_fields, err);
-        return r < 0 ? r : require(c, v, "source", path, err);
-}
-
-static int check_file_refs(struct chk *c, struct jv *parent, const char *key, const char *path,
-                           struct err *err)
-{
-        return each_item(c, jv_get(parent, key), path, check_file_ref, err);
-}
+static const struct rule file_ref_rule = {FIELDS(file_ref_fields), .required = {"source"},
+                                          .or_string = true};
 
 static int check_command(struct chk *c, struct jv *parent, const char *key, const char *path,
                          struct err *err)
@@ -486,6 +546,8 @@ static int check_command(struct chk *c, struct jv *parent, const char *key, cons
                 return fail(c, path, err, ": %s", e.msg);
         return 0;
 }
+
+static const struct rule command_rule = {.check = check_command};
 
 static const struct field build_fields[] = {
         {"context", K_STR, NULL},
@@ -506,44 +568,30 @@ static const struct field build_fields[] = {
         {"pull", K_BOOL, NULL},
         {"target", K_STR, NULL},
         {"shm_size", K_BYTES, NULL},
-        {"extra_hosts", K_SUB, check_extra_hosts},
+        {"extra_hosts", K_SUB, &extra_hosts_rule},
         {"isolation", K_STR, NULL},
         {"privileged", K_BOOL, NULL},
-        {"secrets", K_ARR, check_file_refs},
+        {"secrets", K_ARR, &file_ref_rule},
         {"tags", K_STRLIST, NULL},
-        {"ulimits", K_SUB, check_ulimits},
+        {"ulimits", K_SUB, &ulimits_rule},
         {"platforms", K_STRLIST, NULL},
 };
-
-static int check_build(struct chk *c, struct jv *parent, const char *key, const char *path,
-                       struct err *err)
-{
-        struct jv *v = jv_get(parent, key);
-
-        if (jv_str(v))
-                return 0;
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        return CHECK_FIELDS(c, v, path, build_fields, err);
-}
-
-static int check_dependency(struct chk *c, struct jv *v, const char *path, struct err *err);
+static const struct rule build_rule = {FIELDS(build_fields), .or_string = true};
 
 static const struct field dependency_fields[] = {
         {"restart", K_BOOL, NULL},
         {"required", K_BOOL, NULL},
         {"condition", K_STR, NULL},
 };
+static const struct rule dependency_rule = {FIELDS(dependency_fields), .required = {"condition"}};
 
 static int check_dependency(struct chk *c, struct jv *v, const char *path, struct err *err)
 {
         static const char *const conditions[] = {"service_started", "service_healthy",
                                                  "service_completed_successfully"};
         const char *cond;
-        int r = CHECK_FIELDS(c, v, path, dependency_fields, err);
+        int r = check_mapping(c, v, path, &dependency_rule, err);
 
-        if (r >= 0)
-                r = require(c, v, "condition", path, err);
         if (r < 0)
                 return r;
         cond = jv_get_str(v, "condition");
@@ -567,7 +615,7 @@ static int check_depends_on(struct chk *c, struct jv *parent, const char *key, c
                 return check_strlist(c, v, path, false, err);
         if (jv_type(v) != JV_OBJECT)
                 return fail(c, path, err, "must be a list or a mapping");
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++) {
                 _cleanup_free_ char *p = child(path, keys[i]);
                 int r;
@@ -580,16 +628,19 @@ static int check_depends_on(struct chk *c, struct jv *parent, const char *key, c
         return 0;
 }
 
+static const struct rule depends_on_rule = {.check = check_depends_on};
+
 static const struct field device_fields[] = {
         {"source", K_STR, NULL},
         {"target", K_STR, NULL},
         {"permissions", K_STR, NULL},
 };
+static const struct rule device_rule = {FIELDS(device_fields), .required = {"source"},
+                                        .or_string = true};
 
 static int check_device(struct chk *c, struct jv *v, const char *path, struct err *err)
 {
         const char *s = jv_str(v);
-        int r;
 
         if (s) {
                 size_t colons = 0;
@@ -600,35 +651,18 @@ static int check_device(struct chk *c, struct jv *v, const char *path, struct er
                                     ": confusing device mapping, please use long syntax: %s", s);
                 return 0;
         }
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        r = CHECK_FIELDS(c, v, path, device_fields, err);
-        return r < 0 ? r : require(c, v, "source", path, err);
+        return check_mapping(c, v, path, &device_rule, err);
 }
 
-static int check_devices(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        return each_item(c, jv_get(parent, key), path, check_device, err);
-}
+static const struct rule devices_rule = {.item = check_device};
 
 static const struct field env_file_fields[] = {
         {"path", K_STR, NULL},
         {"format", K_STR, NULL},
         {"required", K_BOOL, NULL},
 };
-
-static int check_env_file_item(struct chk *c, struct jv *v, const char *path, struct err *err)
-{
-        int r;
-
-        if (jv_str(v))
-                return 0;
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        r = CHECK_FIELDS(c, v, path, env_file_fields, err);
-        return r < 0 ? r : require(c, v, "path", path, err);
-}
+static const struct rule env_file_item_rule = {FIELDS(env_file_fields), .required = {"path"},
+                                               .or_string = true};
 
 static int check_env_file(struct chk *c, struct jv *parent, const char *key, const char *path,
                           struct err *err)
@@ -639,27 +673,17 @@ static int check_env_file(struct chk *c, struct jv *parent, const char *key, con
                 return 0;
         if (jv_type(v) != JV_ARRAY)
                 return fail(c, path, err, "must be a string or a list");
-        return each_item(c, v, path, check_env_file_item, err);
+        return each_item(c, v, path, &env_file_item_rule, err);
 }
+
+static const struct rule env_file_rule = {.check = check_env_file};
 
 static const struct field extends_fields[] = {
         {"service", K_STR, NULL},
         {"file", K_STR, NULL},
 };
-
-static int check_extends(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        struct jv *v = jv_get(parent, key);
-        int r;
-
-        if (jv_str(v))
-                return 0;
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        r = CHECK_FIELDS(c, v, path, extends_fields, err);
-        return r < 0 ? r : require(c, v, "service", path, err);
-}
+static const struct rule extends_rule = {FIELDS(extends_fields), .required = {"service"},
+                                         .or_string = true};
 
 static const struct field healthcheck_fields[] = {
         {"disable", K_BOOL, NULL},
@@ -690,11 +714,13 @@ static int check_healthcheck(struct chk *c, struct jv *parent, const char *key, 
         return r;
 }
 
+static const struct rule healthcheck_rule = {.check = check_healthcheck};
+
 static int check_options(struct chk *c, struct jv *parent, const char *key, const char *path,
                          struct err *err)
 {
         struct jv *v = jv_get(parent, key);
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
 
         for (size_t i = 0; keys[i]; i++) {
                 enum jv_type t = jv_type(jv_get(v, keys[i]));
@@ -706,22 +732,19 @@ static int check_options(struct chk *c, struct jv *parent, const char *key, cons
         return 0;
 }
 
+static const struct rule options_rule = {.check = check_options};
+
 static const struct field logging_fields[] = {
         {"driver", K_STR, NULL},
-        {"options", K_OBJ, check_options},
+        {"options", K_OBJ, &options_rule},
 };
-
-static int check_logging(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, logging_fields, err);
-}
+static const struct rule logging_rule = {FIELDS(logging_fields)};
 
 static const struct field service_network_fields[] = {
         {"aliases", K_STRLIST, NULL},          {"interface_name", K_STR, NULL},
         {"ipv4_address", K_STR, NULL},         {"ipv6_address", K_STR, NULL},
         {"link_local_ips", K_STRLIST, NULL},   {"mac_address", K_STR, NULL},
-        {"driver_opts", K_OBJ, check_options}, {"priority", K_NUM, NULL},
+        {"driver_opts", K_OBJ, &options_rule}, {"priority", K_NUM, NULL},
         {"gw_priority", K_NUM, NULL},
 };
 
@@ -734,7 +757,7 @@ static int check_service_networks(struct chk *c, struct jv *parent, const char *
                 return check_strlist(c, v, path, false, err);
         if (jv_type(v) != JV_OBJECT)
                 return fail(c, path, err, "must be a list or a mapping");
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
         for (size_t i = 0; keys[i]; i++) {
                 _cleanup_free_ char *p = child(path, keys[i]);
                 struct jv *n = jv_get(v, keys[i]);
@@ -749,11 +772,14 @@ static int check_service_networks(struct chk *c, struct jv *parent, const char *
         return 0;
 }
 
+static const struct rule service_networks_rule = {.check = check_service_networks};
+
 static const struct field port_fields[] = {
         {"name", K_STR, NULL},         {"mode", K_STR, NULL},          {"host_ip", K_STR, NULL},
         {"target", K_INT, NULL},       {"published", K_STR_INT, NULL}, {"protocol", K_STR, NULL},
         {"app_protocol", K_STR, NULL},
 };
+static const struct rule port_rule = {FIELDS(port_fields), .required = {"target"}};
 
 static int check_port(struct chk *c, struct jv *v, const char *path, struct err *err)
 {
@@ -761,10 +787,8 @@ static int check_port(struct chk *c, struct jv *v, const char *path, struct err 
         _cleanup_free_ char *spec = NULL;
         struct err e = {0};
 
-        if (jv_type(v) == JV_OBJECT) {
-                int r = CHECK_FIELDS(c, v, path, port_fields, err);
-                return r < 0 ? r : require(c, v, "target", path, err);
-        }
+        if (jv_type(v) == JV_OBJECT)
+                return check_mapping(c, v, path, &port_rule, err);
         if (jv_type(v) != JV_INT && jv_type(v) != JV_STRING)
                 return fail(c, path, err, "must be a number, a string or a mapping");
         spec = compose_sprint(v);
@@ -773,11 +797,7 @@ static int check_port(struct chk *c, struct jv *v, const char *path, struct err 
         return 0;
 }
 
-static int check_ports(struct chk *c, struct jv *parent, const char *key, const char *path,
-                       struct err *err)
-{
-        return each_item(c, jv_get(parent, key), path, check_port, err);
-}
+static const struct rule ports_rule = {.item = check_port};
 
 static const struct field bind_fields[] = {
         {"propagation", K_STR, NULL},
@@ -797,30 +817,10 @@ static const struct field tmpfs_fields[] = {
 static const struct field image_fields[] = {
         {"subpath", K_STR, NULL},
 };
-
-static int check_bind(struct chk *c, struct jv *parent, const char *key, const char *path,
-                      struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, bind_fields, err);
-}
-
-static int check_volume_opt(struct chk *c, struct jv *parent, const char *key, const char *path,
-                            struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, volume_opt_fields, err);
-}
-
-static int check_tmpfs_opt(struct chk *c, struct jv *parent, const char *key, const char *path,
-                           struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, tmpfs_fields, err);
-}
-
-static int check_image_opt(struct chk *c, struct jv *parent, const char *key, const char *path,
-                           struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, image_fields, err);
-}
+static const struct rule bind_rule = {FIELDS(bind_fields)};
+static const struct rule volume_opt_rule = {FIELDS(volume_opt_fields)};
+static const struct rule tmpfs_rule = {FIELDS(tmpfs_fields)};
+static const struct rule image_rule = {FIELDS(image_fields)};
 
 static const struct field mount_fields[] = {
         {"type", K_STR, NULL},
@@ -828,11 +828,13 @@ static const struct field mount_fields[] = {
         {"target", K_STR, NULL},
         {"read_only", K_BOOL, NULL},
         {"consistency", K_STR, NULL},
-        {"bind", K_OBJ, check_bind},
-        {"volume", K_OBJ, check_volume_opt},
-        {"tmpfs", K_OBJ, check_tmpfs_opt},
-        {"image", K_OBJ, check_image_opt},
+        {"bind", K_OBJ, &bind_rule},
+        {"volume", K_OBJ, &volume_opt_rule},
+        {"tmpfs", K_OBJ, &tmpfs_rule},
+        {"image", K_OBJ, &image_rule},
 };
+static const struct rule mount_rule = {FIELDS(mount_fields), .required = {"type", "target"},
+                                       .or_string = true};
 
 static int check_mount(struct chk *c, struct jv *v, const char *path, struct err *err)
 {
@@ -846,13 +848,7 @@ static int check_mount(struct chk *c, struct jv *v, const char *path, struct err
                         return fail(c, path, err, ": %s", e.msg);
                 return 0;
         }
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        r = CHECK_FIELDS(c, v, path, mount_fields, err);
-        if (r >= 0)
-                r = require(c, v, "type", path, err);
-        if (r >= 0)
-                r = require(c, v, "target", path, err);
+        r = check_mapping(c, v, path, &mount_rule, err);
         if (r >= 0 && !strcmp(jv_get_str(v, "type"), "bind"))
                 r = require(c, v, "source", path, err);
         if (r < 0)
@@ -866,11 +862,7 @@ static int check_mount(struct chk *c, struct jv *v, const char *path, struct err
         }
 }
 
-static int check_mounts(struct chk *c, struct jv *parent, const char *key, const char *path,
-                        struct err *err)
-{
-        return each_item(c, jv_get(parent, key), path, check_mount, err);
-}
+static const struct rule mounts_rule = {.item = check_mount};
 
 static const struct field limit_fields[] = {
         {"cpus", K_STR_NUM, NULL},
@@ -883,22 +875,12 @@ static const struct field reservation_fields[] = {
         {"generic_resources", K_ARR, NULL},
         {"devices", K_ARR, NULL},
 };
-
-static int check_limits(struct chk *c, struct jv *parent, const char *key, const char *path,
-                        struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, limit_fields, err);
-}
-
-static int check_reservations(struct chk *c, struct jv *parent, const char *key, const char *path,
-                              struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, reservation_fields, err);
-}
+static const struct rule limit_rule = {FIELDS(limit_fields)};
+static const struct rule reservation_rule = {FIELDS(reservation_fields)};
 
 static const struct field resources_fields[] = {
-        {"limits", K_OBJ, check_limits},
-        {"reservations", K_OBJ, check_reservations},
+        {"limits", K_OBJ, &limit_rule},
+        {"reservations", K_OBJ, &reservation_rule},
 };
 static const struct field restart_policy_fields[] = {
         {"condition", K_STR, NULL},
@@ -911,59 +893,37 @@ static const struct field update_fields[] = {
         {"failure_action", K_STR, NULL},    {"monitor", K_DURATION, NULL},
         {"max_failure_ratio", K_NUM, NULL}, {"order", K_STR, NULL},
 };
-
-static int check_resources(struct chk *c, struct jv *parent, const char *key, const char *path,
-                           struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, resources_fields, err);
-}
-
-static int check_restart_policy(struct chk *c, struct jv *parent, const char *key, const char *path,
-                                struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, restart_policy_fields, err);
-}
-
-static int check_update(struct chk *c, struct jv *parent, const char *key, const char *path,
-                        struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, update_fields, err);
-}
+static const struct rule resources_rule = {FIELDS(resources_fields)};
+static const struct rule restart_policy_rule = {FIELDS(restart_policy_fields)};
+static const struct rule update_rule = {FIELDS(update_fields)};
 
 static const struct field deploy_fields[] = {
         {"mode", K_STR, NULL},
         {"endpoint_mode", K_STR, NULL},
         {"replicas", K_INT, NULL},
         {"labels", K_LIST_OR_DICT, NULL},
-        {"rollback_config", K_OBJ, check_update},
-        {"update_config", K_OBJ, check_update},
-        {"resources", K_OBJ, check_resources},
-        {"restart_policy", K_OBJ, check_restart_policy},
+        {"rollback_config", K_OBJ, &update_rule},
+        {"update_config", K_OBJ, &update_rule},
+        {"resources", K_OBJ, &resources_rule},
+        {"restart_policy", K_OBJ, &restart_policy_rule},
         {"placement", K_OBJ, NULL},
 };
-
-static int check_deploy(struct chk *c, struct jv *parent, const char *key, const char *path,
-                        struct err *err)
-{
-        struct jv *v = jv_get(parent, key);
-
-        return v ? CHECK_FIELDS(c, v, path, deploy_fields, err) : 0;
-}
+static const struct rule deploy_rule = {FIELDS(deploy_fields), .or_null = true};
 
 /* Every key the Compose Specification defines for a service. */
 static const struct field service_fields[] = {
         {"develop", K_OBJ, NULL},
-        {"deploy", K_SUB, check_deploy},
+        {"deploy", K_SUB, &deploy_rule},
         {"annotations", K_LIST_OR_DICT, NULL},
         {"attach", K_BOOL, NULL},
-        {"build", K_SUB, check_build},
+        {"build", K_SUB, &build_rule},
         {"blkio_config", K_OBJ, NULL},
         {"cap_add", K_STRLIST, NULL},
         {"cap_drop", K_STRLIST, NULL},
         {"cgroup", K_STR, NULL},
         {"cgroup_parent", K_STR, NULL},
-        {"command", K_CMD, check_command},
-        {"configs", K_ARR, check_file_refs},
+        {"command", K_CMD, &command_rule},
+        {"configs", K_ARR, &file_ref_rule},
         {"container_name", K_STR, NULL},
         {"cpu_count", K_INT, NULL},
         {"cpu_percent", K_NUM, NULL},
@@ -975,25 +935,25 @@ static const struct field service_fields[] = {
         {"cpus", K_NUM, NULL},
         {"cpuset", K_STR, NULL},
         {"credential_spec", K_OBJ, NULL},
-        {"depends_on", K_SUB, check_depends_on},
+        {"depends_on", K_SUB, &depends_on_rule},
         {"device_cgroup_rules", K_STRLIST, NULL},
-        {"devices", K_ARR, check_devices},
+        {"devices", K_ARR, &devices_rule},
         {"dns", K_STR_OR_LIST, NULL},
         {"dns_opt", K_STRLIST, NULL},
         {"dns_search", K_STR_OR_LIST, NULL},
         {"domainname", K_STR, NULL},
-        {"entrypoint", K_CMD, check_command},
-        {"env_file", K_SUB, check_env_file},
+        {"entrypoint", K_CMD, &command_rule},
+        {"env_file", K_SUB, &env_file_rule},
         {"label_file", K_STR_OR_LIST, NULL},
         {"environment", K_LIST_OR_DICT, NULL},
         {"expose", K_STR_NUM_LIST, NULL},
-        {"extends", K_SUB, check_extends},
+        {"extends", K_SUB, &extends_rule},
         {"provider", K_OBJ, NULL},
         {"external_links", K_STRLIST, NULL},
-        {"extra_hosts", K_SUB, check_extra_hosts},
+        {"extra_hosts", K_SUB, &extra_hosts_rule},
         {"gpus", K_ANY, NULL},
         {"group_add", K_STR_NUM_LIST, NULL},
-        {"healthcheck", K_OBJ, check_healthcheck},
+        {"healthcheck", K_OBJ, &healthcheck_rule},
         {"hostname", K_STR, NULL},
         {"image", K_STR, NULL},
         {"init", K_BOOL, NULL},
@@ -1001,7 +961,7 @@ static const struct field service_fields[] = {
         {"isolation", K_STR, NULL},
         {"labels", K_LIST_OR_DICT, NULL},
         {"links", K_STRLIST, NULL},
-        {"logging", K_OBJ, check_logging},
+        {"logging", K_OBJ, &logging_rule},
         {"mac_address", K_STR, NULL},
         {"mem_limit", K_BYTES, NULL},
         {"mem_reservation", K_BYTES, NULL},
@@ -1009,13 +969,13 @@ static const struct field service_fields[] = {
         {"memswap_limit", K_BYTES, NULL},
         {"network_mode", K_STR, NULL},
         {"models", K_ANY, NULL},
-        {"networks", K_SUB, check_service_networks},
+        {"networks", K_SUB, &service_networks_rule},
         {"oom_kill_disable", K_BOOL, NULL},
         {"oom_score_adj", K_INT, NULL},
         {"pid", K_STR_NULL, NULL},
         {"pids_limit", K_INT, NULL},
         {"platform", K_STR, NULL},
-        {"ports", K_ARR, check_ports},
+        {"ports", K_ARR, &ports_rule},
         {"pre_start", K_ARR, NULL},
         {"post_start", K_ARR, NULL},
         {"pre_stop", K_ARR, NULL},
@@ -1029,7 +989,7 @@ static const struct field service_fields[] = {
         {"scale", K_INT, NULL},
         {"security_opt", K_STRLIST, NULL},
         {"shm_size", K_BYTES, NULL},
-        {"secrets", K_ARR, check_file_refs},
+        {"secrets", K_ARR, &file_ref_rule},
         {"sysctls", K_LIST_OR_DICT, NULL},
         {"stdin_open", K_BOOL, NULL},
         {"stop_grace_period", K_DURATION, NULL},
@@ -1037,12 +997,12 @@ static const struct field service_fields[] = {
         {"storage_opt", K_OBJ, NULL},
         {"tmpfs", K_STR_OR_LIST, NULL},
         {"tty", K_BOOL, NULL},
-        {"ulimits", K_SUB, check_ulimits},
+        {"ulimits", K_SUB, &ulimits_rule},
         {"use_api_socket", K_BOOL, NULL},
         {"user", K_STR, NULL},
         {"uts", K_STR, NULL},
         {"userns_mode", K_STR, NULL},
-        {"volumes", K_ARR, check_mounts},
+        {"volumes", K_ARR, &mounts_rule},
         {"volumes_from", K_STRLIST, NULL},
         {"working_dir", K_STR, NULL},
 };
@@ -1051,7 +1011,7 @@ static int check_services(struct chk *c, struct jv *parent, const char *key, con
                           struct err *err)
 {
         struct jv *v = jv_get(parent, key);
-        _cleanup_strv_ char **keys = compose_keys(v);
+        _cleanup_strv_ char **keys = jv_keys_ordered(v);
 
         for (size_t i = 0; keys[i]; i++) {
                 _cleanup_free_ char *p = child(path, keys[i]);
@@ -1068,6 +1028,8 @@ static int check_services(struct chk *c, struct jv *parent, const char *key, con
         return 0;
 }
 
+static const struct rule services_rule = {.check = check_services};
+
 /* ---- top-level resources ---- */
 
 static int check_external(struct chk *c, struct jv *parent, const char *key, const char *path,
@@ -1081,42 +1043,29 @@ static int check_external(struct chk *c, struct jv *parent, const char *key, con
         return check_kind(c, parent, key, K_BOOL, path, err);
 }
 
+static const struct rule external_rule = {.check = check_external};
+
 static const struct field pool_fields[] = {
         {"subnet", K_STR, NULL},
         {"ip_range", K_STR, NULL},
         {"gateway", K_STR, NULL},
-        {"aux_addresses", K_OBJ, check_options},
+        {"aux_addresses", K_OBJ, &options_rule},
 };
-
-static int check_pool(struct chk *c, struct jv *v, const char *path, struct err *err)
-{
-        return CHECK_FIELDS(c, v, path, pool_fields, err);
-}
-
-static int check_pools(struct chk *c, struct jv *parent, const char *key, const char *path,
-                       struct err *err)
-{
-        return each_item(c, jv_get(parent, key), path, check_pool, err);
-}
+static const struct rule pool_rule = {FIELDS(pool_fields)};
 
 static const struct field ipam_fields[] = {
         {"driver", K_STR, NULL},
-        {"config", K_ARR, check_pools},
-        {"options", K_OBJ, check_options},
+        {"config", K_ARR, &pool_rule},
+        {"options", K_OBJ, &options_rule},
 };
-
-static int check_ipam(struct chk *c, struct jv *parent, const char *key, const char *path,
-                      struct err *err)
-{
-        return CHECK_FIELDS(c, jv_get(parent, key), path, ipam_fields, err);
-}
+static const struct rule ipam_rule = {FIELDS(ipam_fields)};
 
 static const struct field network_fields[] = {
         {"name", K_STR, NULL},
         {"driver", K_STR, NULL},
-        {"driver_opts", K_OBJ, check_options},
-        {"ipam", K_OBJ, check_ipam},
-        {"external", K_SUB, check_external},
+        {"driver_opts", K_OBJ, &options_rule},
+        {"ipam", K_OBJ, &ipam_rule},
+        {"external", K_SUB, &external_rule},
         {"internal", K_BOOL, NULL},
         {"enable_ipv4", K_BOOL, NULL},
         {"enable_ipv6", K_BOOL, NULL},
@@ -1126,18 +1075,18 @@ static const struct field network_fields[] = {
 static const struct field volume_fields[] = {
         {"name", K_STR, NULL},
         {"driver", K_STR, NULL},
-        {"driver_opts", K_OBJ, check_options},
-        {"external", K_SUB, check_external},
+        {"driver_opts", K_OBJ, &options_rule},
+        {"external", K_SUB, &external_rule},
         {"labels", K_LIST_OR_DICT, NULL},
 };
 static const struct field secret_fields[] = {
         {"name", K_STR, NULL},
         {"environment", K_STR, NULL},
         {"file", K_STR, NULL},
-        {"external", K_SUB, check_external},
+        {"external", K_SUB, &external_rule},
         {"labels", K_LIST_OR_DICT, NULL},
         {"driver", K_STR, NULL},
-        {"driver_opts", K_OBJ, check_options},
+        {"driver_opts", K_OBJ, &options_rule},
         {"template_driver", K_STR, NULL},
 };
 static const struct field config_fields[] = {
@@ -1145,93 +1094,31 @@ static const struct field config_fields[] = {
         {"content", K_STR, NULL},
         {"environment", K_STR, NULL},
         {"file", K_STR, NULL},
-        {"external", K_SUB, check_external},
+        {"external", K_SUB, &external_rule},
         {"labels", K_LIST_OR_DICT, NULL},
         {"template_driver", K_STR, NULL},
 };
-
-static int check_resources_of(struct chk *c, struct jv *v, const char *path, const char *what,
-                              const struct field *fields, size_t n, bool nullable, struct err *err)
-{
-        _cleanup_strv_ char **keys = compose_keys(v);
-
-        for (size_t i = 0; keys[i]; i++) {
-                _cleanup_free_ char *p = child(path, keys[i]);
-                struct jv *r = jv_get(v, keys[i]);
-                int k;
-                if (!strncmp(keys[i], "x-", 2))
-                        continue;
-                if (!name_ok(keys[i]))
-                        return fail(c, p, err,
-                                    ": invalid %s name \"%s\": it must match ^[a-zA-Z0-9._-]+$",
-                                    what, keys[i]);
-                if (!r && nullable)
-                        continue;
-                k = check_fields(c, r, p, fields, n, err);
-                if (k < 0)
-                        return k;
-        }
-        return 0;
-}
-
-static int check_networks(struct chk *c, struct jv *parent, const char *key, const char *path,
-                          struct err *err)
-{
-        return check_resources_of(c, jv_get(parent, key), path, "network", network_fields,
-                                  ARRAY_SIZE(network_fields), true, err);
-}
-
-static int check_volumes(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        return check_resources_of(c, jv_get(parent, key), path, "volume", volume_fields,
-                                  ARRAY_SIZE(volume_fields), true, err);
-}
-
-static int check_secrets(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        return check_resources_of(c, jv_get(parent, key), path, "secret", secret_fields,
-                                  ARRAY_SIZE(secret_fields), false, err);
-}
-
-static int check_configs(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        return check_resources_of(c, jv_get(parent, key), path, "config", config_fields,
-                                  ARRAY_SIZE(config_fields), false, err);
-}
+/* Networks and volumes may be declared empty (null); secrets and configs may not. */
+static const struct rule networks_rule = {FIELDS(network_fields), .or_null = true,
+                                          .names = "network"};
+static const struct rule volumes_rule = {FIELDS(volume_fields), .or_null = true, .names = "volume"};
+static const struct rule secrets_rule = {FIELDS(secret_fields), .names = "secret"};
+static const struct rule configs_rule = {FIELDS(config_fields), .names = "config"};
 
 static const struct field include_fields[] = {
         {"path", K_STR_OR_LIST, NULL},
         {"env_file", K_STR_OR_LIST, NULL},
         {"project_directory", K_STR, NULL},
 };
-
-static int check_include_item(struct chk *c, struct jv *v, const char *path, struct err *err)
-{
-        int r;
-
-        if (jv_str(v))
-                return 0;
-        if (jv_type(v) != JV_OBJECT)
-                return fail(c, path, err, "must be a string or a mapping");
-        r = CHECK_FIELDS(c, v, path, include_fields, err);
-        return r < 0 ? r : require(c, v, "path", path, err);
-}
-
-static int check_include(struct chk *c, struct jv *parent, const char *key, const char *path,
-                         struct err *err)
-{
-        return each_item(c, jv_get(parent, key), path, check_include_item, err);
-}
+static const struct rule include_rule = {FIELDS(include_fields), .required = {"path"},
+                                         .or_string = true};
 
 static const struct field top_fields[] = {
         {"version", K_STR, NULL},          {"name", K_STR, NULL},
-        {"include", K_ARR, check_include}, {"services", K_OBJ, check_services},
-        {"models", K_OBJ, NULL},           {"networks", K_OBJ, check_networks},
-        {"volumes", K_OBJ, check_volumes}, {"secrets", K_OBJ, check_secrets},
-        {"configs", K_OBJ, check_configs},
+        {"include", K_ARR, &include_rule}, {"services", K_OBJ, &services_rule},
+        {"models", K_OBJ, NULL},           {"networks", K_OBJ, &networks_rule},
+        {"volumes", K_OBJ, &volumes_rule}, {"secrets", K_OBJ, &secrets_rule},
+        {"configs", K_OBJ, &configs_rule},
 };
 
 int compose_check_file(const char *file, struct jv *tree, const struct jv *pos, char ***warnings,

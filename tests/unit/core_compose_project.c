@@ -159,16 +159,47 @@ static void load_err(struct opts *t, int code, const char *want)
         assert_ptr_equal(warnings, (char **)0x1);
 }
 
-/* Loads the single file compose.yaml holding yaml and expects the error want. */
-static void yaml_err(const char *yaml, const char *want)
+/* The project in DIR with -f files (NULL: the files found there), loaded. */
+static struct jv *load_files(char **files)
+{
+        struct opts t;
+        struct jv *m;
+
+        opts_init(&t, NULL);
+        t.o.files = files;
+        m = load_ok(&t, NULL);
+        opts_free(&t);
+        return m;
+}
+
+/* Loading the project in DIR with -f files (NULL: the files found there) fails with code and
+ * the message want. */
+static void files_err(char **files, int code, const char *want)
 {
         struct opts t;
 
-        put("compose.yaml", yaml);
         opts_init(&t, NULL);
-        load_err(&t, -EINVAL, want);
+        t.o.files = files;
+        load_err(&t, code, want);
         opts_free(&t);
 }
+
+/* The one-file project yaml, loaded from DIR. */
+static struct jv *load_yaml(const char *yaml)
+{
+        put("compose.yaml", yaml);
+        return load_files(NULL);
+}
+
+/* Loads the single file compose.yaml holding yaml and expects the error want. */
+static void yaml_err(const char *yaml, const char *want)
+{
+        put("compose.yaml", yaml);
+        files_err(NULL, -EINVAL, want);
+}
+
+/* -f compose.yaml -f override.yaml */
+static char *with_override[] = {"compose.yaml", "override.yaml", NULL};
 
 /* The value at a '/'-separated path: object keys, array indexes. */
 static const struct jv *get(const struct jv *v, const char *path)
@@ -193,6 +224,20 @@ static void check_json(const struct jv *model, const char *path, const char *wan
                 fail_msg("%s: got %s, want %s", path, got, w);
 }
 
+/* check_json for each row: {path below prefix, want}. */
+static void check_rows(const struct jv *model, const char *prefix, const char *const rows[][2],
+                       size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = util_printf("%s%s", prefix, rows[i][0]);
+
+                assert_non_null(path);
+                check_json(model, path, rows[i][1]);
+        }
+}
+
+#define CHECK_ROWS(model, prefix, rows) check_rows(model, prefix, rows, ARRAY_SIZE(rows))
+
 static void check_missing(const struct jv *model, const char *path)
 {
         _cleanup_free_ char *p = strdup(path);
@@ -213,19 +258,6 @@ static bool has_warning(char **warnings, const char *want)
         _cleanup_free_ char *w = expand(want);
 
         return util_strv_contains(warnings, w);
-}
-
-/* The one-file project yaml, loaded from DIR. */
-static struct jv *load_yaml(const char *yaml)
-{
-        struct opts t;
-        struct jv *m;
-
-        put("compose.yaml", yaml);
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
-        opts_free(&t);
-        return m;
 }
 
 /* ---- which files, which name, which variables ---- */
@@ -268,26 +300,19 @@ static void test_discovery(void **state)
 
 static void test_discovery_none(void **state)
 {
-        struct opts t;
-
         (void)state;
-        opts_init(&t, NULL);
-        load_err(&t, -ENOENT, "no configuration file provided: not found");
-        opts_free(&t);
+        files_err(NULL, -ENOENT, "no configuration file provided: not found");
 }
 
 static void test_discovery_docker_compose_names(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        struct opts t;
 
         (void)state;
         put("docker-compose.yml", "services:\n  web:\n    image: a\n");
         put("docker-compose.override.yml", "services:\n  web:\n    image: b\n");
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
+        m = load_files(NULL);
         check_json(m, "services/web/image", "\"b\"");
-        opts_free(&t);
 }
 
 static void test_files_in_order(void **state)
@@ -324,13 +349,9 @@ static void test_files_in_order(void **state)
 static void test_file_missing(void **state)
 {
         char *files[] = {"nope.yml", NULL};
-        struct opts t;
 
         (void)state;
-        opts_init(&t, NULL);
-        t.o.files = files;
-        load_err(&t, -ENOENT, "open DIR/nope.yml: no such file or directory");
-        opts_free(&t);
+        files_err(files, -ENOENT, "open DIR/nope.yml: no such file or directory");
 }
 
 static void test_file_stdin(void **state)
@@ -546,25 +567,22 @@ static void test_profiles_dependencies(void **state)
         opts_free(&t);
 
         /* required: false: the dependency is dropped. */
-        put("compose.yaml", "services:\n"
-                            "  web:\n"
-                            "    image: web\n"
-                            "    depends_on:\n"
-                            "      db:\n"
-                            "        condition: service_healthy\n"
-                            "        required: false\n"
-                            "      cache:\n"
-                            "        condition: service_started\n"
-                            "  db:\n"
-                            "    image: db\n"
-                            "    profiles: [debug]\n"
-                            "  cache:\n"
-                            "    image: redis\n");
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
+        m = load_yaml("services:\n"
+                      "  web:\n"
+                      "    image: web\n"
+                      "    depends_on:\n"
+                      "      db:\n"
+                      "        condition: service_healthy\n"
+                      "        required: false\n"
+                      "      cache:\n"
+                      "        condition: service_started\n"
+                      "  db:\n"
+                      "    image: db\n"
+                      "    profiles: [debug]\n"
+                      "  cache:\n"
+                      "    image: redis\n");
         check_json(m, "services/web/depends_on",
                    "{\"cache\":{\"condition\":\"service_started\",\"required\":true}}");
-        opts_free(&t);
 }
 
 /* ---- include and extends ---- */
@@ -572,7 +590,6 @@ static void test_profiles_dependencies(void **state)
 static void test_include(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        struct opts t;
 
         (void)state;
         put("compose.yaml", "include:\n"
@@ -604,8 +621,7 @@ static void test_include(void **state)
                                "      FROM_INCLUDE: yes-string\n");
         put("other/long.override.yaml", "services:\n  api:\n    command: run\n");
         put("other/vars.env", "APIVER=2\n");
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
+        m = load_files(NULL);
         check_json(m, "services/db/image", "\"postgres:16\"");
         /* Relative paths of an included file resolve against its own project directory. */
         check_json(m, "services/db/volumes/0/source", "\"DIR/inc/data\"");
@@ -617,22 +633,17 @@ static void test_include(void **state)
         check_json(m, "services/api/environment",
                    "{\"FROM_INCLUDE\":\"yes-string\",\"LOCAL\":\"1\"}");
         check_json(m, "services/web/depends_on/api/condition", "\"service_started\"");
-        opts_free(&t);
 }
 
 static void test_include_cycle(void **state)
 {
-        struct opts t;
-
         (void)state;
         put("compose.yaml", "include: [a.yaml]\nservices:\n  web:\n    image: x\n");
         put("a.yaml", "include: [b.yaml]\n");
         put("b.yaml", "include: [a.yaml]\n");
-        opts_init(&t, NULL);
-        load_err(&t, -EINVAL,
-                 "include cycle detected:\nDIR/compose.yaml\n include DIR/a.yaml\n include "
-                 "DIR/b.yaml\n include DIR/a.yaml");
-        opts_free(&t);
+        files_err(NULL, -EINVAL,
+                  "include cycle detected:\nDIR/compose.yaml\n include DIR/a.yaml\n include "
+                  "DIR/b.yaml\n include DIR/a.yaml");
 }
 
 static void test_extends_same_file(void **state)
@@ -669,7 +680,6 @@ static void test_extends_same_file(void **state)
 static void test_extends_other_file(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        struct opts t;
 
         (void)state;
         put("compose.yaml", "services:\n"
@@ -691,8 +701,7 @@ static void test_extends_other_file(void **state)
         put("common/deeper/root.yaml",
             "services:\n  root:\n    image: root\n    working_dir: /w\n");
         put("common/app.env", "FROM_FILE=1\n");
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
+        m = load_files(NULL);
         check_json(m, "services/web/image", "\"root\"");
         check_json(m, "services/web/working_dir", "\"/w\"");
         /* The extended service's relative paths resolve against its own file. */
@@ -700,7 +709,6 @@ static void test_extends_other_file(void **state)
         check_json(m, "services/web/volumes/0/source", "\"DIR/common/shared\"");
         check_json(m, "services/web/volumes/1/source", "\"DIR/mine\"");
         check_json(m, "services/web/environment", "{\"FROM_FILE\":\"1\"}");
-        opts_free(&t);
 }
 
 static void test_extends_errors(void **state)
@@ -717,73 +725,59 @@ static void test_extends_errors(void **state)
 
 static void test_include_errors(void **state)
 {
-        struct opts t;
-
         (void)state;
-        opts_init(&t, NULL);
         put("compose.yaml", "include: [missing.yaml]\nservices:\n  web:\n    image: x\n");
-        load_err(&t, -ENOENT, "open DIR/missing.yaml: no such file or directory");
+        files_err(NULL, -ENOENT, "open DIR/missing.yaml: no such file or directory");
         put("compose.yaml", "include:\n  - path: inc.yaml\n    env_file: nope.env\n"
                             "services:\n  web:\n    image: x\n");
         put("inc.yaml", "services:\n  db:\n    image: x\n");
-        load_err(&t, -ENOENT, "stat DIR/nope.env: no such file or directory");
+        files_err(NULL, -ENOENT, "stat DIR/nope.env: no such file or directory");
         put("compose.yaml", "include: [inc.yaml]\nservices:\n  web:\n    image: x\n");
         put("inc.yaml", "services:\n  db:\n    image: x\n    tty: sometimes\n");
-        load_err(&t, -EINVAL, "DIR/inc.yaml:4:5: services.db.tty: invalid boolean: sometimes");
+        files_err(NULL, -EINVAL, "DIR/inc.yaml:4:5: services.db.tty: invalid boolean: sometimes");
         put("inc.yaml", "services:\n  db:\n    image: [x\n");
-        load_err(&t, -EINVAL,
-                 "DIR/inc.yaml:4:1: did not find expected ',' or ']' (while parsing a flow "
-                 "sequence at line 3, column 12)");
-        opts_free(&t);
+        files_err(NULL, -EINVAL,
+                  "DIR/inc.yaml:4:1: did not find expected ',' or ']' (while parsing a flow "
+                  "sequence at line 3, column 12)");
 }
 
 static void test_extends_file_errors(void **state)
 {
-        struct opts t;
-
         (void)state;
-        opts_init(&t, NULL);
         put("compose.yaml", "services:\n  web:\n    extends: {file: base.yaml, service: nope}\n");
         put("base.yaml", "services:\n  app:\n    image: x\n");
-        load_err(&t, -EINVAL,
-                 "cannot extend service \"web\" in DIR/compose.yaml: service \"nope\" not found "
-                 "in base.yaml");
+        files_err(NULL, -EINVAL,
+                  "cannot extend service \"web\" in DIR/compose.yaml: service \"nope\" not found "
+                  "in base.yaml");
         put("base.yaml", "networks: {}\n");
-        load_err(&t, -EINVAL,
-                 "cannot extend service \"web\" in DIR/base.yaml: no services section");
+        files_err(NULL, -EINVAL,
+                  "cannot extend service \"web\" in DIR/base.yaml: no services section");
         put("base.yaml", "services:\n  nope:\n    image: ${REQ?needed}\n");
-        load_err(&t, -EINVAL,
-                 "DIR/base.yaml:3:5: error while interpolating services.nope.image: required "
-                 "variable REQ is missing a value: needed");
+        files_err(NULL, -EINVAL,
+                  "DIR/base.yaml:3:5: error while interpolating services.nope.image: required "
+                  "variable REQ is missing a value: needed");
         put("compose.yaml", "services:\n  web:\n    extends: {file: base.yaml, service: a}\n");
         put("base.yaml", "services:\n  a:\n    extends: {file: compose.yaml, service: web}\n");
-        load_err(&t, -EINVAL,
-                 "Circular reference:\n  web in DIR/base.yaml\n  extends a in "
-                 "DIR/compose.yaml\n  extends web in DIR/base.yaml");
-        opts_free(&t);
+        files_err(NULL, -EINVAL,
+                  "Circular reference:\n  web in DIR/base.yaml\n  extends a in "
+                  "DIR/compose.yaml\n  extends web in DIR/base.yaml");
 }
 
 static void test_override_errors(void **state)
 {
-        char *files[] = {"compose.yaml", "override.yaml", NULL};
-        struct opts t;
-
         (void)state;
         put("compose.yaml", "services:\n  web:\n    image: x\n    environment: {A: 1}\n");
-        opts_init(&t, NULL);
-        t.o.files = files;
         put("override.yaml", "services:\n  web:\n    image: ${X:?}\n");
-        load_err(&t, -EINVAL,
-                 "DIR/override.yaml:3:5: error while interpolating services.web.image: required "
-                 "variable X is missing a value");
+        files_err(with_override, -EINVAL,
+                  "DIR/override.yaml:3:5: error while interpolating services.web.image: required "
+                  "variable X is missing a value");
         put("override.yaml", "services:\n  web:\n    extra: 1\n");
-        load_err(&t, -EINVAL,
-                 "DIR/override.yaml:3:5: services.web additional property extra is not allowed");
+        files_err(with_override, -EINVAL,
+                  "DIR/override.yaml:3:5: services.web additional property extra is not allowed");
         put("override.yaml", "networks:\n  \"bad net\":\n");
-        load_err(&t, -EINVAL,
-                 "DIR/override.yaml:2:3: networks.bad net: invalid network name \"bad net\": it "
-                 "must match ^[a-zA-Z0-9._-]+$");
-        opts_free(&t);
+        files_err(with_override, -EINVAL,
+                  "DIR/override.yaml:2:3: networks.bad net: invalid network name \"bad net\": it "
+                  "must match ^[a-zA-Z0-9._-]+$");
 }
 
 /* ---- short forms ---- */
@@ -850,29 +844,26 @@ static void test_port_errors(void **state)
 static void test_volumes(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        struct opts t;
 
         (void)state;
-        put("compose.yaml", "services:\n"
-                            "  web:\n"
-                            "    image: x\n"
-                            "    volumes:\n"
-                            "      - data:/data:ro,nocopy\n"
-                            "      - ./src:/src:z\n"
-                            "      - /abs/host:/in/../target/\n"
-                            "      - ~/cache:/cache:rw,rshared\n"
-                            "      - /anon\n"
-                            "      - type: tmpfs\n"
-                            "        target: /tmp\n"
-                            "        tmpfs: {size: 64m}\n"
-                            "      - type: bind\n"
-                            "        source: rel\n"
-                            "        target: /rel\n"
-                            "        read_only: \"true\"\n"
-                            "volumes:\n"
-                            "  data:\n");
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
+        m = load_yaml("services:\n"
+                      "  web:\n"
+                      "    image: x\n"
+                      "    volumes:\n"
+                      "      - data:/data:ro,nocopy\n"
+                      "      - ./src:/src:z\n"
+                      "      - /abs/host:/in/../target/\n"
+                      "      - ~/cache:/cache:rw,rshared\n"
+                      "      - /anon\n"
+                      "      - type: tmpfs\n"
+                      "        target: /tmp\n"
+                      "        tmpfs: {size: 64m}\n"
+                      "      - type: bind\n"
+                      "        source: rel\n"
+                      "        target: /rel\n"
+                      "        read_only: \"true\"\n"
+                      "volumes:\n"
+                      "  data:\n");
         check_json(m, "services/web/volumes/0",
                    "{\"type\":\"volume\",\"source\":\"data\",\"target\":\"/data\",\"read_only\":"
                    "true,\"volume\":{\"nocopy\":true}}");
@@ -894,7 +885,6 @@ static void test_volumes(void **state)
         check_json(m, "services/web/volumes/6",
                    "{\"type\":\"bind\",\"source\":\"DIR/rel\",\"target\":\"/rel\","
                    "\"read_only\":true}");
-        opts_free(&t);
         yaml_err("services:\n  web:\n    image: x\n    volumes:\n      - data:/data\n",
                  "service \"web\" refers to undefined volume data: invalid compose project");
         yaml_err("services:\n  web:\n    image: x\n    volumes:\n      - ab:bc:cd:d\n",
@@ -967,42 +957,43 @@ static void test_service_forms(void **state)
                       "  token: {file: ./token.txt}\n"
                       "configs:\n"
                       "  conf: {content: hello}\n");
-        check_json(m, "services/web/command", "[\"sh\",\"-c\",\"echo \\\"a b\\\"\",\"c d\"]");
-        check_json(m, "services/web/entrypoint", "[]");
-        check_json(m, "services/web/environment",
-                   "{\"A\":\"1\",\"B\":\"\",\"C\":null,\"D\":\"x=y\"}");
-        check_json(m, "services/web/labels", "{\"com.x\":\"1\",\"flag\":\"\"}");
-        check_json(m, "services/web/sysctls", "{\"net.core.somaxconn\":\"1024\"}");
-        check_json(m, "services/web/annotations", "{\"a\":\"b\"}");
-        check_json(m, "services/web/expose", "[\"80\",\"90\"]");
-        check_json(m, "services/web/tmpfs", "[\"/run\"]");
-        check_json(m, "services/web/dns", "[\"8.8.8.8\"]");
-        check_json(m, "services/web/dns_search", "[\"example.com\"]");
-        check_json(m, "services/web/group_add", "[\"100\",\"wheel\"]");
-        check_json(m, "services/web/extra_hosts", "[\"a=1.2.3.4\",\"b=::1\",\"c=::2\"]");
-        check_json(m, "services/web/healthcheck",
-                   "{\"test\":[\"CMD\",\"true\"],\"timeout\":\"500ms\",\"interval\":\"1m30s\","
-                   "\"retries\":3,\"start_period\":\"1h0m0s\"}");
-        check_json(m, "services/web/stop_grace_period", "\"1m30s\"");
-        check_json(m, "services/web/mem_limit", "1073741824");
-        check_json(m, "services/web/memswap_limit", "1024");
-        check_json(m, "services/web/shm_size", "67108864");
-        check_json(m, "services/web/cpus", "1.5");
-        check_json(m, "services/web/pids_limit", "100");
-        check_json(m, "services/web/privileged", "true");
-        check_json(m, "services/web/read_only", "false");
-        check_json(m, "services/web/ulimits",
-                   "{\"nofile\":{\"soft\":1024,\"hard\":2048},\"nproc\":{\"soft\":65535,\"hard\":"
-                   "65535}}");
-        check_json(m, "services/web/logging",
-                   "{\"driver\":\"json-file\",\"options\":{\"max-file\":\"3\",\"max-size\":"
-                   "\"10m\"}}");
-        check_json(m, "services/web/secrets",
-                   "[{\"source\":\"token\",\"target\":\"/run/secrets/token\"}]");
-        check_json(m, "services/web/configs", "[{\"source\":\"conf\",\"target\":\"/etc/conf\"}]");
-        check_json(m, "services/web/devices", "[\"/dev/fuse\",\"/dev/a:/dev/b:r\"]");
-        check_json(m, "services/web/pull_policy", "\"missing\"");
-        check_json(m, "services/web/x-custom", "{\"keep\":\"me\"}");
+        static const char *const web[][2] = {
+                {"command", "[\"sh\",\"-c\",\"echo \\\"a b\\\"\",\"c d\"]"},
+                {"entrypoint", "[]"},
+                {"environment", "{\"A\":\"1\",\"B\":\"\",\"C\":null,\"D\":\"x=y\"}"},
+                {"labels", "{\"com.x\":\"1\",\"flag\":\"\"}"},
+                {"sysctls", "{\"net.core.somaxconn\":\"1024\"}"},
+                {"annotations", "{\"a\":\"b\"}"},
+                {"expose", "[\"80\",\"90\"]"},
+                {"tmpfs", "[\"/run\"]"},
+                {"dns", "[\"8.8.8.8\"]"},
+                {"dns_search", "[\"example.com\"]"},
+                {"group_add", "[\"100\",\"wheel\"]"},
+                {"extra_hosts", "[\"a=1.2.3.4\",\"b=::1\",\"c=::2\"]"},
+                {"healthcheck",
+                 "{\"test\":[\"CMD\",\"true\"],\"timeout\":\"500ms\",\"interval\":\"1m30s\","
+                 "\"retries\":3,\"start_period\":\"1h0m0s\"}"},
+                {"stop_grace_period", "\"1m30s\""},
+                {"mem_limit", "1073741824"},
+                {"memswap_limit", "1024"},
+                {"shm_size", "67108864"},
+                {"cpus", "1.5"},
+                {"pids_limit", "100"},
+                {"privileged", "true"},
+                {"read_only", "false"},
+                {"ulimits",
+                 "{\"nofile\":{\"soft\":1024,\"hard\":2048},\"nproc\":{\"soft\":65535,\"hard\":"
+                 "65535}}"},
+                {"logging",
+                 "{\"driver\":\"json-file\",\"options\":{\"max-file\":\"3\",\"max-size\":"
+                 "\"10m\"}}"},
+                {"secrets", "[{\"source\":\"token\",\"target\":\"/run/secrets/token\"}]"},
+                {"configs", "[{\"source\":\"conf\",\"target\":\"/etc/conf\"}]"},
+                {"devices", "[\"/dev/fuse\",\"/dev/a:/dev/b:r\"]"},
+                {"pull_policy", "\"missing\""},
+                {"x-custom", "{\"keep\":\"me\"}"},
+        };
+        CHECK_ROWS(m, "services/web/", web);
         check_json(m, "services/app/build", "{\"context\":\"DIR\",\"dockerfile\":\"Dockerfile\"}");
         check_json(m, "services/app/healthcheck/test", "[\"CMD-SHELL\",\"curl -f localhost\"]");
         check_json(m, "services/off/healthcheck", "{\"test\":[\"NONE\"],\"disable\":true}");
@@ -1083,7 +1074,6 @@ static void test_networks(void **state)
 static void test_env_file(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        struct opts t;
 
         (void)state;
         put("compose.yaml", "services:\n"
@@ -1100,17 +1090,15 @@ static void test_env_file(void **state)
         put("a.env", "A=from-file\nB=from-file\nC=${PROJECT_VAR}\n");
         put("labels.env", "L=from-file\nM=from-file\n");
         put(".env", "PROJECT_VAR=pv\n");
-        opts_init(&t, NULL);
-        m = load_ok(&t, NULL);
+        m = load_files(NULL);
         check_json(m, "services/web/environment",
                    "{\"A\":\"from-file\",\"B\":\"from-environment\",\"C\":\"pv\"}");
         check_missing(m, "services/web/env_file");
         check_json(m, "services/web/labels", "{\"L\":\"from-labels\",\"M\":\"from-file\"}");
         check_missing(m, "services/web/label_file");
         put("compose.yaml", "services:\n  web:\n    image: x\n    env_file: nope.env\n");
-        load_err(&t, -ENOENT,
-                 "env file DIR/nope.env not found: stat DIR/nope.env: no such file or directory");
-        opts_free(&t);
+        files_err(NULL, -ENOENT,
+                  "env file DIR/nope.env not found: stat DIR/nope.env: no such file or directory");
 }
 
 /* ---- merging ---- */
@@ -1118,8 +1106,6 @@ static void test_env_file(void **state)
 static void test_merge_rules(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        char *files[] = {"compose.yaml", "override.yaml", NULL};
-        struct opts t;
 
         (void)state;
         put("compose.yaml", "services:\n"
@@ -1171,65 +1157,54 @@ static void test_merge_rules(void **state)
                              "  db:\n"
                              "    ports: !override [\"6543:5432\"]\n"
                              "    labels: !reset []\n");
-        opts_init(&t, NULL);
-        t.o.files = files;
-        m = load_ok(&t, NULL);
-        check_json(m, "services/web/command", "[\"over\"]");
+        m = load_files(with_override);
+        static const char *const web[][2] = {
+                {"command", "[\"over\"]"},
+                {"cap_add", "[\"B\"]"},
+                {"environment", "{\"A\":\"1\",\"B\":\"3\",\"C\":\"4\"}"},
+                {"labels", "{\"l1\":\"a\",\"l2\":\"b\"}"},
+                {"ports",
+                 "[{\"mode\":\"ingress\",\"target\":80,\"published\":\"8080\",\"protocol\":"
+                 "\"tcp\"},{\"mode\":\"ingress\",\"target\":9000,\"published\":\"9000\","
+                 "\"protocol\":\"tcp\"},{\"mode\":\"ingress\",\"target\":7000,\"published\":"
+                 "\"7000\",\"protocol\":\"tcp\"}]"},
+                {"volumes/0/source", "\"DIR/b\""},
+                {"volumes/1/source", "\"logs\""},
+                {"secrets", "[{\"source\":\"s1\",\"target\":\"/run/secrets/s1\",\"mode\":256}]"},
+                {"depends_on", "{\"db\":{\"condition\":\"service_healthy\",\"required\":true}}"},
+                {"networks", "{\"back\":{\"aliases\":[\"b\"]},\"front\":null}"},
+                {"logging", "{\"driver\":\"syslog\",\"options\":{\"fmt\":\"x\",\"tag\":\"a\"}}"},
+                {"extra_hosts", "[\"h=1.1.1.1\",\"i=2.2.2.2\"]"},
+                {"dns", "[\"1.1.1.1\",\"8.8.8.8\"]"},
+                {"build", "{\"context\":\"DIR/ctx\",\"dockerfile\":\"Other\"}"},
+                {"healthcheck", "{\"test\":[\"CMD\",\"b\"],\"interval\":\"10s\"}"},
+        };
+        CHECK_ROWS(m, "services/web/", web);
         check_missing(m, "services/web/entrypoint");
-        check_json(m, "services/web/cap_add", "[\"B\"]");
-        check_json(m, "services/web/environment", "{\"A\":\"1\",\"B\":\"3\",\"C\":\"4\"}");
-        check_json(m, "services/web/labels", "{\"l1\":\"a\",\"l2\":\"b\"}");
-        check_json(m, "services/web/ports",
-                   "[{\"mode\":\"ingress\",\"target\":80,\"published\":\"8080\",\"protocol\":"
-                   "\"tcp\"},{\"mode\":\"ingress\",\"target\":9000,\"published\":\"9000\","
-                   "\"protocol\":\"tcp\"},{\"mode\":\"ingress\",\"target\":7000,\"published\":"
-                   "\"7000\",\"protocol\":\"tcp\"}]");
-        check_json(m, "services/web/volumes/0/source", "\"DIR/b\"");
-        check_json(m, "services/web/volumes/1/source", "\"logs\"");
-        check_json(m, "services/web/secrets",
-                   "[{\"source\":\"s1\",\"target\":\"/run/secrets/s1\",\"mode\":256}]");
-        check_json(m, "services/web/depends_on",
-                   "{\"db\":{\"condition\":\"service_healthy\",\"required\":true}}");
-        check_json(m, "services/web/networks", "{\"back\":{\"aliases\":[\"b\"]},\"front\":null}");
-        check_json(m, "services/web/logging",
-                   "{\"driver\":\"syslog\",\"options\":{\"fmt\":\"x\",\"tag\":\"a\"}}");
-        check_json(m, "services/web/extra_hosts", "[\"h=1.1.1.1\",\"i=2.2.2.2\"]");
-        check_json(m, "services/web/dns", "[\"1.1.1.1\",\"8.8.8.8\"]");
-        check_json(m, "services/web/build", "{\"context\":\"DIR/ctx\",\"dockerfile\":\"Other\"}");
-        check_json(m, "services/web/healthcheck",
-                   "{\"test\":[\"CMD\",\"b\"],\"interval\":\"10s\"}");
         check_json(m, "services/db/ports",
                    "[{\"mode\":\"ingress\",\"target\":5432,\"published\":"
                    "\"6543\",\"protocol\":\"tcp\"}]");
         check_missing(m, "services/db/labels");
-        opts_free(&t);
 }
 
 static void test_merge_logging_driver(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        char *files[] = {"compose.yaml", "override.yaml", NULL};
-        struct opts t;
 
         (void)state;
         put("compose.yaml", "services:\n  web:\n    image: x\n"
                             "    logging: {driver: syslog, options: {tag: a}}\n");
         put("override.yaml", "services:\n  web:\n"
                              "    logging: {driver: json-file, options: {max-size: 1m}}\n");
-        opts_init(&t, NULL);
-        t.o.files = files;
-        m = load_ok(&t, NULL);
+        m = load_files(with_override);
         /* Another driver: its options replace the others. */
         check_json(m, "services/web/logging",
                    "{\"driver\":\"json-file\",\"options\":{\"max-size\":\"1m\"}}");
-        opts_free(&t);
 }
 
 static void test_merge_override_tags(void **state)
 {
         _cleanup_jv_ struct jv *m = NULL;
-        char *files[] = {"compose.yaml", "override.yaml", NULL};
-        struct opts t;
 
         (void)state;
         put("compose.yaml", "services:\n"
@@ -1240,15 +1215,12 @@ static void test_merge_override_tags(void **state)
                              "  web: !override\n    image: y\n"
                              "  cache: !reset\n"
                              "  db:\n    labels: !override {only: 2}\n");
-        opts_init(&t, NULL);
-        t.o.files = files;
-        m = load_ok(&t, NULL);
+        m = load_files(with_override);
         /* !override replaces in place; !reset removes. */
         check_json(m, "services",
                    "{\"web\":{\"image\":\"y\",\"networks\":{\"default\":null}},\"db\":{"
                    "\"image\":\"d\",\"labels\":{\"only\":\"2\"},\"networks\":{\"default\":"
                    "null}}}");
-        opts_free(&t);
 }
 
 /* ---- errors ---- */
