@@ -44,6 +44,7 @@ services:
   web:
     image: busybox
     command: sh -c "mkdir -p /www && echo hello-from-web >/www/index.html && exec httpd -f -p 80 -h /www"
+    stop_signal: SIGKILL
     ports:
       - "18080:80"
     depends_on:
@@ -52,6 +53,7 @@ services:
   app:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     environment:
       ROLE: app
     depends_on:
@@ -60,6 +62,7 @@ services:
   db:
     image: busybox
     command: sh -c "touch /ready; exec sleep 1000"
+    stop_signal: SIGKILL
     healthcheck:
       test: ["CMD", "test", "-f", "/ready"]
       interval: 200ms
@@ -143,6 +146,7 @@ services:
   app:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     stop_grace_period: 1s
     depends_on: [db]
 volumes:
@@ -182,9 +186,11 @@ services:
   web:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
   client:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
 EOF
     run c up -d --scale web=3
     assert_success
@@ -209,14 +215,17 @@ services:
   front:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     networks: [frontnet]
   back:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     networks: [backnet]
   both:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     networks:
       frontnet:
       backnet:
@@ -248,11 +257,13 @@ services:
   app:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     environment:
       GREETING: ${GREETING:-unset}
   debug:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     profiles: [debug]
 EOF
     cat >compose.override.yaml <<'EOF'
@@ -291,6 +302,7 @@ services:
   app:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     depends_on:
       init:
         condition: service_completed_successfully
@@ -311,6 +323,7 @@ services:
   db:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     healthcheck:
       test: ["CMD", "false"]
       interval: 100ms
@@ -318,6 +331,7 @@ services:
   app:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     depends_on:
       db:
         condition: service_healthy
@@ -334,10 +348,12 @@ services:
   a:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     ports: ["18181:80"]
   b:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     ports: ["18181:80"]
 EOF
     run c up -d
@@ -392,6 +408,7 @@ services:
   idler:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
 EOF
     run c up --no-color --exit-code-from talker
     assert_status 7
@@ -476,6 +493,7 @@ services:
   side:
     image: busybox
     command: sleep 1000
+    stop_signal: SIGKILL
     network_mode: "service:app"
 secrets:
   pw:
@@ -551,4 +569,72 @@ EOF2
     assert_success
     has_line app
     has_line helper
+}
+
+@test "review fixes: exit code of a killed --exit-code-from service, --force-recreate of named services only, a bad key refused before any service starts, a missing env file is an error for ps too" {
+    cat >compose.yaml <<'EOF2'
+services:
+  db:
+    image: busybox
+    command: sh -c "exit 1"
+  tests:
+    image: busybox
+    command: sleep 1000
+    stop_signal: SIGKILL
+    depends_on: [db]
+EOF2
+    run c up --no-color --exit-code-from tests
+    assert_status 137
+    c down >/dev/null 2>&1
+    cat >compose.yaml <<'EOF2'
+services:
+  db:
+    image: busybox
+    command: sleep 1000
+    stop_signal: SIGKILL
+  web:
+    image: busybox
+    command: sleep 1000
+    stop_signal: SIGKILL
+    depends_on: [db]
+EOF2
+    run c up -d
+    assert_success
+    local db web
+    db=$(h inspect -f '{{.Id}}' proj-db-1)
+    web=$(h inspect -f '{{.Id}}' proj-web-1)
+    run c up -d --force-recreate web
+    assert_success
+    [ "$(h inspect -f '{{.Id}}' proj-db-1)" = "$db" ] || fail "db was recreated"
+    [ "$(h inspect -f '{{.Id}}' proj-web-1)" != "$web" ] || fail "web was not recreated"
+    # The successor took the name: no ID_NAME left behind.
+    run h ps -a --format '{{.Names}}'
+    refute_output_contains "_proj-web-1"
+    c down >/dev/null 2>&1
+    cat >compose.yaml <<'EOF2'
+services:
+  a:
+    image: busybox
+    command: sleep 1000
+  b:
+    image: busybox
+    command: sleep 1000
+    volumes:
+      - type: volume
+        source: data
+        target: /data
+        volume: {subpath: sub}
+volumes:
+  data: {}
+EOF2
+    run c up -d
+    assert_failure
+    assert_output_contains "volume.subpath is not supported by hawser"
+    refute_output_contains "Started"
+    run h ps -aq
+    assert_output ""
+    printf 'services:\n  a:\n    image: busybox\n    env_file: nope.env\n' >compose.yaml
+    run c ps
+    assert_failure
+    assert_output_contains "nope.env"
 }

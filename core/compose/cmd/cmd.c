@@ -309,7 +309,8 @@ static int load_project(struct project *p, const struct global_opts *g, char **s
 
         if (r < 0) {
                 /* A command that acts on what exists (down, ps, logs) needs only a name. */
-                if (need_model || r != -ENOENT || g->files) {
+                if (need_model || g->files ||
+                    strncmp(e.msg, "no configuration file provided", 30)) {
                         *err = e;
                         return r;
                 }
@@ -339,9 +340,23 @@ static char **named_services(int argc, char **argv)
 {
         char **v = calloc(1, sizeof(char *));
 
+        /* run's and exec's flags that take a value (the next argument unless "--x=v"). */
+        static const char *const valued[] = {
+                "-e",         "--env",     "-u",      "--user",       "-w",
+                "--workdir",  "-l",        "--label", "-v",           "--volume",
+                "-p",         "--publish", "--name",  "--entrypoint", "--cap-add",
+                "--cap-drop", "--index",   "--pull",  "--env-file",
+        };
         for (int i = 1; v && i < argc; i++) {
-                if (argv[i][0] == '-')
+                if (argv[i][0] == '-') {
+                        bool oneoff = !strcmp(argv[0], "run") || !strcmp(argv[0], "exec");
+                        for (size_t k = 0; oneoff && k < ARRAY_SIZE(valued); k++)
+                                if (!strcmp(argv[i], valued[k])) {
+                                        i++;
+                                        break;
+                                }
                         continue;
+                }
                 /* run SERVICE CMD...: only the first is a service. */
                 util_strv_push(&v, argv[i]);
                 if (!strcmp(argv[0], "run") || !strcmp(argv[0], "exec"))

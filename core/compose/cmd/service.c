@@ -215,6 +215,9 @@ static int volumes(const struct project *p, struct service_run *s, const char *s
                                                  se ?: ""));
                 } else if (!strcmp(type, "volume")) {
                         const char *name = src ? volume_name(p, src) : NULL;
+                        if (jv_get(jv_get(v, "volume"), "subpath"))
+                                return bad(service, "volumes",
+                                           "volume.subpath is not supported by hawser", err);
                         if (src && !name)
                                 return err_set(err, -EINVAL,
                                                "service \"%s\" refers to undefined volume %s: "
@@ -328,12 +331,32 @@ static int networks(const struct project *p, struct service_run *s, const char *
                 push(&ep->aliases, strdup(service));
                 push(&ep->aliases, strdup(cname));
                 push_all(&ep->aliases, jv_get(e, "aliases"));
+                {
+                        _cleanup_strv_ char **ks = jv_keys(e);
+                        for (char **k = ks; k && *k; k++)
+                                if (strcmp(*k, "aliases") && strcmp(*k, "ipv4_address") &&
+                                    strcmp(*k, "ipv6_address") && strcmp(*k, "priority") &&
+                                    strcmp(*k, "mac_address"))
+                                        return err_set(err, -ENOTSUP,
+                                                       "service \"%s\": networks.%s.%s is not "
+                                                       "supported by hawser",
+                                                       service, keys[i], *k);
+                }
                 ep->ip = jv_get_str(e, "ipv4_address");
                 ep->ip6 = jv_get_str(e, "ipv6_address");
                 if (i == 0 || jv_get_int(e, "priority", 0) > best_prio) {
                         best = i;
                         best_prio = jv_get_int(e, "priority", 0);
                 }
+        }
+        /* A MAC address is the container's, on its --network only (as run's). */
+        for (size_t i = 0; i < n; i++) {
+                const char *mac = jv_get_str(jv_get(nets, keys[i]), "mac_address");
+                if (mac && i != best)
+                        return bad(service, "networks",
+                                   "hawser sets a MAC address on the first network only", err);
+                if (mac)
+                        s->o.mac_address = (char *)mac;
         }
         /* The highest priority is the container's --network; the others join besides. */
         {
@@ -501,6 +524,33 @@ static void compose_labels(const struct project *p, struct service_run *s, const
         push(&s->o.labels, util_printf(LABEL_DEPENDS "=%s", dep_label ?: ""));
 }
 
+/* pid: and ipc: "service:X" as create's "container:NAME" of X's first container. */
+static char *namespace_mode(const struct project *p, struct service_run *s, const char *mode)
+{
+        if (!mode)
+                return NULL;
+        if (strncmp(mode, "service:", 8))
+                return (char *)mode;
+        return keep(s,
+                    util_printf("container:%s", keep(s, project_container_name(p, mode + 8, 1))));
+}
+
+/* The build keys up passes to the builder; any other is refused. */
+static int check_build(const char *service, const struct jv *b, struct err *err)
+{
+        static const char *const known[] = {"context", "dockerfile", "args",    "target",
+                                            "labels",  "tags",       "network", "no_cache",
+                                            "pull",    "extra_hosts"};
+        _cleanup_strv_ char **keys = jv_keys(b);
+
+        for (char **k = keys; k && *k; k++)
+                if (strncmp(*k, "x-", 2) && !in(known, ARRAY_SIZE(known), *k))
+                        return err_set(err, -ENOTSUP,
+                                       "service \"%s\": build.%s is not supported by hawser",
+                                       service, *k);
+        return 0;
+}
+
 int service_replicas(const struct jv *svc)
 {
         const struct jv *r = jv_path(svc, "deploy.replicas");
@@ -549,6 +599,9 @@ int service_run_build(const struct project *p, const char *service, int number, 
                         return err_set(err, -ENOTSUP,
                                        "service \"%s\": %s is not supported by hawser", service,
                                        *k);
+        if (jv_type(jv_get(svc, "build")) == JV_OBJECT &&
+            check_build(service, jv_get(svc, "build"), err) < 0)
+                return -err->code;
         s->hash = service_hash(svc);
         s->image = service_image(p, service);
         if (!s->hash || !s->image)
@@ -616,8 +669,8 @@ int service_run_build(const struct project *p, const char *service, int number, 
         set(s, &s->o.pids_limit, jv_get(svc, "pids_limit"));
         set(s, &s->o.shm_size, jv_get(svc, "shm_size"));
         set(s, &s->o.oom_score_adj, jv_get(svc, "oom_score_adj"));
-        set(s, &s->o.pid, jv_get(svc, "pid"));
-        set(s, &s->o.ipc, jv_get(svc, "ipc"));
+        s->o.pid = namespace_mode(p, s, jv_get_str(svc, "pid"));
+        s->o.ipc = namespace_mode(p, s, jv_get_str(svc, "ipc"));
         set(s, &s->o.uts, jv_get(svc, "uts"));
         set(s, &s->o.cgroupns, jv_get(svc, "cgroup"));
         set(s, &s->o.cgroup_parent, jv_get(svc, "cgroup_parent"));

@@ -28,6 +28,7 @@
 #include "../../registry.h"
 #include "../../teardown.h"
 #include "../../volume.h"
+#include "../../commands.h"
 #include "internal.h"
 
 /* ---- the graph: one process per service ---- */
@@ -67,6 +68,8 @@ static int run_graph(struct project *p, char *const *services, bool reverse, ser
                 util_strv_free(changed);
                 return err_set(err, -ENOMEM, "starting the services");
         }
+        /* A caller that ignored SIGCHLD would leave no status to wait for. */
+        signal(SIGCHLD, SIG_DFL);
         fflush(stdout);
         fflush(stderr);
         while (done_n < n) {
@@ -83,8 +86,11 @@ static int run_graph(struct project *p, char *const *services, bool reverse, ser
                         if (!ready)
                                 continue;
                         int pfd[2];
-                        if (pipe2(pfd, O_CLOEXEC) < 0)
-                                return err_errno(err, "pipe");
+                        if (pipe2(pfd, O_CLOEXEC) < 0) {
+                                r = err_errno(err, "pipe");
+                                failed = true;
+                                break;
+                        }
                         pid_t pid = fork();
                         if (pid < 0) {
                                 close(pfd[0]);
@@ -154,8 +160,11 @@ static int run_graph(struct project *p, char *const *services, bool reverse, ser
                         }
                         break;
                 }
-                if (pid < 0 && errno == ECHILD)
+                if (pid < 0 && errno == ECHILD) {
+                        if (!failed)
+                                r = err_set(err, -ECHILD, "the services' processes were lost");
                         break;
+                }
         }
         if (ret_changed)
                 *ret_changed = changed;
@@ -365,7 +374,24 @@ static int build_service(struct project *p, const char *service, struct err *err
         util_strv_push(&o.tags, image);
         for (size_t i = 0; i < jv_len(jv_get(b, "tags")); i++)
                 util_strv_push(&o.tags, jv_str(jv_at(jv_get(b, "tags"), i)) ?: "");
-        labels_of(jv_get(b, "args"), &o.build_args);
+        /* An argument without a value stays unset (the Dockerfile's default holds). */
+        {
+                _cleanup_strv_ char **keys = jv_keys(jv_get(b, "args"));
+                for (char **k = keys; k && *k; k++) {
+                        const char *v = jv_get_str(jv_get(b, "args"), *k);
+                        _cleanup_free_ char *kv = v ? util_printf("%s=%s", *k, v) : NULL;
+                        if (kv)
+                                util_strv_push(&o.build_args, kv);
+                }
+        }
+        for (size_t i = 0; i < jv_len(jv_get(b, "extra_hosts")); i++) {
+                _cleanup_free_ char *h = strdup(jv_str(jv_at(jv_get(b, "extra_hosts"), i)) ?: "");
+                char *eq = h ? strchr(h, '=') : NULL;
+                if (eq)
+                        *eq = ':';
+                if (h)
+                        util_strv_push(&o.add_hosts, h);
+        }
         labels_of(jv_get(b, "labels"), &o.labels);
         o.target = (char *)jv_get_str(b, "target");
         o.network = (char *)jv_get_str(b, "network");
@@ -384,6 +410,7 @@ static int build_service(struct project *p, const char *service, struct err *err
         }
         util_strv_free(o.tags);
         util_strv_free(o.build_args);
+        util_strv_free(o.add_hosts);
         util_strv_free(o.labels);
         if (r >= 0)
                 progress(p, "Service", service, "Built");
@@ -419,7 +446,8 @@ int images_prepare(struct project *p, char *const *services, bool force_build, b
                                        "service \"%s\" has neither an image nor a build context "
                                        "specified: invalid compose project",
                                        *s);
-                struct registry_pull_opts po = {.quiet = true, .out = stderr};
+                struct registry_pull_opts po = {
+                        .quiet = true, .out = stderr, .platform = jv_get_str(svc, "platform")};
                 progress(p, *s, "", "Pulling");
                 if (registry_pull(p->cli, image, &po, id, err) < 0)
                         return -err->code;
@@ -608,14 +636,18 @@ static char **anonymous_volumes(const struct container *c)
         return v;
 }
 
+/* Creates replica number of service; named tmp_name when not NULL (a successor made before
+ * the container it replaces is removed). */
 static int create_member(struct project *p, const char *service, int number, char **reuse,
-                         struct container **ret, struct err *err)
+                         const char *tmp_name, struct container **ret, struct err *err)
 {
         struct service_run s;
         char id[65];
         int r = service_run_build(p, service, number, false, &s, err);
 
         s.o.anonymous_reuse = reuse;
+        if (r >= 0 && tmp_name)
+                s.o.name = (char *)tmp_name;
         if (r >= 0)
                 r = image_resolve(p->cli, s.image, id, err);
         if (r >= 0) {
@@ -628,6 +660,40 @@ static int create_member(struct project *p, const char *service, int number, cha
         }
         service_run_free(&s);
         return r;
+}
+
+/* Replaces c as Compose v2 does: the successor is created first, as ID12_NAME (a failure
+ * leaves c as it was), then c is stopped and removed and the successor takes its name. Its
+ * anonymous volumes carry over (Compose's), unless -V. */
+static int recreate(struct project *p, const struct up_opts *o, const char *service, int n,
+                    struct container *c, struct container **ret, struct err *err)
+{
+        _cleanup_free_ char *name = strdup(container_name(c)),
+                            *tmp = util_printf("%.12s_%s", c->id, container_name(c));
+        _cleanup_strv_ char **reuse = o->renew_anon_volumes ? NULL : anonymous_volumes(c);
+        struct container *fresh = NULL;
+        int r;
+
+        if (!name || !tmp)
+                return err_set(err, -ENOMEM, "recreating %s", service);
+        progress(p, "Container", name, "Recreate");
+        r = create_member(p, service, n, reuse, tmp, &fresh, err);
+        if (r >= 0 && (member_stop(p, c, o->timeout, err) < 0 ||
+                       lifecycle_remove(p->cli, c, true, o->renew_anon_volumes, err) < 0))
+                r = -err->code;
+        if (r >= 0) {
+                char *argv[] = {"rename", tmp, name, NULL};
+                r = cmd_rename(p->cli, 3, argv, err);
+        }
+        if (r >= 0)
+                r = container_reload(fresh, err);
+        if (r < 0) {
+                container_free(fresh);
+                return r;
+        }
+        progress(p, "Container", name, "Recreated");
+        *ret = fresh;
+        return 0;
 }
 
 /* Whether a container is what the model says now: its config hash and image. */
@@ -682,24 +748,13 @@ static int converge(struct project *p, const char *service, void *ud, bool deps_
                 /* --always-recreate-deps: what the named services depend on, too. */
                 bool dep_only = o->named && !util_strv_contains(o->named, service);
                 if (c && !o->no_recreate &&
-                    (o->force_recreate || deps_changed || (o->always_recreate_deps && dep_only) ||
-                     diverged(p, service, c))) {
-                        _cleanup_free_ char *name = strdup(container_name(c));
-                        /* Its anonymous volumes carry over (Compose's), unless -V. */
-                        _cleanup_strv_ char **reuse =
-                                o->renew_anon_volumes ? NULL : anonymous_volumes(c);
-                        progress(p, "Container", name ?: c->id, "Recreate");
-                        if (member_stop(p, c, o->timeout, err) < 0 ||
-                            lifecycle_remove(p->cli, c, true, o->renew_anon_volumes, err) < 0)
-                                r = -err->code;
-                        if (r >= 0)
-                                r = create_member(p, service, n, reuse, &fresh, err);
-                        if (r >= 0)
-                                progress(p, "Container", name ?: fresh->id, "Recreated");
+                    ((o->force_recreate && !dep_only) || deps_changed ||
+                     (o->always_recreate_deps && dep_only) || diverged(p, service, c))) {
+                        r = recreate(p, o, service, n, c, &fresh, err);
                         *changed = true;
                 } else if (!c) {
                         /* A new replica changes nothing its dependents hold. */
-                        r = create_member(p, service, n, NULL, &fresh, err);
+                        r = create_member(p, service, n, NULL, NULL, &fresh, err);
                 }
                 if (r < 0)
                         break;
@@ -827,6 +882,15 @@ static int up_run(struct project *p, const struct up_opts *o, struct err *err)
                         if (!project_service(p, name))
                                 return err_set(err, -ENOENT, "no such service: %s", name);
                 }
+        /* Every service's options are checked before anything is made (a key hawser cannot
+         * honour, a bad value). */
+        for (char **s = o->selected; s && *s; s++) {
+                struct service_run check;
+                r = service_run_build(p, *s, 1, false, &check, err);
+                service_run_free(&check);
+                if (r < 0)
+                        return r;
+        }
         r = project_members(p, NULL, false, &m, err);
         for (size_t i = 0; r >= 0 && i < m.n; i++)
                 util_strv_push(&before, m.v[i].c->id);
@@ -851,6 +915,18 @@ static int up_run(struct project *p, const struct up_opts *o, struct err *err)
         return r;
 }
 
+/* Whether a service depends on service with condition service_completed_successfully (a
+ * one-shot job: --wait takes its exit 0 as done). */
+static bool completion_awaited(const struct project *p, const char *service)
+{
+        for (char **s = p->services; s && *s; s++) {
+                const struct jv *d = jv_get(jv_get(project_service(p, *s), "depends_on"), service);
+                if (!strcmp(jv_get_str(d, "condition") ?: "", "service_completed_successfully"))
+                        return true;
+        }
+        return false;
+}
+
 /* --wait: every container of the services running, and healthy where it has a check. */
 static int wait_ready(struct project *p, const struct up_opts *o, struct err *err)
 {
@@ -870,6 +946,12 @@ static int wait_ready(struct project *p, const struct up_opts *o, struct err *er
                                 break;
                         }
                         const char *h = health_status(c->doc);
+                        long long code = jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0);
+                        if (!container_is_running(c) && code == 0 &&
+                            completion_awaited(p, m.v[i].service)) {
+                                progress(p, "Container", name, "Exited");
+                                break;
+                        }
                         if (!container_is_running(c)) {
                                 r = err_set(err, -EIO, "container %s exited (%lld)", name,
                                             jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0));
@@ -933,6 +1015,10 @@ static int attach(struct project *p, const struct up_opts *o, struct err *err)
         for (size_t i = 0; shown.v && i < m.n; i++) {
                 /* Named services only, unless --attach-dependencies or --attach. */
                 bool named = !o->named || util_strv_contains(o->named, m.v[i].service);
+                const struct jv *svc = project_service(p, m.v[i].service);
+                /* attach: false (Compose 2.20): not shown unless --attach names it. */
+                if (!o->attach && jv_get(svc, "attach") && !jv_get_bool(svc, "attach"))
+                        continue;
                 if ((o->attach && !util_strv_contains(o->attach, m.v[i].service)) ||
                     (!o->attach && !named && !o->attach_dependencies) ||
                     util_strv_contains(o->no_attach, m.v[i].service))
@@ -949,18 +1035,15 @@ static int attach(struct project *p, const struct up_opts *o, struct err *err)
         sigaction(SIGTERM, &sa, &old_term);
         r = logs_print(p, &shown, &lo, err);
         free(shown.v);
-        /* Who ended it, for --exit-code-from and --abort-on-container-exit's status. */
-        for (size_t i = 0; r >= 0 && i < m.n; i++) {
+        /* Who ended it, for --abort-on-container-exit's status: read before the others are
+         * stopped (they would show their 137). */
+        for (size_t i = 0; r >= 0 && !o->exit_code_from && o->abort_on_exit && i < m.n; i++) {
                 struct container *c = m.v[i].c;
                 struct err e = {0};
-                if (container_reload(c, &e) < 0)
+                if (container_reload(c, &e) < 0 || container_is_running(c))
                         continue;
-                int ec = (int)jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0);
-                if (o->exit_code_from && !strcmp(m.v[i].service, o->exit_code_from))
-                        code = ec;
-                else if (!o->exit_code_from && o->abort_on_exit && !container_is_running(c) &&
-                         !code)
-                        code = ec;
+                if (!code)
+                        code = (int)jv_get_int(jv_get(c->doc, "State"), "ExitCode", 0);
         }
         if (interrupted || lo.stop_on_exit) {
                 if (lo.stop_on_exit && !interrupted)
@@ -973,6 +1056,13 @@ static int attach(struct project *p, const struct up_opts *o, struct err *err)
                         else
                                 member_stop(p, m.v[i].c, o->timeout, &e);
                 }
+        }
+        /* --exit-code-from S: S's code once everything stopped (137 when it was killed). */
+        for (size_t i = 0; r >= 0 && o->exit_code_from && i < m.n; i++) {
+                struct err e = {0};
+                if (!strcmp(m.v[i].service, o->exit_code_from) &&
+                    container_reload(m.v[i].c, &e) >= 0)
+                        code = (int)jv_get_int(jv_get(m.v[i].c->doc, "State"), "ExitCode", 0);
         }
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
@@ -1203,16 +1293,20 @@ int compose_down(struct project *p, int argc, char **argv, struct err *err)
         }
         if (r >= 0) {
                 down_networks(p, &m, &nets);
-                for (char **net = nets; r >= 0 && net && *net; net++) {
-                        struct network nw = {0};
+                for (char **net = nets; net && *net; net++) {
+                        _cleanup_jv_ struct jv *doc = NULL;
                         struct err e = {0};
-                        if (network_load(p->cli, *net, &nw, &e) < 0)
+                        /* Only what this project made (its label), as Compose v2. */
+                        if (network_inspect(p->cli, *net, &doc, &e) < 0 ||
+                            strcmp(jv_get_str(jv_get(doc, "Labels"), LABEL_PROJECT) ?: "", p->name))
                                 continue;
-                        network_release(&nw);
                         progress(p, "Network", *net, "Removing");
-                        r = network_remove(p->cli, *net, err);
-                        if (r >= 0)
+                        if (network_remove(p->cli, *net, &e) >= 0)
                                 progress(p, "Network", *net, "Removed");
+                        else if (e.code == EBUSY)
+                                progress(p, "Network", *net, "Resource is still in use");
+                        else
+                                fprintf(stderr, "WARN[0000] network %s: %s\n", *net, e.msg);
                 }
         }
         if (r >= 0 && o.volumes) {
