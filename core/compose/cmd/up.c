@@ -844,8 +844,8 @@ static int orphans(struct project *p, const struct up_opts *o, struct err *err)
         return r;
 }
 
-/* What a failed up made is removed again: the containers it created (their ids came back
- * through the journal of events since it began) and its networks and volumes. */
+/* What a failed up made is removed again: the containers under a name the project did not
+ * have before it (a recreated one, under its old name, stays), its networks and volumes. */
 static void rollback(struct project *p, const struct made *made, char *const *before)
 {
         struct members m = {0};
@@ -853,7 +853,7 @@ static void rollback(struct project *p, const struct made *made, char *const *be
 
         if (project_members(p, NULL, false, &m, &e) >= 0)
                 for (size_t i = 0; i < m.n; i++)
-                        if (!util_strv_contains(before, m.v[i].c->id))
+                        if (!util_strv_contains(before, container_name(m.v[i].c)))
                                 member_remove(p, m.v[i].c, 0, &e);
         members_free(&m);
         for (char **n = made->networks; n && *n; n++) {
@@ -893,7 +893,7 @@ static int up_run(struct project *p, const struct up_opts *o, struct err *err)
         }
         r = project_members(p, NULL, false, &m, err);
         for (size_t i = 0; r >= 0 && i < m.n; i++)
-                util_strv_push(&before, m.v[i].c->id);
+                util_strv_push(&before, container_name(m.v[i].c));
         members_free(&m);
         if (r >= 0) {
                 /* --quiet-pull: the images' lines are not shown. */
