@@ -35,7 +35,8 @@ DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux docker-registry
 # docker-registry, skopeo, apache2-utils (htpasswd), openssl: tests/integration/97-registry.bats
 # runs real registries (plain, htpasswd + TLS, Bearer token) on loopback in its sandbox.
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
-              bzip2 gzip python3 perl docker.io docker-registry skopeo apache2-utils openssl curl
+              bzip2 gzip python3 perl docker.io docker-registry skopeo apache2-utils openssl curl \
+              containernetworking-plugins
 BENCH_PKGS := $(DEMO_PKGS) hyperfine docker-registry skopeo curl jq buildah runc docker.io docker-compose
 
 BASE_SRC := $(wildcard core/base/*.c)
@@ -49,6 +50,7 @@ COMPOSE_SRC := $(wildcard core/compose/*.c)
 CORE_SRC += $(COMPOSE_SRC)
 # core/compose/cmd/: `hawser compose`, on the model and on the rest of core/.
 CORE_SRC += $(wildcard core/compose/cmd/*.c)
+CORE_SRC += $(wildcard core/cni/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIBBASE := $(BUILD)/libbase.a
@@ -104,6 +106,7 @@ $(BUILD)/tests/core_compose%: tests/unit/core_compose%.c $(LIBCOMPOSE) $(LIBBASE
 # hawser-restart.service: at boot, start --restart-policy-all (README "Restart policies").
 install: $(BUILD)/hawser
 	install -D -m 0755 $(BUILD)/hawser $(DESTDIR)$(PREFIX)/bin/hawser
+	ln -sf hawser $(DESTDIR)$(PREFIX)/bin/hawser-cni
 	@mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/systemd/hawser-restart.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/hawser-restart.service

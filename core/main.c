@@ -7,6 +7,7 @@
 
 #include "base/util.h"
 #include "build.h"
+#include "cni.h"
 #include "cli.h"
 #include "commands.h"
 #include "commit.h"
@@ -172,6 +173,13 @@ int main(int argc, char **argv)
         char self[PATH_MAX];
         ssize_t n;
         int i, r;
+
+        /* Installed under another name, hawser is another program (make install links it):
+         * hawser-cni, the CNI plugin (core/cni/).
+         * A runtime runs a CNI plugin without arguments and with CNI_COMMAND set, so a
+         * conflist's "type": "hawser" (CNI_PATH/hawser) is the plugin too. */
+        if (!strcmp(basename(argv[0]), "hawser-cni") || (argc == 1 && getenv("CNI_COMMAND")))
+                return cni_main(argc, argv);
 
         /* Global flags stop at the command name; opt_parse would reorder, so find it first. */
         for (i = 1; i < argc && argv[i][0] == '-'; i++)

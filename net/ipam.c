@@ -195,16 +195,16 @@ static int try_preferred(int dfd, const struct lease_tmp *t, const struct range 
         return owned_by(dfd, name, owner) ? 0 : 1;
 }
 
+static int allocate_in(const char *dir, const struct range *rgp, uint32_t pref, const char *owner,
+                       struct in_addr *ret, struct err *err, const char *net_s, int prefix);
+
 int net_ipam_allocate(const char *dir, struct in_addr subnet, int prefix, struct in_addr gateway,
                       struct in_addr preferred, const char *owner, struct in_addr *ret,
                       struct err *err)
 {
-        _cleanup_(lease_tmp_done) struct lease_tmp t = {0};
-        _cleanup_close_ int dfd = -1;
         struct range rg;
         uint32_t mask, bcast;
         char net_s[INET_ADDRSTRLEN];
-        int r;
 
         if (prefix < 0 || prefix > 32)
                 return err_set(err, -EINVAL, "invalid prefix length /%d", prefix);
@@ -223,13 +223,38 @@ int net_ipam_allocate(const char *dir, struct in_addr subnet, int prefix, struct
         }
         rg.gw = ntohl(gateway.s_addr);
         addr_name(rg.net, net_s);
+        return allocate_in(dir, &rg, ntohl(preferred.s_addr), owner, ret, err, net_s, prefix);
+}
+
+int net_ipam_allocate_range(const char *dir, struct in_addr first, struct in_addr last,
+                            struct in_addr gateway, struct in_addr preferred, const char *owner,
+                            struct in_addr *ret, struct err *err)
+{
+        struct range rg = {.first = ntohl(first.s_addr),
+                           .last = ntohl(last.s_addr),
+                           .gw = ntohl(gateway.s_addr)};
+        char first_s[INET_ADDRSTRLEN];
+
+        if (!owner_valid(owner))
+                return err_set(err, -EINVAL, "invalid lease owner '%s'", owner ? owner : "");
+        addr_name(rg.first, first_s);
+        return allocate_in(dir, &rg, ntohl(preferred.s_addr), owner, ret, err, first_s, -1);
+}
+
+static int allocate_in(const char *dir, const struct range *rgp, uint32_t pref, const char *owner,
+                       struct in_addr *ret, struct err *err, const char *net_s, int prefix)
+{
+        _cleanup_(lease_tmp_done) struct lease_tmp t = {0};
+        _cleanup_close_ int dfd = -1;
+        struct range rg = *rgp;
+        int r;
 
         dfd = lease_begin(dir, owner, &t, err);
         if (dfd < 0)
                 return dfd;
-        r = try_preferred(dfd, &t, &rg, ntohl(preferred.s_addr), owner, err);
+        r = try_preferred(dfd, &t, &rg, pref, owner, err);
         if (r == 0)
-                ret->s_addr = preferred.s_addr;
+                ret->s_addr = htonl(pref);
         if (r != 1)
                 return r;
         for (uint64_t a = rg.first; a <= rg.last; a++) {
@@ -243,6 +268,9 @@ int net_ipam_allocate(const char *dir, struct in_addr subnet, int prefix, struct
                         return 0;
                 }
         }
+        if (prefix < 0)
+                return err_set(err, -ENOSPC, "no available IPv4 addresses in the range from %s",
+                               net_s);
         return err_set(err, -ENOSPC, "no available IPv4 addresses on subnet %s/%d", net_s, prefix);
 }
 

@@ -22,6 +22,11 @@
 int net_ipam_allocate(const char *dir, struct in_addr subnet, int prefix, struct in_addr gateway,
                       struct in_addr preferred, const char *owner, struct in_addr *ret,
                       struct err *err);
+/* The same within first..last (inclusive, network byte order), gateway excepted: a
+ * host-local-style range. */
+int net_ipam_allocate_range(const char *dir, struct in_addr first, struct in_addr last,
+                            struct in_addr gateway, struct in_addr preferred, const char *owner,
+                            struct in_addr *ret, struct err *err);
 /* Removes the lease of addr if owner holds it; no lease (or no dir) is success. -EPERM when
  * another owner holds it. */
 int net_ipam_release(const char *dir, struct in_addr addr, const char *owner, struct err *err);

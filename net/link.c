@@ -656,7 +656,8 @@ int net_link_delete(const char *name, struct err *err)
         return link_del(&nl, name, err);
 }
 
-int net_link_exists(const char *name)
+/* net_link_exists in the calling thread's namespace (netns_fd < 0) or in netns_fd's. */
+static int exists_in(int netns_fd, const char *name)
 {
         _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
         _cleanup_link_ struct rtnl_link *link = NULL;
@@ -665,12 +666,22 @@ int net_link_exists(const char *name)
 
         r = check_name("link", name, &err);
         if (r >= 0)
-                r = net_nl_open(&nl, &err);
+                r = netns_fd < 0 ? net_nl_open(&nl, &err) : net_nl_open_netns(&nl, netns_fd, &err);
         if (r >= 0)
                 r = link_get(&nl, name, &link, &err);
         if (r == -ENODEV)
                 return 0;
         return r < 0 ? r : 1;
+}
+
+int net_link_exists(const char *name)
+{
+        return exists_in(-1, name);
+}
+
+int net_link_exists_in(int netns_fd, const char *name)
+{
+        return netns_fd < 0 ? -EBADF : exists_in(netns_fd, name);
 }
 
 static bool inet_overlap(uint32_t a, int alen, uint32_t b, int blen)
@@ -691,50 +702,74 @@ static bool nladdr_overlaps(struct nl_addr *a, int alen, struct in_addr net, int
         return inet_overlap(v, alen, net.s_addr, prefix);
 }
 
-static int routes_overlap(struct net_nl *nl, struct in_addr net, int prefix, bool *ret,
-                          struct err *err)
+/* What a search of the kernel's IPv4 routes or addresses looks for. */
+struct nl_match {
+        struct in_addr net, gw;
+        int prefix, ifindex;
+        bool (*fn)(struct nl_object *o, const struct nl_match *m);
+};
+
+/* Sets *ret to whether any IPv4 route (routes) or address (!routes) satisfies m. */
+static int nl_find(struct net_nl *nl, bool routes, const struct nl_match *m, bool *ret,
+                   struct err *err)
 {
         _cleanup_cache_ struct nl_cache *cache = NULL;
-        int r = rtnl_route_alloc_cache(nl->sk, AF_INET, 0, &cache);
+        int r = routes ? rtnl_route_alloc_cache(nl->sk, AF_INET, 0, &cache)
+                       : rtnl_addr_alloc_cache(nl->sk, &cache);
 
         if (r < 0)
-                return net_nl_fail(nl, r, err, "listing IPv4 routes");
-        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-                struct rtnl_route *route = (struct rtnl_route *)o;
-                struct nl_addr *dst = rtnl_route_get_dst(route);
-                int len = dst ? (int)nl_addr_get_prefixlen(dst) : 0;
-
-                /* The default route overlaps everything and says nothing about use. */
-                if (rtnl_route_get_table(route) != RT_TABLE_MAIN || len == 0)
-                        continue;
-                if (nladdr_overlaps(dst, len, net, prefix)) {
-                        *ret = true;
-                        return 0;
-                }
-        }
+                return net_nl_fail(nl, r, err,
+                                   routes ? "listing IPv4 routes" : "listing addresses");
         *ret = false;
+        for (struct nl_object *o = nl_cache_get_first(cache); o && !*ret; o = nl_cache_get_next(o))
+                *ret = m->fn(o, m);
         return 0;
 }
 
-static int addrs_overlap(struct net_nl *nl, struct in_addr net, int prefix, bool *ret,
-                         struct err *err)
+static bool route_overlaps(struct nl_object *o, const struct nl_match *m)
 {
-        _cleanup_cache_ struct nl_cache *cache = NULL;
-        int r = rtnl_addr_alloc_cache(nl->sk, &cache);
+        struct rtnl_route *route = (struct rtnl_route *)o;
+        struct nl_addr *dst = rtnl_route_get_dst(route);
+        int len = dst ? (int)nl_addr_get_prefixlen(dst) : 0;
 
-        if (r < 0)
-                return net_nl_fail(nl, r, err, "listing addresses");
-        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-                struct rtnl_addr *a = (struct rtnl_addr *)o;
+        /* The default route overlaps everything and says nothing about use. */
+        return rtnl_route_get_table(route) == RT_TABLE_MAIN && len != 0 &&
+               nladdr_overlaps(dst, len, m->net, m->prefix);
+}
 
-                if (nladdr_overlaps(rtnl_addr_get_local(a), rtnl_addr_get_prefixlen(a), net,
-                                    prefix)) {
-                        *ret = true;
-                        return 0;
-                }
-        }
-        *ret = false;
-        return 0;
+static bool addr_overlaps(struct nl_object *o, const struct nl_match *m)
+{
+        struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+        return nladdr_overlaps(rtnl_addr_get_local(a), rtnl_addr_get_prefixlen(a), m->net,
+                               m->prefix);
+}
+
+/* An nl_addr holding exactly the IPv4 address a. */
+static bool nladdr_is(struct nl_addr *x, struct in_addr a)
+{
+        return x && nl_addr_get_family(x) == AF_INET && nl_addr_get_len(x) == 4 &&
+               !memcmp(nl_addr_get_binary_addr(x), &a.s_addr, 4);
+}
+
+static bool addr_is(struct nl_object *o, const struct nl_match *m)
+{
+        struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+        return rtnl_addr_get_ifindex(a) == m->ifindex && rtnl_addr_get_prefixlen(a) == m->prefix &&
+               nladdr_is(rtnl_addr_get_local(a), m->net);
+}
+
+static bool default_route_is(struct nl_object *o, const struct nl_match *m)
+{
+        struct rtnl_route *route = (struct rtnl_route *)o;
+        struct nl_addr *dst = rtnl_route_get_dst(route);
+        struct rtnl_nexthop *nh = rtnl_route_nexthop_n(route, 0);
+
+        return rtnl_route_get_table(route) == RT_TABLE_MAIN &&
+               (!dst || nl_addr_get_prefixlen(dst) == 0) && nh &&
+               rtnl_route_nh_get_ifindex(nh) == m->ifindex &&
+               nladdr_is(rtnl_route_nh_get_gateway(nh), m->gw);
 }
 
 int net_route_overlaps(struct in_addr net, int prefix, bool *ret, struct err *err)
@@ -747,9 +782,13 @@ int net_route_overlaps(struct in_addr net, int prefix, bool *ret, struct err *er
         if (r >= 0)
                 r = net_nl_open(&nl, err);
         if (r >= 0)
-                r = routes_overlap(&nl, net, prefix, &found, err);
+                r = nl_find(&nl, true,
+                            &(struct nl_match){.net = net, .prefix = prefix, .fn = route_overlaps},
+                            &found, err);
         if (r >= 0 && !found)
-                r = addrs_overlap(&nl, net, prefix, &found, err);
+                r = nl_find(&nl, false,
+                            &(struct nl_match){.net = net, .prefix = prefix, .fn = addr_overlaps},
+                            &found, err);
         if (r < 0)
                 return r;
         *ret = found;
@@ -791,4 +830,43 @@ int net_link_list(char ***ret, struct err *err)
         }
         *ret = TAKE_PTR(names);
         return n;
+}
+
+int net_link_check_in(int netns_fd, const char *name, struct in_addr a, int prefix,
+                      struct in_addr gateway, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
+        char text[INET_ADDRSTRLEN];
+        bool found = false;
+        int r, ifindex;
+
+        r = check_name("link", name, err);
+        if (r >= 0)
+                r = net_nl_open_netns(&ns, netns_fd, err);
+        if (r < 0)
+                return r;
+        ifindex = link_ifindex(&ns, name, err);
+        if (ifindex == -ENODEV)
+                return err_set(err, -ENOENT, "interface %s is missing", name);
+        if (ifindex < 0)
+                return ifindex;
+        inet_ntop(AF_INET, &a, text, sizeof(text));
+        r = nl_find(
+                &ns, false,
+                &(struct nl_match){.net = a, .prefix = prefix, .ifindex = ifindex, .fn = addr_is},
+                &found, err);
+        if (r >= 0 && !found)
+                return err_set(err, -ENOENT, "interface %s has no address %s/%d", name, text,
+                               prefix);
+        if (r >= 0 && gateway.s_addr != INADDR_ANY)
+                r = nl_find(&ns, true,
+                            &(struct nl_match){
+                                    .gw = gateway, .ifindex = ifindex, .fn = default_route_is},
+                            &found, err);
+        if (r < 0)
+                return r;
+        inet_ntop(AF_INET, &gateway, text, sizeof(text));
+        if (gateway.s_addr != INADDR_ANY && !found)
+                return err_set(err, -ENOENT, "no default route via %s dev %s", text, name);
+        return 0;
 }

@@ -74,6 +74,8 @@ int net_link_delete_in(int netns_fd, const char *name, struct err *err);
 int net_link_delete(const char *name, struct err *err);
 /* 1 if a link with this name exists, 0 if not, -errno if the kernel could not be asked. */
 int net_link_exists(const char *name);
+/* The same inside the namespace of netns_fd. */
+int net_link_exists_in(int netns_fd, const char *name);
 /* Sets *ret to whether net/prefix overlaps an IPv4 route of the main table (the default route
  * excepted) or an IPv4 address of any interface. -EINVAL: prefix outside 0..32. */
 int net_route_overlaps(struct in_addr net, int prefix, bool *ret, struct err *err);
@@ -84,3 +86,7 @@ int net_sysctl_write(const char *path, const char *value, struct err *err);
 /* Stores a NULL-terminated, caller-owned (strv) list of all link names in *ret and returns
  * how many there are. */
 int net_link_list(char ***ret, struct err *err);
+/* Checks, inside the namespace of netns_fd, that link name exists with a/prefix and (gateway
+ * not 0.0.0.0) a default route via gateway through it. -ENOENT names what is missing. */
+int net_link_check_in(int netns_fd, const char *name, struct in_addr a, int prefix,
+                      struct in_addr gateway, struct err *err);

@@ -35,7 +35,7 @@
 #include "core/base/cleanup.h"
 
 #define TABLE      "hawser"
-#define TABLE_DESC "nftables table ip " TABLE
+#define TABLE_DESC "nftables table ip %s"
 #define FAMILY     NFPROTO_IPV4
 #define TAG_FIXED  "hawser:fixed"
 #define TAG_NET    "hawser:net:"
@@ -130,7 +130,7 @@ enum match {
         M_DADDR_LOOPBACK, /* 127.0.0.0/8 */
 };
 enum action { A_ACCEPT, A_DROP, A_MASQ, A_DNAT_IP, A_DNAT_ANY };
-enum when { W_ALWAYS, W_EXTERNAL, W_INTERNAL, W_ICC, W_NO_ICC };
+enum when { W_ALWAYS, W_EXTERNAL, W_MASQ, W_INTERNAL, W_ICC, W_NO_ICC };
 enum place { P_APPEND, P_AFTER_ANCHOR };
 
 struct rule_def {
@@ -155,7 +155,7 @@ static const struct rule_def fixed_rules[] = {
  * every network's "out of the bridge" accept: that is what isolates networks from each
  * other whatever order they were added in. */
 static const struct rule_def net_rules[] = {
-        {CH_POSTROUTING, P_APPEND, W_EXTERNAL, {M_SADDR_SUBNET, M_NOT_OIF}, A_MASQ},
+        {CH_POSTROUTING, P_APPEND, W_MASQ, {M_SADDR_SUBNET, M_NOT_OIF}, A_MASQ},
         {CH_POSTROUTING, P_APPEND, W_ALWAYS, {M_CT_DNAT, M_OIF, M_SADDR_HAIRPIN}, A_MASQ},
         {CH_POSTROUTING, P_APPEND, W_ALWAYS, {M_CT_DNAT, M_OIF, M_FIB_SADDR_LOCAL}, A_MASQ},
         {CH_FORWARD, P_AFTER_ANCHOR, W_ICC, {M_IIF, M_OIF}, A_ACCEPT},
@@ -211,6 +211,7 @@ static void udata_freep(struct nftnl_udata_buf **p)
 /* ---- netlink socket and kernel replies ---- */
 
 struct nl {
+        const char *table; /* the ip (and ip6) table's name */
         struct mnl_socket *sock;
         uint32_t portid;
         uint32_t seq;
@@ -230,10 +231,11 @@ struct nl_ack {
         char msg[EXT_MSG_MAX];
 };
 
-static int nl_open(struct nl *nl, struct err *err)
+static int nl_open(struct nl *nl, const char *table, struct err *err)
 {
         int one = 1;
 
+        nl->table = table;
         nl->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
         if (!nl->sock)
                 return err_errno(err, "opening a netfilter netlink socket");
@@ -463,6 +465,7 @@ struct batch {
         size_t n, msgs_cap;
         uint32_t set_ids;
         uint8_t family; /* 0: FAMILY (the ip table) */
+        const char *table;
 };
 
 /* Where a batch failed: msgs index (SIZE_MAX = the batch as a whole) and, for element
@@ -515,6 +518,7 @@ static int batch_begin(struct batch *b, struct nl *nl, uint32_t genid)
         if (batch_reserve(b, MSG_RESERVE) < 0)
                 return -ENOMEM;
         b->seq0 = nl->seq;
+        b->table = nl->table;
         nlh = nftnl_batch_begin(b->buf, b->seq0);
         if (genid)
                 mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
@@ -658,6 +662,15 @@ static int fail_err(struct err *err, const struct batch *b, const struct batch_f
         if (m && m->kind)
                 return ack_err(err, &f->ack, "%s: %s %s", ctx, m->kind, m->name);
         return ack_err(err, &f->ack, "%s", ctx);
+}
+
+static int table_fail(struct err *err, const struct batch *b, const struct batch_fail *f,
+                      const char *verb, const char *table)
+{
+        char ctx[ERR_MSG_MAX];
+
+        snprintf(ctx, sizeof(ctx), "%s the " TABLE_DESC, verb, table);
+        return fail_err(err, b, f, ctx);
 }
 
 /* ---- rule building ---- */
@@ -893,7 +906,7 @@ static int emit_rule(struct batch *bt, const struct rule_def *d, const struct bu
         struct rb b = {.rule = rule};
         struct nlmsghdr *nlh;
 
-        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, TABLE) < 0 ||
+        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, bt->table) < 0 ||
             nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, chains[d->chain].name) < 0 ||
             rule_set_comment(rule, comment) < 0)
                 return -ENOMEM;
@@ -949,7 +962,7 @@ static int emit_elems(struct batch *bt, uint16_t type, uint16_t flags, const cha
                 _cleanup_(set_freep) struct nftnl_set *s = nftnl_set_alloc();
                 struct nlmsghdr *nlh;
 
-                if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE) < 0 ||
+                if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, bt->table) < 0 ||
                     nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0)
                         return -ENOMEM;
                 if (set_id)
@@ -972,9 +985,9 @@ static int emit_table(struct batch *b)
         _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
         struct nlmsghdr *nlh;
 
-        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE) < 0)
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table) < 0)
                 return -ENOMEM;
-        nlh = batch_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "table", TABLE, 0);
+        nlh = batch_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "table", b->table, 0);
         if (!nlh)
                 return -ENOMEM;
         nftnl_table_nlmsg_build_payload(nlh, t);
@@ -986,7 +999,7 @@ static int emit_chain(struct batch *b, const struct chain_def *d, uint16_t excl)
         _cleanup_(chain_freep) struct nftnl_chain *c = nftnl_chain_alloc();
         struct nlmsghdr *nlh;
 
-        if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE) < 0 ||
+        if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, b->table) < 0 ||
             nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, d->name) < 0 ||
             nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, d->type) < 0)
                 return -ENOMEM;
@@ -1009,7 +1022,7 @@ static int emit_set(struct batch *b, const char *name, uint32_t flags, uint32_t 
         uint32_t id = ++b->set_ids;
         struct nlmsghdr *nlh;
 
-        if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE) < 0 ||
+        if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table) < 0 ||
             nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0)
                 return -ENOMEM;
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
@@ -1057,10 +1070,11 @@ static int ensure_chains(struct nl *nl, struct err *err)
         if (r >= 0)
                 r = batch_end(&b, nl);
         if (r < 0)
-                return err_set(err, r, "building the batch that completes the " TABLE_DESC);
+                return err_set(err, r, "building the batch that completes the " TABLE_DESC,
+                               nl->table);
         if (batch_send(nl, &b, &f) == 0)
                 return 0;
-        return fail_err(err, &b, &f, "completing the " TABLE_DESC);
+        return table_fail(err, &b, &f, "completing", nl->table);
 }
 
 static int ensure_nl(struct nl *nl, struct err *err)
@@ -1075,7 +1089,8 @@ static int ensure_nl(struct nl *nl, struct err *err)
         if (r >= 0)
                 r = batch_end(&b, nl);
         if (r < 0)
-                return err_set(err, r, "building the batch that creates the " TABLE_DESC);
+                return err_set(err, r, "building the batch that creates the " TABLE_DESC,
+                               nl->table);
         if (batch_send(nl, &b, &f) == 0)
                 return 1;
         /* Our NEWTABLE carries EXCL: EEXIST on it means the table was already made, since
@@ -1083,49 +1098,82 @@ static int ensure_nl(struct nl *nl, struct err *err)
          * still lack a chain added since. */
         if (f.idx == 0 && f.ack.code == -EEXIST)
                 return ensure_chains(nl, err);
-        return fail_err(err, &b, &f, "creating the " TABLE_DESC);
+        return table_fail(err, &b, &f, "creating", nl->table);
 }
 
 int net_nft_ensure(struct err *err)
 {
+        return net_nft_ensure_in(TABLE, err);
+}
+
+int net_nft_ensure_in(const char *table, struct err *err)
+{
         _cleanup_nl_ struct nl nl = {0};
-        int r = nl_open(&nl, err);
+        int r = nl_open(&nl, table, err);
 
         return r < 0 ? r : ensure_nl(&nl, err);
 }
 
+/* The table's handle, which the kernel never reuses: 0 when the reply had none. */
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
-        (void)nlh;
-        *(bool *)data = true;
+        _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
+        uint64_t *handle = data;
+
+        *handle = 0;
+        if (t && nftnl_table_nlmsg_parse(nlh, t) == 0 && nftnl_table_is_set(t, NFTNL_TABLE_HANDLE))
+                *handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
+        /* Found, even without a handle. */
+        if (*handle == 0)
+                *handle = UINT64_MAX;
         return MNL_CB_OK;
 }
 
 int net_nft_table_present(struct err *err)
+{
+        return net_nft_table_present_in(TABLE, err);
+}
+
+int net_nft_table_present_in(const char *table, struct err *err)
+{
+        uint64_t handle;
+
+        return net_nft_table_handle_in(table, &handle, err);
+}
+
+int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err)
 {
         _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
         _cleanup_nl_ struct nl nl = {0};
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh;
         struct nl_ack ack;
-        bool found = false;
-        int r = nl_open(&nl, err);
+        uint64_t handle = 0;
+        int r = nl_open(&nl, table, err);
 
         if (r < 0)
                 return r;
-        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE) < 0)
-                return err_set(err, -ENOMEM, "looking up the " TABLE_DESC);
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) < 0)
+                return err_set(err, -ENOMEM, "looking up the " TABLE_DESC, table);
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, FAMILY, NLM_F_ACK, nl.seq++);
         nftnl_table_nlmsg_build_payload(nlh, t);
-        if (nl_talk(&nl, nlh, table_cb, &found, &ack) < 0) {
+        if (nl_talk(&nl, nlh, table_cb, &handle, &ack) < 0) {
                 if (ack.code == -ENOENT)
                         return 0;
-                return ack_err(err, &ack, "looking up the " TABLE_DESC);
+                return ack_err(err, &ack, "looking up the " TABLE_DESC, table);
         }
-        return found ? 1 : 0;
+        if (handle == 0)
+                return 0;
+        *ret = handle;
+        return 1;
 }
 
 int net_nft_destroy(struct err *err)
+{
+        return net_nft_destroy_in(TABLE, err);
+}
+
+int net_nft_destroy_in(const char *table, struct err *err)
 {
         _cleanup_(batch_done) struct batch b = {0};
         _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
@@ -1134,19 +1182,19 @@ int net_nft_destroy(struct err *err)
         struct batch_fail f;
         int r;
 
-        r = nl_open(&nl, err);
+        r = nl_open(&nl, table, err);
         if (r < 0)
                 return r;
-        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE) < 0 ||
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) < 0 ||
             batch_begin(&b, &nl, 0) < 0 ||
             !(nlh = batch_msg(&b, NFT_MSG_DELTABLE, 0, NULL, NULL, 0)))
-                return err_set(err, -ENOMEM, "deleting the " TABLE_DESC);
+                return err_set(err, -ENOMEM, "deleting the " TABLE_DESC, table);
         nftnl_table_nlmsg_build_payload(nlh, t);
         if (batch_end(&b, &nl) < 0)
-                return err_set(err, -ENOMEM, "deleting the " TABLE_DESC);
+                return err_set(err, -ENOMEM, "deleting the " TABLE_DESC, table);
         if (batch_send(&nl, &b, &f) == 0 || f.ack.code == -ENOENT)
                 return 0;
-        return fail_err(err, &b, &f, "deleting the " TABLE_DESC);
+        return table_fail(err, &b, &f, "deleting", table);
 }
 
 /* ---- networks ---- */
@@ -1236,7 +1284,7 @@ static int scan_rules(struct nl *nl, struct rule_scan *s, struct nl_ack *ack)
 
         s->n = 0;
         s->have_anchor = false;
-        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, TABLE) < 0)
+        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, nl->table) < 0)
                 return ack->code = -ENOMEM;
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, FAMILY, NLM_F_DUMP, nl->seq++);
         nftnl_rule_nlmsg_build_payload(nlh, rule);
@@ -1248,7 +1296,7 @@ static int emit_del_rule(struct batch *b, const struct rule_ref *ref)
         _cleanup_(rule_freep) struct nftnl_rule *rule = nftnl_rule_alloc();
         struct nlmsghdr *nlh;
 
-        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, TABLE) < 0 ||
+        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, b->table) < 0 ||
             nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, chains[ref->chain].name) < 0)
                 return -ENOMEM;
         nftnl_rule_set_u64(rule, NFTNL_RULE_HANDLE, ref->handle);
@@ -1266,6 +1314,8 @@ static bool rule_wanted(const struct rule_def *d, const struct net_nft_network *
                 return true;
         case W_EXTERNAL:
                 return !n->internal;
+        case W_MASQ:
+                return !n->internal && !n->no_masq;
         case W_INTERNAL:
                 return n->internal;
         case W_ICC:
@@ -1376,10 +1426,11 @@ static int network_plan(struct nl *nl, const char *bridge, const struct net_nft_
         if (r < 0)
                 return r;
         if (scan_rules(nl, &s, &ack) < 0)
-                return ack_err(err, &ack, "listing the rules of the " TABLE_DESC);
+                return ack_err(err, &ack, "listing the rules of the " TABLE_DESC, nl->table);
         if (n && !s.have_anchor)
                 return err_set(err, -ENOENT,
-                               TABLE_DESC " is missing or has no " TAG_FIXED " rule in forward");
+                               TABLE_DESC " is missing or has no " TAG_FIXED " rule in forward",
+                               nl->table);
         if (!n && s.n == 0)
                 return 0;
         r = build_plan(&b, nl, genid, &s, n);
@@ -1400,14 +1451,15 @@ static int valid_bridge(const char *bridge, struct err *err)
         return 0;
 }
 
-static int network_apply(const char *bridge, const struct net_nft_network *n, struct err *err)
+static int network_apply(const char *table, const char *bridge, const struct net_nft_network *n,
+                         struct err *err)
 {
         _cleanup_nl_ struct nl nl = {0};
         struct retry rt = {0};
         bool rebuilt = false;
         int r;
 
-        r = nl_open(&nl, err);
+        r = nl_open(&nl, table, err);
         while (r >= 0) {
                 r = network_plan(&nl, bridge, n, err);
                 if (r == -ENOENT && n && !rebuilt) {
@@ -1424,6 +1476,11 @@ static int network_apply(const char *bridge, const struct net_nft_network *n, st
 
 int net_nft_network_add(const struct net_nft_network *n, struct err *err)
 {
+        return net_nft_network_add_in(TABLE, n, err);
+}
+
+int net_nft_network_add_in(const char *table, const struct net_nft_network *n, struct err *err)
+{
         int r = valid_bridge(n->bridge, err);
 
         if (r < 0)
@@ -1431,7 +1488,7 @@ int net_nft_network_add(const struct net_nft_network *n, struct err *err)
         if (n->prefix < 1 || n->prefix > 32)
                 return err_set(err, -EINVAL, "network on bridge %s: prefix length %d is not 1-32",
                                n->bridge, n->prefix);
-        r = network_apply(n->bridge, n, err);
+        r = network_apply(table, n->bridge, n, err);
         if (r < 0)
                 return err_wrap(err, "adding nftables rules for network bridge %s", n->bridge);
         return 0;
@@ -1439,11 +1496,16 @@ int net_nft_network_add(const struct net_nft_network *n, struct err *err)
 
 int net_nft_network_del(const char *bridge, struct err *err)
 {
+        return net_nft_network_del_in(TABLE, bridge, err);
+}
+
+int net_nft_network_del_in(const char *table, const char *bridge, struct err *err)
+{
         int r = valid_bridge(bridge, err);
 
         if (r < 0)
                 return r;
-        r = network_apply(bridge, NULL, err);
+        r = network_apply(table, bridge, NULL, err);
         if (r < 0)
                 return err_wrap(err, "deleting nftables rules of network bridge %s", bridge);
         return 0;
@@ -1603,7 +1665,7 @@ static int dump_ports(struct nl *nl, struct port_vec *pv, struct err *err)
                 struct nlmsghdr *nlh;
                 struct nl_ack ack;
 
-                if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE) < 0 ||
+                if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, nl->table) < 0 ||
                     nftnl_set_set_str(s, NFTNL_SET_NAME, m->name) < 0)
                         return err_set(err, -ENOMEM, "listing map %s", m->name);
                 nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, g / 2 ? NFPROTO_IPV6 : FAMILY,
@@ -1612,20 +1674,26 @@ static int dump_ports(struct nl *nl, struct port_vec *pv, struct err *err)
                 pv->v6 = g / 2;
                 pv->map = (enum map_id)(g % 2);
                 if (nl_talk(nl, nlh, setelem_cb, pv, &ack) < 0 && ack.code != -ENOENT)
-                        return ack_err(err, &ack, "listing map %s of the nftables table %s " TABLE,
-                                       m->name, g / 2 ? "ip6" : "ip");
+                        return ack_err(err, &ack, "listing map %s of the nftables table %s %s",
+                                       m->name, g / 2 ? "ip6" : "ip", nl->table);
         }
         return 0;
 }
 
 int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err)
 {
+        return net_nft_list_ports_in(TABLE, ret, ret_n, err);
+}
+
+int net_nft_list_ports_in(const char *table, struct net_nft_port **ret, size_t *ret_n,
+                          struct err *err)
+{
         _cleanup_nl_ struct nl nl = {0};
         struct port_vec pv = {0};
         struct retry rt = {0};
         int r;
 
-        r = nl_open(&nl, err);
+        r = nl_open(&nl, table, err);
         if (r < 0)
                 return r;
         do {
@@ -1728,13 +1796,18 @@ static int publish_once(struct nl *nl, const struct net_nft_port *p, size_t n, s
 
 int net_nft_publish(const struct net_nft_port *p, size_t n, struct err *err)
 {
+        return net_nft_publish_in(TABLE, p, n, err);
+}
+
+int net_nft_publish_in(const char *table, const struct net_nft_port *p, size_t n, struct err *err)
+{
         _cleanup_nl_ struct nl nl = {0};
         int r;
 
         r = valid_ports(p, n, err);
         if (r < 0 || n == 0)
                 return r;
-        r = nl_open(&nl, err);
+        r = nl_open(&nl, table, err);
         if (r < 0)
                 return r;
         r = publish_once(&nl, p, n, err);
@@ -1835,6 +1908,11 @@ static int unpublish_plan(struct nl *nl, const struct net_nft_port *p, size_t n,
 
 int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err)
 {
+        return net_nft_unpublish_in(TABLE, p, n, err);
+}
+
+int net_nft_unpublish_in(const char *table, const struct net_nft_port *p, size_t n, struct err *err)
+{
         _cleanup_nl_ struct nl nl = {0};
         _cleanup_free_ bool *sel = NULL;
         struct retry rt = {0};
@@ -1846,7 +1924,7 @@ int net_nft_unpublish(const struct net_nft_port *p, size_t n, struct err *err)
         sel = malloc(n * sizeof(*sel));
         if (!sel)
                 return err_set(err, -ENOMEM, "unpublishing %zu ports", n);
-        r = nl_open(&nl, err);
+        r = nl_open(&nl, table, err);
         if (r < 0)
                 return r;
         do
@@ -2038,7 +2116,7 @@ int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err)
                 if (r < 0)
                         return r;
         }
-        r = nl_open(&nl, err);
+        r = nl_open(&nl, TABLE, err);
         if (r < 0)
                 return r;
         r = batch_begin(&b, &nl, 0);

@@ -21,7 +21,12 @@ struct net_nft_network {
         int prefix;    /* 1-32 */
         bool icc;      /* containers on this bridge may talk to each other */
         bool internal; /* no masquerade and no forwarding out of the bridge */
+        bool no_masq;  /* forwarding out of the bridge without masquerade */
 };
+
+/* The functions below work on the table "ip hawser"; each *_in variant does the same on
+ * the table "ip <table>" (the CNI plugin's own, so neither side's cleanup sees the other's
+ * ports); IPv6 ports then need a table "ip6 <table>", which nothing makes yet. */
 
 /* One published port: host_ip:host_port/proto -> ctr_ip:ctr_port. With v6 the addresses
  * are host_ip6 and ctr_ip6 and the element goes to the maps of the table "ip6 hawser"
@@ -87,3 +92,17 @@ int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err
  * table; their elements are kept) and the hairpin masquerade of each bridge. n == 0
  * deletes the table. The IPv4 table is not touched. */
 int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err);
+
+int net_nft_ensure_in(const char *table, struct err *err);
+int net_nft_table_present_in(const char *table, struct err *err);
+/* 1 and the table's handle in *ret (which the kernel never gives another table: a changed
+ * handle means the table was deleted and made again), 0 when there is no table. */
+int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err);
+int net_nft_destroy_in(const char *table, struct err *err);
+int net_nft_network_add_in(const char *table, const struct net_nft_network *n, struct err *err);
+int net_nft_network_del_in(const char *table, const char *bridge, struct err *err);
+int net_nft_publish_in(const char *table, const struct net_nft_port *p, size_t n, struct err *err);
+int net_nft_unpublish_in(const char *table, const struct net_nft_port *p, size_t n,
+                         struct err *err);
+int net_nft_list_ports_in(const char *table, struct net_nft_port **ret, size_t *ret_n,
+                          struct err *err);

@@ -34,6 +34,8 @@
 #   build     hawser build vs docker's classic builder and buildah (build.sh)
 #   compose   hawser compose up -d / down of a 5-service project with a health gate vs
 #             docker-compose 1.29.2 on a private dockerd (compose.sh)
+#   cni       hawser-cni ADD+DEL vs Debian's bridge + host-local + portmap, and their
+#             nftables rule counts as attachments grow (cni.sh)
 # Exits 1 when a section failed.
 set -uo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -311,6 +313,8 @@ section_scale() {
 . "$bench_dir/build.sh"
 # shellcheck source=tests/bench/compose.sh
 . "$bench_dir/compose.sh"
+# shellcheck source=tests/bench/cni.sh
+. "$bench_dir/cni.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

@@ -195,6 +195,18 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     compose_row 'compose up -d (5 services, 1 health gate, its interval excluded): docker-compose / hawser' \
         up "$(ms "$(get_metric compose.health_interval_s)")"
     compose_row 'compose down: docker-compose / hawser' down
+    ch=$(ms "$(get_metric cni-hawser.median)")
+    cr=$(ms "$(get_metric cni-reference.median)")
+    r=$(calc 'r / h' "r=$cr" "h=$ch")
+    shown=
+    [ -z "$r" ] || shown=$(printf '%.1fx (%.0f / %.1f ms)' "$r" "$cr" "$ch")
+    row 'cni ADD+DEL, 1 port: bridge+host-local+portmap / hawser-cni' "$r" x "$shown" '>=' 10
+    n=$(get_metric cni.attachments)
+    r=$(calc 'b - a' "a=$(get_metric cni.hawser.rules.1)" "b=$(get_metric cni.hawser.rules.N)")
+    shown=
+    [ -z "$r" ] || shown=$(printf '%d more rules (reference: %s more)' "$r" \
+        "$(calc 'b - a' "a=$(get_metric cni.reference.rules.1)" "b=$(get_metric cni.reference.rules.N)")")
+    row "cni nftables rules, ${n:-20} attachments vs 1 (hawser-cni)" "$r" rules "$shown" '<=' 0
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"

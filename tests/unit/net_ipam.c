@@ -168,6 +168,33 @@ static void test_gateway_skipped(void **state)
         assert_string_equal(S(got, a), "10.9.0.2");
 }
 
+/* host-local's rangeStart/rangeEnd: only addresses in first..last, the gateway excepted. */
+static void test_range(void **state)
+{
+        struct fixture *f = *state;
+        struct in_addr got;
+        char a[INET_ADDRSTRLEN];
+        struct err e = {0};
+
+        assert_int_equal(net_ipam_allocate_range(f->dir, A("10.9.0.10"), A("10.9.0.12"),
+                                                 A("10.9.0.11"), NONE, "x", &got, &e),
+                         0);
+        assert_string_equal(S(got, a), "10.9.0.10");
+        assert_int_equal(net_ipam_allocate_range(f->dir, A("10.9.0.10"), A("10.9.0.12"),
+                                                 A("10.9.0.11"), NONE, "y", &got, &e),
+                         0);
+        assert_string_equal(S(got, a), "10.9.0.12");
+        assert_int_equal(net_ipam_allocate_range(f->dir, A("10.9.0.10"), A("10.9.0.12"),
+                                                 A("10.9.0.11"), NONE, "z", &got, &e),
+                         -ENOSPC);
+        assert_non_null(strstr(e.msg, "in the range from 10.9.0.10"));
+        assert_int_equal(net_ipam_release_owner(f->dir, "x", &e), 1);
+        assert_int_equal(net_ipam_allocate_range(f->dir, A("10.9.0.10"), A("10.9.0.12"),
+                                                 A("10.9.0.11"), NONE, "z", &got, &e),
+                         0);
+        assert_string_equal(S(got, a), "10.9.0.10");
+}
+
 static void test_preferred(void **state)
 {
         struct fixture *f = *state;
@@ -587,6 +614,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_lease_file_holds_owner, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gateway_skipped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_preferred, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_range, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_full, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_invalid_args, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release, setup, teardown),

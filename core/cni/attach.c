@@ -1,0 +1,270 @@
+/* ADD, DEL and CHECK: the bridge, the veth pair into CNI_NETNS, the lease, the record. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fs.h"
+#include "core/base/util.h"
+#include "net/ipam.h"
+#include "net/link.h"
+#include "net/nft.h"
+#include "internal.h"
+
+static int open_netns(struct cni_req *q, struct err *err)
+{
+        int fd = open(q->netns, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return cni_fail(q, err, CNI_E_PLUGIN, "opening netns %s: %s", q->netns,
+                                strerror(errno));
+        return fd;
+}
+
+/* The handle of the table this network's rules were last put into (<dataDir>/table), 0
+ * when none was recorded. */
+static uint64_t table_seen(const struct cni_conf *c)
+{
+        _cleanup_free_ char *p = util_printf("%s/table", c->data_dir), *text = NULL;
+
+        if (!p || fs_read_file(p, &text, NULL, &(struct err){0}) < 0)
+                return 0;
+        return strtoull(text, NULL, 10);
+}
+
+static int table_saw(const struct cni_conf *c, uint64_t handle, struct err *err)
+{
+        _cleanup_free_ char *p = util_printf("%s/table", c->data_dir);
+        char text[24];
+
+        if (!p || fs_mkdir_p(c->data_dir, 0700, err) < 0)
+                return p ? -err->code : -ENOMEM;
+        snprintf(text, sizeof(text), "%llu", (unsigned long long)handle);
+        return fs_write_atomic(p, text, strlen(text), 0644, err);
+}
+
+/* The bridge with the gateway address, the plugin's table and the network's rules
+ * (masquerade unless !ipMasq, hairpin, localhost). The common ADD costs two lookups: the
+ * bridge exists and the table is the one the network's rules went into. A table made
+ * since (the first ADD, or one after a flush) gets the rules and the network's recorded
+ * ports again. */
+static int bridge_ensure(const struct cni_conf *c, struct err *err)
+{
+        struct net_nft_network n = {.bridge = c->bridge,
+                                    .subnet = c->subnet,
+                                    .prefix = c->prefix,
+                                    .icc = true,
+                                    .no_masq = !c->ip_masq};
+        uint64_t seen = table_seen(c), now = 0;
+        int r;
+
+        if (net_link_exists(c->bridge) == 1 && net_nft_table_handle_in(CNI_TABLE, &now, err) == 1 &&
+            now == seen)
+                return 0;
+        r = net_nft_ensure_in(CNI_TABLE, err);
+        if (r >= 0)
+                r = net_nft_table_handle_in(CNI_TABLE, &now, err);
+        if (r >= 0 && now != seen)
+                r = cni_ports_restore(c, err);
+        if (r >= 0)
+                r = net_nft_network_add_in(CNI_TABLE, &n, err);
+        if (r >= 0)
+                r = net_sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
+        if (r >= 0)
+                r = net_link_bridge_ensure(c->bridge, c->gateway, c->prefix, c->mtu, err);
+        if (r >= 0)
+                r = cni_localnet(c->bridge, err);
+        if (r >= 0)
+                r = table_saw(c, now, err);
+        return r < 0 ? err_wrap(err, "setting up bridge %s", c->bridge) : 0;
+}
+
+static int record_write(const struct cni_conf *c, const char *owner, const struct cni_result *res,
+                        struct err *err)
+{
+        _cleanup_free_ char *path = cni_record_path(c, owner);
+        _cleanup_free_ char *dir = util_printf("%s/attachments", c->data_dir);
+        _cleanup_jv_ struct jv *d = jv_new_object();
+        char a[INET_ADDRSTRLEN];
+
+        if (!path || !dir)
+                return -ENOMEM;
+        inet_ntop(AF_INET, &res->addr, a, sizeof(a));
+        jv_set_str(d, "ip", a);
+        jv_set_int(d, "prefix", res->prefix);
+        jv_set_str(d, "bridge", res->bridge);
+        jv_set_str(d, "veth", res->veth);
+        jv_set_bool(d, "portsOnly", c->ports_only);
+        jv_set(d, "ports", cni_ports_doc(c));
+        if (fs_mkdir_p(dir, 0700, err) < 0)
+                return -err->code;
+        return jv_save(path, d, err);
+}
+
+/* Leases the attachment's address (the one asked for, or the lowest free one of the
+ * range). Returns 1 when the owner already held it (a repeated ADD asking for it): a failure
+ * later must then leave it alone. */
+static int lease(struct cni_req *q, const struct cni_conf *c, const char *leases,
+                 struct in_addr *ret, struct err *err)
+{
+        char owner[CNI_OWNER_MAX + 1], a[INET_ADDRSTRLEN];
+        bool had = c->want.s_addr && net_ipam_owner(leases, c->want, owner, sizeof(owner)) == 0 &&
+                   !strcmp(owner, q->owner);
+        int r = net_ipam_allocate_range(leases, c->first, c->last, c->gateway, c->want, q->owner,
+                                        ret, err);
+
+        if (r < 0 || !c->want.s_addr || ret->s_addr == c->want.s_addr)
+                return r < 0 ? r : had;
+        net_ipam_release(leases, *ret, q->owner, &(struct err){0});
+        inet_ntop(AF_INET, &c->want, a, sizeof(a));
+        return cni_fail(q, err, CNI_E_PLUGIN, "requested IP address %s is not available", a);
+}
+
+static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *res, struct err *err)
+{
+        _cleanup_free_ char *leases = cni_lease_dir(c);
+        _cleanup_close_ int ns = -1;
+        struct net_veth v = {0};
+        int r, had;
+
+        ns = open_netns(q, err);
+        if (ns < 0)
+                return ns;
+        r = bridge_ensure(c, err);
+        if (r < 0 || (had = lease(q, c, leases, &res->addr, err)) < 0)
+                return r < 0 ? r : had;
+        snprintf(res->bridge, sizeof(res->bridge), "%s", c->bridge);
+        cni_veth_name(q->owner, res->veth);
+        res->prefix = c->prefix;
+        res->gateway = c->gateway;
+        net_ipam_mac(res->addr, res->mac);
+        v = (struct net_veth){.host_name = res->veth,
+                              .bridge = c->bridge,
+                              .netns_fd = ns,
+                              .peer_name = q->ifname,
+                              .addr = res->addr,
+                              .prefix = c->prefix,
+                              .gateway = c->gateway,
+                              .mtu = c->mtu};
+        memcpy(v.mac, res->mac, sizeof(v.mac));
+        r = net_link_veth_create(&v, err);
+        /* The host end of this owner's earlier attachment, whose namespace the runtime
+         * dropped without a DEL (its veth may still be in the kernel's asynchronous
+         * cleanup): the new attachment replaces it. */
+        if (r == -EEXIST && net_link_exists_in(ns, q->ifname) == 0 &&
+            net_link_exists(res->veth) == 1 && net_link_delete(res->veth, &(struct err){0}) == 0)
+                r = net_link_veth_create(&v, err);
+        /* The spec's "ifname exists" case; other EEXISTs (a second default route) keep the
+         * kernel's message. */
+        if (r == -EEXIST && net_link_exists_in(ns, q->ifname) == 1) {
+                if (!had)
+                        net_ipam_release(leases, res->addr, q->owner, &(struct err){0});
+                return cni_fail(q, err, CNI_E_PLUGIN, "interface %s already exists in %s",
+                                q->ifname, q->netns);
+        }
+        if (r >= 0)
+                r = cni_ports_publish(q, c, res->addr, c->bridge, c->prefix, err);
+        if (r >= 0)
+                r = record_write(c, q->owner, res, err);
+        /* Only this attempt's address and veth: an earlier ADD of the owner keeps its own. */
+        if (r < 0)
+                net_link_delete(res->veth, &(struct err){0});
+        if (r < 0 && !had)
+                net_ipam_release(leases, res->addr, q->owner, &(struct err){0});
+        return r;
+}
+
+/* Chained after another main plugin: ports to prevResult's address, nothing else. */
+static int add_ports_only(struct cni_req *q, struct cni_conf *c, struct jv **ret, struct err *err)
+{
+        struct cni_result res = {0};
+        int r;
+
+        r = cni_prev_addr(q, c->prev, &res.addr, &res.prefix, res.bridge, err);
+        if (r >= 0)
+                r = cni_ports_publish(q, c, res.addr, res.bridge, res.prefix, err);
+        if (r >= 0)
+                r = record_write(c, q->owner, &res, err);
+        if (r < 0)
+                return r;
+        *ret = jv_copy(c->prev);
+        jv_set_str(*ret, "cniVersion", c->version);
+        return 0;
+}
+
+int cni_add(struct cni_req *q, struct cni_conf *c, struct jv **ret, struct err *err)
+{
+        struct cni_result res = {0};
+        int r;
+
+        if (c->ports_only)
+                return add_ports_only(q, c, ret, err);
+        r = add_main(q, c, &res, err);
+        if (r >= 0)
+                *ret = cni_result_doc(c, q, q->netns, &res);
+        return r;
+}
+
+int cni_del(struct cni_req *q, struct cni_conf *c, struct err *err)
+{
+        return cni_release(c, q->owner, err);
+}
+
+/* Every port of the configuration maps to addr in the table. */
+static int check_ports(struct cni_req *q, const struct cni_conf *c, struct in_addr addr,
+                       struct err *err)
+{
+        _cleanup_free_ struct net_nft_port *cur = NULL;
+        size_t n = 0;
+        int r = net_nft_list_ports_in(CNI_TABLE, &cur, &n, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_ports; i++) {
+                const struct cni_port *p = &c->ports[i];
+                bool found = false;
+                for (size_t k = 0; k < n && !found; k++)
+                        found = !cur[k].v6 && cur[k].host_port == p->host_port &&
+                                cur[k].proto == p->proto &&
+                                cur[k].host_ip.s_addr == p->host_ip.s_addr &&
+                                cur[k].ctr_ip.s_addr == addr.s_addr &&
+                                cur[k].ctr_port == p->ctr_port;
+                if (!found)
+                        return cni_fail(q, err, CNI_E_PLUGIN,
+                                        "port %u/%s is not mapped to the container", p->host_port,
+                                        p->proto == IPPROTO_UDP    ? "udp"
+                                        : p->proto == IPPROTO_SCTP ? "sctp"
+                                                                   : "tcp");
+        }
+        return 0;
+}
+
+int cni_check(struct cni_req *q, struct cni_conf *c, struct err *err)
+{
+        _cleanup_free_ char *leases = cni_lease_dir(c);
+        _cleanup_close_ int ns = -1;
+        struct in_addr addr = {0}, gw = {0};
+        char bridge[16], owner[CNI_OWNER_MAX + 1];
+        const char *gws;
+        int prefix = 0, r;
+
+        if (!c->prev || jv_type(c->prev) != JV_OBJECT)
+                return cni_fail(q, err, CNI_E_CONFIG, "CHECK needs prevResult");
+        r = cni_prev_addr(q, c->prev, &addr, &prefix, bridge, err);
+        if (r < 0 || c->ports_only)
+                return r < 0 ? r : check_ports(q, c, addr, err);
+        gws = jv_get_str(jv_at(jv_get(c->prev, "ips"), 0), "gateway");
+        if (gws && inet_pton(AF_INET, gws, &gw) != 1)
+                return cni_fail(q, err, CNI_E_CONFIG, "prevResult: bad gateway %s", gws);
+        if (net_ipam_owner(leases, addr, owner, sizeof(owner)) < 0 || strcmp(owner, q->owner))
+                return cni_fail(q, err, CNI_E_PLUGIN, "the address of %s is not leased to it",
+                                q->owner);
+        ns = open_netns(q, err);
+        if (ns < 0)
+                return ns;
+        r = net_link_check_in(ns, q->ifname, addr, prefix, gw, err);
+        return r < 0 ? r : check_ports(q, c, addr, err);
+}

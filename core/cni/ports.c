@@ -1,0 +1,275 @@
+/* portMappings as elements of the DNAT maps of the table "ip hawser-cni" (one set of rules
+ * whatever the number of containers), the per-attachment record, and GC. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fs.h"
+#include "core/base/util.h"
+#include "net/ipam.h"
+#include "net/link.h"
+#include "net/nft.h"
+#include "internal.h"
+
+char *cni_record_path(const struct cni_conf *c, const char *owner)
+{
+        return util_printf("%s/attachments/%s", c->data_dir, owner);
+}
+
+char *cni_lease_dir(const struct cni_conf *c)
+{
+        return util_printf("%s/leases", c->data_dir);
+}
+
+static const char *proto_name(uint8_t proto)
+{
+        return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : "tcp";
+}
+
+struct jv *cni_ports_doc(const struct cni_conf *c)
+{
+        struct jv *a = jv_new_array();
+
+        for (size_t i = 0; i < c->n_ports; i++) {
+                struct jv *o = jv_new_object();
+                char ip[INET_ADDRSTRLEN];
+
+                inet_ntop(AF_INET, &c->ports[i].host_ip, ip, sizeof(ip));
+                jv_set_int(o, "hostPort", c->ports[i].host_port);
+                jv_set_int(o, "containerPort", c->ports[i].ctr_port);
+                jv_set_str(o, "protocol", proto_name(c->ports[i].proto));
+                jv_set_str(o, "hostIP", ip);
+                jv_append(a, o);
+        }
+        return a;
+}
+
+int cni_localnet(const char *bridge, struct err *err)
+{
+        _cleanup_free_ char *p = util_printf("/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+
+        /* Ports published on 127.0.0.1 are DNAT'ed out of the bridge with a loopback source. */
+        return p ? net_sysctl_write(p, "1", err) : -ENOMEM;
+}
+
+static void to_nft(const struct cni_port *p, struct in_addr ctr, struct net_nft_port *ret)
+{
+        *ret = (struct net_nft_port){.host_ip = p->host_ip,
+                                     .host_port = p->host_port,
+                                     .proto = p->proto,
+                                     .ctr_ip = ctr,
+                                     .ctr_port = p->ctr_port};
+}
+
+/* Chained after another plugin, the bridge is that plugin's: hawser adds only the hairpin
+ * and localhost rules for it (no masquerade, which that plugin owns). */
+static int ports_only_rules(const char *bridge, struct in_addr ctr, int prefix, struct err *err)
+{
+        struct net_nft_network n = {
+                .bridge = bridge, .subnet = ctr, .prefix = prefix, .icc = true, .no_masq = true};
+        int r;
+
+        if (!*bridge)
+                return 0;
+        r = net_nft_network_add_in(CNI_TABLE, &n, err);
+        return r < 0 ? r : cni_localnet(bridge, err);
+}
+
+int cni_ports_publish(struct cni_req *q, const struct cni_conf *c, struct in_addr ctr,
+                      const char *bridge, int prefix, struct err *err)
+{
+        _cleanup_free_ struct net_nft_port *v = NULL;
+        int r = 0;
+
+        if (c->n_ports == 0)
+                return 0;
+        v = calloc(c->n_ports, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_ports; i++)
+                to_nft(&c->ports[i], ctr, &v[i]);
+        if (c->ports_only)
+                r = ports_only_rules(bridge, ctr, prefix, err);
+        /* A repeated ADD of the same attachment finds its own elements: drop them first. */
+        if (r >= 0)
+                r = net_nft_unpublish_in(CNI_TABLE, v, c->n_ports, err);
+        if (r >= 0)
+                r = net_nft_publish_in(CNI_TABLE, v, c->n_ports, err);
+        if (r == -EEXIST)
+                q->code = CNI_E_PLUGIN;
+        /* 1: the table was rebuilt; the network rules come back with the next bridge setup. */
+        return r < 0 ? r : 0;
+}
+
+/* The ports of a record ("ports", a JSON array, to ctr) into v (room for jv_len(ports));
+ * returns how many. */
+static size_t record_ports(const struct jv *ports, struct in_addr ctr, struct net_nft_port *v)
+{
+        size_t n = ports ? jv_len(ports) : 0, k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const struct jv *o = jv_at(ports, i);
+                const char *proto = jv_get_str(o, "protocol"), *ip = jv_get_str(o, "hostIP");
+                struct cni_port p = {.host_port = (uint16_t)jv_get_int(o, "hostPort", 0),
+                                     .ctr_port = (uint16_t)jv_get_int(o, "containerPort", 0)};
+
+                p.proto = !proto || !strcmp(proto, "tcp") ? IPPROTO_TCP
+                          : !strcmp(proto, "udp")         ? IPPROTO_UDP
+                                                          : IPPROTO_SCTP;
+                if (ip && inet_pton(AF_INET, ip, &p.host_ip) != 1)
+                        continue;
+                if (p.host_port && p.ctr_port)
+                        to_nft(&p, ctr, &v[k++]);
+        }
+        return k;
+}
+
+/* publish (or unpublish) a record's ports. */
+static int record_apply(const struct jv *ports, struct in_addr ctr, bool publish, struct err *err)
+{
+        size_t n = ports ? jv_len(ports) : 0;
+        _cleanup_free_ struct net_nft_port *v = calloc(n ? n : 1, sizeof(*v));
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        n = record_ports(ports, ctr, v);
+        /* Unpublishing first makes a restore of elements that are still there a no-op. */
+        r = net_nft_unpublish_in(CNI_TABLE, v, n, err);
+        if (r >= 0 && publish)
+                r = net_nft_publish_in(CNI_TABLE, v, n, err);
+        return r < 0 ? r : 0;
+}
+
+int cni_ports_unpublish(const struct jv *ports, struct in_addr ctr, struct err *err)
+{
+        return record_apply(ports, ctr, false, err);
+}
+
+int cni_ports_restore(const struct cni_conf *c, struct err *err)
+{
+        _cleanup_free_ char *dir = util_printf("%s/attachments", c->data_dir);
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+        int r = 0;
+
+        while (d && (de = readdir(d)) && r >= 0) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_jv_ struct jv *rec = NULL;
+                struct in_addr ctr;
+                const char *ip;
+
+                path = de->d_name[0] != '.' ? cni_record_path(c, de->d_name) : NULL;
+                if (!path || jv_load(path, &rec, &(struct err){0}) < 0)
+                        continue;
+                ip = jv_get_str(rec, "ip");
+                if (ip && inet_pton(AF_INET, ip, &ctr) == 1)
+                        r = record_apply(jv_get(rec, "ports"), ctr, true, err);
+        }
+        return r;
+}
+
+int cni_release(const struct cni_conf *c, const char *owner, struct err *err)
+{
+        _cleanup_free_ char *path = cni_record_path(c, owner), *leases = cni_lease_dir(c);
+        _cleanup_jv_ struct jv *rec = NULL;
+        struct in_addr ctr = {0};
+        char veth[16];
+        int r = 0;
+
+        if (!path || !leases)
+                return -ENOMEM;
+        cni_veth_name(owner, veth);
+        if (jv_load(path, &rec, &(struct err){0}) == 0) {
+                const char *ip = jv_get_str(rec, "ip");
+                if (ip && inet_pton(AF_INET, ip, &ctr) == 1)
+                        r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, err);
+                if (jv_get_bool(rec, "portsOnly")) {
+                        if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
+                                r = err_errno(err, "removing %s", path);
+                        return r;
+                }
+        }
+        /* Deleting the host end takes the container's end with it, in whatever namespace. */
+        if (r >= 0)
+                r = net_link_delete(veth, err);
+        if (r >= 0)
+                r = net_ipam_release_owner(leases, owner, err);
+        if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
+                r = err_errno(err, "removing %s", path);
+        return r < 0 ? r : 0;
+}
+
+static bool valid(const struct cni_conf *c, const char *owner)
+{
+        return util_strv_contains(c->valid, owner);
+}
+
+static int gc_records(const struct cni_conf *c, struct err *err)
+{
+        _cleanup_free_ char *dir = util_printf("%s/attachments", c->data_dir);
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+        int r = 0;
+
+        while (d && (de = readdir(d)) && r >= 0)
+                if (de->d_name[0] != '.' && !valid(c, de->d_name))
+                        r = cni_release(c, de->d_name, err);
+        return r;
+}
+
+/* Leases without a record (an ADD killed before it wrote one). */
+static int gc_leases(const struct cni_conf *c, struct err *err)
+{
+        _cleanup_free_ char *dir = cni_lease_dir(c);
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+        int r = 0;
+
+        while (d && (de = readdir(d)) && r >= 0) {
+                char owner[CNI_OWNER_MAX + 1];
+                struct in_addr a;
+                if (inet_pton(AF_INET, de->d_name, &a) != 1 ||
+                    net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 || valid(c, owner))
+                        continue;
+                r = cni_release(c, owner, err);
+        }
+        return r;
+}
+
+/* Elements that point into this network's subnet at an address no valid attachment holds. */
+static int gc_elements(const struct cni_conf *c, struct err *err)
+{
+        _cleanup_free_ char *leases = cni_lease_dir(c);
+        _cleanup_free_ struct net_nft_port *cur = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        if (!c->has_ipam)
+                return 0;
+        r = net_nft_list_ports_in(CNI_TABLE, &cur, &n, err);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char owner[CNI_OWNER_MAX + 1];
+                if (cur[i].v6 || !net_ipam_contains(c->subnet, c->prefix, cur[i].ctr_ip) ||
+                    (net_ipam_owner(leases, cur[i].ctr_ip, owner, sizeof(owner)) == 0 &&
+                     valid(c, owner)))
+                        continue;
+                cur[k++] = cur[i];
+        }
+        return r < 0 ? r : net_nft_unpublish_in(CNI_TABLE, cur, k, err);
+}
+
+int cni_gc(const struct cni_conf *c, struct err *err)
+{
+        int r = gc_records(c, err);
+
+        if (r >= 0)
+                r = gc_leases(c, err);
+        if (r >= 0)
+                r = gc_elements(c, err);
+        return r < 0 ? err_wrap(err, "garbage collection of network %s", c->name) : 0;
+}

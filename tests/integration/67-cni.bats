@@ -1,0 +1,327 @@
+#!/usr/bin/env bats
+# hawser-cni driven as runtimes drive a CNI plugin: CNI_* in the environment, the network
+# configuration on stdin, in network namespaces made with `ip netns add`.
+load helpers
+
+setup_file() {
+    export CNI_BIN="$BATS_FILE_TMPDIR/bin"
+    mkdir -p "$CNI_BIN"
+    ln -sf "$HAWSER" "$CNI_BIN/hawser-cni"
+}
+
+setup() {
+    export CNI_PATH="$CNI_BIN:/usr/lib/cni" CNI_IFNAME=eth0
+    DATA="$BATS_TEST_TMPDIR/data"
+    ip netns add a
+    ip netns add b
+}
+
+teardown() {
+    ip netns pids a 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns del a 2>/dev/null || true
+    ip netns del b 2>/dev/null || true
+    ip netns del c 2>/dev/null || true
+    ip netns del d 2>/dev/null || true
+    ip link del cnitest0 2>/dev/null || true
+    ip link del cnibr0 2>/dev/null || true
+    nft delete table ip hawser-cni 2>/dev/null || true
+}
+
+# refute CMD...: fails the test when CMD succeeds (a bare `! CMD` never fails a bats test).
+refute() {
+    if "$@" 2>/dev/null; then fail "unexpectedly succeeded: $*"; fi
+}
+
+# refute_mapped PORT: no element of the plugin's dnat_any map is for host port PORT.
+refute_mapped() {
+    if nft list map ip hawser-cni dnat_any | grep -q " $1 :"; then fail "port $1 is still mapped"; fi
+}
+
+# conf [VERSION [EXTRA_JSON]]: the plugin's network configuration.
+conf() {
+    local v=${1:-1.0.0} extra=${2:-}
+    echo '{"cniVersion":"'"$v"'","name":"cnitest","type":"hawser","bridge":"cnitest0",
+           "isGateway":true,"ipMasq":true,
+           "ipam":{"type":"hawser","ranges":[[{"subnet":"10.99.7.0/24"}]],
+                   "routes":[{"dst":"0.0.0.0/0"}],"dataDir":"'"$DATA"'"}'"$extra"'}'
+}
+
+# cni CMD ID NETNS [STDIN]: runs the plugin; stdin defaults to conf.
+cni() {
+    local cmd=$1 id=$2 ns=$3 in=${4:-$(conf)}
+    CNI_COMMAND=$cmd CNI_CONTAINERID=$id CNI_NETNS=$ns "$CNI_BIN/hawser-cni" <<<"$in"
+}
+
+@test "cni: VERSION lists 0.3.0 to 1.1.0, STATUS is ready" {
+    run env CNI_COMMAND=VERSION "$CNI_BIN/hawser-cni" </dev/null
+    assert_success
+    [ "$(jq -c .supportedVersions <<<"$output")" = '["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]' ]
+    run env CNI_COMMAND=VERSION "$CNI_BIN/hawser-cni" <<<'{"cniVersion":"0.4.0"}'
+    [ "$(jq -r .cniVersion <<<"$output")" = 0.4.0 ]
+    run env CNI_COMMAND=STATUS "$CNI_BIN/hawser-cni" <<<"$(conf 1.1.0)"
+    assert_success
+    assert_output ""
+}
+
+@test "cni: errors are CNI error JSON with the spec's codes and exit status 1" {
+    run cni ADD 'bad/id' /run/netns/a
+    assert_status 1
+    assert_output '{"code":4,"msg":"invalid characters in containerID"}'
+    run env CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_IFNAME=eth0 "$CNI_BIN/hawser-cni" <<<"$(conf)"
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 4 ]
+    run cni ADD c1 /run/netns/a '{"cniVersion":"1.0.0",'
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 6 ]
+    run cni ADD c1 /run/netns/a "$(conf 9.9.9)"
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 1 ]
+    run cni CHECK c1 /run/netns/a "$(conf 0.3.1)"
+    [ "$(jq .code <<<"$output")" = 1 ]
+    run cni ADD c1 /run/netns/a '{"cniVersion":"1.0.0","name":"n","type":"hawser","ipam":{"type":"dhcp"}}'
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 7 ]
+    run env CNI_COMMAND=FOO "$CNI_BIN/hawser-cni" </dev/null
+    assert_output '{"code":4,"msg":"unknown CNI_COMMAND: FOO"}'
+}
+
+@test "cni: ADD wires the netns (address, default route, result), CHECK passes, DEL twice" {
+    run cni ADD c1 /run/netns/a
+    assert_success
+    res=$output
+    [ "$(jq -c '[.interfaces[].name]' <<<"$res")" = "[\"cnitest0\",\"$(jq -r '.interfaces[1].name' <<<"$res")\",\"eth0\"]" ]
+    [ "$(jq -r '.interfaces[2].sandbox' <<<"$res")" = /run/netns/a ]
+    [ "$(jq -c '.ips' <<<"$res")" = '[{"interface":2,"address":"10.99.7.2/24","gateway":"10.99.7.1"}]' ]
+    [ "$(jq -r '.routes[0].dst' <<<"$res")" = 0.0.0.0/0 ]
+    [ "$(jq -c .dns <<<"$res")" = '{}' ]
+    run ip netns exec a ip -4 -o addr show eth0
+    assert_output_contains "inet 10.99.7.2/24"
+    run ip netns exec a ip route show default
+    assert_output_contains "default via 10.99.7.1 dev eth0"
+    run ip -4 -o addr show cnitest0
+    assert_output_contains "10.99.7.1/24"
+    [ -f "$DATA/cnitest/leases/10.99.7.2" ]
+
+    run cni CHECK c1 /run/netns/a "$(conf 1.0.0 ",\"prevResult\":$res")"
+    assert_success
+    ip netns exec a ip route del default
+    run cni CHECK c1 /run/netns/a "$(conf 1.0.0 ",\"prevResult\":$res")"
+    assert_status 1
+    assert_output_contains "no default route via 10.99.7.1"
+
+    veth=$(jq -r '.interfaces[1].name' <<<"$res")
+    run cni DEL c1 /run/netns/a
+    assert_success
+    assert_output ""
+    refute ip link show "$veth"
+    refute ip netns exec a ip link show eth0
+    [ ! -e "$DATA/cnitest/leases/10.99.7.2" ]
+    run cni DEL c1 /run/netns/a
+    assert_success
+    run env CNI_COMMAND=DEL CNI_CONTAINERID=c1 "$CNI_BIN/hawser-cni" <<<"$(conf)"
+    assert_success
+}
+
+@test "cni: results per cniVersion: 0.3.1/0.4.0 carry ips[].version, 1.1.0 does not" {
+    run cni ADD c1 /run/netns/a "$(conf 0.3.1)"
+    assert_success
+    [ "$(jq -r '.ips[0].version' <<<"$output")" = 4 ]
+    [ "$(jq -r .cniVersion <<<"$output")" = 0.3.1 ]
+    run cni ADD c2 /run/netns/b "$(conf 1.1.0)"
+    assert_success
+    [ "$(jq -r '.ips[0] | has("version")' <<<"$output")" = false ]
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.3/24 ]
+}
+
+@test "cni: ipMasq masquerades the subnet with one rule per network, none without it" {
+    run cni ADD c1 /run/netns/a
+    assert_success
+    run nft list chain ip hawser-cni postrouting
+    assert_output_contains 'ip saddr 10.99.7.0/24 oifname != "cnitest0" masquerade'
+    nomasq='{"cniVersion":"1.0.0","name":"cnimasq","type":"hawser-cni","bridge":"cnibr0","ipMasq":false,
+             "ipam":{"type":"host-local","subnet":"10.99.9.0/24","dataDir":"'"$DATA"'"}}'
+    run cni ADD c2 /run/netns/b "$nomasq"
+    assert_success
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.9.2/24 ]
+    run nft list chain ip hawser-cni postrouting
+    refute_output_contains 'ip saddr 10.99.9.0/24'
+    assert_output_contains 'ct status dnat oifname "cnibr0"'
+}
+
+@test "cni: CNI_ARGS IP= and the ips capability choose the address; unknown args are refused" {
+    CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=web;IP=10.99.7.50' run cni ADD c1 /run/netns/a
+    assert_success
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.50/24 ]
+    CNI_ARGS='FOO=1' run cni ADD c2 /run/netns/b
+    assert_status 1
+    assert_output '{"code":4,"msg":"CNI_ARGS: unknown args [FOO]"}'
+    CNI_ARGS='IP=10.99.7.50' run cni ADD c2 /run/netns/b
+    assert_status 1
+    assert_output_contains "requested IP address 10.99.7.50 is not available"
+    refute ip netns exec b ip link show eth0
+    run cni ADD c2 /run/netns/b "$(conf 1.1.0 ',"runtimeConfig":{"ips":["10.99.7.60/24"]}')"
+    assert_success
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.60/24 ]
+    [ "$(find "$DATA/cnitest/leases" -type f -name '10.*' | sort | xargs -n1 basename | tr '\n' ' ')" = "10.99.7.50 10.99.7.60 " ]
+}
+
+@test "cni: a host port another attachment maps fails the ADD and leaves nothing behind" {
+    pm=',"runtimeConfig":{"portMappings":[{"hostPort":18085,"containerPort":80,"protocol":"tcp"}]}'
+    run cni ADD c1 /run/netns/a "$(conf 1.0.0 "$pm")"
+    assert_success
+    run cni ADD c2 /run/netns/b "$(conf 1.0.0 "$pm")"
+    assert_status 1
+    assert_output_contains "18085"
+    refute ip netns exec b ip link show eth0
+    [ "$(find "$DATA/cnitest/leases" -type f -name '10.*' | wc -l)" = 1 ]
+    run nft list map ip hawser-cni dnat_any
+    assert_output_contains "tcp . 18085 : 10.99.7.2 . 80"
+}
+
+@test "cni: ADD twice with the same ifname fails and leaves the first attachment alone" {
+    run cni ADD c1 /run/netns/a
+    assert_success
+    run cni ADD c1 /run/netns/a
+    assert_status 1
+    assert_output_contains "eth0 already exists"
+    [ "$(ls "$DATA/cnitest/leases")" = 10.99.7.2 ]
+    run ip netns exec a ip -4 -o addr show eth0
+    assert_output_contains "inet 10.99.7.2/24"
+}
+
+@test "cni: concurrent ADDs on a fresh host get distinct addresses; namespaces ping each other" {
+    # No bridge, no table yet: six ADDs race to make them and to lease addresses.
+    for i in 1 2 3 4 5 6; do
+        ip netns add "p$i"
+        cni ADD "p$i" "/run/netns/p$i" >"$BATS_TEST_TMPDIR/p$i.json" &
+    done
+    wait
+    for i in 1 2 3 4 5 6; do jq -r '.ips[0].address' "$BATS_TEST_TMPDIR/p$i.json"; done >"$BATS_TEST_TMPDIR/addrs"
+    [ "$(sort -u "$BATS_TEST_TMPDIR/addrs" | grep -c '^10\.99\.7\.')" = 6 ]
+    [ "$(find "$DATA/cnitest/leases" -type f -name '10.*' | wc -l)" = 6 ]
+    [ "$(nft list chain ip hawser-cni postrouting | grep -c 'ip saddr 10.99.7.0/24')" = 1 ]
+    to=$(jq -r '.ips[0].address' "$BATS_TEST_TMPDIR/p2.json")
+    run ip netns exec p1 busybox ping -c1 -W5 "${to%/*}"
+    for i in 1 2 3 4 5 6; do ip netns del "p$i"; done
+    assert_success
+}
+
+@test "cni: portMappings reach a server in the netns, from the host and on 127.0.0.1" {
+    ports=',"runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]}'
+    run cni ADD c1 /run/netns/a "$(conf 1.0.0 "$ports")"
+    assert_success
+    mkdir -p "$BATS_TEST_TMPDIR/www"
+    echo "hello from a" >"$BATS_TEST_TMPDIR/www/index.html"
+    ip netns exec a ip link set lo up
+    ip netns exec a busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www"
+    wait_for ip netns exec a busybox wget -qO- http://127.0.0.1/index.html
+    # a host address other than loopback's 127.0.0.1
+    ip addr add 192.0.2.10/32 dev lo
+    run timeout 5 busybox wget -qO- http://192.0.2.10:18080/index.html
+    assert_output "hello from a"
+    run timeout 5 busybox wget -qO- http://127.0.0.1:18080/index.html
+    assert_output "hello from a"
+    # hairpin: the container reaches itself through the host's address
+    run ip netns exec a timeout 5 busybox wget -qO- http://192.0.2.10:18080/index.html
+    assert_output "hello from a"
+    # one set of rules: a second container's port adds a map element, not a rule
+    rules=$(nft -a list table ip hawser-cni | grep -c 'comment')
+    run cni ADD c2 /run/netns/b "$(conf 1.0.0 ',"runtimeConfig":{"portMappings":[{"hostPort":18081,"containerPort":80,"protocol":"tcp"}]}')"
+    assert_success
+    [ "$(nft -a list table ip hawser-cni | grep -c 'comment')" = "$rules" ]
+    run cni DEL c1 /run/netns/a "$(conf 1.0.0 "$ports")"
+    assert_success
+    refute_mapped 18080
+    nft list map ip hawser-cni dnat_any | grep -q 18081
+    ip addr del 192.0.2.10/32 dev lo
+}
+
+@test "cni: after a ruleset flush each network's next ADD puts its rules and ports back" {
+    other='{"cniVersion":"1.0.0","name":"cniother","type":"hawser-cni","bridge":"cnibr0","ipMasq":true,
+            "ipam":{"type":"host-local","subnet":"10.99.9.0/24","dataDir":"'"$DATA"'"}'
+    run cni ADD c1 /run/netns/a "$(conf 1.0.0 ',"runtimeConfig":{"portMappings":[{"hostPort":18083,"containerPort":80,"protocol":"tcp"}]}')"
+    assert_success
+    # A second default route in the same namespace is the kernel's EEXIST, not "eth1 exists".
+    CNI_IFNAME=eth1 run cni ADD o1 /run/netns/a "$other}"
+    assert_status 1
+    assert_output_contains "default route"
+    refute_output_contains "already exists in"
+    ip netns add c
+    CNI_IFNAME=eth1 run cni ADD o1 /run/netns/c "$other,\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":18084,\"containerPort\":80}]}}"
+    assert_success
+    nft flush ruleset
+    run cni ADD c2 /run/netns/b
+    assert_success
+    run nft list map ip hawser-cni dnat_any
+    assert_output_contains "tcp . 18083 : 10.99.7.2 . 80"
+    refute_output_contains "18084"
+    run nft list chain ip hawser-cni postrouting
+    assert_output_contains 'ip saddr 10.99.7.0/24 oifname != "cnitest0" masquerade'
+    ip netns add d
+    CNI_IFNAME=eth1 run cni ADD o2 /run/netns/d "$other}"
+    assert_success
+    run nft list map ip hawser-cni dnat_any
+    assert_output_contains "tcp . 18084 : 10.99.9.2 . 80"
+    assert_output_contains "tcp . 18083 : 10.99.7.2 . 80"
+    run nft list chain ip hawser-cni postrouting
+    assert_output_contains 'ip saddr 10.99.9.0/24 oifname != "cnibr0" masquerade'
+}
+
+@test "cni: GC removes every attachment not in cni.dev/valid-attachments" {
+    ports='"runtimeConfig":{"portMappings":[{"hostPort":18090,"containerPort":80,"protocol":"tcp"}]}'
+    run cni ADD c1 /run/netns/a "$(conf 1.1.0 ",$ports")"
+    assert_success
+    run cni ADD c2 /run/netns/b "$(conf 1.1.0 ',"runtimeConfig":{"portMappings":[{"hostPort":18091,"containerPort":80,"protocol":"tcp"}]}')"
+    assert_success
+    veth2=$(jq -r '.interfaces[1].name' <<<"$output")
+    run env CNI_COMMAND=GC "$CNI_BIN/hawser-cni" <<<"$(conf 1.1.0 ',"cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]')"
+    assert_success
+    [ "$(ls "$DATA/cnitest/leases")" = 10.99.7.2 ]
+    refute ip link show "$veth2"
+    nft list map ip hawser-cni dnat_any | grep -q 18090
+    refute_mapped 18091
+    run env CNI_COMMAND=GC "$CNI_BIN/hawser-cni" <<<"$(conf 1.1.0 ',"cni.dev/valid-attachments":[]')"
+    assert_success
+    [ -z "$(ls "$DATA/cnitest/leases")" ]
+    refute_mapped 18090
+}
+
+@test "cni: chained after Debian's bridge plugin for portMappings only" {
+    [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] ||
+        skip "containernetworking-plugins is not installed (/usr/lib/cni/bridge)"
+    bconf='{"cniVersion":"1.0.0","name":"cnichain","type":"bridge","bridge":"cnibr0","isGateway":true,"ipMasq":true,
+            "ipam":{"type":"host-local","ranges":[[{"subnet":"10.99.8.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"dataDir":"'"$DATA"'/hl"}}'
+    run env CNI_COMMAND=ADD CNI_CONTAINERID=k1 CNI_NETNS=/run/netns/a /usr/lib/cni/bridge <<<"$bconf"
+    assert_success
+    prev=$output
+    pconf='{"cniVersion":"1.0.0","name":"cnichain","type":"hawser-cni","mode":"portmap-only",
+            "ipam":{"dataDir":"'"$DATA"'"},
+            "runtimeConfig":{"portMappings":[{"hostPort":18082,"containerPort":80,"protocol":"tcp"}]},
+            "prevResult":'"$prev"'}'
+    run cni ADD k1 /run/netns/a "$pconf"
+    assert_success
+    [ "$(jq -c .ips <<<"$output")" = "$(jq -c .ips <<<"$prev")" ]
+    mkdir -p "$BATS_TEST_TMPDIR/www"
+    echo "hello chained" >"$BATS_TEST_TMPDIR/www/index.html"
+    ip netns exec a ip link set lo up
+    ip netns exec a busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www"
+    wait_for ip netns exec a busybox wget -qO- http://127.0.0.1/index.html
+    run timeout 5 busybox wget -qO- http://127.0.0.1:18082/index.html
+    assert_output "hello chained"
+    run cni CHECK k1 /run/netns/a "$pconf"
+    assert_success
+    run cni DEL k1 /run/netns/a "$pconf"
+    assert_success
+    refute_mapped 18082
+    run env CNI_COMMAND=DEL CNI_CONTAINERID=k1 CNI_NETNS=/run/netns/a /usr/lib/cni/bridge <<<"$bconf"
+    assert_success
+}
+
+@test "cni: hawser itself is the plugin when a runtime starts it (no arguments, CNI_COMMAND set)" {
+    run env CNI_COMMAND=VERSION "$HAWSER" <<<'{"cniVersion":"1.1.0"}'
+    assert_success
+    assert_output_contains '"supportedVersions"'
+    # With arguments it is the usual command line.
+    CNI_COMMAND=VERSION run "$HAWSER" version --format '{{.Client.Version}}'
+    refute_output_contains supportedVersions
+}
