@@ -50,6 +50,7 @@ COMPOSE_SRC := $(wildcard core/compose/*.c)
 CORE_SRC += $(COMPOSE_SRC)
 # core/compose/cmd/: `hawser compose`, on the model and on the rest of core/.
 CORE_SRC += $(wildcard core/compose/cmd/*.c)
+CORE_SRC += $(wildcard core/oci/*.c)
 CORE_SRC += $(wildcard core/cni/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -107,6 +108,7 @@ $(BUILD)/tests/core_compose%: tests/unit/core_compose%.c $(LIBCOMPOSE) $(LIBBASE
 install: $(BUILD)/hawser
 	install -D -m 0755 $(BUILD)/hawser $(DESTDIR)$(PREFIX)/bin/hawser
 	ln -sf hawser $(DESTDIR)$(PREFIX)/bin/hawser-cni
+	ln -sf hawser $(DESTDIR)$(PREFIX)/bin/hawser-runtime
 	@mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/systemd/hawser-restart.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/hawser-restart.service

@@ -172,3 +172,34 @@ int caps_apply(uint64_t keep, bool root, struct err *err)
         cap_free(caps);
         return r;
 }
+
+static int set_flag(cap_t caps, cap_flag_t flag, uint64_t set)
+{
+        cap_value_t list[64];
+        int n = 0;
+
+        for (int c = 0, last = cap_last(); c <= last && c < 64; c++)
+                if (set & (1ULL << c))
+                        list[n++] = c;
+        return n > 0 ? cap_set_flag(caps, flag, n, list, CAP_SET) : 0;
+}
+
+int caps_apply_sets(uint64_t effective, uint64_t permitted, uint64_t inheritable, uint64_t ambient,
+                    struct err *err)
+{
+        cap_t caps = cap_init();
+        int r = 0;
+
+        if (!caps)
+                return err_errno(err, "allocating capability set");
+        if (set_flag(caps, CAP_EFFECTIVE, effective & permitted) < 0 ||
+            set_flag(caps, CAP_PERMITTED, permitted) < 0 ||
+            set_flag(caps, CAP_INHERITABLE, inheritable) < 0 || cap_set_proc(caps) < 0)
+                r = err_errno(err, "setting capabilities");
+        cap_free(caps);
+        /* An ambient capability must be permitted and inheritable; runc skips the others. */
+        for (int c = 0, last = cap_last(); r >= 0 && c <= last && c < 64; c++)
+                if ((ambient & permitted & inheritable) & (1ULL << c))
+                        (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+        return r;
+}

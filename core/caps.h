@@ -20,3 +20,8 @@ int caps_from_name(const char *name);
  * Runs in the container's init after the user switch has been prepared. */
 int caps_drop_bounding(uint64_t keep, struct err *err);
 int caps_apply(uint64_t keep, bool root, struct err *err);
+/* Sets the effective (within permitted), permitted and inheritable sets and raises the
+ * ambient capabilities that are permitted and inheritable (an OCI process's sets). Runs in
+ * the container's process after the user switch. */
+int caps_apply_sets(uint64_t effective, uint64_t permitted, uint64_t inheritable, uint64_t ambient,
+                    struct err *err);

@@ -21,7 +21,7 @@
 #include "network.h"
 #include "secprof.h"
 
-static const char *const ns_names[] = {"ipc", "uts", "net", "cgroup", "pid", "mnt"};
+static const char *const ns_names[EXEC_NS_N] = {"ipc", "uts", "net", "cgroup", "pid", "mnt"};
 
 struct exec_plan {
         const struct exec_opts *o;
@@ -30,11 +30,11 @@ struct exec_plan {
         bool privileged;
         struct secprof sp;
         struct secprof_bpf bpf;
-        int ns[6];
+        int ns[EXEC_NS_N];
         int sync; /* child end */
 };
 
-static int open_namespaces(pid_t pid, int ns[6], struct err *err)
+int exec_open_namespaces(pid_t pid, int ns[EXEC_NS_N], struct err *err)
 {
         for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
                 char p[64];
@@ -46,7 +46,15 @@ static int open_namespaces(pid_t pid, int ns[6], struct err *err)
         return 0;
 }
 
-static int tty_child(int sync, struct err *err)
+int exec_join_namespaces(const int ns[EXEC_NS_N], struct err *err)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++)
+                if (setns(ns[i], 0) < 0)
+                        return err_errno(err, "joining the %s namespace", ns_names[i]);
+        return 0;
+}
+
+int exec_tty_child(int sync, struct err *err)
 {
         int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave, r;
         char name[64];
@@ -74,7 +82,7 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
         struct err err = {0};
         int code = 126;
 
-        if (p->o->tty && tty_child(p->sync, &err) < 0)
+        if (p->o->tty && exec_tty_child(p->sync, &err) < 0)
                 goto fail;
         /* With -t the terminal is stdin too, as with Docker; -i only decides whether the
          * client forwards what is typed. */
@@ -96,7 +104,10 @@ static void __attribute__((noreturn)) exec_grandchild(struct exec_plan *p)
                                       .seccomp = p->sp.seccomp && !p->privileged,
                                       .seccomp_profile = p->sp.profile,
                                       .seccomp_bpf = p->bpf.len ? &p->bpf : NULL,
-                                      .no_new_privs = p->sp.no_new_privs && !p->privileged},
+                                      .no_new_privs = p->sp.no_new_privs && !p->privileged,
+                                      /* Its parent exits at once: a parent-death signal
+                                       * set before that would kill it. */
+                                      .detach = p->o->detach},
                 &code, &err);
 fail:
         launch_send_error(p->sync, code, &err);
@@ -120,12 +131,9 @@ static void __attribute__((noreturn)) exec_child(struct exec_plan *p)
                 launch_send_error(p->sync, 126, &err);
                 _exit(126);
         }
-        for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
-                if (setns(p->ns[i], 0) < 0) {
-                        err_errno(&err, "joining the %s namespace", ns_names[i]);
-                        launch_send_error(p->sync, 126, &err);
-                        _exit(126);
-                }
+        if (exec_join_namespaces(p->ns, &err) < 0) {
+                launch_send_error(p->sync, 126, &err);
+                _exit(126);
         }
         pid = fork();
         if (pid == 0)
@@ -187,8 +195,8 @@ static int plan_build(const struct cli *cli, const struct container *c, const st
                 secprof_prepare(&p->sp, p->privileged, p->cap_add, p->cap_drop, cache, &p->bpf);
         }
         if (r >= 0)
-                r = open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0), p->ns,
-                                    err);
+                r = exec_open_namespaces((pid_t)jv_get_int(jv_get(c->doc, "State"), "Pid", 0),
+                                         p->ns, err);
         return r;
 }
 

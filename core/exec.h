@@ -34,3 +34,15 @@ int exec_wait(pid_t pid);
  * its exit status is the command's. On failure err holds the reason (no process is left). */
 int exec_spawn(const struct cli *cli, const struct container *c, char **argv, int out_fd,
                pid_t *ret_pid, struct err *err);
+
+/* The pieces of an exec that `hawser-runtime exec` (core/oci/) shares. */
+#define EXEC_NS_N 6
+/* Opens pid's ipc, uts, net, cgroup, pid and mnt namespaces (O_CLOEXEC) into ns, in the
+ * order exec_join_namespaces enters them; on failure the caller closes those >= 0. */
+int exec_open_namespaces(pid_t pid, int ns[EXEC_NS_N], struct err *err);
+/* Enters the namespaces (the pid one for children only). Runs in a helper process. */
+int exec_join_namespaces(const int ns[EXEC_NS_N], struct err *err);
+/* In the process about to exec, inside the container's mount namespace: a new pty from its
+ * devpts, the master sent over the unix socket sock (SCM_RIGHTS), the slave made the
+ * controlling terminal and stdin, stdout and stderr. */
+int exec_tty_child(int sock, struct err *err);

@@ -38,12 +38,12 @@ struct launch_msg {
         char msg[ERR_MSG_MAX];
 };
 
-void launch_send_error(int fd, int exit_code, const struct err *err)
+int launch_send_error(int fd, int exit_code, const struct err *err)
 {
         struct launch_msg m = {.exit_code = exit_code, .code = err->code};
 
         memcpy(m.msg, err->msg, sizeof(m.msg));
-        (void)!send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+        return send(fd, &m, sizeof(m), MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 int launch_send_fd(int sock, int fd)
@@ -375,10 +375,16 @@ static int bind_file(int rootfd, const char *src, const char *target, bool reado
         return readonly ? bind_readonly(rootfd, target, err) : 0;
 }
 
-static int mask_paths(int rootfd, struct err *err)
+static int mask_paths(int rootfd, const struct launch_spec *s, struct err *err)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
-                _cleanup_close_ int fd = open_in_root(rootfd, masked_paths[i], O_PATH, 0);
+        size_t n_masked =
+                s->masked_paths ? util_strv_len(s->masked_paths) : ARRAY_SIZE(masked_paths);
+        size_t n_ro =
+                s->readonly_paths ? util_strv_len(s->readonly_paths) : ARRAY_SIZE(readonly_paths);
+
+        for (size_t i = 0; i < n_masked; i++) {
+                const char *path = s->masked_paths ? s->masked_paths[i] : masked_paths[i];
+                _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH, 0);
                 struct stat st;
                 char p[64];
                 if (fd < 0 || fstat(fd, &st) < 0)
@@ -386,10 +392,11 @@ static int mask_paths(int rootfd, struct err *err)
                 fd_path(fd, p);
                 if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0
                                         : mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
-                        return err_errno(err, "masking %s", masked_paths[i]);
+                        return err_errno(err, "masking %s", path);
         }
-        for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
-                int r = bind_readonly(rootfd, readonly_paths[i], err);
+        for (size_t i = 0; i < n_ro; i++) {
+                int r = bind_readonly(
+                        rootfd, s->readonly_paths ? s->readonly_paths[i] : readonly_paths[i], err);
                 if (r < 0)
                         return r;
         }
@@ -425,6 +432,11 @@ static int mount_rootfs(const struct launch_spec *s, struct err *err)
 
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return err_errno(err, "making mounts private");
+        /* pivot_root needs a mount point: the bundle's directory becomes one. */
+        if (!s->lowerdir && mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return err_errno(err, "binding the root filesystem %s", s->rootfs);
+        if (!s->lowerdir)
+                return 0;
         opts = util_printf("lowerdir=%s,upperdir=%s,workdir=%s", s->lowerdir, s->upperdir,
                            s->workdir);
         if (!opts)
@@ -455,6 +467,16 @@ static unsigned long kept_flags(const char *p)
         return f;
 }
 
+/* An OCI config's kernel filesystem (proc, sysfs, mqueue, devpts, cgroup...) at its target. */
+static int fs_mount(int rootfd, const struct launch_mount *m, struct err *err)
+{
+        struct mount_step step = {m->source, m->target, m->fstype, m->flags, m->data, false};
+
+        if (m->readonly)
+                step.flags |= MS_RDONLY;
+        return mount_at(rootfd, &step, err);
+}
+
 /* Volumes, binds and tmpfs mounts are nodev unless the container is privileged: a device
  * node in a volume or a host directory opens nothing. */
 static int user_mount(int rootfd, const struct launch_mount *m, bool privileged, struct err *err)
@@ -464,6 +486,8 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
         struct stat st;
         char p[64];
 
+        if (m->fstype)
+                return fs_mount(rootfd, m, err);
         if (!m->tmpfs && stat(m->source, &st) < 0)
                 return err_errno(err, "mount source %s", m->source);
         /* The target is resolved inside the root: a symlink planted in the image or an
@@ -479,7 +503,7 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
                      : mount(m->source, p, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return err_errno(err, "mounting %s on %s", m->tmpfs ? "tmpfs" : m->source,
                                  m->target);
-        if (!m->readonly && (m->tmpfs || !nodev))
+        if (!m->readonly && (m->tmpfs || (!nodev && !m->flags)))
                 return 0;
         top = open_in_root(rootfd, m->target, O_PATH, 0);
         if (top < 0) {
@@ -493,8 +517,11 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
                           sizeof(struct mount_attr)) < 0)
                 return err_errno(err, "making %s nodev", m->target);
         fd_path(top, p);
-        if (m->readonly &&
-            mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | kept_flags(p) | MS_RDONLY, NULL) < 0)
+        if ((m->readonly || (!m->tmpfs && m->flags)) &&
+            mount(NULL, p, NULL,
+                  MS_BIND | MS_REMOUNT | kept_flags(p) | (m->readonly ? MS_RDONLY : 0) |
+                          (m->tmpfs ? 0 : m->flags),
+                  NULL) < 0)
                 return err_errno(err, "making %s read-only", m->target);
         return 0;
 }
@@ -548,7 +575,7 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
 
         if (rootfd < 0)
                 return err_errno(err, "opening rootfs");
-        for (size_t i = 0; i < ARRAY_SIZE(mount_table); i++) {
+        for (size_t i = 0; !s->own_mounts && i < ARRAY_SIZE(mount_table); i++) {
                 struct mount_step step = mount_table[i];
                 char shm[64];
                 bool is_shm = !strcmp(step.target, "/dev/shm");
@@ -574,9 +601,12 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
                 if (r < 0)
                         return r;
         }
-        r = setup_dev(rootfd, s, err);
+        /* An OCI config's /dev is among its mounts: the nodes go in once it is there. */
+        r = s->own_mounts ? 0 : setup_dev(rootfd, s, err);
         for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
                 r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
+        if (r >= 0 && s->own_mounts)
+                r = setup_dev(rootfd, s, err);
         if (r >= 0)
                 r = bind_files(rootfd, s, err);
         /* --sysctl is written after the network is wired (an interface's settings need
@@ -588,8 +618,8 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
                         r = err_errno(err, "opening /proc/sys");
                 }
         }
-        if (r >= 0 && !s->privileged)
-                r = mask_paths(rootfd, err);
+        if (r >= 0 && (!s->privileged || s->masked_paths || s->readonly_paths))
+                r = mask_paths(rootfd, s, err);
         return r;
 }
 
@@ -628,6 +658,11 @@ static int pivot(const struct launch_spec *s, struct err *err)
                 return err_errno(err, "detaching the old root");
         if (chdir("/") < 0)
                 return err_errno(err, "chdir /");
+        /* A missing working directory is made, as runc does, while the root is writable. */
+        if (s->cwd && *s->cwd) {
+                _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
+                (void)d;
+        }
         if (s->read_only && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 return err_errno(err, "making the rootfs read-only");
         return 0;
@@ -805,17 +840,48 @@ static int filter_late(const struct launch_proc *p, uint64_t keep, struct err *e
         return p->seccomp && p->no_new_privs ? load_filter(p, keep, err) : 0;
 }
 
+/* OCI create's end and start's beginning: like runc's exec.fifo, the fifo is reopened
+ * through /proc/self/fd (its host path is outside the new root), which a process may do
+ * with its own descriptors whatever its user. */
+static int wait_start(const struct launch_proc *p, int *ret_exit_code, struct err *err)
+{
+        char path[64];
+        int fd;
+
+        *ret_exit_code = 125;
+        close(p->ready_fd);
+        fd_path(p->start_fifo, path);
+        do
+                fd = open(path, O_WRONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+                return err_errno(err, "opening the start fifo");
+        if (write(fd, "0", 1) != 1) {
+                close(fd);
+                return err_errno(err, "writing the start fifo");
+        }
+        close(fd);
+        close(p->start_fifo);
+        return 0;
+}
+
 int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err)
 {
         char exe[PATH_MAX];
         char **env = p->env;
-        uint64_t keep;
+        uint64_t keep = 0;
         bool root = true;
-        int r;
+        int r = 0;
 
         *ret_exit_code = 125;
-        r = caps_resolve(p->privileged ? caps_all() : caps_default(), p->cap_add, p->cap_drop,
-                         &keep, err);
+        if (p->caps)
+                keep = p->caps->bounding;
+        else
+                r = caps_resolve(p->privileged ? caps_all() : caps_default(), p->cap_add,
+                                 p->cap_drop, &keep, err);
+        /* An OCI process's user keeps the sets its config gives it across setuid. */
+        if (r >= 0 && p->caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                r = err_errno(err, "keeping capabilities");
         if (r >= 0 && p->cwd && *p->cwd && chdir(p->cwd) < 0)
                 r = err_errno(err, "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
         if (r >= 0)
@@ -826,15 +892,21 @@ int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct 
                 return r;
         *ret_exit_code = 126;
         r = switch_user(p->user, p->group_add, &env, &root, err);
-        if (r >= 0)
+        if (r >= 0 && p->caps)
+                r = caps_apply_sets(p->caps->effective, p->caps->permitted, p->caps->inheritable,
+                                    p->caps->ambient, err);
+        else if (r >= 0)
                 r = caps_apply(keep, root, err);
         if (r >= 0 && p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = err_errno(err, "setting no_new_privs");
         if (r < 0)
                 return r;
         /* The parent-death signal is cleared by setuid(), so it is set again last. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!p->detach)
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
         r = find_executable(p->argv[0], env, exe, ret_exit_code, err);
+        if (r >= 0 && p->start_fifo > 0)
+                r = wait_start(p, ret_exit_code, err);
         if (r >= 0)
                 r = filter_late(p, keep, err);
         if (r < 0)
@@ -902,7 +974,10 @@ static void __attribute__((noreturn)) init_loop(pid_t child)
 
 static void __attribute__((noreturn)) child_fail(int fd, int exit_code, struct err *err)
 {
-        launch_send_error(fd, exit_code, err);
+        /* After an OCI create has returned nobody reads the socket: the process's stderr is
+         * where its caller looks. */
+        if (launch_send_error(fd, exit_code, err) < 0)
+                dprintf(STDERR_FILENO, "hawser-runtime: %s\n", err->msg);
         _exit(exit_code);
 }
 
@@ -927,10 +1002,6 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
                 return err_errno(err, "sethostname");
         if ((s->tty ? setup_tty(fd, err) : setup_stdio(s, err)) < 0)
                 return -err->code;
-        if (s->cwd && *s->cwd) {
-                _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
-                (void)d;
-        }
         return 0;
 }
 
@@ -942,7 +1013,10 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
         char **env;
         bool prepared;
 
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!s->detach)
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (s->set_umask)
+                umask(s->umask);
         /* Until it execs, this process is the host's hawser binary inside the container:
          * not dumpable, its /proc/PID/exe needs CAP_SYS_PTRACE. */
         prctl(PR_SET_DUMPABLE, 0);
@@ -981,20 +1055,23 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                 }
         }
         env = util_strv_dup(s->env);
-        launch_exec_process(
-                &(struct launch_proc){.argv = s->argv,
-                                      .env = env,
-                                      .cwd = s->cwd,
-                                      .user = s->user,
-                                      .privileged = s->privileged,
-                                      .cap_add = s->cap_add,
-                                      .cap_drop = s->cap_drop,
-                                      .group_add = s->group_add,
-                                      .seccomp = s->seccomp && !s->privileged,
-                                      .seccomp_profile = s->seccomp_profile,
-                                      .seccomp_bpf = s->seccomp_bpf,
-                                      .no_new_privs = s->no_new_privs && !s->privileged},
-                &code, &err);
+        launch_exec_process(&(struct launch_proc){.argv = s->argv,
+                                                  .env = env,
+                                                  .cwd = s->cwd,
+                                                  .user = s->user,
+                                                  .privileged = s->privileged,
+                                                  .cap_add = s->cap_add,
+                                                  .cap_drop = s->cap_drop,
+                                                  .group_add = s->group_add,
+                                                  .seccomp = s->seccomp && !s->privileged,
+                                                  .seccomp_profile = s->seccomp_profile,
+                                                  .seccomp_bpf = s->seccomp_bpf,
+                                                  .no_new_privs = s->no_new_privs && !s->privileged,
+                                                  .caps = s->caps,
+                                                  .detach = s->detach,
+                                                  .start_fifo = s->start_fifo,
+                                                  .ready_fd = fd},
+                            &code, &err);
         child_fail(fd, code, &err);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/err.h"
@@ -11,8 +12,16 @@ struct launch_mount {
         const char *source;  /* host path (bind, volume data); NULL for tmpfs */
         const char *target;  /* absolute path inside the container */
         const char *data;    /* tmpfs mount data ("size=65536k,mode=1777") */
-        unsigned long flags; /* tmpfs mount flags (MS_NOSUID, ...) */
+        unsigned long flags; /* tmpfs mount flags (MS_NOSUID, ...); a bind's MS_NOSUID,
+                              * MS_NODEV and MS_NOEXEC, applied by its remount */
+        const char *fstype;  /* another filesystem (an OCI config's proc, sysfs, mqueue...):
+                              * mount(source, target, fstype, flags, data); NULL: none */
         bool readonly, tmpfs;
+};
+
+/* An OCI process's five capability sets (bit n = capability n). */
+struct launch_caps {
+        uint64_t bounding, effective, permitted, inheritable, ambient;
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */
@@ -25,7 +34,8 @@ struct launch_rlimit {
 struct launch_spec {
         const char *id;
         const char *lowerdir, *upperdir, *workdir; /* overlay layers */
-        const char *rootfs;                        /* mount point of the overlay (host path) */
+        const char *rootfs; /* mount point of the overlay (host path); lowerdir NULL: a
+                             * directory of its own (an OCI bundle's), bound onto itself */
         const char *hostname;
         const char *domainname; /* kernel.domainname of the UTS namespace; NULL or "": none */
         char **argv;
@@ -56,6 +66,17 @@ struct launch_spec {
         size_t n_mounts;
         const struct device_node *devices; /* beyond the default set (devices.h) */
         size_t n_devices;
+        /* An OCI runtime's container (core/oci/): */
+        bool own_mounts;                /* mounts are all of them: no default proc, /dev, /sys... */
+        char **masked_paths;            /* masked (NULL: Docker's list) */
+        char **readonly_paths;          /* made read-only (NULL: Docker's list) */
+        const struct launch_caps *caps; /* these sets, not cap_add/cap_drop; NULL: Docker's */
+        bool detach;    /* the caller exits before the container: no parent-death signal */
+        int start_fifo; /* > 0: an O_PATH fd of a fifo the init opens for writing once set up
+                         * (it closes the sync socket first: launch_go returns), so it execs
+                         * when `start` opens it for reading; 0: none */
+        bool set_umask;
+        mode_t umask;
         char *title; /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
         size_t title_len;
 };
@@ -96,14 +117,20 @@ struct launch_proc {
         const char *seccomp_profile; /* its profile JSON (core/secprof.h); NULL: the default */
         const struct secprof_bpf *seccomp_bpf; /* the default filter, compiled; NULL: build */
         bool no_new_privs;                     /* never with privileged */
+        const struct launch_caps *caps;        /* OCI: these sets, not cap_add/cap_drop; NULL */
+        bool detach;                           /* no parent-death signal (OCI) */
+        /* OCI create: after the user switch and the executable's lookup, ready_fd is closed
+         * and the process waits on start_fifo (launch_spec's); 0: none. */
+        int start_fifo, ready_fd;
 };
 
 /* Exec step shared with `exec`: switches to user, drops capabilities, sets no_new_privs,
  * loads the syscall filter, execs argv with env in the current root. Only returns on
  * failure, with *ret_exit_code set. */
 int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err);
-/* Sends an error {code, message} over the sync socket (child side). */
-void launch_send_error(int fd, int exit_code, const struct err *err);
+/* Sends an error {code, message} over the sync socket (child side); -errno when it cannot
+ * (callers that have nowhere else to report it ignore that). */
+int launch_send_error(int fd, int exit_code, const struct err *err);
 /* Sends fd over the unix socket sock (SCM_RIGHTS, with one byte 'F'); -errno. */
 int launch_send_fd(int sock, int fd);
 /* Receives a child's error or EOF; 0 on EOF (success), < 0 with err/exit code set. */

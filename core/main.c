@@ -14,6 +14,7 @@
 #include "dnsd.h"
 #include "image.h"
 #include "monitor.h"
+#include "oci.h"
 #include "saveload.h"
 #include "network.h"
 #include "registry.h"
@@ -174,10 +175,12 @@ int main(int argc, char **argv)
         ssize_t n;
         int i, r;
 
-        /* Installed under another name, hawser is another program (make install links it):
-         * hawser-cni, the CNI plugin (core/cni/).
+        /* Installed under another name, hawser is another program (make install links them):
+         * hawser-runtime, the OCI runtime (core/oci/); hawser-cni, the CNI plugin (core/cni/).
          * A runtime runs a CNI plugin without arguments and with CNI_COMMAND set, so a
          * conflist's "type": "hawser" (CNI_PATH/hawser) is the plugin too. */
+        if (!strcmp(basename(argv[0]), "hawser-runtime"))
+                return oci_main(argc, argv);
         if (!strcmp(basename(argv[0]), "hawser-cni") || (argc == 1 && getenv("CNI_COMMAND")))
                 return cni_main(argc, argv);
 

@@ -100,7 +100,9 @@ start_private_dockerd() {
     # /docker (the cgroup hierarchy is the host's); teardown_file removes it.
     DOCKER_CGROUP=hawser-test-docker-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
     # The libtrust key would go to /etc/docker/key.json; only the config file can move it.
-    printf '{ "deprecated-key-path": "%s" }\n' "$DOCKER_PRIV/key.json" >"$DOCKER_PRIV/daemon.json"
+    # DOCKERD_RUNTIMES: a JSON object for daemon.json's "runtimes" (68-oci-runtime.bats).
+    printf '{ "deprecated-key-path": "%s"%s }\n' "$DOCKER_PRIV/key.json" \
+        "${DOCKERD_RUNTIMES:+, \"runtimes\": $DOCKERD_RUNTIMES}" >"$DOCKER_PRIV/daemon.json"
     export DOCKER_HOST=unix://$DOCKER_PRIV/docker.sock DOCKER_CONFIG=$DOCKER_PRIV/client
     unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
     # Started from a subshell that exits at once, so dockerd is adopted (and reaped) by

@@ -1,0 +1,478 @@
+#include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+#include "../caps.h"
+#include "internal.h"
+
+/* ---- mounts ---- */
+
+/* Mount options that are flags; anything else goes to the filesystem as data. */
+static const struct {
+        const char *name;
+        unsigned long set, clear;
+} mount_flags[] = {
+        {"ro", MS_RDONLY, 0},
+        {"rw", 0, MS_RDONLY},
+        {"nosuid", MS_NOSUID, 0},
+        {"suid", 0, MS_NOSUID},
+        {"nodev", MS_NODEV, 0},
+        {"dev", 0, MS_NODEV},
+        {"noexec", MS_NOEXEC, 0},
+        {"exec", 0, MS_NOEXEC},
+        {"sync", MS_SYNCHRONOUS, 0},
+        {"async", 0, MS_SYNCHRONOUS},
+        {"noatime", MS_NOATIME, 0},
+        {"atime", 0, MS_NOATIME},
+        {"nodiratime", MS_NODIRATIME, 0},
+        {"diratime", 0, MS_NODIRATIME},
+        {"relatime", MS_RELATIME, 0},
+        {"norelatime", 0, MS_RELATIME},
+        {"strictatime", MS_STRICTATIME, 0},
+        {"nostrictatime", 0, MS_STRICTATIME},
+        {"mand", MS_MANDLOCK, 0},
+        {"nomand", 0, MS_MANDLOCK},
+        {"bind", MS_BIND, 0},
+        {"rbind", MS_BIND | MS_REC, 0},
+        /* Propagation: every container mount is private (launch.c makes / private). */
+        {"private", 0, 0},
+        {"rprivate", 0, 0},
+        {"slave", 0, 0},
+        {"rslave", 0, 0},
+        {"shared", 0, 0},
+        {"rshared", 0, 0},
+        {"unbindable", 0, 0},
+        {"runbindable", 0, 0},
+};
+
+static unsigned long mount_options(const struct jv *opts, struct util_buf *data)
+{
+        unsigned long flags = 0;
+
+        for (size_t i = 0; i < jv_len(opts); i++) {
+                const char *o = jv_str(jv_at(opts, i));
+                size_t k;
+                if (!o)
+                        continue;
+                for (k = 0; k < ARRAY_SIZE(mount_flags); k++)
+                        if (!strcmp(o, mount_flags[k].name))
+                                break;
+                if (k < ARRAY_SIZE(mount_flags)) {
+                        flags = (flags & ~mount_flags[k].clear) | mount_flags[k].set;
+                        continue;
+                }
+                if (util_buf_str(data)[0])
+                        util_buf_addc(data, ',');
+                util_buf_add(data, o, strlen(o));
+        }
+        return flags;
+}
+
+/* A relative source is the bundle's (runc resolves binds against it). */
+static char *bundle_path(const char *bundle, const char *p)
+{
+        return p[0] == '/' ? strdup(p) : util_printf("%s/%s", bundle, p);
+}
+
+static int plan_mount(const char *bundle, const struct jv *m, struct launch_mount *lm,
+                      struct err *err)
+{
+        const char *dest = jv_get_str(m, "destination"), *type = jv_get_str(m, "type");
+        const char *src = jv_get_str(m, "source");
+        struct util_buf data = {0};
+        unsigned long flags = mount_options(jv_get(m, "options"), &data);
+        bool bind = (flags & MS_BIND) || (type && !strcmp(type, "bind"));
+        bool cgroup = type && !strcmp(type, "cgroup");
+
+        /* "cgroup" is the unified hierarchy on cgroup v2; on v1 or hybrid hosts, whose
+         * hierarchies need names, the host's /sys/fs/cgroup bound in (read-only when asked). */
+        if (cgroup && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+                type = "cgroup2";
+        } else if (cgroup) {
+                bind = true;
+                src = "/sys/fs/cgroup";
+        }
+
+        if (!dest || dest[0] != '/')
+                return err_set(err, -EINVAL, "mount destination %s not absolute",
+                               dest ? dest : "(none)");
+        *lm = (struct launch_mount){.target = dest, .readonly = flags & MS_RDONLY};
+        if (bind) {
+                if (!src) {
+                        util_buf_free(&data);
+                        return err_set(err, -EINVAL, "bind mount on %s has no source", dest);
+                }
+                lm->source = bundle_path(bundle, src);
+                lm->flags = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+                util_buf_free(&data);
+                return lm->source ? 0 : err_set(err, -ENOMEM, "mount %s", dest);
+        }
+        lm->fstype = type ? type : "none";
+        lm->source = strdup(src ? src : lm->fstype);
+        lm->flags = flags & ~(MS_BIND | MS_REC | MS_RDONLY);
+        lm->data = util_buf_str(&data)[0] ? strdup(util_buf_str(&data)) : NULL;
+        util_buf_free(&data);
+        return lm->source ? 0 : err_set(err, -ENOMEM, "mount %s", dest);
+}
+
+static int plan_mounts(const char *bundle, struct oci_plan *p, struct err *err)
+{
+        const struct jv *ms = jv_get(p->config, "mounts");
+        size_t n = jv_len(ms);
+
+        p->mounts = calloc(n + 1, sizeof(*p->mounts));
+        if (!p->mounts)
+                return err_set(err, -ENOMEM, "mounts");
+        for (size_t i = 0; i < n; i++) {
+                int r = plan_mount(bundle, jv_at(ms, i), &p->mounts[i], err);
+                p->s.n_mounts = i + (r >= 0);
+                if (r < 0)
+                        return r;
+        }
+        p->s.mounts = p->mounts;
+        p->s.own_mounts = true;
+        return 0;
+}
+
+/* ---- process ---- */
+
+static uint64_t cap_set(const struct jv *names)
+{
+        uint64_t set = 0;
+
+        /* runc skips capabilities this kernel does not know, with a warning. */
+        for (size_t i = 0; i < jv_len(names); i++) {
+                int c = caps_from_name(jv_str(jv_at(names, i)) ?: "");
+                if (c >= 0 && c < 64)
+                        set |= 1ULL << c;
+        }
+        return set;
+}
+
+static int plan_rlimits(const struct jv *rl, struct oci_plan *p, struct err *err)
+{
+        size_t n = jv_len(rl);
+
+        p->rlimits = calloc(n + 1, sizeof(*p->rlimits));
+        if (!p->rlimits)
+                return err_set(err, -ENOMEM, "rlimits");
+        for (size_t i = 0; i < n; i++) {
+                const struct jv *r = jv_at(rl, i);
+                const char *type = jv_get_str(r, "type") ?: "";
+                char name[32];
+                size_t k = 0;
+                if (!strncmp(type, "RLIMIT_", 7))
+                        type += 7;
+                for (; type[k] && k < sizeof(name) - 1; k++)
+                        name[k] = (char)tolower((unsigned char)type[k]);
+                name[k] = '\0';
+                p->rlimits[i].resource = launch_rlimit_resource(name);
+                if (p->rlimits[i].resource < 0)
+                        return err_set(err, -EINVAL, "failed to map rlimit \"%s\"",
+                                       jv_get_str(r, "type") ?: "");
+                p->rlimits[i].soft = (unsigned long long)jv_get_int(r, "soft", 0);
+                p->rlimits[i].hard = (unsigned long long)jv_get_int(r, "hard", 0);
+        }
+        p->s.rlimits = p->rlimits;
+        p->s.n_rlimits = n;
+        return 0;
+}
+
+static int plan_user(const struct jv *user, struct oci_plan *p, struct err *err)
+{
+        const struct jv *gids = jv_get(user, "additionalGids");
+
+        p->user = util_printf("%lld:%lld", jv_get_int(user, "uid", 0), jv_get_int(user, "gid", 0));
+        p->group_add = calloc(jv_len(gids) + 1, sizeof(char *));
+        if (!p->user || !p->group_add)
+                return err_set(err, -ENOMEM, "process.user");
+        for (size_t i = 0; i < jv_len(gids); i++)
+                if (!(p->group_add[i] = util_printf("%lld", jv_int(jv_at(gids, i)))))
+                        return err_set(err, -ENOMEM, "process.user");
+        if (jv_get(user, "umask")) {
+                p->s.set_umask = true;
+                p->s.umask = (mode_t)jv_get_int(user, "umask", 022);
+        }
+        p->s.user = p->user;
+        p->s.group_add = p->group_add;
+        return 0;
+}
+
+static int plan_process(struct oci_plan *p, struct err *err)
+{
+        const struct jv *proc = jv_get(p->config, "process");
+        const struct jv *caps = jv_get(proc, "capabilities");
+        char **args = jv_to_strv(jv_get(proc, "args"));
+
+        if (!proc || !args || !args[0]) {
+                util_strv_free(args);
+                return err_set(err, -EINVAL, "args must not be empty");
+        }
+        p->s.argv = args;
+        p->env = jv_get(proc, "env") ? jv_to_strv(jv_get(proc, "env")) : calloc(1, sizeof(char *));
+        if (!p->env)
+                return err_set(err, -ENOMEM, "process.env");
+        p->s.env = p->env;
+        p->s.cwd = jv_get_str(proc, "cwd") ?: "/";
+        if (p->s.cwd[0] != '/')
+                return err_set(err, -EINVAL, "cwd property must be an absolute path");
+        p->s.tty = jv_get_bool(proc, "terminal");
+        p->s.no_new_privs = jv_get_bool(proc, "noNewPrivileges");
+        p->caps = (struct launch_caps){
+                cap_set(jv_get(caps, "bounding")), cap_set(jv_get(caps, "effective")),
+                cap_set(jv_get(caps, "permitted")), cap_set(jv_get(caps, "inheritable")),
+                cap_set(jv_get(caps, "ambient"))};
+        p->s.caps = &p->caps;
+        p->has_oom_score_adj = jv_get(proc, "oomScoreAdj") != NULL;
+        p->oom_score_adj = jv_get_int(proc, "oomScoreAdj", 0);
+        if (plan_rlimits(jv_get(proc, "rlimits"), p, err) < 0)
+                return -err->code;
+        return plan_user(jv_get(proc, "user"), p, err);
+}
+
+/* ---- linux ---- */
+
+static int join_ns(const char *type, const char *path, int *ret, struct err *err)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return err_errno(err, "opening the %s namespace %s", type, path);
+        *ret = fd;
+        return 0;
+}
+
+/* Namespaces the config does not list are the caller's, as in runc. */
+static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err *err)
+{
+        bool net = false, pid = false, ipc = false, uts = false, cgroup = false;
+
+        for (size_t i = 0; i < jv_len(nss); i++) {
+                const char *type = jv_get_str(jv_at(nss, i), "type") ?: "";
+                const char *path = jv_get_str(jv_at(nss, i), "path");
+                int r = 0;
+                if (path && !*path)
+                        path = NULL;
+                if (!strcmp(type, "network"))
+                        net = true, r = path ? join_ns(type, path, &p->ns_fds[0], err) : 0;
+                else if (!strcmp(type, "pid"))
+                        pid = true, r = path ? join_ns(type, path, &p->ns_fds[1], err) : 0;
+                else if (!strcmp(type, "ipc"))
+                        ipc = true, r = path ? join_ns(type, path, &p->ns_fds[2], err) : 0;
+                else if (!strcmp(type, "uts") && !path)
+                        uts = true;
+                else if (!strcmp(type, "cgroup") && !path)
+                        cgroup = true;
+                else if (strcmp(type, "mount") || path)
+                        r = err_set(err, -EINVAL, "namespace %s%s%s is not supported by hawser",
+                                    type, path ? " joined by path " : "", path ? path : "");
+                if (r < 0)
+                        return r;
+        }
+        p->s.new_netns = net && p->ns_fds[0] < 0;
+        p->s.netns_fd = p->ns_fds[0];
+        p->s.pidns_fd = p->ns_fds[1];
+        p->s.host_pid = !pid;
+        p->s.ipcns_fd = p->ns_fds[2];
+        p->s.host_ipc = !ipc;
+        p->s.host_uts = !uts;
+        p->s.host_cgroupns = !cgroup;
+        p->own_pidns = pid && p->ns_fds[1] < 0;
+        return 0;
+}
+
+static int plan_devices(const struct jv *devs, struct oci_plan *p, struct err *err)
+{
+        size_t n = jv_len(devs);
+
+        p->devices.v = calloc(n + 1, sizeof(*p->devices.v));
+        if (!p->devices.v)
+                return err_set(err, -ENOMEM, "devices");
+        for (size_t i = 0; i < n; i++) {
+                const struct jv *d = jv_at(devs, i);
+                const char *type = jv_get_str(d, "type") ?: "";
+                const char *path = jv_get_str(d, "path");
+                if (!path || path[0] != '/' ||
+                    (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "u")))
+                        return err_set(err, -EINVAL, "device %s: bad path or type",
+                                       path ? path : "(none)");
+                p->devices.v[i] = (struct device_node){
+                        .path = strdup(path),
+                        .type = type[0] == 'b' ? S_IFBLK : S_IFCHR,
+                        .major = (unsigned)jv_get_int(d, "major", 0),
+                        .minor = (unsigned)jv_get_int(d, "minor", 0),
+                        .mode = (mode_t)jv_get_int(d, "fileMode", 0666) & 07777,
+                        .uid = (uid_t)jv_get_int(d, "uid", 0),
+                        .gid = (gid_t)jv_get_int(d, "gid", 0),
+                };
+                p->devices.n = i + 1;
+                if (!p->devices.v[i].path)
+                        return err_set(err, -ENOMEM, "devices");
+        }
+        p->s.devices = p->devices.v;
+        p->s.n_devices = p->devices.n;
+        return 0;
+}
+
+static int plan_sysctl(const struct jv *sysctl, struct oci_plan *p, struct err *err)
+{
+        _cleanup_strv_ char **keys = jv_keys(sysctl);
+
+        p->sysctls = calloc(util_strv_len(keys) + 1, sizeof(char *));
+        if (!p->sysctls)
+                return err_set(err, -ENOMEM, "sysctl");
+        for (size_t i = 0; keys && keys[i]; i++)
+                if (!(p->sysctls[i] =
+                              util_printf("%s=%s", keys[i], jv_get_str(sysctl, keys[i]) ?: "")))
+                        return err_set(err, -ENOMEM, "sysctl");
+        p->s.sysctls = p->sysctls;
+        return 0;
+}
+
+void oci_plan_resources(const struct jv *res, struct cgroup_limits *l)
+{
+        const struct jv *mem = jv_get(res, "memory"), *cpu = jv_get(res, "cpu");
+
+        l->memory = jv_get_int(mem, "limit", 0);
+        l->memory_swap = jv_get_int(mem, "swap", 0);
+        l->memory_reservation = jv_get_int(mem, "reservation", 0);
+        l->cpu_shares = jv_get_int(cpu, "shares", 0);
+        l->cpu_quota = jv_get_int(cpu, "quota", 0);
+        l->cpu_period = jv_get_int(cpu, "period", 0);
+        l->cpuset_cpus = jv_get_str(cpu, "cpus");
+        l->cpuset_mems = jv_get_str(cpu, "mems");
+        l->pids_limit = jv_get_int(jv_get(res, "pids"), "limit", 0);
+}
+
+/* cgroupsPath "/a/b" is a/b under the hierarchy's root; without one, hawser's own level. */
+static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan *p, struct err *err)
+{
+        const char *cg = jv_get_str(linux_, "cgroupsPath");
+
+        while (cg && *cg == '/')
+                cg++;
+        if (cg && strchr(cg, ':'))
+                return err_set(err, -EINVAL,
+                               "cgroupsPath %s is a systemd slice: systemd cgroups are not "
+                               "supported by hawser",
+                               cg);
+        p->cgroup = cg && *cg ? strdup(cg) : util_printf("hawser/oci-%s", id);
+        if (!p->cgroup)
+                return err_set(err, -ENOMEM, "cgroupsPath");
+        oci_plan_resources(jv_get(linux_, "resources"), &p->limits);
+        return 0;
+}
+
+static int plan_linux(const char *id, struct oci_plan *p, struct err *err)
+{
+        const struct jv *lx = jv_get(p->config, "linux");
+        const struct jv *seccomp = jv_get(lx, "seccomp");
+
+        if (jv_len(jv_get(lx, "uidMappings")) || jv_len(jv_get(lx, "gidMappings")))
+                return err_set(err, -EINVAL,
+                               "uidMappings/gidMappings: user namespaces are not "
+                               "supported by hawser");
+        if (plan_namespaces(jv_get(lx, "namespaces"), p, err) < 0 ||
+            plan_devices(jv_get(lx, "devices"), p, err) < 0 ||
+            plan_sysctl(jv_get(lx, "sysctl"), p, err) < 0 || plan_cgroup(lx, id, p, err) < 0)
+                return -err->code;
+        /* Present but empty: nothing masked, as the config says. */
+        p->masked = jv_to_strv(jv_get(lx, "maskedPaths"));
+        p->readonly = jv_to_strv(jv_get(lx, "readonlyPaths"));
+        if (!p->masked)
+                p->masked = calloc(1, sizeof(char *));
+        if (!p->readonly)
+                p->readonly = calloc(1, sizeof(char *));
+        if (!p->masked || !p->readonly)
+                return err_set(err, -ENOMEM, "maskedPaths");
+        p->s.masked_paths = p->masked;
+        p->s.readonly_paths = p->readonly;
+        /* OCI's seccomp object is the format of Docker's profiles (core/secprof.h). */
+        if (seccomp) {
+                p->seccomp = strdup(jv_to_string(seccomp, false));
+                if (!p->seccomp)
+                        return err_set(err, -ENOMEM, "seccomp");
+                p->s.seccomp = true;
+                p->s.seccomp_profile = p->seccomp;
+        }
+        return 0;
+}
+
+int oci_plan_load(const char *bundle, const char *id, struct oci_plan *p, struct err *err)
+{
+        _cleanup_free_ char *path = util_printf("%s/config.json", bundle);
+        const char *root;
+
+        *p = (struct oci_plan){.ns_fds = {-1, -1, -1}};
+        if (!path)
+                return err_set(err, -ENOMEM, "config.json");
+        if (jv_load(path, &p->config, err) < 0)
+                return err_wrap(err, "JSON specification file config.json not found or invalid");
+        root = jv_path(p->config, "root.path") ? jv_str(jv_path(p->config, "root.path")) : NULL;
+        if (!root || !*root)
+                return err_set(err, -EINVAL, "root.path is empty");
+        p->rootfs = bundle_path(bundle, root);
+        if (!p->rootfs)
+                return err_set(err, -ENOMEM, "root.path");
+        p->s = (struct launch_spec){
+                .id = id,
+                .rootfs = p->rootfs,
+                .hostname = jv_get_str(p->config, "hostname"),
+                .read_only = jv_get_bool(jv_get(p->config, "root"), "readonly"),
+                .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
+                .shm_fd = -1,
+                .detach = true,
+        };
+        if (plan_process(p, err) < 0 || plan_mounts(bundle, p, err) < 0 ||
+            plan_linux(id, p, err) < 0)
+                return -err->code;
+        return 0;
+}
+
+int oci_plan_set_process(struct oci_plan *p, struct jv *process, struct err *err)
+{
+        util_strv_free(p->s.argv);
+        util_strv_free(p->env);
+        util_strv_free(p->group_add);
+        free(p->rlimits);
+        free(p->user);
+        p->s.argv = p->env = p->group_add = NULL;
+        p->rlimits = NULL;
+        p->user = NULL;
+        jv_set(p->config, "process", process);
+        return plan_process(p, err);
+}
+
+void oci_plan_free(struct oci_plan *p)
+{
+        for (size_t i = 0; p->mounts && i < p->s.n_mounts; i++) {
+                free((char *)p->mounts[i].source);
+                free((char *)p->mounts[i].data);
+        }
+        free(p->mounts);
+        devices_free(&p->devices);
+        free(p->rlimits);
+        util_strv_free(p->s.argv);
+        util_strv_free(p->env);
+        util_strv_free(p->group_add);
+        util_strv_free(p->sysctls);
+        util_strv_free(p->masked);
+        util_strv_free(p->readonly);
+        free(p->user);
+        free(p->seccomp);
+        free(p->cgroup);
+        free(p->rootfs);
+        for (int i = 0; i < 3; i++)
+                if (p->ns_fds[i] >= 0)
+                        close(p->ns_fds[i]);
+        jv_put(p->config);
+        *p = (struct oci_plan){.ns_fds = {-1, -1, -1}};
+}

@@ -1,0 +1,461 @@
+#!/usr/bin/env bats
+# hawser as an OCI runtime: the hawser binary called as hawser-runtime takes runc's command
+# line (core/oci/). Each test makes a bundle from the busybox rootfs tarball and its
+# config.json from `hawser-runtime spec`, edited with python3. The container's init is left
+# to the sandbox's PID 1 once create exits, as runc leaves it to containerd's shim.
+
+load helpers
+load dockerd
+
+setup_file() {
+    export RT_BIN=$BATS_FILE_TMPDIR/bin
+    mkdir -p "$RT_BIN"
+    ln -sf "$HAWSER" "$RT_BIN/hawser-runtime"
+    export RT=$RT_BIN/hawser-runtime OCI_ROOT=$BATS_FILE_TMPDIR/oci-root
+    # A private dockerd that knows hawser-runtime as the runtime "hawser" (dockerd.bash).
+    export DOCKERD_RUNTIMES="{\"hawser\": {\"path\": \"$RT\"}}"
+    docker_start
+}
+
+teardown_file() {
+    docker_stop
+}
+
+teardown() {
+    local id
+    for id in $(rt list -q 2>/dev/null); do
+        rt delete --force "$id" >/dev/null 2>&1 || true
+    done
+}
+
+rt() {
+    "$RT" --root "$OCI_ROOT" "$@"
+}
+
+# bundle DIR [PYTHON]: a bundle in DIR whose config.json is runc's default without a
+# terminal, after PYTHON has edited it as c (a dict), e.g. "c['process']['args'] = ['true']".
+bundle() {
+    local dir=$1 edit=${2:-}
+    mkdir -p "$dir/rootfs"
+    tar -C "$dir/rootfs" -xf "$HAWSER_TEST_IMAGE_TAR"
+    (cd "$dir" && "$RT" spec) || return 1
+    python3 - "$dir/config.json" "$edit" <<'PY'
+import json, sys
+path, edit = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+c['process']['terminal'] = False
+exec(edit)
+json.dump(c, open(path, 'w'), indent=1)
+PY
+}
+
+# status ID: the status field of `state ID`.
+status() {
+    rt state "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'
+}
+
+@test "oci: --version, spec and features answer as runc's do" {
+    run "$RT" --version
+    assert_success
+    assert_line_count 3
+    assert_output_matches '^hawser-runtime version [0-9]'
+    assert_output_contains 'spec: 1.0.2-dev'
+    mkdir -p "$BATS_TEST_TMPDIR/b"
+    cd "$BATS_TEST_TMPDIR/b"
+    run "$RT" spec
+    assert_success
+    run python3 -c 'import json; c = json.load(open("config.json")); print(c["process"]["args"], c["root"]["path"])'
+    assert_output "['sh'] rootfs"
+    run "$RT" spec
+    assert_failure
+    assert_output_contains 'exists'
+    run "$RT" features
+    assert_success
+    run python3 -c 'import json,sys; f = json.loads(sys.argv[1]); print(sorted(f["linux"]["namespaces"]), "CAP_SYS_ADMIN" in f["linux"]["capabilities"], f["linux"]["cgroup"]["systemd"])' "$output"
+    assert_output "['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'] True False"
+}
+
+@test "oci: create, start, state, kill and delete a sleeping container" {
+    local b=$BATS_TEST_TMPDIR/b pid
+    bundle "$b" "c['process']['args'] = ['sleep', '1000']"
+    rt create --bundle "$b" --pid-file "$b/pid" c1 </dev/null >"$b/out" 2>&1 || {
+        cat "$b/out"
+        false
+    }
+    pid=$(cat "$b/pid")
+    [ "$(status c1)" = created ]
+    run rt state c1
+    assert_output_contains "\"pid\": $pid"
+    assert_output_contains "\"bundle\": \"$b\""
+    assert_output_contains '"ociVersion": "1.0.2-dev"'
+    # Still waiting to exec: the init is hawser, not sleep.
+    run cat "/proc/$pid/cmdline"
+    refute_output_contains sleep
+    run rt start c1
+    assert_success
+    [ "$(status c1)" = running ]
+    wait_for sh -c "tr '\\0' ' ' </proc/$pid/cmdline | grep -q 'sleep 1000'"
+    run rt list
+    assert_output_matches "c1 +$pid +running"
+    run rt start c1
+    assert_failure
+    assert_output_contains 'already running'
+    run rt delete c1
+    assert_failure
+    assert_output_contains 'cannot delete container c1 that is not stopped: running'
+    run rt kill c1 KILL
+    assert_success
+    wait_for sh -c "[ \"\$(\"$RT\" --root \"$OCI_ROOT\" state c1 | grep -c stopped)\" = 1 ]"
+    run rt delete c1
+    assert_success
+    [ ! -e "$OCI_ROOT/c1" ]
+    run rt state c1
+    assert_failure
+    assert_output_contains 'container does not exist'
+}
+
+@test "oci: kill sends SIGTERM by default and takes numbers; delete --force stops a container" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "c['process']['args'] = ['sh', '-c', 'trap \"echo got-term; exit 7\" TERM; echo trap-set; while :; do sleep 0.1; done']"
+    rt create --bundle "$b" c2 </dev/null >"$b/out" 2>&1
+    rt start c2
+    # PID 1 of a PID namespace ignores SIGTERM until it has a handler.
+    wait_for grep -q trap-set "$b/out"
+    run rt kill c2
+    assert_success
+    wait_for grep -q got-term "$b/out"
+    wait_for sh -c "\"$RT\" --root \"$OCI_ROOT\" state c2 | grep -q stopped"
+    rt delete c2
+    b=$BATS_TEST_TMPDIR/b2
+    bundle "$b" "c['process']['args'] = ['sleep', '1000']"
+    rt create --bundle "$b" c3 </dev/null >/dev/null 2>&1
+    rt start c3
+    run rt kill c3 99x
+    assert_failure
+    run rt kill c3 9
+    assert_success
+    wait_for sh -c "\"$RT\" --root \"$OCI_ROOT\" state c3 | grep -q stopped"
+    rt delete c3
+    rt create --bundle "$b" c4 </dev/null >/dev/null 2>&1
+    rt start c4
+    run rt delete --force c4
+    assert_success
+    [ ! -e "$OCI_ROOT/c4" ]
+}
+
+@test "oci: run returns the exit code and prints the output" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "c['process']['args'] = ['sh', '-c', 'echo hello from oci; exit 42']"
+    run rt run --bundle "$b" r1
+    assert_status 42
+    assert_output "hello from oci"
+    [ ! -e "$OCI_ROOT/r1" ]
+}
+
+@test "oci: env, cwd, user, groups, hostname and umask come from config.json" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'echo \$FOO; pwd; id -u; id -g; id -G; hostname; umask']
+c['process']['env'].append('FOO=bar baz')
+c['process']['cwd'] = '/tmp/work'
+c['process']['user'] = {'uid': 1000, 'gid': 1001, 'additionalGids': [1002], 'umask': 63}
+c['hostname'] = 'ocihost'
+"
+    run rt run --bundle "$b" e1
+    assert_success
+    assert_line 0 "bar baz"
+    assert_line 1 "/tmp/work"
+    assert_line 2 "1000"
+    assert_line 3 "1001"
+    assert_line 4 "1001 1002"
+    assert_line 5 "ocihost"
+    assert_line 6 "0077"
+}
+
+@test "oci: read-only root, bind and tmpfs mounts, masked and read-only paths" {
+    local b=$BATS_TEST_TMPDIR/b
+    mkdir -p "$BATS_TEST_TMPDIR/data"
+    echo from-host >"$BATS_TEST_TMPDIR/data/f"
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', '''
+touch /x 2>/dev/null && echo root-rw || echo root-ro
+cat /data/f; touch /data/g 2>/dev/null && echo data-rw || echo data-ro
+touch /scratch/t && echo tmpfs-rw
+grep -c . /proc/kcore || echo kcore-empty
+cat /proc/secret-file 2>/dev/null || echo not-there
+echo 1 >/proc/sys/kernel/ns_last_pid 2>/dev/null && echo sys-rw || echo sys-ro
+grep -q \" /scratch tmpfs .*nosuid\" /proc/self/mounts && echo scratch-nosuid
+''']
+c['root']['readonly'] = True
+c['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '$BATS_TEST_TMPDIR/data', 'options': ['rbind', 'ro']})
+c['mounts'].append({'destination': '/scratch', 'type': 'tmpfs', 'source': 'tmpfs', 'options': ['nosuid', 'size=1m']})
+"
+    run rt run --bundle "$b" m1
+    assert_success
+    assert_line 0 root-ro
+    assert_line 1 from-host
+    assert_line 2 data-ro
+    assert_line 3 tmpfs-rw
+    assert_output_contains kcore-empty
+    assert_output_contains sys-ro
+    assert_output_contains scratch-nosuid
+}
+
+@test "oci: the five capability sets and noNewPrivileges reach the process" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'grep -E \"^(CapBnd|CapEff|CapPrm|CapInh|CapAmb|NoNewPrivs)\" /proc/self/status']
+caps = ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_ADMIN']
+c['process']['capabilities'] = {'bounding': caps, 'effective': ['CAP_KILL'], 'permitted': caps, 'inheritable': ['CAP_NET_ADMIN'], 'ambient': ['CAP_NET_ADMIN']}
+c['process']['noNewPrivileges'] = True
+"
+    run rt run --bundle "$b" k1
+    assert_success
+    # CHOWN 0, KILL 5, NET_ADMIN 12. Root's exec makes everything bounding permitted and
+    # effective (as under runc); another user keeps what is ambient.
+    assert_output_contains "CapBnd:	0000000000001021"
+    assert_output_contains "CapPrm:	0000000000001021"
+    assert_output_contains "CapInh:	0000000000001000"
+    assert_output_contains "CapAmb:	0000000000001000"
+    assert_output_contains "NoNewPrivs:	1"
+    python3 - "$b/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c['process']['user'] = {'uid': 1000, 'gid': 1000}
+json.dump(c, open(sys.argv[1], 'w'))
+PY
+    run rt run --bundle "$b" k2
+    assert_success
+    assert_output_contains "CapBnd:	0000000000001021"
+    assert_output_contains "CapPrm:	0000000000001000"
+    assert_output_contains "CapEff:	0000000000001000"
+    assert_output_contains "CapAmb:	0000000000001000"
+}
+
+@test "oci: --console-socket receives the pty master of a terminal container" {
+    local b=$BATS_TEST_TMPDIR/b sock=$BATS_TEST_TMPDIR/console.sock
+    bundle "$b" "
+c['process']['terminal'] = True
+c['process']['args'] = ['sh', '-c', 'tty; echo on-the-pty']
+"
+    # Receives the master, then copies what the container writes to it into a file.
+    python3 - "$sock" "$b/pty.out" <<'PY' &
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array('i')
+msg, anc, _, _ = c.recvmsg(1024, socket.CMSG_LEN(4))
+for level, typ, data in anc:
+    fds.frombytes(data[:4])
+out = open(sys.argv[2], 'wb')
+while True:
+    try:
+        d = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out.write(d); out.flush()
+PY
+    local py=$!
+    wait_for test -S "$sock"
+    rt create --bundle "$b" --console-socket "$sock" t1 </dev/null >/dev/null 2>&1
+    rt start t1
+    wait_for grep -q on-the-pty "$b/pty.out"
+    run cat "$b/pty.out"
+    assert_output_contains /dev/pts/0
+    wait "$py" || true
+}
+
+@test "oci: a terminal without --console-socket is refused" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "c['process']['terminal'] = True"
+    run rt create --bundle "$b" t2
+    assert_failure
+    assert_output_contains 'console socket'
+    [ ! -e "$OCI_ROOT/t2" ]
+}
+
+@test "oci: errors go to --log as JSON; delete of a missing id fails unless --force" {
+    local log=$BATS_TEST_TMPDIR/log.json
+    run "$RT" --root "$OCI_ROOT" --log "$log" --log-format json delete nosuch
+    assert_failure
+    assert_output_contains 'container does not exist'
+    run python3 -c 'import json,sys; l = json.loads(open(sys.argv[1]).read().splitlines()[-1]); print(l["level"], l["msg"], "T" in l["time"])' "$log"
+    assert_output "error container does not exist True"
+    run rt delete --force nosuch
+    assert_success
+    run "$RT" --root "$OCI_ROOT" --log "$BATS_TEST_TMPDIR/log.txt" start nosuch
+    assert_failure
+    run cat "$BATS_TEST_TMPDIR/log.txt"
+    assert_output_matches '^time=".*" level=error msg="container does not exist"$'
+    run rt --systemd-cgroup list
+    assert_failure
+    assert_output_contains 'systemd cgroups are not supported'
+    run rt create --bundle /nonexistent x1
+    assert_failure
+    assert_output_contains 'config.json'
+    [ ! -e "$OCI_ROOT/x1" ]
+}
+
+@test "oci: a command that does not exist fails create with runc's message" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "c['process']['args'] = ['no-such-command']"
+    run rt create --bundle "$b" n1
+    assert_failure
+    assert_output_contains 'executable file not found in $PATH'
+    [ ! -e "$OCI_ROOT/n1" ]
+}
+
+@test "oci: pause, resume and ps" {
+    local b=$BATS_TEST_TMPDIR/b pid
+    bundle "$b" "c['process']['args'] = ['sleep', '1000']"
+    rt create --bundle "$b" --pid-file "$b/pid" p1 </dev/null >/dev/null 2>&1
+    rt start p1
+    pid=$(cat "$b/pid")
+    run rt ps --format json p1
+    assert_success
+    assert_output "[$pid]"
+    run rt pause p1
+    assert_success
+    [ "$(status p1)" = paused ]
+    run rt resume p1
+    assert_success
+    [ "$(status p1)" = running ]
+    run rt ps p1
+    assert_success
+    assert_output_contains 'sleep 1000'
+}
+
+@test "oci: hooks get the state on stdin" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['true']
+hook = lambda n: [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $BATS_TEST_TMPDIR/' + n]}]
+c['hooks'] = {'prestart': hook('prestart'), 'poststart': hook('poststart'), 'poststop': hook('poststop')}
+"
+    run rt run --bundle "$b" h1
+    assert_success
+    run cat "$BATS_TEST_TMPDIR/prestart"
+    assert_output_contains '"status":"created"'
+    assert_output_contains '"id":"h1"'
+    run cat "$BATS_TEST_TMPDIR/poststop"
+    assert_output_contains '"id":"h1"'
+    [ -s "$BATS_TEST_TMPDIR/poststart" ]
+}
+
+@test "oci: docker run --runtime hawser on a private dockerd (containerd's shim drives it)" {
+    need_docker
+    [ "$DOCKER_MODE" = private ] || skip "needs a private dockerd to register the runtime"
+    docker image inspect hawser-oci:latest >/dev/null 2>&1 ||
+        docker import "$HAWSER_TEST_IMAGE_TAR" hawser-oci:latest >/dev/null
+    run drun --runtime hawser --rm hawser-oci:latest sh -c 'echo hello from docker; hostname; exit 5'
+    assert_status 5
+    assert_line 0 "hello from docker"
+    run drun --runtime hawser -d --name oci-d hawser-oci:latest sleep 1000
+    assert_success
+    run docker exec oci-d sh -c 'echo exec-ok; hostname'
+    assert_success
+    assert_line 0 exec-ok
+    run docker inspect -f '{{.State.Running}}' oci-d
+    assert_output true
+    # hawser-runtime's own state, under the --root dockerd gave it.
+    run find "$DOCKER_PRIV" -path '*hawser*' -name state.json
+    assert_output_contains "$(docker inspect -f '{{.Id}}' oci-d)/state.json"
+    run docker pause oci-d
+    assert_success
+    run docker unpause oci-d
+    assert_success
+    run docker top oci-d
+    assert_success
+    assert_output_contains 'sleep 1000'
+    run docker stop -t 1 oci-d
+    assert_success
+    run docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' oci-d
+    assert_output 'false 137'
+    run docker rm -f oci-d
+    assert_success
+}
+
+@test "oci: exec runs a process in the container, from flags or from --process" {
+    local b=$BATS_TEST_TMPDIR/b pid
+    bundle "$b" "
+c['process']['args'] = ['sleep', '1000']
+c['hostname'] = 'exechost'
+c['process']['env'].append('FROM_CONFIG=1')
+"
+    rt create --bundle "$b" --pid-file "$b/pid" x1 </dev/null >/dev/null 2>&1
+    rt start x1
+    run rt exec --env FOO=bar --cwd /tmp --user 1000:1000 x1 sh -c 'echo $FOO $FROM_CONFIG; pwd; id -u; hostname; exit 9'
+    assert_status 9
+    assert_line 0 "bar 1"
+    assert_line 1 /tmp
+    assert_line 2 1000
+    assert_line 3 exechost
+    # In the container's PID namespace: its init is 1 there.
+    run rt exec x1 cat /proc/1/cmdline
+    assert_output_contains sleep
+    cat >"$b/process.json" <<'JSON'
+{"args": ["sh", "-c", "echo from-process-json; sleep 1000"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}}
+JSON
+    rt exec --process "$b/process.json" --detach --pid-file "$b/xpid" x1 >"$b/xout" 2>&1 </dev/null
+    wait_for grep -q from-process-json "$b/xout"
+    run rt ps --format json x1
+    assert_output_contains "$(cat "$b/xpid")"
+    run rt exec x1 no-such-command
+    assert_failure
+    assert_output_contains 'executable file not found'
+    run rt kill --all x1 KILL
+    assert_success
+    wait_for sh -c "\"$RT\" --root \"$OCI_ROOT\" state x1 | grep -q stopped"
+    run rt exec x1 true
+    assert_failure
+    assert_output_contains 'stopped'
+}
+
+@test "oci: a seccomp profile in OCI form is enforced" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'mkdir /dev/shm/d && echo mkdir-ok; chmod 700 /dev/shm/d && echo chmod-ok || echo chmod-denied']
+c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86_64'], 'syscalls': [{'names': ['chmod', 'fchmodat', 'fchmodat2'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}]}
+"
+    run rt run --bundle "$b" s1
+    assert_success
+    assert_line 0 mkdir-ok
+    assert_output_contains 'chmod: /dev/shm/d: Operation not permitted'
+    assert_output_contains chmod-denied
+}
+
+# mem_limit PID: the memory limit of PID's memory cgroup (v1 limit_in_bytes or v2 max).
+mem_limit() {
+    local p
+    p=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$1/cgroup")
+    if [ -n "$p" ]; then
+        cat "/sys/fs/cgroup/memory$p/memory.limit_in_bytes"
+    else
+        p=$(sed -n 's/^0::\(.*\)/\1/p' "/proc/$1/cgroup")
+        cat "/sys/fs/cgroup$p/memory.max"
+    fi
+}
+
+@test "oci: resources from config.json at create, and update --resources" {
+    local b=$BATS_TEST_TMPDIR/b pid
+    bundle "$b" "
+c['process']['args'] = ['sleep', '1000']
+c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 50}}
+"
+    rt create --bundle "$b" --pid-file "$b/pid" u1 </dev/null >/dev/null 2>&1
+    rt start u1
+    pid=$(cat "$b/pid")
+    run mem_limit "$pid"
+    assert_output 67108864
+    echo '{"memory": {"limit": 134217728}}' | rt update --resources - u1
+    run mem_limit "$pid"
+    assert_output 134217728
+    run rt update --memory 100663296 u1
+    assert_success
+    run mem_limit "$pid"
+    assert_output 100663296
+    rt delete --force u1
+}
