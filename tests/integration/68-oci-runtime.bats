@@ -459,3 +459,21 @@ c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 50}}
     assert_output 100663296
     rt delete --force u1
 }
+
+@test "containerd 1.6 accepts README's CRI configuration for hawser-runtime (config dump)" {
+    command -v containerd >/dev/null || skip "containerd is not installed"
+    local readme=$BATS_TEST_DIRNAME/../../README.md conf=$BATS_TEST_TMPDIR/containerd.toml
+    # The toml block README shows under "With containerd 1.6", as a user would paste it.
+    awk '/With containerd 1.6/ { f = 1 } f && /^```toml/ { p = 1; next } p && /^```/ { exit } p' \
+        "$readme" >"$conf"
+    grep -q 'BinaryName' "$conf" || fail "no toml block found in README: $(cat "$conf")"
+    printf 'version = 2\n%s\n' "$(cat "$conf")" >"$conf.full"
+    run containerd --config "$conf.full" config dump
+    assert_success
+    printf '%s\n' "$output" | awk '/runtimes.hawser.options\]/ { f = 1 } f && /BinaryName/ { print; exit }' |
+        grep -q '"/usr/local/bin/hawser-runtime"' || fail "hawser-runtime not in the dump: $output"
+    # A broken file is refused, so the check above means something.
+    echo 'not toml [' >"$conf.bad"
+    run containerd --config "$conf.bad" config dump
+    assert_failure
+}
