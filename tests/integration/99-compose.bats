@@ -638,3 +638,21 @@ EOF2
     assert_failure
     assert_output_contains "nope.env"
 }
+
+@test "the foreground follows the logs across the monitor's rotations" {
+    cat >compose.yaml <<'EOF2'
+services:
+  talker:
+    image: busybox
+    command: sh -c 'for i in $$(seq 60); do echo line$$i; sleep 0.02; done'
+    logging:
+      driver: json-file
+      options: {max-size: 1k, max-file: "3"}
+EOF2
+    run c up --no-color
+    assert_success
+    local n
+    n=$(printf '%s\n' "$output" | grep -c '^talker-1  | line[0-9]*$' || true)
+    [ "$n" -eq 60 ] || fail "$n of 60 lines: $output"
+    assert_output_contains "talker-1  | line60"
+}

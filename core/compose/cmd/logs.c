@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../base/cleanup.h"
@@ -24,7 +25,10 @@ struct source {
         struct container *c;
         char prefix[160];
         int fd;
-        char buf[65536];
+        char *path; /* the log file, reopened when the monitor rotates it */
+        /* One entry is at most MONITOR_CHUNK bytes of output, up to 6 times that once
+         * JSON-escaped (\u00XX): a line always fits. */
+        char buf[262144];
         size_t have;
         bool done;
 };
@@ -157,6 +161,23 @@ static void print_backlog(struct source *src, size_t n, const struct logs_opts *
 }
 
 /* Follows every source until all have exited (or, with stop_on_exit, one has). */
+/* Whether the monitor rotated s's log (the path is another file now): the rest of the old
+ * one is taken, then the new one is opened. */
+static void follow_rotation(struct source *s, size_t idx, const struct logs_opts *o, int64_t since,
+                            int64_t until)
+{
+        struct stat a, b;
+
+        if (!s->path || s->fd < 0 || fstat(s->fd, &a) < 0 || stat(s->path, &b) < 0 ||
+            (a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+                return;
+        while (read_all(s))
+                take_lines(s, idx, o, since, until, NULL, NULL);
+        close(s->fd);
+        s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+        s->have = 0;
+}
+
 static void follow(struct source *src, size_t n, const struct logs_opts *o, int64_t since,
                    int64_t until)
 {
@@ -172,6 +193,7 @@ static void follow(struct source *src, size_t n, const struct logs_opts *o, int6
                         bool gone = lifecycle_wait_monitor(s->c, 0, &e) == 0;
                         read_all(s);
                         take_lines(s, i, o, since, until, NULL, NULL);
+                        follow_rotation(s, i, o, since, until);
                         if (gone) {
                                 read_all(s);
                                 take_lines(s, i, o, since, until, NULL, NULL);
@@ -229,11 +251,12 @@ int logs_print(const struct project *p, const struct members *m, const struct lo
                 struct source *s = &src[i];
                 const char *name = container_name(m->v[i].c);
                 size_t skip = strlen(p->name) + 1;
-                _cleanup_free_ char *path = monitor_log_path(m->v[i].c);
+                char *path = monitor_log_path(m->v[i].c);
                 if (!strncmp(name, p->name, skip - 1) && name[skip - 1] == '-')
                         name += skip;
                 s->c = m->v[i].c;
                 s->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+                s->path = path;
                 if (o->no_prefix)
                         s->prefix[0] = 0;
                 else if (p->color && !o->no_color)
@@ -245,9 +268,11 @@ int logs_print(const struct project *p, const struct members *m, const struct lo
         print_backlog(src, m->n, o, since, until);
         if (o->follow)
                 follow(src, m->n, o, since, until);
-        for (size_t i = 0; i < m->n; i++)
+        for (size_t i = 0; i < m->n; i++) {
                 if (src[i].fd >= 0)
                         close(src[i].fd);
+                free(src[i].path);
+        }
         free(src);
         return 0;
 }
