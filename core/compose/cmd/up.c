@@ -461,8 +461,7 @@ int images_prepare(struct project *p, char *const *services, bool force_build, b
 struct up_opts {
         bool detach, build, no_build, wait, remove_orphans, force_recreate, no_recreate, no_deps,
                 abort_on_exit, no_start, quiet_pull, no_color, no_log_prefix, timestamps,
-                always_recreate_deps, renew_anon_volumes, attach_dependencies, menu, yes,
-                no_attach_all, dry_run;
+                always_recreate_deps, renew_anon_volumes, attach_dependencies;
         char *pull, *exit_code_from;
         char **scale, **attach, **no_attach;
         long long timeout, wait_timeout;
@@ -811,7 +810,6 @@ static const struct opt_def create_defs[] = {
         {"no-recreate", 0, OPT_BOOL, offsetof(struct up_opts, no_recreate)},
         {"scale", 0, OPT_LIST, offsetof(struct up_opts, scale)},
         {"quiet-pull", 0, OPT_BOOL, offsetof(struct up_opts, quiet_pull)},
-        {"yes", 'y', OPT_BOOL, offsetof(struct up_opts, yes)},
         OPT_END,
 };
 
@@ -1131,7 +1129,6 @@ int compose_create(struct project *p, int argc, char **argv, struct err *err)
         struct up_opts o = {.create_only = true};
         int r = parse_up(p, "compose create", create_defs, argc, argv, &o, err);
 
-        (void)o.yes;
         if (r >= 0)
                 r = up_run(p, &o, err);
         opt_free_lists(create_defs, &o);
