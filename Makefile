@@ -37,7 +37,8 @@ DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux docker-registry
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
               bzip2 gzip python3 perl docker.io docker-registry skopeo apache2-utils openssl curl \
               containernetworking-plugins
-BENCH_PKGS := $(DEMO_PKGS) hyperfine docker-registry skopeo curl jq buildah runc docker.io docker-compose
+BENCH_PKGS := $(DEMO_PKGS) hyperfine docker-registry skopeo curl jq buildah runc docker.io docker-compose \
+              containerd crun
 
 BASE_SRC := $(wildcard core/base/*.c)
 NET_SRC  := $(wildcard net/*.c)

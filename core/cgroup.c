@@ -393,7 +393,12 @@ void cgroup_remove(const char *id)
 /* ---- resource limits ---- */
 
 /* "cpu" is the cpu controller's mount, or the link systemd makes to "cpu,cpuacct". */
-static const char *const v1_controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio", "devices"};
+/* The v1 hierarchies a container's cgroup lives in: those that carry limits, then those it
+ * is only placed in (accounting: cpuacct; the rest as runc places it). The freezer's is
+ * cgroup_adopt's. */
+static const char *const v1_controllers[] = {"memory",  "cpu",      "pids",      "cpuset",
+                                             "blkio",   "devices",  "cpuacct",   "hugetlb",
+                                             "net_cls", "net_prio", "perf_event"};
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
@@ -560,7 +565,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                              access(p, F_OK) == 0 ? "blkio.weight"
                                                                   : "blkio.bfq.weight",
                                              l->blkio_weight, err);
-                } else {
+                } else if (!strcmp(ctl, "cpuset")) {
                         if (l->cpuset_cpus && *l->cpuset_cpus)
                                 r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
                         if (r >= 0 && l->cpuset_mems && *l->cpuset_mems)

@@ -365,6 +365,8 @@ static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan 
                                "supported by hawser",
                                cg);
         p->cgroup = cg && *cg ? strdup(cg) : util_printf("hawser/oci-%s", id);
+        /* In every hierarchy, as runc puts it: engines read its accounting there. */
+        p->limits.place = true;
         if (!p->cgroup)
                 return err_set(err, -ENOMEM, "cgroupsPath");
         oci_plan_resources(jv_get(linux_, "resources"), &p->limits);

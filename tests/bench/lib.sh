@@ -29,7 +29,7 @@ DNS_THREADS=${BENCH_DNS_THREADS:-2}    # dnsperf -T
 DNS_FLOOR_QPS=${BENCH_DNS_FLOOR_QPS:-1000} # dnsperf -Q of the latency floor run (hawser)
 DNS_AARDVARK_PORT=${BENCH_DNS_AARDVARK_PORT:-5533}
 # Sections run inside the sandbox, in this order.
-SECTIONS=${BENCH_SECTIONS:-"none bridge netsetup memory iperf3 scale dns images pull build compose cni"}
+SECTIONS=${BENCH_SECTIONS:-"none bridge netsetup memory iperf3 scale dns images pull build compose cni oci"}
 
 bench_image='hawser-bench/busybox:latest'   # docker/podman only
 iperf_image='hawser-bench/iperf3:latest'

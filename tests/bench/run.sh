@@ -30,6 +30,9 @@
 #   - cni: hawser-cni ADD+DEL of an attachment with one port vs Debian's bridge +
 #     host-local + portmap chain (>= 10x), and the nftables rule count with 1 and
 #     with 20 attachments (flat for hawser-cni) (issue 19; cni.sh)
+#   - oci: `ctr run --rm busybox true` on a private containerd with hawser-runtime,
+#     runc and crun as its runtime (>= 2x runc, faster than crun), and each runtime's
+#     own `run --bundle` of the same container (issue 19; oci.sh)
 #
 # Every hawser measurement runs in sandbox.sh inside
 # `unshare --net --mount --pid --fork` with a private HAWSER_ROOT/HAWSER_RUNROOT:
@@ -44,7 +47,7 @@
 # (200), BENCH_SCALE_RUNS (15), BENCH_IPERF_TIME (5 s), BENCH_DNS_TIME (10 s),
 # BENCH_DNS_HALF_TIME (5 s), BENCH_DNS_NAMES (1000), BENCH_COMPOSE_RUNS (5),
 # BENCH_COMPOSE_INTERVAL (1 s), BENCH_CNI_ATTACH (20), BENCH_SECTIONS (hawser sections,
-# default "none bridge netsetup memory iperf3 scale dns images pull build compose cni"), BENCH_OTHERS
+# default "none bridge netsetup memory iperf3 scale dns images pull build compose cni oci"), BENCH_OTHERS
 # ("docker podman"; empty to skip them), BENCH_NO_INSTALL=1 (never apt-get),
 # BENCH_SANDBOX_LIMIT (1200 s for all the sections).
 #

@@ -36,6 +36,8 @@
 #             docker-compose 1.29.2 on a private dockerd (compose.sh)
 #   cni       hawser-cni ADD+DEL vs Debian's bridge + host-local + portmap, and their
 #             nftables rule counts as attachments grow (cni.sh)
+#   oci       hawser-runtime vs runc and crun under a private containerd (ctr run --rm)
+#             and alone (RUNTIME run --bundle) (oci.sh)
 # Exits 1 when a section failed.
 set -uo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -315,6 +317,8 @@ section_scale() {
 . "$bench_dir/compose.sh"
 # shellcheck source=tests/bench/cni.sh
 . "$bench_dir/cni.sh"
+# shellcheck source=tests/bench/oci.sh
+. "$bench_dir/oci.sh"
 
 # ---- main ----------------------------------------------------------------------
 status=0

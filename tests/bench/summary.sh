@@ -207,6 +207,20 @@ fmt() { if [ -n "$2" ]; then printf "$1" "$2"; else printf -- -; fi; }
     [ -z "$r" ] || shown=$(printf '%d more rules (reference: %s more)' "$r" \
         "$(calc 'b - a' "a=$(get_metric cni.reference.rules.1)" "b=$(get_metric cni.reference.rules.N)")")
     row "cni nftables rules, ${n:-20} attachments vs 1 (hawser-cni)" "$r" rules "$shown" '<=' 0
+    # oci_row KIND OTHER TARGET: OTHER's median over hawser-runtime's.
+    oci_row() {
+        local h o
+        h=$(ms "$(get_metric "oci-$1-hawser.median")")
+        o=$(ms "$(get_metric "oci-$1-$2.median")")
+        r=$(calc 'o / h' "o=$o" "h=$h")
+        shown=
+        [ -z "$r" ] || shown=$(printf '%.2fx (%.1f / %.1f ms)' "$r" "$o" "$h")
+        row "oci $1: $2 / hawser-runtime" "$r" x "$shown" '>=' "$3"
+    }
+    oci_row ctr runc 2
+    oci_row ctr crun 1
+    oci_row rt runc 2
+    oci_row rt crun 1
 
     echo
     echo "=== start time vs docker/podman (medians; ratio = tool / hawser)"

@@ -6,6 +6,7 @@
 
 load helpers
 load dockerd
+load containerd
 
 setup_file() {
     export RT_BIN=$BATS_FILE_TMPDIR/bin
@@ -15,14 +16,17 @@ setup_file() {
     # A private dockerd that knows hawser-runtime as the runtime "hawser" (dockerd.bash).
     export DOCKERD_RUNTIMES="{\"hawser\": {\"path\": \"$RT\"}}"
     docker_start
+    containerd_start
 }
 
 teardown_file() {
+    containerd_stop
     docker_stop
 }
 
 teardown() {
     local id
+    containerd_clean
     for id in $(rt list -q 2>/dev/null); do
         rt delete --force "$id" >/dev/null 2>&1 || true
     done
@@ -376,6 +380,51 @@ c['hooks'] = {'prestart': hook('prestart'), 'poststart': hook('poststart'), 'pos
     assert_output 'false 137'
     run docker rm -f oci-d
     assert_success
+}
+
+@test "oci: ctr run --runc-binary hawser-runtime on a private containerd 1.6" {
+    need_containerd
+    local cg
+    run cctr run --rm --runc-binary "$RT" "$CTD_IMAGE" c1 sh -c 'echo hello from containerd; echo $$; exit 7'
+    assert_status 7
+    assert_line 0 "hello from containerd"
+    assert_line 1 1 # its own PID namespace
+    # A long-running task: exec, pause/resume, ps and kill, as containerd's shim asks them.
+    cctr run -d --runc-binary "$RT" "$CTD_IMAGE" c2 sleep 1000
+    run cctr task ls
+    assert_output_contains RUNNING
+    run cctr task exec --exec-id e1 c2 sh -c 'echo exec-ok; cat /proc/1/cmdline'
+    assert_success
+    assert_line 0 exec-ok
+    assert_output_contains sleep
+    # hawser-runtime's state sits under the --root the shim gave it, and the cgroup is the
+    # one containerd chose (/<namespace>/<id>).
+    [ -f "/run/containerd/runc/$CTD_NS/c2/state.json" ] || fail "no state under the shim's --root"
+    cg=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$(rt_pid c2)/cgroup")
+    [ -z "$cg" ] || [ "$cg" = "/$CTD_NS/c2" ] || fail "memory cgroup $cg, expected /$CTD_NS/c2"
+    run cctr task pause c2
+    assert_success
+    run cctr task ls
+    assert_output_contains PAUSED
+    run cctr task resume c2
+    assert_success
+    run cctr task ps c2
+    assert_success
+    assert_line_count 2
+    run cctr task kill -s KILL c2
+    assert_success
+    wait_for sh -c "ctr --address '$CTD_PRIV/c.sock' -n '$CTD_NS' task ls | grep -q STOPPED"
+    run cctr task delete c2
+    assert_success
+    run cctr container delete c2
+    assert_success
+    [ ! -e "/run/containerd/runc/$CTD_NS/c2" ] || fail "hawser-runtime's state of c2 is left"
+    [ -z "$cg" ] || [ ! -d "/sys/fs/cgroup/memory$cg" ] || fail "cgroup $cg is left"
+}
+
+# rt_pid ID: the pid of ctr task ID.
+rt_pid() {
+    cctr task ls | awk -v id="$1" '$1 == id { print $2 }'
 }
 
 @test "oci: exec runs a process in the container, from flags or from --process" {

@@ -47,14 +47,6 @@ drun() {
     docker run --pull never --network none --security-opt apparmor=unconfined "$@"
 }
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
 # docker_procs: pids of every process of the private daemon: dockerd, its containerd and
 # any containerd shim (their command lines name $DOCKER_PRIV). The sandbox has its own PID
 # namespace, so /proc shows nothing of the host's.

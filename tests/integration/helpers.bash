@@ -63,6 +63,14 @@ rm_user_networks() {
     done
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
 # fail MESSAGE...: print a message and fail the test.
 fail() {
     printf '%s\n' "$*" >&2
