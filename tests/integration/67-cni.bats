@@ -1,12 +1,20 @@
 #!/usr/bin/env bats
 # hawser-cni driven as runtimes drive a CNI plugin: CNI_* in the environment, the network
-# configuration on stdin, in network namespaces made with `ip netns add`.
+# configuration on stdin, in network namespaces made with `ip netns add`; and by a private
+# containerd (`ctr run --cni`).
 load helpers
+load containerd
 
 setup_file() {
     export CNI_BIN="$BATS_FILE_TMPDIR/bin"
     mkdir -p "$CNI_BIN"
     ln -sf "$HAWSER" "$CNI_BIN/hawser-cni"
+    ln -sf "$HAWSER" "$CNI_BIN/hawser-runtime"
+    containerd_start
+}
+
+teardown_file() {
+    containerd_stop
 }
 
 setup() {
@@ -17,6 +25,8 @@ setup() {
 }
 
 teardown() {
+    containerd_clean
+    umount /opt/cni/bin /etc/cni/net.d 2>/dev/null || true
     ip netns pids a 2>/dev/null | xargs -r kill 2>/dev/null || true
     ip netns del a 2>/dev/null || true
     ip netns del b 2>/dev/null || true
@@ -324,4 +334,51 @@ cni() {
     # With arguments it is the usual command line.
     CNI_COMMAND=VERSION run "$HAWSER" version --format '{{.Client.Version}}'
     refute_output_contains supportedVersions
+}
+
+# ctr reads CNI configuration only from /etc/cni/net.d and runs plugins only from
+# /opt/cni/bin; in the sandbox's mount namespace, directories of the test go over them.
+@test "cni: ctr run --cni on a private containerd: a hawser network, a published port, DEL at exit" {
+    need_containerd
+    [ -d /etc/cni/net.d ] || skip "no /etc/cni/net.d to mount the test's configuration on (ctr reads only there)"
+    [ -d /opt/cni/bin ] || [ -d /opt ] && [ -w /opt ] ||
+        skip "no /opt/cni/bin to mount the test's plugin directory on (ctr runs plugins from there only)"
+    local d=$BATS_TEST_TMPDIR ctr_pid
+    mkdir -p "$d/net.d" "$d/bin"
+    ln -s "$HAWSER" "$d/bin/hawser-cni"
+    mount --bind "$d/net.d" /etc/cni/net.d
+    if [ ! -d /opt/cni/bin ]; then
+        # An empty /opt/cni/bin of the sandbox's: a tmpfs over /opt with that directory.
+        mount -t tmpfs -o mode=0755 hawser-test-opt /opt
+        mkdir -p /opt/cni/bin
+    fi
+    mount --bind "$d/bin" /opt/cni/bin
+    # ctr 1.6 has no flag for ports: the mapping is in the conflist's runtimeConfig, which
+    # the plugin reads as it reads one a runtime injects for the portMappings capability.
+    cat >/etc/cni/net.d/10-hawser.conflist <<JSON
+{"cniVersion": "1.0.0", "name": "ctrnet", "plugins": [{"type": "hawser-cni", "bridge": "cnitest0",
+ "isGateway": true, "ipMasq": true,
+ "ipam": {"type": "hawser", "ranges": [[{"subnet": "10.99.9.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}],
+          "dataDir": "$DATA"},
+ "runtimeConfig": {"portMappings": [{"hostPort": 18090, "containerPort": 80, "protocol": "tcp"}]}}]}
+JSON
+    # In the foreground, as a user runs it: ctr calls DEL itself when the task ends.
+    cctr run --rm --cni --runc-binary "$CNI_BIN/hawser-runtime" "$CTD_IMAGE" web \
+        sh -c 'mkdir /www && echo served through ctr > /www/index.html && exec httpd -f -p 80 -h /www' \
+        </dev/null >"$d/ctr.out" 2>&1 3>&- &
+    ctr_pid=$!
+    wait_for timeout 5 busybox wget -qO- http://127.0.0.1:18090/
+    run timeout 5 busybox wget -qO- http://127.0.0.1:18090/
+    assert_output "served through ctr"
+    run ls "$DATA/ctrnet/leases"
+    assert_output 10.99.9.2
+    run timeout 5 busybox wget -qO- http://10.99.9.2/
+    assert_output "served through ctr"
+    cctr task kill -s KILL web
+    wait "$ctr_pid" || true
+    # DEL ran: no lease, no port element, no veth on the bridge.
+    run ls "$DATA/ctrnet/leases"
+    assert_output ""
+    refute_mapped 18090
+    [ -z "$(ip -o link show master cnitest0)" ] || fail "a veth is left on the bridge: $(ip -o link show master cnitest0)"
 }
