@@ -422,6 +422,33 @@ c['hooks'] = {'prestart': hook('prestart'), 'poststart': hook('poststart'), 'pos
     [ -z "$cg" ] || [ ! -d "/sys/fs/cgroup/memory$cg" ] || fail "cgroup $cg is left"
 }
 
+@test "oci: buildah run and buildah bud --runtime hawser-runtime" {
+    command -v buildah >/dev/null || skip "buildah is not installed (Debian: apt-get install buildah)"
+    local b=$BATS_TEST_TMPDIR c
+    # DOCKER_CONFIG (the private dockerd's client dir) would be its auth file.
+    bh() { env -u DOCKER_CONFIG buildah --root "$b/storage" --runroot "$b/run" --storage-driver vfs "$@"; }
+    { h image inspect busybox:latest >/dev/null 2>&1 || setup_busybox; } && h save busybox:latest -o "$b/bb.tar"
+    bh pull -q "docker-archive:$b/bb.tar" >/dev/null
+    c=$(bh from --pull=never busybox:latest)
+    run bh run --runtime "$RT" "$c" -- sh -c 'echo from buildah run; echo $$; exit 3'
+    assert_status 3
+    assert_line 0 "from buildah run"
+    assert_line 1 1
+    mkdir "$b/ctx"
+    printf 'FROM busybox:latest\nRUN echo built by hawser-runtime > /built\n' >"$b/ctx/Dockerfile"
+    run bh bud --runtime "$RT" --pull-never -q -t out:1 "$b/ctx"
+    assert_success
+    c=$(bh from --pull=never out:1)
+    run bh run --runtime "$RT" "$c" cat /built
+    assert_output "built by hawser-runtime"
+    # A failing RUN step fails the build with the step's status.
+    printf 'FROM busybox:latest\nRUN exit 7\n' >"$b/ctx/Dockerfile"
+    run bh bud --runtime "$RT" --pull-never -q -t out:2 "$b/ctx"
+    assert_failure
+    assert_output_contains "exit status 7"
+    bh rm -a >/dev/null
+}
+
 # rt_pid ID: the pid of ctr task ID.
 rt_pid() {
     cctr task ls | awk -v id="$1" '$1 == id { print $2 }'
