@@ -36,7 +36,7 @@ DEMO_PKGS  := $(BUILD_PKGS) busybox-static iproute2 util-linux docker-registry
 # runs real registries (plain, htpasswd + TLS, Bearer token) on loopback in its sandbox.
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev bats clang-format jq nftables procps zstd xz-utils \
               bzip2 gzip python3 perl docker.io docker-registry skopeo apache2-utils openssl curl \
-              containernetworking-plugins containerd buildah
+              containernetworking-plugins containerd buildah podman
 BENCH_PKGS := $(DEMO_PKGS) hyperfine docker-registry skopeo curl jq buildah runc docker.io docker-compose \
               containerd crun
 

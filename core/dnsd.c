@@ -12,6 +12,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/util.h"
+#include "dns/files.h"
 #include "dns/server.h"
 #include "dnsd.h"
 #include "links.h"
@@ -141,24 +142,6 @@ static struct jv *client_names(struct container **all, const struct container *c
         return names;
 }
 
-static struct jv *upstreams(void)
-{
-        _cleanup_free_ char *text = NULL;
-        struct jv *v = jv_new_array();
-        struct err e = {0};
-        char *save = NULL;
-
-        if (fs_read_file("/etc/resolv.conf", &text, NULL, &e) < 0)
-                return v;
-        for (char *l = strtok_r(text, "\n", &save); l && jv_len(v) < 3;
-             l = strtok_r(NULL, "\n", &save)) {
-                char ip[64];
-                if (sscanf(l, "nameserver %63s", ip) == 1)
-                        jv_append(v, jv_new_string(ip));
-        }
-        return v;
-}
-
 static char *records_path(const struct cli *cli, const char *net)
 {
         return cli_runroot_path(cli, "dns/%s.json", net);
@@ -176,7 +159,7 @@ static int write_records(const struct cli *cli, const struct network *n, struct 
 
         jv_set_str(doc, "domain", DNSD_DOMAIN);
         jv_set_str(doc, "gateway", inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
-        jv_set(doc, "upstreams", upstreams());
+        jv_set(doc, "upstreams", dns_files_upstreams("/etc/resolv.conf"));
         jv_set(doc, "records", records);
         jv_set(doc, "clients", clients);
         for (struct container **p = all; *p; p++) {
@@ -397,7 +380,7 @@ static void update_one(const struct cli *cli, const struct container *c, const c
                 if (jv_load(path, &doc, &e) < 0)
                         return;
         }
-        jv_set(doc, "upstreams", upstreams());
+        jv_set(doc, "upstreams", dns_files_upstreams("/etc/resolv.conf"));
         records = without_id(jv_get(doc, "records"), c->id);
         clients = without_id(jv_get(doc, "clients"), c->id);
         jv_set(doc, "records", records);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fs.h"
 #include "dns/files.h"
 
 static const char hosts_v4[] = "127.0.0.1\tlocalhost\n";
@@ -163,4 +164,22 @@ int dns_resolv_render(const char *host_text, bool own_netns, char **dns, char **
         if (has_opt)
                 put_list(f, "options", options);
         return finish(f, &buf, ret, err, "/etc/resolv.conf");
+}
+
+struct jv *dns_files_upstreams(const char *resolv_path)
+{
+        _cleanup_free_ char *text = NULL;
+        struct jv *v = jv_new_array();
+        struct err e = {0};
+        char *save = NULL;
+
+        if (fs_read_file(resolv_path, &text, NULL, &e) < 0)
+                return v;
+        for (char *l = strtok_r(text, "\n", &save); l && jv_len(v) < 3;
+             l = strtok_r(NULL, "\n", &save)) {
+                char ip[64];
+                if (sscanf(l, "nameserver %63s", ip) == 1)
+                        jv_append(v, jv_new_string(ip));
+        }
+        return v;
 }

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 
 #include "core/base/err.h"
+#include "core/base/json.h"
 
 /* One extra line of /etc/hosts: "<ip>\t<names>". */
 struct dns_host_entry {
@@ -38,3 +39,7 @@ int dns_hostname_render(const char *hostname, char **ret, struct err *err);
  * one token (dns_files_token_ok) is left out. Pure function. */
 int dns_resolv_render(const char *host_text, bool own_netns, char **dns, char **search,
                       char **options, char **ret, struct err *err);
+
+/* The first three nameservers of a resolv.conf file (an array of strings; empty when the
+ * file cannot be read): the upstreams an embedded DNS server forwards other names to. */
+struct jv *dns_files_upstreams(const char *resolv_path);

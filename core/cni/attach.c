@@ -82,8 +82,8 @@ static int bridge_ensure(const struct cni_conf *c, struct err *err)
         return r < 0 ? err_wrap(err, "setting up bridge %s", c->bridge) : 0;
 }
 
-static int record_write(const struct cni_conf *c, const char *owner, const struct cni_result *res,
-                        struct err *err)
+static int record_write(const struct cni_req *q, const struct cni_conf *c, const char *owner,
+                        const struct cni_result *res, struct err *err)
 {
         _cleanup_free_ char *path = cni_record_path(c, owner);
         _cleanup_free_ char *dir = util_printf("%s/attachments", c->data_dir);
@@ -99,6 +99,8 @@ static int record_write(const struct cni_conf *c, const char *owner, const struc
         jv_set_str(d, "veth", res->veth);
         jv_set_bool(d, "portsOnly", c->ports_only);
         jv_set(d, "ports", cni_ports_doc(c));
+        if (c->dns_server)
+                jv_set(d, "names", cni_dns_names(q, c));
         if (fs_mkdir_p(dir, 0700, err) < 0)
                 return -err->code;
         return jv_save(path, d, err);
@@ -128,6 +130,7 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         _cleanup_free_ char *leases = cni_lease_dir(c);
         _cleanup_close_ int ns = -1;
         struct net_veth v = {0};
+        bool published = false;
         int r, had;
 
         ns = open_netns(q, err);
@@ -167,9 +170,20 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         }
         if (r >= 0)
                 r = cni_ports_publish(q, c, res->addr, c->bridge, c->prefix, err);
+        published = r >= 0;
         if (r >= 0)
-                r = record_write(c, q->owner, res, err);
-        /* Only this attempt's address and veth: an earlier ADD of the owner keeps its own. */
+                r = record_write(q, c, q->owner, res, err);
+        if (r >= 0)
+                r = cni_dns_sync(c, err);
+        /* Only this attempt's ports, record, address and veth: an earlier ADD of the owner
+         * keeps its own. */
+        if (r < 0 && published) {
+                _cleanup_jv_ struct jv *ports = cni_ports_doc(c);
+                _cleanup_free_ char *path = cni_record_path(c, q->owner);
+                cni_ports_unpublish(ports, res->addr, &(struct err){0});
+                if (path)
+                        unlink(path);
+        }
         if (r < 0)
                 net_link_delete(res->veth, &(struct err){0});
         if (r < 0 && !had)
@@ -187,7 +201,7 @@ static int add_ports_only(struct cni_req *q, struct cni_conf *c, struct jv **ret
         if (r >= 0)
                 r = cni_ports_publish(q, c, res.addr, res.bridge, res.prefix, err);
         if (r >= 0)
-                r = record_write(c, q->owner, &res, err);
+                r = record_write(q, c, q->owner, &res, err);
         if (r < 0)
                 return r;
         *ret = jv_copy(c->prev);
@@ -210,7 +224,9 @@ int cni_add(struct cni_req *q, struct cni_conf *c, struct jv **ret, struct err *
 
 int cni_del(struct cni_req *q, struct cni_conf *c, struct err *err)
 {
-        return cni_release(c, q->owner, err);
+        int r = cni_release(c, q->owner, err);
+
+        return r < 0 ? r : cni_dns_sync(c, err);
 }
 
 /* Every port of the configuration maps to addr in the table. */

@@ -9,6 +9,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
+#include "dns/files.h"
 #include "internal.h"
 
 static const char *const versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
@@ -123,6 +124,8 @@ static int env_args(const char *args, struct cni_req *q, struct err *err)
                         is_known |= !strcmp(key, known[i]);
                 if (!strcmp(key, "IgnoreUnknown"))
                         ignore = !strcasecmp(val, "1") || !strcasecmp(val, "true");
+                if (!strcmp(key, "K8S_POD_NAME"))
+                        snprintf(q->pod_name, sizeof(q->pod_name), "%s", val);
                 if (!strcmp(key, "IP") && inet_pton(AF_INET, val, &q->want) != 1)
                         return cni_fail(q, err, CNI_E_ENV, "CNI_ARGS: IP=%s is not an IPv4 address",
                                         val);
@@ -422,6 +425,26 @@ static int check_version(struct cni_req *q, struct cni_conf *c, struct err *err)
         return 0;
 }
 
+/* embeddedDNS and dnsDomain. */
+static int parse_dns(struct cni_req *q, struct cni_conf *c, struct err *err)
+{
+        const struct jv *on = jv_get(c->doc, "embeddedDNS");
+        const char *domain = jv_get_str(c->doc, "dnsDomain");
+
+        if (on && jv_type(on) != JV_BOOL)
+                return cni_fail(q, err, CNI_E_CONFIG, "embeddedDNS must be true or false");
+        c->dns_server = on && jv_bool(on);
+        if (domain && (strlen(domain) >= sizeof(c->dns_domain) || !dns_files_domain_ok(domain) ||
+                       !strcmp(domain, ".")))
+                return cni_fail(q, err, CNI_E_CONFIG, "dnsDomain %s is not a domain name", domain);
+        snprintf(c->dns_domain, sizeof(c->dns_domain), "%s", domain ? domain : CNI_DNS_DOMAIN);
+        if (c->dns_server && c->ports_only)
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "embeddedDNS needs hawser-cni as the main plugin, not in "
+                                "portmap-only mode");
+        return 0;
+}
+
 static int parse_plugin(struct cni_req *q, struct cni_conf *c, struct err *err)
 {
         const char *type = jv_get_str(c->doc, "type"), *bridge = jv_get_str(c->doc, "bridge");
@@ -449,7 +472,7 @@ static int parse_plugin(struct cni_req *q, struct cni_conf *c, struct err *err)
         c->ports_only = (mode && !strcmp(mode, "portmap-only")) ||
                         (q->cmd == CNI_CMD_ADD && c->prev && jv_type(c->prev) == JV_OBJECT);
         c->data_dir = util_printf("/var/lib/cni/networks/%s", c->name);
-        return c->data_dir ? 0 : -ENOMEM;
+        return c->data_dir ? parse_dns(q, c, err) : -ENOMEM;
 }
 
 int cni_conf_parse(struct cni_req *q, const char *text, struct cni_conf *c, struct err *err)
@@ -513,6 +536,33 @@ static struct jv *iface(const char *name, const uint8_t *mac, const char *sandbo
         return o;
 }
 
+/* The result's dns: the configuration's, with the embedded server first and its domain
+ * searched when the network has one. */
+static struct jv *result_dns(const struct cni_conf *c, const struct jv *dns,
+                             const struct cni_result *res)
+{
+        struct jv *d = dns && jv_type(dns) == JV_OBJECT ? jv_copy(dns) : jv_new_object();
+        struct jv *ns, *search;
+        const struct jv *old;
+        char gw[INET_ADDRSTRLEN];
+
+        if (!c->dns_server || !res->gateway.s_addr)
+                return d;
+        ns = jv_new_array();
+        jv_append(ns, jv_new_string(inet_ntop(AF_INET, &res->gateway, gw, sizeof(gw))));
+        old = jv_get(d, "nameservers");
+        for (size_t i = 0; old && i < jv_len(old); i++)
+                jv_append(ns, jv_copy(jv_at(old, i)));
+        search = jv_new_array();
+        jv_append(search, jv_new_string(c->dns_domain));
+        old = jv_get(d, "search");
+        for (size_t i = 0; old && i < jv_len(old); i++)
+                jv_append(search, jv_copy(jv_at(old, i)));
+        jv_set(d, "nameservers", ns);
+        jv_set(d, "search", search);
+        return d;
+}
+
 struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, const char *netns,
                           const struct cni_result *res)
 {
@@ -543,7 +593,7 @@ struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, con
         jv_append(ips, ip);
         jv_set(d, "ips", ips);
         jv_set(d, "routes", routes);
-        jv_set(d, "dns", dns && jv_type(dns) == JV_OBJECT ? jv_copy(dns) : jv_new_object());
+        jv_set(d, "dns", result_dns(c, dns, res));
         return d;
 }
 

@@ -14,6 +14,8 @@
 /* A lease owner is "<container id>.<ifname>" and net/ipam.c takes at most 128 bytes. */
 #define CNI_OWNER_MAX 128
 #define CNI_ID_MAX    (CNI_OWNER_MAX - 16)
+/* The search domain of a network's embedded DNS unless its dnsDomain says otherwise. */
+#define CNI_DNS_DOMAIN "hawser.internal"
 
 /* The spec's error codes (SPEC.md "Error"). */
 enum {
@@ -47,6 +49,7 @@ struct cni_req {
         const char *cid, *netns, *ifname; /* NULL when unset */
         struct in_addr want;              /* CNI_ARGS IP=, or 0.0.0.0 */
         char owner[CNI_OWNER_MAX + 1];    /* "<cid>.<ifname>" */
+        char pod_name[64];                /* CNI_ARGS K8S_POD_NAME (a DNS name), or "" */
         int code;                         /* the CNI error code of a failure; 0: CNI_E_PLUGIN */
 };
 
@@ -66,6 +69,8 @@ struct cni_conf {
         const struct jv *prev; /* prevResult, borrowed from doc */
         char **valid;          /* GC: owners of cni.dev/valid-attachments (strv) */
         struct in_addr want;   /* the address asked for (CNI_ARGS IP=, the ips capability) */
+        bool dns_server;       /* embeddedDNS: the network's DNS server on the gateway */
+        char dns_domain[254];  /* dnsDomain, default CNI_DNS_DOMAIN */
 };
 
 /* What ADD made, for the result. */
@@ -123,3 +128,13 @@ char *cni_record_path(const struct cni_conf *c, const char *owner);
 char *cni_lease_dir(const struct cni_conf *c);
 /* Undoes one attachment by its record (or, without one, by name); idempotent. */
 int cni_release(const struct cni_conf *c, const char *owner, struct err *err);
+
+/* dns.c: the network's embedded DNS server. */
+/* The names of q's attachment: K8S_POD_NAME, the aliases capability's for the network
+ * (runtimeConfig.aliases.<name>), the first 12 characters of the container id; those that
+ * are not DNS names are left out, repeats once. */
+struct jv *cni_dns_names(const struct cni_req *q, const struct cni_conf *c);
+/* Rewrites the network's records from its attachment records and, when it has names,
+ * starts its server if none runs (waiting until it listens). A no-op without
+ * embeddedDNS. */
+int cni_dns_sync(const struct cni_conf *c, struct err *err);

@@ -33,6 +33,7 @@ teardown() {
     ip netns del c 2>/dev/null || true
     ip netns del d 2>/dev/null || true
     ip link del cnitest0 2>/dev/null || true
+    pkill -f "conmon.*/run/pm\." 2>/dev/null || true
     ip link del cnibr0 2>/dev/null || true
     nft delete table ip hawser-cni 2>/dev/null || true
 }
@@ -334,6 +335,115 @@ cni() {
     # With arguments it is the usual command line.
     CNI_COMMAND=VERSION run "$HAWSER" version --format '{{.Client.Version}}'
     refute_output_contains supportedVersions
+}
+
+# dns_lock_held: the network's DNS server runs (it holds its lock).
+dns_lock_held() {
+    ! flock -n "$DATA/cnitest/dns.lock" true
+}
+
+@test "cni: embeddedDNS answers pod names and aliases on the gateway; DEL removes them; the server leaves" {
+    local dconf
+    dconf=$(conf 1.0.0 ',"embeddedDNS":true,"dns":{"options":["ndots:1"]},
+        "runtimeConfig":{"aliases":{"cnitest":["web-alias","bad name"],"other":["elsewhere"]}}')
+    run env CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=alpha;K8S_POD_NAMESPACE=default" \
+        CNI_COMMAND=ADD CNI_CONTAINERID=d1 CNI_NETNS=/run/netns/a "$CNI_BIN/hawser-cni" <<<"$dconf"
+    assert_success
+    [ "$(jq -c .dns <<<"$output")" = '{"options":["ndots:1"],"nameservers":["10.99.7.1"],"search":["hawser.internal"]}' ]
+    dns_lock_held || fail "no DNS server holds $DATA/cnitest/dns.lock after ADD"
+    run cni ADD d2 /run/netns/b "$(conf 1.0.0 ',"embeddedDNS":true')"
+    assert_success
+    # From the other pod, through the gateway: the pod name, the alias of this network (not
+    # the other network's, nor one that is not a DNS name), and the search domain.
+    run ip netns exec b busybox nslookup alpha 10.99.7.1
+    assert_success
+    assert_output_contains "Address: 10.99.7.2"
+    run ip netns exec b busybox nslookup web-alias.hawser.internal 10.99.7.1
+    assert_output_contains "Address: 10.99.7.2"
+    run ip netns exec b busybox nslookup elsewhere 10.99.7.1
+    assert_failure
+    run jq -c '.records | sort_by(.ip)' "$DATA/cnitest/dns.json"
+    assert_output '[{"ip":"10.99.7.2","names":["alpha","web-alias","d1"]},{"ip":"10.99.7.3","names":["d2"]}]'
+    run cni DEL d1 /run/netns/a "$dconf"
+    assert_success
+    run ip netns exec b busybox nslookup alpha 10.99.7.1
+    assert_failure
+    run cni DEL d2 /run/netns/b "$(conf 1.0.0 ',"embeddedDNS":true')"
+    assert_success
+    # With no names left the server exits on its own.
+    WAIT_FOR_TIMEOUT=15 wait_for sh -c "flock -n '$DATA/cnitest/dns.lock' true"
+    # A configuration that is not a boolean is refused with code 7.
+    run cni ADD d3 /run/netns/a "$(conf 1.0.0 ',"embeddedDNS":"yes"')"
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 7 ]
+}
+
+@test "cni: embeddedDNS: a port 53 already taken on the gateway fails the ADD and leaves nothing" {
+    # The bridge and its gateway address exist after a first attachment without DNS.
+    run cni ADD t1 /run/netns/a
+    assert_success
+    python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.99.7.1", 53))
+time.sleep(60)' </dev/null >/dev/null 2>&1 3>&- &
+    local nc=$!
+    wait_for grep -q '0107630A:0035 ' /proc/net/udp
+    run env CNI_ARGS="K8S_POD_NAME=beta" CNI_COMMAND=ADD CNI_CONTAINERID=t2 CNI_NETNS=/run/netns/b \
+        "$CNI_BIN/hawser-cni" <<<"$(conf 1.0.0 ',"embeddedDNS":true')"
+    kill "$nc" 2>/dev/null || true
+    assert_status 1
+    assert_output_contains "10.99.7.1:53"
+    [ ! -e "$DATA/cnitest/attachments/t2.eth0" ] || fail "the failed ADD left its record"
+    [ ! -e "$DATA/cnitest/leases/10.99.7.3" ] || fail "the failed ADD left its lease"
+    [ -z "$(ip netns exec b ip -o link show eth0 2>/dev/null)" ] || fail "the failed ADD left eth0 in b"
+}
+
+@test "cni: Podman 4.3 with network_backend cni, a hawser network and hawser-runtime: containers reach each other by name" {
+    command -v podman >/dev/null || skip "podman is not installed (Debian: apt-get install podman)"
+    # Podman refuses a --runroot longer than 50 characters: its state goes to a short dir.
+    local d=$BATS_TEST_TMPDIR s
+    s=$(mktemp -d /run/pm.XXXXXX)
+    mkdir -p "$d/net.d" "$d/bin"
+    ln -s "$HAWSER" "$d/bin/hawser-cni"
+    cat >"$d/net.d/hnet.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "hnet", "plugins": [{"type": "hawser-cni", "bridge": "cnitest0",
+ "isGateway": true, "ipMasq": true, "embeddedDNS": true,
+ "ipam": {"type": "hawser", "ranges": [[{"subnet": "10.99.12.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}],
+          "dataDir": "$DATA"},
+ "capabilities": {"portMappings": true, "aliases": true}}]}
+JSON
+    cat >"$d/containers.conf" <<CONF
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$d/bin"]
+network_config_dir = "$d/net.d"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+    pm() {
+        CONTAINERS_CONF=$d/containers.conf env -u DOCKER_CONFIG podman --root "$s/storage" \
+            --runroot "$s/run" --storage-driver vfs --runtime "$CNI_BIN/hawser-runtime" "$@"
+    }
+    { h image inspect busybox:latest >/dev/null 2>&1 || setup_busybox; } && h save busybox:latest -o "$d/bb.tar"
+    pm load -q -i "$d/bb.tar" >/dev/null
+    run pm network ls --format '{{.Name}} {{.Driver}}'
+    assert_output_contains "hnet hawser-cni"
+    run pm run -d --name web --network hnet -p 18095:80 busybox \
+        sh -c 'mkdir /www && echo podman web > /www/index.html && exec httpd -f -p 80 -h /www'
+    assert_success
+    run pm run --rm --network hnet busybox sh -c 'grep nameserver /etc/resolv.conf | head -1; wget -qO- http://web/'
+    assert_success
+    assert_line 0 "nameserver 10.99.12.1"
+    assert_line 1 "podman web"
+    # Its published port, through hawser-cni's DNAT map.
+    run timeout 5 busybox wget -qO- http://127.0.0.1:18095/
+    assert_output "podman web"
+    run pm rm -f -t 0 web
+    assert_success
+    run ls "$DATA/hnet/leases"
+    assert_output ""
+    refute_mapped 18095
 }
 
 # ctr reads CNI configuration only from /etc/cni/net.d and runs plugins only from

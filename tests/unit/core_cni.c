@@ -1,5 +1,6 @@
 /* hawser-cni's pure half: the environment, the network configuration, versions, results. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -227,12 +228,73 @@ static void test_prev_and_names(void **state)
         assert_string_not_equal(v1, v2);
 }
 
+static void test_dns(void **state)
+{
+        struct cni_result res = {.bridge = "br0", .veth = "hc0", .prefix = 24};
+        struct cni_req q;
+        struct cni_conf c;
+        struct err e = {0};
+        struct jv *d;
+
+        (void)state;
+        inet_pton(AF_INET, "10.99.7.2", &res.addr);
+        inet_pton(AF_INET, "10.99.7.1", &res.gateway);
+        assert_int_equal(
+                parse(CNI_CMD_ADD,
+                      CONF("1.0.0",
+                           ",\"embeddedDNS\":true,\"dnsDomain\":\"pods.test\","
+                           "\"dns\":{\"nameservers\":[\"192.0.2.53\"],\"options\":[\"a\"]},"
+                           "\"runtimeConfig\":{\"aliases\":{\"n1\":[\"web\",\"ALPHA\","
+                           "\"bad name\",\"api.v1\"],\"n2\":[\"other\"]}}"),
+                      &q, &c, &e),
+                0);
+        assert_true(c.dns_server);
+        assert_string_equal(c.dns_domain, "pods.test");
+        snprintf(q.pod_name, sizeof(q.pod_name), "alpha");
+        q.cid = "0123456789abcdef0123";
+        /* The pod name, this network's aliases (a repeat in another case once, not a name
+         * with a space), the short id; not another network's. */
+        d = cni_dns_names(&q, &c);
+        assert_string_equal(jv_to_string(d, false),
+                            "[\"alpha\",\"web\",\"api.v1\",\"0123456789ab\"]");
+        jv_put(d);
+        /* The server first, the configuration's after it; the domain searched. */
+        d = cni_result_doc(&c, &q, "/x", &res);
+        assert_string_equal(jv_to_string(jv_get(d, "dns"), false),
+                            "{\"nameservers\":[\"10.99.7.1\",\"192.0.2.53\"],\"options\":[\"a\"],"
+                            "\"search\":[\"pods.test\"]}");
+        jv_put(d);
+        cni_conf_done(&c);
+        /* Without it: no names in the result, the default domain. */
+        assert_int_equal(parse(CNI_CMD_ADD, CONF("1.0.0", ""), &q, &c, &e), 0);
+        assert_false(c.dns_server);
+        assert_string_equal(c.dns_domain, CNI_DNS_DOMAIN);
+        cni_conf_done(&c);
+        assert_int_equal(parse(CNI_CMD_ADD, CONF("1.0.0", ",\"embeddedDNS\":\"yes\""), &q, &c, &e),
+                         -EINVAL);
+        assert_int_equal(q.code, CNI_E_CONFIG);
+        cni_conf_done(&c);
+        assert_int_equal(parse(CNI_CMD_ADD,
+                               CONF("1.0.0", ",\"embeddedDNS\":true,\"dnsDomain\":\"a b\""), &q, &c,
+                               &e),
+                         -EINVAL);
+        assert_int_equal(q.code, CNI_E_CONFIG);
+        cni_conf_done(&c);
+        assert_int_equal(parse(CNI_CMD_ADD,
+                               CONF("1.0.0", ",\"embeddedDNS\":true,\"mode\":\"portmap-only\""), &q,
+                               &c, &e),
+                         -EINVAL);
+        assert_int_equal(q.code, CNI_E_CONFIG);
+        cni_conf_done(&c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_env),         cmocka_unit_test(test_conf),
                 cmocka_unit_test(test_conf_errors), cmocka_unit_test(test_gc_valid),
                 cmocka_unit_test(test_result),      cmocka_unit_test(test_prev_and_names),
+                cmocka_unit_test(test_dns),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
