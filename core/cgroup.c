@@ -402,9 +402,9 @@ static const char *const v1_controllers[] = {"memory",  "cpu",      "pids",     
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
-        return l->place || l->device_allow || l->blkio_weight > 0 || l->memory || l->memory_swap ||
-               l->memory_reservation || l->oom_kill_disable || l->nano_cpus || l->cpu_shares ||
-               l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
+        return l->place || l->device_allow || l->hugetlb || l->blkio_weight > 0 || l->memory ||
+               l->memory_swap || l->memory_reservation || l->oom_kill_disable || l->nano_cpus ||
+               l->cpu_shares || l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
                (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
 }
 
@@ -427,6 +427,21 @@ static int write_ll(const char *dir, const char *file, long long v, struct err *
 
         snprintf(buf, sizeof(buf), "%lld", v);
         return write_file(dir, file, buf, err);
+}
+
+/* Each "<size>=<bytes>" of list as hugetlb.<size>.<file> (v1 limit_in_bytes, v2 max). */
+static int write_hugetlb(const char *dir, char **list, const char *file, struct err *err)
+{
+        for (char **h = list; h && *h; h++) {
+                const char *eq = strchr(*h, '=');
+                char name[64];
+                if (!eq || (size_t)(eq - *h) > 16)
+                        return err_set(err, -EINVAL, "hugepage limit %s", *h);
+                snprintf(name, sizeof(name), "hugetlb.%.*s.%s", (int)(eq - *h), *h, file);
+                if (write_file(dir, name, eq + 1, err) < 0)
+                        return -err->code;
+        }
+        return 0;
 }
 
 /* A cpuset child needs cpus and mems before it can hold tasks: the parent's, unless set. */
@@ -461,6 +476,7 @@ static int make_levels(const char *root, const char *name, bool cpuset, bool v2,
                 (void)write_file(root, "cgroup.subtree_control", "+memory +cpu +pids +cpuset",
                                  &ignored);
                 (void)write_file(root, "cgroup.subtree_control", "+io", &ignored);
+                (void)write_file(root, "cgroup.subtree_control", "+hugetlb", &ignored);
         }
         while (*p) {
                 size_t n = strcspn(p, "/");
@@ -478,8 +494,10 @@ static int make_levels(const char *root, const char *name, bool cpuset, bool v2,
                             0)
                         return -err->code;
                 /* The io controller only where the host has it (--blkio-weight). */
-                if (v2 && !last)
+                if (v2 && !last) {
                         (void)write_file(dir, "cgroup.subtree_control", "+io", &ignored);
+                        (void)write_file(dir, "cgroup.subtree_control", "+hugetlb", &ignored);
+                }
                 snprintf(parent, sizeof(parent), "%s", dir);
                 p += n + !last;
         }
@@ -503,7 +521,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                             (!strcmp(ctl, "cpuset") && ((l->cpuset_cpus && *l->cpuset_cpus) ||
                                                         (l->cpuset_mems && *l->cpuset_mems))) ||
                             (!strcmp(ctl, "blkio") && l->blkio_weight > 0) ||
-                            (!strcmp(ctl, "devices") && l->device_allow) || l->place;
+                            (!strcmp(ctl, "devices") && l->device_allow) ||
+                            (!strcmp(ctl, "hugetlb") && l->hugetlb) || l->place;
                 int r;
 
                 if (!want)
@@ -512,7 +531,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 /* Placed only (no limit of this kind): a hierarchy not mounted is no error. */
                 if (!fs_is(root, CGROUP_SUPER_MAGIC) && l->place &&
                     !(!strcmp(ctl, "blkio") && l->blkio_weight > 0) &&
-                    !(!strcmp(ctl, "devices") && l->device_allow))
+                    !(!strcmp(ctl, "devices") && l->device_allow) &&
+                    !(!strcmp(ctl, "hugetlb") && l->hugetlb))
                         continue;
                 if (!fs_is(root, CGROUP_SUPER_MAGIC))
                         return err_set(err, -EOPNOTSUPP,
@@ -556,7 +576,11 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                         if (l->device_allow)
                                 r = write_file(dir, "devices.deny", "a", err);
                         for (char **a = l->device_allow; r >= 0 && a && *a; a++)
-                                r = write_file(dir, "devices.allow", *a, err);
+                                r = !strncmp(*a, "deny ", 5)
+                                            ? write_file(dir, "devices.deny", *a + 5, err)
+                                            : write_file(dir, "devices.allow", *a, err);
+                } else if (!strcmp(ctl, "hugetlb")) {
+                        r = write_hugetlb(dir, l->hugetlb, "limit_in_bytes", err);
                 } else if (!strcmp(ctl, "blkio")) {
                         char p[PATH_MAX + 32];
                         snprintf(p, sizeof(p), "%s/blkio.weight", dir);
@@ -625,6 +649,8 @@ static int apply_v2(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 r = access(p, F_OK) == 0 ? write_ll(dir, "io.bfq.weight", l->blkio_weight, err)
                                          : write_file(dir, "io.weight", v, err);
         }
+        if (r >= 0 && l->hugetlb)
+                r = write_hugetlb(dir, l->hugetlb, "max", err);
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
         if (r >= 0)
                 r = write_file(dir, "cgroup.procs", pidbuf, err);

@@ -45,7 +45,9 @@ struct cgroup_limits {
         bool oom_kill_disable;  /* cgroup v1 only (v2 has no such switch) */
         long long blkio_weight; /* 10..1000; 0: none */
         char **device_allow;    /* a device cgroup allowing these ("c 1:3 rwm"), all else
-                                 * denied (cgroup v1 devices controller); NULL: none */
+                                 * denied (cgroup v1 devices controller); NULL: none. An
+                                 * entry "deny c 1:3 m" denies, in its turn (OCI rules) */
+        char **hugetlb;         /* "<page size>=<bytes>" ("2MB=1073741824"); NULL: none */
         bool place;             /* in its cgroups even without limits (--cgroup-parent) */
 };
 /* Whether this host has the cgroup v1 devices controller (device cgroup rules). */

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/keyctl.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -526,6 +528,22 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
         return 0;
 }
 
+/* An OCI mount's propagation option (shared, rslave...) on the mount just made. */
+static int set_propagation(int rootfd, const struct launch_mount *m, struct err *err)
+{
+        _cleanup_close_ int fd = open_in_root(rootfd, m->target, O_PATH, 0);
+        char p[64];
+
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "reopening %s", m->target);
+        }
+        fd_path(fd, p);
+        if (mount(NULL, p, NULL, m->propagation, NULL) < 0)
+                return err_errno(err, "setting the propagation of %s", m->target);
+        return 0;
+}
+
 static bool user_mounted(const struct launch_spec *s, const char *target)
 {
         for (size_t i = 0; i < s->n_mounts; i++)
@@ -603,8 +621,11 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
         }
         /* An OCI config's /dev is among its mounts: the nodes go in once it is there. */
         r = s->own_mounts ? 0 : setup_dev(rootfd, s, err);
-        for (size_t i = 0; r >= 0 && i < s->n_mounts; i++)
+        for (size_t i = 0; r >= 0 && i < s->n_mounts; i++) {
                 r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
+                if (r >= 0 && s->mounts[i].propagation)
+                        r = set_propagation(rootfd, &s->mounts[i], err);
+        }
         if (r >= 0 && s->own_mounts)
                 r = setup_dev(rootfd, s, err);
         if (r >= 0)
@@ -650,14 +671,26 @@ static int pivot(const struct launch_spec *s, struct err *err)
 {
         if (chdir(s->rootfs) < 0)
                 return err_errno(err, "entering rootfs");
-        /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves
-         * only the new root, without needing a directory for the old one. */
-        if (syscall(SYS_pivot_root, ".", ".") < 0)
-                return err_errno(err, "pivot_root");
-        if (umount2(".", MNT_DETACH) < 0)
-                return err_errno(err, "detaching the old root");
+        if (s->oci && s->oci->no_pivot) {
+                /* --no-pivot (a root on ramfs, where pivot_root fails): the root is moved
+                 * over / and entered with chroot; the old root stays below it. */
+                if (mount(s->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+                        return err_errno(err, "moving the root filesystem onto /");
+                if (chroot(".") < 0)
+                        return err_errno(err, "chroot");
+        } else {
+                /* pivot_root(".", ".") stacks the old root under the new one; detaching it
+                 * leaves only the new root, without needing a directory for the old one. */
+                if (syscall(SYS_pivot_root, ".", ".") < 0)
+                        return err_errno(err, "pivot_root");
+                if (umount2(".", MNT_DETACH) < 0)
+                        return err_errno(err, "detaching the old root");
+        }
         if (chdir("/") < 0)
                 return err_errno(err, "chdir /");
+        if (s->oci && s->oci->rootfs_propagation &&
+            mount(NULL, "/", NULL, s->oci->rootfs_propagation, NULL) < 0)
+                return err_errno(err, "setting the propagation of the root filesystem");
         /* A missing working directory is made, as runc does, while the root is writable. */
         if (s->cwd && *s->cwd) {
                 _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
@@ -989,6 +1022,10 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
                 return err_errno(err, "joining the network namespace");
         if (s->ipcns_fd >= 0 && setns(s->ipcns_fd, CLONE_NEWIPC) < 0)
                 return err_errno(err, "joining the IPC namespace");
+        if (s->oci && s->oci->utsns_fd >= 0 && setns(s->oci->utsns_fd, CLONE_NEWUTS) < 0)
+                return err_errno(err, "joining the UTS namespace");
+        if (s->oci && s->oci->cgroupns_fd >= 0 && setns(s->oci->cgroupns_fd, CLONE_NEWCGROUP) < 0)
+                return err_errno(err, "joining the cgroup namespace");
         if (s->new_netns && net_loopback_up(err) < 0)
                 return -err->code;
         /* After the setns: /sys shows the network namespace it was mounted in. */
@@ -1002,6 +1039,31 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
                 return err_errno(err, "sethostname");
         if ((s->tty ? setup_tty(fd, err) : setup_stdio(s, err)) < 0)
                 return -err->code;
+        return 0;
+}
+
+/* An OCI container's process settings that hawser's own containers do not have. */
+static int oci_process_setup(const struct launch_oci *o, struct err *err)
+{
+        if (o->personality_32 && personality(PER_LINUX32) < 0)
+                return err_errno(err, "setting the personality LINUX32");
+        /* A session keyring of its own, as runc gives each container: keys another
+         * container or the host added to theirs are not its to read. */
+        if (o->session_keyring &&
+            syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, o->session_keyring) < 0 &&
+            errno != ENOSYS)
+                return err_errno(err, "joining a session keyring of its own");
+        return launch_pass_fds(o->preserve_fds, err);
+}
+
+int launch_pass_fds(int n, struct err *err)
+{
+        /* Every other descriptor the caller left open (bats' fd 3, a shell's) closes. */
+        for (int i = 0; i < n; i++)
+                if (fcntl(3 + i, F_SETFD, 0) < 0 && errno != EBADF)
+                        return err_errno(err, "keeping fd %d", 3 + i);
+        if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return err_errno(err, "closing inherited descriptors on exec");
         return 0;
 }
 
@@ -1054,6 +1116,8 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                         init_loop(p);
                 }
         }
+        if (s->oci && oci_process_setup(s->oci, &err) < 0)
+                child_fail(fd, 125, &err);
         env = util_strv_dup(s->env);
         launch_exec_process(&(struct launch_proc){.argv = s->argv,
                                                   .env = env,

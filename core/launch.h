@@ -17,11 +17,25 @@ struct launch_mount {
         const char *fstype;  /* another filesystem (an OCI config's proc, sysfs, mqueue...):
                               * mount(source, target, fstype, flags, data); NULL: none */
         bool readonly, tmpfs;
+        unsigned long propagation; /* MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE, with
+                                    * MS_REC for the r- forms; 0: the default (private) */
 };
 
 /* An OCI process's five capability sets (bit n = capability n). */
 struct launch_caps {
         uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+
+/* What only an OCI runtime's container asks of the init (core/oci/). */
+struct launch_oci {
+        int utsns_fd, cgroupns_fd;        /* joined by path (launch_spec's host_uts and
+                                           * host_cgroupns are then true), or -1 */
+        unsigned long rootfs_propagation; /* applied to / after pivot_root; 0: none */
+        bool personality_32;              /* linux.personality LINUX32 */
+        const char *session_keyring;      /* a new session keyring of this name; NULL: the
+                                           * caller's (--no-new-keyring) */
+        int preserve_fds;                 /* fds 3 .. 3+n-1 go to the process */
+        bool no_pivot;                    /* MS_MOVE + chroot instead of pivot_root */
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */
@@ -79,6 +93,7 @@ struct launch_spec {
         mode_t umask;
         char *title; /* --init: the process's argv area, rewritten to "hawser-init -- CMD" */
         size_t title_len;
+        const struct launch_oci *oci; /* NULL: hawser's own container */
 };
 
 /* The RLIMIT_ of a Docker --ulimit name ("nofile", "nproc", ...); -1 when unknown. */
@@ -128,6 +143,9 @@ struct launch_proc {
  * loads the syscall filter, execs argv with env in the current root. Only returns on
  * failure, with *ret_exit_code set. */
 int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err);
+/* An OCI runtime's --preserve-fds N: descriptors 3 .. 3+N-1 pass the coming exec, every
+ * descriptor above them closes on it. */
+int launch_pass_fds(int n, struct err *err);
 /* Sends an error {code, message} over the sync socket (child side); -errno when it cannot
  * (callers that have nowhere else to report it ignore that). */
 int launch_send_error(int fd, int exit_code, const struct err *err);

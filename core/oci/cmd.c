@@ -210,6 +210,12 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
         if (fifo_fd < 0)
                 return err_errno(err, "opening %s", fifo);
         p->s.start_fifo = fifo_fd;
+        p->oci.no_pivot = o->no_pivot;
+        p->oci.session_keyring = o->no_new_keyring ? NULL : p->s.id;
+        if (o->preserve_fds < 0 || o->preserve_fds > 1 << 20)
+                return err_set(err, -EINVAL, "--preserve-fds %lld is out of range",
+                               o->preserve_fds);
+        p->oci.preserve_fds = (int)o->preserve_fds;
         r = launch_clone(&p->s, &l, err);
         if (r < 0)
                 return r;
@@ -283,15 +289,6 @@ static int do_create(const struct oci_global *g, const char *id, struct create_o
         return r;
 }
 
-/* Accepted for runc's callers; hawser's launcher always does pivot_root, gives the
- * container no session keyring of its own and passes stdio alone. */
-static void note_ignored(const struct oci_global *g, const struct create_opts *o)
-{
-        if (g->debug && (o->no_pivot || o->no_new_keyring || o->preserve_fds))
-                fprintf(stderr, "hawser-runtime: --no-pivot, --no-new-keyring and "
-                                "--preserve-fds are accepted and have no effect\n");
-}
-
 int oci_cmd_create(const struct oci_global *g, int argc, char **argv, struct err *err)
 {
         struct create_opts o = {.bundle = "."};
@@ -300,7 +297,6 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv, struct err
 
         if (r < 0)
                 return 1;
-        note_ignored(g, &o);
         r = do_create(g, argv[1], &o, &st, err);
         oci_state_free(&st);
         return r < 0 ? 1 : 0;
@@ -395,7 +391,6 @@ int oci_cmd_run(const struct oci_global *g, int argc, char **argv, struct err *e
 
         if (r < 0)
                 return 1;
-        note_ignored(g, &o);
         r = do_create(g, argv[1], &o, &st, err);
         if (r >= 0)
                 r = release(&st, err);
@@ -613,7 +608,8 @@ static int update_limits(const struct update_opts *o, struct jv **ret_doc, struc
                                      NULL, err);
                 if (r < 0 || jv_parse(text, ret_doc, err) < 0)
                         return err_wrap(err, "reading resources %s", o->resources);
-                oci_plan_resources(*ret_doc, l);
+                if (oci_plan_resources(*ret_doc, l, err) < 0)
+                        return -err->code;
         }
         l->memory = o->memory ?: l->memory;
         l->pids_limit = o->pids_limit ?: l->pids_limit;
@@ -649,6 +645,7 @@ int oci_cmd_update(const struct oci_global *g, int argc, char **argv, struct err
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (pids[i] != st.pid)
                         r = cgroup_join(st.cgroup, pids[i], err);
+        oci_resources_free(&l);
         oci_state_free(&st);
         return r < 0 ? 1 : 0;
 }

@@ -42,26 +42,42 @@ static const struct {
         {"nomand", 0, MS_MANDLOCK},
         {"bind", MS_BIND, 0},
         {"rbind", MS_BIND | MS_REC, 0},
-        /* Propagation: every container mount is private (launch.c makes / private). */
-        {"private", 0, 0},
-        {"rprivate", 0, 0},
-        {"slave", 0, 0},
-        {"rslave", 0, 0},
-        {"shared", 0, 0},
-        {"rshared", 0, 0},
-        {"unbindable", 0, 0},
-        {"runbindable", 0, 0},
 };
 
-static unsigned long mount_options(const struct jv *opts, struct util_buf *data)
+/* Propagation options (a mount's, or rootfsPropagation); 0 when name is none of them. */
+static unsigned long propagation_of(const char *name)
+{
+        static const struct {
+                const char *name;
+                unsigned long flags;
+        } map[] = {
+                {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+                {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+                {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+                {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+        };
+
+        for (size_t i = 0; name && i < ARRAY_SIZE(map); i++)
+                if (!strcmp(name, map[i].name))
+                        return map[i].flags;
+        return 0;
+}
+
+static unsigned long mount_options(const struct jv *opts, struct util_buf *data,
+                                   unsigned long *ret_propagation)
 {
         unsigned long flags = 0;
 
+        *ret_propagation = 0;
         for (size_t i = 0; i < jv_len(opts); i++) {
                 const char *o = jv_str(jv_at(opts, i));
                 size_t k;
                 if (!o)
                         continue;
+                if (propagation_of(o)) {
+                        *ret_propagation = propagation_of(o);
+                        continue;
+                }
                 for (k = 0; k < ARRAY_SIZE(mount_flags); k++)
                         if (!strcmp(o, mount_flags[k].name))
                                 break;
@@ -88,7 +104,8 @@ static int plan_mount(const char *bundle, const struct jv *m, struct launch_moun
         const char *dest = jv_get_str(m, "destination"), *type = jv_get_str(m, "type");
         const char *src = jv_get_str(m, "source");
         struct util_buf data = {0};
-        unsigned long flags = mount_options(jv_get(m, "options"), &data);
+        unsigned long propagation;
+        unsigned long flags = mount_options(jv_get(m, "options"), &data, &propagation);
         bool bind = (flags & MS_BIND) || (type && !strcmp(type, "bind"));
         bool cgroup = type && !strcmp(type, "cgroup");
 
@@ -104,7 +121,8 @@ static int plan_mount(const char *bundle, const struct jv *m, struct launch_moun
         if (!dest || dest[0] != '/')
                 return err_set(err, -EINVAL, "mount destination %s not absolute",
                                dest ? dest : "(none)");
-        *lm = (struct launch_mount){.target = dest, .readonly = flags & MS_RDONLY};
+        *lm = (struct launch_mount){
+                .target = dest, .readonly = flags & MS_RDONLY, .propagation = propagation};
         if (bind) {
                 if (!src) {
                         util_buf_free(&data);
@@ -267,9 +285,13 @@ static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err 
                         pid = true, r = path ? join_ns(type, path, &p->ns_fds[1], err) : 0;
                 else if (!strcmp(type, "ipc"))
                         ipc = true, r = path ? join_ns(type, path, &p->ns_fds[2], err) : 0;
-                else if (!strcmp(type, "uts") && !path)
+                else if (!strcmp(type, "uts") && path)
+                        r = join_ns(type, path, &p->oci.utsns_fd, err);
+                else if (!strcmp(type, "uts"))
                         uts = true;
-                else if (!strcmp(type, "cgroup") && !path)
+                else if (!strcmp(type, "cgroup") && path)
+                        r = join_ns(type, path, &p->oci.cgroupns_fd, err);
+                else if (!strcmp(type, "cgroup"))
                         cgroup = true;
                 else if (strcmp(type, "mount") || path)
                         r = err_set(err, -EINVAL, "namespace %s%s%s is not supported by hawser",
@@ -337,7 +359,70 @@ static int plan_sysctl(const struct jv *sysctl, struct oci_plan *p, struct err *
         return 0;
 }
 
-void oci_plan_resources(const struct jv *res, struct cgroup_limits *l)
+static const char *const default_devices[] = {
+        "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm",
+        "c 5:0 rwm", "c 1:5 rwm", "c 1:9 rwm", "c 5:2 rwm", "c 136:* rwm",
+};
+
+/* linux.resources.devices, in order after an implied "deny all" (the rules' usual first
+ * entry): "c 1:3 rwm" allows, "deny c 1:3 m" denies. No rules: no device cgroup. */
+static int device_rules(const struct jv *devs, struct cgroup_limits *l, struct err *err)
+{
+        if (!devs || !jv_len(devs))
+                return 0;
+        l->device_allow = calloc(jv_len(devs) + 1, sizeof(char *));
+        if (!l->device_allow)
+                return err_set(err, -ENOMEM, "devices");
+        for (size_t i = 0, k = 0; i < jv_len(devs); i++) {
+                const struct jv *d = jv_at(devs, i);
+                const char *type = jv_get_str(d, "type") ?: "a";
+                const char *access = jv_get_str(d, "access") ?: "rwm";
+                long long major = jv_get_int(d, "major", -1), minor = jv_get_int(d, "minor", -1);
+                char maj[24] = "*", min[24] = "*";
+                if ((strcmp(type, "a") && strcmp(type, "b") && strcmp(type, "c")) || !*access ||
+                    strspn(access, "rwm") != strlen(access))
+                        return err_set(err, -EINVAL, "device rule %zu: bad type %s or access %s", i,
+                                       type, access);
+                if (major >= 0)
+                        snprintf(maj, sizeof(maj), "%lld", major);
+                if (minor >= 0)
+                        snprintf(min, sizeof(min), "%lld", minor);
+                l->device_allow[k] =
+                        util_printf("%s%s %s:%s %s", jv_get_bool(d, "allow") ? "" : "deny ", type,
+                                    maj, min, access);
+                if (!l->device_allow[k++])
+                        return err_set(err, -ENOMEM, "devices");
+        }
+        /* Then what every container gets, as runc appends it: mknod of any node (using one
+         * is what the rules decide), and the standard nodes, the ptys among them. */
+        for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
+                if (util_strv_push(&l->device_allow, default_devices[i]) < 0)
+                        return err_set(err, -ENOMEM, "devices");
+        return 0;
+}
+
+/* linux.resources.hugepageLimits: [{"pageSize": "2MB", "limit": bytes}]. */
+static int hugepage_limits(const struct jv *hp, struct cgroup_limits *l, struct err *err)
+{
+        if (!hp || !jv_len(hp))
+                return 0;
+        l->hugetlb = calloc(jv_len(hp) + 1, sizeof(char *));
+        if (!l->hugetlb)
+                return err_set(err, -ENOMEM, "hugepageLimits");
+        for (size_t i = 0; i < jv_len(hp); i++) {
+                const char *size = jv_get_str(jv_at(hp, i), "pageSize");
+                if (!size || !*size || strlen(size) > 16 ||
+                    strspn(size, "0123456789KMGB") != strlen(size))
+                        return err_set(err, -EINVAL, "hugepageLimits: bad pageSize %s",
+                                       size ? size : "(none)");
+                l->hugetlb[i] = util_printf("%s=%lld", size, jv_get_int(jv_at(hp, i), "limit", 0));
+                if (!l->hugetlb[i])
+                        return err_set(err, -ENOMEM, "hugepageLimits");
+        }
+        return 0;
+}
+
+int oci_plan_resources(const struct jv *res, struct cgroup_limits *l, struct err *err)
 {
         const struct jv *mem = jv_get(res, "memory"), *cpu = jv_get(res, "cpu");
 
@@ -350,6 +435,17 @@ void oci_plan_resources(const struct jv *res, struct cgroup_limits *l)
         l->cpuset_cpus = jv_get_str(cpu, "cpus");
         l->cpuset_mems = jv_get_str(cpu, "mems");
         l->pids_limit = jv_get_int(jv_get(res, "pids"), "limit", 0);
+        l->blkio_weight = jv_get_int(jv_get(res, "blockIO"), "weight", 0);
+        if (device_rules(jv_get(res, "devices"), l, err) < 0)
+                return -err->code;
+        return hugepage_limits(jv_get(res, "hugepageLimits"), l, err);
+}
+
+void oci_resources_free(struct cgroup_limits *l)
+{
+        util_strv_free(l->device_allow);
+        util_strv_free(l->hugetlb);
+        l->device_allow = l->hugetlb = NULL;
 }
 
 /* cgroupsPath "/a/b" is a/b under the hierarchy's root; without one, hawser's own level. */
@@ -369,7 +465,31 @@ static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan 
         p->limits.place = true;
         if (!p->cgroup)
                 return err_set(err, -ENOMEM, "cgroupsPath");
-        oci_plan_resources(jv_get(linux_, "resources"), &p->limits);
+        if (oci_plan_resources(jv_get(linux_, "resources"), &p->limits, err) < 0)
+                return -err->code;
+        /* With a device cgroup, /dev is not nodev: the rules decide, as with runc. */
+        p->s.device_cgroup = p->limits.device_allow != NULL;
+        /* The config's own device nodes are usable, as runc allows them. */
+        for (size_t i = 0; p->limits.device_allow && i < p->devices.n; i++) {
+                const struct device_node *d = &p->devices.v[i];
+                _cleanup_free_ char *rule = util_printf(
+                        "%c %u:%u rwm", d->type == S_IFBLK ? 'b' : 'c', d->major, d->minor);
+                if (!rule || util_strv_push(&p->limits.device_allow, rule) < 0)
+                        return err_set(err, -ENOMEM, "devices");
+        }
+        return 0;
+}
+
+/* linux.personality: LINUX (the default) or LINUX32; flags have no meaning on Linux yet. */
+static int plan_personality(const struct jv *pers, struct oci_plan *p, struct err *err)
+{
+        const char *domain = jv_get_str(pers, "domain");
+
+        if (!pers || !domain || !strcmp(domain, "LINUX"))
+                return 0;
+        if (strcmp(domain, "LINUX32"))
+                return err_set(err, -EINVAL, "personality domain %s is not supported", domain);
+        p->oci.personality_32 = true;
         return 0;
 }
 
@@ -386,6 +506,14 @@ static int plan_linux(const char *id, struct oci_plan *p, struct err *err)
             plan_devices(jv_get(lx, "devices"), p, err) < 0 ||
             plan_sysctl(jv_get(lx, "sysctl"), p, err) < 0 || plan_cgroup(lx, id, p, err) < 0)
                 return -err->code;
+        if (plan_personality(jv_get(lx, "personality"), p, err) < 0)
+                return -err->code;
+        if (jv_get_str(lx, "rootfsPropagation")) {
+                p->oci.rootfs_propagation = propagation_of(jv_get_str(lx, "rootfsPropagation"));
+                if (!p->oci.rootfs_propagation)
+                        return err_set(err, -EINVAL, "rootfsPropagation %s is not a propagation",
+                                       jv_get_str(lx, "rootfsPropagation"));
+        }
         /* Present but empty: nothing masked, as the config says. */
         p->masked = jv_to_strv(jv_get(lx, "maskedPaths"));
         p->readonly = jv_to_strv(jv_get(lx, "readonlyPaths"));
@@ -413,7 +541,7 @@ int oci_plan_load(const char *bundle, const char *id, struct oci_plan *p, struct
         _cleanup_free_ char *path = util_printf("%s/config.json", bundle);
         const char *root;
 
-        *p = (struct oci_plan){.ns_fds = {-1, -1, -1}};
+        *p = (struct oci_plan){.ns_fds = {-1, -1, -1}, .oci = {.utsns_fd = -1, .cgroupns_fd = -1}};
         if (!path)
                 return err_set(err, -ENOMEM, "config.json");
         if (jv_load(path, &p->config, err) < 0)
@@ -432,6 +560,7 @@ int oci_plan_load(const char *bundle, const char *id, struct oci_plan *p, struct
                 .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
                 .shm_fd = -1,
                 .detach = true,
+                .oci = &p->oci,
         };
         if (plan_process(p, err) < 0 || plan_mounts(bundle, p, err) < 0 ||
             plan_linux(id, p, err) < 0)
@@ -471,10 +600,15 @@ void oci_plan_free(struct oci_plan *p)
         free(p->user);
         free(p->seccomp);
         free(p->cgroup);
+        oci_resources_free(&p->limits);
         free(p->rootfs);
         for (int i = 0; i < 3; i++)
                 if (p->ns_fds[i] >= 0)
                         close(p->ns_fds[i]);
+        if (p->oci.utsns_fd >= 0)
+                close(p->oci.utsns_fd);
+        if (p->oci.cgroupns_fd >= 0)
+                close(p->oci.cgroupns_fd);
         jv_put(p->config);
-        *p = (struct oci_plan){.ns_fds = {-1, -1, -1}};
+        *p = (struct oci_plan){.ns_fds = {-1, -1, -1}, .oci = {.utsns_fd = -1, .cgroupns_fd = -1}};
 }

@@ -99,7 +99,7 @@ static struct jv *exec_process(const struct oci_plan *p, const struct oci_exec_o
 
 struct exec_run {
         const struct oci_plan *p;
-        int ns[EXEC_NS_N], sync, pid_pipe, console;
+        int ns[EXEC_NS_N], sync, pid_pipe, console, preserve_fds;
 };
 
 static void __attribute__((noreturn)) exec_final(const struct exec_run *x)
@@ -114,6 +114,8 @@ static void __attribute__((noreturn)) exec_final(const struct exec_run *x)
                 err_errno(&err, "setsid");
                 goto fail;
         }
+        if (launch_pass_fds(x->preserve_fds, &err) < 0)
+                goto fail;
         launch_exec_process(&(struct launch_proc){.argv = s->argv,
                                                   .env = s->env,
                                                   .cwd = s->cwd,
@@ -221,7 +223,10 @@ static int do_exec(const struct oci_state *st, struct oci_exec_opts *o, char **a
                    pid_t *ret_pid, struct err *err)
 {
         struct oci_plan p;
-        struct exec_run x = {.p = &p, .ns = {-1, -1, -1, -1, -1, -1}, .console = -1};
+        struct exec_run x = {.p = &p,
+                             .ns = {-1, -1, -1, -1, -1, -1},
+                             .console = -1,
+                             .preserve_fds = (int)o->preserve_fds};
         struct jv *proc;
         int r = oci_plan_load(jv_get_str(st->doc, "bundle") ?: ".", "exec", &p, err);
 
@@ -266,9 +271,9 @@ int oci_cmd_exec(const struct oci_global *g, int argc, char **argv, struct err *
                 return 1;
         if (n < 1)
                 return err_set(err, -EINVAL, "exec: container id cannot be empty"), 1;
-        if (g->debug && o.preserve_fds)
-                fprintf(stderr, "hawser-runtime: --preserve-fds is accepted and has no "
-                                "effect\n");
+        if (o.preserve_fds < 0 || o.preserve_fds > 1 << 20)
+                return err_set(err, -EINVAL, "--preserve-fds %lld is out of range", o.preserve_fds),
+                       1;
         argv[n + 1] = NULL;
         if (oci_state_load(g->root, argv[1], &st, err) < 0)
                 return opt_free_lists(exec_defs, &o), 1;

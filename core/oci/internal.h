@@ -34,16 +34,20 @@ struct oci_plan {
         struct cgroup_limits limits;
         bool own_pidns, has_oom_score_adj;
         long long oom_score_adj;
-        int ns_fds[3]; /* network, pid, ipc joined by path, or -1 */
+        int ns_fds[3];         /* network, pid, ipc joined by path, or -1 */
+        struct launch_oci oci; /* its uts/cgroup fds are closed with the plan */
 };
 
 /* Reads bundle/config.json into *p for container id; -EINVAL naming the field for what
- * hawser cannot honour (user namespaces, a UTS namespace joined by path). Free with
- * oci_plan_free even on failure. */
+ * hawser cannot honour (user namespaces, an unknown personality). Free with oci_plan_free
+ * even on failure. */
 int oci_plan_load(const char *bundle, const char *id, struct oci_plan *p, struct err *err);
 void oci_plan_free(struct oci_plan *p);
-/* The limits of an OCI LinuxResources object (memory, cpu, pids; strings borrowed from res). */
-void oci_plan_resources(const struct jv *res, struct cgroup_limits *l);
+/* The limits of an OCI LinuxResources object (memory, cpu, pids, blockIO weight, hugepage
+ * limits, device rules); strings borrowed from res, except l->device_allow and l->hugetlb,
+ * which oci_resources_free frees. */
+int oci_plan_resources(const struct jv *res, struct cgroup_limits *l, struct err *err);
+void oci_resources_free(struct cgroup_limits *l);
 /* Replaces the plan's process with process (taken over): `exec`'s. */
 int oci_plan_set_process(struct oci_plan *p, struct jv *process, struct err *err);
 

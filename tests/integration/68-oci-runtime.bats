@@ -536,6 +536,121 @@ c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 50}}
     rt delete --force u1
 }
 
+@test "oci: device rules from resources.devices: standard nodes work, others are denied" {
+    [ -d /sys/fs/cgroup/devices ] || skip "no cgroup v1 devices controller here (device rules need it)"
+    local b=$BATS_TEST_TMPDIR/b
+    # runc's default spec denies every device; the standard nodes are allowed after that.
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c; mknod /dev/xsda b 8 0 && echo made; head -c 1 /dev/xsda || echo read-denied; mknod /dev/xnull c 1 3 && echo x > /dev/xnull && echo allowed-node-ok']
+c['linux']['resources'] = {'devices': [{'allow': False, 'access': 'rwm'}]}
+c['process']['capabilities']['bounding'].append('CAP_MKNOD')
+c['process']['capabilities']['effective'].append('CAP_MKNOD')
+c['process']['capabilities']['permitted'].append('CAP_MKNOD')
+"
+    run rt run --bundle "$b" dv1
+    assert_success
+    assert_line 0 4
+    assert_line 1 made
+    assert_output_contains "Operation not permitted"
+    assert_output_contains read-denied
+    assert_output_contains allowed-node-ok
+    # A bad rule is refused at create, naming it.
+    bundle "$b.2" "c['linux']['resources'] = {'devices': [{'allow': True, 'type': 'x', 'access': 'rwm'}]}"
+    run rt run --bundle "$b.2" dv2
+    assert_failure
+    assert_output_contains "device rule 0: bad type x"
+}
+
+@test "oci: mount propagation options and rootfsPropagation" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'grep \" /shared \" /proc/self/mountinfo; grep \" /priv \" /proc/self/mountinfo']
+c['mounts'].append({'destination': '/shared', 'type': 'tmpfs', 'source': 'tmpfs', 'options': ['rshared']})
+c['mounts'].append({'destination': '/priv', 'type': 'tmpfs', 'source': 'tmpfs', 'options': ['nosuid']})
+c['linux']['rootfsPropagation'] = 'private'
+"
+    run rt run --bundle "$b" pr1
+    assert_success
+    assert_line_count 2
+    [[ ${lines[0]} == *" shared:"* ]] || fail "/shared is not shared: ${lines[0]}"
+    [[ ${lines[1]} != *" shared:"* ]] || fail "/priv is shared: ${lines[1]}"
+    bundle "$b.2" "c['linux']['rootfsPropagation'] = 'sideways'"
+    run rt run --bundle "$b.2" pr2
+    assert_failure
+    assert_output_contains "rootfsPropagation sideways"
+}
+
+@test "oci: UTS and cgroup namespaces joined by path; personality LINUX32" {
+    local b=$BATS_TEST_TMPDIR/b j=$BATS_TEST_TMPDIR/j pid
+    bundle "$b" "
+c['process']['args'] = ['sleep', '1000']
+c['hostname'] = 'joinme'
+c['linux']['namespaces'].append({'type': 'cgroup'})
+"
+    rt create --bundle "$b" --pid-file "$b/pid" ns1 </dev/null >/dev/null 2>&1
+    rt start ns1
+    pid=$(cat "$b/pid")
+    bundle "$j" "
+c['process']['args'] = ['sh', '-c', 'hostname; uname -m; readlink /proc/self/ns/cgroup']
+c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'uts']
+c['linux']['namespaces'].append({'type': 'uts', 'path': '/proc/$pid/ns/uts'})
+c['linux']['namespaces'].append({'type': 'cgroup', 'path': '/proc/$pid/ns/cgroup'})
+c['linux']['personality'] = {'domain': 'LINUX32'}
+"
+    run rt run --bundle "$j" ns2
+    assert_success
+    assert_line 0 joinme
+    assert_line 1 i686
+    assert_line 2 "$(readlink "/proc/$pid/ns/cgroup")"
+    bundle "$j.2" "c['linux']['personality'] = {'domain': 'BSD'}"
+    run rt run --bundle "$j.2" ns3
+    assert_failure
+    assert_output_contains "personality domain BSD is not supported"
+    rt delete --force ns1
+}
+
+@test "oci: --preserve-fds passes fds 3.., other inherited fds close; --no-pivot; a session keyring of its own" {
+    local b=$BATS_TEST_TMPDIR/b
+    echo preserved >"$BATS_TEST_TMPDIR/f3"
+    bundle "$b" "c['process']['args'] = ['sh', '-c', 'cat <&3; ls /proc/self/fd/4 2>/dev/null || echo no-fd-4']"
+    run rt run --preserve-fds 1 --bundle "$b" pf1 3<"$BATS_TEST_TMPDIR/f3" 4<"$BATS_TEST_TMPDIR/f3"
+    assert_success
+    assert_output "preserved
+no-fd-4"
+    # Without --preserve-fds, fd 3 is not the container's.
+    bundle "$b.2" "c['process']['args'] = ['sh', '-c', 'ls /proc/self/fd/3 2>/dev/null || echo no-fd-3']"
+    run rt run --bundle "$b.2" pf2 3<"$BATS_TEST_TMPDIR/f3"
+    assert_output no-fd-3
+    bundle "$b.3" "c['process']['args'] = ['cat', '/etc/passwd']"
+    run rt run --no-pivot --bundle "$b.3" np1
+    assert_success
+    assert_line 0 "root:x:0:0:root:/root:/bin/sh"
+    # The session keyring named after the container, seen from here (root's keys).
+    [ -r /proc/keys ] || skip "no /proc/keys (a kernel without CONFIG_KEYS)"
+    bundle "$b.4" "c['process']['args'] = ['sleep', '1000']"
+    rt create --bundle "$b.4" kr1 </dev/null >/dev/null 2>&1
+    grep -Eq 'keyring +kr1:' /proc/keys || fail "no session keyring kr1: $(cat /proc/keys)"
+    rt create --no-new-keyring --bundle "$b.4" kr2 </dev/null >/dev/null 2>&1
+    if grep -Eq 'keyring +kr2:' /proc/keys; then fail "--no-new-keyring made one"; fi
+    rt delete --force kr1
+    rt delete --force kr2
+}
+
+@test "oci: hugepageLimits apply where the hugetlb controller is, else fail naming it" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['true']
+c['linux']['resources'] = {'hugepageLimits': [{'pageSize': '2MB', 'limit': 2097152}]}
+"
+    run rt run --bundle "$b" hp1
+    if mountpoint -q /sys/fs/cgroup/hugetlb || [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        assert_success
+    else
+        assert_failure
+        assert_output_contains "hugetlb controller is not mounted"
+    fi
+}
+
 @test "containerd 1.6 accepts README's CRI configuration for hawser-runtime (config dump)" {
     command -v containerd >/dev/null || skip "containerd is not installed"
     local readme=$BATS_TEST_DIRNAME/../../README.md conf=$BATS_TEST_TMPDIR/containerd.toml
