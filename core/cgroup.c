@@ -701,6 +701,18 @@ bool cgroup_memory_usage(const char *id, long long *ret)
         return true;
 }
 
+char *cgroup_read(const char *id, const char *ctl, const char *file)
+{
+        char path[PATH_MAX];
+        char *text = NULL;
+
+        if (unified())
+                snprintf(path, sizeof(path), CG_ROOT "/%s/%s", id, file);
+        else
+                snprintf(path, sizeof(path), CG_ROOT "/%s/%s/%s", ctl, id, file);
+        return fs_read_file(path, &text, NULL, &(struct err){0}) < 0 ? NULL : text;
+}
+
 bool cgroup_oom_killed(const char *id)
 {
         _cleanup_free_ char *text = NULL;

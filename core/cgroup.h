@@ -66,5 +66,8 @@ int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struc
  * the inactive page cache: total_inactive_file on v1, inactive_file on v2). false when the
  * container has no memory cgroup (no limits). */
 bool cgroup_memory_usage(const char *id, long long *ret);
+/* The text of a file of the container's cgroup: ctl's v1 hierarchy ("memory", "cpuacct",
+ * "pids"...), or the unified one on v2 (ctl ignored). NULL when there is none. */
+char *cgroup_read(const char *id, const char *ctl, const char *file);
 /* Whether the container's memory cgroup saw an OOM kill. */
 bool cgroup_oom_killed(const char *id);

@@ -84,4 +84,5 @@ int oci_cmd_ps(const struct oci_global *g, int argc, char **argv, struct err *er
 int oci_cmd_state(const struct oci_global *g, int argc, char **argv, struct err *err);
 int oci_cmd_exec(const struct oci_global *g, int argc, char **argv, struct err *err);
 int oci_cmd_update(const struct oci_global *g, int argc, char **argv, struct err *err);
+int oci_cmd_events(const struct oci_global *g, int argc, char **argv, struct err *err);
 int oci_cmd_list(const struct oci_global *g, int argc, char **argv, struct err *err);

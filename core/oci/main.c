@@ -198,6 +198,7 @@ static const struct {
         {"kill", oci_cmd_kill},     {"delete", oci_cmd_delete}, {"pause", oci_cmd_pause},
         {"resume", oci_cmd_pause},  {"ps", oci_cmd_ps},         {"state", oci_cmd_state},
         {"list", oci_cmd_list},     {"exec", oci_cmd_exec},     {"update", oci_cmd_update},
+        {"events", oci_cmd_events},
 };
 
 static void usage(void)
@@ -205,7 +206,7 @@ static void usage(void)
         printf("Usage: hawser-runtime [--root DIR] [--log FILE] [--log-format text|json] "
                "COMMAND [ARGS]\n\nhawser as an OCI runtime (runc's command line).\n\n"
                "Commands:\n  spec, features, create, start, run, state, kill, delete, "
-               "pause, resume, ps, exec, update, list\n");
+               "pause, resume, ps, exec, update, events, list\n");
 }
 
 static int dispatch(struct oci_global *g, int argc, char **argv, struct err *err)

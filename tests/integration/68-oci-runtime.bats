@@ -651,6 +651,34 @@ c['linux']['resources'] = {'hugepageLimits': [{'pageSize': '2MB', 'limit': 20971
     fi
 }
 
+@test "oci: events --stats prints the cgroup's usage; events streams it with OOM kills until the end" {
+    local b=$BATS_TEST_TMPDIR/b ev
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1000']
+c['linux']['resources'] = {'memory': {'limit': 16777216, 'swap': 16777216}, 'pids': {'limit': 40}}
+"
+    rt create --bundle "$b" ev1 </dev/null >/dev/null 2>&1
+    rt events --interval 200ms ev1 >"$b/events" 2>&1 3>&- &
+    ev=$!
+    rt start ev1
+    run rt events --stats ev1
+    assert_success
+    [ "$(jq -r .type <<<"$output")" = stats ]
+    [ "$(jq -r .id <<<"$output")" = ev1 ]
+    [ "$(jq .data.pids.limit <<<"$output")" = 40 ]
+    [ "$(jq .data.memory.usage.limit <<<"$output")" = 16777216 ]
+    [ "$(jq '.data.pids.current >= 1 and .data.memory.usage.usage > 0' <<<"$output")" = true ]
+    # dd's 64 MiB buffer does not fit: the kernel kills it, and the stream says so.
+    WAIT_FOR_TIMEOUT=10 wait_for grep -q '"type":"oom"' "$b/events"
+    rt kill ev1 KILL
+    wait "$ev" # the stream ends with the container
+    [ "$(grep -c '"type":"stats"' "$b/events")" -ge 2 ] || fail "$(cat "$b/events")"
+    run rt events --interval 5x ev1
+    assert_failure
+    assert_output_contains "invalid interval 5x"
+    rt delete ev1
+}
+
 @test "containerd 1.6 accepts README's CRI configuration for hawser-runtime (config dump)" {
     command -v containerd >/dev/null || skip "containerd is not installed"
     local readme=$BATS_TEST_DIRNAME/../../README.md conf=$BATS_TEST_TMPDIR/containerd.toml
