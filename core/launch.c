@@ -185,6 +185,8 @@ static int fd_path(int fd, char out[64])
 
 /* The container's /proc/sys, writable, for --sysctl (the child's only; -1: none). */
 static int sysctl_dir = -1;
+/* The state JSON of an OCI container's hooks (the init's copy; launch_send_state). */
+static char *hook_state;
 
 struct mount_step {
         const char *source, *target, *fstype;
@@ -895,6 +897,9 @@ static int wait_start(const struct launch_proc *p, int *ret_exit_code, struct er
         }
         close(fd);
         close(p->start_fifo);
+        if (p->oci && p->oci->run_hooks &&
+            p->oci->run_hooks(p->oci->hooks_ctx, "startContainer", hook_state ?: "{}", err) < 0)
+                return -err->code;
         return 0;
 }
 
@@ -1014,6 +1019,29 @@ static void __attribute__((noreturn)) child_fail(int fd, int exit_code, struct e
         _exit(exit_code);
 }
 
+int launch_send_state(struct launch *l, const char *state, struct err *err)
+{
+        if (send(l->sync_fd, state, strlen(state) + 1, MSG_NOSIGNAL) < 0)
+                return err_errno(err, "sending the hooks' state to the container");
+        return 0;
+}
+
+/* Receives the state (one message) and runs the createContainer hooks. */
+static int create_container_hooks(const struct launch_oci *o, int fd, struct err *err)
+{
+        ssize_t n;
+
+        hook_state = calloc(1, 1 << 20);
+        if (!hook_state)
+                return err_set(err, -ENOMEM, "hooks' state");
+        do
+                n = recv(fd, hook_state, (1 << 20) - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return err_set(err, -EPIPE, "no state for the container's hooks");
+        return o->run_hooks(o->hooks_ctx, "createContainer", hook_state, err);
+}
+
 /* Everything the init does that does not need its network: the monitor wires the network
  * from outside at the same time, so both halves of a start run in parallel. */
 static int prepare(const struct launch_spec *s, int fd, struct err *err)
@@ -1029,7 +1057,11 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
         if (s->new_netns && net_loopback_up(err) < 0)
                 return -err->code;
         /* After the setns: /sys shows the network namespace it was mounted in. */
-        if (mount_rootfs(s, err) < 0 || setup_mounts(s, err) < 0 || pivot(s, err) < 0)
+        if (mount_rootfs(s, err) < 0 || setup_mounts(s, err) < 0)
+                return -err->code;
+        if (s->oci && s->oci->run_hooks && create_container_hooks(s->oci, fd, err) < 0)
+                return -err->code;
+        if (pivot(s, err) < 0)
                 return -err->code;
         /* --uts host: the host's names are not the container's to change. */
         if (!s->host_uts && s->domainname && *s->domainname &&
@@ -1134,7 +1166,8 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                                                   .caps = s->caps,
                                                   .detach = s->detach,
                                                   .start_fifo = s->start_fifo,
-                                                  .ready_fd = fd},
+                                                  .ready_fd = fd,
+                                                  .oci = s->oci},
                             &code, &err);
         child_fail(fd, code, &err);
 }

@@ -36,6 +36,13 @@ struct launch_oci {
                                            * caller's (--no-new-keyring) */
         int preserve_fds;                 /* fds 3 .. 3+n-1 go to the process */
         bool no_pivot;                    /* MS_MOVE + chroot instead of pivot_root */
+        /* The createContainer and startContainer hooks, which the init runs in the
+         * container's namespaces: createContainer after the mounts, before pivot_root;
+         * startContainer once `start` opened the fifo, before the exec. Their state JSON
+         * comes over the sync socket (launch_send_state) after the caller's own hooks.
+         * NULL: none. */
+        int (*run_hooks)(const void *ctx, const char *kind, const char *state, struct err *err);
+        const void *hooks_ctx;
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */
@@ -117,6 +124,8 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
  * `cp` on a container that does not run: the caller is alone in a mount namespace of its
  * own, made private, and everything mounted here goes with it. */
 int launch_mount_files(const struct launch_spec *s, struct err *err);
+/* Sends the state JSON the init's hooks get (launch_oci's run_hooks); before launch_go. */
+int launch_send_state(struct launch *l, const char *state, struct err *err);
 /* Releases the child and waits until it has exec'd. On failure the child's own message is
  * in err and *ret_exit_code is Docker's code (125 setup, 126 cannot invoke, 127 not found);
  * the caller still reaps the child. */
@@ -137,6 +146,7 @@ struct launch_proc {
         /* OCI create: after the user switch and the executable's lookup, ready_fd is closed
          * and the process waits on start_fifo (launch_spec's); 0: none. */
         int start_fifo, ready_fd;
+        const struct launch_oci *oci; /* its startContainer hooks run after that wait */
 };
 
 /* Exec step shared with `exec`: switches to user, drops capabilities, sets no_new_privs,

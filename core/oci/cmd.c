@@ -172,6 +172,17 @@ static int run_hooks(const struct oci_state *st, const char *kind, struct err *e
         return 0;
 }
 
+/* launch_oci's run_hooks: the config's hooks of kind, in the init. */
+static int hooks_in_container(const void *ctx, const char *kind, const char *state, struct err *err)
+{
+        const struct jv *hooks = jv_get(jv_get((const struct jv *)ctx, "hooks"), kind);
+
+        for (size_t i = 0; i < jv_len(hooks); i++)
+                if (run_hook(jv_at(hooks, i), state, err) < 0)
+                        return err_wrap(err, "%s hook", kind);
+        return 0;
+}
+
 /* ---- create ---- */
 
 /* The init's setup after clone, from outside: its cgroup, limits and OOM score. */
@@ -216,12 +227,31 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
                 return err_set(err, -EINVAL, "--preserve-fds %lld is out of range",
                                o->preserve_fds);
         p->oci.preserve_fds = (int)o->preserve_fds;
+        if (jv_len(jv_path(p->config, "hooks.createContainer")) ||
+            jv_len(jv_path(p->config, "hooks.startContainer"))) {
+                p->oci.run_hooks = hooks_in_container;
+                p->oci.hooks_ctx = p->config;
+        }
         r = launch_clone(&p->s, &l, err);
         if (r < 0)
                 return r;
         st->pid = l.pid;
         st->doc = state_doc(p->s.id, o->bundle, p, l.pid);
+        st->cgroup = jv_get_str(st->doc, "cgroup");
+        st->own_pidns = p->own_pidns;
         r = place(p, l.pid, err);
+        /* The runtime's hooks while the init waits after its mounts, as runc runs them;
+         * then the init's own (createContainer) get the same state. */
+        if (r >= 0)
+                r = oci_state_save(st, err);
+        if (r >= 0)
+                r = run_hooks(st, "prestart", err);
+        if (r >= 0)
+                r = run_hooks(st, "createRuntime", err);
+        if (r >= 0 && p->oci.run_hooks) {
+                _cleanup_jv_ struct jv *state = oci_state_json(st);
+                r = launch_send_state(&l, jv_to_string(state, false), err);
+        }
         if (r >= 0)
                 r = launch_go(&l, &code, err);
         if (r >= 0 && l.pty_master >= 0)
@@ -268,18 +298,10 @@ static int do_create(const struct oci_global *g, const char *id, struct create_o
         r = oci_plan_load(o->bundle, id, &p, err);
         if (r >= 0)
                 r = launch_init(st, &p, o, err);
-        if (st->doc) {
-                st->cgroup = jv_get_str(st->doc, "cgroup");
-                st->own_pidns = p.own_pidns;
-        }
         if (r >= 0)
                 r = oci_state_save(st, err);
         if (r >= 0 && o->pid_file)
                 r = write_pid_file(o->pid_file, st->pid, err);
-        if (r >= 0)
-                r = run_hooks(st, "prestart", err);
-        if (r >= 0)
-                r = run_hooks(st, "createRuntime", err);
         if (r < 0) {
                 destroy(st);
                 if (st->pid > 0)

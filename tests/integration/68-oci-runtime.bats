@@ -333,20 +333,53 @@ PY
 }
 
 @test "oci: hooks get the state on stdin" {
-    local b=$BATS_TEST_TMPDIR/b
+    local b=$BATS_TEST_TMPDIR/b t=$BATS_TEST_TMPDIR
+    # createContainer runs in the container's namespaces before pivot_root (the host's
+    # paths still resolve: it writes here), startContainer in the container after start,
+    # before the process (which reads what it left in /dev/shm).
     bundle "$b" "
-c['process']['args'] = ['true']
-hook = lambda n: [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $BATS_TEST_TMPDIR/' + n]}]
-c['hooks'] = {'prestart': hook('prestart'), 'poststart': hook('poststart'), 'poststop': hook('poststop')}
+c['process']['args'] = ['cat', '/dev/shm/started']
+hook = lambda n: [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $t/' + n]}]
+c['hooks'] = {'prestart': hook('prestart'), 'createRuntime': hook('createRuntime'),
+              'poststart': hook('poststart'), 'poststop': hook('poststop'),
+              'createContainer': [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $t/createContainer; echo >> $t/createContainer; readlink /proc/self/ns/uts >> $t/createContainer']}],
+              'startContainer': [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > /dev/shm/started']}]}
 "
     run rt run --bundle "$b" h1
     assert_success
-    run cat "$BATS_TEST_TMPDIR/prestart"
+    assert_output_contains '"id":"h1"' # startContainer's stdin, printed by the process
+    run cat "$t/prestart"
     assert_output_contains '"status":"created"'
     assert_output_contains '"id":"h1"'
-    run cat "$BATS_TEST_TMPDIR/poststop"
+    [ "$(cat "$t/createRuntime")" = "$(cat "$t/prestart")" ]
+    run cat "$t/createContainer"
+    assert_line 0 "$(cat "$t/prestart")"
+    [ "${lines[1]}" != "$(readlink /proc/self/ns/uts)" ] || fail "createContainer ran in the host's UTS namespace"
+    run cat "$t/poststop"
     assert_output_contains '"id":"h1"'
-    [ -s "$BATS_TEST_TMPDIR/poststart" ]
+    [ -s "$t/poststart" ]
+}
+
+@test "oci: a hook past its timeout or failing fails create and leaves nothing" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['true']
+c['hooks'] = {'createRuntime': [{'path': '/bin/sleep', 'args': ['sleep', '30'], 'timeout': 1}]}
+"
+    run rt create --bundle "$b" ht1
+    assert_failure
+    assert_output_contains "ran past its timeout"
+    [ ! -e "$OCI_ROOT/ht1" ] || fail "state of ht1 left"
+    bundle "$b.2" "
+c['process']['args'] = ['true']
+c['hooks'] = {'createContainer': [{'path': '/bin/false'}]}
+"
+    run rt create --bundle "$b.2" ht2
+    assert_failure
+    assert_output_contains "createContainer hook"
+    [ ! -e "$OCI_ROOT/ht2" ] || fail "state of ht2 left"
+    run rt list -q
+    assert_output ""
 }
 
 @test "oci: docker run --runtime hawser on a private dockerd (containerd's shim drives it)" {
