@@ -272,12 +272,15 @@ static int attach_at(int rootfd, int tree, const char *target, struct err *err)
 /* Creates the node at path (a /dev/... path, made in place) and binds it onto itself; a
  * node meant for another place is made under /dev as a temporary name, bound there and
  * unlinked. The bind keeps the device usable once /dev itself is remounted nodev. */
+static int bind_file(int rootfd, const char *src, const char *target, bool readonly,
+                     struct err *err);
+
 static int make_node(int rootfd, int dev, const char *path, mode_t type_mode, dev_t rdev, uid_t uid,
                      gid_t gid, bool bind, struct err *err)
 {
-        _cleanup_close_ int dir = -1, node = -1, target = -1;
+        _cleanup_close_ int dir = -1, node = -1;
         bool in_dev = !strncmp(path, "/dev/", 5) && path[5];
-        char rel[PATH_MAX], p[64], q[64];
+        char rel[PATH_MAX], p[64];
         const char *leaf;
 
         if (in_dev) {
@@ -309,16 +312,16 @@ static int make_node(int rootfd, int dev, const char *path, mode_t type_mode, de
                         return err_errno(err, "binding device %s", path);
                 return 0;
         }
-        target = mkfile_in_root(rootfd, path);
-        if (target < 0) {
-                errno = -target;
-                return err_errno(err, "creating mount point %s", path);
-        }
-        fd_path(target, q);
-        if (mount(p, q, NULL, MS_BIND, NULL) < 0)
-                return err_errno(err, "binding device %s", path);
+        if (bind_file(rootfd, p, path, false, err) < 0)
+                return -err->code;
         unlinkat(dir, leaf, 0);
         return 0;
+}
+
+/* Whether the init runs in a user namespace of its own (it cannot mknod there). */
+static bool own_userns(const struct launch_spec *s)
+{
+        return s->oci && s->oci->uid_map;
 }
 
 static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
@@ -334,13 +337,18 @@ static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
         for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(dev_nodes); i++) {
                 const struct dev_node *d = &dev_nodes[i];
                 snprintf(path, sizeof(path), "/dev/%s", d->name);
-                r = make_node(rootfd, dev, path, S_IFCHR | 0666, makedev(d->maj, d->min), 0, 0,
-                              !s->privileged, err);
+                /* In a user namespace no node can be made: the host's is bound in, as runc
+                 * does. */
+                r = own_userns(s) ? bind_file(rootfd, path, path, false, err)
+                                  : make_node(rootfd, dev, path, S_IFCHR | 0666,
+                                              makedev(d->maj, d->min), 0, 0, !s->privileged, err);
         }
         for (size_t i = 0; r >= 0 && i < s->n_devices; i++) {
                 const struct device_node *d = &s->devices[i];
-                r = make_node(rootfd, dev, d->path, d->type | d->mode, makedev(d->major, d->minor),
-                              d->uid, d->gid, !s->privileged, err);
+                r = own_userns(s) ? bind_file(rootfd, d->path, d->path, false, err)
+                                  : make_node(rootfd, dev, d->path, d->type | d->mode,
+                                              makedev(d->major, d->minor), d->uid, d->gid,
+                                              !s->privileged, err);
         }
         if (r < 0)
                 return r;
@@ -625,6 +633,14 @@ static int setup_mounts(const struct launch_spec *s, struct err *err)
         r = s->own_mounts ? 0 : setup_dev(rootfd, s, err);
         for (size_t i = 0; r >= 0 && i < s->n_mounts; i++) {
                 r = user_mount(rootfd, &s->mounts[i], s->privileged, err);
+                /* A sysfs belongs to a network namespace: in a user namespace that does not
+                 * own the one joined, the host's /sys is bound in read-only, as runc does. */
+                if (r == -EPERM && own_userns(s) && s->mounts[i].fstype &&
+                    !strcmp(s->mounts[i].fstype, "sysfs")) {
+                        struct launch_mount sys = {
+                                .source = "/sys", .target = s->mounts[i].target, .readonly = true};
+                        r = user_mount(rootfd, &sys, s->privileged, err);
+                }
                 if (r >= 0 && s->mounts[i].propagation)
                         r = set_propagation(rootfd, &s->mounts[i], err);
         }
@@ -698,7 +714,9 @@ static int pivot(const struct launch_spec *s, struct err *err)
                 _cleanup_close_ int d = mkdir_in_root(AT_FDCWD, s->cwd, 0755);
                 (void)d;
         }
-        if (s->read_only && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        /* The flags the root already has stay (in a user namespace they are locked). */
+        if (s->read_only &&
+            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), NULL) < 0)
                 return err_errno(err, "making the rootfs read-only");
         return 0;
 }
@@ -1099,6 +1117,20 @@ int launch_pass_fds(int n, struct err *err)
         return 0;
 }
 
+/* Waits until the caller has written the maps, then becomes the namespace's root. */
+static int enter_userns(int fd, struct err *err)
+{
+        char m;
+
+        if (recv(fd, &m, 1, 0) != 1 || m != 'u')
+                return err_set(err, -EPIPE, "the user namespace was not mapped");
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return err_errno(err, "becoming root in the user namespace (is 0 mapped?)");
+        if (setgroups(0, NULL) < 0)
+                return err_errno(err, "dropping supplementary groups in the user namespace");
+        return 0;
+}
+
 static void __attribute__((noreturn)) child_main(const struct launch_spec *s, int fd)
 {
         struct err err = {0};
@@ -1109,6 +1141,10 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
 
         if (!s->detach)
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (own_userns(s) && enter_userns(fd, &err) < 0) {
+                (void)!read(fd, &go, 1);
+                child_fail(fd, 125, &err);
+        }
         if (s->set_umask)
                 umask(s->umask);
         /* Until it execs, this process is the host's hawser binary inside the container:
@@ -1126,8 +1162,9 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
                         child_fail(fd, 125, &err);
                 close(sysctl_dir);
         }
-        /* --ulimit, while still root with every capability (a hard limit may go up). */
-        for (size_t i = 0; i < s->n_rlimits; i++) {
+        /* --ulimit, while still root with every capability (a hard limit may go up). In a
+         * user namespace the caller set them (launch_clone), with the host's privilege. */
+        for (size_t i = 0; !own_userns(s) && i < s->n_rlimits; i++) {
                 struct rlimit rl = {(rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard};
                 if (setrlimit(s->rlimits[i].resource, &rl) < 0) {
                         err_errno(&err, "setting ulimit %d", s->rlimits[i].resource);
@@ -1172,6 +1209,36 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
         child_fail(fd, code, &err);
 }
 
+static int write_map(pid_t pid, const char *file, const char *map, struct err *err)
+{
+        char path[64];
+        _cleanup_close_ int fd = -1;
+
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        /* The kernel takes the whole map in one write. */
+        if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
+                return err_errno(err, "writing %s", file);
+        return 0;
+}
+
+/* The caller's half of a user namespace: the maps, the rlimits (raising a hard limit needs
+ * the host's privilege), then the word that the init may go on. */
+static int map_userns(const struct launch_spec *s, pid_t pid, int fd, struct err *err)
+{
+        if (write_map(pid, "uid_map", s->oci->uid_map, err) < 0 ||
+            write_map(pid, "gid_map", s->oci->gid_map, err) < 0)
+                return -err->code;
+        for (size_t i = 0; i < s->n_rlimits; i++) {
+                struct rlimit rl = {(rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard};
+                if (prlimit(pid, s->rlimits[i].resource, &rl, NULL) < 0)
+                        return err_errno(err, "setting rlimit %d", s->rlimits[i].resource);
+        }
+        if (send(fd, "u", 1, MSG_NOSIGNAL) != 1)
+                return err_errno(err, "releasing the init in its user namespace");
+        return 0;
+}
+
 int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err)
 {
         unsigned long flags = CLONE_NEWNS | SIGCHLD;
@@ -1189,6 +1256,8 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
                 flags |= CLONE_NEWPID;
         if (!spec->host_cgroupns)
                 flags |= CLONE_NEWCGROUP;
+        if (own_userns(spec))
+                flags |= CLONE_NEWUSER;
         /* --pid container:X: the init is born in X's PID namespace (a process cannot move
          * into one); this process goes back to its own right after. */
         if (spec->pidns_fd >= 0) {
@@ -1223,6 +1292,13 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
         }
         close(sv[1]);
         *ret = (struct launch){.pid = (pid_t)pid, .sync_fd = sv[0], .pty_master = -1};
+        if (own_userns(spec) && map_userns(spec, (pid_t)pid, sv[0], err) < 0) {
+                int r = -err->code;
+                kill((pid_t)pid, SIGKILL);
+                waitpid((pid_t)pid, NULL, 0);
+                close(sv[0]);
+                return r;
+        }
         return 0;
 }
 

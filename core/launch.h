@@ -43,6 +43,9 @@ struct launch_oci {
          * NULL: none. */
         int (*run_hooks)(const void *ctx, const char *kind, const char *state, struct err *err);
         const void *hooks_ctx;
+        /* A user namespace of its own: the uid_map and gid_map texts ("0 100000 65536\n"),
+         * written by the caller after the clone; NULL: the caller's user namespace. */
+        const char *uid_map, *gid_map;
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */

@@ -293,6 +293,8 @@ static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err 
                         r = join_ns(type, path, &p->oci.cgroupns_fd, err);
                 else if (!strcmp(type, "cgroup"))
                         cgroup = true;
+                else if (!strcmp(type, "user"))
+                        r = 0; /* plan_userns's */
                 else if (strcmp(type, "mount") || path)
                         r = err_set(err, -EINVAL, "namespace %s%s%s is not supported by hawser",
                                     type, path ? " joined by path " : "", path ? path : "");
@@ -480,6 +482,67 @@ static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan 
         return 0;
 }
 
+/* uidMappings or gidMappings as the text of /proc/PID/uid_map ("0 100000 65536\n"). */
+static char *id_map(const struct jv *maps, const char *what, struct err *err)
+{
+        struct util_buf b = {0};
+
+        if (!jv_len(maps)) {
+                err_set(err, -EINVAL, "a user namespace needs %s", what);
+                return NULL;
+        }
+        for (size_t i = 0; i < jv_len(maps); i++) {
+                const struct jv *m = jv_at(maps, i);
+                long long c = jv_get_int(m, "containerID", -1), h = jv_get_int(m, "hostID", -1);
+                long long n = jv_get_int(m, "size", 0);
+                char line[96];
+                if (c < 0 || h < 0 || n <= 0 || c > UINT32_MAX || h > UINT32_MAX ||
+                    n > UINT32_MAX) {
+                        util_buf_free(&b);
+                        err_set(err, -EINVAL, "%s entry %zu: bad containerID, hostID or size", what,
+                                i);
+                        return NULL;
+                }
+                snprintf(line, sizeof(line), "%lld %lld %lld\n", c, h, n);
+                util_buf_add(&b, line, strlen(line));
+        }
+        return b.s; /* the caller frees it */
+}
+
+/* A "user" namespace: a new one with the config's mappings (one joined by path is not
+ * supported); mappings without one are an error, as in runc. */
+static int plan_userns(const struct jv *lx, struct oci_plan *p, struct err *err)
+{
+        const struct jv *nss = jv_get(lx, "namespaces");
+        bool user = false;
+
+        for (size_t i = 0; i < jv_len(nss); i++) {
+                const char *type = jv_get_str(jv_at(nss, i), "type") ?: "";
+                const char *path = jv_get_str(jv_at(nss, i), "path");
+                if (strcmp(type, "user"))
+                        continue;
+                if (path && *path)
+                        return err_set(err, -EINVAL,
+                                       "joining the user namespace %s by path is not supported "
+                                       "by hawser",
+                                       path);
+                user = true;
+        }
+        if (!user && (jv_len(jv_get(lx, "uidMappings")) || jv_len(jv_get(lx, "gidMappings"))))
+                return err_set(err, -EINVAL,
+                               "user namespaces aren't enabled in the config, but uidMappings "
+                               "or gidMappings are set");
+        if (!user)
+                return 0;
+        p->uid_map = id_map(jv_get(lx, "uidMappings"), "uidMappings", err);
+        p->gid_map = p->uid_map ? id_map(jv_get(lx, "gidMappings"), "gidMappings", err) : NULL;
+        if (!p->gid_map)
+                return -err->code;
+        p->oci.uid_map = p->uid_map;
+        p->oci.gid_map = p->gid_map;
+        return 0;
+}
+
 /* linux.personality: LINUX (the default) or LINUX32; flags have no meaning on Linux yet. */
 static int plan_personality(const struct jv *pers, struct oci_plan *p, struct err *err)
 {
@@ -498,11 +561,7 @@ static int plan_linux(const char *id, struct oci_plan *p, struct err *err)
         const struct jv *lx = jv_get(p->config, "linux");
         const struct jv *seccomp = jv_get(lx, "seccomp");
 
-        if (jv_len(jv_get(lx, "uidMappings")) || jv_len(jv_get(lx, "gidMappings")))
-                return err_set(err, -EINVAL,
-                               "uidMappings/gidMappings: user namespaces are not "
-                               "supported by hawser");
-        if (plan_namespaces(jv_get(lx, "namespaces"), p, err) < 0 ||
+        if (plan_namespaces(jv_get(lx, "namespaces"), p, err) < 0 || plan_userns(lx, p, err) < 0 ||
             plan_devices(jv_get(lx, "devices"), p, err) < 0 ||
             plan_sysctl(jv_get(lx, "sysctl"), p, err) < 0 || plan_cgroup(lx, id, p, err) < 0)
                 return -err->code;
@@ -600,6 +659,8 @@ void oci_plan_free(struct oci_plan *p)
         free(p->user);
         free(p->seccomp);
         free(p->cgroup);
+        free(p->uid_map);
+        free(p->gid_map);
         oci_resources_free(&p->limits);
         free(p->rootfs);
         for (int i = 0; i < 3; i++)

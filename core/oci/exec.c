@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -99,7 +100,7 @@ static struct jv *exec_process(const struct oci_plan *p, const struct oci_exec_o
 
 struct exec_run {
         const struct oci_plan *p;
-        int ns[EXEC_NS_N], sync, pid_pipe, console, preserve_fds;
+        int ns[EXEC_NS_N], sync, pid_pipe, console, preserve_fds, userns;
 };
 
 static void __attribute__((noreturn)) exec_final(const struct exec_run *x)
@@ -132,6 +133,39 @@ fail:
         _exit(code);
 }
 
+/* The container's own user namespace, last (the others were joined with the host's
+ * privilege); -1: it shares ours. */
+static int join_userns(int fd, struct err *err)
+{
+        if (fd < 0)
+                return 0;
+        if (setns(fd, CLONE_NEWUSER) < 0)
+                return err_errno(err, "joining the user namespace");
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return err_errno(err, "becoming root in the user namespace");
+        return 0;
+}
+
+/* *ret: the user namespace of pid when it is not ours, else -1. */
+static int open_userns(pid_t pid, int *ret, struct err *err)
+{
+        char path[64];
+        struct stat a, b;
+        int fd;
+
+        *ret = -1;
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return err_errno(err, "opening %s", path);
+        if (fstat(fd, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+                close(fd);
+        else
+                *ret = fd;
+        return 0;
+}
+
 /* Joins the container's cgroup and namespaces, then clones the process as the caller's
  * child (a PID namespace applies to children only) and tells the caller its pid. */
 static void __attribute__((noreturn)) exec_helper(const struct exec_run *x, const char *cgroup)
@@ -144,7 +178,7 @@ static void __attribute__((noreturn)) exec_helper(const struct exec_run *x, cons
                 launch_send_error(x->sync, 126, &err);
                 _exit(126);
         }
-        if (exec_join_namespaces(x->ns, &err) < 0) {
+        if (exec_join_namespaces(x->ns, &err) < 0 || join_userns(x->userns, &err) < 0) {
                 launch_send_error(x->sync, 126, &err);
                 _exit(126);
         }
@@ -226,7 +260,8 @@ static int do_exec(const struct oci_state *st, struct oci_exec_opts *o, char **a
         struct exec_run x = {.p = &p,
                              .ns = {-1, -1, -1, -1, -1, -1},
                              .console = -1,
-                             .preserve_fds = (int)o->preserve_fds};
+                             .preserve_fds = (int)o->preserve_fds,
+                             .userns = -1};
         struct jv *proc;
         int r = oci_plan_load(jv_get_str(st->doc, "bundle") ?: ".", "exec", &p, err);
 
@@ -243,6 +278,8 @@ static int do_exec(const struct oci_state *st, struct oci_exec_opts *o, char **a
         if (r >= 0)
                 r = exec_open_namespaces(st->pid, x.ns, err);
         if (r >= 0)
+                r = open_userns(st->pid, &x.userns, err);
+        if (r >= 0)
                 r = spawn(st, &x, ret_pid, err);
         if (r >= 0 && o->pid_file) {
                 char buf[16];
@@ -254,6 +291,8 @@ static int do_exec(const struct oci_state *st, struct oci_exec_opts *o, char **a
                         close(x.ns[i]);
         if (x.console >= 0)
                 close(x.console);
+        if (x.userns >= 0)
+                close(x.userns);
         *ret_wait = !o->detach;
         oci_plan_free(&p);
         return r;

@@ -36,6 +36,7 @@ struct oci_plan {
         long long oom_score_adj;
         int ns_fds[3];         /* network, pid, ipc joined by path, or -1 */
         struct launch_oci oci; /* its uts/cgroup fds are closed with the plan */
+        char *uid_map, *gid_map;
 };
 
 /* Reads bundle/config.json into *p for container id; -EINVAL naming the field for what

@@ -116,7 +116,7 @@ static int cmd_features(void)
                                            "norelatime", "nostrictatime", "nosuid",   "private",
                                            "rbind",      "relatime",      "rprivate", "ro",
                                            "rw",         "strictatime",   "suid",     "sync"};
-        static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "uts"};
+        static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
         static const char *const actions[] = {
                 "SCMP_ACT_ALLOW",       "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS",
                 "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",   "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};

@@ -76,7 +76,7 @@ status() {
     run "$RT" features
     assert_success
     run python3 -c 'import json,sys; f = json.loads(sys.argv[1]); print(sorted(f["linux"]["namespaces"]), "CAP_SYS_ADMIN" in f["linux"]["capabilities"], f["linux"]["cgroup"]["systemd"])' "$output"
-    assert_output "['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'] True False"
+    assert_output "['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'] True False"
 }
 
 @test "oci: create, start, state, kill and delete a sleeping container" {
@@ -710,6 +710,47 @@ c['linux']['resources'] = {'memory': {'limit': 16777216, 'swap': 16777216}, 'pid
     assert_failure
     assert_output_contains "invalid interval 5x"
     rt delete ev1
+}
+
+@test "oci: a user namespace with uidMappings/gidMappings: root inside is an unprivileged host uid" {
+    [ -r /proc/self/uid_map ] || skip "this kernel has no user namespaces"
+    # The mapped root (host uid 100000) must reach the rootfs: a bundle under a dir others
+    # may enter (the test's own dirs are 0700).
+    local d b pid
+    d=$(mktemp -d /run/userns.XXXXXX)
+    chmod 755 "$d"
+    b=$d/b
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'id -u; cat /proc/self/uid_map; echo x > /dev/null && echo dev-ok; hostname; sleep 1000']
+c['linux']['namespaces'].append({'type': 'user'})
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+"
+    rt create --bundle "$b" --pid-file "$b/pid" un1 </dev/null >"$b/out" 2>&1 || fail "create: $(cat "$b/out")"
+    rt start un1
+    pid=$(cat "$b/pid")
+    wait_for grep -q runc "$b/out"
+    run cat "$b/out"
+    assert_line 0 0
+    [ "$(echo ${lines[1]})" = "0 100000 65536" ] || fail "uid_map: ${lines[1]}"
+    assert_line 2 dev-ok
+    # From the host, the container's root is uid 100000.
+    [ "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" = 100000 ] || fail "$(grep Uid "/proc/$pid/status")"
+    # exec joins the user namespace too.
+    run rt exec un1 sh -c 'id -u; cat /proc/self/uid_map'
+    assert_success
+    assert_line 0 0
+    [ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ] || fail "no user namespace"
+    rt delete --force un1
+    # Mappings without a user namespace, or one without mappings, are refused.
+    bundle "$b.2" "c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 1}]"
+    run rt run --bundle "$b.2" un2
+    assert_failure
+    assert_output_contains "user namespaces aren't enabled in the config"
+    bundle "$b.3" "c['linux']['namespaces'].append({'type': 'user'})"
+    run rt run --bundle "$b.3" un3
+    assert_failure
+    assert_output_contains "a user namespace needs uidMappings"
 }
 
 @test "containerd 1.6 accepts README's CRI configuration for hawser-runtime (config dump)" {
