@@ -75,6 +75,15 @@ static int bridge_ensure(const struct cni_conf *c, struct err *err)
                 r = net_sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
         if (r >= 0)
                 r = net_link_bridge_ensure(c->bridge, c->gateway, c->prefix, c->mtu, err);
+        /* Dual-stack: the IPv6 gateway on the bridge too (on-node IPv6, as hawser's own
+         * networks have it: not forwarded off the node). */
+        if (r >= 0 && c->has_v6) {
+                char p6[128];
+                snprintf(p6, sizeof(p6), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", c->bridge);
+                r = net_sysctl_write(p6, "0", err);
+                if (r >= 0)
+                        r = net_link_addr6_add(c->bridge, &c->gateway6, c->prefix6, err);
+        }
         if (r >= 0)
                 r = cni_localnet(c->bridge, err);
         if (r >= 0)
@@ -95,6 +104,10 @@ static int record_write(const struct cni_req *q, const struct cni_conf *c, const
         inet_ntop(AF_INET, &res->addr, a, sizeof(a));
         jv_set_str(d, "ip", a);
         jv_set_int(d, "prefix", res->prefix);
+        if (res->has_v6) {
+                char a6[INET6_ADDRSTRLEN];
+                jv_set_str(d, "ip6", inet_ntop(AF_INET6, &res->addr6, a6, sizeof(a6)));
+        }
         jv_set_str(d, "bridge", res->bridge);
         jv_set_str(d, "veth", res->veth);
         jv_set_bool(d, "portsOnly", c->ports_only);
@@ -130,6 +143,7 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         _cleanup_free_ char *leases = cni_lease_dir(c);
         _cleanup_close_ int ns = -1;
         struct net_veth v = {0};
+        struct net_addr6 a6 = {0};
         bool published = false;
         int r, had;
 
@@ -139,6 +153,22 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         r = bridge_ensure(c, err);
         if (r < 0 || (had = lease(q, c, leases, &res->addr, err)) < 0)
                 return r < 0 ? r : had;
+        if (c->has_v6) {
+                r = net_ipam_allocate6(leases, &c->subnet6, c->prefix6, &c->gateway6, NULL,
+                                       q->owner, &res->addr6, err);
+                if (r < 0) {
+                        if (!had)
+                                net_ipam_release(leases, res->addr, q->owner, &(struct err){0});
+                        return r;
+                }
+                res->has_v6 = true;
+                res->prefix6 = c->prefix6;
+                res->gateway6 = c->gateway6;
+                a6 = (struct net_addr6){.addr = res->addr6,
+                                        .prefix = c->prefix6,
+                                        .gateway = c->gateway6,
+                                        .has_gateway = true};
+        }
         snprintf(res->bridge, sizeof(res->bridge), "%s", c->bridge);
         cni_veth_name(q->owner, res->veth);
         res->prefix = c->prefix;
@@ -151,7 +181,8 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
                               .addr = res->addr,
                               .prefix = c->prefix,
                               .gateway = c->gateway,
-                              .mtu = c->mtu};
+                              .mtu = c->mtu,
+                              .v6 = c->has_v6 ? &a6 : NULL};
         memcpy(v.mac, res->mac, sizeof(v.mac));
         r = net_link_veth_create(&v, err);
         /* The host end of this owner's earlier attachment, whose namespace the runtime
@@ -188,6 +219,12 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
                 net_link_delete(res->veth, &(struct err){0});
         if (r < 0 && !had)
                 net_ipam_release(leases, res->addr, q->owner, &(struct err){0});
+        if (r < 0 && res->has_v6) {
+                char a[INET6_ADDRSTRLEN], path[PATH_MAX];
+                snprintf(path, sizeof(path), "%s/%s", leases,
+                         inet_ntop(AF_INET6, &res->addr6, a, sizeof(a)));
+                unlink(path);
+        }
         return r;
 }
 

@@ -10,6 +10,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
 #include "dns/files.h"
+#include "net/ipam.h"
 #include "internal.h"
 
 static const char *const versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
@@ -213,6 +214,31 @@ static int addr_key(struct cni_req *q, const struct jv *o, const char *key, stru
         return 0;
 }
 
+/* The second range set: [{subnet (IPv6), gateway}], a dual-stack network. */
+static int ipam_range6(struct cni_req *q, const struct jv *set, struct cni_conf *c, struct err *err)
+{
+        const struct jv *rg = jv_type(set) == JV_ARRAY && jv_len(set) == 1 ? jv_at(set, 0) : NULL;
+        const char *subnet = jv_get_str(rg, "subnet"), *gw = jv_get_str(rg, "gateway");
+        struct err perr = {0};
+
+        if (!subnet || net_ipam_parse_cidr6(subnet, &c->subnet6, &c->prefix6, &perr) < 0)
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: the second range set needs an "
+                                "IPv6 subnet (%s)",
+                                perr.msg[0] ? perr.msg : "none given");
+        if (jv_get(rg, "rangeStart") || jv_get(rg, "rangeEnd"))
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: rangeStart/rangeEnd are not supported for IPv6");
+        c->gateway6 = c->subnet6;
+        c->gateway6.s6_addr[15] |= 1;
+        if (gw && (inet_pton(AF_INET6, gw, &c->gateway6) != 1 ||
+                   !net_ipam_contains6(&c->subnet6, c->prefix6, &c->gateway6)))
+                return cni_fail(q, err, CNI_E_CONFIG, "ipam: IPv6 gateway %s is not in %s", gw,
+                                subnet);
+        c->has_v6 = true;
+        return 0;
+}
+
 /* host-local's "ranges": [[{subnet, rangeStart, rangeEnd, gateway}]], or its older flat
  * "subnet" form; one range. */
 static int ipam_range(struct cni_req *q, const struct jv *ipam, struct cni_conf *c, struct err *err)
@@ -226,9 +252,12 @@ static int ipam_range(struct cni_req *q, const struct jv *ipam, struct cni_conf 
                 rg = set && jv_type(set) == JV_ARRAY && jv_len(set) ? jv_at(set, 0) : NULL;
                 if (!rg || jv_type(rg) != JV_OBJECT)
                         return cni_fail(q, err, CNI_E_CONFIG, "ipam: ranges must be [[{...}]]");
-                if (jv_len(ranges) > 1 || jv_len(set) > 1)
+                if (jv_len(ranges) > 2 || jv_len(set) > 1)
                         return cni_fail(q, err, CNI_E_CONFIG,
-                                        "ipam: hawser takes one range (one IPv4 subnet)");
+                                        "ipam: hawser takes one range per range set: an IPv4 "
+                                        "one, then optionally an IPv6 one");
+                if (jv_len(ranges) == 2 && (r = ipam_range6(q, jv_at(ranges, 1), c, err)) < 0)
+                        return r;
         }
         if (!jv_get_str(rg, "subnet") ||
             cni_parse_cidr(jv_get_str(rg, "subnet"), &c->subnet, &c->prefix) < 0 || c->prefix < 1 ||
@@ -268,9 +297,11 @@ static int ipam_routes(struct cni_req *q, const struct jv *ipam, const struct cn
                 const char *dst = jv_get_str(rt, "dst"), *gw = jv_get_str(rt, "gw");
                 struct in_addr g;
 
+                if (dst && !strcmp(dst, "::/0") && c->has_v6)
+                        continue; /* the IPv6 default route, via the IPv6 gateway */
                 if (!dst || strcmp(dst, "0.0.0.0/0"))
                         return cni_fail(q, err, CNI_E_CONFIG,
-                                        "ipam: route to %s: hawser only adds the default route",
+                                        "ipam: route to %s: hawser only adds the default routes",
                                         dst ? dst : "(none)");
                 if (gw && (inet_pton(AF_INET, gw, &g) != 1 || g.s_addr != c->gateway.s_addr))
                         return cni_fail(q, err, CNI_E_CONFIG,
@@ -591,6 +622,22 @@ struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, con
                 jv_append(routes, rt);
         }
         jv_append(ips, ip);
+        if (res->has_v6) {
+                char a6[INET6_ADDRSTRLEN], c6[INET6_ADDRSTRLEN + 4];
+                struct jv *ip6 = jv_new_object(), *rt6 = jv_new_object();
+                inet_ntop(AF_INET6, &res->addr6, a6, sizeof(a6));
+                snprintf(c6, sizeof(c6), "%s/%d", a6, res->prefix6);
+                if (version_rank(c->version) < version_rank("1.0.0"))
+                        jv_set_str(ip6, "version", "6");
+                jv_set_int(ip6, "interface", 2);
+                jv_set_str(ip6, "address", c6);
+                inet_ntop(AF_INET6, &res->gateway6, a6, sizeof(a6));
+                jv_set_str(ip6, "gateway", a6);
+                jv_append(ips, ip6);
+                jv_set_str(rt6, "dst", "::/0");
+                jv_set_str(rt6, "gw", a6);
+                jv_append(routes, rt6);
+        }
         jv_set(d, "ips", ips);
         jv_set(d, "routes", routes);
         jv_set(d, "dns", result_dns(c, dns, res));

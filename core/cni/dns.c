@@ -83,6 +83,8 @@ static struct jv *records(const struct cni_conf *c)
                         continue;
                 r = jv_new_object();
                 jv_set_str(r, "ip", jv_get_str(rec, "ip"));
+                if (jv_get_str(rec, "ip6"))
+                        jv_set_str(r, "ip6", jv_get_str(rec, "ip6"));
                 jv_set(r, "names", jv_copy(names));
                 jv_append(recs, r);
         }

@@ -69,8 +69,11 @@ struct cni_conf {
         const struct jv *prev; /* prevResult, borrowed from doc */
         char **valid;          /* GC: owners of cni.dev/valid-attachments (strv) */
         struct in_addr want;   /* the address asked for (CNI_ARGS IP=, the ips capability) */
-        bool dns_server;       /* embeddedDNS: the network's DNS server on the gateway */
-        char dns_domain[254];  /* dnsDomain, default CNI_DNS_DOMAIN */
+        bool has_v6;           /* a second range set, IPv6: dual-stack attachments */
+        struct in6_addr subnet6, gateway6;
+        int prefix6;
+        bool dns_server;      /* embeddedDNS: the network's DNS server on the gateway */
+        char dns_domain[254]; /* dnsDomain, default CNI_DNS_DOMAIN */
 };
 
 /* What ADD made, for the result. */
@@ -79,6 +82,9 @@ struct cni_result {
         uint8_t mac[6];
         struct in_addr addr, gateway; /* gateway 0.0.0.0: none */
         int prefix;
+        bool has_v6; /* dual-stack: addr6/prefix6 via gateway6 too */
+        struct in6_addr addr6, gateway6;
+        int prefix6;
 };
 
 /* Sets the CNI code and the message; returns -EINVAL. */

@@ -233,8 +233,12 @@ static int gc_leases(const struct cni_conf *c, struct err *err)
         while (d && (de = readdir(d)) && r >= 0) {
                 char owner[CNI_OWNER_MAX + 1];
                 struct in_addr a;
-                if (inet_pton(AF_INET, de->d_name, &a) != 1 ||
-                    net_ipam_owner(dir, a, owner, sizeof(owner)) < 0 || valid(c, owner))
+                struct in6_addr a6;
+                bool held = inet_pton(AF_INET, de->d_name, &a) == 1
+                                    ? net_ipam_owner(dir, a, owner, sizeof(owner)) == 0
+                                    : inet_pton(AF_INET6, de->d_name, &a6) == 1 &&
+                                              net_ipam_owner6(dir, &a6, owner, sizeof(owner)) == 0;
+                if (!held || valid(c, owner))
                         continue;
                 r = cni_release(c, owner, err);
         }

@@ -25,6 +25,11 @@ setup() {
 }
 
 teardown() {
+    local lock
+    # A DNS server whose network's test failed before its DELs.
+    for lock in "$DATA"/*/dns.lock; do
+        [ -s "$lock" ] && kill "$(cat "$lock")" 2>/dev/null || true
+    done
     containerd_clean
     umount /opt/cni/bin /etc/cni/net.d 2>/dev/null || true
     ip netns pids a 2>/dev/null | xargs -r kill 2>/dev/null || true
@@ -335,6 +340,42 @@ cni() {
     # With arguments it is the usual command line.
     CNI_COMMAND=VERSION run "$HAWSER" version --format '{{.Client.Version}}'
     refute_output_contains supportedVersions
+}
+
+@test "cni: dual-stack: a second range set gives IPv6 addresses and routes; pods reach each other over IPv6" {
+    [ -e /proc/sys/net/ipv6 ] || skip "this kernel has no IPv6"
+    local c6
+    c6='{"cniVersion":"1.0.0","name":"cnitest","type":"hawser","bridge":"cnitest0","isGateway":true,
+        "embeddedDNS":true,
+        "ipam":{"type":"hawser","ranges":[[{"subnet":"10.99.7.0/24"}],[{"subnet":"fd00:99:7::/64"}]],
+                "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}],"dataDir":"'"$DATA"'"}}'
+    run env CNI_ARGS="K8S_POD_NAME=six" CNI_COMMAND=ADD CNI_CONTAINERID=s1 CNI_NETNS=/run/netns/a \
+        "$CNI_BIN/hawser-cni" <<<"$c6"
+    assert_success
+    [ "$(jq -c '.ips' <<<"$output")" = '[{"interface":2,"address":"10.99.7.2/24","gateway":"10.99.7.1"},{"interface":2,"address":"fd00:99:7::2/64","gateway":"fd00:99:7::1"}]' ]
+    [ "$(jq -c '[.routes[].dst]' <<<"$output")" = '["0.0.0.0/0","::/0"]' ]
+    run cni ADD s2 /run/netns/b "$c6"
+    assert_success
+    run ip netns exec a ip -6 route show default
+    assert_output_contains "via fd00:99:7::1"
+    run ip netns exec b busybox ping -6 -c 1 -W 2 fd00:99:7::2
+    assert_success
+    run ip netns exec a busybox ping -6 -c 1 -W 2 fd00:99:7::1
+    assert_success
+    # The embedded DNS answers AAAA with the pod's IPv6 address.
+    run ip netns exec b busybox nslookup -type=aaaa six 10.99.7.1
+    assert_output_contains "fd00:99:7::2"
+    [ -f "$DATA/cnitest/leases/fd00:99:7::2" ] || fail "no IPv6 lease"
+    run cni DEL s1 /run/netns/a "$c6"
+    assert_success
+    [ ! -e "$DATA/cnitest/leases/fd00:99:7::2" ] || fail "DEL left the IPv6 lease"
+    [ ! -e "$DATA/cnitest/leases/10.99.7.2" ] || fail "DEL left the IPv4 lease"
+    run cni DEL s2 /run/netns/b "$c6"
+    assert_success
+    # An IPv6 set that is not IPv6 is refused.
+    run cni ADD s3 /run/netns/a "$(sed 's|fd00:99:7::/64|10.99.8.0/24|' <<<"$c6")"
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 7 ]
 }
 
 # dns_lock_held: the network's DNS server runs (it holds its lock).
