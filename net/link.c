@@ -870,3 +870,13 @@ int net_link_check_in(int netns_fd, const char *name, struct in_addr a, int pref
                 return err_set(err, -ENOENT, "no default route via %s dev %s", text, name);
         return 0;
 }
+
+int net_link_bridge_ipv6(const char *bridge, const struct in6_addr *gw, int prefix, struct err *err)
+{
+        char p6[128];
+
+        snprintf(p6, sizeof(p6), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", bridge);
+        if (net_sysctl_write(p6, "0", err) < 0)
+                return -err->code;
+        return net_link_addr6_add(bridge, gw, prefix, err);
+}

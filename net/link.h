@@ -64,6 +64,9 @@ struct net_sublink {
 /* Adds an IPv6 address (no duplicate address detection: usable at once) to a host interface;
  * present already is success. */
 int net_link_addr6_add(const char *name, const struct in6_addr *a, int prefix, struct err *err);
+/* A dual-stack bridge's IPv6 side: IPv6 enabled on it and the gateway address added. */
+int net_link_bridge_ipv6(const char *bridge, const struct in6_addr *gw, int prefix,
+                         struct err *err);
 /* Creates it and configures it as net_link_veth_create configures a container end. On
  * failure nothing is left behind. -ENODEV: no such parent; -EOPNOTSUPP (the kernel's answer)
  * when the kernel has no such driver. */

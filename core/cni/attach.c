@@ -77,13 +77,8 @@ static int bridge_ensure(const struct cni_conf *c, struct err *err)
                 r = net_link_bridge_ensure(c->bridge, c->gateway, c->prefix, c->mtu, err);
         /* Dual-stack: the IPv6 gateway on the bridge too (on-node IPv6, as hawser's own
          * networks have it: not forwarded off the node). */
-        if (r >= 0 && c->has_v6) {
-                char p6[128];
-                snprintf(p6, sizeof(p6), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", c->bridge);
-                r = net_sysctl_write(p6, "0", err);
-                if (r >= 0)
-                        r = net_link_addr6_add(c->bridge, &c->gateway6, c->prefix6, err);
-        }
+        if (r >= 0 && c->has_v6)
+                r = net_link_bridge_ipv6(c->bridge, &c->gateway6, c->prefix6, err);
         if (r >= 0)
                 r = cni_localnet(c->bridge, err);
         if (r >= 0)

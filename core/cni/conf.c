@@ -567,6 +567,30 @@ static struct jv *iface(const char *name, const uint8_t *mac, const char *sandbo
         return o;
 }
 
+/* One entry of the result's ips (on the container's interface, 2) and, with a gateway, its
+ * default route. */
+static void add_ip(const struct cni_conf *c, int family, const void *addr, int prefix,
+                   const void *gateway, struct jv *ips, struct jv *routes)
+{
+        char a[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 4];
+        struct jv *ip = jv_new_object();
+
+        snprintf(cidr, sizeof(cidr), "%s/%d", inet_ntop(family, addr, a, sizeof(a)), prefix);
+        if (version_rank(c->version) < version_rank("1.0.0"))
+                jv_set_str(ip, "version", family == AF_INET ? "4" : "6");
+        jv_set_int(ip, "interface", 2);
+        jv_set_str(ip, "address", cidr);
+        if (gateway) {
+                struct jv *rt = jv_new_object();
+                inet_ntop(family, gateway, a, sizeof(a));
+                jv_set_str(ip, "gateway", a);
+                jv_set_str(rt, "dst", family == AF_INET ? "0.0.0.0/0" : "::/0");
+                jv_set_str(rt, "gw", a);
+                jv_append(routes, rt);
+        }
+        jv_append(ips, ip);
+}
+
 /* The result's dns: the configuration's, with the embedded server first and its domain
  * searched when the network has one. */
 static struct jv *result_dns(const struct cni_conf *c, const struct jv *dns,
@@ -598,8 +622,7 @@ struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, con
                           const struct cni_result *res)
 {
         struct jv *d = jv_new_object(), *ifs = jv_new_array(), *ips = jv_new_array();
-        struct jv *ip = jv_new_object(), *routes = jv_new_array();
-        char a[INET_ADDRSTRLEN], cidr[INET_ADDRSTRLEN + 4];
+        struct jv *routes = jv_new_array();
         const struct jv *dns = jv_get(c->doc, "dns");
 
         jv_set_str(d, "cniVersion", c->version);
@@ -607,37 +630,10 @@ struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, con
         jv_append(ifs, iface(res->veth, NULL, NULL));
         jv_append(ifs, iface(q->ifname, res->mac, netns));
         jv_set(d, "interfaces", ifs);
-        inet_ntop(AF_INET, &res->addr, a, sizeof(a));
-        snprintf(cidr, sizeof(cidr), "%s/%d", a, res->prefix);
-        if (version_rank(c->version) < version_rank("1.0.0"))
-                jv_set_str(ip, "version", "4");
-        jv_set_int(ip, "interface", 2);
-        jv_set_str(ip, "address", cidr);
-        if (res->gateway.s_addr) {
-                struct jv *rt = jv_new_object();
-                inet_ntop(AF_INET, &res->gateway, a, sizeof(a));
-                jv_set_str(ip, "gateway", a);
-                jv_set_str(rt, "dst", "0.0.0.0/0");
-                jv_set_str(rt, "gw", a);
-                jv_append(routes, rt);
-        }
-        jv_append(ips, ip);
-        if (res->has_v6) {
-                char a6[INET6_ADDRSTRLEN], c6[INET6_ADDRSTRLEN + 4];
-                struct jv *ip6 = jv_new_object(), *rt6 = jv_new_object();
-                inet_ntop(AF_INET6, &res->addr6, a6, sizeof(a6));
-                snprintf(c6, sizeof(c6), "%s/%d", a6, res->prefix6);
-                if (version_rank(c->version) < version_rank("1.0.0"))
-                        jv_set_str(ip6, "version", "6");
-                jv_set_int(ip6, "interface", 2);
-                jv_set_str(ip6, "address", c6);
-                inet_ntop(AF_INET6, &res->gateway6, a6, sizeof(a6));
-                jv_set_str(ip6, "gateway", a6);
-                jv_append(ips, ip6);
-                jv_set_str(rt6, "dst", "::/0");
-                jv_set_str(rt6, "gw", a6);
-                jv_append(routes, rt6);
-        }
+        add_ip(c, AF_INET, &res->addr, res->prefix, res->gateway.s_addr ? &res->gateway : NULL, ips,
+               routes);
+        if (res->has_v6)
+                add_ip(c, AF_INET6, &res->addr6, res->prefix6, &res->gateway6, ips, routes);
         jv_set(d, "ips", ips);
         jv_set(d, "routes", routes);
         jv_set(d, "dns", result_dns(c, dns, res));

@@ -62,13 +62,8 @@ int bridge_ensure(const struct cli *cli, const struct network *n, const char *ex
         /* Dual-stack: the IPv6 gateway on the bridge too. IPv6 is not forwarded (hawser's
          * nftables table is IPv4): containers reach each other and the host, which keeps
          * networks isolated and --internal internal for IPv6 as well. */
-        if (r >= 0 && n->ipv6) {
-                char p6[128];
-                snprintf(p6, sizeof(p6), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", n->bridge);
-                r = net_sysctl_write(p6, "0", err);
-                if (r >= 0)
-                        r = net_link_addr6_add(n->bridge, &n->gateway6, n->prefix6, err);
-        }
+        if (r >= 0 && n->ipv6)
+                r = net_link_bridge_ipv6(n->bridge, &n->gateway6, n->prefix6, err);
         if (r < 0)
                 return err_wrap(err, "setting up network %s", n->name);
         /* DNAT of 127.0.0.1 to a container needs loopback sources routable on the bridge. */
