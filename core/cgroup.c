@@ -402,9 +402,10 @@ static const char *const v1_controllers[] = {"memory",  "cpu",      "pids",     
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
-        return l->place || l->device_allow || l->hugetlb || l->blkio_weight > 0 || l->memory ||
-               l->memory_swap || l->memory_reservation || l->oom_kill_disable || l->nano_cpus ||
-               l->cpu_shares || l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
+        return l->place || l->device_allow || l->hugetlb || l->has_swappiness || l->net_classid ||
+               l->net_prio || l->blkio_weight > 0 || l->memory || l->memory_swap ||
+               l->memory_reservation || l->oom_kill_disable || l->nano_cpus || l->cpu_shares ||
+               l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
                (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
 }
 
@@ -522,7 +523,10 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                                         (l->cpuset_mems && *l->cpuset_mems))) ||
                             (!strcmp(ctl, "blkio") && l->blkio_weight > 0) ||
                             (!strcmp(ctl, "devices") && l->device_allow) ||
-                            (!strcmp(ctl, "hugetlb") && l->hugetlb) || l->place;
+                            (!strcmp(ctl, "memory") && l->has_swappiness) ||
+                            (!strcmp(ctl, "hugetlb") && l->hugetlb) ||
+                            (!strcmp(ctl, "net_cls") && l->net_classid) ||
+                            (!strcmp(ctl, "net_prio") && l->net_prio) || l->place;
                 int r;
 
                 if (!want)
@@ -532,7 +536,9 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 if (!fs_is(root, CGROUP_SUPER_MAGIC) && l->place &&
                     !(!strcmp(ctl, "blkio") && l->blkio_weight > 0) &&
                     !(!strcmp(ctl, "devices") && l->device_allow) &&
-                    !(!strcmp(ctl, "hugetlb") && l->hugetlb))
+                    !(!strcmp(ctl, "hugetlb") && l->hugetlb) &&
+                    !(!strcmp(ctl, "net_cls") && l->net_classid) &&
+                    !(!strcmp(ctl, "net_prio") && l->net_prio))
                         continue;
                 if (!fs_is(root, CGROUP_SUPER_MAGIC))
                         return err_set(err, -EOPNOTSUPP,
@@ -550,6 +556,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                              l->memory_reservation, err);
                         if (r >= 0 && l->oom_kill_disable)
                                 r = write_file(dir, "memory.oom_control", "1", err);
+                        if (r >= 0 && l->has_swappiness)
+                                r = write_ll(dir, "memory.swappiness", l->swappiness, err);
                         /* Swap accounting may be off (no memsw files): then swap is unlimited. */
                         if (r >= 0 && l->memory_swap) {
                                 char p[PATH_MAX + 32];
@@ -581,6 +589,12 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                             : write_file(dir, "devices.allow", *a, err);
                 } else if (!strcmp(ctl, "hugetlb")) {
                         r = write_hugetlb(dir, l->hugetlb, "limit_in_bytes", err);
+                } else if (!strcmp(ctl, "net_cls")) {
+                        if (l->net_classid)
+                                r = write_ll(dir, "net_cls.classid", l->net_classid, err);
+                } else if (!strcmp(ctl, "net_prio")) {
+                        for (char **p = l->net_prio; r >= 0 && p && *p; p++)
+                                r = write_file(dir, "net_prio.ifpriomap", *p, err);
                 } else if (!strcmp(ctl, "blkio")) {
                         char p[PATH_MAX + 32];
                         snprintf(p, sizeof(p), "%s/blkio.weight", dir);
@@ -664,6 +678,10 @@ int cgroup_apply(const char *id, const struct cgroup_limits *l, pid_t pid, struc
         if (l->device_allow && unified())
                 return err_set(err, -EOPNOTSUPP,
                                "device cgroup rules need the cgroup v1 devices controller");
+        if ((l->net_classid || l->net_prio || l->has_swappiness) && unified())
+                return err_set(err, -EOPNOTSUPP,
+                               "network class and priorities and memory swappiness need cgroup "
+                               "v1 (net_cls, net_prio, memory)");
         return unified() ? apply_v2(id, l, pid, err) : apply_v1(id, l, pid, err);
 }
 

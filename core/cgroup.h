@@ -48,7 +48,11 @@ struct cgroup_limits {
                                  * denied (cgroup v1 devices controller); NULL: none. An
                                  * entry "deny c 1:3 m" denies, in its turn (OCI rules) */
         char **hugetlb;         /* "<page size>=<bytes>" ("2MB=1073741824"); NULL: none */
-        bool place;             /* in its cgroups even without limits (--cgroup-parent) */
+        bool has_swappiness;    /* memory.swappiness (cgroup v1) */
+        long long swappiness;
+        long long net_classid; /* net_cls.classid (cgroup v1); 0: none */
+        char **net_prio;       /* "<ifname> <priority>" lines of net_prio.ifpriomap; NULL */
+        bool place;            /* in its cgroups even without limits (--cgroup-parent) */
 };
 /* Whether this host has the cgroup v1 devices controller (device cgroup rules). */
 bool cgroup_devices_supported(void);

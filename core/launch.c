@@ -1103,7 +1103,27 @@ static int oci_process_setup(const struct launch_oci *o, struct err *err)
             syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, o->session_keyring) < 0 &&
             errno != ENOSYS)
                 return err_errno(err, "joining a session keyring of its own");
+        if (o->apparmor_profile && launch_apparmor_exec(o->apparmor_profile, err) < 0)
+                return -err->code;
         return launch_pass_fds(o->preserve_fds, err);
+}
+
+int launch_apparmor_exec(const char *profile, struct err *err)
+{
+        _cleanup_free_ char *cmd = util_printf("exec %s", profile);
+        int fd = open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                fd = open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || !cmd) {
+                if (fd >= 0)
+                        close(fd);
+                return err_errno(err, "setting the AppArmor profile %s", profile);
+        }
+        n = write(fd, cmd, strlen(cmd));
+        close(fd);
+        return n < 0 ? err_errno(err, "setting the AppArmor profile %s", profile) : 0;
 }
 
 int launch_pass_fds(int n, struct err *err)

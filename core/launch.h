@@ -46,6 +46,7 @@ struct launch_oci {
         /* A user namespace of its own: the uid_map and gid_map texts ("0 100000 65536\n"),
          * written by the caller after the clone; NULL: the caller's user namespace. */
         const char *uid_map, *gid_map;
+        const char *apparmor_profile; /* the process's AppArmor profile; NULL: none */
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */
@@ -156,6 +157,8 @@ struct launch_proc {
  * loads the syscall filter, execs argv with env in the current root. Only returns on
  * failure, with *ret_exit_code set. */
 int launch_exec_process(const struct launch_proc *p, int *ret_exit_code, struct err *err);
+/* The AppArmor profile the coming exec enters (AppArmor must be enabled on the host). */
+int launch_apparmor_exec(const char *profile, struct err *err);
 /* An OCI runtime's --preserve-fds N: descriptors 3 .. 3+N-1 pass the coming exec, every
  * descriptor above them closes on it. */
 int launch_pass_fds(int n, struct err *err);

@@ -172,6 +172,20 @@ static int run_hooks(const struct oci_state *st, const char *kind, struct err *e
         return 0;
 }
 
+/* poststart and poststop: a failing hook is a warning, and the others still run (the
+ * spec's rule for those two). */
+static void run_hooks_warn(const struct oci_state *st, const char *kind)
+{
+        const struct jv *hooks = jv_get(jv_get(st->doc, "hooks"), kind);
+        _cleanup_jv_ struct jv *state = jv_len(hooks) ? oci_state_json(st) : NULL;
+
+        for (size_t i = 0; i < jv_len(hooks); i++) {
+                struct err e = {0};
+                if (run_hook(jv_at(hooks, i), jv_to_string(state, false), &e) < 0)
+                        fprintf(stderr, "hawser-runtime: %s hook: %s, ignoring\n", kind, e.msg);
+        }
+}
+
 /* launch_oci's run_hooks: the config's hooks of kind, in the init. */
 static int hooks_in_container(const void *ctx, const char *kind, const char *state, struct err *err)
 {
@@ -356,7 +370,6 @@ static int release(struct oci_state *st, struct err *err)
 int oci_cmd_start(const struct oci_global *g, int argc, char **argv, struct err *err)
 {
         struct oci_state st;
-        struct err ignored = {0};
         int r = 0;
 
         if (parse_id((const struct opt_def[]){OPT_END}, argc, argv, NULL, 1, err) < 0 ||
@@ -374,8 +387,8 @@ int oci_cmd_start(const struct oci_global *g, int argc, char **argv, struct err 
                 r = err_set(err, -EINVAL, "cannot start an already running container");
                 break;
         }
-        if (r >= 0 && run_hooks(&st, "poststart", &ignored) < 0)
-                fprintf(stderr, "hawser-runtime: %s, ignoring\n", ignored.msg);
+        if (r >= 0)
+                run_hooks_warn(&st, "poststart");
         oci_state_free(&st);
         return r < 0 ? 1 : 0;
 }
@@ -408,7 +421,6 @@ int oci_cmd_run(const struct oci_global *g, int argc, char **argv, struct err *e
 {
         struct create_opts o = {.bundle = "."};
         struct oci_state st;
-        struct err ignored = {0};
         int r = parse_id(create_defs, argc, argv, &o, 1, err), code = 0;
 
         if (r < 0)
@@ -416,8 +428,8 @@ int oci_cmd_run(const struct oci_global *g, int argc, char **argv, struct err *e
         r = do_create(g, argv[1], &o, &st, err);
         if (r >= 0)
                 r = release(&st, err);
-        if (r >= 0 && run_hooks(&st, "poststart", &ignored) < 0)
-                fprintf(stderr, "hawser-runtime: %s, ignoring\n", ignored.msg);
+        if (r >= 0)
+                run_hooks_warn(&st, "poststart");
         if (r >= 0 && o.detach) {
                 oci_state_free(&st);
                 return 0;
@@ -425,8 +437,7 @@ int oci_cmd_run(const struct oci_global *g, int argc, char **argv, struct err *e
         if (r >= 0)
                 code = wait_exit(st.pid);
         if (st.dir) {
-                if (run_hooks(&st, "poststop", &ignored) < 0)
-                        fprintf(stderr, "hawser-runtime: %s, ignoring\n", ignored.msg);
+                run_hooks_warn(&st, "poststop");
                 destroy(&st);
         }
         oci_state_free(&st);
@@ -513,8 +524,7 @@ int oci_cmd_delete(const struct oci_global *g, int argc, char **argv, struct err
                             argv[1], oci_status_name(s));
         } else {
                 destroy(&st);
-                if (run_hooks(&st, "poststop", &ignored) < 0)
-                        fprintf(stderr, "hawser-runtime: %s, ignoring\n", ignored.msg);
+                run_hooks_warn(&st, "poststop");
         }
         oci_state_free(&st);
         return r < 0 ? 1 : 0;

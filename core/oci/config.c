@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/fs.h"
 #include "../base/util.h"
 #include "../caps.h"
 #include "internal.h"
@@ -192,7 +194,9 @@ static int plan_rlimits(const struct jv *rl, struct oci_plan *p, struct err *err
                 for (; type[k] && k < sizeof(name) - 1; k++)
                         name[k] = (char)tolower((unsigned char)type[k]);
                 name[k] = '\0';
-                p->rlimits[i].resource = launch_rlimit_resource(name);
+                /* RLIMIT_AS too, which Docker's --ulimit does not take. */
+                p->rlimits[i].resource =
+                        !strcmp(name, "as") ? RLIMIT_AS : launch_rlimit_resource(name);
                 if (p->rlimits[i].resource < 0)
                         return err_set(err, -EINVAL, "failed to map rlimit \"%s\"",
                                        jv_get_str(r, "type") ?: "");
@@ -224,6 +228,35 @@ static int plan_user(const struct jv *user, struct oci_plan *p, struct err *err)
         return 0;
 }
 
+/* AppArmor and SELinux, as runc treats them: an AppArmor profile is entered at the exec
+ * and is an error where AppArmor is off; SELinux labels are ignored where SELinux is off,
+ * and refused where it is on (hawser does not label). */
+static int plan_labels(const struct jv *proc, struct oci_plan *p, struct err *err)
+{
+        const char *aa = jv_get_str(proc, "apparmorProfile");
+        const char *label = jv_get_str(proc, "selinuxLabel");
+        const char *mount_label = jv_path(p->config, "linux.mountLabel")
+                                          ? jv_str(jv_path(p->config, "linux.mountLabel"))
+                                          : NULL;
+        _cleanup_free_ char *on = NULL;
+
+        p->oci.apparmor_profile = NULL;
+        if (aa && *aa) {
+                if (fs_read_file("/sys/module/apparmor/parameters/enabled", &on, NULL,
+                                 &(struct err){0}) < 0 ||
+                    on[0] != 'Y')
+                        return err_set(err, -EINVAL,
+                                       "apparmor profile %s is set but AppArmor is not enabled "
+                                       "on this host",
+                                       aa);
+                p->oci.apparmor_profile = aa;
+        }
+        if (((label && *label) || (mount_label && *mount_label)) &&
+            access("/sys/fs/selinux/enforce", F_OK) == 0)
+                return err_set(err, -EINVAL, "SELinux labels are not supported by hawser");
+        return 0;
+}
+
 static int plan_process(struct oci_plan *p, struct err *err)
 {
         const struct jv *proc = jv_get(p->config, "process");
@@ -249,6 +282,8 @@ static int plan_process(struct oci_plan *p, struct err *err)
                 cap_set(jv_get(caps, "permitted")), cap_set(jv_get(caps, "inheritable")),
                 cap_set(jv_get(caps, "ambient"))};
         p->s.caps = &p->caps;
+        if (plan_labels(proc, p, err) < 0)
+                return -err->code;
         p->has_oom_score_adj = jv_get(proc, "oomScoreAdj") != NULL;
         p->oom_score_adj = jv_get_int(proc, "oomScoreAdj", 0);
         if (plan_rlimits(jv_get(proc, "rlimits"), p, err) < 0)
@@ -271,7 +306,7 @@ static int join_ns(const char *type, const char *path, int *ret, struct err *err
 /* Namespaces the config does not list are the caller's, as in runc. */
 static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err *err)
 {
-        bool net = false, pid = false, ipc = false, uts = false, cgroup = false;
+        bool net = false, pid = false, ipc = false, uts = false, cgroup = false, mnt = false;
 
         for (size_t i = 0; i < jv_len(nss); i++) {
                 const char *type = jv_get_str(jv_at(nss, i), "type") ?: "";
@@ -295,12 +330,18 @@ static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err 
                         cgroup = true;
                 else if (!strcmp(type, "user"))
                         r = 0; /* plan_userns's */
+                else if (!strcmp(type, "mount") && !path)
+                        mnt = true;
                 else if (strcmp(type, "mount") || path)
                         r = err_set(err, -EINVAL, "namespace %s%s%s is not supported by hawser",
                                     type, path ? " joined by path " : "", path ? path : "");
                 if (r < 0)
                         return r;
         }
+        if (!mnt)
+                return err_set(err, -EINVAL,
+                               "a container without a mount namespace of its own is not "
+                               "supported by hawser");
         p->s.new_netns = net && p->ns_fds[0] < 0;
         p->s.netns_fd = p->ns_fds[0];
         p->s.pidns_fd = p->ns_fds[1];
@@ -325,12 +366,15 @@ static int plan_devices(const struct jv *devs, struct oci_plan *p, struct err *e
                 const char *type = jv_get_str(d, "type") ?: "";
                 const char *path = jv_get_str(d, "path");
                 if (!path || path[0] != '/' ||
-                    (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "u")))
+                    (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "u") &&
+                     strcmp(type, "p")))
                         return err_set(err, -EINVAL, "device %s: bad path or type",
                                        path ? path : "(none)");
                 p->devices.v[i] = (struct device_node){
                         .path = strdup(path),
-                        .type = type[0] == 'b' ? S_IFBLK : S_IFCHR,
+                        .type = type[0] == 'b'   ? S_IFBLK
+                                : type[0] == 'p' ? S_IFIFO
+                                                 : S_IFCHR,
                         .major = (unsigned)jv_get_int(d, "major", 0),
                         .minor = (unsigned)jv_get_int(d, "minor", 0),
                         .mode = (mode_t)jv_get_int(d, "fileMode", 0666) & 07777,
@@ -403,6 +447,24 @@ static int device_rules(const struct jv *devs, struct cgroup_limits *l, struct e
         return 0;
 }
 
+/* linux.resources.network: classID (net_cls) and priorities (net_prio). */
+static int net_resources(const struct jv *net, struct cgroup_limits *l, struct err *err)
+{
+        const struct jv *prios = jv_get(net, "priorities");
+
+        l->net_classid = jv_get_int(net, "classID", 0);
+        for (size_t i = 0; prios && i < jv_len(prios); i++) {
+                const char *name = jv_get_str(jv_at(prios, i), "name");
+                _cleanup_free_ char *line = NULL;
+                if (!name || !*name || strchr(name, ' ') || strlen(name) > 15)
+                        return err_set(err, -EINVAL, "network priority %zu: bad interface name", i);
+                line = util_printf("%s %lld", name, jv_get_int(jv_at(prios, i), "priority", 0));
+                if (!line || util_strv_push(&l->net_prio, line) < 0)
+                        return err_set(err, -ENOMEM, "network priorities");
+        }
+        return 0;
+}
+
 /* linux.resources.hugepageLimits: [{"pageSize": "2MB", "limit": bytes}]. */
 static int hugepage_limits(const struct jv *hp, struct cgroup_limits *l, struct err *err)
 {
@@ -438,6 +500,13 @@ int oci_plan_resources(const struct jv *res, struct cgroup_limits *l, struct err
         l->cpuset_mems = jv_get_str(cpu, "mems");
         l->pids_limit = jv_get_int(jv_get(res, "pids"), "limit", 0);
         l->blkio_weight = jv_get_int(jv_get(res, "blockIO"), "weight", 0);
+        l->oom_kill_disable = jv_get_bool(mem, "disableOOMKiller");
+        l->has_swappiness = jv_get(mem, "swappiness") != NULL;
+        l->swappiness = jv_get_int(mem, "swappiness", 0);
+        if (l->has_swappiness && (l->swappiness < 0 || l->swappiness > 100))
+                return err_set(err, -EINVAL, "swappiness %lld is not 0-100", l->swappiness);
+        if (net_resources(jv_get(res, "network"), l, err) < 0)
+                return -err->code;
         if (device_rules(jv_get(res, "devices"), l, err) < 0)
                 return -err->code;
         return hugepage_limits(jv_get(res, "hugepageLimits"), l, err);
@@ -447,7 +516,8 @@ void oci_resources_free(struct cgroup_limits *l)
 {
         util_strv_free(l->device_allow);
         util_strv_free(l->hugetlb);
-        l->device_allow = l->hugetlb = NULL;
+        util_strv_free(l->net_prio);
+        l->device_allow = l->hugetlb = l->net_prio = NULL;
 }
 
 /* cgroupsPath "/a/b" is a/b under the hierarchy's root; without one, hawser's own level. */
@@ -474,6 +544,8 @@ static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan 
         /* The config's own device nodes are usable, as runc allows them. */
         for (size_t i = 0; p->limits.device_allow && i < p->devices.n; i++) {
                 const struct device_node *d = &p->devices.v[i];
+                if (d->type == S_IFIFO)
+                        continue; /* a fifo is no device */
                 _cleanup_free_ char *rule = util_printf(
                         "%c %u:%u rwm", d->type == S_IFBLK ? 'b' : 'c', d->major, d->minor);
                 if (!rule || util_strv_push(&p->limits.device_allow, rule) < 0)

@@ -115,7 +115,9 @@ static void __attribute__((noreturn)) exec_final(const struct exec_run *x)
                 err_errno(&err, "setsid");
                 goto fail;
         }
-        if (launch_pass_fds(x->preserve_fds, &err) < 0)
+        if (launch_pass_fds(x->preserve_fds, &err) < 0 ||
+            (x->p->oci.apparmor_profile &&
+             launch_apparmor_exec(x->p->oci.apparmor_profile, &err) < 0))
                 goto fail;
         launch_exec_process(&(struct launch_proc){.argv = s->argv,
                                                   .env = s->env,

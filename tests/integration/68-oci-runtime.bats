@@ -753,6 +753,65 @@ c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}
     assert_output_contains "a user namespace needs uidMappings"
 }
 
+# What the runtime-tools validation suite found hawser missing, side by side with runc.
+@test "oci: fifo devices, RLIMIT_AS, disableOOMKiller and swappiness, network classes, a mount namespace required" {
+    local b=$BATS_TEST_TMPDIR/b cg
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'ls -l /dev/myfifo | cut -c1; grep \"Max address space\" /proc/self/limits']
+c['process']['rlimits'].append({'type': 'RLIMIT_AS', 'soft': 1073741824, 'hard': 1073741824})
+c['linux']['devices'] = [{'path': '/dev/myfifo', 'type': 'p', 'fileMode': 0o600}]
+"
+    run rt run --bundle "$b" va1
+    assert_success
+    assert_line 0 p
+    assert_output_contains "1073741824           1073741824"
+    if [ -d /sys/fs/cgroup/memory ]; then
+        bundle "$b.2" "
+c['process']['args'] = ['sleep', '1000']
+c['linux']['resources'] = {'memory': {'limit': 67108864, 'swappiness': 10, 'disableOOMKiller': True}}
+"
+        rt create --bundle "$b.2" --pid-file "$b.2/pid" va2 </dev/null >/dev/null 2>&1
+        cg=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$(cat "$b.2/pid")/cgroup")
+        [ "$(cat "/sys/fs/cgroup/memory$cg/memory.swappiness")" = 10 ] || fail "swappiness"
+        grep -q 'oom_kill_disable 1' "/sys/fs/cgroup/memory$cg/memory.oom_control" || fail "oom killer on"
+        rt delete --force va2
+    fi
+    bundle "$b.3" "c['linux']['resources'] = {'network': {'classID': 1048577}}"
+    run rt run --bundle "$b.3" va3
+    if mountpoint -q /sys/fs/cgroup/net_cls; then
+        assert_success
+    else
+        assert_failure
+        assert_output_contains "net_cls controller is not mounted"
+    fi
+    bundle "$b.4" "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'mount']"
+    run rt run --bundle "$b.4" va4
+    assert_failure
+    assert_output_contains "without a mount namespace of its own is not supported"
+}
+
+@test "oci: a failing poststart or poststop hook is a warning and the others still run; AppArmor as runc treats it" {
+    local b=$BATS_TEST_TMPDIR/b t=$BATS_TEST_TMPDIR
+    bundle "$b" "
+c['process']['args'] = ['true']
+c['hooks'] = {'poststart': [{'path': '/bin/false'}, {'path': '/bin/sh', 'args': ['sh', '-c', 'touch $t/second-poststart']}],
+              'poststop': [{'path': '/bin/false'}, {'path': '/bin/sh', 'args': ['sh', '-c', 'touch $t/second-poststop']}]}
+"
+    run rt run --bundle "$b" wh1
+    assert_success
+    assert_output_contains "poststart hook"
+    [ -e "$t/second-poststart" ] || fail "the second poststart hook did not run"
+    [ -e "$t/second-poststop" ] || fail "the second poststop hook did not run"
+    bundle "$b.2" "c['process']['apparmorProfile'] = 'hawser-test-profile'"
+    run rt run --bundle "$b.2" aa1
+    if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+        assert_failure
+        assert_output_contains "AppArmor is not enabled on this host"
+    else
+        assert_failure # no such profile is loaded: the write or the exec is refused
+    fi
+}
+
 @test "containerd 1.6 accepts README's CRI configuration for hawser-runtime (config dump)" {
     command -v containerd >/dev/null || skip "containerd is not installed"
     local readme=$BATS_TEST_DIRNAME/../../README.md conf=$BATS_TEST_TMPDIR/containerd.toml
