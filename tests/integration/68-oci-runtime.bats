@@ -594,6 +594,39 @@ c['process']['capabilities']['permitted'].append('CAP_MKNOD')
     assert_output_contains "device rule 0: bad type x"
 }
 
+@test "oci: device rules as an eBPF filter, as on a cgroup v2 host (on a hybrid host, through the test hook)" {
+    if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        : # a cgroup v2 host: the filter is the only way
+    elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        export HAWSER_TEST_CGROUP_DEVICES=bpf
+    else
+        skip "no cgroup v2 hierarchy here to attach a device filter to"
+    fi
+    local b=$BATS_TEST_TMPDIR/b pid cg
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c; mknod /dev/xsda b 8 0 && echo made; head -c 1 /dev/xsda || echo read-denied; mknod /dev/xnull c 1 3 && echo x > /dev/xnull && echo allowed-node-ok; sleep 1000']
+c['linux']['resources'] = {'devices': [{'allow': False, 'access': 'rwm'}]}
+for s in ('bounding', 'effective', 'permitted'):
+    c['process']['capabilities'][s].append('CAP_MKNOD')
+"
+    rt create --bundle "$b" --pid-file "$b/pid" bpf1 </dev/null >"$b/out" 2>&1 || fail "$(cat "$b/out")"
+    rt start bpf1
+    pid=$(cat "$b/pid")
+    wait_for grep -q allowed-node-ok "$b/out"
+    run cat "$b/out"
+    assert_line 0 4
+    assert_line 1 made
+    assert_output_contains "Operation not permitted"
+    assert_output_contains read-denied
+    # Not the v1 devices controller: its cgroup of the container allows everything.
+    cg=$(sed -n 's/^[0-9]*:devices:\(.*\)/\1/p' "/proc/$pid/cgroup")
+    if [ -n "$cg" ] && [ -n "${HAWSER_TEST_CGROUP_DEVICES:-}" ]; then
+        [ "$(cat "/sys/fs/cgroup/devices$cg/devices.list")" = "a *:* rwm" ] || fail "the v1 rules were written: $cg: $(cat "/sys/fs/cgroup/devices$cg/devices.list")"
+    fi
+    rt delete --force bpf1
+    unset HAWSER_TEST_CGROUP_DEVICES
+}
+
 @test "oci: mount propagation options and rootfsPropagation" {
     local b=$BATS_TEST_TMPDIR/b
     bundle "$b" "
