@@ -13,6 +13,7 @@
 
 #include "base/cleanup.h"
 #include "base/fs.h"
+#include "base/util.h"
 #include "cgroup.h"
 #include "devfilter.h"
 
@@ -403,10 +404,10 @@ static const char *const v1_controllers[] = {"memory",  "cpu",      "pids",     
 
 bool cgroup_limits_any(const struct cgroup_limits *l)
 {
-        return l->place || l->device_allow || l->hugetlb || l->has_swappiness || l->net_classid ||
-               l->net_prio || l->blkio_weight > 0 || l->memory || l->memory_swap ||
-               l->memory_reservation || l->oom_kill_disable || l->nano_cpus || l->cpu_shares ||
-               l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
+        return l->place || l->device_allow || l->hugetlb || l->blkio_dev || l->has_swappiness ||
+               l->net_classid || l->net_prio || l->blkio_weight > 0 || l->memory ||
+               l->memory_swap || l->memory_reservation || l->oom_kill_disable || l->nano_cpus ||
+               l->cpu_shares || l->cpu_period || l->cpu_quota || l->pids_limit > 0 ||
                (l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems);
 }
 
@@ -429,6 +430,43 @@ static int write_ll(const char *dir, const char *file, long long v, struct err *
 
         snprintf(buf, sizeof(buf), "%lld", v);
         return write_file(dir, file, buf, err);
+}
+
+/* Each per-device entry of list ("read_bps 8:0 1048576"): v1's blkio.throttle.<kind>_device
+ * and blkio.weight_device, v2's io.max (rbps, wbps, riops, wiops) and io.weight. */
+static int write_blkio_dev(const char *dir, char **list, bool v2, struct err *err)
+{
+        static const struct {
+                const char *kind, *v1, *v2;
+        } map[] = {
+                {"weight", "blkio.weight_device", NULL},
+                {"read_bps", "blkio.throttle.read_bps_device", "rbps"},
+                {"write_bps", "blkio.throttle.write_bps_device", "wbps"},
+                {"read_iops", "blkio.throttle.read_iops_device", "riops"},
+                {"write_iops", "blkio.throttle.write_iops_device", "wiops"},
+        };
+
+        for (char **e = list; e && *e; e++) {
+                char kind[16], dev[32], line[64];
+                long long v;
+                size_t k;
+                if (sscanf(*e, "%15s %31s %lld", kind, dev, &v) != 3)
+                        return err_set(err, -EINVAL, "block I/O setting %s", *e);
+                for (k = 0; k < ARRAY_SIZE(map) && strcmp(kind, map[k].kind); k++)
+                        ;
+                if (k == ARRAY_SIZE(map))
+                        return err_set(err, -EINVAL, "block I/O setting %s", *e);
+                if (!v2)
+                        snprintf(line, sizeof(line), "%s %lld", dev, v);
+                else if (map[k].v2)
+                        snprintf(line, sizeof(line), "%s %s=%lld", dev, map[k].v2, v);
+                else
+                        snprintf(line, sizeof(line), "%s %lld", dev, v);
+                if (write_file(dir, v2 ? (map[k].v2 ? "io.max" : "io.weight") : map[k].v1, line,
+                               err) < 0)
+                        return -err->code;
+        }
+        return 0;
 }
 
 /* Each "<size>=<bytes>" of list as hugetlb.<size>.<file> (v1 limit_in_bytes, v2 max). */
@@ -554,7 +592,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                         (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
                         (!strcmp(ctl, "cpuset") && ((l->cpuset_cpus && *l->cpuset_cpus) ||
                                                     (l->cpuset_mems && *l->cpuset_mems))) ||
-                        (!strcmp(ctl, "blkio") && l->blkio_weight > 0) ||
+                        (!strcmp(ctl, "blkio") && (l->blkio_weight > 0 || l->blkio_dev)) ||
                         (!strcmp(ctl, "devices") && l->device_allow && !devices_by_bpf_test()) ||
                         (!strcmp(ctl, "memory") && l->has_swappiness) ||
                         (!strcmp(ctl, "hugetlb") && l->hugetlb) ||
@@ -567,7 +605,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                 snprintf(root, sizeof(root), CG_ROOT "/%s", ctl);
                 /* Placed only (no limit of this kind): a hierarchy not mounted is no error. */
                 if (!fs_is(root, CGROUP_SUPER_MAGIC) && l->place &&
-                    !(!strcmp(ctl, "blkio") && l->blkio_weight > 0) &&
+                    !(!strcmp(ctl, "blkio") && (l->blkio_weight > 0 || l->blkio_dev)) &&
                     !(!strcmp(ctl, "devices") && l->device_allow && !devices_by_bpf_test()) &&
                     !(!strcmp(ctl, "hugetlb") && l->hugetlb) &&
                     !(!strcmp(ctl, "net_cls") && l->net_classid) &&
@@ -637,6 +675,8 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                              access(p, F_OK) == 0 ? "blkio.weight"
                                                                   : "blkio.bfq.weight",
                                              l->blkio_weight, err);
+                        if (r >= 0)
+                                r = write_blkio_dev(dir, l->blkio_dev, false, err);
                 } else if (!strcmp(ctl, "cpuset")) {
                         if (l->cpuset_cpus && *l->cpuset_cpus)
                                 r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
@@ -701,6 +741,8 @@ static int apply_v2(const char *id, const struct cgroup_limits *l, pid_t pid, st
         }
         if (r >= 0 && l->hugetlb)
                 r = write_hugetlb(dir, l->hugetlb, "max", err);
+        if (r >= 0 && l->blkio_dev)
+                r = write_blkio_dev(dir, l->blkio_dev, true, err);
         if (r >= 0 && l->device_allow)
                 r = attach_devfilter(dir, l->device_allow, err);
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);

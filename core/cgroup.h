@@ -50,6 +50,8 @@ struct cgroup_limits {
         char **hugetlb;         /* "<page size>=<bytes>" ("2MB=1073741824"); NULL: none */
         bool has_swappiness;    /* memory.swappiness (cgroup v1) */
         long long swappiness;
+        char **blkio_dev;      /* per device: "weight M:m W", "read_bps M:m N", "write_bps",
+                                 * "read_iops", "write_iops" (v1 blkio, v2 io); NULL: none */
         long long net_classid; /* net_cls.classid (cgroup v1); 0: none */
         char **net_prio;       /* "<ifname> <priority>" lines of net_prio.ifpriomap; NULL */
         bool place;            /* in its cgroups even without limits (--cgroup-parent) */

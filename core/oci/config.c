@@ -447,6 +447,35 @@ static int device_rules(const struct jv *devs, struct cgroup_limits *l, struct e
         return 0;
 }
 
+/* linux.resources.blockIO's per-device weights and throttles. */
+static int blkio_devices(const struct jv *bio, struct cgroup_limits *l, struct err *err)
+{
+        static const char *const keys[][2] = {{"weightDevice", "weight"},
+                                              {"throttleReadBpsDevice", "read_bps"},
+                                              {"throttleWriteBpsDevice", "write_bps"},
+                                              {"throttleReadIOPSDevice", "read_iops"},
+                                              {"throttleWriteIOPSDevice", "write_iops"}};
+
+        for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+                const struct jv *list = jv_get(bio, keys[k][0]);
+                for (size_t i = 0; list && i < jv_len(list); i++) {
+                        const struct jv *d = jv_at(list, i);
+                        long long major = jv_get_int(d, "major", -1);
+                        long long minor = jv_get_int(d, "minor", -1);
+                        long long v = jv_get_int(d, k ? "rate" : "weight", -1);
+                        _cleanup_free_ char *e = NULL;
+                        if (major < 0 || minor < 0 || v < 0)
+                                return err_set(err, -EINVAL,
+                                               "blockIO %s entry %zu: bad major, minor or %s",
+                                               keys[k][0], i, k ? "rate" : "weight");
+                        e = util_printf("%s %lld:%lld %lld", keys[k][1], major, minor, v);
+                        if (!e || util_strv_push(&l->blkio_dev, e) < 0)
+                                return err_set(err, -ENOMEM, "blockIO");
+                }
+        }
+        return 0;
+}
+
 /* linux.resources.network: classID (net_cls) and priorities (net_prio). */
 static int net_resources(const struct jv *net, struct cgroup_limits *l, struct err *err)
 {
@@ -500,6 +529,8 @@ int oci_plan_resources(const struct jv *res, struct cgroup_limits *l, struct err
         l->cpuset_mems = jv_get_str(cpu, "mems");
         l->pids_limit = jv_get_int(jv_get(res, "pids"), "limit", 0);
         l->blkio_weight = jv_get_int(jv_get(res, "blockIO"), "weight", 0);
+        if (blkio_devices(jv_get(res, "blockIO"), l, err) < 0)
+                return -err->code;
         l->oom_kill_disable = jv_get_bool(mem, "disableOOMKiller");
         l->has_swappiness = jv_get(mem, "swappiness") != NULL;
         l->swappiness = jv_get_int(mem, "swappiness", 0);
@@ -517,7 +548,8 @@ void oci_resources_free(struct cgroup_limits *l)
         util_strv_free(l->device_allow);
         util_strv_free(l->hugetlb);
         util_strv_free(l->net_prio);
-        l->device_allow = l->hugetlb = l->net_prio = NULL;
+        util_strv_free(l->blkio_dev);
+        l->device_allow = l->hugetlb = l->net_prio = l->blkio_dev = NULL;
 }
 
 /* cgroupsPath "/a/b" is a/b under the hierarchy's root; without one, hawser's own level. */

@@ -786,6 +786,29 @@ c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}
     assert_output_contains "a user namespace needs uidMappings"
 }
 
+@test "oci: blockIO throttles per device reach the container's blkio cgroup" {
+    [ -f /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device ] || skip "no cgroup v1 blkio throttling here"
+    local b=$BATS_TEST_TMPDIR/b disk dev pid cg
+    for disk in /sys/block/*; do
+        case ${disk##*/} in loop* | ram* | zram*) continue ;; esac
+        dev=$(cat "$disk/dev") && break
+    done
+    [ -n "$dev" ] || skip "no disk to throttle"
+    bundle "$b" "
+c['process']['args'] = ['sleep', '1000']
+c['linux']['resources'] = {'blockIO': {'throttleReadBpsDevice': [{'major': ${dev%:*}, 'minor': ${dev#*:}, 'rate': 1048576}],
+                                       'throttleWriteIOPSDevice': [{'major': ${dev%:*}, 'minor': ${dev#*:}, 'rate': 100}]}}
+"
+    rt create --bundle "$b" --pid-file "$b/pid" bio1 </dev/null >/dev/null 2>&1
+    pid=$(cat "$b/pid")
+    cg=$(sed -n 's/^[0-9]*:blkio:\(.*\)/\1/p' "/proc/$pid/cgroup")
+    run cat "/sys/fs/cgroup/blkio$cg/blkio.throttle.read_bps_device"
+    assert_output "$dev 1048576"
+    run cat "/sys/fs/cgroup/blkio$cg/blkio.throttle.write_iops_device"
+    assert_output "$dev 100"
+    rt delete --force bio1
+}
+
 # What the runtime-tools validation suite found hawser missing, side by side with runc.
 @test "oci: fifo devices, RLIMIT_AS, disableOOMKiller and swappiness, network classes, a mount namespace required" {
     local b=$BATS_TEST_TMPDIR/b cg
