@@ -1105,6 +1105,11 @@ static int oci_process_setup(const struct launch_oci *o, struct err *err)
                 return err_errno(err, "joining a session keyring of its own");
         if (o->apparmor_profile && launch_apparmor_exec(o->apparmor_profile, err) < 0)
                 return -err->code;
+        /* IOPRIO_WHO_PROCESS, this process: its exec keeps the class and level. */
+        if (o->has_ioprio && syscall(SYS_ioprio_set, 1, 0, o->ioprio) < 0)
+                return err_errno(err, "setting the I/O priority");
+        if (o->has_sched && syscall(SYS_sched_setattr, 0, &o->sched, 0) < 0)
+                return err_errno(err, "setting the scheduler");
         return launch_pass_fds(o->preserve_fds, err);
 }
 

@@ -47,6 +47,16 @@ struct launch_oci {
          * written by the caller after the clone; NULL: the caller's user namespace. */
         const char *uid_map, *gid_map;
         const char *apparmor_profile; /* the process's AppArmor profile; NULL: none */
+        bool has_ioprio;              /* process.ioPriority: ioprio_set's value */
+        int ioprio;
+        bool has_sched; /* process.scheduler: sched_setattr's struct sched_attr */
+        struct {
+                uint32_t size, policy;
+                uint64_t flags;
+                int32_t nice;
+                uint32_t priority;
+                uint64_t runtime, deadline, period;
+        } sched;
 };
 
 /* What the container's init needs; all strings are borrowed from the caller. */

@@ -228,6 +228,60 @@ static int plan_user(const struct jv *user, struct oci_plan *p, struct err *err)
         return 0;
 }
 
+/* process.ioPriority and process.scheduler (the kernel checks the values at create). */
+static int plan_sched(const struct jv *proc, struct oci_plan *p, struct err *err)
+{
+        static const char *const classes[] = {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
+                                              "IOPRIO_CLASS_IDLE"};
+        static const char *const policies[] = {"SCHED_OTHER",   "SCHED_FIFO", "SCHED_RR",
+                                               "SCHED_BATCH",   "SCHED_ISO",  "SCHED_IDLE",
+                                               "SCHED_DEADLINE"};
+        const struct jv *io = jv_get(proc, "ioPriority"), *sc = jv_get(proc, "scheduler");
+        const char *cls = jv_get_str(io, "class"), *pol = jv_get_str(sc, "policy");
+        size_t k;
+
+        p->oci.has_ioprio = p->oci.has_sched = false;
+        if (io) {
+                for (k = 0; cls && k < ARRAY_SIZE(classes) && strcmp(cls, classes[k]); k++)
+                        ;
+                if (!cls || k == ARRAY_SIZE(classes) || jv_get_int(io, "priority", 0) < 0 ||
+                    jv_get_int(io, "priority", 0) > 7)
+                        return err_set(err, -EINVAL, "ioPriority: bad class %s or priority",
+                                       cls ? cls : "(none)");
+                p->oci.has_ioprio = true;
+                p->oci.ioprio = (int)((k + 1) << 13 | jv_get_int(io, "priority", 0));
+        }
+        if (sc) {
+                for (k = 0; pol && k < ARRAY_SIZE(policies) && strcmp(pol, policies[k]); k++)
+                        ;
+                if (!pol || k == ARRAY_SIZE(policies) || k == 4)
+                        return err_set(err, -EINVAL, "scheduler: bad policy %s",
+                                       pol ? pol : "(none)");
+                p->oci.has_sched = true;
+                p->oci.sched.size = sizeof(p->oci.sched);
+                p->oci.sched.policy = (uint32_t)k;
+                p->oci.sched.nice = (int32_t)jv_get_int(sc, "nice", 0);
+                p->oci.sched.priority = (uint32_t)jv_get_int(sc, "priority", 0);
+                p->oci.sched.runtime = (uint64_t)jv_get_int(sc, "runtime", 0);
+                p->oci.sched.deadline = (uint64_t)jv_get_int(sc, "deadline", 0);
+                p->oci.sched.period = (uint64_t)jv_get_int(sc, "period", 0);
+                for (size_t i = 0; i < jv_len(jv_get(sc, "flags")); i++) {
+                        static const char *const flags[] = {
+                                "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
+                                "SCHED_FLAG_DL_OVERRUN",    "SCHED_FLAG_KEEP_POLICY",
+                                "SCHED_FLAG_KEEP_PARAMS",   "SCHED_FLAG_UTIL_CLAMP_MIN",
+                                "SCHED_FLAG_UTIL_CLAMP_MAX"};
+                        const char *f = jv_str(jv_at(jv_get(sc, "flags"), i)) ?: "";
+                        for (k = 0; k < ARRAY_SIZE(flags) && strcmp(f, flags[k]); k++)
+                                ;
+                        if (k == ARRAY_SIZE(flags))
+                                return err_set(err, -EINVAL, "scheduler: unknown flag %s", f);
+                        p->oci.sched.flags |= 1ULL << k;
+                }
+        }
+        return 0;
+}
+
 /* AppArmor and SELinux, as runc treats them: an AppArmor profile is entered at the exec
  * and is an error where AppArmor is off; SELinux labels are ignored where SELinux is off,
  * and refused where it is on (hawser does not label). */
@@ -282,7 +336,7 @@ static int plan_process(struct oci_plan *p, struct err *err)
                 cap_set(jv_get(caps, "permitted")), cap_set(jv_get(caps, "inheritable")),
                 cap_set(jv_get(caps, "ambient"))};
         p->s.caps = &p->caps;
-        if (plan_labels(proc, p, err) < 0)
+        if (plan_labels(proc, p, err) < 0 || plan_sched(proc, p, err) < 0)
                 return -err->code;
         p->has_oom_score_adj = jv_get(proc, "oomScoreAdj") != NULL;
         p->oom_score_adj = jv_get_int(proc, "oomScoreAdj", 0);

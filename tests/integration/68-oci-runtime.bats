@@ -809,6 +809,23 @@ c['linux']['resources'] = {'blockIO': {'throttleReadBpsDevice': [{'major': ${dev
     rt delete --force bio1
 }
 
+@test "oci: process.ioPriority and process.scheduler" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b" "
+c['process']['args'] = ['sh', '-c', 'ionice -p \$\$; cut -d \" \" -f 19,41 /proc/self/stat']
+c['process']['ioPriority'] = {'class': 'IOPRIO_CLASS_BE', 'priority': 6}
+c['process']['scheduler'] = {'policy': 'SCHED_BATCH', 'nice': 5}
+"
+    run rt run --bundle "$b" sch1
+    assert_success
+    assert_line 0 "best-effort: prio 6"
+    assert_line 1 "5 3" # nice 5, policy 3 (SCHED_BATCH)
+    bundle "$b.2" "c['process']['scheduler'] = {'policy': 'SCHED_NOPE'}"
+    run rt run --bundle "$b.2" sch2
+    assert_failure
+    assert_output_contains "scheduler: bad policy SCHED_NOPE"
+}
+
 # What the runtime-tools validation suite found hawser missing, side by side with runc.
 @test "oci: fifo devices, RLIMIT_AS, disableOOMKiller and swappiness, network classes, a mount namespace required" {
     local b=$BATS_TEST_TMPDIR/b cg
