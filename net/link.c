@@ -280,21 +280,27 @@ int net_link_addr6_add(const char *name, const struct in6_addr *a, int prefix, s
         return r == -EEXIST ? 0 : r;
 }
 
-static int route_add_default(struct net_nl *nl, int ifindex, const char *name, struct in_addr gw,
-                             struct err *err)
+/* A route to to/prefix (0.0.0.0/0: the default route) via gw through ifindex. */
+static int route_add(struct net_nl *nl, int ifindex, const char *name, struct in_addr to,
+                     int prefix, struct in_addr gw, struct err *err)
 {
         _cleanup_route_ struct rtnl_route *req = rtnl_route_alloc();
-        _cleanup_nladdr_ struct nl_addr *dst = inet_nladdr((struct in_addr){0}, 0);
+        _cleanup_nladdr_ struct nl_addr *dst = inet_nladdr(to, prefix);
         _cleanup_nladdr_ struct nl_addr *via = inet_nladdr(gw, 32);
         struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-        char text[INET_ADDRSTRLEN];
+        char text[INET_ADDRSTRLEN], what[INET_ADDRSTRLEN + 16] = "the default route";
         int r;
 
         inet_ntop(AF_INET, &gw, text, sizeof(text));
+        if (prefix) {
+                char d[INET_ADDRSTRLEN];
+                snprintf(what, sizeof(what), "a route to %s/%d",
+                         inet_ntop(AF_INET, &to, d, sizeof(d)), prefix);
+        }
         if (!req || !dst || !via || !nh) {
                 if (nh)
                         rtnl_route_nh_free(nh);
-                return err_set(err, -ENOMEM, "adding the default route via %s", text);
+                return err_set(err, -ENOMEM, "adding %s via %s", what, text);
         }
         rtnl_route_nh_set_ifindex(nh, ifindex);
         rtnl_route_nh_set_gateway(nh, via);
@@ -306,12 +312,29 @@ static int route_add_default(struct net_nl *nl, int ifindex, const char *name, s
         rtnl_route_set_type(req, RTN_UNICAST);
         r = rtnl_route_set_dst(req, dst);
         if (r < 0)
-                return net_nl_fail(nl, r, err, "adding the default route via %s", text);
+                return net_nl_fail(nl, r, err, "adding %s via %s", what, text);
         r = rtnl_route_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
         if (r < 0)
-                return net_nl_fail(nl, r, err, "adding the default route via %s dev %s", text,
-                                   name);
+                return net_nl_fail(nl, r, err, "adding %s via %s dev %s", what, text, name);
         return 0;
+}
+
+static int route_add_default(struct net_nl *nl, int ifindex, const char *name, struct in_addr gw,
+                             struct err *err)
+{
+        return route_add(nl, ifindex, name, (struct in_addr){0}, 0, gw, err);
+}
+
+int net_link_route_add_in(int netns_fd, const char *name, struct in_addr to, int prefix,
+                          struct in_addr gw, struct err *err)
+{
+        _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
+        int r = net_nl_open_netns(&ns, netns_fd, err), ifindex;
+
+        if (r < 0)
+                return r;
+        ifindex = link_ifindex(&ns, name, err);
+        return ifindex < 0 ? ifindex : route_add(&ns, ifindex, name, to, prefix, gw, err);
 }
 
 /* A bridge without an address of its own takes the lowest MAC of its ports, so its MAC would

@@ -89,6 +89,9 @@ int net_sysctl_write(const char *path, const char *value, struct err *err);
 /* Stores a NULL-terminated, caller-owned (strv) list of all link names in *ret and returns
  * how many there are. */
 int net_link_list(char ***ret, struct err *err);
+/* Adds, inside the namespace of netns_fd, a route to to/prefix via gw through link name. */
+int net_link_route_add_in(int netns_fd, const char *name, struct in_addr to, int prefix,
+                          struct in_addr gw, struct err *err);
 /* Checks, inside the namespace of netns_fd, that link name exists with a/prefix and (gateway
  * not 0.0.0.0) a default route via gateway through it. -ENOENT names what is missing. */
 int net_link_check_in(int netns_fd, const char *name, struct in_addr a, int prefix,

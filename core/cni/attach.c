@@ -194,6 +194,9 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
                 return cni_fail(q, err, CNI_E_PLUGIN, "interface %s already exists in %s",
                                 q->ifname, q->netns);
         }
+        for (size_t i = 0; r >= 0 && i < c->n_routes; i++)
+                r = net_link_route_add_in(ns, q->ifname, c->routes[i].to, c->routes[i].prefix,
+                                          c->routes[i].gw, err);
         if (r >= 0)
                 r = cni_ports_publish(q, c, res->addr, c->bridge, c->prefix, err);
         published = r >= 0;

@@ -285,9 +285,9 @@ static int ipam_range(struct cni_req *q, const struct jv *ipam, struct cni_conf 
         return 0;
 }
 
-/* Routes: hawser gives the container its default route via the gateway; other routes are
- * not supported yet. */
-static int ipam_routes(struct cni_req *q, const struct jv *ipam, const struct cni_conf *c,
+/* Routes: the default routes (via the gateways), and IPv4 routes to other networks, via the
+ * gateway unless "gw" names another address of the subnet. */
+static int ipam_routes(struct cni_req *q, const struct jv *ipam, struct cni_conf *c,
                        struct err *err)
 {
         const struct jv *routes = jv_get(ipam, "routes");
@@ -299,10 +299,29 @@ static int ipam_routes(struct cni_req *q, const struct jv *ipam, const struct cn
 
                 if (dst && !strcmp(dst, "::/0") && c->has_v6)
                         continue; /* the IPv6 default route, via the IPv6 gateway */
-                if (!dst || strcmp(dst, "0.0.0.0/0"))
-                        return cni_fail(q, err, CNI_E_CONFIG,
-                                        "ipam: route to %s: hawser only adds the default routes",
-                                        dst ? dst : "(none)");
+                if (dst && strcmp(dst, "0.0.0.0/0")) {
+                        struct cni_route *rt_ = &c->routes[c->n_routes];
+                        uint32_t mask;
+                        if (c->n_routes == ARRAY_SIZE(c->routes) ||
+                            cni_parse_cidr(dst, &rt_->to, &rt_->prefix) < 0 || !rt_->prefix)
+                                return cni_fail(q, err, CNI_E_CONFIG,
+                                                "ipam: route to %s: not an IPv4 network (or "
+                                                "more than %zu routes)",
+                                                dst, ARRAY_SIZE(c->routes));
+                        mask = (uint32_t)(0xffffffffULL << (32 - rt_->prefix));
+                        rt_->to.s_addr = htonl(ntohl(rt_->to.s_addr) & mask);
+                        rt_->gw = c->gateway;
+                        if (gw && (inet_pton(AF_INET, gw, &rt_->gw) != 1 ||
+                                   !net_ipam_contains(c->subnet, c->prefix, rt_->gw)))
+                                return cni_fail(q, err, CNI_E_CONFIG,
+                                                "ipam: route to %s via %s: not an address of "
+                                                "the subnet",
+                                                dst, gw);
+                        c->n_routes++;
+                        continue;
+                }
+                if (!dst)
+                        return cni_fail(q, err, CNI_E_CONFIG, "ipam: a route without dst");
                 if (gw && (inet_pton(AF_INET, gw, &g) != 1 || g.s_addr != c->gateway.s_addr))
                         return cni_fail(q, err, CNI_E_CONFIG,
                                         "ipam: the default route goes via the gateway, not %s", gw);
@@ -634,6 +653,15 @@ struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, con
                routes);
         if (res->has_v6)
                 add_ip(c, AF_INET6, &res->addr6, res->prefix6, &res->gateway6, ips, routes);
+        for (size_t i = 0; i < c->n_routes; i++) {
+                char to[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN + 4], gw[INET_ADDRSTRLEN];
+                struct jv *rt = jv_new_object();
+                inet_ntop(AF_INET, &c->routes[i].to, to, sizeof(to));
+                snprintf(dst, sizeof(dst), "%s/%d", to, c->routes[i].prefix);
+                jv_set_str(rt, "dst", dst);
+                jv_set_str(rt, "gw", inet_ntop(AF_INET, &c->routes[i].gw, gw, sizeof(gw)));
+                jv_append(routes, rt);
+        }
         jv_set(d, "ips", ips);
         jv_set(d, "routes", routes);
         jv_set(d, "dns", result_dns(c, dns, res));

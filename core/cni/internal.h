@@ -69,7 +69,12 @@ struct cni_conf {
         const struct jv *prev; /* prevResult, borrowed from doc */
         char **valid;          /* GC: owners of cni.dev/valid-attachments (strv) */
         struct in_addr want;   /* the address asked for (CNI_ARGS IP=, the ips capability) */
-        bool has_v6;           /* a second range set, IPv6: dual-stack attachments */
+        struct cni_route {     /* ipam.routes other than the default ones */
+                struct in_addr to, gw;
+                int prefix;
+        } routes[16];
+        size_t n_routes;
+        bool has_v6; /* a second range set, IPv6: dual-stack attachments */
         struct in6_addr subnet6, gateway6;
         int prefix6;
         bool dns_server;      /* embeddedDNS: the network's DNS server on the gateway */

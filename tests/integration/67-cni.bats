@@ -378,6 +378,28 @@ cni() {
     [ "$(jq .code <<<"$output")" = 7 ]
 }
 
+@test "cni: ipam routes to other networks, via the gateway or another address of the subnet" {
+    local rc
+    rc='{"cniVersion":"1.0.0","name":"cnitest","type":"hawser","bridge":"cnitest0","isGateway":true,
+        "ipam":{"type":"hawser","ranges":[[{"subnet":"10.99.7.0/24"}]],"dataDir":"'"$DATA"'",
+                "routes":[{"dst":"0.0.0.0/0"},{"dst":"192.0.2.0/24"},{"dst":"198.51.100.0/24","gw":"10.99.7.254"}]}}'
+    run cni ADD r1 /run/netns/a "$rc"
+    assert_success
+    [ "$(jq -c '.routes' <<<"$output")" = '[{"dst":"0.0.0.0/0","gw":"10.99.7.1"},{"dst":"192.0.2.0/24","gw":"10.99.7.1"},{"dst":"198.51.100.0/24","gw":"10.99.7.254"}]' ]
+    run ip netns exec a ip route
+    assert_output_contains "192.0.2.0/24 via 10.99.7.1 dev eth0"
+    assert_output_contains "198.51.100.0/24 via 10.99.7.254 dev eth0"
+    run cni DEL r1 /run/netns/a "$rc"
+    assert_success
+    run cni ADD r2 /run/netns/a "$(sed 's|192.0.2.0/24|300.0.2.0/24|' <<<"$rc")"
+    assert_status 1
+    [ "$(jq .code <<<"$output")" = 7 ]
+    run cni ADD r3 /run/netns/a "$(sed 's|10.99.7.254|172.16.0.1|' <<<"$rc")"
+    assert_status 1
+    assert_output_contains "not an address of the subnet"
+    [ -z "$(ls "$DATA/cnitest/leases" 2>/dev/null)" ] || fail "a refused ADD left a lease"
+}
+
 # dns_lock_held: the network's DNS server runs (it holds its lock).
 dns_lock_held() {
     ! flock -n "$DATA/cnitest/dns.lock" true
