@@ -122,8 +122,9 @@ static void test_conf_errors(void **state)
                 {"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"dhcp\"}}",
                  CNI_E_CONFIG, "ipam type dhcp"},
                 {"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"hawser\","
-                 "\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":\"10.1.0.0/16\"}]}}",
-                 CNI_E_CONFIG, "only adds the default route"},
+                 "\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":\"10.1.0.0/"
+                 "16\",\"gw\":\"172.16.0.1\"}]}}",
+                 CNI_E_CONFIG, "not an address of the subnet"},
                 {"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"hawser\","
                  "\"subnet\":\"10.0.0.0/24\",\"rangeStart\":\"10.0.1.5\"}}",
                  CNI_E_CONFIG, "must lie in the subnet"},
