@@ -123,8 +123,17 @@ static int lease(struct cni_req *q, const struct cni_conf *c, const char *leases
         char owner[CNI_OWNER_MAX + 1], a[INET_ADDRSTRLEN];
         bool had = c->want.s_addr && net_ipam_owner(leases, c->want, owner, sizeof(owner)) == 0 &&
                    !strcmp(owner, q->owner);
-        int r = net_ipam_allocate_range(leases, c->first, c->last, c->gateway, c->want, q->owner,
-                                        ret, err);
+        int k = c->want.s_addr && cni_range_of(c, c->want) > 0 ? cni_range_of(c, c->want) : 0, r;
+
+        /* The ranges in order, the next when one is full; an address asked for, in its own. */
+        for (;; k++) {
+                struct in_addr first = k ? c->more[k - 1].first : c->first;
+                struct in_addr last = k ? c->more[k - 1].last : c->last;
+                r = net_ipam_allocate_range(leases, first, last, c->gateway, c->want, q->owner, ret,
+                                            err);
+                if (r != -ENOSPC || c->want.s_addr || (size_t)k >= c->n_more)
+                        break;
+        }
 
         if (r < 0 || !c->want.s_addr || ret->s_addr == c->want.s_addr)
                 return r < 0 ? r : had;

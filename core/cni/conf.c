@@ -239,8 +239,10 @@ static int ipam_range6(struct cni_req *q, const struct jv *set, struct cni_conf 
         return 0;
 }
 
-/* host-local's "ranges": [[{subnet, rangeStart, rangeEnd, gateway}]], or its older flat
- * "subnet" form; one range. */
+static int more_range(struct cni_req *q, const struct jv *rg, struct cni_conf *c, struct err *err);
+
+/* host-local's "ranges": [[{subnet, rangeStart, rangeEnd, gateway}, ...], [{IPv6}]], or its
+ * older flat "subnet" form. */
 static int ipam_range(struct cni_req *q, const struct jv *ipam, struct cni_conf *c, struct err *err)
 {
         const struct jv *ranges = jv_get(ipam, "ranges"), *set = NULL, *rg = ipam;
@@ -252,10 +254,11 @@ static int ipam_range(struct cni_req *q, const struct jv *ipam, struct cni_conf 
                 rg = set && jv_type(set) == JV_ARRAY && jv_len(set) ? jv_at(set, 0) : NULL;
                 if (!rg || jv_type(rg) != JV_OBJECT)
                         return cni_fail(q, err, CNI_E_CONFIG, "ipam: ranges must be [[{...}]]");
-                if (jv_len(ranges) > 2 || jv_len(set) > 1)
+                if (jv_len(ranges) > 2 || jv_len(set) > 1 + ARRAY_SIZE(c->more))
                         return cni_fail(q, err, CNI_E_CONFIG,
-                                        "ipam: hawser takes one range per range set: an IPv4 "
-                                        "one, then optionally an IPv6 one");
+                                        "ipam: hawser takes two range sets (IPv4, then "
+                                        "optionally IPv6) of at most %zu ranges",
+                                        1 + ARRAY_SIZE(c->more));
                 if (jv_len(ranges) == 2 && (r = ipam_range6(q, jv_at(ranges, 1), c, err)) < 0)
                         return r;
         }
@@ -282,7 +285,55 @@ static int ipam_range(struct cni_req *q, const struct jv *ipam, struct cni_conf 
                 return cni_fail(q, err, CNI_E_CONFIG,
                                 "ipam: rangeStart, rangeEnd and gateway must lie in the subnet, "
                                 "in that order");
+        for (size_t i = 1; set && i < jv_len(set); i++)
+                if ((r = more_range(q, jv_at(set, i), c, err)) < 0)
+                        return r;
         return 0;
+}
+
+/* A further range of the first set: the same subnet (and gateway), its own start and end. */
+static int more_range(struct cni_req *q, const struct jv *rg, struct cni_conf *c, struct err *err)
+{
+        struct cni_range *m = &c->more[c->n_more];
+        uint32_t mask = (uint32_t)(0xffffffffULL << (32 - c->prefix));
+        uint32_t net = ntohl(c->subnet.s_addr);
+        struct in_addr sub = {0}, gw = c->gateway;
+        int prefix = 0, r;
+
+        if (jv_type(rg) != JV_OBJECT || !jv_get_str(rg, "subnet") ||
+            cni_parse_cidr(jv_get_str(rg, "subnet"), &sub, &prefix) < 0 || prefix != c->prefix ||
+            (ntohl(sub.s_addr) & mask) != net)
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: the ranges of a set must share its first range's subnet "
+                                "(ranges in other subnets are not supported by hawser)");
+        m->first.s_addr = htonl(net + 1);
+        m->last.s_addr = htonl((net | ~mask) - 1);
+        r = addr_key(q, rg, "rangeStart", &m->first, err);
+        if (r >= 0)
+                r = addr_key(q, rg, "rangeEnd", &m->last, err);
+        if (r >= 0)
+                r = addr_key(q, rg, "gateway", &gw, err);
+        if (r < 0)
+                return r;
+        if (gw.s_addr != c->gateway.s_addr || (ntohl(m->first.s_addr) & mask) != net ||
+            (ntohl(m->last.s_addr) & mask) != net || ntohl(m->first.s_addr) > ntohl(m->last.s_addr))
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: a further range needs the same gateway and its "
+                                "rangeStart and rangeEnd in the subnet, in that order");
+        c->n_more++;
+        return 0;
+}
+
+int cni_range_of(const struct cni_conf *c, struct in_addr a)
+{
+        uint32_t h = ntohl(a.s_addr);
+
+        if (h >= ntohl(c->first.s_addr) && h <= ntohl(c->last.s_addr))
+                return 0;
+        for (size_t i = 0; i < c->n_more; i++)
+                if (h >= ntohl(c->more[i].first.s_addr) && h <= ntohl(c->more[i].last.s_addr))
+                        return (int)i + 1;
+        return -1;
 }
 
 /* Routes: the default routes (via the gateways), and IPv4 routes to other networks, via the
@@ -418,9 +469,7 @@ static int parse_want(struct cni_req *q, struct cni_conf *c, struct err *err)
         if (!c->want.s_addr && s && cni_parse_cidr(s, &c->want, &prefix) < 0 &&
             inet_pton(AF_INET, s, &c->want) != 1)
                 return cni_fail(q, err, CNI_E_CONFIG, "ips: %s is not an IPv4 address", s);
-        if (c->want.s_addr && c->has_ipam &&
-            (ntohl(c->want.s_addr) < ntohl(c->first.s_addr) ||
-             ntohl(c->want.s_addr) > ntohl(c->last.s_addr))) {
+        if (c->want.s_addr && c->has_ipam && cni_range_of(c, c->want) < 0) {
                 char a[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &c->want, a, sizeof(a));
                 return cni_fail(q, err, CNI_E_CONFIG,

@@ -69,7 +69,12 @@ struct cni_conf {
         const struct jv *prev; /* prevResult, borrowed from doc */
         char **valid;          /* GC: owners of cni.dev/valid-attachments (strv) */
         struct in_addr want;   /* the address asked for (CNI_ARGS IP=, the ips capability) */
-        struct cni_route {     /* ipam.routes other than the default ones */
+        struct cni_range {     /* the first range set's ranges after the first, tried in
+                                * order when the ones before are full (same subnet) */
+                struct in_addr first, last;
+        } more[7];
+        size_t n_more;
+        struct cni_route { /* ipam.routes other than the default ones */
                 struct in_addr to, gw;
                 int prefix;
         } routes[16];
@@ -114,6 +119,8 @@ int cni_prev_addr(struct cni_req *q, const struct jv *prev, struct in_addr *ret,
                   char bridge[16], struct err *err);
 /* The deterministic host end of the veth of owner: "hc" + 12 hex digits of its hash. */
 void cni_veth_name(const char *owner, char out[16]);
+/* Which range of c holds a: 0 the first, 1.. c->more's; -1: none. */
+int cni_range_of(const struct cni_conf *c, struct in_addr a);
 /* Parses "a.b.c.d/n" (host bits allowed) into address and prefix. */
 int cni_parse_cidr(const char *s, struct in_addr *ret, int *ret_prefix);
 

@@ -400,6 +400,36 @@ cni() {
     [ -z "$(ls "$DATA/cnitest/leases" 2>/dev/null)" ] || fail "a refused ADD left a lease"
 }
 
+@test "cni: several ranges in a range set are used in order, as host-local uses them" {
+    local mc
+    ip netns add c
+    ip netns add d
+    mc='{"cniVersion":"1.0.0","name":"cnitest","type":"hawser","bridge":"cnitest0","isGateway":true,
+        "ipam":{"type":"hawser","dataDir":"'"$DATA"'","ranges":[[
+          {"subnet":"10.99.7.0/24","rangeStart":"10.99.7.10","rangeEnd":"10.99.7.10"},
+          {"subnet":"10.99.7.0/24","rangeStart":"10.99.7.20","rangeEnd":"10.99.7.21"}]]}}'
+    run cni ADD m1 /run/netns/a "$mc"
+    assert_success
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.10/24 ]
+    run cni ADD m2 /run/netns/b "$mc"
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.20/24 ]
+    run cni ADD m3 /run/netns/c "$mc"
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.21/24 ]
+    run cni ADD m4 /run/netns/d "$mc"
+    assert_status 1
+    # An address asked for in the second range.
+    run cni DEL m2 /run/netns/b "$mc"
+    run env CNI_ARGS=IP=10.99.7.20 CNI_COMMAND=ADD CNI_CONTAINERID=m5 CNI_NETNS=/run/netns/b \
+        "$CNI_BIN/hawser-cni" <<<"$mc"
+    assert_success
+    [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.20/24 ]
+    # A range in another subnet is refused.
+    run cni ADD m6 /run/netns/d "$(sed 's|"subnet":"10.99.7.0/24","rangeStart":"10.99.7.20"|"subnet":"10.99.8.0/24","rangeStart":"10.99.8.20"|' <<<"$mc")"
+    assert_status 1
+    assert_output_contains "must share its first range's subnet"
+    for id in m1 m3 m5; do cni DEL "$id" /run/netns/a "$mc" >/dev/null; done
+}
+
 # dns_lock_held: the network's DNS server runs (it holds its lock).
 dns_lock_held() {
     ! flock -n "$DATA/cnitest/dns.lock" true
