@@ -139,8 +139,14 @@ static int run_hook(const struct jv *h, const char *state, struct err *err)
                 _exit(127);
         }
         close(in[0]);
-        (void)!fs_write_all(in[1], state, strlen(state));
-        close(in[1]);
+        {
+                /* A hook that exits without reading its stdin must not kill the runtime. */
+                struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+                sigaction(SIGPIPE, &ign, &old);
+                (void)!fs_write_all(in[1], state, strlen(state));
+                close(in[1]);
+                sigaction(SIGPIPE, &old, NULL);
+        }
         for (;;) {
                 pid_t w = waitpid(pid, &status, timeout > 0 ? WNOHANG : 0);
                 if (w == pid || (w < 0 && errno != EINTR))

@@ -357,10 +357,12 @@ static int join_ns(const char *type, const char *path, int *ret, struct err *err
         return 0;
 }
 
-/* Namespaces the config does not list are the caller's, as in runc. */
+/* Namespaces the config does not list are the caller's, as in runc, but for the mount
+ * namespace: the container always gets its own, where its root is set up (pivot_root in the
+ * caller's would move the caller's root). */
 static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err *err)
 {
-        bool net = false, pid = false, ipc = false, uts = false, cgroup = false, mnt = false;
+        bool net = false, pid = false, ipc = false, uts = false, cgroup = false;
 
         for (size_t i = 0; i < jv_len(nss); i++) {
                 const char *type = jv_get_str(jv_at(nss, i), "type") ?: "";
@@ -384,18 +386,12 @@ static int plan_namespaces(const struct jv *nss, struct oci_plan *p, struct err 
                         cgroup = true;
                 else if (!strcmp(type, "user"))
                         r = 0; /* plan_userns's */
-                else if (!strcmp(type, "mount") && !path)
-                        mnt = true;
                 else if (strcmp(type, "mount") || path)
                         r = err_set(err, -EINVAL, "namespace %s%s%s is not supported by hawser",
                                     type, path ? " joined by path " : "", path ? path : "");
                 if (r < 0)
                         return r;
         }
-        if (!mnt)
-                return err_set(err, -EINVAL,
-                               "a container without a mount namespace of its own is not "
-                               "supported by hawser");
         p->s.new_netns = net && p->ns_fds[0] < 0;
         p->s.netns_fd = p->ns_fds[0];
         p->s.pidns_fd = p->ns_fds[1];
