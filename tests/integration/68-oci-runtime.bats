@@ -415,6 +415,26 @@ c['hooks'] = {'createContainer': [{'path': '/bin/false'}]}
     assert_success
 }
 
+@test "oci: docker run --runtime hawser on a bridge network: dockerd's prestart hook wires it" {
+    need_docker
+    [ "$DOCKER_MODE" = private ] || skip "needs a private dockerd to register the runtime"
+    docker image inspect hawser-oci:latest >/dev/null 2>&1 ||
+        docker import "$HAWSER_TEST_IMAGE_TAR" hawser-oci:latest >/dev/null
+    run docker network create --driver bridge --subnet 10.99.60.0/24 ocinet
+    assert_success
+    run docker run --runtime hawser -d --name oci-n1 --network ocinet --ip 10.99.60.10 \
+        --security-opt apparmor=unconfined hawser-oci:latest sleep 1000
+    assert_success
+    # libnetwork's prestart hook (dockerd's own binary, libnetwork-setkey) put eth0 in.
+    run docker exec oci-n1 ip -4 -o addr show eth0
+    assert_output_contains "10.99.60.10/24"
+    run docker run --runtime hawser --rm --network ocinet --security-opt apparmor=unconfined \
+        hawser-oci:latest ping -c 1 -W 2 10.99.60.10
+    assert_success
+    docker rm -f oci-n1 >/dev/null
+    docker network rm ocinet >/dev/null
+}
+
 @test "oci: ctr run --runc-binary hawser-runtime on a private containerd 1.6" {
     need_containerd
     local cg
