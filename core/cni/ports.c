@@ -2,6 +2,7 @@
  * whatever the number of containers), the per-attachment record, and GC. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,12 +174,32 @@ int cni_ports_restore(const struct cni_conf *c, struct err *err)
         return r;
 }
 
+/* The veth's deletion, in a thread of its own: the kernel's RTM_DELLINK and the close of the
+ * nftables socket after removing map elements each wait out an RCU grace period, and two
+ * such waits overlap. */
+struct link_del {
+        const char *name;
+        struct err err;
+        int r;
+};
+
+static void *link_del_thread(void *arg)
+{
+        struct link_del *d = arg;
+
+        d->r = net_link_delete(d->name, &d->err);
+        return NULL;
+}
+
 int cni_release(const struct cni_conf *c, const char *owner, struct err *err)
 {
         _cleanup_free_ char *path = cni_record_path(c, owner), *leases = cni_lease_dir(c);
         _cleanup_jv_ struct jv *rec = NULL;
         struct in_addr ctr = {0};
         char veth[16];
+        struct link_del del = {.name = veth};
+        pthread_t t;
+        bool threaded;
         int r = 0;
 
         if (!path || !leases)
@@ -186,17 +207,28 @@ int cni_release(const struct cni_conf *c, const char *owner, struct err *err)
         cni_veth_name(owner, veth);
         if (jv_load(path, &rec, &(struct err){0}) == 0) {
                 const char *ip = jv_get_str(rec, "ip");
-                if (ip && inet_pton(AF_INET, ip, &ctr) == 1)
+                if (!ip || inet_pton(AF_INET, ip, &ctr) != 1)
+                        ctr.s_addr = 0;
+        }
+        if (rec && jv_get_bool(rec, "portsOnly")) {
+                if (ctr.s_addr)
                         r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, err);
-                if (jv_get_bool(rec, "portsOnly")) {
-                        if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
-                                r = err_errno(err, "removing %s", path);
-                        return r;
-                }
+                if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
+                        r = err_errno(err, "removing %s", path);
+                return r;
         }
         /* Deleting the host end takes the container's end with it, in whatever namespace. */
-        if (r >= 0)
-                r = net_link_delete(veth, err);
+        threaded = pthread_create(&t, NULL, link_del_thread, &del) == 0;
+        if (ctr.s_addr)
+                r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, err);
+        if (threaded)
+                pthread_join(t, NULL);
+        else
+                link_del_thread(&del);
+        if (r >= 0 && del.r < 0) {
+                *err = del.err;
+                r = del.r;
+        }
         if (r >= 0)
                 r = net_ipam_release_owner(leases, owner, err);
         if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
