@@ -185,8 +185,10 @@ static int fd_path(int fd, char out[64])
 
 /* The container's /proc/sys, writable, for --sysctl (the child's only; -1: none). */
 static int sysctl_dir = -1;
-/* The state JSON of an OCI container's hooks (the init's copy; launch_send_state). */
+/* The state JSON of an OCI container's hooks (the init's copy; launch_send_state), and
+ * whether the init had its handshake with the caller (create_container_hooks). */
 static char *hook_state;
+static bool hooks_shaken;
 
 struct mount_step {
         const char *source, *target, *fstype;
@@ -442,7 +444,14 @@ static int mount_rootfs(const struct launch_spec *s, struct err *err)
 {
         _cleanup_free_ char *opts = NULL;
 
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        /* An OCI container's mounts are slaves of the host's, as runc makes them (so its
+         * rslave and rshared binds see the host's new mounts); rootfsPropagation's shared
+         * forms come after pivot_root, which a shared root would refuse. */
+        unsigned long prop = MS_PRIVATE;
+        if (s->oci)
+                prop = s->oci->rootfs_propagation & (MS_PRIVATE | MS_UNBINDABLE) ? MS_PRIVATE
+                                                                                 : MS_SLAVE;
+        if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0)
                 return err_errno(err, "making mounts private");
         /* pivot_root needs a mount point: the bundle's directory becomes one. */
         if (!s->lowerdir && mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -1045,10 +1054,16 @@ int launch_send_state(struct launch *l, const char *state, struct err *err)
 }
 
 /* Receives the state (one message) and runs the createContainer hooks. */
-static int create_container_hooks(const struct launch_oci *o, int fd, struct err *err)
+/* The hooks' handshake, after the mounts (made or failed): "m" tells the caller the tree is
+ * in place for its prestart and createRuntime hooks; the state it sends back then goes to
+ * the createContainer hooks, run here before pivot_root (only when the mounts were made). */
+static int create_container_hooks(const struct launch_oci *o, int fd, bool mounted, struct err *err)
 {
         ssize_t n;
 
+        hooks_shaken = true;
+        if (send(fd, "m", 1, MSG_NOSIGNAL) != 1)
+                return err_errno(err, "telling the runtime the mounts are made");
         hook_state = calloc(1, 1 << 20);
         if (!hook_state)
                 return err_set(err, -ENOMEM, "hooks' state");
@@ -1057,13 +1072,27 @@ static int create_container_hooks(const struct launch_oci *o, int fd, struct err
         while (n < 0 && errno == EINTR);
         if (n <= 0)
                 return err_set(err, -EPIPE, "no state for the container's hooks");
-        return o->run_hooks(o->hooks_ctx, "createContainer", hook_state, err);
+        return mounted ? o->run_hooks(o->hooks_ctx, "createContainer", hook_state, err) : 0;
+}
+
+int launch_wait_mounted(struct launch *l)
+{
+        char m = 0;
+        ssize_t n;
+
+        do
+                n = recv(l->sync_fd, &m, 1, 0);
+        while (n < 0 && errno == EINTR);
+        /* EOF: the init died; launch_go reports it. */
+        return n == 1 && m == 'm' ? 0 : -EPIPE;
 }
 
 /* Everything the init does that does not need its network: the monitor wires the network
  * from outside at the same time, so both halves of a start run in parallel. */
 static int prepare(const struct launch_spec *s, int fd, struct err *err)
 {
+        int r;
+
         if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0)
                 return err_errno(err, "joining the network namespace");
         if (s->ipcns_fd >= 0 && setns(s->ipcns_fd, CLONE_NEWIPC) < 0)
@@ -1075,10 +1104,17 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
         if (s->new_netns && net_loopback_up(err) < 0)
                 return -err->code;
         /* After the setns: /sys shows the network namespace it was mounted in. */
-        if (mount_rootfs(s, err) < 0 || setup_mounts(s, err) < 0)
-                return -err->code;
-        if (s->oci && s->oci->run_hooks && create_container_hooks(s->oci, fd, err) < 0)
-                return -err->code;
+        r = mount_rootfs(s, err) < 0 || setup_mounts(s, err) < 0 ? -err->code : 0;
+        if (s->oci && s->oci->run_hooks) {
+                struct err herr = {0};
+                int h = create_container_hooks(s->oci, fd, r >= 0, &herr);
+                if (r >= 0 && h < 0) {
+                        *err = herr;
+                        r = h;
+                }
+        }
+        if (r < 0)
+                return r;
         if (pivot(s, err) < 0)
                 return -err->code;
         /* --uts host: the host's names are not the container's to change. */
@@ -1176,6 +1212,9 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
          * not dumpable, its /proc/PID/exe needs CAP_SYS_PTRACE. */
         prctl(PR_SET_DUMPABLE, 0);
         prepared = prepare(s, fd, &err) >= 0;
+        /* A failure before the mounts: the caller still waits for the handshake. */
+        if (s->oci && s->oci->run_hooks && !hooks_shaken)
+                (void)create_container_hooks(s->oci, fd, false, &(struct err){0});
         /* A failure is reported after the go: until then the monitor is attaching the
          * network to this process, and its error would hide the cause. */
         if (read(fd, &go, 1) != 1)

@@ -36,11 +36,11 @@ struct launch_oci {
                                            * caller's (--no-new-keyring) */
         int preserve_fds;                 /* fds 3 .. 3+n-1 go to the process */
         bool no_pivot;                    /* MS_MOVE + chroot instead of pivot_root */
-        /* The createContainer and startContainer hooks, which the init runs in the
-         * container's namespaces: createContainer after the mounts, before pivot_root;
-         * startContainer once `start` opened the fifo, before the exec. Their state JSON
-         * comes over the sync socket (launch_send_state) after the caller's own hooks.
-         * NULL: none. */
+        /* Hooks (any of prestart, createRuntime, createContainer, startContainer): after its
+         * mounts the init says so and waits (launch_wait_mounted), the caller runs its own
+         * hooks, then sends the state JSON (launch_send_state) that the init's get:
+         * createContainer before pivot_root, startContainer once `start` opened the fifo,
+         * before the exec. NULL: none. */
         int (*run_hooks)(const void *ctx, const char *kind, const char *state, struct err *err);
         const void *hooks_ctx;
         /* A user namespace of its own: the uid_map and gid_map texts ("0 100000 65536\n"),
@@ -138,6 +138,9 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
  * `cp` on a container that does not run: the caller is alone in a mount namespace of its
  * own, made private, and everything mounted here goes with it. */
 int launch_mount_files(const struct launch_spec *s, struct err *err);
+/* With launch_oci's run_hooks: waits until the init has made its mounts (or failed to), so
+ * the runtime's own hooks see them. -EPIPE when the init is gone. */
+int launch_wait_mounted(struct launch *l);
 /* Sends the state JSON the init's hooks get (launch_oci's run_hooks); before launch_go. */
 int launch_send_state(struct launch *l, const char *state, struct err *err);
 /* Releases the child and waits until it has exec'd. On failure the child's own message is

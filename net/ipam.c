@@ -274,10 +274,28 @@ static int allocate_in(const char *dir, const struct range *rgp, uint32_t pref, 
         return err_set(err, -ENOSPC, "no available IPv4 addresses on subnet %s/%d", net_s, prefix);
 }
 
+static int release_name(const char *dir, const char *name, const char *owner, struct err *err);
+
 int net_ipam_release(const char *dir, struct in_addr addr, const char *owner, struct err *err)
 {
+        char name[INET_ADDRSTRLEN];
+
+        return release_name(dir, inet_ntop(AF_INET, &addr, name, sizeof(name)), owner, err);
+}
+
+int net_ipam_release6(const char *dir, const struct in6_addr *addr, const char *owner,
+                      struct err *err)
+{
+        char name[INET6_ADDRSTRLEN];
+
+        return release_name(dir, inet_ntop(AF_INET6, addr, name, sizeof(name)), owner, err);
+}
+
+/* Removes the lease named name if owner holds it. */
+static int release_name(const char *dir, const char *name, const char *owner, struct err *err)
+{
         _cleanup_close_ int dfd = -1;
-        char name[INET_ADDRSTRLEN], cur[OWNER_MAX + 1];
+        char cur[OWNER_MAX + 1];
         int r;
 
         if (!owner_valid(owner))
@@ -287,7 +305,6 @@ int net_ipam_release(const char *dir, struct in_addr addr, const char *owner, st
                 return 0;
         if (dfd < 0)
                 return dfd;
-        inet_ntop(AF_INET, &addr, name, sizeof(name));
         r = read_owner_at(dfd, name, cur, sizeof(cur));
         if (r == -ENOENT)
                 return 0;

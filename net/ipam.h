@@ -30,6 +30,9 @@ int net_ipam_allocate_range(const char *dir, struct in_addr first, struct in_add
 /* Removes the lease of addr if owner holds it; no lease (or no dir) is success. -EPERM when
  * another owner holds it. */
 int net_ipam_release(const char *dir, struct in_addr addr, const char *owner, struct err *err);
+/* The same for an IPv6 lease. */
+int net_ipam_release6(const char *dir, const struct in6_addr *addr, const char *owner,
+                      struct err *err);
 /* Removes every lease (and leftover temp file) of owner: cleanup after a crash. Returns the
  * number of leases removed; a missing dir is 0. */
 int net_ipam_release_owner(const char *dir, const char *owner, struct err *err);

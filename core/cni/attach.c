@@ -200,6 +200,8 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         if (r == -EEXIST && net_link_exists_in(ns, q->ifname) == 1) {
                 if (!had)
                         net_ipam_release(leases, res->addr, q->owner, &(struct err){0});
+                if (res->has_v6)
+                        net_ipam_release6(leases, &res->addr6, q->owner, &(struct err){0});
                 return cni_fail(q, err, CNI_E_PLUGIN, "interface %s already exists in %s",
                                 q->ifname, q->netns);
         }
@@ -212,7 +214,7 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         if (r >= 0)
                 r = record_write(q, c, q->owner, res, err);
         if (r >= 0)
-                r = cni_dns_sync(c, err);
+                r = cni_dns_sync(c, true, err);
         /* Only this attempt's ports, record, address and veth: an earlier ADD of the owner
          * keeps its own. */
         if (r < 0 && published) {
@@ -221,17 +223,16 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
                 cni_ports_unpublish(ports, res->addr, &(struct err){0});
                 if (path)
                         unlink(path);
+                /* Its names, written before the server failed, go too. */
+                (void)cni_dns_sync(c, false, &(struct err){0});
         }
         if (r < 0)
                 net_link_delete(res->veth, &(struct err){0});
+        /* This attempt's leases; an earlier ADD's stay. */
         if (r < 0 && !had)
                 net_ipam_release(leases, res->addr, q->owner, &(struct err){0});
-        if (r < 0 && res->has_v6) {
-                char a[INET6_ADDRSTRLEN], path[PATH_MAX];
-                snprintf(path, sizeof(path), "%s/%s", leases,
-                         inet_ntop(AF_INET6, &res->addr6, a, sizeof(a)));
-                unlink(path);
-        }
+        if (r < 0 && res->has_v6)
+                net_ipam_release6(leases, &res->addr6, q->owner, &(struct err){0});
         return r;
 }
 
@@ -270,7 +271,7 @@ int cni_del(struct cni_req *q, struct cni_conf *c, struct err *err)
 {
         int r = cni_release(c, q->owner, err);
 
-        return r < 0 ? r : cni_dns_sync(c, err);
+        return r < 0 ? r : cni_dns_sync(c, false, err);
 }
 
 /* Every port of the configuration maps to addr in the table. */

@@ -176,7 +176,7 @@ static int ensure_server(const struct cni_conf *c, const char *path, struct err 
                        : err_set(err, -ESRCH, "the DNS server of %s did not start", c->name);
 }
 
-int cni_dns_sync(const struct cni_conf *c, struct err *err)
+int cni_dns_sync(const struct cni_conf *c, bool start, struct err *err)
 {
         _cleanup_free_ char *path = NULL, *lock = NULL;
         _cleanup_jv_ struct jv *doc = NULL;
@@ -202,7 +202,7 @@ int cni_dns_sync(const struct cni_conf *c, struct err *err)
         jv_set(doc, "upstreams", dns_files_upstreams("/etc/resolv.conf"));
         jv_set(doc, "records", recs);
         r = jv_save(path, doc, err);
-        if (r >= 0 && jv_len(recs))
+        if (r >= 0 && start && jv_len(recs))
                 r = ensure_server(c, path, err);
         return r < 0 ? err_wrap(err, "embedded DNS of network %s", c->name) : 0;
 }

@@ -152,7 +152,7 @@ int cni_release(const struct cni_conf *c, const char *owner, struct err *err);
  * (runtimeConfig.aliases.<name>), the first 12 characters of the container id; those that
  * are not DNS names are left out, repeats once. */
 struct jv *cni_dns_names(const struct cni_req *q, const struct cni_conf *c);
-/* Rewrites the network's records from its attachment records and, when it has names,
- * starts its server if none runs (waiting until it listens). A no-op without
- * embeddedDNS. */
-int cni_dns_sync(const struct cni_conf *c, struct err *err);
+/* Rewrites the network's records from its attachment records and, with start and names,
+ * starts its server if none runs (waiting until it listens: ADD). DEL and GC only rewrite:
+ * a server that cannot start must not make them fail. A no-op without embeddedDNS. */
+int cni_dns_sync(const struct cni_conf *c, bool start, struct err *err);

@@ -308,6 +308,6 @@ int cni_gc(const struct cni_conf *c, struct err *err)
         if (r >= 0)
                 r = gc_elements(c, err);
         if (r >= 0)
-                r = cni_dns_sync(c, err);
+                r = cni_dns_sync(c, false, err);
         return r < 0 ? err_wrap(err, "garbage collection of network %s", c->name) : 0;
 }

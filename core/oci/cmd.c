@@ -247,7 +247,9 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
                 return err_set(err, -EINVAL, "--preserve-fds %lld is out of range",
                                o->preserve_fds);
         p->oci.preserve_fds = (int)o->preserve_fds;
-        if (jv_len(jv_path(p->config, "hooks.createContainer")) ||
+        if (jv_len(jv_path(p->config, "hooks.prestart")) ||
+            jv_len(jv_path(p->config, "hooks.createRuntime")) ||
+            jv_len(jv_path(p->config, "hooks.createContainer")) ||
             jv_len(jv_path(p->config, "hooks.startContainer"))) {
                 p->oci.run_hooks = hooks_in_container;
                 p->oci.hooks_ctx = p->config;
@@ -260,8 +262,10 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
         st->cgroup = jv_get_str(st->doc, "cgroup");
         st->own_pidns = p->own_pidns;
         r = place(p, l.pid, err);
-        /* The runtime's hooks while the init waits after its mounts, as runc runs them;
-         * then the init's own (createContainer) get the same state. */
+        /* The runtime's hooks once the init has made its mounts and waits, as runc runs
+         * them; then the init's own (createContainer) get the same state. */
+        if (r >= 0 && p->oci.run_hooks)
+                (void)launch_wait_mounted(&l);
         if (r >= 0)
                 r = oci_state_save(st, err);
         if (r >= 0)

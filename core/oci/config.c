@@ -268,9 +268,8 @@ static int plan_sched(const struct jv *proc, struct oci_plan *p, struct err *err
                 for (size_t i = 0; i < jv_len(jv_get(sc, "flags")); i++) {
                         static const char *const flags[] = {
                                 "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
-                                "SCHED_FLAG_DL_OVERRUN",    "SCHED_FLAG_KEEP_POLICY",
-                                "SCHED_FLAG_KEEP_PARAMS",   "SCHED_FLAG_UTIL_CLAMP_MIN",
-                                "SCHED_FLAG_UTIL_CLAMP_MAX"};
+                                "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_KEEP_POLICY",
+                                "SCHED_FLAG_KEEP_PARAMS"};
                         const char *f = jv_str(jv_at(jv_get(sc, "flags"), i)) ?: "";
                         for (k = 0; k < ARRAY_SIZE(flags) && strcmp(f, flags[k]); k++)
                                 ;
@@ -464,16 +463,16 @@ static const char *const default_devices[] = {
  * entry): "c 1:3 rwm" allows, "deny c 1:3 m" denies. No rules: no device cgroup. */
 static int device_rules(const struct jv *devs, struct cgroup_limits *l, struct err *err)
 {
-        if (!devs || !jv_len(devs))
+        if (!devs)
                 return 0;
-        l->device_allow = calloc(jv_len(devs) + 1, sizeof(char *));
-        if (!l->device_allow)
+        if (!l->device_allow && !(l->device_allow = calloc(1, sizeof(char *))))
                 return err_set(err, -ENOMEM, "devices");
-        for (size_t i = 0, k = 0; i < jv_len(devs); i++) {
+        for (size_t i = 0; i < jv_len(devs); i++) {
                 const struct jv *d = jv_at(devs, i);
                 const char *type = jv_get_str(d, "type") ?: "a";
                 const char *access = jv_get_str(d, "access") ?: "rwm";
                 long long major = jv_get_int(d, "major", -1), minor = jv_get_int(d, "minor", -1);
+                bool every = !strcmp(type, "a") && major < 0 && minor < 0;
                 char maj[24] = "*", min[24] = "*";
                 if ((strcmp(type, "a") && strcmp(type, "b") && strcmp(type, "c")) || !*access ||
                     strspn(access, "rwm") != strlen(access))
@@ -483,11 +482,15 @@ static int device_rules(const struct jv *devs, struct cgroup_limits *l, struct e
                         snprintf(maj, sizeof(maj), "%lld", major);
                 if (minor >= 0)
                         snprintf(min, sizeof(min), "%lld", minor);
-                l->device_allow[k] =
-                        util_printf("%s%s %s:%s %s", jv_get_bool(d, "allow") ? "" : "deny ", type,
-                                    maj, min, access);
-                if (!l->device_allow[k++])
-                        return err_set(err, -ENOMEM, "devices");
+                /* The v1 controller reads any line of type "a" as all devices, whatever its
+                 * numbers: a rule of both types for some numbers is one of each. */
+                for (const char *t = every || strcmp(type, "a") ? type : "cb"; *t; t++) {
+                        _cleanup_free_ char *rule =
+                                util_printf("%s%c %s:%s %s", jv_get_bool(d, "allow") ? "" : "deny ",
+                                            *t, maj, min, access);
+                        if (!rule || util_strv_push(&l->device_allow, rule) < 0)
+                                return err_set(err, -ENOMEM, "devices");
+                }
         }
         /* Then what every container gets, as runc appends it: mknod of any node (using one
          * is what the rules decide), and the standard nodes, the ptys among them. */
@@ -621,6 +624,13 @@ static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan 
                 return err_set(err, -ENOMEM, "cgroupsPath");
         if (oci_plan_resources(jv_get(linux_, "resources"), &p->limits, err) < 0)
                 return -err->code;
+        /* No rules is not "every device": all are denied but the standard ones, as runc does
+         * (a container with CAP_MKNOD could otherwise read the host's disks). */
+        if (!p->limits.device_allow) {
+                _cleanup_jv_ struct jv *none = jv_new_array();
+                if (device_rules(none, &p->limits, err) < 0)
+                        return -err->code;
+        }
         /* With a device cgroup, /dev is not nodev: the rules decide, as with runc. */
         p->s.device_cgroup = p->limits.device_allow != NULL;
         /* The config's own device nodes are usable, as runc allows them. */
@@ -688,6 +698,13 @@ static int plan_userns(const struct jv *lx, struct oci_plan *p, struct err *err)
                                "or gidMappings are set");
         if (!user)
                 return 0;
+        /* Joining a namespace the host's user namespace owns needs the host's privilege,
+         * which the init gives up with its own user namespace. */
+        if (p->ns_fds[0] >= 0 || p->ns_fds[1] >= 0 || p->ns_fds[2] >= 0 || p->oci.utsns_fd >= 0 ||
+            p->oci.cgroupns_fd >= 0)
+                return err_set(err, -EINVAL,
+                               "a user namespace with namespaces joined by path is not "
+                               "supported by hawser");
         p->uid_map = id_map(jv_get(lx, "uidMappings"), "uidMappings", err);
         p->gid_map = p->uid_map ? id_map(jv_get(lx, "gidMappings"), "gidMappings", err) : NULL;
         if (!p->gid_map)

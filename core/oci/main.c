@@ -83,8 +83,9 @@ static int cmd_spec(int argc, char **argv, struct err *err)
                 return 1;
         if (o.rootless)
                 return err_set(err, -EINVAL,
-                               "spec --rootless: user namespaces are not supported "
-                               "by hawser"),
+                               "spec --rootless: rootless containers are not supported by "
+                               "hawser (run it as root; uidMappings give a container a user "
+                               "namespace of its own)"),
                        1;
         path = util_printf("%s/config.json", o.bundle);
         if (!path || jv_parse(default_spec, &spec, err) < 0)
@@ -218,9 +219,15 @@ static int dispatch(struct oci_global *g, int argc, char **argv, struct err *err
                        1;
         if (g->log_format && strcmp(g->log_format, "text") && strcmp(g->log_format, "json"))
                 return err_set(err, -EINVAL, "invalid log-format: %s", g->log_format), 1;
-        if (g->debug && (g->criu || g->rootless))
-                fprintf(stderr, "hawser-runtime: --criu and --rootless are accepted and have "
-                                "no effect\n");
+        /* runc's --rootless true|false|auto: auto is false for root, what hawser runs as. */
+        if (g->rootless && strcmp(g->rootless, "false") && strcmp(g->rootless, "auto"))
+                return err_set(err, -EOPNOTSUPP,
+                               "--rootless %s: rootless containers are not supported by hawser",
+                               g->rootless),
+                       1;
+        if (g->debug && g->criu)
+                fprintf(stderr, "hawser-runtime: --criu is accepted; hawser has no checkpoint "
+                                "or restore\n");
         if (!strcmp(argv[0], "spec"))
                 return cmd_spec(argc, argv, err);
         if (!strcmp(argv[0], "features"))

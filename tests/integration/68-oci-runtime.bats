@@ -59,6 +59,11 @@ status() {
 }
 
 @test "oci: --version, spec and features answer as runc's do" {
+    run "$RT" --rootless true list
+    assert_failure
+    assert_output_contains "rootless containers are not supported"
+    run "$RT" --rootless auto --root "$OCI_ROOT" list -q
+    assert_success
     run "$RT" --version
     assert_success
     assert_line_count 3
@@ -340,7 +345,8 @@ PY
     bundle "$b" "
 c['process']['args'] = ['cat', '/dev/shm/started']
 hook = lambda n: [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $t/' + n]}]
-c['hooks'] = {'prestart': hook('prestart'), 'createRuntime': hook('createRuntime'),
+c['hooks'] = {'prestart': hook('prestart') + [{'path': '/usr/bin/python3', 'args': ['python3', '-c', 'import json,sys; s=json.load(sys.stdin); open(\"$t/mounts\", \"w\").write(open(\"/proc/%d/mountinfo\" % s[\"pid\"]).read())']}],
+              'createRuntime': hook('createRuntime'),
               'poststart': hook('poststart'), 'poststop': hook('poststop'),
               'createContainer': [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $t/createContainer; echo >> $t/createContainer; readlink /proc/self/ns/uts >> $t/createContainer']}],
               'startContainer': [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > /dev/shm/started']}]}
@@ -352,6 +358,8 @@ c['hooks'] = {'prestart': hook('prestart'), 'createRuntime': hook('createRuntime
     assert_output_contains '"status":"created"'
     assert_output_contains '"id":"h1"'
     [ "$(cat "$t/createRuntime")" = "$(cat "$t/prestart")" ]
+    # The runtime's hooks ran once the init had made its mounts.
+    grep -q ' - proc ' "$t/mounts" || fail "prestart ran before the container's mounts: $(cat "$t/mounts")"
     run cat "$t/createContainer"
     assert_line 0 "$(cat "$t/prestart")"
     [ "${lines[1]}" != "$(readlink /proc/self/ns/uts)" ] || fail "createContainer ran in the host's UTS namespace"
@@ -607,6 +615,24 @@ c['process']['capabilities']['permitted'].append('CAP_MKNOD')
     assert_output_contains "Operation not permitted"
     assert_output_contains read-denied
     assert_output_contains allowed-node-ok
+    # No rules at all is not "every device"; a rule of no type with numbers allows those
+    # numbers only (the v1 controller reads a line of type "a" as all devices).
+    bundle "$b.3" "
+c['process']['args'] = ['sh', '-c', 'mknod /dev/xsda b 8 0 && echo made; head -c 1 /dev/xsda || echo read-denied']
+c['linux'].pop('resources', None)
+for s in ('bounding', 'effective', 'permitted'):
+    c['process']['capabilities'][s].append('CAP_MKNOD')
+"
+    run rt run --bundle "$b.3" dv3
+    assert_output_contains read-denied
+    bundle "$b.4" "
+c['process']['args'] = ['sh', '-c', 'mknod /dev/xsda b 8 0 && echo made; head -c 1 /dev/xsda || echo read-denied']
+c['linux']['resources'] = {'devices': [{'allow': False, 'access': 'rwm'}, {'allow': True, 'major': 10, 'minor': 200, 'access': 'rwm'}]}
+for s in ('bounding', 'effective', 'permitted'):
+    c['process']['capabilities'][s].append('CAP_MKNOD')
+"
+    run rt run --bundle "$b.4" dv4
+    assert_output_contains read-denied
     # A bad rule is refused at create, naming it.
     bundle "$b.2" "c['linux']['resources'] = {'devices': [{'allow': True, 'type': 'x', 'access': 'rwm'}]}"
     run rt run --bundle "$b.2" dv2
