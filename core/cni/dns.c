@@ -91,6 +91,24 @@ static struct jv *records(const struct cni_conf *c)
         return recs;
 }
 
+/* Under the records' lock: whether the records list no names. Empty, the lock stays held
+ * until the server's exit releases it. */
+static bool still_empty(const struct cni_conf *c, const char *path)
+{
+        _cleanup_free_ char *lock = util_printf("%s/dns.json.lock", c->data_dir);
+        _cleanup_jv_ struct jv *doc = NULL;
+        int fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+
+        bool empty;
+
+        if (fd < 0 || flock(fd, LOCK_EX) < 0)
+                return true;
+        empty = jv_load(path, &doc, &(struct err){0}) < 0 || !jv_len(jv_get(doc, "records"));
+        if (!empty)
+                close(fd); /* serving on: the lock goes back */
+        return empty;
+}
+
 /* The server, in the grandchild of an ADD: holds the lock while it runs; tells the ADD on
  * ready that it listens ("1", from dns_server_run) or why it could not ("E" + message). */
 static _Noreturn void serve(const struct cni_conf *c, const char *lock, const char *path, int ready)
@@ -111,13 +129,20 @@ static _Noreturn void serve(const struct cni_conf *c, const char *lock, const ch
         for (int i = 0; i < 3; i++)
                 dup2(null, i);
         close_range(5, ~0U, 0);
-        r = dns_server_run(&(struct dns_server_config){.listen_addr = c->gateway,
-                                                       .port = 53,
-                                                       .records_path = path,
-                                                       .idle_exit_sec = CNI_DNS_IDLE_SEC,
-                                                       .stop_fd = -1,
-                                                       .ready_fd = 4},
-                           &err);
+        for (int ready_fd = 4;; ready_fd = -1) {
+                r = dns_server_run(&(struct dns_server_config){.listen_addr = c->gateway,
+                                                               .port = 53,
+                                                               .records_path = path,
+                                                               .idle_exit_sec = CNI_DNS_IDLE_SEC,
+                                                               .stop_fd = -1,
+                                                               .ready_fd = ready_fd},
+                                   &err);
+                /* Idle: gone only if no ADD wrote names meanwhile. An ADD holds the records'
+                 * lock while it counts on this server (cni_dns_sync): taken here, it decides,
+                 * and it is held until the exit releases it. */
+                if (r != DNS_SERVER_IDLE || still_empty(c, path))
+                        break;
+        }
         if (r < 0) {
                 char msg[sizeof(err.msg) + 1];
                 len = snprintf(msg, sizeof(msg), "E%s", err.msg);
