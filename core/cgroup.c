@@ -857,6 +857,13 @@ static int join_limits(const char *id, pid_t pid, struct err *err)
                 if (access(dir, F_OK) == 0 && write_file(dir, "cgroup.procs", buf, err) < 0)
                         return -err->code;
         }
+        /* The test hook's cgroup in the unified hierarchy, where the device filter is. */
+        if (devices_by_bpf_test()) {
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof(dir), CG_ROOT "/unified/%s", id);
+                if (access(dir, F_OK) == 0 && write_file(dir, "cgroup.procs", buf, err) < 0)
+                        return -err->code;
+        }
         return 0;
 }
 

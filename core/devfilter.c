@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/util.h"
 #include "devfilter.h"
 
 #define INSN(c, d, s, o, i)                                                                        \
@@ -144,7 +146,8 @@ int devfilter_attach(int cgroup_fd, char *const *rules, struct err *err)
         _cleanup_close_ int prog = -1;
         char log[512] = "";
         union bpf_attr a;
-        size_t n;
+        uint32_t old_ids[64];
+        size_t n, n_old;
         int r = devfilter_build(rules, &insns, &n);
 
         if (r < 0)
@@ -167,6 +170,15 @@ int devfilter_attach(int cgroup_fd, char *const *rules, struct err *err)
         if (prog < 0)
                 return err_errno(err, "loading the device filter (eBPF)%s%s", log[0] ? ": " : "",
                                  log);
+        /* The filters attached before (an update's): replaced by the new one, not ANDed. */
+        memset(&a, 0, sizeof(a));
+        a.query.target_fd = (unsigned)cgroup_fd;
+        a.query.attach_type = BPF_CGROUP_DEVICE;
+        a.query.prog_ids = (unsigned long)old_ids;
+        a.query.prog_cnt = ARRAY_SIZE(old_ids);
+        n_old = syscall(SYS_bpf, BPF_PROG_QUERY, &a, sizeof(a)) == 0 ? a.query.prog_cnt : 0;
+        if (n_old > ARRAY_SIZE(old_ids))
+                n_old = ARRAY_SIZE(old_ids);
         memset(&a, 0, sizeof(a));
         a.target_fd = (unsigned)cgroup_fd;
         a.attach_bpf_fd = (unsigned)prog;
@@ -174,6 +186,18 @@ int devfilter_attach(int cgroup_fd, char *const *rules, struct err *err)
         a.attach_flags = BPF_F_ALLOW_MULTI;
         if (syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)) < 0)
                 return err_errno(err, "attaching the device filter to the cgroup");
+        for (size_t i = 0; i < n_old; i++) {
+                _cleanup_close_ int old = -1;
+                memset(&a, 0, sizeof(a));
+                a.prog_id = old_ids[i];
+                old = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
+                memset(&a, 0, sizeof(a));
+                a.target_fd = (unsigned)cgroup_fd;
+                a.attach_bpf_fd = (unsigned)old;
+                a.attach_type = BPF_CGROUP_DEVICE;
+                if (old < 0 || syscall(SYS_bpf, BPF_PROG_DETACH, &a, sizeof(a)) < 0)
+                        return err_errno(err, "detaching the earlier device filter");
+        }
         /* The attachment keeps the program while the cgroup lives. */
         return 0;
 }

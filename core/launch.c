@@ -1048,27 +1048,42 @@ static void __attribute__((noreturn)) child_fail(int fd, int exit_code, struct e
 
 int launch_send_state(struct launch *l, const char *state, struct err *err)
 {
-        if (send(l->sync_fd, state, strlen(state) + 1, MSG_NOSIGNAL) < 0)
+        size_t n = strlen(state) + 1;
+        int buf = (int)(n + 4096);
+
+        /* One message, however big the annotations make it: the buffer is made to fit
+         * (SO_SNDBUFFORCE, the runtime is root; the plain option is capped by wmem_max). */
+        if (n > 64 * 1024 &&
+            setsockopt(l->sync_fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+                (void)setsockopt(l->sync_fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+        if (send(l->sync_fd, state, n, MSG_NOSIGNAL) < 0)
                 return err_errno(err, "sending the hooks' state to the container");
         return 0;
 }
 
-/* Receives the state (one message) and runs the createContainer hooks. */
 /* The hooks' handshake, after the mounts (made or failed): "m" tells the caller the tree is
  * in place for its prestart and createRuntime hooks; the state it sends back then goes to
  * the createContainer hooks, run here before pivot_root (only when the mounts were made). */
 static int create_container_hooks(const struct launch_oci *o, int fd, bool mounted, struct err *err)
 {
         ssize_t n;
+        size_t len;
 
         hooks_shaken = true;
         if (send(fd, "m", 1, MSG_NOSIGNAL) != 1)
                 return err_errno(err, "telling the runtime the mounts are made");
-        hook_state = calloc(1, 1 << 20);
+        /* The message's whole length first (MSG_TRUNC reports it), then the message. */
+        do
+                n = recv(fd, &(char){0}, 1, MSG_PEEK | MSG_TRUNC);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return err_set(err, -EPIPE, "no state for the container's hooks");
+        len = (size_t)n;
+        hook_state = calloc(1, len + 1);
         if (!hook_state)
                 return err_set(err, -ENOMEM, "hooks' state");
         do
-                n = recv(fd, hook_state, (1 << 20) - 1, 0);
+                n = recv(fd, hook_state, len, 0);
         while (n < 0 && errno == EINTR);
         if (n <= 0)
                 return err_set(err, -EPIPE, "no state for the container's hooks");
@@ -1165,6 +1180,19 @@ int launch_apparmor_exec(const char *profile, struct err *err)
         n = write(fd, cmd, strlen(cmd));
         close(fd);
         return n < 0 ? err_errno(err, "setting the AppArmor profile %s", profile) : 0;
+}
+
+void launch_fill_fds(long long n)
+{
+        for (int fd = 3; fd < 3 + n && fd < 3 + (1 << 20); fd++)
+                if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+                        /* The lowest free number: this one, the holes below being filled. */
+                        int null = open("/dev/null", O_RDWR);
+                        if (null >= 0 && null != fd) {
+                                dup2(null, fd);
+                                close(null);
+                        }
+                }
 }
 
 int launch_pass_fds(int n, struct err *err)

@@ -175,6 +175,10 @@ int launch_apparmor_exec(const char *profile, struct err *err);
 /* An OCI runtime's --preserve-fds N: descriptors 3 .. 3+N-1 pass the coming exec, every
  * descriptor above them closes on it. */
 int launch_pass_fds(int n, struct err *err);
+/* Before the runtime opens anything of its own: each of 3 .. 3+N-1 the caller left closed
+ * gets /dev/null, so no descriptor of the runtime's takes that number and reaches the
+ * container through --preserve-fds. */
+void launch_fill_fds(long long n);
 /* Sends an error {code, message} over the sync socket (child side); -errno when it cannot
  * (callers that have nowhere else to report it ignore that). */
 int launch_send_error(int fd, int exit_code, const struct err *err);

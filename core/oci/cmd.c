@@ -305,6 +305,8 @@ static int do_create(const struct oci_global *g, const char *id, struct create_o
         int r;
 
         *st = (struct oci_state){0};
+        if (o->preserve_fds > 0)
+                launch_fill_fds(o->preserve_fds);
         if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
                 return err_set(err, -EINVAL, "invalid id format: %s", id);
         if (fs_mkdir_p(g->root, 0711, err) < 0)

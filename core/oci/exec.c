@@ -315,6 +315,7 @@ int oci_cmd_exec(const struct oci_global *g, int argc, char **argv, struct err *
         if (o.preserve_fds < 0 || o.preserve_fds > 1 << 20)
                 return err_set(err, -EINVAL, "--preserve-fds %lld is out of range", o.preserve_fds),
                        1;
+        launch_fill_fds(o.preserve_fds);
         argv[n + 1] = NULL;
         if (oci_state_load(g->root, argv[1], &st, err) < 0)
                 return opt_free_lists(exec_defs, &o), 1;

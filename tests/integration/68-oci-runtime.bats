@@ -342,8 +342,10 @@ PY
     # createContainer runs in the container's namespaces before pivot_root (the host's
     # paths still resolve: it writes here), startContainer in the container after start,
     # before the process (which reads what it left in /dev/shm).
+    # A state bigger than a socket's default buffer (annotations can be) reaches them whole.
     bundle "$b" "
 c['process']['args'] = ['cat', '/dev/shm/started']
+c['annotations'] = {'big': 'x' * 300000}
 hook = lambda n: [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $t/' + n]}]
 c['hooks'] = {'prestart': hook('prestart') + [{'path': '/usr/bin/python3', 'args': ['python3', '-c', 'import json,sys; s=json.load(sys.stdin); open(\"$t/mounts\", \"w\").write(open(\"/proc/%d/mountinfo\" % s[\"pid\"]).read())']}],
               'createRuntime': hook('createRuntime'),
@@ -360,6 +362,7 @@ c['hooks'] = {'prestart': hook('prestart') + [{'path': '/usr/bin/python3', 'args
     [ "$(cat "$t/createRuntime")" = "$(cat "$t/prestart")" ]
     # The runtime's hooks ran once the init had made its mounts.
     grep -q ' - proc ' "$t/mounts" || fail "prestart ran before the container's mounts: $(cat "$t/mounts")"
+    [ "$(wc -c <"$t/createRuntime")" -gt 300000 ] || fail "the state lost its annotations"
     run cat "$t/createContainer"
     assert_line 0 "$(cat "$t/prestart")"
     [ "${lines[1]}" != "$(readlink /proc/self/ns/uts)" ] || fail "createContainer ran in the host's UTS namespace"
@@ -669,6 +672,14 @@ for s in ('bounding', 'effective', 'permitted'):
     if [ -n "$cg" ] && [ -n "${HAWSER_TEST_CGROUP_DEVICES:-}" ]; then
         [ "$(cat "/sys/fs/cgroup/devices$cg/devices.list")" = "a *:* rwm" ] || fail "the v1 rules were written: $cg: $(cat "/sys/fs/cgroup/devices$cg/devices.list")"
     fi
+    # update replaces the filter (a second one would only narrow what the first allows).
+    rt exec bpf1 mknod /dev/xloop b 7 0
+    run rt exec bpf1 head -c 1 /dev/xloop
+    assert_output_contains "Operation not permitted"
+    echo '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 7, "minor": 0, "access": "rwm"}]}' |
+        rt update --resources - bpf1
+    run rt exec bpf1 head -c 1 /dev/xloop
+    refute_output_contains "Operation not permitted"
     rt delete --force bpf1
     unset HAWSER_TEST_CGROUP_DEVICES
 }
@@ -729,6 +740,11 @@ c['linux']['personality'] = {'domain': 'LINUX32'}
     assert_success
     assert_output "preserved
 no-fd-4"
+    # A number of the range the caller left closed is /dev/null, not one of the runtime's.
+    bundle "$b.5" "c['process']['args'] = ['readlink', '/proc/self/fd/4']"
+    run rt run --preserve-fds 2 --bundle "$b.5" pf3 3<"$BATS_TEST_TMPDIR/f3" 4<&-
+    assert_success
+    assert_output /dev/null
     # Without --preserve-fds, fd 3 is not the container's.
     bundle "$b.2" "c['process']['args'] = ['sh', '-c', 'ls /proc/self/fd/3 2>/dev/null || echo no-fd-3']"
     run rt run --bundle "$b.2" pf2 3<"$BATS_TEST_TMPDIR/f3"
