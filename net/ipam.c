@@ -398,6 +398,11 @@ static int owner_of(const char *dir, int af, const void *addr, char *out, size_t
         return read_owner_at(dfd, name, out, len);
 }
 
+int net_ipam_lock(const char *dir, struct err *err)
+{
+        return open_locked(dir, false, LOCK_EX, err);
+}
+
 int net_ipam_owner(const char *dir, struct in_addr addr, char *out, size_t len)
 {
         return owner_of(dir, AF_INET, &addr, out, len);

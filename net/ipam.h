@@ -36,6 +36,9 @@ int net_ipam_release6(const char *dir, const struct in6_addr *addr, const char *
 /* Removes every lease (and leftover temp file) of owner: cleanup after a crash. Returns the
  * number of leases removed; a missing dir is 0. */
 int net_ipam_release_owner(const char *dir, const char *owner, struct err *err);
+/* The lease directory's lock, exclusive, as allocations and releases take it: a descriptor
+ * to close; -ENOENT without the directory. While held, no lease of dir changes hands. */
+int net_ipam_lock(const char *dir, struct err *err);
 /* Whether owner holds a lease in dir (read without the lock: a moment's answer). */
 bool net_ipam_holds(const char *dir, const char *owner);
 /* Copies the owner of addr's lease into out. -ENOENT when free, -ERANGE when len is too small. */

@@ -92,11 +92,19 @@ struct owned_ports {
 };
 
 /* Moves the ports whose container address is leased to q->id in dir to the front. */
+/* The ports of one network's leases that the container owns, unpublished under the lease
+ * directory's lock: an address freed and leased to another container meanwhile (an rm -f
+ * racing the monitor's own teardown, then a start) is never taken for this one's. */
 static void ports_owned(const char *dir, void *ud)
 {
         struct owned_ports *q = ud;
+        _cleanup_close_ int lock = net_ipam_lock(dir, &(struct err){0});
+        size_t start = q->k;
+        struct err e = {0};
         char owner[80];
 
+        if (lock < 0)
+                return;
         for (size_t i = q->k; i < q->n; i++)
                 if ((q->v[i].v6 ? net_ipam_owner6(dir, &q->v[i].ctr_ip6, owner, sizeof(owner))
                                 : net_ipam_owner(dir, q->v[i].ctr_ip, owner, sizeof(owner))) == 0 &&
@@ -105,6 +113,8 @@ static void ports_owned(const char *dir, void *ud)
                         q->v[q->k++] = q->v[i];
                         q->v[i] = t;
                 }
+        if (q->k > start && net_nft_unpublish(q->v + start, q->k - start, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
 }
 
 static void release_leases(const char *dir, void *ud)
@@ -122,11 +132,8 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
         char veth[16];
 
         /* Published ports point at the container's addresses: the leases it owns. */
-        if (net_nft_list_ports(&q.v, &q.n, &e) == 0 && q.n) {
+        if (net_nft_list_ports(&q.v, &q.n, &e) == 0 && q.n)
                 network_each_run_dir(cli, "leases", ports_owned, &q);
-                if (q.k && net_nft_unpublish(q.v, q.k, &e) < 0)
-                        fprintf(stderr, "warning: %s, ignoring\n", e.msg);
-        }
         free(q.v);
         for (int i = 0; delete_links && i < NETWORK_MAX_ENDPOINTS; i++) {
                 endpoint_veth_name(id, i, veth);
