@@ -189,6 +189,9 @@ static int sysctl_dir = -1;
  * whether the init had its handshake with the caller (create_container_hooks). */
 static char *hook_state;
 static bool hooks_shaken;
+/* The init entered its user namespace (and the namespaces joined by path) in an
+ * intermediate process, before its own clone (userns_joined_child). */
+static bool userns_early;
 
 struct mount_step {
         const char *source, *target, *fstype;
@@ -1102,12 +1105,9 @@ int launch_wait_mounted(struct launch *l)
         return n == 1 && m == 'm' ? 0 : -EPIPE;
 }
 
-/* Everything the init does that does not need its network: the monitor wires the network
- * from outside at the same time, so both halves of a start run in parallel. */
-static int prepare(const struct launch_spec *s, int fd, struct err *err)
+/* The namespaces the spec joins by path. */
+static int join_by_path(const struct launch_spec *s, struct err *err)
 {
-        int r;
-
         if (s->netns_fd >= 0 && setns(s->netns_fd, CLONE_NEWNET) < 0)
                 return err_errno(err, "joining the network namespace");
         if (s->ipcns_fd >= 0 && setns(s->ipcns_fd, CLONE_NEWIPC) < 0)
@@ -1116,6 +1116,17 @@ static int prepare(const struct launch_spec *s, int fd, struct err *err)
                 return err_errno(err, "joining the UTS namespace");
         if (s->oci && s->oci->cgroupns_fd >= 0 && setns(s->oci->cgroupns_fd, CLONE_NEWCGROUP) < 0)
                 return err_errno(err, "joining the cgroup namespace");
+        return 0;
+}
+
+/* Everything the init does that does not need its network: the monitor wires the network
+ * from outside at the same time, so both halves of a start run in parallel. */
+static int prepare(const struct launch_spec *s, int fd, struct err *err)
+{
+        int r;
+
+        if (!userns_early && join_by_path(s, err) < 0)
+                return -err->code;
         if (s->new_netns && net_loopback_up(err) < 0)
                 return -err->code;
         /* After the setns: /sys shows the network namespace it was mounted in. */
@@ -1230,7 +1241,7 @@ static void __attribute__((noreturn)) child_main(const struct launch_spec *s, in
 
         if (!s->detach)
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (own_userns(s) && enter_userns(fd, &err) < 0) {
+        if (own_userns(s) && !userns_early && enter_userns(fd, &err) < 0) {
                 (void)!read(fd, &go, 1);
                 child_fail(fd, 125, &err);
         }
@@ -1331,6 +1342,108 @@ static int map_userns(const struct launch_spec *s, pid_t pid, int fd, struct err
         return 0;
 }
 
+/* Whether the spec joins a namespace by path (other than the PID namespace, which the
+ * caller joins before the clone). */
+static bool joins_by_path(const struct launch_spec *s)
+{
+        return s->netns_fd >= 0 || s->ipcns_fd >= 0 ||
+               (s->oci && (s->oci->utsns_fd >= 0 || s->oci->cgroupns_fd >= 0));
+}
+
+/* A user namespace of its own with namespaces joined by path (a Kubernetes pod's network
+ * namespace): joining those needs the host's privilege, so, in runc's order, this
+ * intermediate process joins them first, then makes the user namespace (the caller writes
+ * its maps), then the other new namespaces, then clones the init as the caller's child
+ * (CLONE_PARENT), tells the caller its pid and exits. */
+static void __attribute__((noreturn)) userns_joined_child(const struct launch_spec *s, int fd)
+{
+        unsigned long flags = CLONE_NEWNS;
+        struct err err = {0};
+        int gate[2];
+        long pid;
+
+        if (join_by_path(s, &err) < 0)
+                goto fail;
+        if (unshare(CLONE_NEWUSER) < 0) {
+                err_errno(&err, "creating the user namespace");
+                goto fail;
+        }
+        if (send(fd, "U", 1, MSG_NOSIGNAL) != 1 || enter_userns(fd, &err) < 0)
+                goto fail;
+        if (!s->host_uts && !(s->oci && s->oci->utsns_fd >= 0))
+                flags |= CLONE_NEWUTS;
+        if (!s->host_ipc && s->ipcns_fd < 0)
+                flags |= CLONE_NEWIPC;
+        if (!s->host_pid && s->pidns_fd < 0)
+                flags |= CLONE_NEWPID;
+        if (!s->host_cgroupns && !(s->oci && s->oci->cgroupns_fd >= 0))
+                flags |= CLONE_NEWCGROUP;
+        if (s->new_netns)
+                flags |= CLONE_NEWNET;
+        if (unshare(flags) < 0) {
+                err_errno(&err, "creating the container's namespaces");
+                goto fail;
+        }
+        if (pipe2(gate, O_CLOEXEC) < 0) {
+                err_errno(&err, "pipe");
+                goto fail;
+        }
+        userns_early = true;
+        pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid == 0) {
+                char c;
+                /* Until the caller knows this pid, nothing else goes over the socket. */
+                close(gate[1]);
+                while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                close(gate[0]);
+                child_main(s, fd);
+        }
+        if (pid < 0) {
+                err_errno(&err, "clone");
+                goto fail;
+        }
+        (void)!send(fd, &(int32_t){(int32_t)pid}, sizeof(int32_t), MSG_NOSIGNAL);
+        _exit(0);
+fail:
+        launch_send_error(fd, 125, &err);
+        _exit(125);
+}
+
+/* The caller's half of userns_joined_child: the maps once the user namespace exists, then
+ * the init's pid. */
+static int userns_joined_parent(const struct launch_spec *s, pid_t mid, struct launch *l,
+                                struct err *err)
+{
+        char buf[sizeof(int32_t)];
+        int code = 125;
+        ssize_t n;
+
+        /* MSG_TRUNC: the message's whole length, so an error message is not taken for a
+         * pid. */
+        do
+                n = recv(l->sync_fd, buf, sizeof(buf), MSG_PEEK | MSG_TRUNC);
+        while (n < 0 && errno == EINTR);
+        if (n == 1 && buf[0] == 'U') {
+                (void)!recv(l->sync_fd, buf, 1, 0);
+                if (map_userns(s, mid, l->sync_fd, err) < 0)
+                        return -err->code;
+                do
+                        n = recv(l->sync_fd, buf, sizeof(buf), MSG_PEEK | MSG_TRUNC);
+                while (n < 0 && errno == EINTR);
+        }
+        if (n == (ssize_t)sizeof(int32_t)) {
+                int32_t pid;
+                (void)!recv(l->sync_fd, &pid, sizeof(pid), 0);
+                l->pid = (pid_t)pid;
+                return 0;
+        }
+        /* An error message, or EOF. */
+        return launch_recv_result(l->sync_fd, &code, NULL, err) < 0
+                       ? -err->code
+                       : err_set(err, -EPIPE, "the container's init was not started");
+}
+
 int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err *err)
 {
         unsigned long flags = CLONE_NEWNS | SIGCHLD;
@@ -1350,6 +1463,9 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
                 flags |= CLONE_NEWCGROUP;
         if (own_userns(spec))
                 flags |= CLONE_NEWUSER;
+        /* The intermediate makes every namespace itself (userns_joined_child). */
+        if (own_userns(spec) && joins_by_path(spec))
+                flags = SIGCHLD;
         /* --pid container:X: the init is born in X's PID namespace (a process cannot move
          * into one); this process goes back to its own right after. */
         if (spec->pidns_fd >= 0) {
@@ -1380,10 +1496,24 @@ int launch_clone(const struct launch_spec *spec, struct launch *ret, struct err 
         }
         if (pid == 0) {
                 close(sv[0]);
+                if (own_userns(spec) && joins_by_path(spec))
+                        userns_joined_child(spec, sv[1]);
                 child_main(spec, sv[1]);
         }
         close(sv[1]);
         *ret = (struct launch){.pid = (pid_t)pid, .sync_fd = sv[0], .pty_master = -1};
+        if (own_userns(spec) && joins_by_path(spec)) {
+                int r = userns_joined_parent(spec, (pid_t)pid, ret, err);
+                waitpid((pid_t)pid, NULL, 0); /* the intermediate */
+                if (r < 0) {
+                        if (ret->pid != (pid_t)pid) {
+                                kill(ret->pid, SIGKILL);
+                                waitpid(ret->pid, NULL, 0);
+                        }
+                        close(sv[0]);
+                }
+                return r;
+        }
         if (own_userns(spec) && map_userns(spec, (pid_t)pid, sv[0], err) < 0) {
                 int r = -err->code;
                 kill((pid_t)pid, SIGKILL);

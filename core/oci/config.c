@@ -698,13 +698,6 @@ static int plan_userns(const struct jv *lx, struct oci_plan *p, struct err *err)
                                "or gidMappings are set");
         if (!user)
                 return 0;
-        /* Joining a namespace the host's user namespace owns needs the host's privilege,
-         * which the init gives up with its own user namespace. */
-        if (p->ns_fds[0] >= 0 || p->ns_fds[1] >= 0 || p->ns_fds[2] >= 0 || p->oci.utsns_fd >= 0 ||
-            p->oci.cgroupns_fd >= 0)
-                return err_set(err, -EINVAL,
-                               "a user namespace with namespaces joined by path is not "
-                               "supported by hawser");
         p->uid_map = id_map(jv_get(lx, "uidMappings"), "uidMappings", err);
         p->gid_map = p->uid_map ? id_map(jv_get(lx, "gidMappings"), "gidMappings", err) : NULL;
         if (!p->gid_map)

@@ -837,6 +837,24 @@ c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}
     assert_line 0 0
     [ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ] || fail "no user namespace"
     rt delete --force un1
+    # With a network namespace joined by path (a pod's), joined before the user namespace
+    # is made, as the host's privilege is needed for it.
+    ip netns add ocipod
+    ip netns exec ocipod ip link add v0 type veth peer name v1
+    ip netns exec ocipod ip addr add 10.1.2.3/24 dev v0
+    bundle "$b.4" "
+c['process']['args'] = ['sh', '-c', 'id -u; ip -4 -o addr show v0; echo \$\$; exit 4']
+c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network']
+c['linux']['namespaces'] += [{'type': 'network', 'path': '/run/netns/ocipod'}, {'type': 'user'}]
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+"
+    run rt run --bundle "$b.4" un4
+    assert_status 4
+    assert_line 0 0
+    assert_output_contains "inet 10.1.2.3/24"
+    assert_line 2 1 # PID 1 of its own PID namespace
+    ip netns del ocipod
     # Mappings without a user namespace, or one without mappings, are refused.
     bundle "$b.2" "c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 1}]"
     run rt run --bundle "$b.2" un2
