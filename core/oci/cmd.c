@@ -42,8 +42,8 @@ static const struct opt_def create_defs[] = {
 };
 
 /* One positional container id after the flags; -EINVAL with runc's wording otherwise. */
-static int parse_id(const struct opt_def *defs, int argc, char **argv, void *o, int want,
-                    struct err *err)
+int oci_parse_id(const struct opt_def *defs, int argc, char **argv, void *o, int want,
+                 struct err *err)
 {
         int n = opt_parse(defs, argc - 1, argv + 1, false, o, err);
 
@@ -341,10 +341,13 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv, struct err
 {
         struct create_opts o = {.bundle = "."};
         struct oci_state st;
-        int r = parse_id(create_defs, argc, argv, &o, 1, err);
+        int r = oci_parse_id(create_defs, argc, argv, &o, 1, err);
 
         if (r < 0)
                 return 1;
+        /* run's flag: create always leaves the container behind (runc has no create -d). */
+        if (o.detach)
+                return err_set(err, -EINVAL, "create: unknown flag: --detach"), 1;
         r = do_create(g, argv[1], &o, &st, err);
         oci_state_free(&st);
         return r < 0 ? 1 : 0;
@@ -384,7 +387,7 @@ int oci_cmd_start(const struct oci_global *g, int argc, char **argv, struct err 
         struct oci_state st;
         int r = 0;
 
-        if (parse_id((const struct opt_def[]){OPT_END}, argc, argv, NULL, 1, err) < 0 ||
+        if (oci_parse_id((const struct opt_def[]){OPT_END}, argc, argv, NULL, 1, err) < 0 ||
             oci_state_load(g->root, argv[1], &st, err) < 0)
                 return 1;
         switch (oci_state_status(&st)) {
@@ -433,7 +436,7 @@ int oci_cmd_run(const struct oci_global *g, int argc, char **argv, struct err *e
 {
         struct create_opts o = {.bundle = "."};
         struct oci_state st;
-        int r = parse_id(create_defs, argc, argv, &o, 1, err), code = 0;
+        int r = oci_parse_id(create_defs, argc, argv, &o, 1, err), code = 0;
 
         if (r < 0)
                 return 1;
@@ -483,7 +486,7 @@ int oci_cmd_kill(const struct oci_global *g, int argc, char **argv, struct err *
 {
         struct kill_opts o = {0};
         struct oci_state st;
-        int sig = SIGTERM, r = parse_id(kill_defs, argc, argv, &o, 2, err);
+        int sig = SIGTERM, r = oci_parse_id(kill_defs, argc, argv, &o, 2, err);
 
         if (r < 0)
                 return 1;
@@ -516,7 +519,7 @@ int oci_cmd_delete(const struct oci_global *g, int argc, char **argv, struct err
         struct oci_state st;
         struct err ignored = {0};
         enum oci_status s;
-        int r = parse_id(delete_defs, argc, argv, &o, 1, err);
+        int r = oci_parse_id(delete_defs, argc, argv, &o, 1, err);
 
         if (r < 0)
                 return 1;
@@ -549,7 +552,7 @@ int oci_cmd_pause(const struct oci_global *g, int argc, char **argv, struct err 
         enum oci_status s;
         int r;
 
-        if (parse_id((const struct opt_def[]){OPT_END}, argc, argv, NULL, 1, err) < 0 ||
+        if (oci_parse_id((const struct opt_def[]){OPT_END}, argc, argv, NULL, 1, err) < 0 ||
             oci_state_load(g->root, argv[1], &st, err) < 0)
                 return 1;
         s = oci_state_status(&st);
@@ -601,7 +604,7 @@ int oci_cmd_ps(const struct oci_global *g, int argc, char **argv, struct err *er
         size_t n = 0;
         int r;
 
-        if (parse_id(ps_defs, argc, argv, &o, 1, err) < 0 ||
+        if (oci_parse_id(ps_defs, argc, argv, &o, 1, err) < 0 ||
             oci_state_load(g->root, argv[1], &st, err) < 0)
                 return 1;
         r = cgroup_container_pids(st.cgroup, st.pid, st.own_pidns, &pids, &n, err);
@@ -675,7 +678,7 @@ int oci_cmd_update(const struct oci_global *g, int argc, char **argv, struct err
         size_t n = 0;
         int r;
 
-        if (parse_id(update_defs, argc, argv, &o, 1, err) < 0 ||
+        if (oci_parse_id(update_defs, argc, argv, &o, 1, err) < 0 ||
             oci_state_load(g->root, argv[1], &st, err) < 0)
                 return 1;
         r = update_limits(&o, &doc, &l, err);

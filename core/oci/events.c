@@ -160,8 +160,8 @@ int oci_cmd_events(const struct oci_global *g, int argc, char **argv, struct err
         long long ms, ooms = 0;
         const char *id;
 
-        if (opt_parse(events_defs, argc - 1, argv + 1, false, &o, err) != 1 || !*argv[1])
-                return err_set(err, -EINVAL, "events: container id cannot be empty"), 1;
+        if (oci_parse_id(events_defs, argc, argv, &o, 1, err) < 0)
+                return 1;
         id = argv[1];
         ms = interval_ms(o.interval);
         if (ms < 0)

@@ -73,6 +73,11 @@ const char *oci_status_name(enum oci_status s);
 /* The state JSON of the OCI spec (hooks get it on stdin; `state` prints it); caller puts. */
 struct jv *oci_state_json(const struct oci_state *st);
 
+/* Parses a command's flags (defs into o) and checks that 1..want arguments (the container
+ * id first) remain, with runc's messages. */
+struct opt_def;
+int oci_parse_id(const struct opt_def *defs, int argc, char **argv, void *o, int want,
+                 struct err *err);
 /* The commands; argv[0] is the command name. Each returns the exit code and leaves its
  * error in err. */
 int oci_cmd_create(const struct oci_global *g, int argc, char **argv, struct err *err);

@@ -172,18 +172,26 @@ static void test_gc_valid(void **state)
         cni_conf_done(&c);
 }
 
-static void test_result(void **state)
+/* An attachment's outcome: 10.99.7.2/24 via 10.99.7.1 on br0. */
+static struct cni_result attached(void)
 {
         struct cni_result res = {
                 .bridge = "br0", .veth = "hc0", .prefix = 24, .mac = {2, 0x42, 10, 99, 7, 2}};
+
+        inet_pton(AF_INET, "10.99.7.2", &res.addr);
+        inet_pton(AF_INET, "10.99.7.1", &res.gateway);
+        return res;
+}
+
+static void test_result(void **state)
+{
+        struct cni_result res = attached();
         struct cni_req q;
         struct cni_conf c;
         struct err e = {0};
         struct jv *d;
 
         (void)state;
-        inet_pton(AF_INET, "10.99.7.2", &res.addr);
-        inet_pton(AF_INET, "10.99.7.1", &res.gateway);
         assert_int_equal(parse(CNI_CMD_ADD, CONF("0.4.0", ""), &q, &c, &e), 0);
         d = cni_result_doc(&c, &q, "/run/netns/x", &res);
         assert_string_equal(jv_to_string(d, false),
@@ -231,15 +239,13 @@ static void test_prev_and_names(void **state)
 
 static void test_dns(void **state)
 {
-        struct cni_result res = {.bridge = "br0", .veth = "hc0", .prefix = 24};
+        struct cni_result res = attached();
         struct cni_req q;
         struct cni_conf c;
         struct err e = {0};
         struct jv *d;
 
         (void)state;
-        inet_pton(AF_INET, "10.99.7.2", &res.addr);
-        inet_pton(AF_INET, "10.99.7.1", &res.gateway);
         assert_int_equal(
                 parse(CNI_CMD_ADD,
                       CONF("1.0.0",
