@@ -155,25 +155,34 @@ static int link_no_ipv6_addrgen(struct net_nl *nl, int ifindex, const char *name
         return 0;
 }
 
-/* Deletes a link by name. Already gone is success. */
-static int link_del(struct net_nl *nl, const char *name, struct err *err)
+/* Deletes a link by name, or only takes it down (RTM_NEWLINK by IFLA_IFNAME clearing IFF_UP).
+ * Already gone is success. */
+static int link_by_name(struct net_nl *nl, const char *name, bool del, struct err *err)
 {
         _cleanup_link_ struct rtnl_link *req = rtnl_link_alloc();
+        const char *what = del ? "deleting" : "taking down";
         int r;
 
         if (!req)
-                return err_set(err, -ENOMEM, "deleting %s", name);
+                return err_set(err, -ENOMEM, "%s %s", what, name);
         rtnl_link_set_name(req, name);
-        r = rtnl_link_delete(nl->sk, req);
+        if (!del)
+                rtnl_link_unset_flags(req, IFF_UP);
+        r = del ? rtnl_link_delete(nl->sk, req) : rtnl_link_add(nl->sk, req, 0);
         if (r < 0) {
                 int code = net_nl_code(nl, r);
                 if (code == -ENODEV || code == -ENOENT) {
                         net_nl_forget(nl);
                         return 0;
                 }
-                return net_nl_fail(nl, r, err, "deleting %s", name);
+                return net_nl_fail(nl, r, err, "%s %s", what, name);
         }
         return 0;
+}
+
+static int link_del(struct net_nl *nl, const char *name, struct err *err)
+{
+        return link_by_name(nl, name, true, err);
 }
 
 /* Adds addr/prefix with CREATE|EXCL; returns the kernel's -EEXIST for the caller to judge. */
@@ -666,7 +675,7 @@ int net_link_delete_in(int netns_fd, const char *name, struct err *err)
         return r < 0 ? r : link_del(&ns, name, err);
 }
 
-int net_link_delete(const char *name, struct err *err)
+static int host_link(const char *name, bool del, struct err *err)
 {
         _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
         int r;
@@ -676,7 +685,17 @@ int net_link_delete(const char *name, struct err *err)
                 r = net_nl_open(&nl, err);
         if (r < 0)
                 return r;
-        return link_del(&nl, name, err);
+        return link_by_name(&nl, name, del, err);
+}
+
+int net_link_delete(const char *name, struct err *err)
+{
+        return host_link(name, true, err);
+}
+
+int net_link_set_down(const char *name, struct err *err)
+{
+        return host_link(name, false, err);
 }
 
 /* net_link_exists in the calling thread's namespace (netns_fd < 0) or in netns_fd's. */

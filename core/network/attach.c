@@ -135,9 +135,15 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
         if (net_nft_list_ports(&q.v, &q.n, &e) == 0 && q.n)
                 network_each_run_dir(cli, "leases", ports_owned, &q);
         free(q.v);
-        for (int i = 0; delete_links && i < NETWORK_MAX_ENDPOINTS; i++) {
+        /* A veth whose container has exited goes with its namespace, which the kernel
+         * frees in the background (deleting it here would cost a grace period, ~20 ms).
+         * Until then its peer still has the address and MAC (derived from the address) the
+         * next container may lease: taken down, the bridge port forgets that MAC and carries
+         * nothing, so the bridge cannot deliver the new container's traffic to the old one
+         * (a reset instead of the connection). Before the leases go, for that reason. */
+        for (int i = 0; i < NETWORK_MAX_ENDPOINTS; i++) {
                 endpoint_veth_name(id, i, veth);
-                if (net_link_delete(veth, &e) < 0)
+                if ((delete_links ? net_link_delete(veth, &e) : net_link_set_down(veth, &e)) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
         network_each_run_dir(cli, "leases", release_leases, (void *)id);

@@ -129,6 +129,30 @@ monitor_of() {
     assert_baseline
 }
 
+@test "the next container on an exited one's address is reached at once, not the old namespace" {
+    # Its address, and the MAC derived from it, go to the next container while the kernel
+    # may still be freeing the old namespace with its veth: that veth must carry nothing.
+    local id ip i flags
+    for ((i = 0; i < 5; i++)); do
+        h run -d --name old busybox sleep 1000 >/dev/null
+        id=$(h inspect -f '{{.Id}}' old)
+        ip=$(ip_of old)
+        h rm -f old >/dev/null
+        flags=$(ip -o link show "hw${id:0:12}" 2>/dev/null | sed -n 's/^[0-9]*: [^<]*<\([^>]*\)>.*/\1/p')
+        case ",$flags," in
+        *,UP,*) fail "the exited container's veth hw${id:0:12} is still up: <$flags>" ;;
+        esac
+        h run -d --name new busybox sh -c \
+            'mkdir -p /www && echo hello >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+        [ "$(ip_of new)" = "$ip" ] || fail "the new container got $(ip_of new), not the freed $ip"
+        wait_for h exec new wget -qO- http://127.0.0.1/index.html
+        run timeout 5 busybox wget -qO- "http://$ip/index.html"
+        assert_output "hello"
+        h rm -f new >/dev/null
+    done
+    assert_baseline
+}
+
 @test "kill -9 of a monitor: ps -a shows the container exited and its lease and map elements go" {
     h run -d --name victim -p 8086:80 -p 5386:53/udp busybox sleep 1000
     local ip mon init
