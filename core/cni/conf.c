@@ -524,6 +524,36 @@ static int check_version(struct cni_req *q, struct cni_conf *c, struct err *err)
         return 0;
 }
 
+/* The "dns" capability (runtimeConfig.dns): lists of strings, servers IP addresses. */
+static int parse_dns_capability(struct cni_req *q, struct cni_conf *c, struct err *err)
+{
+        static const char *const keys[] = {"servers", "searches", "options"};
+        const struct jv *d = jv_path(c->doc, "runtimeConfig.dns");
+
+        if (d && jv_type(d) != JV_OBJECT)
+                return cni_fail(q, err, CNI_E_CONFIG, "runtimeConfig.dns must be an object");
+        for (size_t i = 0; d && i < ARRAY_SIZE(keys); i++) {
+                const struct jv *v = jv_get(d, keys[i]);
+                if (v && jv_type(v) != JV_ARRAY)
+                        return cni_fail(q, err, CNI_E_CONFIG, "runtimeConfig.dns.%s must be a list",
+                                        keys[i]);
+                for (size_t k = 0; k < jv_len(v); k++) {
+                        const char *s = jv_str(jv_at(v, k));
+                        struct in6_addr a;
+                        if (!s)
+                                return cni_fail(q, err, CNI_E_CONFIG,
+                                                "runtimeConfig.dns.%s must list strings", keys[i]);
+                        if (i == 0 && inet_pton(AF_INET, s, &a) != 1 &&
+                            inet_pton(AF_INET6, s, &a) != 1)
+                                return cni_fail(q, err, CNI_E_CONFIG,
+                                                "runtimeConfig.dns.servers: %s is not an IP "
+                                                "address",
+                                                s);
+                }
+        }
+        return 0;
+}
+
 /* embeddedDNS and dnsDomain. */
 static int parse_dns(struct cni_req *q, struct cni_conf *c, struct err *err)
 {
@@ -541,7 +571,7 @@ static int parse_dns(struct cni_req *q, struct cni_conf *c, struct err *err)
                 return cni_fail(q, err, CNI_E_CONFIG,
                                 "embeddedDNS needs hawser-cni as the main plugin, not in "
                                 "portmap-only mode");
-        return 0;
+        return parse_dns_capability(q, c, err);
 }
 
 static int parse_plugin(struct cni_req *q, struct cni_conf *c, struct err *err)
@@ -659,15 +689,26 @@ static void add_ip(const struct cni_conf *c, int family, const void *addr, int p
         jv_append(ips, ip);
 }
 
-/* The result's dns: the configuration's, with the embedded server first and its domain
+/* The result's dns: the configuration's, each list the runtime passes with the "dns"
+ * capability (runtimeConfig.dns: servers, searches, options, as CRI sends a pod's DNS
+ * config) replacing the configuration's, then the embedded server first and its domain
  * searched when the network has one. */
 static struct jv *result_dns(const struct cni_conf *c, const struct jv *dns,
                              const struct cni_result *res)
 {
+        static const char *const cap[][2] = {
+                {"servers", "nameservers"}, {"searches", "search"}, {"options", "options"}};
         struct jv *d = dns && jv_type(dns) == JV_OBJECT ? jv_copy(dns) : jv_new_object();
+        const struct jv *rt = jv_path(c->doc, "runtimeConfig.dns");
         struct jv *ns, *search;
         const struct jv *old;
         char gw[INET_ADDRSTRLEN];
+
+        for (size_t i = 0; jv_type(rt) == JV_OBJECT && i < ARRAY_SIZE(cap); i++) {
+                const struct jv *v = jv_get(rt, cap[i][0]);
+                if (jv_type(v) == JV_ARRAY)
+                        jv_set(d, cap[i][1], jv_copy(v));
+        }
 
         if (!c->dns_server || !res->gateway.s_addr)
                 return d;

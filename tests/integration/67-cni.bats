@@ -149,6 +149,21 @@ cni() {
     [ "$(jq -r '.ips[0].address' <<<"$output")" = 10.99.7.3/24 ]
 }
 
+@test "cni: the dns capability's servers, searches and options are the result's dns; bad ones are refused" {
+    run cni ADD c1 /run/netns/a "$(conf 1.0.0 ',"dns":{"nameservers":["192.0.2.1"]},
+        "runtimeConfig":{"dns":{"servers":["192.0.2.53"],"searches":["default.svc.cluster.local"],"options":["ndots:5"]}}')"
+    assert_success
+    [ "$(jq -c .dns <<<"$output")" = '{"nameservers":["192.0.2.53"],"search":["default.svc.cluster.local"],"options":["ndots:5"]}' ]
+    run cni DEL c1 /run/netns/a
+    assert_success
+    run cni ADD c2 /run/netns/a "$(conf 1.0.0 ',"runtimeConfig":{"dns":{"servers":["dns.example"]}}')"
+    assert_status 1
+    [ "$(jq -r .code <<<"$output")" = 7 ]
+    [ "$(jq -r .msg <<<"$output")" = "runtimeConfig.dns.servers: dns.example is not an IP address" ]
+    refute ip netns exec a ip link show eth0
+    [ -z "$(ls "$DATA/cnitest/leases" 2>/dev/null)" ]
+}
+
 @test "cni: ipMasq masquerades the subnet with one rule per network, none without it" {
     run cni ADD c1 /run/netns/a
     assert_success

@@ -272,6 +272,38 @@ static void test_dns(void **state)
                             "\"search\":[\"pods.test\"]}");
         jv_put(d);
         cni_conf_done(&c);
+        /* The "dns" capability: the runtime's lists replace the configuration's; the embedded
+         * server and its domain still come first. */
+        assert_int_equal(
+                parse(CNI_CMD_ADD,
+                      CONF("1.0.0",
+                           ",\"embeddedDNS\":true,"
+                           "\"dns\":{\"nameservers\":[\"192.0.2.53\"],\"options\":[\"a\"]},"
+                           "\"runtimeConfig\":{\"dns\":{\"servers\":[\"192.0.2.9\",\"2001:db8::9\"]"
+                           ","
+                           "\"searches\":[\"ns.svc.local\"]}}"),
+                      &q, &c, &e),
+                0);
+        d = cni_result_doc(&c, &q, "/x", &res);
+        assert_string_equal(
+                jv_to_string(jv_get(d, "dns"), false),
+                "{\"nameservers\":[\"10.99.7.1\",\"192.0.2.9\",\"2001:db8::9\"],"
+                "\"options\":[\"a\"],\"search\":[\"hawser.internal\",\"ns.svc.local\"]}");
+        jv_put(d);
+        cni_conf_done(&c);
+        assert_int_equal(parse(CNI_CMD_ADD,
+                               CONF("1.0.0", ",\"runtimeConfig\":{\"dns\":{\"servers\":[\"x\"]}}"),
+                               &q, &c, &e),
+                         -EINVAL);
+        assert_int_equal(q.code, CNI_E_CONFIG);
+        assert_string_equal(e.msg, "runtimeConfig.dns.servers: x is not an IP address");
+        cni_conf_done(&c);
+        assert_int_equal(parse(CNI_CMD_ADD,
+                               CONF("1.0.0", ",\"runtimeConfig\":{\"dns\":{\"options\":\"a\"}}"),
+                               &q, &c, &e),
+                         -EINVAL);
+        assert_int_equal(q.code, CNI_E_CONFIG);
+        cni_conf_done(&c);
         /* Without it: no names in the result, the default domain. */
         assert_int_equal(parse(CNI_CMD_ADD, CONF("1.0.0", ""), &q, &c, &e), 0);
         assert_false(c.dns_server);
