@@ -693,9 +693,18 @@ int net_link_delete(const char *name, struct err *err)
         return host_link(name, true, err);
 }
 
-int net_link_set_down(const char *name, struct err *err)
+int net_link_set_down(const char *const *names, size_t n, struct err *err)
 {
-        return host_link(name, false, err);
+        _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = check_name("link", names[i], err);
+        if (r >= 0 && n)
+                r = net_nl_open(&nl, err);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = link_by_name(&nl, names[i], false, err);
+        return r;
 }
 
 /* net_link_exists in the calling thread's namespace (netns_fd < 0) or in netns_fd's. */

@@ -75,9 +75,9 @@ int net_link_sublink_create(const struct net_sublink *s, struct err *err);
 int net_link_delete_in(int netns_fd, const char *name, struct err *err);
 /* Deletes any link by name (a veth takes its peer with it); a missing one is success. */
 int net_link_delete(const char *name, struct err *err);
-/* Takes a link down (a bridge port stops forwarding and forgets the addresses it learned);
- * a missing one is success. */
-int net_link_set_down(const char *name, struct err *err);
+/* Takes the n links down (a bridge port stops forwarding and forgets the addresses it
+ * learned), over one netlink socket; a missing one is success. Stops at the first error. */
+int net_link_set_down(const char *const *names, size_t n, struct err *err);
 /* 1 if a link with this name exists, 0 if not, -errno if the kernel could not be asked. */
 int net_link_exists(const char *name);
 /* The same inside the namespace of netns_fd. */

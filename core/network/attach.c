@@ -129,7 +129,8 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
 {
         struct owned_ports q = {.id = id};
         struct err e = {0};
-        char veth[16];
+        char veth[NETWORK_MAX_ENDPOINTS][16];
+        const char *names[NETWORK_MAX_ENDPOINTS];
 
         /* Published ports point at the container's addresses: the leases it owns. */
         if (net_nft_list_ports(&q.v, &q.n, &e) == 0 && q.n)
@@ -142,10 +143,13 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
          * nothing, so the bridge cannot deliver the new container's traffic to the old one
          * (a reset instead of the connection). Before the leases go, for that reason. */
         for (int i = 0; i < NETWORK_MAX_ENDPOINTS; i++) {
-                endpoint_veth_name(id, i, veth);
-                if ((delete_links ? net_link_delete(veth, &e) : net_link_set_down(veth, &e)) < 0)
+                endpoint_veth_name(id, i, veth[i]);
+                names[i] = veth[i];
+                if (delete_links && net_link_delete(veth[i], &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
+        if (!delete_links && net_link_set_down(names, NETWORK_MAX_ENDPOINTS, &e) < 0)
+                fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         network_each_run_dir(cli, "leases", release_leases, (void *)id);
 }
 
