@@ -720,13 +720,20 @@ static void e_cmp(struct rb *b, enum nft_cmp_ops op, const void *data, uint32_t 
         rb_data(b, e, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
+/* reg0 &= mask (len bytes: 4, or 16 for an IPv6 address) */
+static void e_mask_bytes(struct rb *b, const void *mask, uint32_t len)
+{
+        static const uint8_t zero[16];
+        struct nftnl_expr *e =
+                RB_ADD(b, "bitwise", {NFTNL_EXPR_BITWISE_SREG, REG0},
+                       {NFTNL_EXPR_BITWISE_DREG, REG0}, {NFTNL_EXPR_BITWISE_LEN, len});
+        rb_data(b, e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+        rb_data(b, e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+}
+
 static void e_mask(struct rb *b, uint32_t mask)
 {
-        static const uint32_t zero;
-        struct nftnl_expr *e = RB_ADD(b, "bitwise", {NFTNL_EXPR_BITWISE_SREG, REG0},
-                                      {NFTNL_EXPR_BITWISE_DREG, REG0}, {NFTNL_EXPR_BITWISE_LEN, 4});
-        rb_data(b, e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
-        rb_data(b, e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero));
+        e_mask_bytes(b, &mask, sizeof(mask));
 }
 
 static void e_payload(struct rb *b, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg)
@@ -1945,11 +1952,30 @@ static const struct chain_def v6_chains[V6_COUNT] = {
         [V6_POSTROUTING] = {"postrouting", "nat", NF_INET_POST_ROUTING, 100},
 };
 
-/* What one rule of the ip6 table matches; a NULL name or false flag does not. */
+/* What one rule of the ip6 table matches; a NULL name or pointer, or a false flag, does
+ * not. */
 struct v6_match {
         bool established, dnat, fib_local, not_loopback;
-        const char *iif, *oif;
+        const char *iif, *oif, *oif_not;
+        const struct in6_addr *saddr; /* ip6 saddr saddr/prefix */
+        int prefix;
 };
+
+/* ip6 saddr a/prefix */
+static void m_saddr6_subnet(struct rb *b, const struct in6_addr *a, int prefix)
+{
+        uint8_t mask[16] = {0}, net[16];
+
+        for (int i = 0; i < 16; i++) {
+                int bits = prefix - 8 * i;
+                mask[i] = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+                net[i] = a->s6_addr[i] & mask[i];
+        }
+        e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct ip6_hdr, ip6_src), 16, REG0);
+        if (prefix < 128)
+                e_mask_bytes(b, mask, sizeof(mask));
+        e_cmp(b, NFT_CMP_EQ, net, sizeof(net));
+}
 
 /* ip6 daddr != ::1 */
 static void m_daddr6_not_loopback(struct rb *b)
@@ -1973,7 +1999,7 @@ static int v6_rule(struct batch *bt, int chain, const struct v6_match *m, int ve
         struct nftnl_expr *e;
         struct nlmsghdr *nlh;
 
-        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, TABLE) < 0 ||
+        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, bt->table) < 0 ||
             nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, v6_chains[chain].name) < 0)
                 return -ENOMEM;
         nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFPROTO_IPV6);
@@ -1990,6 +2016,10 @@ static int v6_rule(struct batch *bt, int chain, const struct v6_match *m, int ve
                 m_ifname(&b, NFT_META_IIFNAME, NFT_CMP_EQ, m->iif);
         if (m->oif)
                 m_ifname(&b, NFT_META_OIFNAME, NFT_CMP_EQ, m->oif);
+        if (m->oif_not)
+                m_ifname(&b, NFT_META_OIFNAME, NFT_CMP_NEQ, m->oif_not);
+        if (m->saddr)
+                m_saddr6_subnet(&b, m->saddr, m->prefix);
         if (verdict >= V6_DNAT(0)) {
                 a_dnat(&b, true, (enum map_id)(verdict - V6_DNAT(0)), 0);
         } else if (verdict == V6_MASQ) {
@@ -2015,10 +2045,10 @@ static int v6_table_msg(struct batch *b, uint16_t type, uint16_t flags)
         _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
         struct nlmsghdr *nlh;
 
-        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE) < 0)
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table) < 0)
                 return -ENOMEM;
         nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV6);
-        nlh = batch_msg(b, type, flags, "table", "ip6 " TABLE, 0);
+        nlh = batch_msg(b, type, flags, "ip6 table", b->table, 0);
         if (!nlh)
                 return -ENOMEM;
         nftnl_table_nlmsg_build_payload(nlh, t);
@@ -2033,9 +2063,9 @@ static int v6_chain(struct batch *b, int chain)
         _cleanup_(rule_freep) struct nftnl_rule *flush = nftnl_rule_alloc();
         struct nlmsghdr *nlh;
 
-        if (!c || !flush || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE) < 0 ||
+        if (!c || !flush || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, b->table) < 0 ||
             nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, d->name) < 0 ||
-            nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, TABLE) < 0 ||
+            nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, b->table) < 0 ||
             nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, d->name) < 0)
                 return -ENOMEM;
         if (d->type) {
@@ -2058,7 +2088,8 @@ static int v6_chain(struct batch *b, int chain)
 /* The whole ip6 table for these networks, its maps (and their elements) kept: replies and
  * published ports pass; traffic into a bridge only from itself (and not even that without
  * icc); out of a bridge unless it is internal; a container reaching a published port of
- * its own bridge through the host is masqueraded so the reply comes back the same way. */
+ * its own bridge through the host is masqueraded so the reply comes back the same way; a
+ * network with masq6 has its traffic leaving the bridge masqueraded. */
 static int v6_build(struct batch *b, const struct net_nft_network *v, size_t n)
 {
         const struct v6_match any = {0}, est = {.established = true}, dnat = {.dnat = true};
@@ -2090,8 +2121,18 @@ static int v6_build(struct batch *b, const struct net_nft_network *v, size_t n)
                 const struct v6_match self = {.iif = v[i].bridge, .oif = v[i].bridge};
                 const struct v6_match into = {.oif = v[i].bridge};
                 const struct v6_match from = {.iif = v[i].bridge};
-                const struct v6_match hairpin = {
-                        .dnat = true, .iif = v[i].bridge, .oif = v[i].bridge};
+                /* IPv6 postrouting sees no input interface: the hairpin is matched by the
+                 * source subnet where it is known. */
+                const struct v6_match hairpin = v[i].prefix6 > 0
+                                                        ? (struct v6_match){.dnat = true,
+                                                                            .saddr = &v[i].subnet6,
+                                                                            .prefix = v[i].prefix6,
+                                                                            .oif = v[i].bridge}
+                                                        : (struct v6_match){.dnat = true,
+                                                                            .iif = v[i].bridge,
+                                                                            .oif = v[i].bridge};
+                const struct v6_match masq = {
+                        .saddr = &v[i].subnet6, .prefix = v[i].prefix6, .oif_not = v[i].bridge};
 
                 r = v6_rule(b, V6_INTO, &self, v[i].icc ? NF_ACCEPT : NF_DROP, NULL);
                 if (r >= 0)
@@ -2100,11 +2141,19 @@ static int v6_build(struct batch *b, const struct net_nft_network *v, size_t n)
                         r = v6_rule(b, V6_OUT, &from, v[i].internal ? NF_DROP : NF_ACCEPT, NULL);
                 if (r >= 0)
                         r = v6_rule(b, V6_POSTROUTING, &hairpin, V6_MASQ, NULL);
+                if (r >= 0 && v[i].prefix6 > 0 && v[i].masq6 && !v[i].internal)
+                        r = v6_rule(b, V6_POSTROUTING, &masq, V6_MASQ, NULL);
         }
         return r;
 }
 
 int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err)
+{
+        return net_nft_ip6_sync_in(TABLE, v, n, err);
+}
+
+int net_nft_ip6_sync_in(const char *table, const struct net_nft_network *v, size_t n,
+                        struct err *err)
 {
         _cleanup_(batch_done) struct batch b = {0};
         _cleanup_nl_ struct nl nl = {0};
@@ -2113,10 +2162,14 @@ int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err)
 
         for (size_t i = 0; i < n; i++) {
                 r = valid_bridge(v[i].bridge, err);
+                if (r >= 0 && (v[i].prefix6 < 0 || v[i].prefix6 > 128))
+                        r = err_set(err, -EINVAL,
+                                    "network on bridge %s: IPv6 prefix length %d is not 0-128",
+                                    v[i].bridge, v[i].prefix6);
                 if (r < 0)
                         return r;
         }
-        r = nl_open(&nl, TABLE, err);
+        r = nl_open(&nl, table, err);
         if (r < 0)
                 return r;
         r = batch_begin(&b, &nl, 0);
@@ -2126,9 +2179,12 @@ int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err)
         if (r >= 0)
                 r = batch_end(&b, &nl);
         if (r < 0)
-                return err_set(err, r, "building the nftables table ip6 " TABLE);
+                return err_set(err, r, "building the nftables table ip6 %s", table);
         r = batch_send(&nl, &b, &f);
-        if (r < 0)
-                return fail_err(err, &b, &f, "replacing the nftables table ip6 " TABLE);
+        if (r < 0) {
+                char ctx[64];
+                snprintf(ctx, sizeof(ctx), "replacing the nftables table ip6 %s", table);
+                return fail_err(err, &b, &f, ctx);
+        }
         return 0;
 }

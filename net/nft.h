@@ -22,6 +22,12 @@ struct net_nft_network {
         bool icc;      /* containers on this bridge may talk to each other */
         bool internal; /* no masquerade and no forwarding out of the bridge */
         bool no_masq;  /* forwarding out of the bridge without masquerade */
+        /* net_nft_ip6_sync*: the network's IPv6 subnet (prefix6 0: unknown), whose sources
+         * reaching a published port of the bridge through the host are masqueraded
+         * (hairpin); with masq6 also its traffic leaving the bridge (unless internal). */
+        struct in6_addr subnet6;
+        int prefix6;
+        bool masq6;
 };
 
 /* The functions below work on the table "ip hawser"; each *_in variant does the same on
@@ -92,6 +98,9 @@ int net_nft_list_ports(struct net_nft_port **ret, size_t *ret_n, struct err *err
  * table; their elements are kept) and the hairpin masquerade of each bridge. n == 0
  * deletes the table. The IPv4 table is not touched. */
 int net_nft_ip6_sync(const struct net_nft_network *v, size_t n, struct err *err);
+/* The same on the table "ip6 <table>". */
+int net_nft_ip6_sync_in(const char *table, const struct net_nft_network *v, size_t n,
+                        struct err *err);
 
 int net_nft_ensure_in(const char *table, struct err *err);
 int net_nft_table_present_in(const char *table, struct err *err);

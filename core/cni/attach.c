@@ -1,9 +1,11 @@
 /* ADD, DEL and CHECK: the bridge, the veth pair into CNI_NETNS, the lease, the record. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
@@ -46,6 +48,92 @@ static int table_saw(const struct cni_conf *c, uint64_t handle, struct err *err)
         return fs_write_atomic(p, text, strlen(text), 0644, err);
 }
 
+/* The IPv6 side of the dual-stack networks is one table, "ip6 hawser-cni", written whole
+ * (net_nft_ip6_sync_in) from what each network's ADD recorded under CNI_IP6_DIR: its
+ * bridge (the file's name), IPv6 subnet and whether it masquerades. Under the directory's
+ * lock, so two networks' ADDs never write a table without the other. A network whose bridge
+ * is gone is left out. */
+struct ip6_nets {
+        struct net_nft_network *v;
+        char (*names)[16];
+        size_t n;
+};
+
+static int ip6_push(struct ip6_nets *l, const char *bridge, const struct jv *d)
+{
+        struct net_nft_network *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+        char(*names)[16] = v ? realloc(l->names, (l->n + 1) * sizeof(*names)) : NULL;
+        const char *subnet = jv_get_str(d, "subnet6");
+
+        if (v)
+                l->v = v;
+        if (!v || !names)
+                return -ENOMEM;
+        l->names = names;
+        snprintf(l->names[l->n], sizeof(l->names[l->n]), "%s", bridge);
+        l->v[l->n] = (struct net_nft_network){.icc = true,
+                                              .masq6 = jv_get_bool(d, "masq"),
+                                              .prefix6 = (int)jv_get_int(d, "prefix6", 0)};
+        if (!subnet || inet_pton(AF_INET6, subnet, &l->v[l->n].subnet6) != 1)
+                l->v[l->n].prefix6 = 0;
+        l->n++;
+        return 0;
+}
+
+static int ip6_sync(const struct cni_conf *c, struct err *err)
+{
+        _cleanup_free_ char *mine = util_printf(CNI_IP6_DIR "/%s", c->bridge);
+        _cleanup_jv_ struct jv *d = jv_new_object();
+        _cleanup_close_ int lock = -1;
+        _cleanup_closedir_ DIR *dir = NULL;
+        struct ip6_nets l = {0};
+        struct dirent *de;
+        char subnet[INET6_ADDRSTRLEN];
+        int r;
+
+        if (!mine || !d)
+                return -ENOMEM;
+        r = fs_mkdir_p(CNI_IP6_DIR, 0755, err);
+        if (r < 0)
+                return r;
+        lock = open(CNI_IP6_DIR "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock < 0 || flock(lock, LOCK_EX) < 0)
+                return err_errno(err, "locking " CNI_IP6_DIR);
+        jv_set_str(d, "subnet6", inet_ntop(AF_INET6, &c->subnet6, subnet, sizeof(subnet)));
+        jv_set_int(d, "prefix6", c->prefix6);
+        jv_set_bool(d, "masq", c->ip_masq);
+        r = jv_save(mine, d, err);
+        dir = r >= 0 ? opendir(CNI_IP6_DIR) : NULL;
+        if (r >= 0 && !dir)
+                r = err_errno(err, "reading " CNI_IP6_DIR);
+        while (r >= 0 && (de = readdir(dir))) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_jv_ struct jv *net = NULL;
+                if (de->d_name[0] == '.' || strlen(de->d_name) >= 16 ||
+                    (strcmp(de->d_name, c->bridge) && net_link_exists(de->d_name) != 1))
+                        continue;
+                path = util_printf(CNI_IP6_DIR "/%s", de->d_name);
+                if (!path)
+                        r = -ENOMEM;
+                else if (jv_load(path, &net, &(struct err){0}) == 0)
+                        r = ip6_push(&l, de->d_name, net);
+        }
+        /* The names were copied aside while the array grew: point at them now. */
+        for (size_t i = 0; i < l.n; i++)
+                l.v[i].bridge = l.names[i];
+        if (r == -ENOMEM)
+                r = err_set(err, r, "listing the dual-stack networks");
+        if (r >= 0)
+                r = net_nft_ip6_sync_in(CNI_TABLE, l.v, l.n, err);
+        /* Forwarding once the filter is in place (as the reference bridge plugin, which turns
+         * it on for an IPv6 gateway). */
+        if (r >= 0)
+                r = net_sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1", err);
+        free(l.v);
+        free(l.names);
+        return r;
+}
+
 /* The bridge with the gateway address, the plugin's table and the network's rules
  * (masquerade unless !ipMasq, hairpin, localhost). The common ADD costs two lookups: the
  * bridge exists and the table is the one the network's rules went into. A table made
@@ -67,18 +155,21 @@ static int bridge_ensure(const struct cni_conf *c, struct err *err)
         r = net_nft_ensure_in(CNI_TABLE, err);
         if (r >= 0)
                 r = net_nft_table_handle_in(CNI_TABLE, &now, err);
-        if (r >= 0 && now != seen)
-                r = cni_ports_restore(c, err);
         if (r >= 0)
                 r = net_nft_network_add_in(CNI_TABLE, &n, err);
         if (r >= 0)
                 r = net_sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
         if (r >= 0)
                 r = net_link_bridge_ensure(c->bridge, c->gateway, c->prefix, c->mtu, err);
-        /* Dual-stack: the IPv6 gateway on the bridge too (on-node IPv6, as hawser's own
-         * networks have it: not forwarded off the node). */
+        /* Dual-stack: the IPv6 gateway on the bridge too, and the ip6 table (filter, ports,
+         * masquerade). */
         if (r >= 0 && c->has_v6)
                 r = net_link_bridge_ipv6(c->bridge, &c->gateway6, c->prefix6, err);
+        if (r >= 0 && c->has_v6)
+                r = ip6_sync(c, err);
+        /* The recorded ports of a table made since, IPv6 ones into the ip6 table above. */
+        if (r >= 0 && now != seen)
+                r = cni_ports_restore(c, err);
         if (r >= 0)
                 r = cni_localnet(c->bridge, err);
         if (r >= 0)
@@ -209,7 +300,8 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
                 r = net_link_route_add_in(ns, q->ifname, c->routes[i].to, c->routes[i].prefix,
                                           c->routes[i].gw, err);
         if (r >= 0)
-                r = cni_ports_publish(q, c, res->addr, c->bridge, c->prefix, err);
+                r = cni_ports_publish(q, c, res->addr, res->has_v6 ? &res->addr6 : NULL, c->bridge,
+                                      c->prefix, err);
         published = r >= 0;
         if (r >= 0)
                 r = record_write(q, c, q->owner, res, err);
@@ -220,7 +312,8 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
         if (r < 0 && published) {
                 _cleanup_jv_ struct jv *ports = cni_ports_doc(c);
                 _cleanup_free_ char *path = cni_record_path(c, q->owner);
-                cni_ports_unpublish(ports, res->addr, &(struct err){0});
+                cni_ports_unpublish(ports, res->addr, res->has_v6 ? &res->addr6 : NULL,
+                                    &(struct err){0});
                 if (path)
                         unlink(path);
                 /* Its names, written before the server failed, go too. */
@@ -244,7 +337,7 @@ static int add_ports_only(struct cni_req *q, struct cni_conf *c, struct jv **ret
 
         r = cni_prev_addr(q, c->prev, &res.addr, &res.prefix, res.bridge, err);
         if (r >= 0)
-                r = cni_ports_publish(q, c, res.addr, res.bridge, res.prefix, err);
+                r = cni_ports_publish(q, c, res.addr, NULL, res.bridge, res.prefix, err);
         if (r >= 0)
                 r = record_write(q, c, q->owner, &res, err);
         if (r < 0)
@@ -274,33 +367,64 @@ int cni_del(struct cni_req *q, struct cni_conf *c, struct err *err)
         return r < 0 ? r : cni_dns_sync(c, false, err);
 }
 
-/* Every port of the configuration maps to addr in the table. */
-static int check_ports(struct cni_req *q, const struct cni_conf *c, struct in_addr addr,
-                       struct err *err)
+static bool same_port(const struct net_nft_port *a, const struct net_nft_port *b)
 {
-        _cleanup_free_ struct net_nft_port *cur = NULL;
-        size_t n = 0;
+        if (a->v6 != b->v6 || a->host_port != b->host_port || a->proto != b->proto ||
+            a->ctr_port != b->ctr_port)
+                return false;
+        return a->v6 ? !memcmp(&a->host_ip6, &b->host_ip6, sizeof(a->host_ip6)) &&
+                               !memcmp(&a->ctr_ip6, &b->ctr_ip6, sizeof(a->ctr_ip6))
+                     : a->host_ip.s_addr == b->host_ip.s_addr &&
+                               a->ctr_ip.s_addr == b->ctr_ip.s_addr;
+}
+
+/* Every port of the configuration maps to the attachment's addresses in the tables. */
+static int check_ports(struct cni_req *q, const struct cni_conf *c, struct in_addr addr,
+                       const struct in6_addr *addr6, struct err *err)
+{
+        _cleanup_free_ struct net_nft_port *cur = NULL, *want = NULL;
+        size_t n = 0, k;
         int r = net_nft_list_ports_in(CNI_TABLE, &cur, &n, err);
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < c->n_ports; i++) {
-                const struct cni_port *p = &c->ports[i];
+        want = calloc(2 * c->n_ports + 1, sizeof(*want));
+        if (!want)
+                return -ENOMEM;
+        k = cni_ports_elements(c->ports, c->n_ports, addr, addr6, want);
+        for (size_t i = 0; i < k; i++) {
                 bool found = false;
-                for (size_t k = 0; k < n && !found; k++)
-                        found = !cur[k].v6 && cur[k].host_port == p->host_port &&
-                                cur[k].proto == p->proto &&
-                                cur[k].host_ip.s_addr == p->host_ip.s_addr &&
-                                cur[k].ctr_ip.s_addr == addr.s_addr &&
-                                cur[k].ctr_port == p->ctr_port;
+                for (size_t j = 0; j < n && !found; j++)
+                        found = same_port(&cur[j], &want[i]);
                 if (!found)
                         return cni_fail(q, err, CNI_E_PLUGIN,
-                                        "port %u/%s is not mapped to the container", p->host_port,
-                                        p->proto == IPPROTO_UDP    ? "udp"
-                                        : p->proto == IPPROTO_SCTP ? "sctp"
-                                                                   : "tcp");
+                                        "port %u/%s%s is not mapped to the container",
+                                        want[i].host_port,
+                                        want[i].proto == IPPROTO_UDP    ? "udp"
+                                        : want[i].proto == IPPROTO_SCTP ? "sctp"
+                                                                        : "tcp",
+                                        want[i].v6 ? " (IPv6)" : "");
         }
         return 0;
+}
+
+/* The first IPv6 address of prevResult's ips. */
+static const struct in6_addr *prev_addr6(const struct jv *prev, struct in6_addr *buf)
+{
+        const struct jv *ips = jv_get(prev, "ips");
+
+        for (size_t i = 0; i < jv_len(ips); i++) {
+                const char *s = jv_get_str(jv_at(ips, i), "address");
+                char a[INET6_ADDRSTRLEN];
+                size_t len = s ? strcspn(s, "/") : 0;
+                if (!s || !strchr(s, ':') || len >= sizeof(a))
+                        continue;
+                memcpy(a, s, len);
+                a[len] = '\0';
+                if (inet_pton(AF_INET6, a, buf) == 1)
+                        return buf;
+        }
+        return NULL;
 }
 
 int cni_check(struct cni_req *q, struct cni_conf *c, struct err *err)
@@ -308,6 +432,7 @@ int cni_check(struct cni_req *q, struct cni_conf *c, struct err *err)
         _cleanup_free_ char *leases = cni_lease_dir(c);
         _cleanup_close_ int ns = -1;
         struct in_addr addr = {0}, gw = {0};
+        struct in6_addr addr6;
         char bridge[16], owner[CNI_OWNER_MAX + 1];
         const char *gws;
         int prefix = 0, r;
@@ -316,7 +441,7 @@ int cni_check(struct cni_req *q, struct cni_conf *c, struct err *err)
                 return cni_fail(q, err, CNI_E_CONFIG, "CHECK needs prevResult");
         r = cni_prev_addr(q, c->prev, &addr, &prefix, bridge, err);
         if (r < 0 || c->ports_only)
-                return r < 0 ? r : check_ports(q, c, addr, err);
+                return r < 0 ? r : check_ports(q, c, addr, NULL, err);
         gws = jv_get_str(jv_at(jv_get(c->prev, "ips"), 0), "gateway");
         if (gws && inet_pton(AF_INET, gws, &gw) != 1)
                 return cni_fail(q, err, CNI_E_CONFIG, "prevResult: bad gateway %s", gws);
@@ -327,5 +452,5 @@ int cni_check(struct cni_req *q, struct cni_conf *c, struct err *err)
         if (ns < 0)
                 return ns;
         r = net_link_check_in(ns, q->ifname, addr, prefix, gw, err);
-        return r < 0 ? r : check_ports(q, c, addr, err);
+        return r < 0 ? r : check_ports(q, c, addr, prev_addr6(c->prev, &addr6), err);
 }

@@ -409,7 +409,8 @@ static int parse_ipam(struct cni_req *q, struct cni_conf *c, struct err *err)
         return 0;
 }
 
-static int parse_port(struct cni_req *q, const struct jv *m, struct cni_port *p, struct err *err)
+static int parse_port(struct cni_req *q, const struct cni_conf *c, const struct jv *m,
+                      struct cni_port *p, struct err *err)
 {
         const char *proto = jv_get_str(m, "protocol"), *ip = jv_get_str(m, "hostIP");
         long long hp = jv_get_int(m, "hostPort", 0), cp = jv_get_int(m, "containerPort", 0);
@@ -427,11 +428,26 @@ static int parse_port(struct cni_req *q, const struct jv *m, struct cni_port *p,
                 p->proto = IPPROTO_SCTP;
         else
                 return cni_fail(q, err, CNI_E_CONFIG, "portMappings: unknown protocol %s", proto);
-        if (ip && *ip && inet_pton(AF_INET, ip, &p->host_ip) != 1)
+        if (!ip || !*ip)
+                return 0;
+        if (inet_pton(AF_INET, ip, &p->host_ip) == 1) {
+                p->family = AF_INET;
+                return 0;
+        }
+        if (inet_pton(AF_INET6, ip, &p->host_ip6) != 1)
                 return cni_fail(q, err, CNI_E_CONFIG,
-                                "portMappings: hostIP %s is not an IPv4 address (IPv6 host "
-                                "addresses are not supported yet)",
-                                ip);
+                                "portMappings: hostIP %s is not an IP address", ip);
+        p->family = AF_INET6;
+        /* Linux routes nothing DNAT'ed from ::1 off the loopback interface. */
+        if (IN6_IS_ADDR_LOOPBACK(&p->host_ip6))
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "portMappings: hostIP ::1 cannot be mapped (Linux does not "
+                                "forward IPv6 loopback traffic to another interface)");
+        if (c->ports_only || !c->has_v6)
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "portMappings: hostIP %s is an IPv6 address and %s", ip,
+                                c->ports_only ? "portmap-only mode maps IPv4 ports only"
+                                              : "the network has no IPv6 range");
         return 0;
 }
 
@@ -446,7 +462,7 @@ static int parse_ports(struct cni_req *q, struct cni_conf *c, struct err *err)
         if (!c->ports)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                int r = parse_port(q, jv_at(pm, i), &c->ports[c->n_ports], err);
+                int r = parse_port(q, c, jv_at(pm, i), &c->ports[c->n_ports], err);
                 if (r < 0)
                         return r;
                 c->n_ports++;

@@ -11,6 +11,9 @@
 /* The plugin's own nftables table ("ip hawser-cni"): hawser's fixed chains and DNAT maps,
  * apart from the engine's table so neither's cleanup touches the other's elements. */
 #define CNI_TABLE "hawser-cni"
+/* The dual-stack networks of the table "ip6 hawser-cni", a file per bridge: in /run, as the
+ * table, so both are gone after a reboot. */
+#define CNI_IP6_DIR "/run/hawser-cni/ip6"
 /* A lease owner is "<container id>.<ifname>" and net/ipam.c takes at most 128 bytes. */
 #define CNI_OWNER_MAX 128
 #define CNI_ID_MAX    (CNI_OWNER_MAX - 16)
@@ -40,7 +43,12 @@ enum cni_cmd {
 struct cni_port {
         uint16_t host_port, ctr_port; /* host byte order */
         uint8_t proto;                /* IPPROTO_TCP, _UDP, _SCTP */
-        struct in_addr host_ip;       /* INADDR_ANY: every local address */
+        /* hostIP: AF_INET host_ip (INADDR_ANY: every local IPv4 address), AF_INET6 host_ip6
+         * (:: every local IPv6 address but ::1), 0 when unset: both families, IPv6 only for
+         * an attachment that has an IPv6 address (the reference portmap's rule). */
+        int family;
+        struct in_addr host_ip;
+        struct in6_addr host_ip6;
 };
 
 /* One invocation: the environment, then the configuration read from stdin. */
@@ -131,10 +139,18 @@ int cni_del(struct cni_req *q, struct cni_conf *c, struct err *err);
 int cni_check(struct cni_req *q, struct cni_conf *c, struct err *err);
 
 /* ports.c: portMappings and the per-attachment record; GC. */
+/* The configuration's ports to the attachment's addresses (ctr6 NULL: IPv4 only). */
 int cni_ports_publish(struct cni_req *q, const struct cni_conf *c, struct in_addr ctr,
-                      const char *bridge, int prefix, struct err *err);
-/* Removes the ports of a record (a JSON array) from the table; missing ones are fine. */
-int cni_ports_unpublish(const struct jv *ports, struct in_addr ctr, struct err *err);
+                      const struct in6_addr *ctr6, const char *bridge, int prefix, struct err *err);
+/* The map elements of ports (room for 2 * n in v) to the attachment's addresses (ctr6 NULL
+ * when it has no IPv6 one): a port without hostIP gives one of each family; returns how
+ * many. */
+struct net_nft_port;
+size_t cni_ports_elements(const struct cni_port *p, size_t n, struct in_addr ctr,
+                          const struct in6_addr *ctr6, struct net_nft_port *v);
+/* Removes the ports of a record (a JSON array) from the tables; missing ones are fine. */
+int cni_ports_unpublish(const struct jv *ports, struct in_addr ctr, const struct in6_addr *ctr6,
+                        struct err *err);
 struct jv *cni_ports_doc(const struct cni_conf *c);
 /* Publishes the ports of every record of the network again (the table was re-created). */
 int cni_ports_restore(const struct cni_conf *c, struct err *err);

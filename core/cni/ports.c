@@ -36,13 +36,18 @@ struct jv *cni_ports_doc(const struct cni_conf *c)
         struct jv *a = jv_new_array();
 
         for (size_t i = 0; i < c->n_ports; i++) {
+                const struct cni_port *p = &c->ports[i];
                 struct jv *o = jv_new_object();
-                char ip[INET_ADDRSTRLEN];
+                char ip[INET6_ADDRSTRLEN] = "";
 
-                inet_ntop(AF_INET, &c->ports[i].host_ip, ip, sizeof(ip));
-                jv_set_int(o, "hostPort", c->ports[i].host_port);
-                jv_set_int(o, "containerPort", c->ports[i].ctr_port);
-                jv_set_str(o, "protocol", proto_name(c->ports[i].proto));
+                if (p->family == AF_INET)
+                        inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
+                else if (p->family == AF_INET6)
+                        inet_ntop(AF_INET6, &p->host_ip6, ip, sizeof(ip));
+                jv_set_int(o, "hostPort", p->host_port);
+                jv_set_int(o, "containerPort", p->ctr_port);
+                jv_set_str(o, "protocol", proto_name(p->proto));
+                /* "": no hostIP, both families. */
                 jv_set_str(o, "hostIP", ip);
                 jv_append(a, o);
         }
@@ -57,13 +62,27 @@ int cni_localnet(const char *bridge, struct err *err)
         return p ? net_sysctl_write(p, "1", err) : -ENOMEM;
 }
 
-static void to_nft(const struct cni_port *p, struct in_addr ctr, struct net_nft_port *ret)
+size_t cni_ports_elements(const struct cni_port *p, size_t n, struct in_addr ctr,
+                          const struct in6_addr *ctr6, struct net_nft_port *v)
 {
-        *ret = (struct net_nft_port){.host_ip = p->host_ip,
-                                     .host_port = p->host_port,
-                                     .proto = p->proto,
-                                     .ctr_ip = ctr,
-                                     .ctr_port = p->ctr_port};
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (p[i].family != AF_INET6)
+                        v[k++] = (struct net_nft_port){.host_ip = p[i].host_ip,
+                                                       .host_port = p[i].host_port,
+                                                       .proto = p[i].proto,
+                                                       .ctr_ip = ctr,
+                                                       .ctr_port = p[i].ctr_port};
+                if (p[i].family != AF_INET && ctr6)
+                        v[k++] = (struct net_nft_port){.v6 = true,
+                                                       .host_ip6 = p[i].host_ip6,
+                                                       .host_port = p[i].host_port,
+                                                       .proto = p[i].proto,
+                                                       .ctr_ip6 = *ctr6,
+                                                       .ctr_port = p[i].ctr_port};
+        }
+        return k;
 }
 
 /* Chained after another plugin, the bridge is that plugin's: hawser adds only the hairpin
@@ -81,64 +100,68 @@ static int ports_only_rules(const char *bridge, struct in_addr ctr, int prefix, 
 }
 
 int cni_ports_publish(struct cni_req *q, const struct cni_conf *c, struct in_addr ctr,
-                      const char *bridge, int prefix, struct err *err)
+                      const struct in6_addr *ctr6, const char *bridge, int prefix, struct err *err)
 {
         _cleanup_free_ struct net_nft_port *v = NULL;
+        size_t n;
         int r = 0;
 
         if (c->n_ports == 0)
                 return 0;
-        v = calloc(c->n_ports, sizeof(*v));
+        v = calloc(2 * c->n_ports, sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i < c->n_ports; i++)
-                to_nft(&c->ports[i], ctr, &v[i]);
+        n = cni_ports_elements(c->ports, c->n_ports, ctr, ctr6, v);
         if (c->ports_only)
                 r = ports_only_rules(bridge, ctr, prefix, err);
         /* A repeated ADD of the same attachment finds its own elements: drop them first. */
         if (r >= 0)
-                r = net_nft_unpublish_in(CNI_TABLE, v, c->n_ports, err);
+                r = net_nft_unpublish_in(CNI_TABLE, v, n, err);
         if (r >= 0)
-                r = net_nft_publish_in(CNI_TABLE, v, c->n_ports, err);
+                r = net_nft_publish_in(CNI_TABLE, v, n, err);
         if (r == -EEXIST)
                 q->code = CNI_E_PLUGIN;
         /* 1: the table was rebuilt; the network rules come back with the next bridge setup. */
         return r < 0 ? r : 0;
 }
 
-/* The ports of a record ("ports", a JSON array, to ctr) into v (room for jv_len(ports));
- * returns how many. */
-static size_t record_ports(const struct jv *ports, struct in_addr ctr, struct net_nft_port *v)
+/* The ports of a record ("ports", a JSON array) as the configuration's (room for
+ * jv_len(ports) in p); returns how many. A hostIP of "0.0.0.0" is IPv4 only, "" both. */
+static size_t record_ports(const struct jv *ports, struct cni_port *p)
 {
         size_t n = ports ? jv_len(ports) : 0, k = 0;
 
         for (size_t i = 0; i < n; i++) {
                 const struct jv *o = jv_at(ports, i);
                 const char *proto = jv_get_str(o, "protocol"), *ip = jv_get_str(o, "hostIP");
-                struct cni_port p = {.host_port = (uint16_t)jv_get_int(o, "hostPort", 0),
+                struct cni_port e = {.host_port = (uint16_t)jv_get_int(o, "hostPort", 0),
                                      .ctr_port = (uint16_t)jv_get_int(o, "containerPort", 0)};
 
-                p.proto = !proto || !strcmp(proto, "tcp") ? IPPROTO_TCP
+                e.proto = !proto || !strcmp(proto, "tcp") ? IPPROTO_TCP
                           : !strcmp(proto, "udp")         ? IPPROTO_UDP
                                                           : IPPROTO_SCTP;
-                if (ip && inet_pton(AF_INET, ip, &p.host_ip) != 1)
-                        continue;
-                if (p.host_port && p.ctr_port)
-                        to_nft(&p, ctr, &v[k++]);
+                if (ip && *ip)
+                        e.family = inet_pton(AF_INET, ip, &e.host_ip) == 1     ? AF_INET
+                                   : inet_pton(AF_INET6, ip, &e.host_ip6) == 1 ? AF_INET6
+                                                                               : -1;
+                if (e.family >= 0 && e.host_port && e.ctr_port)
+                        p[k++] = e;
         }
         return k;
 }
 
 /* publish (or unpublish) a record's ports. */
-static int record_apply(const struct jv *ports, struct in_addr ctr, bool publish, struct err *err)
+static int record_apply(const struct jv *ports, struct in_addr ctr, const struct in6_addr *ctr6,
+                        bool publish, struct err *err)
 {
         size_t n = ports ? jv_len(ports) : 0;
-        _cleanup_free_ struct net_nft_port *v = calloc(n ? n : 1, sizeof(*v));
+        _cleanup_free_ struct cni_port *p = calloc(n ? n : 1, sizeof(*p));
+        _cleanup_free_ struct net_nft_port *v = calloc(n ? 2 * n : 1, sizeof(*v));
         int r;
 
-        if (!v)
+        if (!p || !v)
                 return -ENOMEM;
-        n = record_ports(ports, ctr, v);
+        n = cni_ports_elements(p, record_ports(ports, p), ctr, ctr6, v);
         /* Unpublishing first makes a restore of elements that are still there a no-op. */
         r = net_nft_unpublish_in(CNI_TABLE, v, n, err);
         if (r >= 0 && publish)
@@ -146,9 +169,20 @@ static int record_apply(const struct jv *ports, struct in_addr ctr, bool publish
         return r < 0 ? r : 0;
 }
 
-int cni_ports_unpublish(const struct jv *ports, struct in_addr ctr, struct err *err)
+int cni_ports_unpublish(const struct jv *ports, struct in_addr ctr, const struct in6_addr *ctr6,
+                        struct err *err)
 {
-        return record_apply(ports, ctr, false, err);
+        return record_apply(ports, ctr, ctr6, false, err);
+}
+
+/* A record's addresses: false when it has no IPv4 one; *ret6 NULL without an IPv6 one. */
+static bool record_addrs(const struct jv *rec, struct in_addr *ctr, struct in6_addr *buf6,
+                         const struct in6_addr **ret6)
+{
+        const char *ip = jv_get_str(rec, "ip"), *ip6 = jv_get_str(rec, "ip6");
+
+        *ret6 = ip6 && inet_pton(AF_INET6, ip6, buf6) == 1 ? buf6 : NULL;
+        return ip && inet_pton(AF_INET, ip, ctr) == 1;
 }
 
 int cni_ports_restore(const struct cni_conf *c, struct err *err)
@@ -161,15 +195,15 @@ int cni_ports_restore(const struct cni_conf *c, struct err *err)
         while (d && (de = readdir(d)) && r >= 0) {
                 _cleanup_free_ char *path = NULL;
                 _cleanup_jv_ struct jv *rec = NULL;
+                const struct in6_addr *ctr6;
+                struct in6_addr buf6;
                 struct in_addr ctr;
-                const char *ip;
 
                 path = de->d_name[0] != '.' ? cni_record_path(c, de->d_name) : NULL;
                 if (!path || jv_load(path, &rec, &(struct err){0}) < 0)
                         continue;
-                ip = jv_get_str(rec, "ip");
-                if (ip && inet_pton(AF_INET, ip, &ctr) == 1)
-                        r = record_apply(jv_get(rec, "ports"), ctr, true, err);
+                if (record_addrs(rec, &ctr, &buf6, &ctr6))
+                        r = record_apply(jv_get(rec, "ports"), ctr, ctr6, true, err);
         }
         return r;
 }
@@ -195,6 +229,8 @@ int cni_release(const struct cni_conf *c, const char *owner, struct err *err)
 {
         _cleanup_free_ char *path = cni_record_path(c, owner), *leases = cni_lease_dir(c);
         _cleanup_jv_ struct jv *rec = NULL;
+        const struct in6_addr *ctr6 = NULL;
+        struct in6_addr buf6;
         struct in_addr ctr = {0};
         char veth[16];
         struct link_del del = {.name = veth};
@@ -205,14 +241,11 @@ int cni_release(const struct cni_conf *c, const char *owner, struct err *err)
         if (!path || !leases)
                 return -ENOMEM;
         cni_veth_name(owner, veth);
-        if (jv_load(path, &rec, &(struct err){0}) == 0) {
-                const char *ip = jv_get_str(rec, "ip");
-                if (!ip || inet_pton(AF_INET, ip, &ctr) != 1)
-                        ctr.s_addr = 0;
-        }
+        if (jv_load(path, &rec, &(struct err){0}) == 0 && !record_addrs(rec, &ctr, &buf6, &ctr6))
+                ctr.s_addr = 0;
         if (rec && jv_get_bool(rec, "portsOnly")) {
                 if (ctr.s_addr)
-                        r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, err);
+                        r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, ctr6, err);
                 if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
                         r = err_errno(err, "removing %s", path);
                 return r;
@@ -220,7 +253,7 @@ int cni_release(const struct cni_conf *c, const char *owner, struct err *err)
         /* Deleting the host end takes the container's end with it, in whatever namespace. */
         threaded = pthread_create(&t, NULL, link_del_thread, &del) == 0;
         if (ctr.s_addr)
-                r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, err);
+                r = cni_ports_unpublish(jv_get(rec, "ports"), ctr, ctr6, err);
         if (threaded)
                 pthread_join(t, NULL);
         else
@@ -290,9 +323,15 @@ static int gc_elements(const struct cni_conf *c, struct err *err)
         r = net_nft_list_ports_in(CNI_TABLE, &cur, &n, err);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 char owner[CNI_OWNER_MAX + 1];
-                if (cur[i].v6 || !net_ipam_contains(c->subnet, c->prefix, cur[i].ctr_ip) ||
-                    (net_ipam_owner(leases, cur[i].ctr_ip, owner, sizeof(owner)) == 0 &&
-                     valid(c, owner)))
+                bool ours = cur[i].v6 ? c->has_v6 && net_ipam_contains6(&c->subnet6, c->prefix6,
+                                                                        &cur[i].ctr_ip6)
+                                      : net_ipam_contains(c->subnet, c->prefix, cur[i].ctr_ip);
+                bool held =
+                        cur[i].v6
+                                ? net_ipam_owner6(leases, &cur[i].ctr_ip6, owner, sizeof(owner)) ==
+                                          0
+                                : net_ipam_owner(leases, cur[i].ctr_ip, owner, sizeof(owner)) == 0;
+                if (!ours || (held && valid(c, owner)))
                         continue;
                 cur[k++] = cur[i];
         }

@@ -13,7 +13,9 @@ struct net_nft_network bridge_nft(const struct network *n)
                                         .subnet = n->subnet,
                                         .prefix = n->prefix,
                                         .icc = n->icc,
-                                        .internal = n->internal};
+                                        .internal = n->internal,
+                                        .subnet6 = n->subnet6,
+                                        .prefix6 = n->ipv6 ? n->prefix6 : 0};
 }
 
 /* Someone flushed the ruleset (a firewall reload does): hawser's table, every network's
@@ -59,9 +61,8 @@ int bridge_ensure(const struct cli *cli, const struct network *n, const char *ex
                 r = net_sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err);
         if (r >= 0)
                 r = net_link_bridge_ensure(n->bridge, n->gateway, n->prefix, n->mtu, err);
-        /* Dual-stack: the IPv6 gateway on the bridge too. IPv6 is not forwarded (hawser's
-         * nftables table is IPv4): containers reach each other and the host, which keeps
-         * networks isolated and --internal internal for IPv6 as well. */
+        /* Dual-stack: the IPv6 gateway on the bridge too; the ip6 table (bridge_sync6
+         * below) keeps networks isolated and --internal internal for IPv6 as well. */
         if (r >= 0 && n->ipv6)
                 r = net_link_bridge_ipv6(n->bridge, &n->gateway6, n->prefix6, err);
         if (r < 0)

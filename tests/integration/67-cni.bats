@@ -38,9 +38,13 @@ teardown() {
     ip netns del c 2>/dev/null || true
     ip netns del d 2>/dev/null || true
     ip link del cnitest0 2>/dev/null || true
+    ip link del cnitest1 2>/dev/null || true
+    ip link del cniout0 2>/dev/null || true
     pkill -f "conmon.*/run/pm\." 2>/dev/null || true
     ip link del cnibr0 2>/dev/null || true
     nft delete table ip hawser-cni 2>/dev/null || true
+    nft delete table ip6 hawser-cni 2>/dev/null || true
+    rm -rf /run/hawser-cni
 }
 
 # refute CMD...: fails the test when CMD succeeds (a bare `! CMD` never fails a bats test).
@@ -391,6 +395,76 @@ cni() {
     run cni ADD s3 /run/netns/a "$(sed 's|fd00:99:7::/64|10.99.8.0/24|' <<<"$c6")"
     assert_status 1
     [ "$(jq .code <<<"$output")" = 7 ]
+}
+
+@test "cni: dual-stack ports and masquerade: a port without hostIP maps both families, IPv6 traffic leaving the node is masqueraded" {
+    [ -e /proc/sys/net/ipv6 ] || skip "this kernel has no IPv6"
+    local c6 res
+    c6='{"cniVersion":"1.0.0","name":"cnitest","type":"hawser","bridge":"cnitest0","isGateway":true,
+        "ipMasq":true,
+        "ipam":{"type":"hawser","ranges":[[{"subnet":"10.99.7.0/24"}],[{"subnet":"fd00:99:7::/64"}]],
+                "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}],"dataDir":"'"$DATA"'"},
+        "runtimeConfig":{"portMappings":[{"hostPort":18090,"containerPort":80,"protocol":"tcp"},
+                                         {"hostPort":18091,"containerPort":80,"protocol":"tcp","hostIP":"2001:db8::10"}]}}'
+    run cni ADD d1 /run/netns/a "$c6"
+    assert_success
+    res=$output
+    run nft list map ip6 hawser-cni dnat_any
+    assert_output_contains "tcp . 18090 : fd00:99:7::2 . 80"
+    run nft list map ip6 hawser-cni dnat_ip
+    assert_output_contains "2001:db8::10 . tcp . 18091 : fd00:99:7::2 . 80"
+    run nft list map ip hawser-cni dnat_any
+    assert_output_contains "tcp . 18090 : 10.99.7.2 . 80"
+    refute_output_contains "18091"
+    mkdir -p "$BATS_TEST_TMPDIR/www"
+    echo "hello over six" >"$BATS_TEST_TMPDIR/www/index.html"
+    ip netns exec a ip link set lo up
+    ip netns exec a busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www"
+    wait_for ip netns exec a busybox wget -qO- http://127.0.0.1/index.html
+    ip addr add 2001:db8::10/128 dev lo
+    run timeout 5 busybox wget -qO- "http://[2001:db8::10]:18090/index.html"
+    assert_output "hello over six"
+    run timeout 5 busybox wget -qO- "http://[2001:db8::10]:18091/index.html"
+    assert_output "hello over six"
+    # Hairpin: the pod reaches its own port through the host's IPv6 address.
+    run ip netns exec a timeout 5 busybox wget -qO- "http://[2001:db8::10]:18090/index.html"
+    assert_output "hello over six"
+    run cni CHECK d1 /run/netns/a "$(jq -c --argjson p "$res" '. + {prevResult: $p}' <<<"$c6")"
+    assert_success
+    # Leaving the node: a host "out" with no route back to the pods' subnet answers only
+    # a masqueraded source (the node's address on the link).
+    ip netns add c
+    ip link add cniout0 type veth peer name eth0 netns c
+    ip addr add fd00:99:8::1/64 dev cniout0 nodad
+    ip link set cniout0 up
+    ip netns exec c ip addr add fd00:99:8::2/64 dev eth0 nodad
+    ip netns exec c ip link set eth0 up
+    run ip netns exec a busybox ping -6 -c 1 -W 3 fd00:99:8::2
+    assert_success
+    run cni DEL d1 /run/netns/a "$c6"
+    assert_success
+    run nft list map ip6 hawser-cni dnat_any
+    refute_output_contains "18090"
+    run nft list map ip6 hawser-cni dnat_ip
+    refute_output_contains "18091"
+    # On a network without ipMasq the same ping finds no way back.
+    c6=$(sed 's/"ipMasq":true/"ipMasq":false/; s/cnitest0/cnitest1/; s/"cnitest"/"cnitest6b"/;
+        s/10\.99\.7\./10.99.9./; s/fd00:99:7::/fd00:99:9::/' <<<"$c6")
+    run cni ADD d2 /run/netns/b "$c6"
+    assert_success
+    run ip netns exec b busybox ping -6 -c 1 -W 2 fd00:99:8::2
+    assert_failure
+    run ip netns exec b busybox ping -6 -c 1 -W 2 fd00:99:9::1
+    assert_success
+    run cni DEL d2 /run/netns/b "$c6"
+    assert_success
+    ip link del cniout0
+    ip addr del 2001:db8::10/128 dev lo
+    # An IPv6 hostIP on a network without an IPv6 range is refused before anything is made.
+    run cni ADD d3 /run/netns/a "$(conf 1.0.0 ',"runtimeConfig":{"portMappings":[{"hostPort":18092,"containerPort":80,"hostIP":"2001:db8::10"}]}')"
+    assert_status 1
+    [ "$(jq -r .msg <<<"$output")" = "portMappings: hostIP 2001:db8::10 is an IPv6 address and the network has no IPv6 range" ]
+    refute ip netns exec a ip link show eth0
 }
 
 @test "cni: ipam routes to other networks, via the gateway or another address of the subnet" {
