@@ -534,12 +534,16 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
                 errno = -top;
                 return err_errno(err, "reopening %s", m->target);
         }
-        /* Every mount below a recursive bind too: -v /:/host brings the host's /dev along. */
-        if (!m->tmpfs && nodev &&
+        /* Every mount below a recursive bind too: -v /:/host brings the host's /dev along,
+         * and a read-only one every mount under the source (Docker 20.10 made only the top
+         * read-only: -v /sys/fs/cgroup:/c:ro left each hierarchy writable). */
+        if (!m->tmpfs && (nodev || m->readonly) &&
             mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE,
-                          &(struct mount_attr){.attr_set = MOUNT_ATTR_NODEV},
+                          &(struct mount_attr){.attr_set = (nodev ? MOUNT_ATTR_NODEV : 0) |
+                                                           (m->readonly ? MOUNT_ATTR_RDONLY : 0)},
                           sizeof(struct mount_attr)) < 0)
-                return err_errno(err, "making %s nodev", m->target);
+                return err_errno(err, "making %s %s", m->target,
+                                 m->readonly ? "read-only" : "nodev");
         fd_path(top, p);
         if ((m->readonly || (!m->tmpfs && m->flags)) &&
             mount(NULL, p, NULL,
@@ -832,13 +836,21 @@ static int switch_user(const char *spec, char **group_add, char ***env, bool *re
                 if (!h || util_strv_push(env, h) < 0)
                         return err_set(err, -ENOMEM, "setting HOME");
         }
+        /* Each group once: an OCI spec's additionalGids (Docker's list for --user with
+         * --group-add) repeat the user's own groups, which runc and Docker list once. */
         for (char **g = group_add; g && *g; g++) {
-                if (ids.ngroups >= USER_MAX_GROUPS)
-                        return err_set(err, -E2BIG, "too many groups");
-                r = group_id(*g, gr, &ids.groups[ids.ngroups], err);
+                bool dup = false;
+                gid_t id = 0;
+                r = group_id(*g, gr, &id, err);
                 if (r < 0)
                         return r;
-                ids.ngroups++;
+                for (size_t i = 0; i < ids.ngroups && !dup; i++)
+                        dup = ids.groups[i] == id;
+                if (dup)
+                        continue;
+                if (ids.ngroups >= USER_MAX_GROUPS)
+                        return err_set(err, -E2BIG, "too many groups");
+                ids.groups[ids.ngroups++] = id;
         }
         if (setgroups(ids.ngroups, ids.groups) < 0)
                 return err_errno(err, "setgroups");

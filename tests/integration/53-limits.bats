@@ -245,6 +245,10 @@ cg() {
     run h run --rm --group-add nosuchgroup busybox true
     assert_failure
     assert_output_contains "Unable to find group nosuchgroup"
+    # A group given twice, or the user's own, is listed once (as Docker and runc list it).
+    run h run --rm --user 1000:1000 --group-add 1000 --group-add 1234 --group-add 1234 busybox id -G
+    assert_success
+    assert_output "1000 1234"
 }
 
 @test "update: limits of a running container change at once (every process), a stopped one's at its next start; Docker's validation" {

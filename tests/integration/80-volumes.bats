@@ -223,6 +223,22 @@ escapes() {
     [ -e "$src/rw-ok" ]
 }
 
+@test ":ro bind is read-only all the way down: mounts under the source are read-only too" {
+    local src=$TMPDIR/rrobind
+    mkdir -p "$src/sub"
+    mount -t tmpfs tmpfs "$src/sub"
+    run h run --rm -v "$src:/data:ro" busybox touch /data/sub/new
+    umount "$src/sub"
+    assert_failure
+    assert_output_contains "Read-only file system"
+    # The same submount stays writable through a rw bind.
+    mount -t tmpfs tmpfs "$src/sub"
+    run h run --rm -v "$src:/data" busybox touch /data/sub/new
+    [ -e "$src/sub/new" ] || fail "the rw bind's submount was not written"
+    umount "$src/sub"
+    assert_success
+}
+
 @test "--mount readonly refuses writes (bind and volume)" {
     local src=$TMPDIR/mountro
     mkdir -p "$src"
