@@ -842,6 +842,34 @@ static void remove_limits(const char *id)
         }
 }
 
+char **cgroup_v1_views(const char *id, struct err *err)
+{
+        static const char *const extra[] = {"freezer"};
+        char **v = NULL;
+
+        if (unified())
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(v1_controllers) + ARRAY_SIZE(extra); i++) {
+                const char *name = i < ARRAY_SIZE(v1_controllers)
+                                           ? v1_controllers[i]
+                                           : extra[i - ARRAY_SIZE(v1_controllers)];
+                char root[64], dir[PATH_MAX];
+                snprintf(root, sizeof(root), CG_ROOT "/%s", name);
+                snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", name, id);
+                /* As cgroup_apply makes them (a new cpuset level inherits cpus and mems). */
+                if (!fs_is(root, CGROUP_SUPER_MAGIC) ||
+                    make_levels(root, id, !strcmp(name, "cpuset"), false, err) < 0)
+                        continue;
+                if (util_strv_push(&v, name) < 0 || util_strv_push(&v, dir) < 0) {
+                        util_strv_free(v);
+                        err_set(err, -ENOMEM, "listing the cgroups of %s", id);
+                        return NULL;
+                }
+        }
+        err_clear(err);
+        return v;
+}
+
 /* An exec'd process joins the container's v1 limit cgroups (on v2 the one cgroup is the
  * freezer's, which cgroup_join moves it into). */
 static int join_limits(const char *id, pid_t pid, struct err *err)

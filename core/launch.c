@@ -341,7 +341,15 @@ static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
         }
         for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(dev_nodes); i++) {
                 const struct dev_node *d = &dev_nodes[i];
+                bool listed = false;
                 snprintf(path, sizeof(path), "/dev/%s", d->name);
+                /* A device the spec lists itself (an OCI --privileged config lists every
+                 * host device) is made from its entry below, as runc's list replaces its
+                 * defaults. */
+                for (size_t k = 0; k < s->n_devices && !listed; k++)
+                        listed = !strcmp(s->devices[k].path, path);
+                if (listed)
+                        continue;
                 /* In a user namespace no node can be made: the host's is bound in, as runc
                  * does. */
                 r = own_userns(s) ? bind_file(rootfd, path, path, false, err)
@@ -358,7 +366,9 @@ static int setup_dev(int rootfd, const struct launch_spec *s, struct err *err)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
-                if (symlinkat(dev_links[i][0], dev, dev_links[i][1]) < 0 && errno != EEXIST)
+                /* /dev/core only where the kernel has /proc/kcore, as runc makes it. */
+                if ((strcmp(dev_links[i][1], "core") || access("/proc/kcore", F_OK) == 0) &&
+                    symlinkat(dev_links[i][0], dev, dev_links[i][1]) < 0 && errno != EEXIST)
                         return err_errno(err, "creating /dev/%s", dev_links[i][1]);
         if (s->privileged || s->device_cgroup)
                 return 0;
@@ -501,6 +511,48 @@ static int fs_mount(int rootfd, const struct launch_mount *m, struct err *err)
         return mount_at(rootfd, &step, err);
 }
 
+/* An OCI cgroup mount on a cgroup v1 host, as runc makes it: a tmpfs, and in it each
+ * hierarchy's cgroup of this container only (never the host's whole tree), read-only when
+ * asked, nosuid, nodev and noexec. */
+static int cgroup_v1_mount(int rootfd, const struct launch_mount *m, struct err *err)
+{
+        _cleanup_close_ int fd = mkdir_in_root(rootfd, m->target, 0755);
+        unsigned long ro = m->readonly ? MS_RDONLY : 0;
+        char p[64];
+
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "creating mount point %s", m->target);
+        }
+        fd_path(fd, p);
+        if (mount("tmpfs", p, "tmpfs", m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+                return err_errno(err, "mounting tmpfs on %s", m->target);
+        for (char *const *v = m->cgroup_views; v && v[0] && v[1]; v += 2) {
+                _cleanup_free_ char *target = util_printf("%s/%s", m->target, v[0]);
+                _cleanup_close_ int sub = target ? mkdir_in_root(rootfd, target, 0755) : -ENOMEM;
+                char q[64];
+                if (sub < 0) {
+                        errno = -sub;
+                        return err_errno(err, "creating mount point %s", target);
+                }
+                fd_path(sub, q);
+                if (mount(v[1], q, NULL, MS_BIND, NULL) < 0)
+                        return err_errno(err, "binding cgroup %s on %s", v[1], target);
+                /* The flags go on the bind itself: reopened, the path is its root. */
+                closep(&sub);
+                sub = open_in_root(rootfd, target, O_PATH, 0);
+                if (sub < 0) {
+                        errno = -sub;
+                        return err_errno(err, "reopening %s", target);
+                }
+                fd_path(sub, q);
+                if (mount(NULL, q, NULL,
+                          MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL) < 0)
+                        return err_errno(err, "making cgroup %s read-only", target);
+        }
+        return 0;
+}
+
 /* Volumes, binds and tmpfs mounts are nodev unless the container is privileged: a device
  * node in a volume or a host directory opens nothing. */
 static int user_mount(int rootfd, const struct launch_mount *m, bool privileged, struct err *err)
@@ -510,6 +562,8 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
         struct stat st;
         char p[64];
 
+        if (m->cgroup_v1)
+                return cgroup_v1_mount(rootfd, m, err);
         if (m->fstype)
                 return fs_mount(rootfd, m, err);
         if (!m->tmpfs && stat(m->source, &st) < 0)

@@ -225,6 +225,7 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
                        struct err *err)
 {
         _cleanup_free_ char *fifo = util_printf("%s/exec.fifo", st->dir);
+        _cleanup_strv_ char **views = NULL;
         _cleanup_close_ int fifo_fd = -1;
         struct launch l = {.pid = -1, .sync_fd = -1, .pty_master = -1};
         int code, r;
@@ -254,6 +255,14 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
                 p->oci.run_hooks = hooks_in_container;
                 p->oci.hooks_ctx = p->config;
         }
+        /* A v1 cgroup mount shows the container's own cgroups: made before the init mounts
+         * them (place moves it in later). */
+        for (size_t i = 0; i < p->s.n_mounts; i++)
+                if (p->mounts[i].cgroup_v1) {
+                        if (!views)
+                                views = cgroup_v1_views(p->cgroup, err);
+                        p->mounts[i].cgroup_views = views;
+                }
         r = launch_clone(&p->s, &l, err);
         if (r < 0)
                 return r;

@@ -112,17 +112,24 @@ static int plan_mount(const char *bundle, const struct jv *m, struct launch_moun
         bool cgroup = type && !strcmp(type, "cgroup");
 
         /* "cgroup" is the unified hierarchy on cgroup v2; on v1 or hybrid hosts, whose
-         * hierarchies need names, the host's /sys/fs/cgroup bound in (read-only when asked). */
-        if (cgroup && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+         * hierarchies need names, each hierarchy's cgroup of the container (create fills in
+         * cgroup_views once it knows them). */
+        if (cgroup && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
                 type = "cgroup2";
-        } else if (cgroup) {
-                bind = true;
-                src = "/sys/fs/cgroup";
-        }
 
-        if (!dest || dest[0] != '/')
+        if (!dest || dest[0] != '/') {
+                util_buf_free(&data);
                 return err_set(err, -EINVAL, "mount destination %s not absolute",
                                dest ? dest : "(none)");
+        }
+        if (cgroup && strcmp(type, "cgroup2")) {
+                util_buf_free(&data);
+                *lm = (struct launch_mount){.target = dest,
+                                            .readonly = flags & MS_RDONLY,
+                                            .cgroup_v1 = true,
+                                            .source = strdup("cgroup")};
+                return lm->source ? 0 : err_set(err, -ENOMEM, "mount %s", dest);
+        }
         *lm = (struct launch_mount){
                 .target = dest, .readonly = flags & MS_RDONLY, .propagation = propagation};
         if (bind) {
@@ -348,8 +355,12 @@ static int plan_process(struct oci_plan *p, struct err *err)
 
 static int join_ns(const char *type, const char *path, int *ret, struct err *err)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd;
 
+        /* Which one to join would be a guess, and the first one's fd would leak. */
+        if (*ret >= 0)
+                return err_set(err, -EINVAL, "the %s namespace is joined by path twice", type);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return err_errno(err, "opening the %s namespace %s", type, path);
         *ret = fd;

@@ -455,6 +455,56 @@ c['hooks'] = {'createContainer': [{'path': '/bin/false'}]}
     docker network rm ocinet >/dev/null
 }
 
+@test "oci: docker run's flags give under hawser-runtime what they give under runc (same dockerd, same image)" {
+    need_docker
+    [ "$DOCKER_MODE" = private ] || skip "needs a private dockerd to register the runtime"
+    docker image inspect hawser-oci:latest >/dev/null 2>&1 ||
+        docker import "$HAWSER_TEST_IMAGE_TAR" hawser-oci:latest >/dev/null
+    # runc must work here to be the reference.
+    docker run --pull never --network none --security-opt apparmor=unconfined --rm \
+        hawser-oci:latest true 2>/dev/null || skip "runc cannot start a container on this machine"
+    local vol=$BATS_TEST_TMPDIR/vol
+    mkdir -p "$vol" && echo volfile >"$vol/f"
+    # FLAGS|COMMAND, each run once with runc (dockerd's default) and once with hawser.
+    local cases=(
+        "--read-only|sh -c 'touch /x 2>&1; echo rc=\$?'"
+        "--tmpfs /t:size=1m,mode=1777|sh -c 'stat -c %a /t; df -k /t | tail -1'"
+        "--user 1000:1000 --group-add 1234|id"
+        "-w /tmp -e FOO=bar|sh -c 'pwd; echo \$FOO'"
+        "--cap-drop ALL --cap-add NET_ADMIN|grep Cap /proc/self/status"
+        "--ulimit nofile=100:200|sh -c 'ulimit -n; ulimit -Hn'"
+        "--shm-size 8m|sh -c 'df -k /dev/shm | tail -1'"
+        "--security-opt no-new-privileges|grep NoNewPrivs /proc/self/status"
+        "--device /dev/null:/dev/mynull|sh -c 'ls -l /dev/mynull | cut -c1-10; echo x >/dev/mynull && echo ok'"
+        "--init|cat /proc/1/comm"
+        "-t|tty"
+        "--oom-score-adj 100|cat /proc/self/oom_score_adj"
+        "--memory 64m --memory-swap 64m --cpus 0.5 --pids-limit 50|sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max'"
+        "--sysctl kernel.msgmax=65536|cat /proc/sys/kernel/msgmax"
+        "--hostname myhost --add-host foo:1.2.3.4|sh -c 'hostname; grep foo /etc/hosts'"
+        "--ipc host|readlink /proc/self/ns/ipc"
+        "--pid host|cat /proc/1/comm"
+        "--security-opt seccomp=unconfined|grep Seccomp: /proc/self/status"
+        "|grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status"
+        "|sh -c 'ls -la /dev /dev/pts /dev/mqueue /dev/shm | awk \"{print \\\$1, \\\$NF}\"'"
+        "|sh -c 'ulimit -a'"
+        "-v $vol:/data:ro|sh -c 'cat /data/f; touch /data/g 2>&1'"
+        "--mount type=tmpfs,dst=/m,tmpfs-size=65536|sh -c 'df -k /m | tail -1'"
+        "|sh -c 'cat /proc/sys/net/ipv4/ip_forward; touch /proc/sysrq-trigger 2>&1; ls /proc/kcore 2>&1'"
+        "|sh -c 'umask; echo \$PATH; echo \$HOME'"
+        "|sh -c 'echo 1 2>/dev/null >/sys/fs/cgroup/memory/cgroup.procs; echo rc=\$?; ls /sys/fs/cgroup/memory | grep -c ^memory'"
+    )
+    local c args cmd a b diffs=""
+    for c in "${cases[@]}"; do
+        args=${c%%|*}
+        cmd=${c#*|}
+        a=$(eval "docker run --pull never --network none --security-opt apparmor=unconfined --rm $args hawser-oci:latest $cmd" 2>&1; echo "status=$?")
+        b=$(eval "docker run --pull never --network none --security-opt apparmor=unconfined --rm --runtime hawser $args hawser-oci:latest $cmd" 2>&1; echo "status=$?")
+        [ "$a" = "$b" ] || diffs+=$'\n'"[$args] $cmd:"$'\n'"$(diff <(echo "$a") <(echo "$b") || true)"
+    done
+    [ -z "$diffs" ] || fail "runc (<) and hawser-runtime (>) differ:$diffs"
+}
+
 @test "oci: ctr run --runc-binary hawser-runtime on a private containerd 1.6" {
     need_containerd
     local cg
