@@ -575,6 +575,25 @@ static int devices_bpf_hybrid(const char *id, char **rules, pid_t pid, struct er
         return r < 0 ? r : write_file(dir, "cgroup.procs", pidbuf, err);
 }
 
+/* Whether the container's cgroup goes in ctl's v1 hierarchy: a limit of that kind, or
+ * placed in all of them. */
+static bool v1_wanted(const char *ctl, const struct cgroup_limits *l)
+{
+        return (!strcmp(ctl, "memory") &&
+                (l->memory || l->memory_swap || l->memory_reservation || l->oom_kill_disable)) ||
+               (!strcmp(ctl, "cpu") &&
+                (l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota)) ||
+               (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
+               (!strcmp(ctl, "cpuset") &&
+                ((l->cpuset_cpus && *l->cpuset_cpus) || (l->cpuset_mems && *l->cpuset_mems))) ||
+               (!strcmp(ctl, "blkio") && (l->blkio_weight > 0 || l->blkio_dev)) ||
+               (!strcmp(ctl, "devices") && l->device_allow && !devices_by_bpf_test()) ||
+               (!strcmp(ctl, "memory") && l->has_swappiness) ||
+               (!strcmp(ctl, "hugetlb") && l->hugetlb) ||
+               (!strcmp(ctl, "net_cls") && l->net_classid) ||
+               (!strcmp(ctl, "net_prio") && l->net_prio) || l->place;
+}
+
 static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, struct err *err)
 {
         char pidbuf[32];
@@ -583,21 +602,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
         for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
                 const char *ctl = v1_controllers[i];
                 char root[64], dir[PATH_MAX];
-                bool want =
-                        (!strcmp(ctl, "memory") &&
-                         (l->memory || l->memory_swap || l->memory_reservation ||
-                          l->oom_kill_disable)) ||
-                        (!strcmp(ctl, "cpu") &&
-                         (l->nano_cpus || l->cpu_shares || l->cpu_period || l->cpu_quota)) ||
-                        (!strcmp(ctl, "pids") && l->pids_limit > 0) ||
-                        (!strcmp(ctl, "cpuset") && ((l->cpuset_cpus && *l->cpuset_cpus) ||
-                                                    (l->cpuset_mems && *l->cpuset_mems))) ||
-                        (!strcmp(ctl, "blkio") && (l->blkio_weight > 0 || l->blkio_dev)) ||
-                        (!strcmp(ctl, "devices") && l->device_allow && !devices_by_bpf_test()) ||
-                        (!strcmp(ctl, "memory") && l->has_swappiness) ||
-                        (!strcmp(ctl, "hugetlb") && l->hugetlb) ||
-                        (!strcmp(ctl, "net_cls") && l->net_classid) ||
-                        (!strcmp(ctl, "net_prio") && l->net_prio) || l->place;
+                bool want = v1_wanted(ctl, l);
                 int r;
 
                 if (!want)
@@ -842,31 +847,41 @@ static void remove_limits(const char *id)
         }
 }
 
-char **cgroup_v1_views(const char *id, struct err *err)
+char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *err)
 {
-        static const char *const extra[] = {"freezer"};
+        const struct cg_base *b = cgroup_base();
         char **v = NULL;
+        int r = 0;
 
-        if (unified())
-                return NULL;
-        for (size_t i = 0; i < ARRAY_SIZE(v1_controllers) + ARRAY_SIZE(extra); i++) {
-                const char *name = i < ARRAY_SIZE(v1_controllers)
-                                           ? v1_controllers[i]
-                                           : extra[i - ARRAY_SIZE(v1_controllers)];
+        /* The one hierarchy: the container's cgroup itself (made as cgroup_adopt makes it). */
+        if (b->v2 && !strcmp(b->dir, CG_ROOT)) {
+                char dir[PATH_MAX];
+                if (make_cgroup(id, dir, err) < 0)
+                        return NULL;
+                if (util_strv_push(&v, "") < 0 || util_strv_push(&v, dir) < 0)
+                        r = -ENOMEM;
+        }
+        for (size_t i = 0; !b->v2 && r >= 0 && i <= ARRAY_SIZE(v1_controllers); i++) {
+                /* Its freezer's (cgroup_adopt's) and those its limits put it in. */
+                const char *name = i < ARRAY_SIZE(v1_controllers) ? v1_controllers[i] : "freezer";
                 char root[64], dir[PATH_MAX];
                 snprintf(root, sizeof(root), CG_ROOT "/%s", name);
                 snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", name, id);
-                /* As cgroup_apply makes them (a new cpuset level inherits cpus and mems). */
-                if (!fs_is(root, CGROUP_SUPER_MAGIC) ||
-                    make_levels(root, id, !strcmp(name, "cpuset"), false, err) < 0)
+                if ((i < ARRAY_SIZE(v1_controllers) && !v1_wanted(name, l)) ||
+                    !fs_is(root, CGROUP_SUPER_MAGIC))
                         continue;
-                if (util_strv_push(&v, name) < 0 || util_strv_push(&v, dir) < 0) {
-                        util_strv_free(v);
-                        err_set(err, -ENOMEM, "listing the cgroups of %s", id);
-                        return NULL;
+                /* As cgroup_apply makes them (a new cpuset level inherits cpus and mems). */
+                if (make_levels(root, id, !strcmp(name, "cpuset"), false, err) < 0) {
+                        r = -err->code;
+                        break;
                 }
+                if (util_strv_push(&v, name) < 0 || util_strv_push(&v, dir) < 0)
+                        r = err_set(err, -ENOMEM, "listing the cgroups of %s", id);
         }
-        err_clear(err);
+        if (r < 0) {
+                util_strv_free(v);
+                return NULL;
+        }
         return v;
 }
 

@@ -35,12 +35,13 @@ bool cgroup_is_frozen(const char *id);
 void cgroup_kill_all(const char *id);
 /* Removes the cgroup (its processes killed, thawed first); missing is fine. */
 void cgroup_remove(const char *id);
-/* On a cgroup v1 (or hybrid) host: the container's cgroup directory in each v1 hierarchy
- * hawser places it in (made now if missing), as a strv of pairs "name", "/sys/fs/cgroup/
- * name/id" (name as mounted or linked under /sys/fs/cgroup: memory, cpu, ...), for the
- * container's own /sys/fs/cgroup view (runc's). NULL on a cgroup v2 host or without memory
- * (err says which). */
-char **cgroup_v1_views(const char *id, struct err *err);
+/* The container's own cgroups, made now if missing, for its /sys/fs/cgroup (Docker's and
+ * runc's view: no other cgroup of the host in sight): a strv of pairs "name", "host dir",
+ * one per v1 hierarchy it is placed in with limits l (its freezer's and those of its
+ * limits; all with l->place), or on a cgroup v2 host the one pair "", its cgroup. NULL with
+ * err set on failure (NULL and no error: nothing to show). */
+struct cgroup_limits;
+char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *err);
 
 /* Resource limits of a container (HostConfig's Memory, NanoCpus, ...); 0 means none. */
 struct cgroup_limits {

@@ -511,46 +511,61 @@ static int fs_mount(int rootfd, const struct launch_mount *m, struct err *err)
         return mount_at(rootfd, &step, err);
 }
 
-/* An OCI cgroup mount on a cgroup v1 host, as runc makes it: a tmpfs, and in it each
- * hierarchy's cgroup of this container only (never the host's whole tree), read-only when
- * asked, nosuid, nodev and noexec. */
-static int cgroup_v1_mount(int rootfd, const struct launch_mount *m, struct err *err)
+/* A cgroup bound read-only (when asked), nosuid, nodev and noexec at target. */
+static int bind_cgroup(int rootfd, const char *dir, const char *target, unsigned long ro,
+                       struct err *err)
 {
-        _cleanup_close_ int fd = mkdir_in_root(rootfd, m->target, 0755);
-        unsigned long ro = m->readonly ? MS_RDONLY : 0;
+        _cleanup_close_ int fd = mkdir_in_root(rootfd, target, 0755);
         char p[64];
 
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "creating mount point %s", target);
+        }
+        fd_path(fd, p);
+        if (mount(dir, p, NULL, MS_BIND, NULL) < 0)
+                return err_errno(err, "binding cgroup %s on %s", dir, target);
+        /* The flags go on the bind itself: reopened, the path is its root. */
+        closep(&fd);
+        fd = open_in_root(rootfd, target, O_PATH, 0);
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "reopening %s", target);
+        }
+        fd_path(fd, p);
+        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro,
+                  NULL) < 0)
+                return err_errno(err, "making cgroup %s read-only", target);
+        return 0;
+}
+
+/* The container's own cgroups at /sys/fs/cgroup, as runc makes the v1 view: a tmpfs and in
+ * it each hierarchy's cgroup of this container only (never the host's whole tree); on
+ * cgroup v2 its cgroup itself. */
+static int cgroup_own_mount(int rootfd, const struct launch_mount *m, struct err *err)
+{
+        char *const *v = m->cgroup_views;
+        unsigned long ro = m->readonly ? MS_RDONLY : 0;
+        _cleanup_close_ int fd = -1;
+        char p[64];
+        int r = 0;
+
+        if (v && v[0] && !v[0][0])
+                return bind_cgroup(rootfd, v[1], m->target, ro, err);
+        fd = mkdir_in_root(rootfd, m->target, 0755);
         if (fd < 0) {
                 errno = -fd;
                 return err_errno(err, "creating mount point %s", m->target);
         }
         fd_path(fd, p);
-        if (mount("tmpfs", p, "tmpfs", m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+        if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
                 return err_errno(err, "mounting tmpfs on %s", m->target);
-        for (char *const *v = m->cgroup_views; v && v[0] && v[1]; v += 2) {
+        for (; r >= 0 && v && v[0] && v[1]; v += 2) {
                 _cleanup_free_ char *target = util_printf("%s/%s", m->target, v[0]);
-                _cleanup_close_ int sub = target ? mkdir_in_root(rootfd, target, 0755) : -ENOMEM;
-                char q[64];
-                if (sub < 0) {
-                        errno = -sub;
-                        return err_errno(err, "creating mount point %s", target);
-                }
-                fd_path(sub, q);
-                if (mount(v[1], q, NULL, MS_BIND, NULL) < 0)
-                        return err_errno(err, "binding cgroup %s on %s", v[1], target);
-                /* The flags go on the bind itself: reopened, the path is its root. */
-                closep(&sub);
-                sub = open_in_root(rootfd, target, O_PATH, 0);
-                if (sub < 0) {
-                        errno = -sub;
-                        return err_errno(err, "reopening %s", target);
-                }
-                fd_path(sub, q);
-                if (mount(NULL, q, NULL,
-                          MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL) < 0)
-                        return err_errno(err, "making cgroup %s read-only", target);
+                r = target ? bind_cgroup(rootfd, v[1], target, ro, err)
+                           : err_set(err, -ENOMEM, "mounting %s", m->target);
         }
-        return 0;
+        return r;
 }
 
 /* Volumes, binds and tmpfs mounts are nodev unless the container is privileged: a device
@@ -562,8 +577,8 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
         struct stat st;
         char p[64];
 
-        if (m->cgroup_v1)
-                return cgroup_v1_mount(rootfd, m, err);
+        if (m->cgroup_own)
+                return cgroup_own_mount(rootfd, m, err);
         if (m->fstype)
                 return fs_mount(rootfd, m, err);
         if (!m->tmpfs && stat(m->source, &st) < 0)

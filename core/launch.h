@@ -17,10 +17,10 @@ struct launch_mount {
         const char *fstype;  /* another filesystem (an OCI config's proc, sysfs, mqueue...):
                               * mount(source, target, fstype, flags, data); NULL: none */
         bool readonly, tmpfs;
-        /* An OCI "cgroup" mount on a cgroup v1 host: a tmpfs at target, and in it each
-         * hierarchy's own cgroup of the container, bound from the host (read-only with
-         * readonly): pairs "name", "host dir" (cgroup_v1_views); NULL: the tmpfs only. */
-        bool cgroup_v1;
+        /* The container's own cgroups at target (/sys/fs/cgroup), read-only with readonly:
+         * cgroup_views' pairs "name", "host dir", each bound at target/name on a tmpfs, or
+         * the one pair "", dir bound at target itself (cgroup v2); NULL: an empty tmpfs. */
+        bool cgroup_own;
         char *const *cgroup_views;
         unsigned long propagation; /* MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE, with
                                     * MS_REC for the r- forms; 0: the default (private) */

@@ -95,7 +95,8 @@ struct spec_buf {
         int netns_fd, pidns_fd, ipcns_fd, shm_fd;
         struct secprof_bpf bpf;
         struct launch_mount *mounts;
-        char **mount_data; /* tmpfs data strings owned here */
+        char **mount_data;   /* tmpfs data strings owned here */
+        char **cgroup_views; /* the container's cgroups for its /sys/fs/cgroup */
         struct device_list devices;
         struct launch_rlimit *rlimits;
 };
@@ -106,6 +107,7 @@ static void spec_buf_free(struct spec_buf *b)
         free(b->hosts), free(b->hostname), free(b->resolv);
         util_strv_free(b->argv), util_strv_free(b->env);
         util_strv_free(b->cap_add), util_strv_free(b->cap_drop), util_strv_free(b->group_add);
+        util_strv_free(b->cgroup_views);
         secprof_bpf_free(&b->bpf);
         if (b->netns_fd > 0)
                 close(b->netns_fd);
@@ -161,6 +163,14 @@ static int by_depth(const void *a, const void *b)
         return mount_depth(x->target) - mount_depth(y->target);
 }
 
+static bool mount_at_path(const struct launch_mount *v, size_t n, const char *target)
+{
+        for (size_t i = 0; i < n; i++)
+                if (v[i].target && !strcmp(v[i].target, target))
+                        return true;
+        return false;
+}
+
 /* The container's Mounts, parents before children (Docker sorts by path depth). */
 static int build_mounts(const struct container *c, struct spec_buf *b, struct err *err)
 {
@@ -188,6 +198,26 @@ static int build_mounts(const struct container *c, struct spec_buf *b, struct er
                         l->data = b->mount_data[util_strv_len(b->mount_data) - 1];
                         free(data);
                 }
+        }
+        /* Docker's /sys/fs/cgroup: the container's own cgroups, read-only unless privileged
+         * (made now: the init mounts them while it is being placed); a mount of the user's
+         * there is used instead. */
+        if (!mount_at_path(b->mounts, n, "/sys/fs/cgroup")) {
+                struct cgroup_limits lim;
+                cgroup_limits_of(jv_get(c->doc, "HostConfig"), &lim);
+                b->cgroup_views = cgroup_views(c->cgroup, &lim, err);
+                if (!b->cgroup_views && err->code)
+                        return -err->code;
+        }
+        /* Without a limit (cgroup v1: its freezer's only) there is nothing to read there: no
+         * mount, no cost. */
+        if (b->cgroup_views &&
+            (util_strv_len(b->cgroup_views) > 2 || strcmp(b->cgroup_views[0], "freezer"))) {
+                b->mounts[n++] = (struct launch_mount){
+                        .target = "/sys/fs/cgroup",
+                        .cgroup_own = true,
+                        .cgroup_views = b->cgroup_views,
+                        .readonly = !jv_get_bool(jv_get(c->doc, "HostConfig"), "Privileged")};
         }
         qsort(b->mounts, n, sizeof(*b->mounts), by_depth);
         b->s.mounts = b->mounts;
@@ -1241,6 +1271,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
         const struct jv *cfg = jv_get(m->c->doc, "Config");
         struct spec_buf b = {0};
         int fds[6] = {-1, -1, -1, -1, -1, -1};
+        bool made_cgroups;
         int r;
 
         *ret_code = 125;
@@ -1269,6 +1300,9 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 if (r >= 0 && adj)
                         r = set_oom_score_adj(m->l.pid, adj, err);
         }
+        /* Its cgroups exist from build_spec on (cgroup_views): a start failing before the
+         * clone removes them too. */
+        made_cgroups = b.cgroup_views != NULL;
         spec_buf_free(&b);
         /* The child's ends of the pipes stay only in the child. */
         for (int i = 1; i < 6; i += 2)
@@ -1295,6 +1329,8 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 network_detach(m->cli, m->c->id, true);
                 if (m->attached)
                         dnsd_refresh(m->cli, m->c);
+                cgroup_remove(m->c->cgroup);
+        } else if (r < 0 && made_cgroups) {
                 cgroup_remove(m->c->cgroup);
         }
         return r;

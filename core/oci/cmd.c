@@ -258,14 +258,18 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
         /* A v1 cgroup mount shows the container's own cgroups: made before the init mounts
          * them (place moves it in later). */
         for (size_t i = 0; i < p->s.n_mounts; i++)
-                if (p->mounts[i].cgroup_v1) {
-                        if (!views)
-                                views = cgroup_v1_views(p->cgroup, err);
+                if (p->mounts[i].cgroup_own) {
+                        if (!views && !(views = cgroup_views(p->cgroup, &p->limits, err)) &&
+                            err->code)
+                                return -err->code;
                         p->mounts[i].cgroup_views = views;
                 }
         r = launch_clone(&p->s, &l, err);
-        if (r < 0)
+        if (r < 0) {
+                if (views)
+                        cgroup_remove(p->cgroup);
                 return r;
+        }
         st->pid = l.pid;
         st->doc = state_doc(p->s.id, o->bundle, p, l.pid);
         st->cgroup = jv_get_str(st->doc, "cgroup");

@@ -126,7 +126,7 @@ static int plan_mount(const char *bundle, const struct jv *m, struct launch_moun
                 util_buf_free(&data);
                 *lm = (struct launch_mount){.target = dest,
                                             .readonly = flags & MS_RDONLY,
-                                            .cgroup_v1 = true,
+                                            .cgroup_own = true,
                                             .source = strdup("cgroup")};
                 return lm->source ? 0 : err_set(err, -ENOMEM, "mount %s", dest);
         }

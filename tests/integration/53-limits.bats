@@ -35,6 +35,39 @@ cg() {
     fi
 }
 
+# in_ctr V1-FILE V2-FILE: the path of a limit file inside the container's /sys/fs/cgroup.
+in_ctr() {
+    if [ "$CGV" = 2 ]; then echo "/sys/fs/cgroup/$2"; else echo "/sys/fs/cgroup/$1"; fi
+}
+
+@test "/sys/fs/cgroup in the container shows its own limits, read-only, and no other cgroup of the host" {
+    local mem pids procs id
+    mem=$(in_ctr memory/memory.limit_in_bytes memory.max)
+    pids=$(in_ctr pids/pids.max pids.max)
+    procs=$(in_ctr memory/cgroup.procs cgroup.procs)
+    run h run --rm -m 64m --pids-limit 20 busybox sh -c \
+        "cat $mem $pids; echo 1 2>/dev/null >$procs; echo rc=\$?; find /sys/fs/cgroup -name 'hawser*' | wc -l"
+    assert_success
+    assert_output "67108864
+20
+rc=1
+0"
+    # --privileged: writable, as Docker mounts it.
+    run h run --rm --privileged -m 64m busybox sh -c "grep ' /sys/fs/cgroup' /proc/self/mountinfo | grep -c ' ro,'"
+    assert_output 0
+    # A mount of the user's at /sys/fs/cgroup is used instead.
+    mkdir -p "$TMPDIR/fakecg" && echo mine >"$TMPDIR/fakecg/f"
+    run h run --rm -m 64m -v "$TMPDIR/fakecg:/sys/fs/cgroup:ro" busybox cat /sys/fs/cgroup/f
+    assert_output mine
+    # A start that fails before its init runs leaves no cgroup behind.
+    id=$(h create -m 64m --device /dev/nonexistent busybox true)
+    [ -n "$id" ] || fail "create failed"
+    run h start "$id"
+    assert_failure
+    [ ! -e "/sys/fs/cgroup/hawser/$id" ] && [ ! -e "/sys/fs/cgroup/memory/hawser/$id" ] &&
+        [ ! -e "/sys/fs/cgroup/freezer/hawser/$id" ] || fail "the failed start left its cgroup"
+}
+
 @test "limits land in the container's cgroups and in inspect, exec joins them, nothing is left after rm" {
     local id
     id=$(h run -d -m 64m --memory-reservation 32m --cpus 0.5 -c 512 --pids-limit 20 \
