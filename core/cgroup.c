@@ -853,8 +853,9 @@ char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *e
         char **v = NULL;
         int r = 0;
 
-        /* The one hierarchy: the container's cgroup itself (made as cgroup_adopt makes it). */
-        if (b->v2 && !strcmp(b->dir, CG_ROOT)) {
+        /* The one hierarchy: the container's cgroup itself (made as cgroup_adopt makes it),
+         * where it has limits, as on v1. */
+        if (b->v2 && !strcmp(b->dir, CG_ROOT) && cgroup_limits_any(l)) {
                 char dir[PATH_MAX];
                 if (make_cgroup(id, dir, err) < 0)
                         return NULL;
