@@ -70,7 +70,9 @@ static int ip6_push(struct ip6_nets *l, const char *bridge, const struct jv *d)
         if (!v || !names)
                 return -ENOMEM;
         l->names = names;
-        snprintf(l->names[l->n], sizeof(l->names[l->n]), "%s", bridge);
+        /* The caller took only names shorter than 16. */
+        memcpy(l->names[l->n], bridge, strnlen(bridge, 15));
+        l->names[l->n][strnlen(bridge, 15)] = '\0';
         l->v[l->n] = (struct net_nft_network){.icc = true,
                                               .masq6 = jv_get_bool(d, "masq"),
                                               .prefix6 = (int)jv_get_int(d, "prefix6", 0)};
