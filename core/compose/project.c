@@ -427,7 +427,7 @@ static char **string_or_list(const struct jv *v)
 
 static int include_cycle(char *const *included, const char *path, struct err *err)
 {
-        _cleanup_free_ char *rest = NULL, *chain = NULL;
+        _cleanup_free_ char *rest = NULL;
         _cleanup_strv_ char **all = util_strv_dup(included);
 
         if (!util_strv_contains(included, path))
