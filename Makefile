@@ -196,9 +196,9 @@ format-check-compose:
 format-check:
 	clang-format --dry-run --Werror $(BASE_SRC) $(NET_SRC) $(DNS_SRC) $(CORE_SRC) core/main.c $(wildcard core/*.h core/network/*.h core/base/*.h net/*.h dns/*.h) $(UNIT_SRC)
 
-# libFuzzer, FUZZ_TIME seconds per target: the DNS wire parser (dns_packet) and container state
-# documents (state_doc). New inputs go to a scratch dir first; only those that add coverage are
-# merged into tests/fuzz/corpus/TARGET/, which the unit tests replay.
+# libFuzzer, FUZZ_TIME seconds per target: the DNS wire parser (dns_packet), container state
+# documents (state_doc) and the parsers listed below. New inputs go to a scratch dir first; only
+# those that add coverage are merged into tests/fuzz/corpus/TARGET/, which the unit tests replay.
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := dns_packet state_doc
@@ -211,6 +211,18 @@ fuzz_lib_state_doc  := -ljson-c -ldl
 FUZZ_TARGETS += compose_file
 fuzz_src_compose_file := $(COMPOSE_SRC) $(BASE_SRC)
 fuzz_lib_compose_file := -ljson-c -ldl -lm
+# cni_conf: the CNI plugin's network configuration (core/cni/conf.c) and the pure functions
+# that read it (core/cni/dns.c, ports.c, which need net/ and dns/ to link, not to run).
+FUZZ_TARGETS += cni_conf
+fuzz_src_cni_conf := $(addprefix core/cni/,conf.c dns.c ports.c) $(DNS_SRC) $(NET_SRC) $(BASE_SRC)
+fuzz_lib_cni_conf := $(shell pkg-config --cflags --libs libnl-route-3.0 libnl-3.0 libmnl libnftnl \
+		json-c 2>/dev/null) -ldl -lpthread
+# oci_config: the OCI runtime's config.json (core/oci/config.c) and what the launch plan links.
+FUZZ_TARGETS += oci_config
+fuzz_src_oci_config := core/oci/config.c $(addprefix core/,caps.c cgroup.c devfilter.c devices.c \
+		launch.c secprof.c secprof_json.c user.c) $(NET_SRC) $(BASE_SRC)
+fuzz_lib_oci_config := $(shell pkg-config --cflags --libs libnl-route-3.0 libnl-3.0 libmnl \
+		libnftnl libcap libseccomp json-c 2>/dev/null) -ldl -lpthread
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%_fuzz.c $$(fuzz_src_$$*)

@@ -1,4 +1,5 @@
-/* hawser-cni's pure half: the environment, the network configuration, versions, results. */
+/* hawser-cni's pure half: the environment, the network configuration, versions, results. The
+ * last test replays the fuzz corpus. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,8 @@
 
 #include "core/base/json.h"
 #include "core/cni/internal.h"
+#include "tests/fuzz/cni_conf_fuzz.c"
+#include "tests/unit/corpus.h"
 #include "tests/unit/testkit.h"
 
 #define CONF(v, extra)                                                                             \
@@ -327,13 +330,19 @@ static void test_dns(void **state)
         cni_conf_done(&c);
 }
 
+static void test_fuzz_corpus(void **state)
+{
+        (void)state;
+        corpus_replay("tests/fuzz/corpus/cni_conf");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_env),         cmocka_unit_test(test_conf),
                 cmocka_unit_test(test_conf_errors), cmocka_unit_test(test_gc_valid),
                 cmocka_unit_test(test_result),      cmocka_unit_test(test_prev_and_names),
-                cmocka_unit_test(test_dns),
+                cmocka_unit_test(test_dns),         cmocka_unit_test(test_fuzz_corpus),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

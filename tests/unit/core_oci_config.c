@@ -16,8 +16,11 @@
 
 #include "core/base/fs.h"
 #include "core/oci/internal.h"
+#include "tests/fuzz/oci_config_fuzz.c"
+#include "tests/unit/corpus.h"
 
-/* hawser-runtime's reading of a bundle's config.json (core/oci/config.c). */
+/* hawser-runtime's reading of a bundle's config.json (core/oci/config.c). The last test
+ * replays the fuzz corpus. */
 
 static char bundle[64];
 
@@ -148,11 +151,18 @@ static void test_refused(void **state)
         }
 }
 
+static void test_fuzz_corpus(void **state)
+{
+        (void)state;
+        corpus_replay("tests/fuzz/corpus/oci_config");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_process_and_linux),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_fuzz_corpus),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
