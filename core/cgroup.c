@@ -544,6 +544,21 @@ static int make_levels(const char *root, const char *name, bool cpuset, bool v2,
         return 0;
 }
 
+/* make_levels in a v1 hierarchy: another container's removal may take the empty shared
+ * parent away in between (ENOENT), so it is retried, as make_cgroup does. */
+static int make_levels_v1(const char *root, const char *name, bool cpuset, struct err *err)
+{
+        int r = 0;
+
+        for (int i = 0; i < 3; i++) {
+                err_clear(err);
+                r = make_levels(root, name, cpuset, false, err);
+                if (r != -ENOENT)
+                        break;
+        }
+        return r;
+}
+
 static int attach_devfilter(const char *dir, char **rules, struct err *err)
 {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -621,7 +636,7 @@ static int apply_v1(const char *id, const struct cgroup_limits *l, pid_t pid, st
                                        "the cgroup v1 %s controller is not mounted under " CG_ROOT,
                                        ctl);
                 snprintf(dir, sizeof(dir), "%s/%s", root, id);
-                r = make_levels(root, id, !strcmp(ctl, "cpuset"), false, err);
+                r = make_levels_v1(root, id, !strcmp(ctl, "cpuset"), err);
                 if (r < 0)
                         return r;
                 if (!strcmp(ctl, "memory")) {
@@ -871,11 +886,10 @@ char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *e
                 if ((i < ARRAY_SIZE(v1_controllers) && !v1_wanted(name, l)) ||
                     !fs_is(root, CGROUP_SUPER_MAGIC))
                         continue;
-                /* As cgroup_apply makes them (a new cpuset level inherits cpus and mems). */
-                if (make_levels(root, id, !strcmp(name, "cpuset"), false, err) < 0) {
-                        r = -err->code;
+                /* As cgroup_apply makes them. */
+                r = make_levels_v1(root, id, !strcmp(name, "cpuset"), err);
+                if (r < 0)
                         break;
-                }
                 if (util_strv_push(&v, name) < 0 || util_strv_push(&v, dir) < 0)
                         r = err_set(err, -ENOMEM, "listing the cgroups of %s", id);
         }
