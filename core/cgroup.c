@@ -265,8 +265,16 @@ int cgroup_collect(const char *id, pid_t init_pid, bool own_pidns, struct err *e
                 for (size_t i = 0; i < n; i++) {
                         if (in_cgroup(pids[i]))
                                 continue;
-                        if (move(id, pids[i], err) < 0 && errno != ESRCH)
-                                return -err->code;
+                        /* Gone, or a zombie of a container being killed (it cannot be
+                         * moved and needs no freezing): not a move, or the loop would see
+                         * it on every pass and report a fork storm. */
+                        r = move(id, pids[i], err);
+                        if (r == -ESRCH) {
+                                err_clear(err);
+                                continue;
+                        }
+                        if (r < 0)
+                                return r;
                         moved++;
                 }
                 if (moved == 0)
@@ -878,12 +886,15 @@ char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *e
                         r = -ENOMEM;
         }
         for (size_t i = 0; !b->v2 && r >= 0 && i <= ARRAY_SIZE(v1_controllers); i++) {
-                /* Its freezer's (cgroup_adopt's) and those its limits put it in. */
-                const char *name = i < ARRAY_SIZE(v1_controllers) ? v1_controllers[i] : "freezer";
+                /* Those its limits put it in, then its freezer's (cgroup_adopt's) beside
+                 * them: without any, nothing is made (a container without limits is not
+                 * placed: nothing to show, no cgroup to make and remove on its start). */
+                bool freezer = i == ARRAY_SIZE(v1_controllers);
+                const char *name = freezer ? "freezer" : v1_controllers[i];
                 char root[64], dir[PATH_MAX];
                 snprintf(root, sizeof(root), CG_ROOT "/%s", name);
                 snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", name, id);
-                if ((i < ARRAY_SIZE(v1_controllers) && !v1_wanted(name, l)) ||
+                if ((freezer ? !v && !l->place : !v1_wanted(name, l)) ||
                     !fs_is(root, CGROUP_SUPER_MAGIC))
                         continue;
                 /* As cgroup_apply makes them. */

@@ -37,9 +37,9 @@ void cgroup_kill_all(const char *id);
 void cgroup_remove(const char *id);
 /* The container's own cgroups, made now if missing, for its /sys/fs/cgroup (Docker's and
  * runc's view: no other cgroup of the host in sight): a strv of pairs "name", "host dir",
- * one per v1 hierarchy it is placed in with limits l (its freezer's and those of its
- * limits; all with l->place), or on a cgroup v2 host the one pair "", its cgroup. NULL with
- * err set on failure (NULL and no error: nothing to show). */
+ * one per v1 hierarchy it is placed in with limits l (those of its limits and its
+ * freezer's; all with l->place), or on a cgroup v2 host the one pair "", its cgroup. NULL
+ * with err set on failure; NULL and no error: no limit, nothing made, nothing to show. */
 struct cgroup_limits;
 char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *err);
 

@@ -209,10 +209,8 @@ static int build_mounts(const struct container *c, struct spec_buf *b, struct er
                 if (!b->cgroup_views && err->code)
                         return -err->code;
         }
-        /* Without a limit (cgroup v1: its freezer's only) there is nothing to read there: no
-         * mount, no cost. */
-        if (b->cgroup_views &&
-            (util_strv_len(b->cgroup_views) > 2 || strcmp(b->cgroup_views[0], "freezer"))) {
+        /* Without a limit there is nothing to read there: no mount, no cost. */
+        if (b->cgroup_views) {
                 b->mounts[n++] = (struct launch_mount){
                         .target = "/sys/fs/cgroup",
                         .cgroup_own = true,
