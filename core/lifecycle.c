@@ -394,7 +394,7 @@ static int rm_unreadable(struct cli *cli, struct container *c, const struct stop
                 return lock;
         r = teardown_remove(cli, c, err);
         if (r >= 0)
-                network_detach(cli, c->id, true);
+                network_detach(cli, c->id, NETWORK_VETHS_DELETE);
         return r;
 }
 

@@ -1324,7 +1324,7 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 kill(m->l.pid, SIGKILL);
                 waitpid(m->l.pid, NULL, 0);
                 network_hold_close(&m->hold);
-                network_detach(m->cli, m->c->id, true);
+                network_detach(m->cli, m->c->id, NETWORK_VETHS_DELETE);
                 if (m->attached)
                         dnsd_refresh(m->cli, m->c);
                 cgroup_remove(m->c->cgroup);

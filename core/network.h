@@ -137,12 +137,21 @@ void network_links_free(struct network_links *l);
  * re-renders its /etc/hosts. On failure everything made is removed. Runs in the monitor. */
 int network_attach(const struct cli *cli, struct container *c, const struct network_links *links,
                    int netns_fd, struct network_hold *hold, struct err *err);
-/* Removes the container's published ports, leases and (with delete_links) veths. Idempotent,
- * safe after a crash; warnings are printed for failures ("..., ignoring"). Without
- * delete_links the veths go with the container's network namespace: the kernel destroys
- * them in its batched namespace cleanup, which spares the stop path a ~20 ms synchronous
- * device unregistration per interface. */
-void network_detach(const struct cli *cli, const char *id, bool delete_links);
+/* What network_detach does with the container's host veths. */
+enum network_veths {
+        /* Deleted now (a start that failed, a monitor that died: the namespace may live). */
+        NETWORK_VETHS_DELETE,
+        /* Taken down, then gone with the container's network namespace, which the kernel
+         * destroys in its batched cleanup: spares the exit path a ~20 ms synchronous
+         * unregistration per interface, and the bridge no longer reaches the old namespace
+         * when the next container gets the address (and MAC) back. */
+        NETWORK_VETHS_DOWN,
+        /* Left alone: already down or gone (a removal after the exit). */
+        NETWORK_VETHS_KEEP,
+};
+/* Removes the container's published ports, leases and veths as veths says. Idempotent, safe
+ * after a crash; warnings are printed for failures ("..., ignoring"). */
+void network_detach(const struct cli *cli, const char *id, enum network_veths links);
 void network_hold_close(struct network_hold *hold);
 /* Docker's network "connect" or "disconnect" event of c on each of its networks ("none" and
  * "host" for those modes, nothing for container:X), as a start and an exit make them. */

@@ -47,7 +47,7 @@ void teardown_reconcile(const struct cli *cli, struct container *c)
                 return;
         if (util_pid_alive(init, jv_get_int(h, "InitStart", 0)))
                 kill(init, SIGKILL);
-        network_detach(cli, c->id, true);
+        network_detach(cli, c->id, NETWORK_VETHS_DELETE);
         cgroup_remove(c->cgroup);
         if (container_mark_exited(c, 137, "container monitor exited unexpectedly", &e) >= 0)
                 teardown_exit_events(cli, c, 137);
@@ -66,7 +66,7 @@ void teardown_stopped(const struct cli *cli, struct container *c, int code, bool
         _cleanup_close_ int lock = -1;
         struct err e = {0};
 
-        network_detach(cli, c->id, false);
+        network_detach(cli, c->id, NETWORK_VETHS_DOWN);
         lock = container_lock(c, &e);
         /* Gone already (rm -f won the race) or unreadable: nothing to record, the rest still
          * goes, and the copy in memory says exited for it (the DNS records drop it). */
@@ -127,7 +127,7 @@ int teardown_remove(const struct cli *cli, struct container *c, struct err *err)
 
         container_release_name(cli, container_name(c), c->id);
         network_link_index_del(cli, c);
-        network_detach(cli, c->id, false);
+        network_detach(cli, c->id, NETWORK_VETHS_KEEP);
         cgroup_remove(c->cgroup);
         if (run)
                 fs_rm_rf(run, err);

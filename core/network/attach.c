@@ -38,7 +38,7 @@ int network_attach(const struct cli *cli, struct container *c, const struct netw
                 view_write(c, &v);
         if (r < 0) {
                 network_hold_close(hold);
-                network_detach(cli, c->id, true);
+                network_detach(cli, c->id, NETWORK_VETHS_DELETE);
         }
         return r;
 }
@@ -125,7 +125,7 @@ static void release_leases(const char *dir, void *ud)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
 }
 
-void network_detach(const struct cli *cli, const char *id, bool delete_links)
+void network_detach(const struct cli *cli, const char *id, enum network_veths veths)
 {
         struct owned_ports q = {.id = id};
         struct err e = {0};
@@ -142,13 +142,13 @@ void network_detach(const struct cli *cli, const char *id, bool delete_links)
          * next container may lease: taken down, the bridge port forgets that MAC and carries
          * nothing, so the bridge cannot deliver the new container's traffic to the old one
          * (a reset instead of the connection). Before the leases go, for that reason. */
-        for (int i = 0; i < NETWORK_MAX_ENDPOINTS; i++) {
+        for (int i = 0; veths != NETWORK_VETHS_KEEP && i < NETWORK_MAX_ENDPOINTS; i++) {
                 endpoint_veth_name(id, i, veth[i]);
                 names[i] = veth[i];
-                if (delete_links && net_link_delete(veth[i], &e) < 0)
+                if (veths == NETWORK_VETHS_DELETE && net_link_delete(veth[i], &e) < 0)
                         fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         }
-        if (!delete_links && net_link_set_down(names, NETWORK_MAX_ENDPOINTS, &e) < 0)
+        if (veths == NETWORK_VETHS_DOWN && net_link_set_down(names, NETWORK_MAX_ENDPOINTS, &e) < 0)
                 fprintf(stderr, "warning: %s, ignoring\n", e.msg);
         network_each_run_dir(cli, "leases", release_leases, (void *)id);
 }
