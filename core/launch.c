@@ -511,9 +511,8 @@ static int fs_mount(int rootfd, const struct launch_mount *m, struct err *err)
         return mount_at(rootfd, &step, err);
 }
 
-/* A cgroup bound read-only (when asked), nosuid, nodev and noexec at target. */
-static int bind_cgroup(int rootfd, const char *dir, const char *target, unsigned long ro,
-                       struct err *err)
+/* A cgroup directory bound at target. */
+static int bind_cgroup(int rootfd, const char *dir, const char *target, struct err *err)
 {
         _cleanup_close_ int fd = mkdir_in_root(rootfd, target, 0755);
         char p[64];
@@ -525,47 +524,51 @@ static int bind_cgroup(int rootfd, const char *dir, const char *target, unsigned
         fd_path(fd, p);
         if (mount(dir, p, NULL, MS_BIND, NULL) < 0)
                 return err_errno(err, "binding cgroup %s on %s", dir, target);
-        /* The flags go on the bind itself: reopened, the path is its root. */
-        closep(&fd);
-        fd = open_in_root(rootfd, target, O_PATH, 0);
-        if (fd < 0) {
-                errno = -fd;
-                return err_errno(err, "reopening %s", target);
-        }
-        fd_path(fd, p);
-        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro,
-                  NULL) < 0)
-                return err_errno(err, "making cgroup %s read-only", target);
         return 0;
 }
 
 /* The container's own cgroups at /sys/fs/cgroup, as runc makes the v1 view: a tmpfs and in
  * it each hierarchy's cgroup of this container only (never the host's whole tree); on
- * cgroup v2 its cgroup itself. */
+ * cgroup v2 its cgroup itself. Then nosuid, nodev, noexec and read-only when asked, all of
+ * it at once (mount_setattr, recursive). */
 static int cgroup_own_mount(int rootfd, const struct launch_mount *m, struct err *err)
 {
         char *const *v = m->cgroup_views;
-        unsigned long ro = m->readonly ? MS_RDONLY : 0;
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, top = -1;
         char p[64];
         int r = 0;
 
-        if (v && v[0] && !v[0][0])
-                return bind_cgroup(rootfd, v[1], m->target, ro, err);
-        fd = mkdir_in_root(rootfd, m->target, 0755);
-        if (fd < 0) {
-                errno = -fd;
-                return err_errno(err, "creating mount point %s", m->target);
+        if (v && v[0] && !v[0][0]) {
+                r = bind_cgroup(rootfd, v[1], m->target, err);
+        } else {
+                fd = mkdir_in_root(rootfd, m->target, 0755);
+                if (fd < 0) {
+                        errno = -fd;
+                        return err_errno(err, "creating mount point %s", m->target);
+                }
+                fd_path(fd, p);
+                if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+                        return err_errno(err, "mounting tmpfs on %s", m->target);
+                for (; r >= 0 && v && v[0] && v[1]; v += 2) {
+                        _cleanup_free_ char *target = util_printf("%s/%s", m->target, v[0]);
+                        r = target ? bind_cgroup(rootfd, v[1], target, err)
+                                   : err_set(err, -ENOMEM, "mounting %s", m->target);
+                }
         }
-        fd_path(fd, p);
-        if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-                return err_errno(err, "mounting tmpfs on %s", m->target);
-        for (; r >= 0 && v && v[0] && v[1]; v += 2) {
-                _cleanup_free_ char *target = util_printf("%s/%s", m->target, v[0]);
-                r = target ? bind_cgroup(rootfd, v[1], target, ro, err)
-                           : err_set(err, -ENOMEM, "mounting %s", m->target);
+        if (r < 0)
+                return r;
+        top = open_in_root(rootfd, m->target, O_PATH, 0);
+        if (top < 0) {
+                errno = -top;
+                return err_errno(err, "reopening %s", m->target);
         }
-        return r;
+        if (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                          &(struct mount_attr){.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                           MOUNT_ATTR_NOEXEC |
+                                                           (m->readonly ? MOUNT_ATTR_RDONLY : 0)},
+                          sizeof(struct mount_attr)) < 0)
+                return err_errno(err, "making %s read-only", m->target);
+        return 0;
 }
 
 /* Volumes, binds and tmpfs mounts are nodev unless the container is privileged: a device
