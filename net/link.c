@@ -242,40 +242,6 @@ static int addr6_add(struct net_nl *nl, int ifindex, const char *name, const str
         return 0;
 }
 
-static int route6_add_default(struct net_nl *nl, int ifindex, const char *name,
-                              const struct in6_addr *gw, struct err *err)
-{
-        _cleanup_route_ struct rtnl_route *req = rtnl_route_alloc();
-        _cleanup_nladdr_ struct nl_addr *dst = nl_addr_build(AF_INET6, &in6addr_any, 16);
-        _cleanup_nladdr_ struct nl_addr *via = nl_addr_build(AF_INET6, gw, sizeof(*gw));
-        struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-        char text[INET6_ADDRSTRLEN];
-        int r;
-
-        inet_ntop(AF_INET6, gw, text, sizeof(text));
-        if (!req || !dst || !via || !nh) {
-                if (nh)
-                        rtnl_route_nh_free(nh);
-                return err_set(err, -ENOMEM, "adding the IPv6 default route via %s", text);
-        }
-        nl_addr_set_prefixlen(dst, 0);
-        rtnl_route_nh_set_ifindex(nh, ifindex);
-        rtnl_route_nh_set_gateway(nh, via);
-        rtnl_route_add_nexthop(req, nh);
-        rtnl_route_set_family(req, AF_INET6);
-        rtnl_route_set_table(req, RT_TABLE_MAIN);
-        rtnl_route_set_protocol(req, RTPROT_BOOT);
-        rtnl_route_set_scope(req, RT_SCOPE_UNIVERSE);
-        rtnl_route_set_type(req, RTN_UNICAST);
-        r = rtnl_route_set_dst(req, dst);
-        if (r >= 0)
-                r = rtnl_route_add(nl->sk, req, NLM_F_CREATE | NLM_F_EXCL);
-        if (r < 0)
-                return net_nl_fail(nl, r, err, "adding the IPv6 default route via %s dev %s", text,
-                                   name);
-        return 0;
-}
-
 int net_link_addr6_add(const char *name, const struct in6_addr *a, int prefix, struct err *err)
 {
         _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
@@ -291,31 +257,36 @@ int net_link_addr6_add(const char *name, const struct in6_addr *a, int prefix, s
 }
 
 /* A route to to/prefix (0.0.0.0/0: the default route) via gw through ifindex. */
-static int route_add(struct net_nl *nl, int ifindex, const char *name, struct in_addr to,
-                     int prefix, struct in_addr gw, struct err *err)
+/* A route to to/prefix (family AF_INET or AF_INET6; prefix 0: the default route) via gw on
+ * the link ifindex. */
+static int route_add_family(struct net_nl *nl, int family, int ifindex, const char *name,
+                            const void *to, int prefix, const void *gw, struct err *err)
 {
+        size_t len = family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
         _cleanup_route_ struct rtnl_route *req = rtnl_route_alloc();
-        _cleanup_nladdr_ struct nl_addr *dst = inet_nladdr(to, prefix);
-        _cleanup_nladdr_ struct nl_addr *via = inet_nladdr(gw, 32);
+        _cleanup_nladdr_ struct nl_addr *dst = nl_addr_build(family, to, len);
+        _cleanup_nladdr_ struct nl_addr *via = nl_addr_build(family, gw, len);
         struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-        char text[INET_ADDRSTRLEN], what[INET_ADDRSTRLEN + 16] = "the default route";
+        char text[INET6_ADDRSTRLEN], what[INET6_ADDRSTRLEN + 24];
         int r;
 
-        inet_ntop(AF_INET, &gw, text, sizeof(text));
+        inet_ntop(family, gw, text, sizeof(text));
+        snprintf(what, sizeof(what), "the %sdefault route", family == AF_INET6 ? "IPv6 " : "");
         if (prefix) {
-                char d[INET_ADDRSTRLEN];
+                char d[INET6_ADDRSTRLEN];
                 snprintf(what, sizeof(what), "a route to %s/%d",
-                         inet_ntop(AF_INET, &to, d, sizeof(d)), prefix);
+                         inet_ntop(family, to, d, sizeof(d)), prefix);
         }
         if (!req || !dst || !via || !nh) {
                 if (nh)
                         rtnl_route_nh_free(nh);
                 return err_set(err, -ENOMEM, "adding %s via %s", what, text);
         }
+        nl_addr_set_prefixlen(dst, prefix);
         rtnl_route_nh_set_ifindex(nh, ifindex);
         rtnl_route_nh_set_gateway(nh, via);
         rtnl_route_add_nexthop(req, nh); /* the route owns nh from here */
-        rtnl_route_set_family(req, AF_INET);
+        rtnl_route_set_family(req, (uint8_t)family);
         rtnl_route_set_table(req, RT_TABLE_MAIN);
         rtnl_route_set_protocol(req, RTPROT_BOOT);
         rtnl_route_set_scope(req, RT_SCOPE_UNIVERSE);
@@ -329,14 +300,26 @@ static int route_add(struct net_nl *nl, int ifindex, const char *name, struct in
         return 0;
 }
 
+static int route_add(struct net_nl *nl, int ifindex, const char *name, struct in_addr to,
+                     int prefix, struct in_addr gw, struct err *err)
+{
+        return route_add_family(nl, AF_INET, ifindex, name, &to, prefix, &gw, err);
+}
+
+static int route6_add_default(struct net_nl *nl, int ifindex, const char *name,
+                              const struct in6_addr *gw, struct err *err)
+{
+        return route_add_family(nl, AF_INET6, ifindex, name, &in6addr_any, 0, gw, err);
+}
+
 static int route_add_default(struct net_nl *nl, int ifindex, const char *name, struct in_addr gw,
                              struct err *err)
 {
         return route_add(nl, ifindex, name, (struct in_addr){0}, 0, gw, err);
 }
 
-int net_link_route_add_in(int netns_fd, const char *name, struct in_addr to, int prefix,
-                          struct in_addr gw, struct err *err)
+static int route_add_in(int netns_fd, int family, const char *name, const void *to, int prefix,
+                        const void *gw, struct err *err)
 {
         _cleanup_net_nl_ struct net_nl ns = NET_NL_INIT;
         int r = net_nl_open_netns(&ns, netns_fd, err), ifindex;
@@ -344,7 +327,20 @@ int net_link_route_add_in(int netns_fd, const char *name, struct in_addr to, int
         if (r < 0)
                 return r;
         ifindex = link_ifindex(&ns, name, err);
-        return ifindex < 0 ? ifindex : route_add(&ns, ifindex, name, to, prefix, gw, err);
+        return ifindex < 0 ? ifindex
+                           : route_add_family(&ns, family, ifindex, name, to, prefix, gw, err);
+}
+
+int net_link_route_add_in(int netns_fd, const char *name, struct in_addr to, int prefix,
+                          struct in_addr gw, struct err *err)
+{
+        return route_add_in(netns_fd, AF_INET, name, &to, prefix, &gw, err);
+}
+
+int net_link_route6_add_in(int netns_fd, const char *name, const struct in6_addr *to, int prefix,
+                           const struct in6_addr *gw, struct err *err)
+{
+        return route_add_in(netns_fd, AF_INET6, name, to, prefix, gw, err);
 }
 
 /* A bridge without an address of its own takes the lowest MAC of its ports, so its MAC would

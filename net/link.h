@@ -95,6 +95,9 @@ int net_link_list(char ***ret, struct err *err);
 /* Adds, inside the namespace of netns_fd, a route to to/prefix via gw through link name. */
 int net_link_route_add_in(int netns_fd, const char *name, struct in_addr to, int prefix,
                           struct in_addr gw, struct err *err);
+/* The same for IPv6: a route to to/prefix via gw on name inside netns_fd's namespace. */
+int net_link_route6_add_in(int netns_fd, const char *name, const struct in6_addr *to, int prefix,
+                           const struct in6_addr *gw, struct err *err);
 /* Checks, inside the namespace of netns_fd, that link name exists with a/prefix and (gateway
  * not 0.0.0.0) a default route via gateway through it. -ENOENT names what is missing. */
 int net_link_check_in(int netns_fd, const char *name, struct in_addr a, int prefix,

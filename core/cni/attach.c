@@ -298,9 +298,12 @@ static int add_main(struct cni_req *q, struct cni_conf *c, struct cni_result *re
                 return cni_fail(q, err, CNI_E_PLUGIN, "interface %s already exists in %s",
                                 q->ifname, q->netns);
         }
-        for (size_t i = 0; r >= 0 && i < c->n_routes; i++)
-                r = net_link_route_add_in(ns, q->ifname, c->routes[i].to, c->routes[i].prefix,
-                                          c->routes[i].gw, err);
+        for (size_t i = 0; r >= 0 && i < c->n_routes; i++) {
+                const struct cni_route *rt = &c->routes[i];
+                r = rt->v6 ? net_link_route6_add_in(ns, q->ifname, &rt->to6, rt->prefix, &rt->gw6,
+                                                    err)
+                           : net_link_route_add_in(ns, q->ifname, rt->to, rt->prefix, rt->gw, err);
+        }
         if (r >= 0)
                 r = cni_ports_publish(q, c, res->addr, res->has_v6 ? &res->addr6 : NULL, c->bridge,
                                       c->prefix, err);

@@ -338,10 +338,38 @@ int cni_range_of(const struct cni_conf *c, struct in_addr a)
 
 /* Routes: the default routes (via the gateways), and IPv4 routes to other networks, via the
  * gateway unless "gw" names another address of the subnet. */
+/* An IPv6 route of a dual-stack network: to dst via the IPv6 gateway or gw, an address of
+ * the IPv6 subnet. */
+static int ipam_route6(struct cni_req *q, struct cni_conf *c, const char *dst, const char *gw,
+                       struct err *err)
+{
+        struct cni_route *rt = &c->routes[c->n_routes];
+        struct err e = {0};
+
+        if (!c->has_v6)
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: route to %s: the network has no IPv6 range", dst);
+        if (c->n_routes == ARRAY_SIZE(c->routes) ||
+            net_ipam_parse_cidr6(dst, &rt->to6, &rt->prefix, &e) < 0 || !rt->prefix)
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: route to %s: not an IPv6 network (or more than %zu routes)",
+                                dst, ARRAY_SIZE(c->routes));
+        rt->v6 = true;
+        rt->gw6 = c->gateway6;
+        if (gw && (inet_pton(AF_INET6, gw, &rt->gw6) != 1 ||
+                   !net_ipam_contains6(&c->subnet6, c->prefix6, &rt->gw6)))
+                return cni_fail(q, err, CNI_E_CONFIG,
+                                "ipam: route to %s via %s: not an address of the IPv6 subnet", dst,
+                                gw);
+        c->n_routes++;
+        return 0;
+}
+
 static int ipam_routes(struct cni_req *q, const struct jv *ipam, struct cni_conf *c,
                        struct err *err)
 {
         const struct jv *routes = jv_get(ipam, "routes");
+        int r;
 
         for (size_t i = 0; routes && i < jv_len(routes); i++) {
                 const struct jv *rt = jv_at(routes, i);
@@ -350,6 +378,12 @@ static int ipam_routes(struct cni_req *q, const struct jv *ipam, struct cni_conf
 
                 if (dst && !strcmp(dst, "::/0") && c->has_v6)
                         continue; /* the IPv6 default route, via the IPv6 gateway */
+                if (dst && strchr(dst, ':')) {
+                        r = ipam_route6(q, c, dst, gw, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (dst && strcmp(dst, "0.0.0.0/0")) {
                         struct cni_route *rt_ = &c->routes[c->n_routes];
                         uint32_t mask;
@@ -760,12 +794,16 @@ struct jv *cni_result_doc(const struct cni_conf *c, const struct cni_req *q, con
         if (res->has_v6)
                 add_ip(c, AF_INET6, &res->addr6, res->prefix6, &res->gateway6, ips, routes);
         for (size_t i = 0; i < c->n_routes; i++) {
-                char to[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN + 4], gw[INET_ADDRSTRLEN];
+                const struct cni_route *r = &c->routes[i];
+                int family = r->v6 ? AF_INET6 : AF_INET;
+                char to[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN + 5], gw[INET6_ADDRSTRLEN];
                 struct jv *rt = jv_new_object();
-                inet_ntop(AF_INET, &c->routes[i].to, to, sizeof(to));
-                snprintf(dst, sizeof(dst), "%s/%d", to, c->routes[i].prefix);
+                inet_ntop(family, r->v6 ? (const void *)&r->to6 : &r->to, to, sizeof(to));
+                snprintf(dst, sizeof(dst), "%s/%d", to, r->prefix);
                 jv_set_str(rt, "dst", dst);
-                jv_set_str(rt, "gw", inet_ntop(AF_INET, &c->routes[i].gw, gw, sizeof(gw)));
+                jv_set_str(
+                        rt, "gw",
+                        inet_ntop(family, r->v6 ? (const void *)&r->gw6 : &r->gw, gw, sizeof(gw)));
                 jv_append(routes, rt);
         }
         jv_set(d, "ips", ips);

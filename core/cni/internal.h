@@ -85,6 +85,8 @@ struct cni_conf {
         struct cni_route { /* ipam.routes other than the default ones */
                 struct in_addr to, gw;
                 int prefix;
+                bool v6; /* to6/prefix via gw6 (dual-stack networks) */
+                struct in6_addr to6, gw6;
         } routes[16];
         size_t n_routes;
         bool has_v6; /* a second range set, IPv6: dual-stack attachments */

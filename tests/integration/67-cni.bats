@@ -367,12 +367,19 @@ cni() {
     c6='{"cniVersion":"1.0.0","name":"cnitest","type":"hawser","bridge":"cnitest0","isGateway":true,
         "embeddedDNS":true,
         "ipam":{"type":"hawser","ranges":[[{"subnet":"10.99.7.0/24"}],[{"subnet":"fd00:99:7::/64"}]],
-                "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}],"dataDir":"'"$DATA"'"}}'
+                "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"},{"dst":"fd00:1::/64"},
+                          {"dst":"fd00:2::/48","gw":"fd00:99:7::9"}],"dataDir":"'"$DATA"'"}}'
     run env CNI_ARGS="K8S_POD_NAME=six" CNI_COMMAND=ADD CNI_CONTAINERID=s1 CNI_NETNS=/run/netns/a \
         "$CNI_BIN/hawser-cni" <<<"$c6"
     assert_success
     [ "$(jq -c '.ips' <<<"$output")" = '[{"interface":2,"address":"10.99.7.2/24","gateway":"10.99.7.1"},{"interface":2,"address":"fd00:99:7::2/64","gateway":"fd00:99:7::1"}]' ]
-    [ "$(jq -c '[.routes[].dst]' <<<"$output")" = '["0.0.0.0/0","::/0"]' ]
+    [ "$(jq -c '[.routes[].dst]' <<<"$output")" = '["0.0.0.0/0","::/0","fd00:1::/64","fd00:2::/48"]' ]
+    [ "$(jq -c '[.routes[].gw]' <<<"$output")" = '["10.99.7.1","fd00:99:7::1","fd00:99:7::1","fd00:99:7::9"]' ]
+    # IPv6 routes to other networks, via the gateway or the address given.
+    run ip netns exec a ip -6 route show fd00:1::/64
+    assert_output_contains "via fd00:99:7::1"
+    run ip netns exec a ip -6 route show fd00:2::/48
+    assert_output_contains "via fd00:99:7::9"
     run cni ADD s2 /run/netns/b "$c6"
     assert_success
     run ip netns exec a ip -6 route show default
@@ -395,6 +402,14 @@ cni() {
     run cni ADD s3 /run/netns/a "$(sed 's|fd00:99:7::/64|10.99.8.0/24|' <<<"$c6")"
     assert_status 1
     [ "$(jq .code <<<"$output")" = 7 ]
+    # An IPv6 route on a network without IPv6, or via an address outside the IPv6 subnet.
+    run cni ADD s4 /run/netns/a "$(conf 1.0.0 | jq -c '.ipam.routes = [{"dst":"fd00:1::/64"}]')"
+    assert_status 1
+    [ "$(jq -r .msg <<<"$output")" = "ipam: route to fd00:1::/64: the network has no IPv6 range" ]
+    run cni ADD s5 /run/netns/a "$(sed 's|"gw":"fd00:99:7::9"|"gw":"fd00:5::1"|' <<<"$c6")"
+    assert_status 1
+    [ "$(jq -r .msg <<<"$output")" = "ipam: route to fd00:2::/48 via fd00:5::1: not an address of the IPv6 subnet" ]
+    refute ip netns exec a ip link show eth0
 }
 
 @test "cni: dual-stack ports and masquerade: a port without hostIP maps both families, IPv6 traffic leaving the node is masqueraded" {
