@@ -870,6 +870,13 @@ static void remove_limits(const char *id)
         }
 }
 
+void cgroup_views_remove(char *const *views)
+{
+        /* One try each: a directory that holds processes was not ours to remove. */
+        for (char *const *p = views; p && p[0] && p[1]; p += 2)
+                (void)rmdir(p[1]);
+}
+
 char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *err)
 {
         const struct cg_base *b = cgroup_base();
@@ -901,10 +908,15 @@ char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *e
                 r = make_levels_v1(root, id, !strcmp(name, "cpuset"), err);
                 if (r < 0)
                         break;
-                if (util_strv_push(&v, name) < 0 || util_strv_push(&v, dir) < 0)
+                if (util_strv_push(&v, name) < 0 || util_strv_push(&v, dir) < 0) {
+                        rmdir(dir);
                         r = err_set(err, -ENOMEM, "listing the cgroups of %s", id);
+                }
         }
         if (r < 0) {
+                /* The ones made so far go (empty: nothing runs in them yet). */
+                for (char **p = v; p && p[0] && p[1]; p += 2)
+                        rmdir(p[1]);
                 util_strv_free(v);
                 return NULL;
         }

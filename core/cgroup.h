@@ -42,6 +42,9 @@ void cgroup_remove(const char *id);
  * with err set on failure; NULL and no error: no limit, nothing made, nothing to show. */
 struct cgroup_limits;
 char **cgroup_views(const char *id, const struct cgroup_limits *l, struct err *err);
+/* Removes the cgroup directories of views that are empty (a start that failed before
+ * anything ran in them), killing nothing. */
+void cgroup_views_remove(char *const *views);
 
 /* Resource limits of a container (HostConfig's Memory, NanoCpus, ...); 0 means none. */
 struct cgroup_limits {

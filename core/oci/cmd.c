@@ -266,8 +266,8 @@ static int launch_init(struct oci_state *st, struct oci_plan *p, const struct cr
                 }
         r = launch_clone(&p->s, &l, err);
         if (r < 0) {
-                if (views)
-                        cgroup_remove(p->cgroup);
+                /* Only the directories made above: a cgroupsPath given may hold others. */
+                cgroup_views_remove(views);
                 return r;
         }
         st->pid = l.pid;

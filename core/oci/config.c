@@ -628,6 +628,12 @@ static int plan_cgroup(const struct jv *linux_, const char *id, struct oci_plan 
                                "cgroupsPath %s is a systemd slice: systemd cgroups are not "
                                "supported by hawser",
                                cg);
+        /* Below each hierarchy's root and nowhere else: it is created, written and shown to
+         * the container. */
+        for (const char *c = cg; c && *c; c += strcspn(c, "/"), c += *c == '/')
+                if (!strncmp(c, "..", 2) && (c[2] == '/' || !c[2]))
+                        return err_set(err, -EINVAL, "cgroupsPath %s: \"..\" is not allowed",
+                                       jv_get_str(linux_, "cgroupsPath"));
         p->cgroup = cg && *cg ? strdup(cg) : util_printf("hawser/oci-%s", id);
         /* In every hierarchy, as runc puts it: engines read its accounting there. */
         p->limits.place = true;

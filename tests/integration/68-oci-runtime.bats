@@ -402,6 +402,16 @@ c['hooks'] = {'createContainer': [{'path': '/bin/false'}]}
     assert_output ""
 }
 
+@test "oci: a cgroupsPath with .. is refused before anything is made" {
+    bundle "$BATS_TEST_TMPDIR/b" "c['process']['args'] = ['true']; c['linux']['cgroupsPath'] = '/x/../../../y'"
+    run rt run --bundle "$BATS_TEST_TMPDIR/b" dotdot
+    assert_failure
+    assert_output_contains 'cgroupsPath /x/../../../y: ".." is not allowed'
+    run rt list -q
+    assert_output ""
+    [ ! -e /sys/fs/cgroup/memory/x ] && [ ! -e /sys/fs/cgroup/x ] || fail "a cgroup was made"
+}
+
 @test "oci: docker run --runtime hawser on a private dockerd (containerd's shim drives it)" {
     need_docker
     [ "$DOCKER_MODE" = private ] || skip "needs a private dockerd to register the runtime"
