@@ -511,6 +511,25 @@ static int fs_mount(int rootfd, const struct launch_mount *m, struct err *err)
         return mount_at(rootfd, &step, err);
 }
 
+/* nosuid, nodev, noexec and read-only when asked on the mount at target. */
+static int remount_flags(int rootfd, const char *target, bool readonly, struct err *err)
+{
+        _cleanup_close_ int fd = open_in_root(rootfd, target, O_PATH, 0);
+        char p[64];
+
+        if (fd < 0) {
+                errno = -fd;
+                return err_errno(err, "reopening %s", target);
+        }
+        fd_path(fd, p);
+        if (mount(NULL, p, NULL,
+                  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+                          (readonly ? MS_RDONLY : 0),
+                  NULL) < 0)
+                return err_errno(err, "making %s read-only", target);
+        return 0;
+}
+
 /* A cgroup directory bound at target. */
 static int bind_cgroup(int rootfd, const char *dir, const char *target, struct err *err)
 {
@@ -566,9 +585,18 @@ static int cgroup_own_mount(int rootfd, const struct launch_mount *m, struct err
                           &(struct mount_attr){.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                                            MOUNT_ATTR_NOEXEC |
                                                            (m->readonly ? MOUNT_ATTR_RDONLY : 0)},
-                          sizeof(struct mount_attr)) < 0)
+                          sizeof(struct mount_attr)) == 0)
+                return 0;
+        if (errno != ENOSYS)
                 return err_errno(err, "making %s read-only", m->target);
-        return 0;
+        /* A kernel before 5.12: each mount remounted, the binds first (none has mounts below
+         * it). */
+        for (v = m->cgroup_views; r >= 0 && v && v[0] && v[0][0] && v[1]; v += 2) {
+                _cleanup_free_ char *target = util_printf("%s/%s", m->target, v[0]);
+                r = target ? remount_flags(rootfd, target, m->readonly, err)
+                           : err_set(err, -ENOMEM, "mounting %s", m->target);
+        }
+        return r < 0 ? r : remount_flags(rootfd, m->target, m->readonly, err);
 }
 
 /* Volumes, binds and tmpfs mounts are nodev unless the container is privileged: a device
@@ -576,7 +604,7 @@ static int cgroup_own_mount(int rootfd, const struct launch_mount *m, struct err
 static int user_mount(int rootfd, const struct launch_mount *m, bool privileged, struct err *err)
 {
         _cleanup_close_ int fd = -1, top = -1;
-        unsigned long nodev = privileged ? 0 : MS_NODEV;
+        unsigned long nodev = privileged ? 0 : MS_NODEV, top_only = 0;
         struct stat st;
         char p[64];
 
@@ -613,14 +641,18 @@ static int user_mount(int rootfd, const struct launch_mount *m, bool privileged,
             mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE,
                           &(struct mount_attr){.attr_set = (nodev ? MOUNT_ATTR_NODEV : 0) |
                                                            (m->readonly ? MOUNT_ATTR_RDONLY : 0)},
-                          sizeof(struct mount_attr)) < 0)
-                return err_errno(err, "making %s %s", m->target,
-                                 m->readonly ? "read-only" : "nodev");
+                          sizeof(struct mount_attr)) < 0) {
+                if (errno != ENOSYS)
+                        return err_errno(err, "making %s %s", m->target,
+                                         m->readonly ? "read-only" : "nodev");
+                /* A kernel before 5.12: the top mount only, as Docker 20.10 does. */
+                top_only = nodev;
+        }
         fd_path(top, p);
-        if ((m->readonly || (!m->tmpfs && m->flags)) &&
+        if ((m->readonly || (!m->tmpfs && m->flags) || top_only) &&
             mount(NULL, p, NULL,
                   MS_BIND | MS_REMOUNT | kept_flags(p) | (m->readonly ? MS_RDONLY : 0) |
-                          (m->tmpfs ? 0 : m->flags),
+                          (m->tmpfs ? 0 : m->flags) | top_only,
                   NULL) < 0)
                 return err_errno(err, "making %s read-only", m->target);
         return 0;
