@@ -695,26 +695,38 @@ int net_link_set_down(const char *const *names, size_t n, struct err *err)
         _cleanup_net_nl_ struct net_nl nl = NET_NL_INIT;
         _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         bool opened = false;
-        int r = 0;
+        int first = 0;
 
-        for (size_t i = 0; r >= 0 && i < n; i++) {
+        /* Every name is tried: one failure must not leave the others up. The first error is
+         * the one returned. */
+        for (size_t i = 0; i < n; i++) {
                 struct ifreq ifr = {0};
-                r = check_name("link", names[i], err);
-                if (r < 0)
-                        break;
-                /* Which exist, asked without the RTNL lock (SIOCGIFINDEX looks the name up
-                 * under RCU): the kernel may hold that lock for a while freeing earlier
-                 * containers' namespaces, and most names here are of endpoints never made. */
-                memcpy(ifr.ifr_name, names[i], strlen(names[i]));
-                if (fd >= 0 && ioctl(fd, SIOCGIFINDEX, &ifr) < 0 && errno == ENODEV)
-                        continue;
-                if (!opened)
-                        r = net_nl_open(&nl, err);
-                opened = true;
-                if (r >= 0)
-                        r = link_by_name(&nl, names[i], false, err);
+                struct err e = {0};
+                int r = check_name("link", names[i], &e);
+                if (r >= 0) {
+                        /* Which exist, asked without the RTNL lock (SIOCGIFINDEX looks the
+                         * name up under RCU): the kernel may hold that lock for a while
+                         * freeing earlier containers' namespaces, and most names here are of
+                         * endpoints never made. */
+                        memcpy(ifr.ifr_name, names[i], strlen(names[i]));
+                        if (fd >= 0 && ioctl(fd, SIOCGIFINDEX, &ifr) < 0 && errno == ENODEV)
+                                continue;
+                        if (!opened) {
+                                r = net_nl_open(&nl, &e);
+                                if (r < 0) {
+                                        *err = e;
+                                        return r;
+                                }
+                                opened = true;
+                        }
+                        r = link_by_name(&nl, names[i], false, &e);
+                }
+                if (r < 0 && !first) {
+                        first = r;
+                        *err = e;
+                }
         }
-        return r;
+        return first;
 }
 
 /* net_link_exists in the calling thread's namespace (netns_fd < 0) or in netns_fd's. */
