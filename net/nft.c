@@ -1148,7 +1148,7 @@ int net_nft_table_present_in(const char *table, struct err *err)
         return net_nft_table_handle_in(table, &handle, err);
 }
 
-int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err)
+static int table_handle(const char *table, uint8_t family, uint64_t *ret, struct err *err)
 {
         _cleanup_(table_freep) struct nftnl_table *t = nftnl_table_alloc();
         _cleanup_nl_ struct nl nl = {0};
@@ -1162,7 +1162,7 @@ int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err)
                 return r;
         if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) < 0)
                 return err_set(err, -ENOMEM, "looking up the " TABLE_DESC, table);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, FAMILY, NLM_F_ACK, nl.seq++);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, nl.seq++);
         nftnl_table_nlmsg_build_payload(nlh, t);
         if (nl_talk(&nl, nlh, table_cb, &handle, &ack) < 0) {
                 if (ack.code == -ENOENT)
@@ -1173,6 +1173,18 @@ int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err)
                 return 0;
         *ret = handle;
         return 1;
+}
+
+int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err)
+{
+        return table_handle(table, FAMILY, ret, err);
+}
+
+int net_nft_table6_present_in(const char *table, struct err *err)
+{
+        uint64_t handle;
+
+        return table_handle(table, NFPROTO_IPV6, &handle, err);
 }
 
 int net_nft_destroy(struct err *err)

@@ -107,6 +107,8 @@ int net_nft_table_present_in(const char *table, struct err *err);
 /* 1 and the table's handle in *ret (which the kernel never gives another table: a changed
  * handle means the table was deleted and made again), 0 when there is no table. */
 int net_nft_table_handle_in(const char *table, uint64_t *ret, struct err *err);
+/* 1 when the table "ip6 <table>" exists, 0 when it does not. */
+int net_nft_table6_present_in(const char *table, struct err *err);
 int net_nft_destroy_in(const char *table, struct err *err);
 int net_nft_network_add_in(const char *table, const struct net_nft_network *n, struct err *err);
 int net_nft_network_del_in(const char *table, const char *bridge, struct err *err);

@@ -105,6 +105,9 @@ static int ip6_sync(const struct cni_conf *c, struct err *err)
         jv_set_int(d, "prefix6", c->prefix6);
         jv_set_bool(d, "masq", c->ip_masq);
         r = jv_save(mine, d, err);
+        /* This network from what it was given, whatever reading its record back gives. */
+        if (r >= 0 && ip6_push(&l, c->bridge, d) < 0)
+                r = err_set(err, -ENOMEM, "listing the dual-stack networks");
         dir = r >= 0 ? opendir(CNI_IP6_DIR) : NULL;
         if (r >= 0 && !dir)
                 r = err_errno(err, "reading " CNI_IP6_DIR);
@@ -112,7 +115,7 @@ static int ip6_sync(const struct cni_conf *c, struct err *err)
                 _cleanup_free_ char *path = NULL;
                 _cleanup_jv_ struct jv *net = NULL;
                 if (de->d_name[0] == '.' || strlen(de->d_name) >= 16 ||
-                    (strcmp(de->d_name, c->bridge) && net_link_exists(de->d_name) != 1))
+                    !strcmp(de->d_name, c->bridge) || net_link_exists(de->d_name) != 1)
                         continue;
                 path = util_printf(CNI_IP6_DIR "/%s", de->d_name);
                 if (!path)
@@ -151,8 +154,9 @@ static int bridge_ensure(const struct cni_conf *c, struct err *err)
         uint64_t seen = table_seen(c), now = 0;
         int r;
 
+        /* A dual-stack network's ip6 table too (a firewall reload may take it alone). */
         if (net_link_exists(c->bridge) == 1 && net_nft_table_handle_in(CNI_TABLE, &now, err) == 1 &&
-            now == seen)
+            now == seen && (!c->has_v6 || net_nft_table6_present_in(CNI_TABLE, err) == 1))
                 return 0;
         r = net_nft_ensure_in(CNI_TABLE, err);
         if (r >= 0)
@@ -169,8 +173,9 @@ static int bridge_ensure(const struct cni_conf *c, struct err *err)
                 r = net_link_bridge_ipv6(c->bridge, &c->gateway6, c->prefix6, err);
         if (r >= 0 && c->has_v6)
                 r = ip6_sync(c, err);
-        /* The recorded ports of a table made since, IPv6 ones into the ip6 table above. */
-        if (r >= 0 && now != seen)
+        /* The recorded ports of a table made since, IPv6 ones into the ip6 table above (a
+         * restore of elements still there is a no-op). */
+        if (r >= 0 && (now != seen || c->has_v6))
                 r = cni_ports_restore(c, err);
         if (r >= 0)
                 r = cni_localnet(c->bridge, err);

@@ -338,19 +338,39 @@ int cni_range_of(const struct cni_conf *c, struct in_addr a)
 
 /* Routes: the default routes (via the gateways), and IPv4 routes to other networks, via the
  * gateway unless "gw" names another address of the subnet. */
+/* An IPv6 route's dst "a/n" (n 1-128), host bits cleared, as Go's ParseCIDR reads it. */
+static int route6_dst(const char *dst, struct in6_addr *ret, int *ret_prefix)
+{
+        char a[INET6_ADDRSTRLEN];
+        const char *slash = strchr(dst, '/');
+        long long n;
+
+        if (!slash || (size_t)(slash - dst) >= sizeof(a) ||
+            util_parse_ll(slash + 1, 1, 128, &n) < 0)
+                return -EINVAL;
+        memcpy(a, dst, (size_t)(slash - dst));
+        a[slash - dst] = '\0';
+        if (inet_pton(AF_INET6, a, ret) != 1)
+                return -EINVAL;
+        for (int i = 0; i < 16; i++) {
+                int bits = (int)n - 8 * i;
+                ret->s6_addr[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+        }
+        *ret_prefix = (int)n;
+        return 0;
+}
+
 /* An IPv6 route of a dual-stack network: to dst via the IPv6 gateway or gw, an address of
  * the IPv6 subnet. */
 static int ipam_route6(struct cni_req *q, struct cni_conf *c, const char *dst, const char *gw,
                        struct err *err)
 {
         struct cni_route *rt = &c->routes[c->n_routes];
-        struct err e = {0};
 
         if (!c->has_v6)
                 return cni_fail(q, err, CNI_E_CONFIG,
                                 "ipam: route to %s: the network has no IPv6 range", dst);
-        if (c->n_routes == ARRAY_SIZE(c->routes) ||
-            net_ipam_parse_cidr6(dst, &rt->to6, &rt->prefix, &e) < 0 || !rt->prefix)
+        if (c->n_routes == ARRAY_SIZE(c->routes) || route6_dst(dst, &rt->to6, &rt->prefix) < 0)
                 return cni_fail(q, err, CNI_E_CONFIG,
                                 "ipam: route to %s: not an IPv6 network (or more than %zu routes)",
                                 dst, ARRAY_SIZE(c->routes));
@@ -621,7 +641,8 @@ static int parse_dns(struct cni_req *q, struct cni_conf *c, struct err *err)
                 return cni_fail(q, err, CNI_E_CONFIG,
                                 "embeddedDNS needs hawser-cni as the main plugin, not in "
                                 "portmap-only mode");
-        return parse_dns_capability(q, c, err);
+        /* Read only by ADD: a bad one must not keep DEL from cleaning up. */
+        return q->cmd == CNI_CMD_ADD ? parse_dns_capability(q, c, err) : 0;
 }
 
 static int parse_plugin(struct cni_req *q, struct cni_conf *c, struct err *err)

@@ -446,6 +446,16 @@ cni() {
     assert_output "hello over six"
     run cni CHECK d1 /run/netns/a "$(jq -c --argjson p "$res" '. + {prevResult: $p}' <<<"$c6")"
     assert_success
+    # The ip6 table alone deleted (a firewall reload of IPv6 only): the next ADD on the
+    # network puts it back, with the ports of the attachments it had.
+    nft delete table ip6 hawser-cni
+    run cni ADD d3 /run/netns/b "$(jq -c '.runtimeConfig.portMappings = [{"hostPort":18093,"containerPort":80}]' <<<"$c6")"
+    assert_success
+    run nft list map ip6 hawser-cni dnat_any
+    assert_output_contains "tcp . 18090 : fd00:99:7::2 . 80"
+    assert_output_contains "tcp . 18093 : fd00:99:7::3 . 80"
+    run cni DEL d3 /run/netns/b "$c6"
+    assert_success
     # Leaving the node: a host "out" with no route back to the pods' subnet answers only
     # a masqueraded source (the node's address on the link).
     ip netns add c
