@@ -497,7 +497,7 @@ int net_ipam_pool_next(int index, struct in_addr *ret_net, int *ret_prefix)
 
 /* ---- IPv6 ---- */
 
-static void mask6(struct in6_addr *a, int prefix)
+void net_ipam_mask6(struct in6_addr *a, int prefix)
 {
         for (int i = 0; i < 16; i++) {
                 int bits = prefix - 8 * i;
@@ -509,8 +509,8 @@ bool net_ipam_contains6(const struct in6_addr *net, int prefix, const struct in6
 {
         struct in6_addr x = *a, n = *net;
 
-        mask6(&x, prefix);
-        mask6(&n, prefix);
+        net_ipam_mask6(&x, prefix);
+        net_ipam_mask6(&n, prefix);
         return !memcmp(&x, &n, sizeof(x));
 }
 
@@ -530,7 +530,7 @@ int net_ipam_parse_cidr6(const char *s, struct in6_addr *ret_net, int *ret_prefi
         if (inet_pton(AF_INET6, addr, &a) != 1 || prefix < 1 || prefix > 126)
                 return err_set(err, -EINVAL, "invalid subnet %s: invalid CIDR block notation", s);
         m = a;
-        mask6(&m, prefix);
+        net_ipam_mask6(&m, prefix);
         if (memcmp(&m, &a, sizeof(a))) {
                 inet_ntop(AF_INET6, &m, masked, sizeof(masked));
                 return err_set(err, -EINVAL, "invalid subnet %s: it should be %s/%d", s, masked,
@@ -578,7 +578,7 @@ int net_ipam_allocate6(const char *dir, const struct in6_addr *subnet, int prefi
                 return err_set(err, -EINVAL, "invalid prefix length /%d", prefix);
         if (!owner_valid(owner))
                 return err_set(err, -EINVAL, "invalid lease owner '%s'", owner ? owner : "");
-        mask6(&net, prefix);
+        net_ipam_mask6(&net, prefix);
         inet_ntop(AF_INET6, &net, net_s, sizeof(net_s));
         /* Host numbers 1 .. min(2^(128-prefix) - 1, 65535). */
         last = 128 - prefix >= 16 ? 0xffff : (1u << (128 - prefix)) - 1;

@@ -56,6 +56,8 @@ int net_ipam_allocate6(const char *dir, const struct in6_addr *subnet, int prefi
  * fd00::/64"); prefix 1..126. -EINVAL. */
 int net_ipam_parse_cidr6(const char *s, struct in6_addr *ret_net, int *ret_prefix, struct err *err);
 /* Whether a lies in net/prefix. */
+/* Clears the bits of a beyond the first prefix (0-128). */
+void net_ipam_mask6(struct in6_addr *a, int prefix);
 bool net_ipam_contains6(const struct in6_addr *net, int prefix, const struct in6_addr *a);
 
 /* Docker's classic (pre-28) container MAC: 02:42 followed by the four address bytes. */

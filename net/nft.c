@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "net/ipam.h"
 #include "net/nft.h"
 
 #include <linux/netfilter.h>
@@ -1976,17 +1977,15 @@ struct v6_match {
 /* ip6 saddr a/prefix */
 static void m_saddr6_subnet(struct rb *b, const struct in6_addr *a, int prefix)
 {
-        uint8_t mask[16] = {0}, net[16];
+        struct in6_addr mask, net = *a;
 
-        for (int i = 0; i < 16; i++) {
-                int bits = prefix - 8 * i;
-                mask[i] = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-                net[i] = a->s6_addr[i] & mask[i];
-        }
+        memset(&mask, 0xff, sizeof(mask));
+        net_ipam_mask6(&mask, prefix);
+        net_ipam_mask6(&net, prefix);
         e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct ip6_hdr, ip6_src), 16, REG0);
         if (prefix < 128)
-                e_mask_bytes(b, mask, sizeof(mask));
-        e_cmp(b, NFT_CMP_EQ, net, sizeof(net));
+                e_mask_bytes(b, &mask, sizeof(mask));
+        e_cmp(b, NFT_CMP_EQ, &net, sizeof(net));
 }
 
 /* ip6 daddr != ::1 */

@@ -352,10 +352,7 @@ static int route6_dst(const char *dst, struct in6_addr *ret, int *ret_prefix)
         a[slash - dst] = '\0';
         if (inet_pton(AF_INET6, a, ret) != 1)
                 return -EINVAL;
-        for (int i = 0; i < 16; i++) {
-                int bits = (int)n - 8 * i;
-                ret->s6_addr[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-        }
+        net_ipam_mask6(ret, (int)n);
         *ret_prefix = (int)n;
         return 0;
 }
