@@ -674,12 +674,17 @@ static int set_propagation(int rootfd, const struct launch_mount *m, struct err 
         return 0;
 }
 
-static bool user_mounted(const struct launch_spec *s, const char *target)
+bool launch_mount_at(const struct launch_mount *v, size_t n, const char *target)
 {
-        for (size_t i = 0; i < s->n_mounts; i++)
-                if (!strcmp(s->mounts[i].target, target))
+        for (size_t i = 0; i < n; i++)
+                if (v[i].target && !strcmp(v[i].target, target))
                         return true;
         return false;
+}
+
+static bool user_mounted(const struct launch_spec *s, const char *target)
+{
+        return launch_mount_at(s->mounts, s->n_mounts, target);
 }
 
 /* The generated /etc files; a user's mount on one of them is used instead. */

@@ -26,6 +26,9 @@ struct launch_mount {
                                     * MS_REC for the r- forms; 0: the default (private) */
 };
 
+/* Whether one of the n mounts of v is at target. */
+bool launch_mount_at(const struct launch_mount *v, size_t n, const char *target);
+
 /* An OCI process's five capability sets (bit n = capability n). */
 struct launch_caps {
         uint64_t bounding, effective, permitted, inheritable, ambient;

@@ -95,8 +95,9 @@ struct spec_buf {
         int netns_fd, pidns_fd, ipcns_fd, shm_fd;
         struct secprof_bpf bpf;
         struct launch_mount *mounts;
-        char **mount_data;   /* tmpfs data strings owned here */
-        char **cgroup_views; /* the container's cgroups for its /sys/fs/cgroup */
+        char **mount_data;           /* tmpfs data strings owned here */
+        char **cgroup_views;         /* the container's cgroups for its /sys/fs/cgroup */
+        struct cgroup_limits limits; /* from HostConfig (device_allow: launch's) */
         struct device_list devices;
         struct launch_rlimit *rlimits;
 };
@@ -163,14 +164,6 @@ static int by_depth(const void *a, const void *b)
         return mount_depth(x->target) - mount_depth(y->target);
 }
 
-static bool mount_at_path(const struct launch_mount *v, size_t n, const char *target)
-{
-        for (size_t i = 0; i < n; i++)
-                if (v[i].target && !strcmp(v[i].target, target))
-                        return true;
-        return false;
-}
-
 /* The container's Mounts, parents before children (Docker sorts by path depth). */
 static int build_mounts(const struct container *c, struct spec_buf *b, struct err *err)
 {
@@ -202,10 +195,9 @@ static int build_mounts(const struct container *c, struct spec_buf *b, struct er
         /* Docker's /sys/fs/cgroup: the container's own cgroups, read-only unless privileged
          * (made now: the init mounts them while it is being placed); a mount of the user's
          * there is used instead. */
-        if (!mount_at_path(b->mounts, n, "/sys/fs/cgroup")) {
-                struct cgroup_limits lim;
-                cgroup_limits_of(jv_get(c->doc, "HostConfig"), &lim);
-                b->cgroup_views = cgroup_views(c->cgroup, &lim, err);
+        cgroup_limits_of(jv_get(c->doc, "HostConfig"), &b->limits);
+        if (!launch_mount_at(b->mounts, n, "/sys/fs/cgroup")) {
+                b->cgroup_views = cgroup_views(c->cgroup, &b->limits, err);
                 if (!b->cgroup_views && err->code)
                         return -err->code;
         }
@@ -1289,9 +1281,8 @@ static int launch(struct monitor *m, int *ret_code, struct err *err)
                 r = cgroup_adopt(m->c->cgroup, m->l.pid, err);
         /* Limits before the go: everything the init starts inherits them. */
         if (r >= 0) {
-                struct cgroup_limits lim;
+                struct cgroup_limits lim = b.limits;
                 long long adj = jv_get_int(jv_get(m->c->doc, "HostConfig"), "OomScoreAdj", 0);
-                cgroup_limits_of(jv_get(m->c->doc, "HostConfig"), &lim);
                 lim.device_allow = device_allow(m->c, &b);
                 r = cgroup_apply(m->c->cgroup, &lim, m->l.pid, err);
                 util_strv_free(lim.device_allow);
